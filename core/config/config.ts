@@ -1,0 +1,393 @@
+/**
+ * Krakked's configuration: `config.yaml` parsed into a typed, validated,
+ * read-only object with documented defaults.
+ *
+ * - A missing file means every default (pass `undefined` as the text).
+ * - Malformed YAML or a wrong type gives a {@linkcode ConfigError} naming the
+ *   key path and, where the parser knows it, the line.
+ * - Unknown keys are warnings, not errors.
+ *
+ * The defaults are listed in {@linkcode DEFAULT_CONFIG} and in the README.
+ *
+ * @module
+ */
+
+// deno-lint-ignore-file camelcase -- the property names are the YAML keys users write and the README documents
+
+import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+
+/** Trading modes, least to most powerful. */
+export type TradingMode = "read_only" | "dry_run" | "paper" | "live";
+/** Kraken API tiers (they set the rate-limit model). */
+export type ApiTier = "starter" | "intermediate" | "pro";
+
+/** The region profile: what the account may trade. */
+export interface RegionProfile {
+  readonly profile: string;
+  readonly supports_margin: boolean;
+  readonly supports_futures: boolean;
+  readonly supports_staking: boolean;
+  readonly default_quote: string;
+}
+
+/** The whole configuration. */
+export interface KrakkedConfig {
+  readonly region: RegionProfile;
+  readonly universe: {
+    readonly include: readonly string[];
+    readonly exclude: readonly string[];
+    readonly min_24h_volume_usd: number;
+    readonly exclude_leveraged_pairs: boolean;
+  };
+  readonly market_data: {
+    readonly ws: { readonly stale_tolerance_seconds: number };
+    readonly ohlc_store: {
+      readonly backend: "file" | "memory";
+      /** `null` means `<config dir>/ohlc`. `~` is expanded by the server. */
+      readonly root_dir: string | null;
+    };
+  };
+  readonly connection: {
+    readonly rest_url: string;
+    readonly ws_public_url: string;
+    readonly ws_auth_url: string;
+    readonly timeout_ms: number;
+    readonly api_tier: ApiTier;
+  };
+  readonly trading: {
+    readonly mode: TradingMode;
+    readonly enable_live_orders: boolean;
+    readonly max_notional_usd: number;
+    readonly max_position_notional_usd: number;
+    readonly allowed_symbols: readonly string[];
+    readonly stop_loss_max_distance_pct: number;
+  };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+  };
+}
+
+/** Every default, documented in the README. */
+export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
+  region: {
+    profile: "US_CA",
+    supports_margin: false,
+    supports_futures: false,
+    supports_staking: false,
+    default_quote: "USD",
+  },
+  universe: {
+    include: [],
+    exclude: [],
+    min_24h_volume_usd: 0,
+    exclude_leveraged_pairs: false,
+  },
+  market_data: {
+    ws: { stale_tolerance_seconds: 60 },
+    ohlc_store: { backend: "file", root_dir: null },
+  },
+  connection: {
+    rest_url: "https://api.kraken.com",
+    ws_public_url: "wss://ws.kraken.com/v2",
+    ws_auth_url: "wss://ws-auth.kraken.com/v2",
+    timeout_ms: 10_000,
+    api_tier: "starter",
+  },
+  trading: {
+    mode: "read_only",
+    enable_live_orders: false,
+    max_notional_usd: 500,
+    max_position_notional_usd: 1000,
+    allowed_symbols: [],
+    stop_loss_max_distance_pct: 10,
+  },
+  server: { host: "127.0.0.1", port: 8787 },
+});
+
+/** A configuration problem, naming the key path and line. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  /** Always `config`. */
+  readonly kind = "config";
+  /** Dotted key path, e.g. `market_data.ws.stale_tolerance_seconds`. */
+  readonly path: string;
+  /** 1-based line in the file, when known. */
+  readonly line: number | undefined;
+
+  /**
+   * Create the error.
+   *
+   * @param path Dotted key path ("" for the document).
+   * @param message What is wrong.
+   * @param line 1-based line, when known.
+   */
+  constructor(path: string, message: string, line?: number) {
+    const where = (path ? ` at ${path}` : "") +
+      (line !== undefined ? ` (line ${line})` : "");
+    super(`Invalid config${where}: ${message}`);
+    this.path = path;
+    this.line = line;
+  }
+}
+
+/** A parsed configuration and its warnings. */
+export interface LoadedConfig {
+  /** The validated, frozen configuration. */
+  config: KrakkedConfig;
+  /** Unknown keys and similar non-fatal findings. */
+  warnings: string[];
+}
+
+type Rule =
+  | { t: "bool" }
+  | { t: "str"; oneOf?: readonly string[]; url?: readonly string[] }
+  | { t: "num"; min?: number; max?: number; int?: boolean }
+  | { t: "strs"; upper?: boolean }
+  | { t: "nullstr" }
+  | { t: "obj"; of: Record<string, Rule> };
+
+const SCHEMA: Rule = {
+  t: "obj",
+  of: {
+    region: {
+      t: "obj",
+      of: {
+        profile: { t: "str" },
+        supports_margin: { t: "bool" },
+        supports_futures: { t: "bool" },
+        supports_staking: { t: "bool" },
+        default_quote: { t: "str" },
+      },
+    },
+    universe: {
+      t: "obj",
+      of: {
+        include: { t: "strs", upper: true },
+        exclude: { t: "strs", upper: true },
+        min_24h_volume_usd: { t: "num", min: 0 },
+        exclude_leveraged_pairs: { t: "bool" },
+      },
+    },
+    market_data: {
+      t: "obj",
+      of: {
+        ws: {
+          t: "obj",
+          of: { stale_tolerance_seconds: { t: "num", min: 1, max: 86_400 } },
+        },
+        ohlc_store: {
+          t: "obj",
+          of: {
+            backend: { t: "str", oneOf: ["file", "memory"] },
+            root_dir: { t: "nullstr" },
+          },
+        },
+      },
+    },
+    connection: {
+      t: "obj",
+      of: {
+        rest_url: { t: "str", url: ["http:", "https:"] },
+        ws_public_url: { t: "str", url: ["ws:", "wss:"] },
+        ws_auth_url: { t: "str", url: ["ws:", "wss:"] },
+        timeout_ms: { t: "num", min: 100, max: 300_000, int: true },
+        api_tier: { t: "str", oneOf: ["starter", "intermediate", "pro"] },
+      },
+    },
+    trading: {
+      t: "obj",
+      of: {
+        mode: { t: "str", oneOf: ["read_only", "dry_run", "paper", "live"] },
+        enable_live_orders: { t: "bool" },
+        max_notional_usd: { t: "num", min: 0 },
+        max_position_notional_usd: { t: "num", min: 0 },
+        allowed_symbols: { t: "strs", upper: true },
+        stop_loss_max_distance_pct: { t: "num", min: 0.01, max: 100 },
+      },
+    },
+    server: {
+      t: "obj",
+      of: {
+        host: { t: "str" },
+        port: { t: "num", min: 0, max: 65_535, int: true },
+      },
+    },
+  },
+};
+
+/**
+ * Parse and validate `config.yaml` text. `undefined` (no file) or an empty
+ * document gives the defaults.
+ *
+ * @param text The YAML text, or `undefined` when the file does not exist.
+ * @returns The frozen configuration and warnings.
+ * @throws {ConfigError} For malformed YAML or wrong types, naming the key path and line.
+ * @example Parse
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const { config } = parseConfig("market_data:\n  ws:\n    stale_tolerance_seconds: 30\n");
+ * config.market_data.ws.stale_tolerance_seconds; // 30
+ * config.region.default_quote; // "USD"
+ * ```
+ */
+export function parseConfig(text: string | undefined): LoadedConfig {
+  const warnings: string[] = [];
+  if (text === undefined || text.trim() === "") {
+    return { config: DEFAULT_CONFIG, warnings };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0]?.line;
+    throw new ConfigError(
+      "",
+      first.message.split("\n")[0] ?? "malformed YAML",
+      line,
+    );
+  }
+  const lineOf = (path: string[]): number | undefined => {
+    const node = doc.getIn(path, true) as
+      | { range?: [number, number, number] }
+      | undefined;
+    const offset = node?.range?.[0];
+    return offset === undefined ? undefined : lines.linePos(offset).line;
+  };
+  if (
+    doc.contents !== null && !isMap(doc.contents) &&
+    !(isScalar(doc.contents) && doc.contents.value === null)
+  ) {
+    throw new ConfigError("", "the document must be a mapping of sections", 1);
+  }
+  const raw: unknown = doc.toJS();
+  const config = validate(raw ?? {}, SCHEMA, DEFAULT_CONFIG, [], {
+    warnings,
+    lineOf,
+  });
+  return { config: deepFreeze(config) as KrakkedConfig, warnings };
+}
+
+interface Ctx {
+  warnings: string[];
+  lineOf: (path: string[]) => number | undefined;
+}
+
+function validate(
+  value: unknown,
+  rule: Rule,
+  fallback: unknown,
+  path: string[],
+  ctx: Ctx,
+): unknown {
+  const fail = (message: string): never => {
+    throw new ConfigError(path.join("."), message, ctx.lineOf(path));
+  };
+  const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+  if (value === undefined) return fallback;
+  switch (rule.t) {
+    case "obj": {
+      if (value === null) return fallback;
+      if (typeof value !== "object" || Array.isArray(value)) {
+        return fail(`expected a mapping, got ${show(value)}`);
+      }
+      const out: Record<string, unknown> = {};
+      const fb = fallback as Record<string, unknown>;
+      for (const [key, sub] of Object.entries(rule.of)) {
+        out[key] = validate(
+          (value as Record<string, unknown>)[key],
+          sub,
+          fb[key],
+          [...path, key],
+          ctx,
+        );
+      }
+      for (const key of Object.keys(value)) {
+        if (!(key in rule.of)) {
+          const p = [...path, key];
+          const line = ctx.lineOf(p);
+          ctx.warnings.push(
+            `Unknown config key ${p.join(".")}${
+              line !== undefined ? ` (line ${line})` : ""
+            } is ignored`,
+          );
+        }
+      }
+      return out;
+    }
+    case "bool":
+      return typeof value === "boolean"
+        ? value
+        : fail(`expected true or false, got ${show(value)}`);
+    case "num": {
+      if (typeof value !== "number" || !Number.isFinite(value)) {
+        return fail(`expected a number, got ${show(value)}`);
+      }
+      if (rule.int && !Number.isInteger(value)) {
+        return fail(`expected a whole number, got ${value}`);
+      }
+      if (rule.min !== undefined && value < rule.min) {
+        return fail(`must be at least ${rule.min}, got ${value}`);
+      }
+      if (rule.max !== undefined && value > rule.max) {
+        return fail(`must be at most ${rule.max}, got ${value}`);
+      }
+      return value;
+    }
+    case "str": {
+      if (typeof value !== "string" || value.trim() === "") {
+        return fail(`expected a non-empty string, got ${show(value)}`);
+      }
+      if (rule.oneOf && !rule.oneOf.includes(value)) {
+        return fail(
+          `expected one of ${rule.oneOf.join(", ")}, got ${show(value)}`,
+        );
+      }
+      if (rule.url) {
+        let protocol: string | undefined;
+        try {
+          protocol = new URL(value).protocol;
+        } catch {
+          protocol = undefined;
+        }
+        if (protocol === undefined || !rule.url.includes(protocol)) {
+          return fail(
+            `expected a ${
+              rule.url.map((p) => p.slice(0, -1)).join(" or ")
+            } URL, got ${show(value)}`,
+          );
+        }
+      }
+      return value;
+    }
+    case "nullstr":
+      if (value === null) return null;
+      return typeof value === "string" && value.trim() !== ""
+        ? value
+        : fail(`expected a path or null, got ${show(value)}`);
+    case "strs": {
+      if (value === null) return [];
+      if (!Array.isArray(value)) {
+        return fail(`expected a list, got ${show(value)}`);
+      }
+      return value.map((item, i) => {
+        if (typeof item !== "string" || item.trim() === "") {
+          throw new ConfigError(
+            [...path, String(i)].join("."),
+            `expected a non-empty string, got ${show(item)}`,
+            ctx.lineOf([...path, String(i)]),
+          );
+        }
+        return rule.upper ? item.trim().toUpperCase() : item.trim();
+      });
+    }
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,6 @@
+/**
+ * Krakked core: the runtime-neutral Kraken Spot library.
+ *
+ * @module
+ */
+export {};
