@@ -1,0 +1,317 @@
+/**
+ * The public half of the proxy: an allowlist of Kraken public methods with
+ * validated parameters, short caches where safe, and request coalescing so
+ * identical concurrent requests share one upstream call. Every upstream call
+ * goes through the one shared REST client (and so its shared rate limiter),
+ * however many browser tabs ask.
+ *
+ * @module
+ */
+
+import type { CallParams, RestAnswer } from "../core/rest/client.ts";
+
+/** What the proxy needs from the REST client. */
+export interface PublicCaller {
+  callPublic(method: string, params?: CallParams): Promise<RestAnswer<unknown>>;
+}
+
+/** A bad request from the browser: answered with HTTP 400. */
+export class ProxyParamError extends Error {
+  override name = "ProxyParamError";
+  /** Always `bad_request`. */
+  readonly kind = "bad_request";
+  /** Stable error code for the JSON answer. */
+  readonly code: string;
+
+  /**
+   * Create the error.
+   *
+   * @param code Stable code (`unknown_method`, `bad_param`, `missing_param`).
+   * @param message What is wrong, naming the parameter and value.
+   */
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+type ParamRule = {
+  re: RegExp;
+  required?: boolean;
+  oneOf?: readonly string[];
+  min?: number;
+  max?: number;
+};
+
+const PAIR_LIST = /^[A-Za-z0-9./_-]{2,32}(,[A-Za-z0-9./_-]{2,32}){0,399}$/;
+const PAIR = /^[A-Za-z0-9./_-]{2,32}$/;
+const ASSET_LIST = /^[A-Za-z0-9.]{1,16}(,[A-Za-z0-9.]{1,16}){0,199}$/;
+const DIGITS = /^\d{1,19}$/;
+const INT = /^\d{1,6}$/;
+
+/** Allowed methods, their parameters and cache lifetimes (ms). */
+const METHODS: Record<
+  string,
+  { params: Record<string, ParamRule>; ttlMs: number }
+> = {
+  Time: { params: {}, ttlMs: 1_000 },
+  SystemStatus: { params: {}, ttlMs: 5_000 },
+  Assets: {
+    params: {
+      asset: { re: ASSET_LIST },
+      aclass: { re: /^\w+$/, oneOf: ["currency", "tokenized_asset"] },
+    },
+    ttlMs: 300_000,
+  },
+  AssetPairs: {
+    params: {
+      pair: { re: PAIR_LIST },
+      info: { re: /^\w+$/, oneOf: ["info", "leverage", "fees", "margin"] },
+      aclass_base: { re: /^\w+$/, oneOf: ["currency", "tokenized_asset"] },
+      country_code: { re: /^[A-Z]{2}$/ },
+    },
+    ttlMs: 300_000,
+  },
+  Ticker: { params: { pair: { re: PAIR_LIST } }, ttlMs: 1_000 },
+  Depth: {
+    params: {
+      pair: { re: PAIR, required: true },
+      count: { re: INT, min: 1, max: 500 },
+    },
+    ttlMs: 1_000,
+  },
+  Trades: {
+    params: {
+      pair: { re: PAIR, required: true },
+      since: { re: DIGITS },
+      count: { re: INT, min: 1, max: 1000 },
+    },
+    ttlMs: 2_000,
+  },
+  OHLC: {
+    params: {
+      pair: { re: PAIR, required: true },
+      interval: {
+        re: INT,
+        oneOf: ["1", "5", "15", "30", "60", "240", "1440", "10080", "21600"],
+      },
+      since: { re: DIGITS },
+    },
+    ttlMs: 5_000,
+  },
+  Spread: {
+    params: { pair: { re: PAIR, required: true }, since: { re: DIGITS } },
+    ttlMs: 1_000,
+  },
+};
+
+/** The public methods the proxy serves. */
+export const PROXY_PUBLIC_METHODS: readonly string[] = Object.freeze(
+  Object.keys(METHODS),
+);
+
+/**
+ * Validate a browser request's method and query parameters. Pure.
+ *
+ * @param method The Kraken method name from the path.
+ * @param query The query parameters.
+ * @returns Parameters in a canonical (sorted) order.
+ * @throws {ProxyParamError} For a method off the allowlist or a bad parameter.
+ * @example Validate
+ * ```ts
+ * import { validatePublicRequest } from "./public_proxy.ts";
+ * validatePublicRequest("OHLC", new URLSearchParams("pair=XBTUSD&interval=60"));
+ * ```
+ */
+export function validatePublicRequest(
+  method: string,
+  query: URLSearchParams,
+): Array<[string, string]> {
+  const spec = Object.hasOwn(METHODS, method) ? METHODS[method] : undefined;
+  if (!spec) {
+    throw new ProxyParamError(
+      "unknown_method",
+      `Public method "${
+        method.slice(0, 40)
+      }" is not available through the proxy`,
+    );
+  }
+  const out: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  for (const [name, value] of query) {
+    const rule = Object.hasOwn(spec.params, name)
+      ? spec.params[name]
+      : undefined;
+    if (!rule) {
+      throw new ProxyParamError(
+        "bad_param",
+        `Unknown parameter "${name.slice(0, 40)}" for ${method}`,
+      );
+    }
+    if (seen.has(name)) {
+      throw new ProxyParamError(
+        "bad_param",
+        `Parameter "${name}" is given twice`,
+      );
+    }
+    seen.add(name);
+    const ok = rule.re.test(value) &&
+      (rule.oneOf === undefined || rule.oneOf.includes(value)) &&
+      (rule.min === undefined || Number(value) >= rule.min) &&
+      (rule.max === undefined || Number(value) <= rule.max);
+    if (!ok) {
+      throw new ProxyParamError(
+        "bad_param",
+        `Invalid value for "${name}" in ${method}: ${
+          JSON.stringify(value.slice(0, 60))
+        }`,
+      );
+    }
+    out.push([name, value]);
+  }
+  for (const [name, rule] of Object.entries(spec.params)) {
+    if (rule.required && !seen.has(name)) {
+      throw new ProxyParamError(
+        "missing_param",
+        `${method} needs the "${name}" parameter`,
+      );
+    }
+  }
+  return out.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Counters the proxy keeps for /api/status and /metrics. */
+export interface ProxyStats {
+  requests: number;
+  upstreamCalls: number;
+  cacheHits: number;
+  coalesced: number;
+  upstreamErrors: number;
+}
+
+/** One proxied answer. */
+export interface ProxyAnswer {
+  result: unknown;
+  /** `hit` (cache), `coalesced` (joined an in-flight call) or `miss`. */
+  source: "hit" | "coalesced" | "miss";
+}
+
+/** Options of {@linkcode PublicProxy}. */
+export interface PublicProxyOptions {
+  /** Clock (ms). */
+  now?: () => number;
+  /** Most entries kept in the cache. */
+  maxEntries?: number;
+  /** Called after each upstream call with its outcome (REST reachability). */
+  onUpstream?: (ok: boolean, error?: unknown) => void;
+}
+
+/**
+ * Serves validated public calls from a TTL cache, coalescing identical
+ * in-flight calls.
+ *
+ * @example Proxy a call
+ * ```ts
+ * import { PublicProxy } from "./public_proxy.ts";
+ * declare const rest: import("./public_proxy.ts").PublicCaller;
+ * const proxy = new PublicProxy(rest);
+ * const { result } = await proxy.get("Ticker", new URLSearchParams("pair=XBTUSD"));
+ * ```
+ */
+export class PublicProxy {
+  #rest: PublicCaller;
+  #now: () => number;
+  #maxEntries: number;
+  #cache = new Map<string, { expiresAt: number; result: unknown }>();
+  #inflight = new Map<string, Promise<unknown>>();
+  #onUpstream: ((ok: boolean, error?: unknown) => void) | undefined;
+  /** Counters for status and metrics. */
+  readonly stats: ProxyStats = {
+    requests: 0,
+    upstreamCalls: 0,
+    cacheHits: 0,
+    coalesced: 0,
+    upstreamErrors: 0,
+  };
+
+  /**
+   * Create the proxy.
+   *
+   * @param rest The shared REST client.
+   * @param options Clock, cache size and an upstream observer.
+   */
+  constructor(rest: PublicCaller, options: PublicProxyOptions = {}) {
+    this.#rest = rest;
+    this.#now = options.now ?? Date.now;
+    this.#maxEntries = options.maxEntries ?? 2_000;
+    this.#onUpstream = options.onUpstream;
+  }
+
+  /**
+   * Answer one public call.
+   *
+   * @param method Kraken method name.
+   * @param query Query parameters from the browser.
+   * @returns The result and where it came from.
+   * @throws {ProxyParamError} For bad input (before any upstream call).
+   * @throws {import("../core/rest/errors.ts").KrakenError} When Kraken fails.
+   */
+  async get(method: string, query: URLSearchParams): Promise<ProxyAnswer> {
+    this.stats.requests++;
+    const params = validatePublicRequest(method, query);
+    const key = `${method}?${new URLSearchParams(params)}`;
+    const now = this.#now();
+    const cached = this.#cache.get(key);
+    if (cached && cached.expiresAt > now) {
+      this.stats.cacheHits++;
+      return { result: cached.result, source: "hit" };
+    }
+    const running = this.#inflight.get(key);
+    if (running) {
+      this.stats.coalesced++;
+      return { result: await running, source: "coalesced" };
+    }
+    const call = this.#fetch(method, key, params);
+    this.#inflight.set(key, call);
+    try {
+      return { result: await call, source: "miss" };
+    } finally {
+      this.#inflight.delete(key);
+    }
+  }
+
+  async #fetch(
+    method: string,
+    key: string,
+    params: Array<[string, string]>,
+  ): Promise<unknown> {
+    this.stats.upstreamCalls++;
+    try {
+      const { result } = await this.#rest.callPublic(
+        method,
+        Object.fromEntries(params),
+      );
+      this.#onUpstream?.(true);
+      const ttl = METHODS[method]!.ttlMs;
+      if (this.#cache.size >= this.#maxEntries) this.#evict();
+      this.#cache.set(key, { expiresAt: this.#now() + ttl, result });
+      return result;
+    } catch (error) {
+      this.stats.upstreamErrors++;
+      this.#onUpstream?.(false, error);
+      throw error;
+    }
+  }
+
+  #evict(): void {
+    const now = this.#now();
+    for (const [k, v] of this.#cache) {
+      if (v.expiresAt <= now) this.#cache.delete(k);
+    }
+    while (this.#cache.size >= this.#maxEntries) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.#cache.delete(oldest);
+    }
+  }
+}
