@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-console -- a command-line report: printing is its job
 /**
  * Prints the line and branch coverage of core/ from the lcov report that
  * `deno test --coverage` writes, and fails when lines drop below the floor.
