@@ -1,0 +1,233 @@
+/**
+ * `krakked setup`: first-time setup. Asks for the API key, the secret
+ * (hidden) and the master password (hidden, twice), validates the key
+ * against a private read-only endpoint (Balance), then seals and saves
+ * `secrets.enc`.
+ *
+ * Non-interactive use (`--yes`, or no TTY): the key and secret come from
+ * `KRAKEN_API_KEY`/`KRAKEN_API_SECRET` and the password from
+ * `KRAKKED_MASTER_PASSWORD`. A network failure then saves nothing unless
+ * `--save-unvalidated` is given; an authentication failure saves nothing
+ * unless `--force` is given.
+ *
+ * @module
+ */
+
+import { runSetup, type SetupResult } from "../../core/secrets/setup.ts";
+import { Secret } from "../../core/secrets/secret.ts";
+import type { ApiCredentials } from "../../core/secrets/vault.ts";
+import {
+  ENV_API_KEY,
+  ENV_API_SECRET,
+  ENV_MASTER_PASSWORD,
+} from "../../core/secrets/credentials.ts";
+
+/** Parsed `setup` flags. */
+export interface SetupFlags {
+  yes: boolean;
+  saveUnvalidated: boolean;
+  force: boolean;
+  json: boolean;
+}
+
+/** Help text of `krakked setup`. */
+export const SETUP_HELP =
+  `Usage: krakked setup [--yes] [--save-unvalidated] [--force] [--json]
+
+Stores your Kraken API key in an encrypted secrets file after checking it
+against Kraken (a read-only Balance call).
+
+  --yes               non-interactive: read ${ENV_API_KEY}, ${ENV_API_SECRET} and ${ENV_MASTER_PASSWORD}
+  --save-unvalidated  if Kraken cannot be reached, save anyway, marked unvalidated
+  --force             save even if Kraken rejects the key (marked unvalidated)
+  --json              print the outcome as JSON
+
+Exit codes: 0 saved, 1 error, 2 usage, 3 key rejected, 4 Kraken unreachable.`;
+
+/**
+ * Parse `setup` flags. Pure.
+ *
+ * @param args Arguments after `setup`.
+ * @returns Flags, `help`, or a usage error message.
+ * @example Parse
+ * ```ts
+ * import { parseSetupArgs } from "./setup_cmd.ts";
+ * parseSetupArgs(["--yes"]);
+ * ```
+ */
+export function parseSetupArgs(
+  args: readonly string[],
+): SetupFlags | "help" | { error: string } {
+  const flags: SetupFlags = {
+    yes: false,
+    saveUnvalidated: false,
+    force: false,
+    json: false,
+  };
+  for (const a of args) {
+    if (a === "--help" || a === "-h") return "help";
+    else if (a === "--yes" || a === "-y") flags.yes = true;
+    else if (a === "--save-unvalidated") flags.saveUnvalidated = true;
+    else if (a === "--force") flags.force = true;
+    else if (a === "--json") flags.json = true;
+    else return { error: `Unknown flag for setup: ${JSON.stringify(a)}` };
+  }
+  return flags;
+}
+
+/** The I/O the setup command uses (injected in tests). */
+export interface SetupIo {
+  interactive: boolean;
+  env: (name: string) => string | undefined;
+  promptLine: (message: string) => string | undefined;
+  promptSecret: (message: string) => Promise<Secret | undefined>;
+  say: (line: string) => void;
+  /** Validates credentials with a read-only private call; throws `KrakenError`. */
+  validate: (credentials: ApiCredentials) => Promise<void>;
+  /** Writes the sealed file atomically with private permissions. */
+  save: (text: string) => Promise<void>;
+  /** Where the file goes, for messages. */
+  secretsPath: string;
+}
+
+/** The outcome of the setup command. */
+export interface SetupCommandResult {
+  exitCode: number;
+  result?: SetupResult;
+  message: string;
+}
+
+async function gather(
+  flags: SetupFlags,
+  io: SetupIo,
+): Promise<
+  { credentials: ApiCredentials; password: Secret } | { error: string }
+> {
+  if (flags.yes || !io.interactive) {
+    const key = io.env(ENV_API_KEY)?.trim();
+    const secret = io.env(ENV_API_SECRET)?.trim();
+    const password = io.env(ENV_MASTER_PASSWORD);
+    if (!key || !secret || !password) {
+      return {
+        error:
+          `Non-interactive setup needs ${ENV_API_KEY}, ${ENV_API_SECRET} and ${ENV_MASTER_PASSWORD} (or run on a terminal)`,
+      };
+    }
+    return {
+      credentials: { key: new Secret(key), secret: new Secret(secret) },
+      password: new Secret(password),
+    };
+  }
+  const key = io.promptLine("Kraken API key: ");
+  if (!key) return { error: "No API key given" };
+  const secret = await io.promptSecret("Kraken private key (hidden): ");
+  if (!secret || secret.length === 0) return { error: "No private key given" };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const p1 = await io.promptSecret(
+      "New master password (hidden, 8+ characters): ",
+    );
+    const p2 = await io.promptSecret("Repeat the master password: ");
+    if (!p1 || !p2) return { error: "No master password given" };
+    if (p1.reveal() !== p2.reveal()) {
+      io.say("The passwords differ; try again");
+      continue;
+    }
+    if (p1.length < 8) {
+      io.say("The password is too short; use at least 8 characters");
+      continue;
+    }
+    return {
+      credentials: {
+        key: new Secret(key.trim()),
+        secret: new Secret(secret.reveal().trim()),
+      },
+      password: p1,
+    };
+  }
+  return { error: "Master password not confirmed" };
+}
+
+/**
+ * Run `krakked setup`.
+ *
+ * @param flags Parsed flags.
+ * @param io Injected I/O.
+ * @returns The exit code, the core result and a message.
+ * @example Run non-interactively
+ * ```ts
+ * import { runSetupCommand, type SetupIo } from "./setup_cmd.ts";
+ * declare const io: SetupIo;
+ * const { exitCode } = await runSetupCommand(
+ *   { yes: true, saveUnvalidated: false, force: false, json: false },
+ *   io,
+ * );
+ * ```
+ */
+export async function runSetupCommand(
+  flags: SetupFlags,
+  io: SetupIo,
+): Promise<SetupCommandResult> {
+  const input = await gather(flags, io);
+  if ("error" in input) return { exitCode: 2, message: input.error };
+  let transientPolicy: "ask" | "save_unvalidated" = flags.saveUnvalidated
+    ? "save_unvalidated"
+    : "ask";
+  for (let attempt = 1;; attempt++) {
+    io.say("Checking the key with Kraken (Balance, read-only)…");
+    const result = await runSetup(input.credentials, input.password, {
+      validate: io.validate,
+      save: io.save,
+      onTransientFailure: transientPolicy,
+      overrideAuthFailure: flags.force,
+    });
+    switch (result.kind) {
+      case "saved":
+        return {
+          exitCode: 0,
+          result,
+          message: `Saved and validated: ${io.secretsPath}`,
+        };
+      case "auth_failed":
+        return {
+          exitCode: 3,
+          result,
+          message: result.saved
+            ? `Kraken rejected the key (${result.errorKind}); saved anyway, marked unvalidated (--force): ${io.secretsPath}`
+            : `Kraken rejected the key (${result.errorKind}): ${result.message}. Nothing was saved`,
+        };
+      case "transient_failure": {
+        if (result.saved) {
+          return {
+            exitCode: 0,
+            result,
+            message:
+              `Kraken could not be reached (${result.errorKind}); saved unvalidated: ${io.secretsPath}`,
+          };
+        }
+        if (!io.interactive || flags.yes || attempt >= 5) {
+          return {
+            exitCode: 4,
+            result,
+            message:
+              `Kraken could not be reached (${result.errorKind}): ${result.message}. Nothing was saved; retry, or use --save-unvalidated`,
+          };
+        }
+        const answer = io.promptLine(
+          "Kraken could not be reached. [r]etry, [s]ave unvalidated, or [q]uit? ",
+        )
+          ?.toLowerCase();
+        if (answer === "s") transientPolicy = "save_unvalidated";
+        else if (answer !== "r") {
+          return { exitCode: 4, result, message: "Nothing was saved" };
+        }
+        break;
+      }
+      case "failed":
+        return {
+          exitCode: 1,
+          result,
+          message: `Setup failed: ${result.message}. Nothing was saved`,
+        };
+    }
+  }
+}

@@ -1,0 +1,350 @@
+/**
+ * `krakked serve`: the local server for watching Kraken markets in the
+ * browser without any secret leaving the server.
+ *
+ * @module
+ */
+
+import { parseConfig } from "../core/config/config.ts";
+import { Logger } from "../core/log.ts";
+import { RestClient } from "../core/rest/client.ts";
+import { KrakenError } from "../core/rest/errors.ts";
+import { resolveCredentials } from "../core/secrets/credentials.ts";
+import { Secret } from "../core/secrets/secret.ts";
+import { createApp } from "./app.ts";
+import { configDir, configPaths } from "./config_dir.ts";
+import { denoCredentialSources } from "./credentials_source.ts";
+import { readOptionalText } from "./files.ts";
+import { allowedHosts, isLoopbackHost, newToken } from "./security.ts";
+import { loadStaticFiles } from "./static_files.ts";
+import { startSimulator } from "./sim/server.ts";
+import { webSocketPlugin } from "./sim/ws.ts";
+
+/** The version reported by the server. */
+export const SERVER_VERSION = "0.1.0";
+
+/** Parsed `serve` flags. */
+export type ServeArgs =
+  | {
+    kind: "serve";
+    host: string | undefined;
+    port: number | undefined;
+    token: string | undefined;
+    sim: boolean;
+    seed: number | undefined;
+    live: boolean;
+  }
+  | { kind: "help" }
+  | { kind: "usage_error"; message: string };
+
+/** Help text of `krakked serve`. */
+export const SERVE_HELP =
+  `Usage: krakked serve [--sim] [--port N] [--host H --token T] [--seed S]
+
+Runs the local server and market-watch page on http://127.0.0.1:8787.
+
+  --sim         run fully offline against the built-in Kraken simulator (the page says SIMULATED)
+  --seed S      simulator seed (with --sim; default 1)
+  --port N      port (default: server.port in config.yaml, 8787)
+  --host H      bind address (default 127.0.0.1); a non-loopback host needs --token
+  --token T     access token required on every request (for non-loopback binds)
+  --live        second switch for live orders (also KRAKKED_LIVE=1)
+  --help        this text`;
+
+/**
+ * Parse `serve` flags. Pure.
+ *
+ * @param args Arguments after `serve`.
+ * @returns The parsed flags, help, or a usage error.
+ * @example Parse
+ * ```ts
+ * import { parseServeArgs } from "./serve.ts";
+ * parseServeArgs(["--sim", "--port", "9000"]);
+ * ```
+ */
+export function parseServeArgs(args: readonly string[]): ServeArgs {
+  const out = {
+    kind: "serve" as const,
+    host: undefined as string | undefined,
+    port: undefined as number | undefined,
+    token: undefined as string | undefined,
+    sim: false,
+    seed: undefined as number | undefined,
+    live: false,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
+    const value = () => inline ?? args[++i];
+    switch (flag) {
+      case "--help":
+      case "-h":
+        return { kind: "help" };
+      case "--sim":
+        out.sim = true;
+        break;
+      case "--live":
+        out.live = true;
+        break;
+      case "--host": {
+        const v = value();
+        if (!v) return { kind: "usage_error", message: "--host needs a value" };
+        out.host = v;
+        break;
+      }
+      case "--token": {
+        const v = value();
+        if (!v || v.length < 16) {
+          return {
+            kind: "usage_error",
+            message: "--token needs a value of at least 16 characters",
+          };
+        }
+        out.token = v;
+        break;
+      }
+      case "--port":
+      case "--seed": {
+        const v = value();
+        const n = Number(v);
+        if (
+          v === undefined || !Number.isInteger(n) || n < 0 ||
+          (flag === "--port" && n > 65_535)
+        ) {
+          return {
+            kind: "usage_error",
+            message: `${flag} needs a whole number, got ${
+              JSON.stringify(v ?? "")
+            }`,
+          };
+        }
+        if (flag === "--port") out.port = n;
+        else out.seed = n;
+        break;
+      }
+      default:
+        return {
+          kind: "usage_error",
+          message: `Unknown flag for serve: ${JSON.stringify(arg)}`,
+        };
+    }
+  }
+  return out;
+}
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  mode: "live" | "sim";
+  simUrl?: string;
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startServe} (mostly for tests). */
+export interface StartServeOptions {
+  /** Where the built page lives (default `web/dist` next to this file's parent). */
+  staticDir?: string;
+  /** Log sink (default stderr). */
+  logSink?: (line: string) => void;
+  /** Environment lookup (default Deno.env). */
+  env?: (name: string) => string | undefined;
+  /** Config text (default: read config.yaml from the config directory). */
+  configText?: string;
+  /** Notes for the operator (default stderr). */
+  say?: (line: string) => void;
+}
+
+/**
+ * Start the server (and the simulator with `--sim`).
+ *
+ * @param args Parsed serve flags.
+ * @param options Test hooks.
+ * @returns The running server.
+ * @throws {Error} For a non-loopback host without a token, or unreadable config.
+ */
+export async function startServe(
+  args: Extract<ServeArgs, { kind: "serve" }>,
+  options: StartServeOptions = {},
+): Promise<RunningServer> {
+  const env = options.env ?? ((n: string) => Deno.env.get(n));
+  const say = options.say ?? ((l: string) => console.error(l));
+  // Resolved only when needed: a given config text in --sim mode needs no directory.
+  let pathsCache: ReturnType<typeof configPaths> | undefined;
+  const paths =
+    () => (pathsCache ??= configPaths(configDir(Deno.build.os, env)));
+  const { config, warnings } = parseConfig(
+    options.configText ?? (await readOptionalText(paths().config)),
+  );
+  for (const w of warnings) say(`warning: ${w}`);
+  const host = args.host ?? config.server.host;
+  const port = args.port ?? config.server.port;
+  if (!isLoopbackHost(host) && args.token === undefined) {
+    throw new Error(
+      `Refusing to bind ${host} without --token: only loopback binds are open without one`,
+    );
+  }
+  const logger = new Logger({
+    sink: options.logSink ?? ((l) => console.error(l)),
+  });
+
+  let restUrl = config.connection.rest_url;
+  let wsPublicUrl = config.connection.ws_public_url;
+  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  let credentials: { key: string; secret: Secret } | undefined;
+  if (args.sim) {
+    sim = await startSimulator({
+      port: 0,
+      seed: args.seed ?? 1,
+      websocket: webSocketPlugin(),
+    });
+    restUrl = sim.url;
+    wsPublicUrl = sim.wsPublicUrl;
+    // The simulator's own test account: simulated balances and orders.
+    credentials = {
+      key: sim.credentials.apiKey,
+      secret: sim.credentials.apiSecret,
+    };
+  } else {
+    const resolved = await resolveCredentials(
+      denoCredentialSources({ secretsPath: paths().secrets, env }),
+    );
+    for (const w of resolved.warnings) say(`warning: ${w}`);
+    if (resolved.kind === "found") {
+      credentials = {
+        key: resolved.credentials.key.reveal(),
+        secret: resolved.credentials.secret,
+      };
+      logger.redactor.register(resolved.credentials.key);
+      logger.redactor.register(resolved.credentials.secret);
+      say(
+        `Credentials: from ${
+          resolved.source === "env" ? "the environment" : paths().secrets
+        }`,
+      );
+    } else if (resolved.kind === "error") {
+      say(
+        `Credentials: ${resolved.error.message}; continuing with public data only`,
+      );
+    } else {
+      say(`Credentials: none (${resolved.reason}); public data only`);
+    }
+  }
+  if (credentials) logger.redactor.register(credentials.secret);
+
+  const rest = new RestClient({
+    baseUrl: restUrl,
+    timeoutMs: config.connection.timeout_ms,
+    ...(credentials ? { credentials } : {}),
+  });
+  if (!args.sim) {
+    try {
+      await rest.systemStatus();
+    } catch (error) {
+      const kind = error instanceof KrakenError ? error.kind : "network";
+      say(
+        `Kraken is unreachable at ${restUrl} (${kind}). The page will show REST unreachable.` +
+          ` To run offline, use: deno task serve --sim`,
+      );
+    }
+  }
+
+  const staticDir = options.staticDir ??
+    new URL("../web/dist", import.meta.url).pathname;
+  const staticFiles = await loadStaticFiles(staticDir);
+  if (staticFiles.size === 0) {
+    say(`warning: no page in ${staticDir}: run 'deno task build'`);
+  }
+
+  const sessionToken = newToken();
+  const controller = new AbortController();
+  let boundPort = port;
+  const hostsRef: { hosts: string[] } = { hosts: [] };
+  const { app } = createApp({
+    mode: args.sim ? "sim" : "live",
+    config,
+    rest,
+    sessionToken,
+    ...(args.token !== undefined ? { accessToken: args.token } : {}),
+    get allowedHosts() {
+      return hostsRef.hosts;
+    },
+    wsPublicUrl,
+    staticFiles,
+    logger,
+    version: SERVER_VERSION,
+  });
+  const server = Deno.serve({
+    hostname: host,
+    port,
+    signal: controller.signal,
+    onListen: (addr) => {
+      boundPort = addr.port;
+    },
+  }, app.fetch);
+  boundPort = (server.addr as Deno.NetAddr).port;
+  hostsRef.hosts = allowedHosts(host, boundPort);
+  const shownHost = isLoopbackHost(host) ? "127.0.0.1" : host;
+  const url = `http://${
+    shownHost.includes(":") ? `[${shownHost}]` : shownHost
+  }:${boundPort}`;
+  return {
+    url,
+    mode: args.sim ? "sim" : "live",
+    ...(sim ? { simUrl: sim.url } : {}),
+    async close() {
+      controller.abort();
+      await server.finished;
+      rest.close();
+      await sim?.close();
+    },
+  };
+}
+
+/**
+ * Run `krakked serve` until SIGINT/SIGTERM.
+ *
+ * @param argv Arguments after `serve`.
+ * @returns The exit code.
+ */
+export async function serveMain(argv: readonly string[]): Promise<number> {
+  const args = parseServeArgs(argv);
+  if (args.kind === "help") {
+    console.log(SERVE_HELP);
+    return 0;
+  }
+  if (args.kind === "usage_error") {
+    console.error(`${args.message}\n\n${SERVE_HELP}`);
+    return 2;
+  }
+  let running: RunningServer;
+  try {
+    running = await startServe(args);
+  } catch (error) {
+    console.error(
+      `krakked serve: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+    return 1;
+  }
+  console.error(
+    `Krakked ${
+      running.mode === "sim"
+        ? "SIMULATED (offline simulator at " + running.simUrl + ")"
+        : "LIVE"
+    } — open ${running.url}`,
+  );
+  const stop = Promise.withResolvers<void>();
+  const onSignal = () => stop.resolve();
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  await stop.promise;
+  Deno.removeSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  await running.close();
+  return 0;
+}

@@ -1,0 +1,286 @@
+/**
+ * Start the Kraken-compatible simulator on loopback with `Deno.serve`.
+ *
+ * REST lives under `/0/…`; WebSocket v2 upgrades on `/v2` (public) and
+ * `/auth/v2` (private) go to a pluggable handler (`websocket` option; until
+ * one is plugged in those paths answer 404). Control routes under `/_sim/`
+ * exist only with `control: true` and only answer loopback peers.
+ *
+ * @module
+ */
+
+import { encodeBase64 } from "../../core/auth/base64.ts";
+import type { Tier } from "../../core/rest/ratelimit.ts";
+import { Secret } from "../../core/secrets/secret.ts";
+import { SimAccount } from "./account.ts";
+import {
+  KeyRing,
+  type LockoutPolicy,
+  type SimKeyConfig,
+  type SimPermission,
+} from "./auth.ts";
+import { SimControl } from "./control.ts";
+import { Market } from "./market.ts";
+import type { PrivateHandler } from "./private_methods.ts";
+import { SeededRandom } from "./prng.ts";
+import { createRestApp, isLoopback } from "./rest.ts";
+import { WsTokenRegistry } from "./tokens.ts";
+
+/** The simulator's parts, handed to a WebSocket plugin. */
+export interface SimulatorParts {
+  /** The seed. */
+  seed: number;
+  /** The clock, ms. */
+  now: () => number;
+  /** The market. */
+  market: Market;
+  /** The account. */
+  account: SimAccount;
+  /** Faults and system status. */
+  control: SimControl;
+  /** Issued WebSocket tokens (validate private WS requests here). */
+  tokens: WsTokenRegistry;
+  /** Configured API keys. */
+  keys: KeyRing;
+}
+
+/** A WebSocket v2 implementation plugged into the simulator. */
+export interface WebSocketPlugin {
+  /**
+   * Handle a request to `/v2` or `/auth/v2`: return the upgrade response, or
+   * `undefined` to let the simulator answer 426 Upgrade Required.
+   */
+  handle(
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Response | undefined | Promise<Response | undefined>;
+  /**
+   * Serve the plugin's own control routes under `/_sim/ws/` (loopback peers
+   * only, and only when control routes are enabled); `undefined` → 404.
+   */
+  control?(request: Request): Promise<Response | undefined>;
+  /** Close every socket (called by {@linkcode Simulator.close}). */
+  close?(): void | Promise<void>;
+}
+
+/** Options of {@linkcode startSimulator}. */
+export interface SimulatorOptions {
+  /** Interface to bind (default `127.0.0.1`). */
+  hostname?: string;
+  /** Port (default 0 = any free port). */
+  port?: number;
+  /** Seed of the market, account, ids and default credentials (default 1). */
+  seed?: number;
+  /** API key (default derived from the seed). */
+  apiKey?: string;
+  /** Base64 API secret (default derived from the seed). */
+  apiSecret?: string;
+  /** REST counter tier of the key (default `starter`). */
+  tier?: Tier;
+  /** Permissions of the key (default all; funding permissions never exist). */
+  permissions?: readonly SimPermission[];
+  /** Nonce window of the key in nonce ticks (default 0). */
+  nonceWindow?: number;
+  /** More keys (e.g. a read-only one), sharing the same account. */
+  extraKeys?: readonly SimKeyConfig[];
+  /** Lockout after repeated auth failures. */
+  lockout?: Partial<LockoutPolicy>;
+  /** Clock, ms (default `Date.now`). */
+  now?: () => number;
+  /** Serve `/_sim/*` control routes, loopback only (default true). */
+  control?: boolean;
+  /** Days of visible market history (default 40). */
+  historyDays?: number;
+  /** Closed orders in the seeded account history (default 60). */
+  closedOrders?: number;
+  /** Trading methods (the matching engine), by Kraken method name. */
+  privateHandlers?: Readonly<Record<string, PrivateHandler>>;
+  /** Build the WebSocket plugin from the simulator's parts. */
+  websocket?: (parts: SimulatorParts) => WebSocketPlugin;
+}
+
+/** A running simulator. */
+export interface Simulator extends AsyncDisposable, SimulatorParts {
+  /** REST base URL, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** Public WebSocket URL (`ws://…/v2`). */
+  readonly wsPublicUrl: string;
+  /** Private WebSocket URL (`ws://…/auth/v2`). */
+  readonly wsAuthUrl: string;
+  /** The bound port. */
+  readonly port: number;
+  /** Simulator-only credentials of the main key. */
+  readonly credentials: { readonly apiKey: string; readonly apiSecret: Secret };
+  /** Stop serving and release held requests. */
+  close(): Promise<void>;
+}
+
+/**
+ * Deterministic simulator-only credentials for a seed: a 56-character key
+ * and an 88-character base64 secret (64 bytes), shaped like Kraken's.
+ *
+ * @param seed The seed.
+ * @returns Key and secret text.
+ * @example Credentials
+ * ```ts
+ * import { defaultCredentials } from "./server.ts";
+ * defaultCredentials(1).apiSecret.length; // 88
+ * ```
+ */
+export function defaultCredentials(
+  seed: number,
+): { apiKey: string; apiSecret: string } {
+  const random = new SeededRandom(seed * 9973 + 12345);
+  const bytes = (n: number) =>
+    Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
+  return {
+    apiKey: encodeBase64(bytes(42)),
+    apiSecret: encodeBase64(bytes(64)),
+  };
+}
+
+function urlHost(hostname: string): string {
+  if (hostname === "0.0.0.0") return "127.0.0.1";
+  if (hostname === "::") return "[::1]";
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * Start the simulator.
+ *
+ * @param options Binding, seed, credentials, clock and extensions.
+ * @returns The running simulator; `await using` closes it.
+ * @throws {TypeError} When `apiSecret` is not base64.
+ * @example Start and call
+ * ```ts ignore
+ * import { startSimulator } from "./server.ts";
+ * await using sim = await startSimulator({ seed: 7, now: () => Date.UTC(2025, 0, 10) });
+ * const time = await (await fetch(`${sim.url}/0/public/Time`)).json();
+ * ```
+ */
+export async function startSimulator(
+  options: SimulatorOptions = {},
+): Promise<Simulator> {
+  const seed = Math.trunc(options.seed ?? 1);
+  const now = options.now ?? Date.now;
+  const defaults = defaultCredentials(seed);
+  const apiKey = options.apiKey ?? defaults.apiKey;
+  const apiSecret = options.apiSecret ?? defaults.apiSecret;
+  const market = new Market({
+    seed,
+    now,
+    ...(options.historyDays !== undefined
+      ? { historyDays: options.historyDays }
+      : {}),
+  });
+  const account = SimAccount.seeded(market, {
+    seed,
+    ...(options.closedOrders !== undefined
+      ? { closedOrders: options.closedOrders }
+      : {}),
+  });
+  const control = new SimControl();
+  const tokens = new WsTokenRegistry(new SeededRandom(seed * 104729 + 3));
+  const keys = await KeyRing.create(
+    [
+      {
+        apiKey,
+        apiSecret,
+        ...(options.permissions ? { permissions: options.permissions } : {}),
+        ...(options.tier ? { tier: options.tier } : {}),
+        ...(options.nonceWindow !== undefined
+          ? { nonceWindow: options.nonceWindow }
+          : {}),
+      },
+      ...(options.extraKeys ?? []),
+    ],
+    { now, ...(options.lockout ? { lockout: options.lockout } : {}) },
+  );
+  const parts: SimulatorParts = {
+    seed,
+    now,
+    market,
+    account,
+    control,
+    tokens,
+    keys,
+  };
+  const app = createRestApp({
+    market,
+    account,
+    control,
+    keys,
+    tokens,
+    now,
+    controlRoutes: options.control ?? true,
+    ...(options.privateHandlers
+      ? { privateHandlers: options.privateHandlers }
+      : {}),
+  });
+  const plugin = options.websocket?.(parts);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const server = Deno.serve({
+    hostname,
+    port: options.port ?? 0,
+    onListen() {},
+    onError() {
+      return new Response(
+        JSON.stringify({ error: ["EGeneral:Internal error"] }),
+        {
+          headers: { "content-type": "application/json; charset=utf-8" },
+        },
+      );
+    },
+  }, async (request, info) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/v2" || path === "/auth/v2") {
+      if (!plugin) {
+        return new Response("WebSocket endpoint not available", {
+          status: 404,
+        });
+      }
+      const response = await plugin.handle(request, info);
+      return response ??
+        new Response("Upgrade Required", {
+          status: 426,
+          headers: { upgrade: "websocket" },
+        });
+    }
+    if (path.startsWith("/_sim/ws/") && plugin?.control) {
+      const host = request.headers.get("host") ?? "";
+      const hostName = host.startsWith("[")
+        ? host.slice(0, host.indexOf("]") + 1)
+        : host.split(":")[0] ?? "";
+      if (
+        (options.control ?? true) && isLoopback(info.remoteAddr.hostname) &&
+        isLoopback(hostName)
+      ) {
+        const response = await plugin.control(request);
+        if (response) return response;
+      }
+      return new Response("Not found", { status: 404 });
+    }
+    return app.fetch(request, { remoteAddr: info.remoteAddr });
+  });
+  const port = server.addr.port;
+  const host = urlHost(hostname);
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      await plugin?.close?.();
+      control.clear();
+      await server.shutdown();
+    })();
+    return closed;
+  };
+  return {
+    ...parts,
+    url: `http://${host}:${port}`,
+    wsPublicUrl: `ws://${host}:${port}/v2`,
+    wsAuthUrl: `ws://${host}:${port}/auth/v2`,
+    port,
+    credentials: { apiKey, apiSecret: new Secret(apiSecret) },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

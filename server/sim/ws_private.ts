@@ -1,0 +1,315 @@
+/**
+ * Rows of the private WebSocket v2 channels (`executions`, `balances`;
+ * WS_V2.md §4.1–§4.2) built from the simulated account. Pure: each function
+ * maps account records to wire rows with exact decimal text.
+ *
+ * Extension point for the trading engine: {@linkcode accountEventRows} maps
+ * every {@linkcode AccountEvent} the account emits (orders placed, filled,
+ * cancelled; ledger postings) to the rows the `ws.ts` layer pushes, with a
+ * per-subscription `sequence`. An engine that needs other rows (amends,
+ * restatements) can push them with `WsSimulator.publishPrivate`.
+ *
+ * @module
+ */
+
+import type {
+  AccountEvent,
+  SimAccount,
+  SimLedgerEntry,
+  SimOrder,
+  SimOwnTrade,
+} from "./account.ts";
+import { divideRounded, formatUnits, pow10 } from "./decimal.ts";
+import { assetByKey } from "./pairs.ts";
+import { rfc3339FromMs, WireNumber, type WireObject } from "./ws_wire.ts";
+
+function assetDecimals(key: string): number {
+  return assetByKey(key)?.decimals ?? 8;
+}
+
+function assetSymbol(key: string): string {
+  return assetByKey(key)?.symbol ?? key;
+}
+
+function units(value: bigint | number, decimals: number): WireNumber {
+  return new WireNumber(formatUnits(value, decimals));
+}
+
+/**
+ * The `balances` snapshot rows: one per asset held, spot wallet `main`.
+ *
+ * @param account The account.
+ * @returns The rows.
+ * @example Rows
+ * ```ts
+ * import { Market } from "./market.ts";
+ * import { SimAccount } from "./account.ts";
+ * import { balanceSnapshotRows } from "./ws_private.ts";
+ * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
+ * balanceSnapshotRows(SimAccount.seeded(market));
+ * ```
+ */
+export function balanceSnapshotRows(account: SimAccount): WireObject[] {
+  const rows: WireObject[] = [];
+  for (const [asset, amount] of account.balances()) {
+    const balance = units(amount, assetDecimals(asset));
+    rows.push({
+      asset: assetSymbol(asset),
+      asset_class: "currency",
+      balance,
+      wallets: [{ type: "spot", id: "main", balance }],
+    });
+  }
+  return rows;
+}
+
+/**
+ * One `balances` update row: a ledger entry (two per spot trade, sharing
+ * `ref_id`).
+ *
+ * @param entry The ledger entry.
+ * @returns The row.
+ * @example Row
+ * ```ts
+ * import { balanceUpdateRow } from "./ws_private.ts";
+ * balanceUpdateRow({
+ *   id: "LAAAAA-BBBBB-CCCCCC", refid: "TAAAAA-BBBBB-CCCCCC", timeMs: 0, type: "trade",
+ *   asset: "ZUSD", amountUnits: -100n, feeUnits: 1n, balanceUnits: 1000n,
+ * });
+ * ```
+ */
+export function balanceUpdateRow(entry: SimLedgerEntry): WireObject {
+  const d = assetDecimals(entry.asset);
+  return {
+    ledger_id: entry.id,
+    ref_id: entry.refid,
+    timestamp: rfc3339FromMs(entry.timeMs),
+    type: entry.type,
+    subtype: "",
+    category: entry.type,
+    asset: assetSymbol(entry.asset),
+    asset_class: "currency",
+    wallet_type: "spot",
+    wallet_id: "main",
+    amount: units(entry.amountUnits, d),
+    fee: units(entry.feeUnits, d),
+    balance: units(entry.balanceUnits, d),
+  };
+}
+
+/** The v2 `order_status` of an order (WS_V2.md §4.1). */
+function orderStatus(order: SimOrder): string {
+  switch (order.status) {
+    case "pending":
+      return "pending_new";
+    case "open":
+      return order.volExecUnits > 0n ? "partially_filled" : "new";
+    case "closed":
+      return "filled";
+    case "canceled":
+      return "canceled";
+    case "expired":
+      return "expired";
+  }
+}
+
+function averagePrice(order: SimOrder): WireNumber | undefined {
+  if (order.volExecUnits === 0n) return undefined;
+  const { pair } = order;
+  const qd = assetDecimals(pair.quote);
+  return units(
+    divideRounded(
+      order.costUnits * pow10(pair.lotDecimals + pair.pairDecimals),
+      order.volExecUnits * pow10(qd),
+    ),
+    pair.pairDecimals,
+  );
+}
+
+/**
+ * A full execution report of an order's current state (snapshot rows, and
+ * the status transitions the engine causes).
+ *
+ * @param order The order.
+ * @param options `execType` (default: from the status; `new` for open orders).
+ * @returns The row.
+ * @example Report
+ * ```ts
+ * import { Market } from "./market.ts";
+ * import { SimAccount } from "./account.ts";
+ * import { orderReport } from "./ws_private.ts";
+ * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
+ * const account = SimAccount.seeded(market);
+ * account.orders().filter((o) => o.status === "open").map((o) => orderReport(o));
+ * ```
+ */
+export function orderReport(
+  order: SimOrder,
+  options: { execType?: string } = {},
+): WireObject {
+  const { pair } = order;
+  const qd = assetDecimals(pair.quote);
+  const status = orderStatus(order);
+  const execType = options.execType ??
+    (status === "partially_filled" ? "new" : status);
+  const closed = order.status !== "open" && order.status !== "pending";
+  return {
+    order_id: order.txid,
+    cl_ord_id: order.clOrdId,
+    order_userref: order.userref === 0 ? undefined : order.userref,
+    symbol: pair.symbol,
+    side: order.type,
+    order_type: order.ordertype,
+    order_qty: units(order.volumeUnits, pair.lotDecimals),
+    limit_price: order.limitUnits === undefined
+      ? undefined
+      : units(order.limitUnits, pair.pairDecimals),
+    time_in_force: order.expiretmMs === 0 ? "GTC" : "GTD",
+    exec_type: execType,
+    order_status: status,
+    cum_qty: units(order.volExecUnits, pair.lotDecimals),
+    cum_cost: units(order.costUnits, qd),
+    avg_price: averagePrice(order),
+    fee_ccy_pref: order.oflags.includes("fcib") ? "fcib" : "fciq",
+    reason: closed && order.reason !== null ? order.reason : undefined,
+    timestamp: rfc3339FromMs(
+      closed ? order.closetmMs ?? order.opentmMs : order.opentmMs,
+    ),
+  };
+}
+
+/**
+ * The execution report of one fill (`exec_type: "trade"`).
+ *
+ * @param trade The own trade.
+ * @param order The order it filled (state after the fill).
+ * @returns The row.
+ * @example Fill
+ * ```ts
+ * import { Market } from "./market.ts";
+ * import { SimAccount } from "./account.ts";
+ * import { tradeReport } from "./ws_private.ts";
+ * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
+ * const account = SimAccount.seeded(market);
+ * const trade = account.trades()[0]!;
+ * tradeReport(trade, account.order(trade.ordertxid)!);
+ * ```
+ */
+export function tradeReport(trade: SimOwnTrade, order: SimOrder): WireObject {
+  const { pair } = trade;
+  const qd = assetDecimals(pair.quote);
+  return {
+    order_id: trade.ordertxid,
+    exec_id: trade.txid,
+    exec_type: "trade",
+    trade_id: trade.tradeId,
+    symbol: pair.symbol,
+    side: trade.type,
+    order_type: trade.ordertype,
+    last_qty: units(trade.volumeUnits, pair.lotDecimals),
+    last_price: units(trade.priceUnits, pair.pairDecimals),
+    cost: units(trade.costUnits, qd),
+    liquidity_ind: trade.maker ? "m" : "t",
+    // Kraken reports a fill as partially_filled even when it completes the order;
+    // completion is the separate `filled` report (WS_V2.md §4.1).
+    order_status: "partially_filled",
+    cum_qty: units(order.volExecUnits, pair.lotDecimals),
+    cum_cost: units(order.costUnits, qd),
+    avg_price: averagePrice(order),
+    fees: [{ asset: assetSymbol(pair.quote), qty: units(trade.feeUnits, qd) }],
+    timestamp: rfc3339FromMs(trade.timeMs),
+  };
+}
+
+/**
+ * The `executions` snapshot rows: open orders (`snap_orders`) and the last
+ * 50 fills (`snap_trades`).
+ *
+ * @param account The account.
+ * @param options Which parts to include.
+ * @returns The rows.
+ * @example Snapshot
+ * ```ts
+ * import { Market } from "./market.ts";
+ * import { SimAccount } from "./account.ts";
+ * import { executionSnapshotRows } from "./ws_private.ts";
+ * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
+ * executionSnapshotRows(SimAccount.seeded(market), { snapOrders: true, snapTrades: false });
+ * ```
+ */
+export function executionSnapshotRows(
+  account: SimAccount,
+  options: { snapOrders: boolean; snapTrades: boolean },
+): WireObject[] {
+  const rows: WireObject[] = [];
+  if (options.snapTrades) {
+    for (const trade of account.trades().slice(-50)) {
+      const order = account.order(trade.ordertxid);
+      if (order) rows.push(tradeReport(trade, order));
+    }
+  }
+  if (options.snapOrders) {
+    for (const order of account.orders()) {
+      if (order.status === "open" || order.status === "pending") {
+        rows.push(orderReport(order));
+      }
+    }
+  }
+  return rows;
+}
+
+/** What one account event becomes on the private channels. */
+export interface PrivateRows {
+  /** Rows for `executions` (possibly none). */
+  executions: WireObject[];
+  /** Rows for `balances` (possibly none). */
+  balances: WireObject[];
+}
+
+/**
+ * Map an account event to private channel rows. Order events become a
+ * report only when the order's `order_status` changed since the last one
+ * (tracked in `lastStatus`), so the engine can emit freely.
+ *
+ * @param event The account event.
+ * @param lastStatus Order id → last `order_status` sent (updated here).
+ * @returns The rows per channel.
+ * @example Ledger posting
+ * ```ts
+ * import { accountEventRows } from "./ws_private.ts";
+ * accountEventRows({
+ *   kind: "ledger",
+ *   entry: {
+ *     id: "LAAAAA-BBBBB-CCCCCC", refid: "QAAAAAA-BBBBBB-CCCCCC", timeMs: 0, type: "deposit",
+ *     asset: "ZUSD", amountUnits: 100n, feeUnits: 0n, balanceUnits: 100n,
+ *   },
+ * }, new Map()).balances.length; // 1
+ * ```
+ */
+export function accountEventRows(
+  event: AccountEvent,
+  lastStatus: Map<string, string>,
+): PrivateRows {
+  switch (event.kind) {
+    case "ledger":
+      return { executions: [], balances: [balanceUpdateRow(event.entry)] };
+    case "trade":
+      lastStatus.set(event.order.txid, "partially_filled");
+      return {
+        executions: [tradeReport(event.trade, event.order)],
+        balances: [],
+      };
+    case "order": {
+      const status = orderStatus(event.order);
+      if (lastStatus.get(event.order.txid) === status) {
+        return { executions: [], balances: [] };
+      }
+      lastStatus.set(event.order.txid, status);
+      // A partial fill's state is already in its trade report.
+      if (status === "partially_filled") {
+        return { executions: [], balances: [] };
+      }
+      return { executions: [orderReport(event.order)], balances: [] };
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Display formatting for the market-watch page. Pure functions.
+ *
+ * @module
+ */
+
+const COMPACT = new Intl.NumberFormat("en-US", {
+  notation: "compact",
+  maximumFractionDigits: 1,
+});
+
+/**
+ * Format a price at the pair's precision.
+ *
+ * @param value The price.
+ * @param decimals Price decimals of the pair.
+ * @returns Text such as `97012.4`, or `—` when missing.
+ * @example Format
+ * ```ts
+ * import { formatPrice } from "./format.ts";
+ * formatPrice(97012.4, 1); // "97012.4"
+ * ```
+ */
+export function formatPrice(
+  value: number | undefined,
+  decimals: number,
+): string {
+  if (value === undefined || !Number.isFinite(value)) return "—";
+  return value.toFixed(Math.max(0, Math.min(decimals, 12)));
+}
+
+/**
+ * Format a percentage change with its sign.
+ *
+ * @param pct Percent points.
+ * @returns Text such as `+1.70 %`.
+ * @example Format
+ * ```ts
+ * import { formatPct } from "./format.ts";
+ * formatPct(-0.5); // "−0.50 %"
+ * ```
+ */
+export function formatPct(pct: number | undefined): string {
+  if (pct === undefined || !Number.isFinite(pct)) return "—";
+  const sign = pct > 0 ? "+" : pct < 0 ? "−" : "";
+  return `${sign}${Math.abs(pct).toFixed(2)} %`;
+}
+
+/**
+ * Format an amount of US dollars compactly.
+ *
+ * @param usd The amount.
+ * @returns Text such as `$1.2M`.
+ * @example Format
+ * ```ts
+ * import { formatUsdCompact } from "./format.ts";
+ * formatUsdCompact(1_234_567); // "$1.2M"
+ * ```
+ */
+export function formatUsdCompact(usd: number | undefined): string {
+  if (usd === undefined || !Number.isFinite(usd)) return "—";
+  return `$${COMPACT.format(usd)}`;
+}
+
+/**
+ * The spread in basis points of the mid price.
+ *
+ * @param bid Best bid.
+ * @param ask Best ask.
+ * @returns Basis points, or `undefined` when either side is missing.
+ * @example Compute
+ * ```ts
+ * import { spreadBps } from "./format.ts";
+ * spreadBps(99.99, 100.01); // ≈ 2
+ * ```
+ */
+export function spreadBps(
+  bid: number | undefined,
+  ask: number | undefined,
+): number | undefined {
+  if (bid === undefined || ask === undefined || bid <= 0 || ask <= 0) {
+    return undefined;
+  }
+  return (ask - bid) / ((ask + bid) / 2) * 10_000;
+}
+
+/**
+ * Format an age for people.
+ *
+ * @param ageMs The age.
+ * @returns Text such as `4 s`, `3 min`, `2 h`.
+ * @example Format
+ * ```ts
+ * import { formatAge } from "./format.ts";
+ * formatAge(4_200); // "4 s"
+ * ```
+ */
+export function formatAge(ageMs: number): string {
+  const sec = Math.max(0, Math.floor(ageMs / 1000));
+  if (sec < 60) return `${sec} s`;
+  const min = Math.floor(sec / 60);
+  if (min < 60) return `${min} min`;
+  const hours = Math.floor(min / 60);
+  if (hours < 48) return `${hours} h`;
+  return `${Math.floor(hours / 24)} d`;
+}
+
+/** Freshness of a row. */
+export type Freshness =
+  | { kind: "live" }
+  | { kind: "stale"; ageMs: number }
+  | { kind: "none" };
+
+/**
+ * Decide a row's freshness badge. A value is current while the stream that
+ * carries it keeps delivering frames (Kraken sends a ticker only when it
+ * changes, and heartbeats otherwise), so the age is measured from the newer
+ * of the row's last update and the stream's last frame.
+ *
+ * @param updatedAtMs When the row last changed, if ever.
+ * @param lastFrameAtMs When the stream last delivered anything, if ever.
+ * @param nowMs Now.
+ * @param toleranceSec Stale tolerance.
+ * @returns `live`, `stale` with its age, or `none`.
+ * @example A stalled stream
+ * ```ts
+ * import { freshness } from "./format.ts";
+ * freshness(0, 1_000, 10_000, 2); // { kind: "stale", ageMs: 9000 }
+ * ```
+ */
+export function freshness(
+  updatedAtMs: number | undefined,
+  lastFrameAtMs: number | undefined,
+  nowMs: number,
+  toleranceSec: number,
+): Freshness {
+  if (updatedAtMs === undefined) return { kind: "none" };
+  const confirmedAtMs = Math.max(updatedAtMs, lastFrameAtMs ?? 0);
+  const ageMs = Math.max(0, nowMs - confirmedAtMs);
+  return ageMs > toleranceSec * 1000
+    ? { kind: "stale", ageMs }
+    : { kind: "live" };
+}
+
+/**
+ * Format a trade time as `HH:MM:SS` (local time).
+ *
+ * @param timeMs Ms since the epoch.
+ * @returns The clock time.
+ * @example Format
+ * ```ts
+ * import { formatClock } from "./format.ts";
+ * formatClock(0).length; // 8
+ * ```
+ */
+export function formatClock(timeMs: number): string {
+  const d = new Date(timeMs);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}

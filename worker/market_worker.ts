@@ -1,0 +1,956 @@
+/**
+ * The worker's I/O loop: reads the server config, holds the public WS v2
+ * stream (core's resilient connection, checksummed books, live cache),
+ * subscribes to what the page shows, answers requests with values, keeps
+ * the candle cache, and coalesces everything into one batch per frame.
+ *
+ * Runtime services are injected; `worker.ts` is the thin edge that wires
+ * them to the browser, and tests drive this class with fakes.
+ *
+ * @module
+ */
+
+import { BookSet } from "../core/ws/book.ts";
+import {
+  type WebSocketConstructor,
+  WsConnection,
+  type WsSubscription,
+} from "../core/ws/connection.ts";
+import type { WsCandle } from "../core/ws/candles.ts";
+import { LiveCache } from "../core/ws/live.ts";
+import type { Ticker, Trade } from "../core/ws/protocol.ts";
+import { AssetTable } from "../core/market/assets.ts";
+import {
+  type Candle,
+  minutesToTimeframe,
+  type Timeframe,
+  timeframeToMinutes,
+  timeframeToSeconds,
+} from "../core/market/ohlc.ts";
+import {
+  backfillFromTrades,
+  backfillOhlc,
+  type BackfillProgress,
+} from "../core/market/ohlc_history.ts";
+import {
+  type PairMetadata,
+  pairsFromAssetPairs,
+} from "../core/market/pairs.ts";
+import { selectUniverse } from "../core/market/universe.ts";
+import type { AssetInfo, AssetPairInfo } from "../core/rest/types.ts";
+import { BatchCoalescer, type ScheduleFn } from "./batch_coalescer.ts";
+import { CandleCache, type StorageFailure } from "./candle_cache.ts";
+import type { KeyValueStore } from "./kv_store.ts";
+import {
+  type AccountInfo,
+  type BalanceView,
+  type BookView,
+  type CandleView,
+  type InitInfo,
+  type LadderDepth,
+  type OrderView,
+  type PageMessage,
+  type PageRequest,
+  type PageTimeframe,
+  type PairView,
+  parsePageMessage,
+  PROTOCOL_VERSION,
+  type RequestMap,
+  type RequestMethod,
+  type Result,
+  type SelectInfo,
+  type StatusView,
+  type TickerView,
+  type TradeView,
+  type WorkerError,
+  workerError,
+  type WorkerMessage,
+} from "./protocol.ts";
+import {
+  ProxyCallError,
+  ProxyClient,
+  type ServerConfig,
+} from "./proxy_client.ts";
+
+/** Injected services of {@linkcode MarketWorker}. */
+export interface MarketWorkerDeps {
+  /** The server origin (`self.location.origin`). */
+  origin: string;
+  /** Posts a message to the page. */
+  post: (message: WorkerMessage) => void;
+  /** `fetch`; defaults to `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** WebSocket constructor; defaults to `globalThis.WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** Clock in ms; defaults to `Date.now`. */
+  now?: () => number;
+  /** Timer for the connection and status polls; defaults to `setTimeout`. */
+  setTimer?: SetTimer;
+  /** Timer of the batch coalescer; defaults to `setTimeout`. */
+  schedule?: ScheduleFn;
+  /** Opens the candle key-value store (IndexedDB); `undefined` = memory. */
+  openStore?: () => KeyValueStore | undefined;
+  /** How often status is pushed and REST polled (default 1000 / 5000 ms). */
+  statusIntervalMs?: number;
+  /** REST status poll period (default 5000 ms). */
+  restPollMs?: number;
+  /** Most trade pages fetched to extend history backwards (default 10). */
+  maxTradePages?: number;
+}
+
+/** Runs `fn` once after `delayMs`; returns a function that cancels it. */
+export type SetTimer = (fn: () => void, delayMs: number) => () => void;
+
+interface Selection {
+  pair: PairMetadata;
+  timeframe: PageTimeframe;
+  depth: LadderDepth;
+  limit: number;
+  generation: number;
+  book: WsSubscription;
+  trade: WsSubscription;
+  ohlc: WsSubscription;
+}
+
+function defaultSetTimer(fn: () => void, delayMs: number): () => void {
+  const id = setTimeout(fn, delayMs);
+  return () => clearTimeout(id);
+}
+
+function num(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Convert a stored candle for drawing.
+ *
+ * @param candle A closed candle.
+ * @returns Numbers for the chart.
+ * @example Convert
+ * ```ts
+ * import { candleView } from "./market_worker.ts";
+ * candleView({ openTimeSec: 60, open: "1", high: "2", low: "1", close: "2", vwap: "1.5", volume: "3", count: 2 }).close; // 2
+ * ```
+ */
+export function candleView(candle: Candle): CandleView {
+  return {
+    timeSec: candle.openTimeSec,
+    open: Number(candle.open),
+    high: Number(candle.high),
+    low: Number(candle.low),
+    close: Number(candle.close),
+    volume: Number(candle.volume),
+  };
+}
+
+/**
+ * Convert a closed WS candle into a stored candle.
+ *
+ * @param candle A candle from the live stream.
+ * @returns The same candle in the store's shape.
+ * @example Convert
+ * ```ts ignore
+ * storedCandle(liveCandle).openTimeSec;
+ * ```
+ */
+export function storedCandle(candle: WsCandle): Candle {
+  return {
+    openTimeSec: Math.floor(candle.openTimeMs / 1000),
+    open: candle.open,
+    high: candle.high,
+    low: candle.low,
+    close: candle.close,
+    vwap: candle.vwap ?? candle.close,
+    volume: candle.volume,
+    count: candle.trades ?? 0,
+  };
+}
+
+/**
+ * Build a ticker row from a WS ticker.
+ *
+ * @param ticker The ticker.
+ * @param atMs When it arrived.
+ * @returns The row.
+ * @example Convert
+ * ```ts ignore
+ * tickerView(frame.ticker, Date.now()).last;
+ * ```
+ */
+export function tickerView(ticker: Ticker, atMs: number): TickerView {
+  const view: TickerView = { symbol: ticker.symbol, updatedAtMs: atMs };
+  const last = num(ticker.last);
+  if (last !== undefined) {
+    view.last = last;
+    view.lastText = ticker.last as string;
+  }
+  const change = num(ticker.changePct);
+  if (change !== undefined) view.changePct = change;
+  const volume = num(ticker.volume);
+  const price = num(ticker.vwap) ?? last;
+  if (volume !== undefined && price !== undefined) {
+    view.volumeQuote = volume * price;
+  }
+  const bid = num(ticker.bid);
+  const ask = num(ticker.ask);
+  if (bid !== undefined) view.bid = bid;
+  if (ask !== undefined) view.ask = ask;
+  return view;
+}
+
+function tradeView(trade: Trade): TradeView {
+  const timeMs = Date.parse(trade.timestamp);
+  return {
+    symbol: trade.symbol,
+    side: trade.side,
+    price: trade.price,
+    qty: trade.qty,
+    timeMs: Number.isFinite(timeMs) ? timeMs : 0,
+    ...(trade.tradeId === undefined ? {} : { tradeId: trade.tradeId }),
+  };
+}
+
+function errorValue(error: unknown): WorkerError {
+  if (error instanceof ProxyCallError) return error.value;
+  return workerError(
+    "internal",
+    error instanceof Error ? error.message : String(error),
+  );
+}
+
+function pairView(pair: PairMetadata): PairView {
+  return {
+    id: pair.id,
+    symbol: pair.wsV2,
+    base: pair.base,
+    quote: pair.quote,
+    priceDecimals: pair.priceDecimals,
+    volumeDecimals: pair.volumeDecimals,
+  };
+}
+
+/**
+ * The market worker.
+ *
+ * @example Wire it in a worker
+ * ```ts ignore
+ * const worker = new MarketWorker({ origin: self.location.origin, post: (m) => self.postMessage(m) });
+ * self.onmessage = (event) => worker.receive(event.data);
+ * ```
+ */
+export class MarketWorker {
+  #deps: MarketWorkerDeps;
+  #now: () => number;
+  #setTimer: SetTimer;
+  #client: ProxyClient;
+  #coalescer: BatchCoalescer;
+
+  #init: Promise<Result<InitInfo>> | undefined;
+  #config: ServerConfig | undefined;
+  #pairs = new Map<string, PairMetadata>();
+  #bySymbol = new Map<string, PairMetadata>();
+  #assets: AssetTable = AssetTable.fallback();
+  #cache: CandleCache | undefined;
+  #books = new BookSet();
+  #ws: WsConnection | undefined;
+  #live: LiveCache | undefined;
+
+  #watch: WsSubscription | undefined;
+  #watched = new Set<string>();
+  #selection: Selection | undefined;
+  #generation = 0;
+  #failedSymbols = new Map<string, string>();
+  #restReachable: boolean | null = null;
+  #restError: string | undefined;
+  #cancelStatus: (() => void) | undefined;
+  #lastRestPollMs = -Infinity;
+  #closed = false;
+  #offs: (() => void)[] = [];
+
+  /**
+   * Create the worker; nothing happens until the page sends `init`.
+   *
+   * @param deps Injected services.
+   */
+  constructor(deps: MarketWorkerDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#setTimer = deps.setTimer ?? defaultSetTimer;
+    this.#client = new ProxyClient(deps.origin, {
+      ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
+    });
+    this.#coalescer = new BatchCoalescer(
+      (batch) => this.#deps.post(batch),
+      deps.schedule === undefined ? {} : { schedule: deps.schedule },
+    );
+  }
+
+  /** The candle cache, once `init` opened it. */
+  get cache(): CandleCache | undefined {
+    return this.#cache;
+  }
+
+  /** The WebSocket connection, once `init` started it. */
+  get connection(): WsConnection | undefined {
+    return this.#ws;
+  }
+
+  /**
+   * Handle one message from the page. Never throws: bad input is answered
+   * with an error value (or dropped when it has no request id).
+   *
+   * @param data The message event's data.
+   * @returns When the request was answered (for tests).
+   */
+  async receive(data: unknown): Promise<void> {
+    const parsed = parsePageMessage(data);
+    if (!parsed.ok) {
+      if (parsed.id !== undefined) {
+        this.#deps.post({
+          kind: "reply",
+          id: parsed.id,
+          method: parsed.method ?? "init",
+          result: { ok: false, error: parsed.error },
+        } as WorkerMessage);
+      }
+      return;
+    }
+    await this.#handle(parsed.value);
+  }
+
+  async #handle(message: PageMessage): Promise<void> {
+    if (message.kind === "ack") {
+      this.#coalescer.ack(message.seq);
+      return;
+    }
+    let result: Result<RequestMap[RequestMethod]["result"]>;
+    try {
+      result = await this.#dispatch(message);
+    } catch (error) {
+      result = { ok: false, error: errorValue(error) };
+    }
+    if (this.#closed) return;
+    this.#deps.post(
+      {
+        kind: "reply",
+        id: message.id,
+        method: message.method,
+        result,
+      } as WorkerMessage,
+    );
+    if (message.method === "select" && result.ok) this.#startFill();
+  }
+
+  #dispatch(
+    request: PageRequest,
+  ): Promise<Result<RequestMap[RequestMethod]["result"]>> {
+    switch (request.method) {
+      case "init":
+        return this.#initialize();
+      case "watch":
+        return this.#ready(() => this.#watchSymbols(request.params.symbols));
+      case "select":
+        return this.#ready(() => this.#select(request.params));
+      case "account":
+        return this.#ready(() => this.#account());
+    }
+  }
+
+  async #ready<T>(run: () => Promise<Result<T>>): Promise<Result<T>> {
+    const init = this.#init === undefined ? undefined : await this.#init;
+    if (init === undefined || !init.ok) {
+      return {
+        ok: false,
+        error: workerError(
+          "not_ready",
+          "Call init first (or again after it failed)",
+        ),
+      };
+    }
+    return await run();
+  }
+
+  #initialize(): Promise<Result<InitInfo>> {
+    if (this.#init !== undefined) return this.#init;
+    const init = this.#start().catch((error) => {
+      this.#init = undefined;
+      return { ok: false as const, error: errorValue(error) };
+    });
+    this.#init = init;
+    return init;
+  }
+
+  async #start(): Promise<Result<InitInfo>> {
+    const config = await this.#client.config();
+    this.#config = config;
+    const cachePromise = this.#openCache();
+    const [pairsAnswer, assetsAnswer] = await Promise.all([
+      this.#client.publicCall("AssetPairs"),
+      this.#client.publicCall("Assets").catch(() => undefined),
+    ]);
+    if (assetsAnswer !== undefined) {
+      try {
+        this.#assets = AssetTable.fromAssets(
+          assetsAnswer.result as Record<string, AssetInfo>,
+        );
+      } catch {
+        // The fallback table names the common assets well enough.
+      }
+    }
+    const all = pairsFromAssetPairs(
+      pairsAnswer.result as Record<string, AssetPairInfo>,
+      { assets: this.#assets },
+    );
+    const selection = selectUniverse(all, { quote: config.quote });
+    const chosen = new Set(selection.ids);
+    for (const pair of all) {
+      if (!chosen.has(pair.id)) continue;
+      this.#pairs.set(pair.id, pair);
+      this.#bySymbol.set(pair.wsV2, pair);
+    }
+    this.#cache = await cachePromise;
+    this.#connect(config);
+    const pairs = [...this.#pairs.values()].map(pairView).sort((a, b) =>
+      a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0
+    );
+    return {
+      ok: true,
+      value: {
+        protocol: PROTOCOL_VERSION,
+        config: {
+          mode: config.mode,
+          simulated: config.simulated,
+          version: config.version,
+          staleToleranceSec: config.staleToleranceSec,
+          timeframes: config.timeframes,
+          quote: config.quote,
+          privateData: config.privateData,
+          tradingMode: config.tradingMode,
+        },
+        pairs,
+        storage: this.#cache.storage,
+      },
+    };
+  }
+
+  async #openCache(): Promise<CandleCache> {
+    let kv: KeyValueStore | undefined;
+    try {
+      kv = this.#deps.openStore?.();
+    } catch {
+      kv = undefined;
+    }
+    return await CandleCache.open(kv, {
+      onStorageError: (failure) => this.#storageFailed(failure),
+    });
+  }
+
+  #storageFailed(failure: StorageFailure): void {
+    this.#coalescer.notice({
+      level: "warning",
+      code: "storage_degraded",
+      message:
+        `Candle cache ${failure.operation} failed (${failure.name}); history is kept in memory for this session`,
+    });
+    this.#pushStatus();
+  }
+
+  #connect(config: ServerConfig): void {
+    const ws = new WsConnection(config.wsPublicUrl, {
+      books: this.#books,
+      setTimer: this.#setTimer,
+      now: this.#now,
+      ...(this.#deps.WebSocket === undefined
+        ? {}
+        : { WebSocket: this.#deps.WebSocket }),
+    });
+    const live = new LiveCache({
+      now: this.#now,
+      staleToleranceSec: config.staleToleranceSec,
+      onCandleClosed: (candle) => this.#candleClosed(candle),
+    });
+    this.#ws = ws;
+    this.#live = live;
+    this.#offs.push(live.attach(ws));
+    this.#offs.push(ws.on("frame", (frame) => {
+      const atMs = this.#now();
+      switch (frame.kind) {
+        case "ticker": {
+          const symbol = frame.ticker.symbol;
+          if (!this.#watched.has(symbol)) {
+            const selected = this.#selection?.pair.wsV2;
+            if (selected !== symbol) return;
+          }
+          this.#failedSymbols.delete(symbol);
+          this.#coalescer.ticker(symbol, tickerView(frame.ticker, atMs));
+          return;
+        }
+        case "trade": {
+          const selected = this.#selection?.pair.wsV2;
+          const trades = frame.trades.filter((t) => t.symbol === selected);
+          this.#coalescer.trades(trades.map(tradeView));
+          return;
+        }
+        case "ohlc": {
+          const selection = this.#selection;
+          if (selection === undefined) return;
+          const minutes = timeframeToMinutes(selection.timeframe);
+          if (
+            frame.candles.some((c) =>
+              c.symbol === selection.pair.wsV2 && c.intervalMin === minutes
+            )
+          ) {
+            this.#coalescer.liveCandle(() => this.#liveCandleView());
+          }
+          return;
+        }
+        default:
+          return;
+      }
+    }));
+    this.#offs.push(ws.on("book", (result) => {
+      const selected = this.#selection?.pair.wsV2;
+      if (result.kind !== "malformed" && result.symbol === selected) {
+        this.#coalescer.book(() => this.#bookView());
+      }
+    }));
+    this.#offs.push(ws.on("subscription_error", (event) => {
+      if (event.symbol !== undefined) {
+        this.#failedSymbols.set(event.symbol, event.error);
+      }
+      this.#pushStatus();
+    }));
+    for (
+      const name of [
+        "connecting",
+        "open",
+        "closed",
+        "reconnecting",
+        "stalled",
+        "status",
+      ] as const
+    ) {
+      this.#offs.push(ws.on(name, () => this.#pushStatus()));
+    }
+    this.#offs.push(ws.on("resubscribed", () => {
+      this.#pushStatus();
+      // Candles that closed while the socket was down are missing: refill.
+      if (this.#selection !== undefined) this.#startFill();
+    }));
+    ws.connect();
+    this.#statusLoop();
+  }
+
+  #statusLoop(): void {
+    if (this.#closed) return;
+    this.#pushStatus();
+    const nowMs = this.#now();
+    if (nowMs - this.#lastRestPollMs >= (this.#deps.restPollMs ?? 5000)) {
+      this.#lastRestPollMs = nowMs;
+      this.#client.restStatus().then((rest) => {
+        this.#restReachable = rest.reachable;
+        this.#restError = rest.lastError ?? undefined;
+      }, (error) => {
+        // The server itself is unreachable: so is REST, from here.
+        this.#restReachable = false;
+        this.#restError = errorValue(error).message;
+      });
+    }
+    this.#cancelStatus = this.#setTimer(
+      () => this.#statusLoop(),
+      this.#deps.statusIntervalMs ?? 1000,
+    );
+  }
+
+  #pushStatus(): void {
+    this.#coalescer.status(() => this.#statusView());
+  }
+
+  #statusView(): StatusView | undefined {
+    const ws = this.#ws;
+    const config = this.#config;
+    if (ws === undefined || config === undefined) return undefined;
+    const snapshot = ws.snapshot();
+    const view: StatusView = {
+      mode: config.mode,
+      wsState: snapshot.state,
+      reconnects: snapshot.reconnects,
+      attempt: snapshot.attempt,
+      restReachable: this.#restReachable,
+      checksumFailures: this.#books.checksumFailures(),
+      malformedFrames: snapshot.malformedFrames,
+      failedSymbols: Object.fromEntries(this.#failedSymbols),
+      storage: this.#cache?.storage ?? { kind: "memory" },
+    };
+    if (snapshot.lastHeartbeatAtMs !== undefined) {
+      view.lastHeartbeatAtMs = snapshot.lastHeartbeatAtMs;
+    }
+    if (snapshot.lastFrameAtMs !== undefined) {
+      view.lastFrameAtMs = snapshot.lastFrameAtMs;
+    }
+    if (snapshot.system !== undefined) view.system = snapshot.system.system;
+    if (this.#restError !== undefined) view.restError = this.#restError;
+    return view;
+  }
+
+  #resolve(name: string): PairMetadata | undefined {
+    return this.#pairs.get(name) ?? this.#bySymbol.get(name) ??
+      this.#bySymbol.get(name.toUpperCase());
+  }
+
+  #watchSymbols(
+    names: readonly string[],
+  ): Promise<Result<{ watching: number }>> {
+    const ws = this.#ws as WsConnection;
+    const symbols = [
+      ...new Set(
+        names.map((n) => this.#resolve(n)?.wsV2).filter((s): s is string =>
+          s !== undefined
+        ),
+      ),
+    ];
+    const previous = this.#watch;
+    // Subscribe the new set before releasing the old: symbols in both keep
+    // their subscription (reference counts), so only the difference goes
+    // on the wire.
+    this.#watch = symbols.length === 0
+      ? undefined
+      : ws.subscribe({ channel: "ticker", symbol: symbols });
+    previous?.release();
+    this.#watched = new Set(symbols);
+    return Promise.resolve({ ok: true, value: { watching: symbols.length } });
+  }
+
+  async #select(
+    params: RequestMap["select"]["params"],
+  ): Promise<Result<SelectInfo>> {
+    const ws = this.#ws as WsConnection;
+    const generation = ++this.#generation;
+    const previous = this.#selection;
+    if (params.pair === null) {
+      this.#selection = undefined;
+      previous?.book.release();
+      previous?.trade.release();
+      previous?.ohlc.release();
+      return {
+        ok: true,
+        value: {
+          pair: null,
+          timeframe: params.timeframe,
+          candles: [],
+          source: "cache",
+        },
+      };
+    }
+    const pair = this.#resolve(params.pair);
+    if (pair === undefined) {
+      return {
+        ok: false,
+        error: workerError(
+          "unknown_pair",
+          `Cannot select "${params.pair}": not in the universe`,
+        ),
+      };
+    }
+    const symbol = pair.wsV2;
+    const sameBook = previous !== undefined &&
+      previous.pair.id === pair.id && previous.depth === params.depth;
+    // One book depth per symbol per connection: release before re-subscribing.
+    if (!sameBook) previous?.book.release();
+    const book = sameBook ? previous.book : ws.subscribe({
+      channel: "book",
+      symbol,
+      depth: params.depth,
+      priceDecimals: pair.priceDecimals,
+      qtyDecimals: pair.volumeDecimals,
+    });
+    const samePair = previous !== undefined && previous.pair.id === pair.id;
+    const trade = samePair
+      ? previous.trade
+      : ws.subscribe({ channel: "trade", symbol, snapshot: true });
+    const sameSeries = samePair && previous.timeframe === params.timeframe;
+    const ohlc = sameSeries ? previous.ohlc : ws.subscribe({
+      channel: "ohlc",
+      symbol,
+      interval: timeframeToMinutes(params.timeframe),
+      snapshot: true,
+    });
+    if (!samePair) previous?.trade.release();
+    if (!sameSeries) previous?.ohlc.release();
+    this.#selection = {
+      pair,
+      timeframe: params.timeframe,
+      depth: params.depth,
+      limit: params.limit ?? 1000,
+      generation,
+      book,
+      trade,
+      ohlc,
+    };
+    this.#coalescer.book(() => this.#bookView());
+    const cache = this.#cache as CandleCache;
+    const candles = await cache.last(
+      pair.id,
+      params.timeframe,
+      params.limit ?? 1000,
+    );
+    return {
+      ok: true,
+      value: {
+        pair: pair.id,
+        timeframe: params.timeframe,
+        candles: candles.map(candleView),
+        source: "cache",
+      },
+    };
+  }
+
+  /** Fill the selected series from the proxy after the cached answer went out. */
+  #startFill(): void {
+    const selection = this.#selection;
+    if (selection === undefined) return;
+    const { pair, timeframe, limit } = selection;
+    const generation = selection.generation;
+    const current = () =>
+      !this.#closed && this.#selection?.generation === generation;
+    const cache = this.#cache as CandleCache;
+    const onProgress = (progress: BackfillProgress) => {
+      if (!current()) return;
+      this.#coalescer.progress({
+        pair: pair.id,
+        timeframe,
+        phase: progress.phase,
+        done: Math.round(progress.done),
+        total: Math.round(progress.total),
+      });
+    };
+    const run = async () => {
+      const report = await backfillOhlc(pair.id, timeframe, {
+        store: cache,
+        source: this.#client,
+        now: this.#now,
+        onProgress,
+        fromTrades: true,
+        priceDecimals: pair.priceDecimals,
+        volumeDecimals: pair.volumeDecimals,
+        maxPages: this.#deps.maxTradePages ?? 10,
+      });
+      if (!current()) return;
+      await this.#sendHistory(pair, timeframe, limit);
+      // Older than the OHLC window: rebuild from trades, within a page budget.
+      const held = await cache.last(pair.id, timeframe, limit);
+      const oldest = held[0]?.openTimeSec;
+      const intervalSec = timeframeToSeconds(timeframe);
+      if (
+        current() && oldest !== undefined && held.length < limit &&
+        intervalSec <= 900 && report.ohlcPages > 0
+      ) {
+        await backfillFromTrades(pair.id, timeframe, {
+          store: cache,
+          source: this.#client,
+          now: this.#now,
+          onProgress,
+          sinceSec: oldest - (limit - held.length) * intervalSec,
+          untilSec: oldest,
+          priceDecimals: pair.priceDecimals,
+          volumeDecimals: pair.volumeDecimals,
+          maxPages: this.#deps.maxTradePages ?? 10,
+        });
+        if (!current()) return;
+        await this.#sendHistory(pair, timeframe, limit);
+      }
+      if (current()) {
+        this.#coalescer.progress({
+          pair: pair.id,
+          timeframe,
+          phase: "done",
+          done: 1,
+          total: 1,
+        });
+      }
+    };
+    run().catch((error) => {
+      if (!current()) return;
+      const value = errorValue(error);
+      this.#coalescer.progress({
+        pair: pair.id,
+        timeframe,
+        phase: "failed",
+        done: 0,
+        total: 1,
+        error: value.message,
+      });
+      this.#coalescer.notice({
+        level: "warning",
+        code: "backfill_failed",
+        message: `History for ${pair.wsV2} ${timeframe}: ${value.message}`,
+      });
+    });
+  }
+
+  async #sendHistory(
+    pair: PairMetadata,
+    timeframe: PageTimeframe,
+    limit: number,
+  ): Promise<void> {
+    const candles = await (this.#cache as CandleCache).last(
+      pair.id,
+      timeframe,
+      limit,
+    );
+    if (this.#selection?.pair.id !== pair.id) return;
+    this.#coalescer.history({
+      pair: pair.id,
+      timeframe,
+      candles: candles.map(candleView),
+      source: "network",
+    });
+  }
+
+  #candleClosed(candle: WsCandle): void {
+    const pair = this.#bySymbol.get(candle.symbol);
+    if (pair === undefined || this.#cache === undefined) return;
+    let timeframe: Timeframe;
+    try {
+      timeframe = minutesToTimeframe(candle.intervalMin);
+    } catch {
+      return;
+    }
+    this.#cache.upsert(pair.id, timeframe, [storedCandle(candle)]).catch(
+      () => {
+        // The cache reports storage failures itself and never rejects.
+      },
+    );
+  }
+
+  #liveCandleView() {
+    const selection = this.#selection;
+    const live = this.#live;
+    if (selection === undefined || live === undefined) return undefined;
+    let candle: WsCandle;
+    try {
+      candle = live.getLiveOhlc(
+        selection.pair.wsV2,
+        timeframeToMinutes(selection.timeframe),
+      );
+    } catch {
+      return undefined;
+    }
+    return {
+      pair: selection.pair.id,
+      timeframe: selection.timeframe,
+      candle: candleView(storedCandle(candle)),
+    };
+  }
+
+  #bookView(): BookView | undefined {
+    const selection = this.#selection;
+    if (selection === undefined) return undefined;
+    const symbol = selection.pair.wsV2;
+    const top = this.#books.top(symbol, selection.depth);
+    return {
+      symbol,
+      depth: selection.depth,
+      integrity: this.#books.integrity(symbol),
+      checksumFailures: this.#books.checksumFailures(symbol),
+      bids: top?.bids.map((l) => ({ price: l.price, qty: l.qty })) ?? [],
+      asks: top?.asks.map((l) => ({ price: l.price, qty: l.qty })) ?? [],
+      updatedAtMs: this.#now(),
+    };
+  }
+
+  async #account(): Promise<Result<AccountInfo>> {
+    if (this.#config?.privateData !== true) {
+      return {
+        ok: false,
+        error: workerError(
+          "no_credentials",
+          "The server has no Kraken credentials",
+        ),
+      };
+    }
+    const [balance, orders] = await Promise.all([
+      this.#client.getJson("/api/private/balance"),
+      this.#client.getJson("/api/private/open-orders"),
+    ]);
+    return {
+      ok: true,
+      value: {
+        balances: this.#balances(resultOf(balance.body)),
+        openOrders: openOrders(resultOf(orders.body)),
+      },
+    };
+  }
+
+  #balances(result: unknown): BalanceView[] {
+    if (typeof result !== "object" || result === null) return [];
+    const out: BalanceView[] = [];
+    for (const [key, value] of Object.entries(result)) {
+      const entry: Record<string, unknown> =
+        typeof value === "object" && value !== null
+          ? value as Record<string, unknown>
+          : { balance: value };
+      const balance = String(entry.balance ?? "0");
+      if (Number(balance) === 0) continue;
+      let asset = key;
+      try {
+        const parsed = this.#assets.parseBalance(key);
+        asset = parsed.suffix === null
+          ? parsed.asset
+          : `${parsed.asset}.${parsed.suffix}`;
+      } catch {
+        // Unknown spelling: show it as Kraken wrote it.
+      }
+      out.push({ asset, balance, hold: String(entry.hold_trade ?? "0") });
+    }
+    return out.sort((a, b) => a.asset < b.asset ? -1 : 1);
+  }
+
+  /**
+   * Stop everything: socket, timers, batches.
+   */
+  close(): void {
+    this.#closed = true;
+    this.#cancelStatus?.();
+    for (const off of this.#offs) off();
+    this.#offs = [];
+    this.#ws?.close();
+    this.#coalescer.close();
+  }
+}
+
+function resultOf(body: unknown): unknown {
+  return typeof body === "object" && body !== null && "result" in body
+    ? (body as { result: unknown }).result
+    : undefined;
+}
+
+function openOrders(result: unknown): OrderView[] {
+  const open = typeof result === "object" && result !== null &&
+      "open" in result
+    ? (result as { open: unknown }).open
+    : undefined;
+  if (typeof open !== "object" || open === null) return [];
+  const out: OrderView[] = [];
+  for (const [id, raw] of Object.entries(open)) {
+    if (typeof raw !== "object" || raw === null) continue;
+    const order = raw as Record<string, unknown>;
+    const descr = typeof order.descr === "object" && order.descr !== null
+      ? order.descr as Record<string, unknown>
+      : {};
+    out.push({
+      id,
+      pair: String(descr.pair ?? ""),
+      side: String(descr.type ?? ""),
+      orderType: String(descr.ordertype ?? ""),
+      price: String(descr.price ?? "0"),
+      volume: String(order.vol ?? ""),
+      filled: String(order.vol_exec ?? "0"),
+      status: String(order.status ?? ""),
+      openedAtSec: Number(order.opentm ?? 0),
+    });
+  }
+  return out.sort((a, b) => b.openedAtSec - a.openedAtSec);
+}
