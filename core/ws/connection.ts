@@ -1054,8 +1054,12 @@ export class WsConnection {
       entry.state = "idle";
       entry.reqId = undefined;
       entry.ackedAtMs = undefined;
-      if (entry.channel === "book" && entry.symbol !== undefined) {
+      if (
+        entry.channel === "book" && entry.symbol !== undefined &&
+        this.#books.integrity(entry.symbol) !== "empty"
+      ) {
         // The old socket's book state is gone; wait for a fresh snapshot.
+        // A book that never had one stays "empty" (nothing to resync).
         this.#books.markResyncing(entry.symbol);
       }
       entries.push(entry);
