@@ -7,23 +7,186 @@
  * @module
  */
 
-/** Exit codes of the CLI. */
-export const EXIT = { ok: 0, error: 1, usage: 2, auth: 3, network: 4 } as const;
+import { Redactor } from "../core/secrets/redact.ts";
+import {
+  BALANCE_HELP,
+  balanceCommand,
+  type BalanceFlags,
+  parseBalanceArgs,
+} from "./cli/balance_cmd.ts";
+import {
+  DOCTOR_HELP,
+  doctorCommand,
+  type DoctorFlags,
+  parseDoctorArgs,
+} from "./cli/doctor_cmd.ts";
+import { errorLine, EXIT, exitCodeForError, UsageError } from "./cli/errors.ts";
+import { type CliIo, denoIo, writeLine } from "./cli/io.ts";
+import {
+  OHLC_HELP,
+  ohlcCommand,
+  type OhlcFlags,
+  parseOhlcArgs,
+} from "./cli/ohlc_cmd.ts";
+import {
+  ORDERS_HELP,
+  ordersCommand,
+  type OrdersFlags,
+  parseOrdersArgs,
+} from "./cli/orders_cmd.ts";
+import {
+  parseSetupArgs,
+  SETUP_HELP,
+  setupCommand,
+  type SetupFlags,
+} from "./cli/setup_cmd.ts";
+import {
+  parseTickerArgs,
+  TICKER_HELP,
+  tickerCommand,
+  type TickerFlags,
+} from "./cli/ticker_cmd.ts";
+import {
+  parseUniverseArgs,
+  UNIVERSE_HELP,
+  universeCommand,
+  type UniverseFlags,
+} from "./cli/universe_cmd.ts";
+import { parseServeArgs, SERVE_HELP } from "./serve.ts";
+import { SIM_USAGE } from "./sim/main.ts";
+
+export { EXIT };
+
+/** The names of the commands. */
+export type CommandName =
+  | "setup"
+  | "doctor"
+  | "universe"
+  | "ticker"
+  | "balance"
+  | "orders"
+  | "ohlc"
+  | "serve"
+  | "sim";
 
 /** A parsed command line. */
 export type Command =
-  | { kind: "help"; topic?: string }
+  | { kind: "help"; topic?: CommandName }
   | { kind: "version" }
+  | { kind: "usage_error"; message: string; command?: CommandName }
   | { kind: "sim"; args: string[] }
   | { kind: "serve"; args: string[] }
-  | { kind: "usage_error"; message: string };
+  | { kind: "setup"; flags: SetupFlags }
+  | { kind: "doctor"; flags: DoctorFlags }
+  | { kind: "universe"; flags: UniverseFlags }
+  | { kind: "ticker"; flags: TickerFlags }
+  | { kind: "balance"; flags: BalanceFlags }
+  | { kind: "orders"; flags: OrdersFlags }
+  | { kind: "ohlc"; flags: OhlcFlags };
 
 /** The commands this build knows, with one line of help each. */
-export const COMMANDS: Record<string, string> = {
+export const COMMANDS: Readonly<Record<CommandName, string>> = {
+  setup: "Store your Kraken API key encrypted, after checking it with Kraken",
+  doctor: "Check config, credentials, connectivity, clock and key permissions",
+  universe: "List the spot pairs in Krakked's universe",
+  ticker: "Show last, bid, ask, change and volume for pairs",
+  balance: "Show balances, held and available amounts",
+  orders: "List open orders (read-only)",
+  ohlc: "Backfill closed candles into the file store, or export them",
   serve:
     "Run the local server and market-watch page (add --sim for the offline simulator)",
   sim: "Run the Kraken-compatible simulator standalone",
 };
+
+/** Help text of each command. */
+export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
+  setup: SETUP_HELP,
+  doctor: DOCTOR_HELP,
+  universe: UNIVERSE_HELP,
+  ticker: TICKER_HELP,
+  balance: BALANCE_HELP,
+  orders: ORDERS_HELP,
+  ohlc: OHLC_HELP,
+  serve: SERVE_HELP,
+  sim: SIM_USAGE,
+};
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function unknownCommand(name: string): Command {
+  return {
+    kind: "usage_error",
+    message: `Unknown command "${name}": run 'krakked --help' for the list`,
+  };
+}
+
+/**
+ * Parse one command's arguments into its tagged command. Pure.
+ *
+ * @param command The command name.
+ * @param rest Arguments after it.
+ * @returns The command, its help, or a usage error.
+ */
+function parseCommand(command: CommandName, rest: string[]): Command {
+  const help: Command = { kind: "help", topic: command };
+  try {
+    switch (command) {
+      case "sim":
+        return { kind: "sim", args: rest };
+      case "serve": {
+        const parsed = parseServeArgs(rest);
+        if (parsed.kind === "help") return help;
+        if (parsed.kind === "usage_error") {
+          return { kind: "usage_error", message: parsed.message, command };
+        }
+        return { kind: "serve", args: rest };
+      }
+      case "setup": {
+        const parsed = parseSetupArgs(rest);
+        if (parsed === "help") return help;
+        if ("error" in parsed) {
+          return { kind: "usage_error", message: parsed.error, command };
+        }
+        return { kind: "setup", flags: parsed };
+      }
+      case "doctor": {
+        const flags = parseDoctorArgs(rest);
+        return flags === "help" ? help : { kind: "doctor", flags };
+      }
+      case "universe": {
+        const flags = parseUniverseArgs(rest);
+        return flags === "help" ? help : { kind: "universe", flags };
+      }
+      case "ticker": {
+        const flags = parseTickerArgs(rest);
+        return flags === "help" ? help : { kind: "ticker", flags };
+      }
+      case "balance": {
+        const flags = parseBalanceArgs(rest);
+        return flags === "help" ? help : { kind: "balance", flags };
+      }
+      case "orders": {
+        const flags = parseOrdersArgs(rest);
+        return flags === "help" ? help : { kind: "orders", flags };
+      }
+      case "ohlc": {
+        const flags = parseOhlcArgs(rest);
+        return flags === "help" ? help : { kind: "ohlc", flags };
+      }
+      default: {
+        const never: never = command;
+        return unknownCommand(String(never));
+      }
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      return { kind: "usage_error", message: error.message, command };
+    }
+    throw error;
+  }
+}
 
 /**
  * Parse the command line. Pure: no I/O.
@@ -34,6 +197,8 @@ export const COMMANDS: Record<string, string> = {
  * ```ts
  * import { parseArgs } from "./main.ts";
  * parseArgs(["sim", "--port", "9000"]); // { kind: "sim", args: ["--port", "9000"] }
+ * parseArgs(["ticker", "XBTUSD", "--json"]);
+ * // { kind: "ticker", flags: { pairs: ["XBTUSD"], json: true } }
  * ```
  */
 export function parseArgs(argv: readonly string[]): Command {
@@ -42,29 +207,31 @@ export function parseArgs(argv: readonly string[]): Command {
     first === undefined || first === "--help" || first === "-h" ||
     first === "help"
   ) {
-    return rest[0] === undefined
-      ? { kind: "help" }
-      : { kind: "help", topic: rest[0] };
+    const topic = first === undefined ? undefined : rest[0];
+    if (topic === undefined) return { kind: "help" };
+    return isCommandName(topic)
+      ? { kind: "help", topic }
+      : unknownCommand(topic);
   }
   if (first === "--version" || first === "-V") return { kind: "version" };
-  switch (first) {
-    case "sim":
-      return { kind: "sim", args: rest };
-    case "serve":
-      return { kind: "serve", args: rest };
-    default:
-      return {
-        kind: "usage_error",
-        message:
-          `Unknown command "${first}": run 'krakked --help' for the list`,
-      };
-  }
+  if (!isCommandName(first)) return unknownCommand(first);
+  return parseCommand(first, rest);
 }
 
 /** The version printed by `--version`. */
 export const VERSION = "0.1.0";
 
-function usage(): string {
+/**
+ * The top-level help text.
+ *
+ * @returns The text.
+ * @example Print
+ * ```ts
+ * import { usage } from "./main.ts";
+ * usage().startsWith("krakked"); // true
+ * ```
+ */
+export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, text]) =>
     `  ${name.padEnd(10)} ${text}`
   );
@@ -77,40 +244,123 @@ function usage(): string {
     ...lines,
     "",
     "Run 'krakked <command> --help' for a command's flags.",
+    "Configuration: config.yaml in the config directory (KRAKKED_CONFIG_DIR overrides it).",
     "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network.",
   ].join("\n");
 }
 
 /**
- * Run the CLI.
+ * Wrap the output writers so no registered secret can be printed.
+ *
+ * @param io The run's I/O.
+ * @param redactor The redactor every command registers secrets with.
+ * @returns The I/O with scrubbing writers.
+ */
+function redacted(io: CliIo, redactor: Redactor): CliIo {
+  return {
+    ...io,
+    stdout: (text) => io.stdout(redactor.text(text)),
+    stderr: (text) => io.stderr(redactor.text(text)),
+  };
+}
+
+async function run(
+  command: Exclude<
+    Command,
+    {
+      kind:
+        | "help"
+        | "version"
+        | "usage_error"
+        | "sim"
+        | "serve";
+    }
+  >,
+  io: CliIo,
+  redactor: Redactor,
+): Promise<number> {
+  switch (command.kind) {
+    case "setup":
+      return await setupCommand(command.flags, io, redactor);
+    case "doctor":
+      return await doctorCommand(command.flags, io, redactor);
+    case "universe":
+      return await universeCommand(command.flags, io, redactor);
+    case "ticker":
+      return await tickerCommand(command.flags, io, redactor);
+    case "balance":
+      return await balanceCommand(command.flags, io, redactor);
+    case "orders":
+      return await ordersCommand(command.flags, io, redactor);
+    case "ohlc":
+      return await ohlcCommand(command.flags, io, redactor);
+    default: {
+      const never: never = command;
+      throw new Error(`Unhandled command ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/**
+ * Run the CLI. Commands throw; this maps what they throw to an exit code and
+ * a one-line message on stderr (a usage error also prints the command's help).
  *
  * @param argv Arguments after the program name.
+ * @param ioOverrides I/O to use instead of the process's (tests capture output here).
  * @returns The process exit code.
+ * @example Capture output
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * let out = "";
+ * const code = await main(["--help"], { stdout: (t) => (out += t) });
+ * ```
  */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  ioOverrides: Partial<CliIo> = {},
+): Promise<number> {
+  const redactor = new Redactor();
+  const io = redacted({ ...denoIo(), ...ioOverrides }, redactor);
   const command = parseArgs(argv);
   switch (command.kind) {
     case "help":
-      console.log(usage());
+      writeLine(
+        io.stdout,
+        command.topic === undefined ? usage() : COMMAND_HELP[command.topic],
+      );
       return EXIT.ok;
     case "version":
-      console.log(`krakked ${VERSION}`);
+      writeLine(io.stdout, `krakked ${VERSION}`);
       return EXIT.ok;
     case "usage_error":
-      console.error(command.message);
+      writeLine(io.stderr, `krakked: ${command.message}`);
+      if (command.command !== undefined) {
+        writeLine(io.stderr, `\n${COMMAND_HELP[command.command]}`);
+      }
       return EXIT.usage;
     case "sim": {
       const { simMain } = await import("./sim/main.ts");
-      return await simMain(command.args);
+      return await simMain(command.args, {
+        stdout: (line) => writeLine(io.stdout, line),
+        stderr: (line) => writeLine(io.stderr, line),
+      });
     }
     case "serve": {
       const { serveMain } = await import("./serve.ts");
       return await serveMain(command.args);
     }
-    default: {
-      const never: never = command;
-      throw new Error(`Unhandled command ${JSON.stringify(never)}`);
+    default:
+      break;
+  }
+  try {
+    return await run(command, io, redactor);
+  } catch (error) {
+    const code = exitCodeForError(error);
+    writeLine(io.stderr, `krakked ${command.kind}: ${errorLine(error)}`);
+    if (code === EXIT.usage) {
+      writeLine(io.stderr, `\n${COMMAND_HELP[command.kind]}`);
     }
+    return code;
   }
 }
 

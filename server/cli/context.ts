@@ -7,37 +7,57 @@
  */
 
 import { type KrakkedConfig, parseConfig } from "../../core/config/config.ts";
-import { RestClient } from "../../core/rest/client.ts";
+import { RestClient, type RetryOptions } from "../../core/rest/client.ts";
 import {
   type CredentialsResult,
+  ENV_API_KEY,
+  ENV_API_SECRET,
+  ENV_MASTER_PASSWORD,
   resolveCredentials,
 } from "../../core/secrets/credentials.ts";
+import type { Redactor } from "../../core/secrets/redact.ts";
+import type { Secret } from "../../core/secrets/secret.ts";
 import { configDir, type ConfigPaths, configPaths } from "../config_dir.ts";
 import { denoCredentialSources } from "../credentials_source.ts";
 import { readOptionalText } from "../files.ts";
+import { CredentialsError } from "./errors.ts";
 
 /** A loaded CLI context. */
 export interface CliContext {
+  /** The config directory and its files. */
   paths: ConfigPaths;
+  /** The parsed config (defaults when the file is missing). */
   config: KrakkedConfig;
+  /** Whether `config.yaml` exists. */
   configExists: boolean;
+  /** Config warnings (unknown keys). */
   warnings: string[];
+  /** The credential outcome, when credentials were asked for. */
   credentials: CredentialsResult | undefined;
+  /** A REST client at `connection.rest_url`, with the credentials when found. */
   rest: RestClient;
 }
 
 /** Options of {@linkcode loadContext}. */
 export interface LoadContextOptions {
-  /** Resolve credentials (prompts for the master password on a TTY). */
+  /** Resolve credentials (may prompt for the master password on a TTY). */
   credentials?: boolean;
-  /** Environment lookup (default Deno.env). */
+  /** Environment lookup (default `Deno.env`). */
   env?: (name: string) => string | undefined;
+  /** Operating system for the config directory (default `Deno.build.os`). */
+  os?: string;
+  /** Master password prompt (default: a hidden TTY prompt). */
+  prompt?: (message: string) => Promise<Secret | undefined>;
+  /** Registers found credentials so no output can show them. */
+  redactor?: Redactor;
+  /** Retry policy of the REST client (default: the client's). */
+  retry?: RetryOptions;
 }
 
 /**
  * Load config, optionally credentials, and build the REST client.
  *
- * @param options What to load.
+ * @param options What to load and the injected environment.
  * @returns The context; close `rest` when done.
  * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
  * @example Load
@@ -51,18 +71,17 @@ export async function loadContext(
   options: LoadContextOptions = {},
 ): Promise<CliContext> {
   const env = options.env ?? ((n: string) => Deno.env.get(n));
-  const paths = configPaths(configDir(Deno.build.os, env));
+  const paths = configPaths(configDir(options.os ?? Deno.build.os, env));
   const text = await readOptionalText(paths.config);
   const { config, warnings } = parseConfig(text);
   let credentials: CredentialsResult | undefined;
   if (options.credentials) {
-    credentials = await resolveCredentials(
-      denoCredentialSources({ secretsPath: paths.secrets, env }),
-    );
+    credentials = await resolveCliCredentials(paths, options);
   }
   const rest = new RestClient({
     baseUrl: config.connection.rest_url,
     timeoutMs: config.connection.timeout_ms,
+    ...(options.retry ? { retry: options.retry } : {}),
     ...(credentials?.kind === "found"
       ? {
         credentials: {
@@ -83,19 +102,62 @@ export async function loadContext(
 }
 
 /**
- * Whether CLI output may use colour: a TTY and no `NO_COLOR`.
+ * Resolve credentials the way every command does: both environment
+ * variables, else the secrets file with the master password (environment or
+ * prompt). Found values are registered with the redactor.
  *
- * @param env Environment lookup.
- * @returns `true` when colours are allowed.
- * @example Check
+ * @param paths The config directory's files.
+ * @param options Environment, prompt and redactor.
+ * @returns The credential outcome.
+ * @example Resolve
  * ```ts
- * import { useColor } from "./context.ts";
- * useColor((n) => Deno.env.get(n));
+ * import { resolveCliCredentials } from "./context.ts";
+ * import { configPaths } from "../config_dir.ts";
+ * await resolveCliCredentials(configPaths("/tmp/krakked-demo"), {});
  * ```
  */
-export function useColor(env: (name: string) => string | undefined): boolean {
-  const noColor = env("NO_COLOR");
-  return (noColor === undefined || noColor === "") && Deno.stdout.isTerminal();
+export async function resolveCliCredentials(
+  paths: ConfigPaths,
+  options: Pick<LoadContextOptions, "env" | "prompt" | "redactor">,
+): Promise<CredentialsResult> {
+  const env = options.env ?? ((n: string) => Deno.env.get(n));
+  for (const name of [ENV_API_KEY, ENV_API_SECRET, ENV_MASTER_PASSWORD]) {
+    const value = env(name);
+    if (value !== undefined) options.redactor?.register(value.trim());
+  }
+  const result = await resolveCredentials(
+    denoCredentialSources({
+      secretsPath: paths.secrets,
+      env,
+      ...(options.prompt ? { prompt: options.prompt } : {}),
+    }),
+  );
+  if (result.kind === "found") {
+    options.redactor?.register(result.credentials.key);
+    options.redactor?.register(result.credentials.secret);
+  }
+  return result;
+}
+
+/**
+ * Require found credentials for a private command.
+ *
+ * @param result The credential outcome.
+ * @throws {CredentialsError} When none were found or the file could not be opened.
+ * @example Require
+ * ```ts
+ * import { requireCredentials } from "./context.ts";
+ * requireCredentials({ kind: "found", source: "env", credentials: {} as never, warnings: [] });
+ * ```
+ */
+export function requireCredentials(
+  result: CredentialsResult | undefined,
+): void {
+  if (result === undefined || result.kind === "found") return;
+  if (result.kind === "none") throw new CredentialsError(result.reason);
+  throw new CredentialsError(
+    `Cannot open the secrets file: ${result.error.message}`,
+  );
 }
 
 /**
@@ -104,7 +166,7 @@ export function useColor(env: (name: string) => string | undefined): boolean {
  * @param headers Column headers.
  * @param rows Cell text per row.
  * @param alignRight Columns (by index) to right-align (numbers).
- * @returns The table text.
+ * @returns The table text (no trailing newline).
  * @example Table
  * ```ts
  * import { table } from "./context.ts";
@@ -116,17 +178,19 @@ export function table(
   rows: readonly (readonly string[])[],
   alignRight: readonly number[] = [],
 ): string {
+  // Cells may hold ANSI colours: pad by visible width.
+  // deno-lint-ignore no-control-regex -- matching the ESC of ANSI colour codes
+  const ansi = /\x1b\[[0-9;]*m/g;
+  const width = (s: string) => s.replace(ansi, "").length;
   const widths = headers.map((h, i) =>
-    Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))
+    Math.max(width(h), ...rows.map((r) => width(r[i] ?? "")))
   );
+  const pad = (c: string, i: number) => {
+    const fill = " ".repeat(Math.max(0, widths[i]! - width(c)));
+    return alignRight.includes(i) ? fill + c : c + fill;
+  };
   const line = (cells: readonly string[]) =>
-    cells.map((
-      c,
-      i,
-    ) => (alignRight.includes(i)
-      ? c.padStart(widths[i]!)
-      : c.padEnd(widths[i]!))
-    ).join("  ").trimEnd();
+    cells.map(pad).join("  ").trimEnd();
   return [
     line(headers),
     line(widths.map((w) => "-".repeat(w))),

@@ -128,28 +128,38 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorCheck[]> {
   );
 
   let reachable = false;
-  try {
-    const s = await inputs.rest.systemStatus();
-    reachable = true;
+  if (!c.ok) {
+    // A broken config may point anywhere: contact nothing until it is fixed.
     checks.push({
       id: "connectivity",
       label: "Connectivity (SystemStatus)",
-      status: s.status === "online" ? "ok" : "warn",
-      detail: `${inputs.restUrl}: ${s.status}`,
-      ...(s.status === "online"
-        ? {}
-        : { hint: "Kraken is not fully online: trading may be limited" }),
+      status: "skip",
+      detail: "config unreadable",
     });
-  } catch (error) {
-    const d = describe(error);
-    checks.push({
-      id: "connectivity",
-      label: "Connectivity (SystemStatus)",
-      status: "fail",
-      detail: `${inputs.restUrl}: ${d.kind} (${d.code})`,
-      hint:
-        "Check the network or connection.rest_url; run offline with 'deno task serve --sim'",
-    });
+  } else {
+    try {
+      const s = await inputs.rest.systemStatus();
+      reachable = true;
+      checks.push({
+        id: "connectivity",
+        label: "Connectivity (SystemStatus)",
+        status: s.status === "online" ? "ok" : "warn",
+        detail: `${inputs.restUrl}: ${s.status}`,
+        ...(s.status === "online"
+          ? {}
+          : { hint: "Kraken is not fully online: trading may be limited" }),
+      });
+    } catch (error) {
+      const d = describe(error);
+      checks.push({
+        id: "connectivity",
+        label: "Connectivity (SystemStatus)",
+        status: "fail",
+        detail: `${inputs.restUrl}: ${d.kind} (${d.code})`,
+        hint:
+          "Check the network or connection.rest_url; run offline with 'deno task serve --sim'",
+      });
+    }
   }
 
   if (reachable) {
@@ -181,7 +191,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorCheck[]> {
       id: "clock",
       label: "Clock skew vs server Time",
       status: "skip",
-      detail: "server unreachable",
+      detail: c.ok ? "server unreachable" : "config unreadable",
     });
   }
 
@@ -221,6 +231,8 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorCheck[]> {
         status: "skip",
         detail: !hasCreds
           ? "no credentials"
+          : !c.ok
+          ? "config unreadable"
           : !reachable
           ? "server unreachable"
           : "authentication failed",

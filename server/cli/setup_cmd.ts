@@ -13,6 +13,8 @@
  * @module
  */
 
+import { RestClient } from "../../core/rest/client.ts";
+import { Redactor } from "../../core/secrets/redact.ts";
 import { runSetup, type SetupResult } from "../../core/secrets/setup.ts";
 import { Secret } from "../../core/secrets/secret.ts";
 import type { ApiCredentials } from "../../core/secrets/vault.ts";
@@ -21,6 +23,9 @@ import {
   ENV_API_SECRET,
   ENV_MASTER_PASSWORD,
 } from "../../core/secrets/credentials.ts";
+import { writePrivateFileAtomic } from "../files.ts";
+import { loadContext } from "./context.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
 
 /** Parsed `setup` flags. */
 export interface SetupFlags {
@@ -230,4 +235,90 @@ export async function runSetupCommand(
         };
     }
   }
+}
+
+/**
+ * Run `krakked setup` with real effects: the config directory from the
+ * environment, validation with a read-only `Balance` call against
+ * `connection.rest_url`, and an atomic 0600 write of `secrets.enc`.
+ * Every key, secret and password it sees is registered with the redactor.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O.
+ * @param redactor Registers the entered secrets so no output shows them.
+ * @returns The exit code (0 saved, 2 missing input, 3 key rejected, 4 unreachable, 1 other).
+ * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
+ * @example Non-interactive
+ * ```ts ignore
+ * import { setupCommand } from "./setup_cmd.ts";
+ * import { denoIo } from "./io.ts";
+ * await setupCommand({ yes: true, saveUnvalidated: false, force: false, json: false }, denoIo());
+ * ```
+ */
+export async function setupCommand(
+  flags: SetupFlags,
+  io: CliIo,
+  redactor: Redactor = new Redactor(),
+): Promise<number> {
+  const ctx = await loadContext({
+    env: io.env,
+    os: io.os,
+    redactor,
+    ...(io.retry ? { retry: io.retry } : {}),
+  });
+  ctx.rest.close();
+  for (const name of [ENV_API_KEY, ENV_API_SECRET, ENV_MASTER_PASSWORD]) {
+    const value = io.env(name);
+    if (value !== undefined) redactor.register(value.trim());
+  }
+  const { rest_url: baseUrl, timeout_ms: timeoutMs } = ctx.config.connection;
+  const outcome = await runSetupCommand(flags, {
+    interactive: io.interactive,
+    env: io.env,
+    promptLine: io.promptLine,
+    promptSecret: async (message) => {
+      const secret = await io.promptSecret(message);
+      if (secret !== undefined) redactor.register(secret);
+      return secret;
+    },
+    say: (line) => writeLine(io.stderr, line),
+    validate: async (credentials) => {
+      redactor.register(credentials.key);
+      redactor.register(credentials.secret);
+      const client = new RestClient({
+        baseUrl,
+        timeoutMs,
+        credentials: {
+          key: credentials.key.reveal(),
+          secret: credentials.secret,
+        },
+        ...(io.retry ? { retry: io.retry } : {}),
+      });
+      try {
+        await client.balance();
+      } finally {
+        client.close();
+      }
+    },
+    save: (text) => writePrivateFileAtomic(ctx.paths.secrets, text),
+    secretsPath: ctx.paths.secrets,
+  });
+  const saved = outcome.result !== undefined && "saved" in outcome.result
+    ? outcome.result.saved
+    : outcome.result?.kind === "saved";
+  if (flags.json) {
+    writeJson(io, {
+      exitCode: outcome.exitCode,
+      outcome: outcome.result?.kind ?? "input_error",
+      saved,
+      validated: outcome.result?.kind === "saved",
+      path: ctx.paths.secrets,
+      message: outcome.message,
+    });
+  } else if (outcome.exitCode === 0) {
+    writeLine(io.stdout, outcome.message);
+  } else {
+    writeLine(io.stderr, outcome.message);
+  }
+  return outcome.exitCode;
 }

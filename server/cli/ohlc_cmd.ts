@@ -1,0 +1,300 @@
+/**
+ * `krakked ohlc backfill|export`: closed candles into and out of the file
+ * store under `market_data.ohlc_store.root_dir` (default `<config dir>/ohlc`).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import type { KrakkedConfig } from "../../core/config/config.ts";
+import {
+  type Candle,
+  parseTimeframe,
+  type Timeframe,
+  UnknownTimeframeError,
+} from "../../core/market/ohlc.ts";
+import { OhlcHistory } from "../../core/market/ohlc_history.ts";
+import type { Redactor } from "../../core/secrets/redact.ts";
+import { expandHome } from "../config_dir.ts";
+import {
+  FileOhlcStore,
+  formatCandleRow,
+  OHLC_CSV_HEADER,
+} from "../ohlc_file_store.ts";
+import { parseFlags, parseSince } from "./args.ts";
+import { loadContext } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { loadMarketMetadata } from "./market.ts";
+import { ProgressPrinter } from "./progress.ts";
+
+/** Help text of `krakked ohlc`. */
+export const OHLC_HELP =
+  `Usage: krakked ohlc backfill <pair> <timeframe> [--since DATE] [--from-trades] [--json]
+       krakked ohlc export <pair> <timeframe> [--format csv|json] [--since DATE]
+
+backfill  fetches closed candles from Kraken's OHLC endpoint into the file
+          store (market_data.ohlc_store.root_dir, default <config dir>/ohlc).
+          Without --since it resumes after the newest stored candle, or takes
+          the whole OHLC window (720 candles) the first time. Running it again
+          adds only what is new.
+export    writes the stored closed candles to standard output.
+
+Timeframes: 1m 5m 15m 30m 1h 4h 1d 1w 15d.
+
+  --since DATE     earliest candle: YYYY-MM-DD, an ISO date-time (UTC) or Unix seconds
+  --from-trades    rebuild candles older than the OHLC window from public trades (slow)
+  --format F       export format: csv (the store's format, default) or json
+  --json           backfill: print the report as JSON
+                   {pair, timeframe, file, added, changed, ohlcPages, tradePages,
+                   candlesFromTrades, firstOpenTimeSec, lastOpenTimeSec}
+
+export --format json prints {"pair", "timeframe", "candles": [{openTimeSec, open, high,
+low, close, vwap, volume, count}]}.`;
+
+/** Parsed `ohlc` arguments. */
+export type OhlcFlags =
+  | {
+    action: "backfill";
+    pair: string;
+    timeframe: Timeframe;
+    sinceSec: number | undefined;
+    fromTrades: boolean;
+    json: boolean;
+  }
+  | {
+    action: "export";
+    pair: string;
+    timeframe: Timeframe;
+    format: "csv" | "json";
+    sinceSec: number | undefined;
+  };
+
+/**
+ * Parse `ohlc` arguments. Pure.
+ *
+ * @param args Arguments after `ohlc`.
+ * @returns The flags, or `"help"`.
+ * @throws {UsageError} For a missing or unknown action, pair, timeframe, flag or date.
+ * @example Parse
+ * ```ts
+ * import { parseOhlcArgs } from "./ohlc_cmd.ts";
+ * parseOhlcArgs(["backfill", "XBTUSD", "1h", "--since", "2025-01-01"]);
+ * ```
+ */
+export function parseOhlcArgs(args: readonly string[]): OhlcFlags | "help" {
+  const [action, ...rest] = args;
+  if (action === undefined || action === "--help" || action === "-h") {
+    if (action === undefined) {
+      throw new UsageError("Missing action: backfill or export", "ohlc");
+    }
+    return "help";
+  }
+  if (action !== "backfill" && action !== "export") {
+    throw new UsageError(
+      `Unknown ohlc action ${JSON.stringify(action)}: use backfill or export`,
+      "ohlc",
+    );
+  }
+  const parsed = parseFlags(rest, {
+    booleans: action === "backfill" ? ["from-trades", "json"] : [],
+    values: action === "backfill" ? ["since"] : ["since", "format"],
+    positionals: ["pair", "timeframe"],
+  });
+  if (parsed === "help") return parsed;
+  if ("error" in parsed) throw new UsageError(parsed.error, "ohlc");
+  const [pair, tf] = parsed.positionals as [string, string];
+  let timeframe: Timeframe;
+  try {
+    timeframe = parseTimeframe(tf);
+  } catch (error) {
+    if (error instanceof UnknownTimeframeError) {
+      throw new UsageError(error.message, "ohlc");
+    }
+    throw error;
+  }
+  const since = parsed.values.get("since");
+  let sinceSec: number | undefined;
+  if (since !== undefined) {
+    try {
+      sinceSec = parseSince(since);
+    } catch (error) {
+      throw new UsageError((error as Error).message, "ohlc");
+    }
+  }
+  if (action === "backfill") {
+    return {
+      action,
+      pair,
+      timeframe,
+      sinceSec,
+      fromTrades: parsed.booleans.has("from-trades"),
+      json: parsed.booleans.has("json"),
+    };
+  }
+  const format = parsed.values.get("format") ?? "csv";
+  if (format !== "csv" && format !== "json") {
+    throw new UsageError(
+      `Unknown export format ${JSON.stringify(format)}: use csv or json`,
+      "ohlc",
+    );
+  }
+  return { action, pair, timeframe, format, sinceSec };
+}
+
+/**
+ * The OHLC store root of a config: `market_data.ohlc_store.root_dir` with
+ * `~` expanded, or `<config dir>/ohlc` when it is `null`.
+ *
+ * @param config The config.
+ * @param configDirPath The config directory.
+ * @param env Environment lookup (for `HOME`/`USERPROFILE`).
+ * @returns The root directory.
+ * @example Default
+ * ```ts
+ * import { DEFAULT_CONFIG } from "../../core/config/config.ts";
+ * import { ohlcRoot } from "./ohlc_cmd.ts";
+ * ohlcRoot(DEFAULT_CONFIG, "/home/me/.config/kraken_bot", () => undefined);
+ * // "/home/me/.config/kraken_bot/ohlc"
+ * ```
+ */
+export function ohlcRoot(
+  config: KrakkedConfig,
+  configDirPath: string,
+  env: (name: string) => string | undefined,
+): string {
+  const root = config.market_data.ohlc_store.root_dir;
+  if (root === null) return join(configDirPath, "ohlc");
+  return expandHome(root, env("HOME") ?? env("USERPROFILE"));
+}
+
+/** The JSON shape of one exported candle. */
+function candleJson(c: Candle): Candle {
+  return {
+    openTimeSec: c.openTimeSec,
+    open: c.open,
+    high: c.high,
+    low: c.low,
+    close: c.close,
+    vwap: c.vwap,
+    volume: c.volume,
+    count: c.count,
+  };
+}
+
+/**
+ * Run `krakked ohlc backfill` or `export`.
+ *
+ * @param flags Parsed arguments.
+ * @param io The run's I/O.
+ * @param redactor Output redactor.
+ * @returns 0.
+ * @throws {import("../../core/market/pairs.ts").UnknownPairError} For a pair no spelling matches.
+ * @throws {import("../../core/market/ohlc_history.ts").NoOhlcDataError} Export of a series never backfilled.
+ * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
+ * @example Backfill
+ * ```ts ignore
+ * import { ohlcCommand } from "./ohlc_cmd.ts";
+ * import { denoIo } from "./io.ts";
+ * await ohlcCommand(
+ *   { action: "backfill", pair: "XBTUSD", timeframe: "1h", sinceSec: undefined, fromTrades: false, json: false },
+ *   denoIo(),
+ * );
+ * ```
+ */
+export async function ohlcCommand(
+  flags: OhlcFlags,
+  io: CliIo,
+  redactor?: Redactor,
+): Promise<number> {
+  const ctx = await loadContext({
+    env: io.env,
+    os: io.os,
+    ...(redactor ? { redactor } : {}),
+    ...(io.retry ? { retry: io.retry } : {}),
+  });
+  try {
+    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
+    const store = new FileOhlcStore(
+      ohlcRoot(ctx.config, ctx.paths.dir, io.env),
+    );
+    if (flags.action === "export") {
+      const id = await storedId(store, flags.pair, flags.timeframe) ??
+        (await loadMarketMetadata(ctx.rest)).resolver.resolve(flags.pair);
+      const history = new OhlcHistory({ store, now: io.now });
+      const candles = await history.getOhlcSince(
+        id,
+        flags.timeframe,
+        flags.sinceSec ?? 0,
+      );
+      if (flags.format === "json") {
+        writeJson(io, {
+          pair: id,
+          timeframe: flags.timeframe,
+          candles: candles.map(candleJson),
+        });
+      } else {
+        io.stdout(
+          `${OHLC_CSV_HEADER}\n${candles.map(formatCandleRow).join("")}`,
+        );
+      }
+      return 0;
+    }
+    const { resolver } = await loadMarketMetadata(ctx.rest, {
+      supportsMargin: ctx.config.region.supports_margin,
+    });
+    const pair = resolver.get(flags.pair);
+    const history = new OhlcHistory({
+      store,
+      source: ctx.rest,
+      now: io.now,
+      resolvePair: (spelling) => resolver.resolve(spelling),
+    });
+    const printer = new ProgressPrinter(io);
+    let report;
+    try {
+      report = await history.backfillOhlc(pair.id, flags.timeframe, {
+        ...(flags.sinceSec === undefined ? {} : { since: flags.sinceSec }),
+        fromTrades: flags.fromTrades,
+        priceDecimals: pair.priceDecimals,
+        volumeDecimals: pair.volumeDecimals,
+        onProgress: (p) => printer.update(p),
+      });
+    } finally {
+      printer.finish();
+    }
+    const file = store.pathFor(pair.id, flags.timeframe);
+    if (flags.json) {
+      writeJson(io, {
+        pair: pair.id,
+        timeframe: flags.timeframe,
+        file,
+        ...report,
+      });
+    } else {
+      writeLine(
+        io.stdout,
+        `${pair.id} ${flags.timeframe}: ${report.added} new, ${report.changed} changed candles ` +
+          `(${report.ohlcPages} OHLC, ${report.tradePages} Trades pages) in ${file}`,
+      );
+    }
+    return 0;
+  } finally {
+    ctx.rest.close();
+  }
+}
+
+/** The spelling as a stored canonical id, when that series exists (offline export). */
+async function storedId(
+  store: FileOhlcStore,
+  spelling: string,
+  timeframe: Timeframe,
+): Promise<string | undefined> {
+  const id = spelling.trim().toUpperCase();
+  try {
+    store.pathFor(id, timeframe);
+  } catch {
+    return undefined;
+  }
+  return await store.latestOpenTime(id, timeframe) === null ? undefined : id;
+}

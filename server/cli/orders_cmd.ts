@@ -1,0 +1,178 @@
+/**
+ * `krakked orders`: the account's open orders (read-only `OpenOrders`).
+ *
+ * @module
+ */
+
+import type { OrderInfo } from "../../core/rest/types.ts";
+import { Redactor } from "../../core/secrets/redact.ts";
+import { parseFlags } from "./args.ts";
+import { loadContext, requireCredentials, table } from "./context.ts";
+import { UsageError } from "./errors.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
+
+/** Help text of `krakked orders`. */
+export const ORDERS_HELP = `Usage: krakked orders [--json]
+
+Lists open orders (read-only OpenOrders call), oldest first. Needs
+credentials with the "Query Open Orders & Trades" permission.
+
+  --json   print {"orders": [{txid, pair, side, type, price, price2, volume,
+           volumeExecuted, status, openedAtSec, userref, clOrdId, description}]}`;
+
+/** Parsed `orders` flags. */
+export interface OrdersFlags {
+  /** Print JSON. */
+  json: boolean;
+}
+
+/**
+ * Parse `orders` flags. Pure.
+ *
+ * @param args Arguments after `orders`.
+ * @returns The flags, or `"help"`.
+ * @throws {UsageError} For an unknown flag or argument.
+ * @example Parse
+ * ```ts
+ * import { parseOrdersArgs } from "./orders_cmd.ts";
+ * parseOrdersArgs(["--json"]); // { json: true }
+ * ```
+ */
+export function parseOrdersArgs(args: readonly string[]): OrdersFlags | "help" {
+  const parsed = parseFlags(args, { booleans: ["json"] });
+  if (parsed === "help") return parsed;
+  if ("error" in parsed) throw new UsageError(parsed.error, "orders");
+  return { json: parsed.booleans.has("json") };
+}
+
+/** One order of the JSON output. */
+export interface OrderRow {
+  txid: string;
+  /** Pair as in `descr.pair` (the altname, e.g. `XBTUSD`). */
+  pair: string;
+  side: "buy" | "sell";
+  /** Order type, e.g. `limit`. */
+  type: string;
+  /** Limit or trigger price (`descr.price`). */
+  price: string;
+  /** Secondary price (`descr.price2`). */
+  price2: string;
+  volume: string;
+  volumeExecuted: string;
+  status: string;
+  /** Open time, Unix seconds (fractional). */
+  openedAtSec: number;
+  userref: number | null;
+  clOrdId: string | null;
+  /** Kraken's one-line description (`descr.order`). */
+  description: string;
+}
+
+/**
+ * Build the rows from an `OpenOrders` result, oldest first. Pure.
+ *
+ * @param open The `open` member, keyed by txid.
+ * @returns The rows.
+ * @example Rows
+ * ```ts
+ * import { orderRows } from "./orders_cmd.ts";
+ * orderRows({}); // []
+ * ```
+ */
+export function orderRows(
+  open: Readonly<Record<string, OrderInfo>>,
+): OrderRow[] {
+  return Object.entries(open).map(([txid, o]) => ({
+    txid,
+    pair: o.descr.pair,
+    side: o.descr.type,
+    type: o.descr.ordertype,
+    price: o.descr.price,
+    price2: o.descr.price2,
+    volume: o.vol,
+    volumeExecuted: o.vol_exec,
+    status: o.status,
+    openedAtSec: o.opentm,
+    userref: o.userref ?? null,
+    clOrdId: o.cl_ord_id ?? null,
+    description: o.descr.order,
+  })).sort((a, b) =>
+    a.openedAtSec - b.openedAtSec || (a.txid < b.txid ? -1 : 1)
+  );
+}
+
+/**
+ * Run `krakked orders`.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O.
+ * @param redactor Registers the credentials so no output shows them.
+ * @returns 0.
+ * @throws {import("./errors.ts").CredentialsError} Without credentials.
+ * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken refuses or cannot be reached.
+ * @example Run
+ * ```ts ignore
+ * import { ordersCommand } from "./orders_cmd.ts";
+ * import { denoIo } from "./io.ts";
+ * await ordersCommand({ json: false }, denoIo());
+ * ```
+ */
+export async function ordersCommand(
+  flags: OrdersFlags,
+  io: CliIo,
+  redactor: Redactor = new Redactor(),
+): Promise<number> {
+  const ctx = await loadContext({
+    credentials: true,
+    env: io.env,
+    os: io.os,
+    prompt: io.promptSecret,
+    redactor,
+    ...(io.retry ? { retry: io.retry } : {}),
+  });
+  try {
+    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
+    requireCredentials(ctx.credentials);
+    const rows = orderRows((await ctx.rest.openOrders()).open);
+    if (flags.json) {
+      writeJson(io, { orders: rows });
+      return 0;
+    }
+    if (rows.length === 0) {
+      writeLine(io.stdout, "No open orders");
+      return 0;
+    }
+    writeLine(
+      io.stdout,
+      table(
+        [
+          "txid",
+          "pair",
+          "side",
+          "type",
+          "price",
+          "volume",
+          "filled",
+          "opened (UTC)",
+        ],
+        rows.map((r) => [
+          r.txid,
+          r.pair,
+          r.side,
+          r.type,
+          r.price,
+          r.volume,
+          r.volumeExecuted,
+          new Date(r.openedAtSec * 1000).toISOString().slice(0, 19).replace(
+            "T",
+            " ",
+          ),
+        ]),
+        [4, 5, 6],
+      ),
+    );
+    return 0;
+  } finally {
+    ctx.rest.close();
+  }
+}

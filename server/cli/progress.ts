@@ -1,0 +1,106 @@
+/**
+ * Backfill progress on standard error: a bar redrawn in place (carriage
+ * return) on a terminal, plain lines at every 10 % step otherwise (logs and
+ * pipes get no control characters).
+ *
+ * @module
+ */
+
+import type { BackfillProgress } from "../../core/market/ohlc_history.ts";
+import type { CliIo } from "./io.ts";
+
+/**
+ * Format one progress report. Pure.
+ *
+ * @param progress The report.
+ * @param barWidth Width of the bar in characters (0 for no bar).
+ * @returns E.g. `ohlc   [######------]  50%  360/720  ETA 2s`.
+ * @example Format
+ * ```ts
+ * import { formatProgress } from "./progress.ts";
+ * formatProgress({ phase: "ohlc", done: 1, total: 2, etaMs: 1000 }, 4);
+ * // "ohlc   [##--]  50%  1/2  ETA 1s"
+ * ```
+ */
+export function formatProgress(
+  progress: BackfillProgress,
+  barWidth: number,
+): string {
+  const ratio = progress.total > 0
+    ? Math.max(0, Math.min(1, progress.done / progress.total))
+    : 1;
+  const pct = `${Math.floor(ratio * 100)}%`.padStart(4);
+  const filled = Math.round(ratio * barWidth);
+  const bar = barWidth > 0
+    ? ` [${"#".repeat(filled)}${"-".repeat(barWidth - filled)}]`
+    : "";
+  const eta = progress.etaMs === null || ratio >= 1
+    ? ""
+    : `  ETA ${formatDuration(progress.etaMs)}`;
+  return `${progress.phase.padEnd(6)}${bar} ${pct}  ${
+    Math.round(progress.done)
+  }/${Math.round(progress.total)}${eta}`;
+}
+
+/**
+ * Format a duration for people: `850ms`, `12s`, `3m05s`, `2h10m`.
+ *
+ * @param ms Milliseconds.
+ * @returns The text.
+ * @example Format
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * formatDuration(185_000); // "3m05s"
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`;
+  const sec = Math.round(ms / 1000);
+  if (sec < 60) return `${sec}s`;
+  const min = Math.floor(sec / 60);
+  if (min < 60) return `${min}m${String(sec % 60).padStart(2, "0")}s`;
+  return `${Math.floor(min / 60)}h${String(min % 60).padStart(2, "0")}m`;
+}
+
+/** Writes backfill progress to standard error. */
+export class ProgressPrinter {
+  #io: Pick<CliIo, "stderr" | "stderrIsTerminal">;
+  #drawn = false;
+  #lastStep = -1;
+  #lastPhase: string | undefined;
+
+  /**
+   * Create a printer.
+   *
+   * @param io Where to write and whether it is a terminal.
+   */
+  constructor(io: Pick<CliIo, "stderr" | "stderrIsTerminal">) {
+    this.#io = io;
+  }
+
+  /**
+   * Show a report.
+   *
+   * @param progress The report.
+   */
+  update(progress: BackfillProgress): void {
+    if (this.#io.stderrIsTerminal) {
+      // \r back to column 0, then erase what a longer line left behind.
+      this.#io.stderr(`\r${formatProgress(progress, 30)}\x1b[K`);
+      this.#drawn = true;
+      return;
+    }
+    const ratio = progress.total > 0 ? progress.done / progress.total : 1;
+    const step = Math.floor(ratio * 10);
+    if (step === this.#lastStep && progress.phase === this.#lastPhase) return;
+    this.#lastStep = step;
+    this.#lastPhase = progress.phase;
+    this.#io.stderr(`progress: ${formatProgress(progress, 0)}\n`);
+  }
+
+  /** End the bar's line (terminal only). */
+  finish(): void {
+    if (this.#drawn) this.#io.stderr("\n");
+    this.#drawn = false;
+  }
+}

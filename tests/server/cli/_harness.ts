@@ -1,0 +1,172 @@
+/**
+ * Test harness for the CLI: a temp config directory whose config.yaml points
+ * `connection.rest_url` at a simulator (or any URL), and `main` run in the
+ * process with captured stdout/stderr and an injected environment.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { main } from "../../../server/main.ts";
+import type { CliIo } from "../../../server/cli/io.ts";
+import {
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from "../../../server/sim/server.ts";
+import type { Secret } from "../../../core/secrets/secret.ts";
+
+/** The outcome of one CLI run. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Per-run overrides. */
+export interface RunOptions {
+  /** Extra environment (merged over the harness's). */
+  env?: Record<string, string | undefined>;
+  /** I/O overrides (prompts, TTY flags). */
+  io?: Partial<CliIo>;
+}
+
+/**
+ * A simulated market clock: a fixed instant a few minutes after an hour
+ * boundary that advances in real time, so candle boundaries are not crossed
+ * during a test and the simulator's rate-limit counters still decay.
+ */
+export function marketClock(
+  startMs = Date.UTC(2025, 5, 15, 12, 5, 0),
+): () => number {
+  const t0 = Date.now();
+  return () => startMs + (Date.now() - t0);
+}
+
+/** A temp config directory, optionally with a simulator, and a CLI runner. */
+export class CliHarness implements AsyncDisposable {
+  readonly dir: string;
+  readonly sim: Simulator | undefined;
+  readonly restUrl: string;
+  readonly now: () => number;
+  readonly env: Record<string, string | undefined>;
+
+  private constructor(
+    dir: string,
+    sim: Simulator | undefined,
+    restUrl: string,
+    now: () => number,
+  ) {
+    this.dir = dir;
+    this.sim = sim;
+    this.restUrl = restUrl;
+    this.now = now;
+    this.env = { KRAKKED_CONFIG_DIR: dir, HOME: dir };
+  }
+
+  /**
+   * Start a simulator (unless `restUrl` is given) and write config.yaml.
+   *
+   * @param options Simulator options, or a REST URL to use instead, and extra config.
+   * @returns The harness; `await using` removes everything.
+   */
+  static async start(
+    options: {
+      sim?: SimulatorOptions;
+      restUrl?: string;
+      extraConfig?: string;
+    } = {},
+  ): Promise<CliHarness> {
+    const dir = await Deno.makeTempDir({ prefix: "krakked_cli_" });
+    const now = marketClock();
+    let sim: Simulator | undefined;
+    let restUrl = options.restUrl;
+    if (restUrl === undefined) {
+      sim = await startSimulator({ now, ...options.sim });
+      restUrl = sim.url;
+    }
+    await Deno.writeTextFile(
+      join(dir, "config.yaml"),
+      `connection:\n  rest_url: ${restUrl}\n  timeout_ms: 5000\n${
+        options.extraConfig ?? ""
+      }`,
+    );
+    return new CliHarness(dir, sim, restUrl, now);
+  }
+
+  /** Environment with the simulator's own key and secret. */
+  get simCredentialsEnv(): {
+    KRAKEN_API_KEY: string;
+    KRAKEN_API_SECRET: string;
+  } {
+    if (!this.sim) throw new Error("No simulator");
+    return {
+      KRAKEN_API_KEY: this.sim.credentials.apiKey,
+      KRAKEN_API_SECRET: this.sim.credentials.apiSecret.reveal(),
+    };
+  }
+
+  /**
+   * Run the CLI in the process.
+   *
+   * @param argv Arguments after the program name.
+   * @param options Extra environment and I/O overrides.
+   * @returns Exit code and captured output.
+   */
+  async run(
+    argv: readonly string[],
+    options: RunOptions = {},
+  ): Promise<CliRun> {
+    let stdout = "";
+    let stderr = "";
+    const env = { ...this.env, ...options.env };
+    const code = await main(argv, {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: (name) => env[name],
+      interactive: false,
+      stdoutIsTerminal: false,
+      stderrIsTerminal: false,
+      promptLine: () => undefined,
+      promptSecret: () => Promise.resolve<Secret | undefined>(undefined),
+      now: this.now,
+      os: "linux",
+      // One attempt: an unreachable server fails at once instead of after backoff.
+      retry: { maxAttempts: 1 },
+      ...options.io,
+    });
+    return { code, stdout, stderr };
+  }
+
+  /** Stop the simulator and remove the directory. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.sim?.close();
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+/**
+ * A loopback URL where nothing listens (a port bound, then released).
+ *
+ * @returns `http://127.0.0.1:<port>`.
+ */
+export function closedPortUrl(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * Assert-friendly check that no text holds any of the secret values.
+ *
+ * @param texts Output to scan.
+ * @param secrets Values that must not appear.
+ * @returns The secrets found (empty when clean).
+ */
+export function leakedSecrets(
+  texts: readonly string[],
+  secrets: readonly string[],
+): string[] {
+  return secrets.filter((s) => texts.some((t) => t.includes(s)));
+}

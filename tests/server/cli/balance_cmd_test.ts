@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { AssetTable } from "../../../core/market/assets.ts";
+import {
+  balanceRows,
+  parseBalanceArgs,
+} from "../../../server/cli/balance_cmd.ts";
+import { UsageError } from "../../../server/cli/errors.ts";
+import { CliHarness, closedPortUrl, leakedSecrets } from "./_harness.ts";
+
+Deno.test("parseBalanceArgs() accepts --json and --help only", () => {
+  assert.deepEqual(parseBalanceArgs([]), { json: false });
+  assert.deepEqual(parseBalanceArgs(["--json"]), { json: true });
+  assert.equal(parseBalanceArgs(["--help"]), "help");
+  assert.throws(() => parseBalanceArgs(["USD"]), UsageError);
+});
+
+Deno.test("balanceRows() uses common codes and subtracts the hold exactly", () => {
+  const rows = balanceRows({
+    XXBT: { balance: "1.0000000001", hold_trade: "0.3" },
+    ZUSD: { balance: "100.10", hold_trade: "100.2" },
+    "ETH.S": { balance: "2.5", hold_trade: "0" },
+  }, AssetTable.fallback());
+  assert.deepEqual(rows, [
+    {
+      asset: "BTC",
+      key: "XXBT",
+      suffix: null,
+      balance: "1.0000000001",
+      hold: "0.3",
+      available: "0.7000000001",
+    },
+    {
+      asset: "ETH.S",
+      key: "ETH.S",
+      suffix: "S",
+      balance: "2.5",
+      hold: "0",
+      available: "2.5",
+    },
+    {
+      asset: "USD",
+      key: "ZUSD",
+      suffix: null,
+      balance: "100.10",
+      hold: "100.2",
+      available: "-0.10",
+    },
+  ]);
+});
+
+Deno.test("balance --json shows the simulator account with available = balance - hold", async () => {
+  await using h = await CliHarness.start();
+  const env = h.simCredentialsEnv;
+  const run = await h.run(["balance", "--json"], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const out = JSON.parse(run.stdout);
+  assert.deepEqual(Object.keys(out), ["balances"]);
+  const assets = out.balances.map((b: { asset: string }) => b.asset);
+  assert.ok(assets.includes("BTC") && assets.includes("USD"), assets.join());
+  assert.ok(!assets.includes("XXBT") && !assets.includes("ZUSD"));
+  for (const b of out.balances) {
+    assert.deepEqual(Object.keys(b).sort(), [
+      "asset",
+      "available",
+      "balance",
+      "hold",
+      "key",
+      "suffix",
+    ]);
+    const expected = Number(b.balance) - Number(b.hold);
+    assert.ok(
+      Math.abs(Number(b.available) - expected) < 1e-9,
+      JSON.stringify(b),
+    );
+  }
+  const usd = out.balances.find((b: { asset: string }) => b.asset === "USD");
+  assert.ok(
+    Number(usd.hold) > 0,
+    "the seeded account holds USD for a buy order",
+  );
+  assert.deepEqual(
+    leakedSecrets([run.stdout, run.stderr], Object.values(env)),
+    [],
+  );
+});
+
+Deno.test("balance prints a table", async () => {
+  await using h = await CliHarness.start();
+  const run = await h.run(["balance"], { env: h.simCredentialsEnv });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /^asset +balance +held +available\n/);
+  assert.match(run.stdout, /\nBTC +[\d.]+ +[\d.]+ +[\d.]+\n/);
+});
+
+Deno.test("balance without credentials exits 3 and says how to add them", async () => {
+  await using h = await CliHarness.start();
+  const run = await h.run(["balance"]);
+  assert.equal(run.code, 3);
+  assert.equal(run.stdout, "");
+  assert.match(
+    run.stderr,
+    /^krakked balance: No credentials: set KRAKEN_API_KEY/,
+  );
+});
+
+Deno.test("balance with a key lacking Query Funds exits 3", async () => {
+  await using h = await CliHarness.start({
+    sim: { permissions: ["query_open"] },
+  });
+  const run = await h.run(["balance"], { env: h.simCredentialsEnv });
+  assert.equal(run.code, 3);
+  assert.match(
+    run.stderr,
+    /\(permission\); run 'krakked doctor' to check the key/,
+  );
+});
+
+Deno.test("balance against an unreachable server exits 4", async () => {
+  await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+  const run = await h.run(["balance", "--json"], {
+    env: { KRAKEN_API_KEY: "some-key", KRAKEN_API_SECRET: "c2VjcmV0c2VjcmV0" },
+  });
+  assert.equal(run.code, 4);
+  assert.match(run.stderr, /\(network\)/);
+  assert.ok(!run.stderr.includes("c2VjcmV0c2VjcmV0"));
+});

@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ConfigError } from "../../../core/config/config.ts";
+import { Redactor } from "../../../core/secrets/redact.ts";
+import {
+  loadContext,
+  requireCredentials,
+  table,
+} from "../../../server/cli/context.ts";
+import { CredentialsError } from "../../../server/cli/errors.ts";
+import {
+  colorAllowed,
+  paint,
+  writeJson,
+  writeLine,
+} from "../../../server/cli/io.ts";
+
+Deno.test("table() aligns columns by visible width", () => {
+  assert.equal(
+    table(["pair", "last"], [["XBTUSD", "1.5"], [
+      "ETHUSD",
+      "\x1b[32m12.25\x1b[0m",
+    ]], [1]),
+    [
+      "pair     last",
+      "------  -----",
+      "XBTUSD    1.5",
+      "ETHUSD  \x1b[32m12.25\x1b[0m",
+    ].join("\n"),
+  );
+  assert.equal(table(["a", "b"], [["x"]]), "a  b\n-  -\nx");
+});
+
+Deno.test("loadContext() reads config.yaml from KRAKKED_CONFIG_DIR", async (t) => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const env = (n: string) =>
+      ({
+        KRAKKED_CONFIG_DIR: dir,
+        KRAKEN_API_KEY: "the-api-key",
+        KRAKEN_API_SECRET: "c2VjcmV0LXNlY3JldA==",
+      })[n];
+    await t.step("no file: defaults", async () => {
+      const ctx = await loadContext({ env, os: "linux" });
+      ctx.rest.close();
+      assert.equal(ctx.configExists, false);
+      assert.equal(ctx.paths.config, join(dir, "config.yaml"));
+      assert.equal(ctx.credentials, undefined);
+      assert.equal(ctx.rest.hasCredentials, false);
+    });
+    await t.step(
+      "credentials from the environment are registered",
+      async () => {
+        await Deno.writeTextFile(
+          join(dir, "config.yaml"),
+          "connection:\n  rest_url: http://127.0.0.1:9\nbogus: 1\n",
+        );
+        const redactor = new Redactor();
+        const ctx = await loadContext({
+          env,
+          os: "linux",
+          credentials: true,
+          redactor,
+        });
+        ctx.rest.close();
+        assert.equal(ctx.configExists, true);
+        assert.equal(ctx.config.connection.rest_url, "http://127.0.0.1:9");
+        assert.equal(ctx.warnings.length, 1);
+        assert.equal(ctx.credentials?.kind, "found");
+        assert.equal(ctx.rest.hasCredentials, true);
+        assert.equal(
+          redactor.text("the-api-key c2VjcmV0LXNlY3JldA=="),
+          "[redacted] [redacted]",
+        );
+      },
+    );
+    await t.step("a bad config throws ConfigError", async () => {
+      await Deno.writeTextFile(join(dir, "config.yaml"), "connection: [\n");
+      await assert.rejects(
+        () => loadContext({ env, os: "linux" }),
+        ConfigError,
+      );
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("requireCredentials() passes found credentials only", () => {
+  requireCredentials(undefined);
+  assert.throws(
+    () =>
+      requireCredentials({
+        kind: "none",
+        reason: "No credentials",
+        warnings: [],
+      }),
+    (e) => e instanceof CredentialsError && e.message === "No credentials",
+  );
+  assert.throws(
+    () =>
+      requireCredentials({
+        kind: "error",
+        source: "file",
+        error: new Error("wrong password or corrupted secrets file"),
+        warnings: [],
+      }),
+    /Cannot open the secrets file: wrong password/,
+  );
+});
+
+Deno.test("colorAllowed() needs a terminal and no NO_COLOR", () => {
+  const env = (v?: string) => (n: string) => (n === "NO_COLOR" ? v : undefined);
+  assert.equal(colorAllowed({ env: env(), stdoutIsTerminal: true }), true);
+  assert.equal(colorAllowed({ env: env(""), stdoutIsTerminal: true }), true);
+  assert.equal(colorAllowed({ env: env("1"), stdoutIsTerminal: true }), false);
+  assert.equal(colorAllowed({ env: env(), stdoutIsTerminal: false }), false);
+  assert.equal(paint(false, "31", "x"), "x");
+  assert.equal(paint(true, "31", "x"), "\x1b[31mx\x1b[0m");
+});
+
+Deno.test("writeLine() and writeJson() end with a newline", () => {
+  let out = "";
+  const stdout = (s: string) => (out += s);
+  writeLine(stdout, "a");
+  writeJson({ stdout }, { b: [1] });
+  assert.equal(out, 'a\n{\n  "b": [\n    1\n  ]\n}\n');
+});

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { openVault } from "../../../core/secrets/vault.ts";
+import { Secret } from "../../../core/secrets/secret.ts";
+import { encodeBase64 } from "../../../core/auth/base64.ts";
+import { parseSetupArgs } from "../../../server/cli/setup_cmd.ts";
+import {
+  CliHarness,
+  type CliRun,
+  closedPortUrl,
+  leakedSecrets,
+} from "./_harness.ts";
+
+const PASSWORD = "correct horse battery staple";
+
+/** A well-formed secret the simulator does not know. */
+const WRONG_SECRET = encodeBase64(new Uint8Array(64).fill(7));
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function assertNoLeak(run: CliRun, secrets: readonly string[]): void {
+  assert.deepEqual(leakedSecrets([run.stdout, run.stderr], secrets), []);
+  // Nothing even tried to print one (the redactor would have masked it).
+  assert.ok(!run.stdout.includes("[redacted]"), run.stdout);
+  assert.ok(!run.stderr.includes("[redacted]"), run.stderr);
+}
+
+Deno.test("parseSetupArgs() reads flags, help and unknown flags", async (t) => {
+  await t.step("flags", () => {
+    assert.deepEqual(
+      parseSetupArgs(["--yes", "--save-unvalidated", "--force", "--json"]),
+      { yes: true, saveUnvalidated: true, force: true, json: true },
+    );
+    assert.deepEqual(parseSetupArgs(["-y"]), {
+      yes: true,
+      saveUnvalidated: false,
+      force: false,
+      json: false,
+    });
+  });
+  await t.step("help", () => {
+    assert.equal(parseSetupArgs(["--help"]), "help");
+    assert.equal(parseSetupArgs(["-h"]), "help");
+  });
+  await t.step("unknown flag", () => {
+    assert.deepEqual(parseSetupArgs(["--nope"]), {
+      error: 'Unknown flag for setup: "--nope"',
+    });
+  });
+});
+
+Deno.test("setup --yes saves and validates a key the simulator accepts", async () => {
+  await using h = await CliHarness.start();
+  const env = { ...h.simCredentialsEnv, KRAKKED_MASTER_PASSWORD: PASSWORD };
+  const run = await h.run(["setup", "--yes"], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const path = join(h.dir, "secrets.enc");
+  assert.match(run.stdout, /Saved and validated/);
+  assert.ok(run.stdout.includes(path));
+
+  const stat = await Deno.stat(path);
+  assert.equal(stat.mode! & 0o777, 0o600);
+  const text = await Deno.readTextFile(path);
+  assert.ok(!text.includes(env.KRAKEN_API_KEY), "key stored as text");
+  assert.ok(!text.includes(env.KRAKEN_API_SECRET), "secret stored as text");
+  const opened = await openVault(text, new Secret(PASSWORD));
+  assert.equal(opened.credentials.key.reveal(), env.KRAKEN_API_KEY);
+  assert.equal(opened.credentials.secret.reveal(), env.KRAKEN_API_SECRET);
+  assert.equal(opened.header.validated, true);
+  // No temp file is left beside it.
+  const names = [...Deno.readDirSync(h.dir)].map((e) => e.name).sort();
+  assert.deepEqual(names, ["config.yaml", "secrets.enc"]);
+  assertNoLeak(run, [env.KRAKEN_API_KEY, env.KRAKEN_API_SECRET, PASSWORD]);
+
+  // doctor then reads the file with the master password from the environment.
+  const doctor = await h.run(["doctor"], {
+    env: { KRAKKED_MASTER_PASSWORD: PASSWORD },
+  });
+  assert.equal(doctor.code, 0, doctor.stdout);
+  assert.match(doctor.stdout, /✓ Credentials source: secrets file\n/);
+  assert.match(doctor.stdout, /✓ Authentication \(Balance\): allowed/);
+  assertNoLeak(doctor, [env.KRAKEN_API_KEY, env.KRAKEN_API_SECRET, PASSWORD]);
+});
+
+Deno.test("setup --yes with a wrong secret exits 3 and saves nothing", async () => {
+  await using h = await CliHarness.start();
+  const env = {
+    KRAKEN_API_KEY: h.simCredentialsEnv.KRAKEN_API_KEY,
+    KRAKEN_API_SECRET: WRONG_SECRET,
+    KRAKKED_MASTER_PASSWORD: PASSWORD,
+  };
+  const run = await h.run(["setup", "--yes"], { env });
+  assert.equal(run.code, 3);
+  assert.match(
+    run.stderr,
+    /Kraken rejected the key \(auth\).*Nothing was saved/,
+  );
+  assert.equal(await exists(join(h.dir, "secrets.enc")), false);
+  assertNoLeak(run, [env.KRAKEN_API_KEY, WRONG_SECRET, PASSWORD]);
+});
+
+Deno.test("setup --yes --force saves a rejected key marked unvalidated", async () => {
+  await using h = await CliHarness.start();
+  const env = {
+    KRAKEN_API_KEY: h.simCredentialsEnv.KRAKEN_API_KEY,
+    KRAKEN_API_SECRET: WRONG_SECRET,
+    KRAKKED_MASTER_PASSWORD: PASSWORD,
+  };
+  const run = await h.run(["setup", "--yes", "--force"], { env });
+  assert.equal(run.code, 3);
+  const text = await Deno.readTextFile(join(h.dir, "secrets.enc"));
+  const opened = await openVault(text, new Secret(PASSWORD));
+  assert.equal(opened.header.validated, false);
+});
+
+Deno.test("setup against an unreachable server exits 4", async (t) => {
+  await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+  const env = {
+    KRAKEN_API_KEY: "k".repeat(56),
+    KRAKEN_API_SECRET: WRONG_SECRET,
+    KRAKKED_MASTER_PASSWORD: PASSWORD,
+  };
+  const path = join(h.dir, "secrets.enc");
+
+  await t.step("and saves nothing by default", async () => {
+    const run = await h.run(["setup", "--yes"], { env });
+    assert.equal(run.code, 4);
+    assert.match(run.stderr, /could not be reached \(network\)/);
+    assert.match(run.stderr, /--save-unvalidated/);
+    assert.equal(await exists(path), false);
+    assertNoLeak(run, Object.values(env));
+  });
+
+  await t.step("and with --save-unvalidated saves it unvalidated", async () => {
+    const run = await h.run(
+      ["setup", "--yes", "--save-unvalidated", "--json"],
+      {
+        env,
+      },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    assert.deepEqual(
+      { ...out, message: undefined },
+      {
+        exitCode: 0,
+        outcome: "transient_failure",
+        saved: true,
+        validated: false,
+        path,
+        message: undefined,
+      },
+    );
+    const opened = await openVault(
+      await Deno.readTextFile(path),
+      new Secret(PASSWORD),
+    );
+    assert.equal(opened.header.validated, false);
+    assertNoLeak(run, Object.values(env));
+  });
+});
+
+Deno.test("setup without a terminal or environment variables is a usage error", async () => {
+  await using h = await CliHarness.start();
+  const run = await h.run(["setup"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /Non-interactive setup needs KRAKEN_API_KEY/);
+});
+
+Deno.test("interactive setup asks for the key, the secret and the password twice", async () => {
+  await using h = await CliHarness.start();
+  const { KRAKEN_API_KEY: key, KRAKEN_API_SECRET: secret } =
+    h.simCredentialsEnv;
+  const asked: string[] = [];
+  const answers = [secret, PASSWORD, "a different one", PASSWORD, PASSWORD];
+  const run = await h.run(["setup"], {
+    io: {
+      interactive: true,
+      promptLine: (message) => {
+        asked.push(message);
+        return key;
+      },
+      promptSecret: (message) => {
+        asked.push(message);
+        const next = answers.shift();
+        return Promise.resolve(
+          next === undefined ? undefined : new Secret(next),
+        );
+      },
+    },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(asked, [
+    "Kraken API key: ",
+    "Kraken private key (hidden): ",
+    "New master password (hidden, 8+ characters): ",
+    "Repeat the master password: ",
+    "New master password (hidden, 8+ characters): ",
+    "Repeat the master password: ",
+  ]);
+  assert.match(run.stderr, /The passwords differ; try again/);
+  const opened = await openVault(
+    await Deno.readTextFile(join(h.dir, "secrets.enc")),
+    new Secret(PASSWORD),
+  );
+  assert.equal(opened.credentials.key.reveal(), key);
+  assert.equal(opened.header.validated, true);
+  assertNoLeak(run, [key, secret, PASSWORD]);
+});

@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  COMMAND_HELP,
+  type CommandName,
+  COMMANDS,
+  EXIT,
+  main,
+  parseArgs,
+  usage,
+  VERSION,
+} from "../../server/main.ts";
+import { startSimulator } from "../../server/sim/server.ts";
+
+async function run(argv: readonly string[]) {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: () => undefined,
+    interactive: false,
+    stdoutIsTerminal: false,
+    stderrIsTerminal: false,
+  });
+  return { code, stdout, stderr };
+}
+
+const NAMES = Object.keys(COMMANDS) as CommandName[];
+
+Deno.test("EXIT is 0 ok, 1 error, 2 usage, 3 auth, 4 network", () => {
+  assert.deepEqual(EXIT, { ok: 0, error: 1, usage: 2, auth: 3, network: 4 });
+});
+
+Deno.test("parseArgs() tags each command line", async (t) => {
+  await t.step("top level", () => {
+    assert.deepEqual(parseArgs([]), { kind: "help" });
+    assert.deepEqual(parseArgs(["--help"]), { kind: "help" });
+    assert.deepEqual(parseArgs(["help", "ticker"]), {
+      kind: "help",
+      topic: "ticker",
+    });
+    assert.deepEqual(parseArgs(["ticker", "--help"]), {
+      kind: "help",
+      topic: "ticker",
+    });
+    assert.deepEqual(parseArgs(["-V"]), { kind: "version" });
+    assert.deepEqual(parseArgs(["frob"]), {
+      kind: "usage_error",
+      message: `Unknown command "frob": run 'krakked --help' for the list`,
+    });
+    assert.equal(parseArgs(["help", "frob"]).kind, "usage_error");
+  });
+  await t.step("routing of sim and serve is unchanged", () => {
+    assert.deepEqual(parseArgs(["sim", "--port", "9000"]), {
+      kind: "sim",
+      args: ["--port", "9000"],
+    });
+    assert.deepEqual(parseArgs(["serve", "--sim"]), {
+      kind: "serve",
+      args: ["--sim"],
+    });
+    assert.deepEqual(parseArgs(["serve", "--bogus"]).kind, "usage_error");
+  });
+  await t.step("data commands", () => {
+    assert.deepEqual(parseArgs(["universe", "--json"]), {
+      kind: "universe",
+      flags: { json: true },
+    });
+    assert.deepEqual(parseArgs(["ticker", "XBTUSD", "btc/usd"]), {
+      kind: "ticker",
+      flags: { pairs: ["XBTUSD", "btc/usd"], json: false },
+    });
+    assert.deepEqual(parseArgs(["balance"]), {
+      kind: "balance",
+      flags: { json: false },
+    });
+    assert.deepEqual(parseArgs(["orders", "--json"]), {
+      kind: "orders",
+      flags: { json: true },
+    });
+    assert.deepEqual(parseArgs(["doctor"]), {
+      kind: "doctor",
+      flags: { json: false },
+    });
+    assert.deepEqual(parseArgs(["setup", "--yes"]), {
+      kind: "setup",
+      flags: { yes: true, saveUnvalidated: false, force: false, json: false },
+    });
+    assert.deepEqual(parseArgs(["ohlc", "export", "XBTUSD", "1h"]), {
+      kind: "ohlc",
+      flags: {
+        action: "export",
+        pair: "XBTUSD",
+        timeframe: "1h",
+        format: "csv",
+        sinceSec: undefined,
+      },
+    });
+  });
+});
+
+Deno.test("--help works for every command and prints to stdout", async (t) => {
+  for (const name of NAMES) {
+    await t.step(name, async () => {
+      for (const argv of [[name, "--help"], ["help", name]]) {
+        const r = await run(argv);
+        assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
+        assert.equal(r.stderr, "");
+        assert.match(r.stdout, new RegExp(`^Usage: krakked ${name}`));
+        assert.equal(r.stdout, `${COMMAND_HELP[name]}\n`);
+      }
+    });
+  }
+  await t.step("top level lists every command", async () => {
+    const r = await run(["--help"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${usage()}\n`);
+    for (const name of NAMES) {
+      assert.match(r.stdout, new RegExp(`\\n  ${name} `));
+    }
+  });
+  await t.step("--version", async () => {
+    const r = await run(["--version"]);
+    assert.equal(r.stdout, `krakked ${VERSION}\n`);
+  });
+});
+
+Deno.test("usage errors exit 2 with the message and the command's help on stderr", async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [["frob"], /Unknown command "frob"/],
+    [["setup", "--bogus"], /Unknown flag for setup: "--bogus"/],
+    [["doctor", "now"], /Unexpected argument "now"/],
+    [["universe", "--all"], /Unknown flag "--all"/],
+    [["ticker"], /Missing <pair>/],
+    [["balance", "--json=1"], /Flag --json takes no value/],
+    [["orders", "x"], /Unexpected argument "x"/],
+    [["ohlc"], /Missing action/],
+    [["ohlc", "backfill", "XBTUSD", "7h"], /7h/],
+    [["serve", "--port"], /port/i],
+  ];
+  for (const [argv, message] of cases) {
+    await t.step(argv.join(" "), async () => {
+      const r = await run(argv);
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, "");
+      assert.match(r.stderr, /^krakked: /);
+      assert.match(r.stderr, message);
+      const command = argv[0] as CommandName;
+      if (command in COMMAND_HELP) {
+        assert.ok(r.stderr.endsWith(`${COMMAND_HELP[command]}\n`), r.stderr);
+      }
+    });
+  }
+  await t.step("sim reports its own usage errors", async () => {
+    const r = await run(["sim", "--port", "nope"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^sim: /);
+  });
+});
+
+/** The permission flags of `deno task <name>`, read from deno.json. */
+async function taskFlags(name: string): Promise<string[]> {
+  const root = new URL("../../", import.meta.url);
+  const json = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  const command: string = json.tasks[name].command;
+  const words = command.split(/\s+/);
+  const start = words.indexOf(name === "compile" ? "compile" : "run") + 1;
+  return words.slice(start).filter((w) => w.startsWith("--"));
+}
+
+const canRun = (await Deno.permissions.query({ name: "run", command: "deno" }))
+  .state === "granted";
+
+Deno.test({
+  name:
+    "the task's permission set runs --help and universe --json in a subprocess",
+  ignore: !canRun,
+  async fn() {
+    const flags = await taskFlags("krakked");
+    assert.ok(flags.includes("--allow-net"), flags.join(" "));
+    const root = new URL("../../", import.meta.url);
+    await using sim = await startSimulator();
+    const dir = await Deno.makeTempDir({ prefix: "krakked_smoke_" });
+    try {
+      await Deno.writeTextFile(
+        join(dir, "config.yaml"),
+        `connection:\n  rest_url: ${sim.url}\n`,
+      );
+      const exec = async (args: string[]) => {
+        const out = await new Deno.Command(Deno.execPath(), {
+          args: ["run", ...flags, "server/main.ts", ...args],
+          cwd: root,
+          env: { KRAKKED_CONFIG_DIR: dir, NO_COLOR: "1" },
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        return {
+          code: out.code,
+          stdout: new TextDecoder().decode(out.stdout),
+          stderr: new TextDecoder().decode(out.stderr),
+        };
+      };
+      const help = await exec(["--help"]);
+      assert.equal(help.code, 0, help.stderr);
+      assert.equal(help.stdout, `${usage()}\n`);
+      const universe = await exec(["universe", "--json"]);
+      assert.equal(universe.code, 0, universe.stderr);
+      const ids = JSON.parse(universe.stdout).pairs.map((p: { id: string }) =>
+        p.id
+      );
+      assert.ok(ids.includes("XBTUSD"), ids.join());
+      const bad = await exec(["ticker"]);
+      assert.equal(bad.code, 2);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
