@@ -51,3 +51,4 @@ export * from "./ws/connection.ts";
 export * from "./ws/candles.ts";
 export * from "./ws/live.ts";
 export * from "./ws/status.ts";
+export * from "./trade/mod.ts";

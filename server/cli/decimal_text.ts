@@ -1,24 +1,21 @@
 /**
- * Exact arithmetic on Kraken's decimal strings (no float rounding), for the
- * few sums the CLI shows.
+ * Decimal display helpers for the CLI, on top of core's exact decimal
+ * arithmetic (`core/decimal.ts`).
  *
  * @module
  */
 
-const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
+import {
+  decimalsOf,
+  subtractDecimal,
+  toFixedDecimals,
+} from "../../core/decimal.ts";
 
-function parse(text: string): { units: bigint; scale: number } {
-  const m = DECIMAL.exec(text.trim());
-  if (m === null) {
-    throw new SyntaxError(`Cannot read ${JSON.stringify(text)} as a decimal`);
-  }
-  const fraction = m[3] ?? "";
-  const units = BigInt(`${m[2]}${fraction}`);
-  return { units: m[1] ? -units : units, scale: fraction.length };
-}
+const PLAIN_DECIMAL = /^-?\d+(?:\.\d+)?$/;
 
 /**
- * `a − b` on decimal strings, exactly, with the larger of the two scales.
+ * `a − b` on decimal strings, exactly, keeping the larger of the two scales
+ * (so balances keep their trailing zeros).
  *
  * @param a The minuend, e.g. `"1.5000"`.
  * @param b The subtrahend, e.g. `"0.25"`.
@@ -31,14 +28,11 @@ function parse(text: string): { units: bigint; scale: number } {
  * ```
  */
 export function subtractDecimalText(a: string, b: string): string {
-  const x = parse(a);
-  const y = parse(b);
-  const scale = Math.max(x.scale, y.scale);
-  const diff = x.units * 10n ** BigInt(scale - x.scale) -
-    y.units * 10n ** BigInt(scale - y.scale);
-  const negative = diff < 0n;
-  const digits = (negative ? -diff : diff).toString().padStart(scale + 1, "0");
-  const whole = digits.slice(0, digits.length - scale);
-  const fraction = digits.slice(digits.length - scale);
-  return `${negative ? "-" : ""}${whole}${scale > 0 ? `.${fraction}` : ""}`;
+  for (const text of [a, b]) {
+    if (!PLAIN_DECIMAL.test(text.trim())) {
+      throw new SyntaxError(`Cannot read ${JSON.stringify(text)} as a decimal`);
+    }
+  }
+  const scale = Math.max(decimalsOf(a.trim()), decimalsOf(b.trim()));
+  return toFixedDecimals(subtractDecimal(a.trim(), b.trim()), scale);
 }
