@@ -46,7 +46,11 @@ export interface AccountEvent {
 
 /** A source of read-only account events (the server's private WS). */
 export interface AccountEvents {
-  subscribe(listener: (event: AccountEvent) => void): () => void;
+  /** Listen; `onEnd` runs when the source closes. Returns an unsubscribe. */
+  subscribe(
+    listener: (event: AccountEvent) => void,
+    onEnd?: () => void,
+  ): () => void;
   state(): string;
 }
 

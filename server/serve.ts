@@ -12,6 +12,7 @@ import { KrakenError } from "../core/rest/errors.ts";
 import { resolveCredentials } from "../core/secrets/credentials.ts";
 import { Secret } from "../core/secrets/secret.ts";
 import { createApp } from "./app.ts";
+import { AccountStream } from "./account_stream.ts";
 import { configDir, configPaths } from "./config_dir.ts";
 import { denoCredentialSources } from "./credentials_source.ts";
 import { readOptionalText } from "./files.ts";
@@ -191,6 +192,7 @@ export async function startServe(
 
   let restUrl = config.connection.rest_url;
   let wsPublicUrl = config.connection.ws_public_url;
+  let wsAuthUrl = config.connection.ws_auth_url;
   let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
   let credentials: { key: string; secret: Secret } | undefined;
   if (args.sim) {
@@ -201,6 +203,7 @@ export async function startServe(
     });
     restUrl = sim.url;
     wsPublicUrl = sim.wsPublicUrl;
+    wsAuthUrl = sim.wsAuthUrl;
     // The simulator's own test account: simulated balances and orders.
     credentials = {
       key: sim.credentials.apiKey,
@@ -261,6 +264,16 @@ export async function startServe(
   const controller = new AbortController();
   let boundPort = port;
   const hostsRef: { hosts: string[] } = { hosts: [] };
+  // With credentials, the server holds the private WS stream and relays
+  // read-only account events; the token never leaves the server.
+  const accountStream = credentials
+    ? new AccountStream({
+      url: wsAuthUrl,
+      redactor: logger.redactor,
+      getToken: async () => (await rest.getWebSocketsToken()).token.reveal(),
+    })
+    : undefined;
+  accountStream?.start();
   const { app } = createApp({
     mode: args.sim ? "sim" : "live",
     config,
@@ -274,6 +287,7 @@ export async function startServe(
     staticFiles,
     logger,
     version: SERVER_VERSION,
+    ...(accountStream ? { accountEvents: accountStream } : {}),
   });
   const server = Deno.serve({
     hostname: host,
@@ -296,6 +310,7 @@ export async function startServe(
     async close() {
       controller.abort();
       await server.finished;
+      accountStream?.close();
       rest.close();
       await sim?.close();
     },
