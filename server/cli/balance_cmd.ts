@@ -9,7 +9,7 @@ import { AssetTable } from "../../core/market/assets.ts";
 import type { ExtendedBalance } from "../../core/rest/types.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
 import { parseFlags } from "./args.ts";
-import { loadContext, requireCredentials, table } from "./context.ts";
+import { loadCommandContext, requireCredentials, table } from "./context.ts";
 import { subtractDecimalText } from "./decimal_text.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
@@ -120,16 +120,8 @@ export async function balanceCommand(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const ctx = await loadContext({
-    credentials: true,
-    env: io.env,
-    os: io.os,
-    prompt: io.promptSecret,
-    redactor,
-    ...(io.retry ? { retry: io.retry } : {}),
-  });
+  const ctx = await loadCommandContext(io, { credentials: true, redactor });
   try {
-    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
     requireCredentials(ctx.credentials);
     const [assetsResult, balances] = await Promise.all([
       ctx.rest.assets().then(

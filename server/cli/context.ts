@@ -21,6 +21,7 @@ import { configDir, type ConfigPaths, configPaths } from "../config_dir.ts";
 import { denoCredentialSources } from "../credentials_source.ts";
 import { readOptionalText } from "../files.ts";
 import { CredentialsError } from "./errors.ts";
+import { type CliIo, writeLine } from "./io.ts";
 
 /** A loaded CLI context. */
 export interface CliContext {
@@ -196,4 +197,37 @@ export function table(
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
   ].join("\n");
+}
+
+/**
+ * Load the context for a data command from its I/O: environment, OS,
+ * password prompt (when credentials are needed) and retry policy come from
+ * `io`; config warnings are written to stderr.
+ *
+ * @param io The command's I/O.
+ * @param options Whether credentials are needed, and the output redactor.
+ * @returns The context; close `rest` when done.
+ * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
+ * @example Load for a command
+ * ```ts ignore
+ * import { loadCommandContext } from "./context.ts";
+ * import { denoIo } from "./io.ts";
+ * const ctx = await loadCommandContext(denoIo(), { credentials: true });
+ * ```
+ */
+export async function loadCommandContext(
+  io: CliIo,
+  options: { credentials?: boolean; redactor?: Redactor | undefined } = {},
+): Promise<CliContext> {
+  const ctx = await loadContext({
+    env: io.env,
+    os: io.os,
+    ...(options.credentials
+      ? { credentials: true, prompt: io.promptSecret }
+      : {}),
+    ...(options.redactor ? { redactor: options.redactor } : {}),
+    ...(io.retry ? { retry: io.retry } : {}),
+  });
+  for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
+  return ctx;
 }

@@ -22,7 +22,7 @@ import {
   OHLC_CSV_HEADER,
 } from "../ohlc_file_store.ts";
 import { parseFlags, parseSince } from "./args.ts";
-import { loadContext } from "./context.ts";
+import { loadCommandContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { loadMarketMetadata } from "./market.ts";
@@ -207,14 +207,8 @@ export async function ohlcCommand(
   io: CliIo,
   redactor?: Redactor,
 ): Promise<number> {
-  const ctx = await loadContext({
-    env: io.env,
-    os: io.os,
-    ...(redactor ? { redactor } : {}),
-    ...(io.retry ? { retry: io.retry } : {}),
-  });
+  const ctx = await loadCommandContext(io, { redactor });
   try {
-    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
     const store = new FileOhlcStore(
       ohlcRoot(ctx.config, ctx.paths.dir, io.env),
     );

@@ -7,7 +7,7 @@
 import type { OrderInfo } from "../../core/rest/types.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
 import { parseFlags } from "./args.ts";
-import { loadContext, requireCredentials, table } from "./context.ts";
+import { loadCommandContext, requireCredentials, table } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
@@ -122,16 +122,8 @@ export async function ordersCommand(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const ctx = await loadContext({
-    credentials: true,
-    env: io.env,
-    os: io.os,
-    prompt: io.promptSecret,
-    redactor,
-    ...(io.retry ? { retry: io.retry } : {}),
-  });
+  const ctx = await loadCommandContext(io, { credentials: true, redactor });
   try {
-    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
     requireCredentials(ctx.credentials);
     const rows = orderRows((await ctx.rest.openOrders()).open);
     if (flags.json) {

@@ -8,7 +8,7 @@
 import type { TickerInfo } from "../../core/rest/types.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
 import { parseFlags } from "./args.ts";
-import { loadContext, table } from "./context.ts";
+import { loadCommandContext, table } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, colorAllowed, paint, writeJson, writeLine } from "./io.ts";
 import { loadMarketMetadata } from "./market.ts";
@@ -148,14 +148,8 @@ export async function tickerCommand(
   io: CliIo,
   redactor?: Redactor,
 ): Promise<number> {
-  const ctx = await loadContext({
-    env: io.env,
-    os: io.os,
-    ...(redactor ? { redactor } : {}),
-    ...(io.retry ? { retry: io.retry } : {}),
-  });
+  const ctx = await loadCommandContext(io, { redactor });
   try {
-    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
     const { resolver } = await loadMarketMetadata(ctx.rest, {
       supportsMargin: ctx.config.region.supports_margin,
     });

@@ -15,7 +15,7 @@ import {
 import type { TickerInfo } from "../../core/rest/types.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
 import { parseFlags } from "./args.ts";
-import { loadContext, table } from "./context.ts";
+import { loadCommandContext, table } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
@@ -141,14 +141,8 @@ export async function loadUniverse(
   io: CliIo,
   redactor?: Redactor,
 ): Promise<UniverseOutput> {
-  const ctx = await loadContext({
-    env: io.env,
-    os: io.os,
-    ...(redactor ? { redactor } : {}),
-    ...(io.retry ? { retry: io.retry } : {}),
-  });
+  const ctx = await loadCommandContext(io, { redactor });
   try {
-    for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
     const universe = new PairUniverse(ctx.rest, {
       config: universeConfigOf(ctx.config),
       now: io.now,
