@@ -85,6 +85,30 @@ Deno.test("serve --sim serves the page, the public proxy and guarded private rou
       assert.ok(ohlc.result.XXBTZUSD.length > 100);
       assert.equal(typeof ohlc.result.last, "number");
     });
+    await t.step(
+      "50 concurrent identical public requests make one upstream call",
+      async () => {
+        const before =
+          JSON.parse(await read(await fetch(`${url}/api/status`))).proxy;
+        const answers = await Promise.all(
+          Array.from(
+            { length: 50 },
+            () =>
+              fetch(`${url}/api/public/Depth?pair=ETHUSD&count=10`).then(read),
+          ),
+        );
+        const after =
+          JSON.parse(await read(await fetch(`${url}/api/status`))).proxy;
+        assert.equal(after.upstreamCalls - before.upstreamCalls, 1);
+        assert.equal(after.requests - before.requests, 50);
+        assert.equal(
+          new Set(answers).size,
+          1,
+          "every caller got the same answer",
+        );
+        assert.ok(JSON.parse(answers[0]!).result.XETHZUSD.asks.length === 10);
+      },
+    );
     await t.step("a method off the allowlist is refused", async () => {
       const res = await fetch(`${url}/api/public/WithdrawInfo`);
       assert.equal(res.status, 400);
