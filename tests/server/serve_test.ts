@@ -214,7 +214,10 @@ Deno.test("serve --sim serves the page, the public proxy and guarded private rou
       () => {
         const session = cookie.split("=")[1]!;
         const joined = bodies.join("\n") + logs.join("\n");
-        // The simulator's credentials are seed-derived; the relay must not echo them.
+        // The simulator's credentials are derived from the seed (3).
+        const { apiKey, apiSecret } = defaultCredentials(3);
+        assert.ok(!joined.includes(apiKey), "the API key leaked");
+        assert.ok(!joined.includes(apiSecret), "the API secret leaked");
         assert.ok(!joined.includes("API-Sign"));
         assert.ok(!logs.join("\n").includes(session));
         for (const line of logs) {
