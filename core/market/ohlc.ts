@@ -396,7 +396,7 @@ interface Bucket {
  * the interval `floor(time / interval) · interval`; its float time is used as
  * given (REST.md §3.1 notes float times can lose the last digit). Intervals
  * without trades are filled as Kraken does (see `fillEmpty`), except before
- * the first trade, whose previous close is unknown.
+ * the first trade when no earlier close is known (see `seed`).
  *
  * Trades must arrive oldest first; one older than the current interval throws.
  *
@@ -436,6 +436,24 @@ export class TradeCandleBuilder {
     // Internal scales keep every input digit; output is rounded at the end.
     this.#priceScale = Math.max(this.#priceDecimals, 10);
     this.#volumeScale = Math.max(this.#volumeDecimals, 10);
+  }
+
+  /**
+   * Declares the candle just before the first trade to come (e.g. the last
+   * stored candle before a backfill range), so quiet intervals at the start
+   * of the range are filled from its close as Kraken does. Ignored once a
+   * trade has been added.
+   *
+   * @param openTimeSec Open time of that earlier candle.
+   * @param close Its close, as decimal text.
+   * @throws {SyntaxError} When `close` is not a decimal.
+   */
+  seed(openTimeSec: number, close: string): void {
+    if (this.#current !== null || this.#previous !== null) return;
+    this.#previous = {
+      openTimeSec,
+      close: rescale(parseScaled(close), this.#priceScale),
+    };
   }
 
   /** Open time of the interval being built, or `null` when none is. */

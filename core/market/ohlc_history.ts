@@ -284,6 +284,17 @@ async function tradesPhase(
     priceDecimals: options.priceDecimals,
     volumeDecimals: options.volumeDecimals ?? 8,
   });
+  // The stored candle just before the range gives the close that quiet
+  // intervals at the start of the range repeat.
+  const before = await options.store.since(
+    pair,
+    timeframe,
+    startSec - intervalSec,
+  );
+  const seed = before[0];
+  if (seed !== undefined && seed.openTimeSec === startSec - intervalSec) {
+    builder.seed(seed.openTimeSec, seed.close);
+  }
   const endNs = BigInt(endSec) * NS_PER_SEC;
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   // One ns before the range, so a trade at exactly `startSec` is included.

@@ -9,6 +9,7 @@ import {
 } from "../../../core/market/ohlc_history.ts";
 import { MemoryOhlcStore } from "../../../core/market/ohlc_store.ts";
 import { FakeExchange } from "./_fake_exchange.ts";
+import type { TradeRow } from "../../../core/rest/types.ts";
 
 const DAY = 86_400;
 const NOW_SEC = 1_700_000_000 + 37; // mid-minute, so a candle is forming
@@ -398,5 +399,74 @@ Deno.test("OhlcHistory reads closed candles and reports missing data", async (t)
     const readOnly = new OhlcHistory({ store });
     await assert.rejects(readOnly.backfillOhlc("XBTUSD", "1h"), TypeError);
     assert.equal((await readOnly.getOhlc("XBTUSD", "1h", 1)).length, 1);
+  });
+});
+
+Deno.test("backfillFromTrades() fills quiet minutes at the start of the range from the stored candle before it", async (t) => {
+  const base = 1_700_000_040; // a minute boundary
+  const trades: TradeRow[] = [
+    ["101.0", "1.00000000", base + 3 * 60 + 5, "b", "l", "", 1],
+    ["102.0", "1.00000000", base + 4 * 60 + 5, "s", "l", "", 2],
+  ];
+  const source = {
+    ohlc: () => Promise.reject(new Error("unused")),
+    trades: (_pair: string, opts: { since?: string }) => {
+      const since = BigInt(opts.since ?? "0");
+      const rows = trades.filter((r) => BigInt(Math.round(r[2] * 1e9)) > since);
+      return Promise.resolve({
+        pair: "XXBTZUSD",
+        rows,
+        last: String(BigInt(base + 600) * 1_000_000_000n),
+      });
+    },
+  };
+  const run = async (store: MemoryOhlcStore) => {
+    await backfillFromTrades("XBTUSD", "1m", {
+      store,
+      source,
+      now: () => (base + 5 * 60) * 1000,
+      sinceSec: base,
+      priceDecimals: 1,
+    });
+    return await store.since("XBTUSD", "1m", base);
+  };
+  await t.step(
+    "with the previous candle stored, minutes 0–2 repeat its close",
+    async () => {
+      const store = new MemoryOhlcStore();
+      await store.upsert("XBTUSD", "1m", [{
+        openTimeSec: base - 60,
+        open: "99.0",
+        high: "100.5",
+        low: "98.0",
+        close: "100.0",
+        vwap: "99.5",
+        volume: "2.00000000",
+        count: 3,
+      }]);
+      const candles = await run(store);
+      assert.deepEqual(candles.map((c) => c.openTimeSec - base), [
+        0,
+        60,
+        120,
+        180,
+        240,
+      ]);
+      for (const c of candles.slice(0, 3)) {
+        assert.deepEqual([c.open, c.high, c.low, c.close, c.volume, c.count], [
+          "100.0",
+          "100.0",
+          "100.0",
+          "100.0",
+          "0.00000000",
+          0,
+        ]);
+      }
+      assert.equal(candles[3]!.close, "101.0");
+    },
+  );
+  await t.step("without it, the series starts at the first trade", async () => {
+    const candles = await run(new MemoryOhlcStore());
+    assert.deepEqual(candles.map((c) => c.openTimeSec - base), [180, 240]);
   });
 });
