@@ -117,6 +117,15 @@ export interface RestClientOptions {
   setTimer?: SetTimer;
   /** Called with `W…` warnings that came with a successful result. */
   onWarning?: (method: string, warnings: readonly string[]) => void;
+  /**
+   * Consecutive authentication failures (`auth`/`nonce` kinds) after which
+   * private calls pause for {@linkcode RestClientOptions.lockoutMs}
+   * (default 5). `EGeneral:Temporary lockout` pauses them at once: Kraken
+   * extends its ≈15 min lockout on every further failed attempt.
+   */
+  lockoutAfterAuthFailures?: number;
+  /** How long private calls pause after a lockout (default 900,000 ms). */
+  lockoutMs?: number;
 }
 
 /** A request parameter; `undefined` and `null` members are left out. */
@@ -277,6 +286,10 @@ export class RestClient {
   #onWarning:
     | ((method: string, warnings: readonly string[]) => void)
     | undefined;
+  #lockoutAfter: number;
+  #lockoutMs: number;
+  #authFailures = 0;
+  #lockedUntilMs = 0;
 
   /**
    * Create a client. Nothing is sent until a method is called.
@@ -318,6 +331,8 @@ export class RestClient {
     }
     this.#random = options.random ?? Math.random;
     this.#onWarning = options.onWarning;
+    this.#lockoutAfter = options.lockoutAfterAuthFailures ?? 5;
+    this.#lockoutMs = options.lockoutMs ?? 900_000;
   }
 
   /** Whether the client holds credentials for private calls. */
@@ -395,7 +410,26 @@ export class RestClient {
         ),
       );
     }
-    return this.#call(spec, params, options).then(withoutRaw);
+    if (this.#now() < this.#lockedUntilMs) {
+      return Promise.reject(
+        new KrakenError(
+          `Cannot call Kraken ${spec.name}: private calls are paused until ${
+            new Date(this.#lockedUntilMs).toISOString()
+          } after repeated authentication failures; fix the key, secret or nonce first (every failed attempt extends Kraken's lockout)`,
+          { codes: [LOCAL_CODES.lockedOut], method: spec.name },
+        ),
+      );
+    }
+    return this.#call(spec, params, options).then(
+      (answer) => {
+        this.#authFailures = 0;
+        return withoutRaw(answer);
+      },
+      (error: unknown) => {
+        this.#noteAuthFailure(error);
+        throw error;
+      },
+    );
   }
 
   // ----- public endpoints --------------------------------------------------
@@ -870,6 +904,22 @@ export class RestClient {
           await this.#sleep(this.#delayMs(attempt), spec, options.signal);
         }
       }
+    }
+  }
+
+  /** Counts authentication failures and pauses private calls when needed. */
+  #noteAuthFailure(error: unknown): void {
+    if (!(error instanceof KrakenError)) return;
+    if (/^egeneral:\s*temporary lockout/i.test(error.code)) {
+      this.#lockedUntilMs = this.#now() + this.#lockoutMs;
+      return;
+    }
+    if (error.kind !== "auth" && error.kind !== "nonce") return;
+    if (error.code.startsWith("Krakked:")) return; // nothing reached Kraken
+    this.#authFailures++;
+    if (this.#authFailures >= this.#lockoutAfter) {
+      this.#authFailures = 0;
+      this.#lockedUntilMs = this.#now() + this.#lockoutMs;
     }
   }
 

@@ -60,6 +60,8 @@ export interface LocalCodes {
   readonly noCredentials: string;
   /** `Krakked:Invalid secret` */
   readonly invalidSecret: string;
+  /** `Krakked:Locked out` */
+  readonly lockedOut: string;
 }
 
 /** Codes Krakked uses for failures that carry no Kraken error string. */
@@ -86,6 +88,12 @@ export const LOCAL_CODES: LocalCodes = Object.freeze({
   noCredentials: "Krakked:No credentials",
   /** The API secret could not be used (not base64); nothing was sent. */
   invalidSecret: "Krakked:Invalid secret",
+  /**
+   * Private calls are paused after a Kraken lockout or repeated
+   * authentication failures (retrying would extend the lockout); nothing
+   * was sent.
+   */
+  lockedOut: "Krakked:Locked out",
 });
 
 type Rule = readonly [
@@ -154,6 +162,7 @@ const RULES: readonly Rule[] = [
   ["krakked:method not allowed", "invalid_request", false],
   ["krakked:no credentials", "auth", false],
   ["krakked:invalid secret", "auth", false],
+  ["krakked:locked out", "auth", false],
 ];
 
 /**

@@ -1324,3 +1324,72 @@ Deno.test("RestClient validates its options and closes what it owns", async (t) 
     shared.close();
   });
 });
+
+Deno.test("a Kraken lockout pauses private calls without sending them", async (t) => {
+  await t.step(
+    "EGeneral:Temporary lockout pauses at once, for lockoutMs",
+    async () => {
+      const { client, fake, clock } = harness(
+        () => krakenErrors("EGeneral:Temporary lockout"),
+        {
+          lockoutMs: 60_000,
+        },
+      );
+      const first = await rejection(
+        clock.settle(client.balance(), { turns: TURNS }),
+      );
+      assert.equal(first.code, "EGeneral:Temporary lockout");
+      assert.equal(fake.calls.length, 1);
+      const paused = await rejection(
+        clock.settle(client.balance(), { turns: TURNS }),
+      );
+      assert.equal(paused.code, LOCAL_CODES.lockedOut);
+      assert.equal(paused.kind, "auth");
+      assert.equal(paused.retryable, false);
+      assert.match(paused.message, /paused until .* extends Kraken's lockout/);
+      assert.equal(fake.calls.length, 1, "the paused call was not sent");
+      clock.advance(60_001);
+      fake.setHandler(() => krakenResult({ ZUSD: "1.0000" }));
+      assert.deepEqual(await clock.settle(client.balance(), { turns: TURNS }), {
+        ZUSD: "1.0000",
+      });
+    },
+  );
+  await t.step(
+    "repeated authentication failures pause after the configured count; a success resets it",
+    async () => {
+      const { client, fake, clock } = harness(
+        () => krakenErrors("EAPI:Invalid signature"),
+        {
+          lockoutAfterAuthFailures: 3,
+        },
+      );
+      for (let i = 0; i < 2; i++) {
+        await rejection(clock.settle(client.balance(), { turns: TURNS }));
+      }
+      fake.setHandler(() => krakenResult({}));
+      await clock.settle(client.balance(), { turns: TURNS });
+      fake.setHandler(() => krakenErrors("EAPI:Invalid key"));
+      for (let i = 0; i < 3; i++) {
+        assert.equal(
+          (await rejection(clock.settle(client.balance(), { turns: TURNS })))
+            .code,
+          "EAPI:Invalid key",
+        );
+      }
+      const sent = fake.calls.length;
+      assert.equal(
+        (await rejection(clock.settle(client.balance(), { turns: TURNS })))
+          .code,
+        LOCAL_CODES.lockedOut,
+      );
+      assert.equal(fake.calls.length, sent);
+      // Public calls are not affected.
+      fake.setHandler(() => krakenResult({ unixtime: 1, rfc1123: "x" }));
+      assert.deepEqual(await clock.settle(client.time(), { turns: TURNS }), {
+        unixtime: 1,
+        rfc1123: "x",
+      });
+    },
+  );
+});
