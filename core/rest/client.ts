@@ -126,6 +126,11 @@ export interface RestClientOptions {
   lockoutAfterAuthFailures?: number;
   /** How long private calls pause after a lockout (default 900,000 ms). */
   lockoutMs?: number;
+  /**
+   * For keys with two-factor authentication: returns the one-time password
+   * (or the key's static 2FA password) sent as `otp` with every private call.
+   */
+  otp?: () => string | Secret | Promise<string | Secret>;
 }
 
 /** A request parameter; `undefined` and `null` members are left out. */
@@ -288,6 +293,7 @@ export class RestClient {
     | undefined;
   #lockoutAfter: number;
   #lockoutMs: number;
+  #otp: RestClientOptions["otp"];
   #authFailures = 0;
   #lockedUntilMs = 0;
 
@@ -333,6 +339,7 @@ export class RestClient {
     this.#onWarning = options.onWarning;
     this.#lockoutAfter = options.lockoutAfterAuthFailures ?? 5;
     this.#lockoutMs = options.lockoutMs ?? 900_000;
+    this.#otp = options.otp;
   }
 
   /** Whether the client holds credentials for private calls. */
@@ -1040,11 +1047,17 @@ export class RestClient {
       return await this.#read(spec, response, sent.finish);
     }
     const path = `/0/private/${spec.name}`;
+    const otpValue = this.#otp ? await this.#otp() : undefined;
+    const otp = otpValue instanceof Secret ? otpValue.reveal() : otpValue;
     const sent = await inLane(this.#nonces, async () => {
       const nonce = String(this.#nonces.next());
       const body = spec.body === "json"
-        ? jsonBody(nonce, params)
-        : encodeForm([["nonce", nonce], ...pairs]);
+        ? jsonBody(nonce, otp === undefined ? params : { ...params, otp })
+        : encodeForm([
+          ["nonce", nonce],
+          ...(otp === undefined ? [] : [["otp", otp] as const]),
+          ...pairs,
+        ]);
       const signature = await signer.sign({ path, nonce, body });
       const sent = this.#send(spec, `${this.#baseUrl}${path}`, {
         method: "POST",

@@ -1393,3 +1393,41 @@ Deno.test("a Kraken lockout pauses private calls without sending them", async (t
     },
   );
 });
+
+Deno.test("an otp source adds the one-time password to every signed private body", async (t) => {
+  let n = 0;
+  await t.step("form body", async () => {
+    const { client, fake, clock } = harness(() => krakenResult({}), {
+      otp: () => String(123456 + n++),
+    });
+    await clock.settle(client.balance(), { turns: TURNS });
+    await clock.settle(client.callPrivate("TradeBalance"), { turns: TURNS });
+    const bodies = fake.calls.map((c) => new URLSearchParams(c.body));
+    assert.deepEqual(bodies.map((b) => b.get("otp")), ["123456", "123457"]);
+    assert.deepEqual([...bodies[0]!.keys()].slice(0, 2), ["nonce", "otp"]);
+    for (const call of fake.calls) await verifySigned(call);
+  });
+  await t.step("JSON body, otp given as a Secret", async () => {
+    const { client, fake, clock } = harness(() => krakenResult({ count: 0 }), {
+      otp: () => Promise.resolve(new Secret("static-2fa-pass")),
+    });
+    await clock.settle(
+      client.callPrivate("CancelOrderBatch", {
+        orders: ["OABCDE-FGHIJ-KLMNOP"],
+      }),
+      { turns: TURNS },
+    );
+    assert.equal(JSON.parse(fake.calls[0]!.body).otp, "static-2fa-pass");
+    await verifySigned(fake.calls[0]!);
+  });
+  await t.step("public calls carry no otp", async () => {
+    const { client, fake, clock } = harness(
+      () => krakenResult({ unixtime: 1, rfc1123: "x" }),
+      {
+        otp: () => assert.fail("not for public calls"),
+      },
+    );
+    await clock.settle(client.time(), { turns: TURNS });
+    assert.ok(!fake.calls[0]!.url.includes("otp"));
+  });
+});
