@@ -18,6 +18,7 @@ import { denoCredentialSources } from "./credentials_source.ts";
 import { readOptionalText } from "./files.ts";
 import { allowedHosts, isLoopbackHost, newToken } from "./security.ts";
 import { loadStaticFiles } from "./static_files.ts";
+import { MAX_SYNTHETIC_PAIRS } from "./sim/pairs.ts";
 import { startSimulator } from "./sim/server.ts";
 import { webSocketPlugin } from "./sim/ws.ts";
 
@@ -34,18 +35,21 @@ export type ServeArgs =
     sim: boolean;
     seed: number | undefined;
     live: boolean;
+    /** Extra synthetic simulator pairs (`--sim-pairs`, only with `--sim`). */
+    simPairs?: number;
   }
   | { kind: "help" }
   | { kind: "usage_error"; message: string };
 
 /** Help text of `krakked serve`. */
 export const SERVE_HELP =
-  `Usage: krakked serve [--sim] [--port N] [--host H --token T] [--seed S]
+  `Usage: krakked serve [--sim [--seed S] [--sim-pairs N]] [--port N] [--host H --token T]
 
 Runs the local server and market-watch page on http://127.0.0.1:8787.
 
   --sim         run fully offline against the built-in Kraken simulator (the page says SIMULATED)
   --seed S      simulator seed (with --sim; default 1)
+  --sim-pairs N add N synthetic USD markets SYN001/USD… to the simulator (with --sim; 0 to 999)
   --port N      port (default: server.port in config.yaml, 8787)
   --host H      bind address (default 127.0.0.1); a non-loopback host needs --token
   --token T     access token required on every request (for non-loopback binds)
@@ -73,6 +77,7 @@ export function parseServeArgs(args: readonly string[]): ServeArgs {
     seed: undefined as number | undefined,
     live: false,
   };
+  let simPairs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const [flag, inline] = arg.includes("=")
@@ -125,12 +130,39 @@ export function parseServeArgs(args: readonly string[]): ServeArgs {
         else out.seed = n;
         break;
       }
+      case "--sim-pairs": {
+        const v = value();
+        const n = Number(v);
+        if (
+          v === undefined || v.trim() === "" || !Number.isInteger(n) ||
+          n < 0 || n > MAX_SYNTHETIC_PAIRS
+        ) {
+          return {
+            kind: "usage_error",
+            message:
+              `--sim-pairs needs a whole number from 0 to ${MAX_SYNTHETIC_PAIRS}, got ${
+                JSON.stringify(v ?? "")
+              }`,
+          };
+        }
+        simPairs = n;
+        break;
+      }
       default:
         return {
           kind: "usage_error",
           message: `Unknown flag for serve: ${JSON.stringify(arg)}`,
         };
     }
+  }
+  if (simPairs !== undefined) {
+    if (!out.sim) {
+      return {
+        kind: "usage_error",
+        message: "--sim-pairs only works with --sim",
+      };
+    }
+    return { ...out, simPairs };
   }
   return out;
 }
@@ -199,6 +231,7 @@ export async function startServe(
     sim = await startSimulator({
       port: 0,
       seed: args.seed ?? 1,
+      ...(args.simPairs !== undefined ? { syntheticPairs: args.simPairs } : {}),
       websocket: webSocketPlugin(),
     });
     restUrl = sim.url;

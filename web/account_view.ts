@@ -1,11 +1,16 @@
 /**
  * Read-only balances and open orders, shown when the server holds
- * credentials.
+ * credentials. They follow the server's account stream (the worker keeps
+ * the state); the note says when the stream is not live.
  *
  * @module
  */
 
-import type { AccountInfo, WorkerError } from "../worker/protocol.ts";
+import type {
+  AccountInfo,
+  AccountUpdate,
+  WorkerError,
+} from "../worker/protocol.ts";
 
 function row(
   cells: readonly string[],
@@ -66,4 +71,45 @@ export function showAccount(
       )
     ),
   );
+}
+
+const STREAM_NOTES: Record<AccountUpdate["stream"], string> = {
+  connecting: "Connecting to the account stream…",
+  live: "",
+  reconnecting: "Account stream reconnecting; showing the last known state.",
+  closed:
+    "Account stream unavailable; showing the last answer from the server.",
+};
+
+/**
+ * Show the account as the stream keeps it.
+ *
+ * @param section The account `<section>` (gets `data-stream` and `data-ready`).
+ * @param balances `<tbody>` for balances.
+ * @param orders `<tbody>` for open orders.
+ * @param message Element for the stream state and empty states.
+ * @param update The worker's account update.
+ * @example Render a batch's account
+ * ```ts ignore
+ * if (batch.account) showAccountUpdate(section, balancesBody, ordersBody, note, batch.account);
+ * ```
+ */
+export function showAccountUpdate(
+  section: HTMLElement,
+  balances: HTMLTableSectionElement,
+  orders: HTMLTableSectionElement,
+  message: HTMLElement,
+  update: AccountUpdate,
+): void {
+  section.dataset.stream = update.stream;
+  section.dataset.ready = String(update.ready);
+  section.dataset.restRefreshes = String(update.restRefreshes);
+  if (!update.ready) {
+    message.textContent = STREAM_NOTES[update.stream] ||
+      "Loading the account…";
+    return;
+  }
+  showAccount(balances, orders, message, update.account);
+  const note = STREAM_NOTES[update.stream];
+  if (note !== "") message.textContent = note;
 }

@@ -8,6 +8,11 @@
  * or `krakked:history-cache-miss` (the cached answer for a selection) and
  * `krakked:history-network` (history filled through the proxy).
  *
+ * Counters for tests and devtools: `krakkedStats()` returns the batches
+ * applied, the frames that applied more than one (the page applies at most
+ * one per animation frame, so this stays 0), the most ticker rows in one
+ * batch, and the table rows ever built (built once, then updated in place).
+ *
  * @module
  */
 
@@ -19,7 +24,7 @@ import {
   type StatusView,
   type WorkerBatch,
 } from "../worker/protocol.ts";
-import { showAccount } from "./account_view.ts";
+import { showAccountUpdate } from "./account_view.ts";
 import { BookLadder } from "./book_view.ts";
 import { ChartView } from "./chart_view.ts";
 import { MarketTable, type SortKey } from "./market_table.ts";
@@ -80,6 +85,10 @@ const client = new WorkerClient(
   new Worker(new URL("./worker.js", import.meta.url), { type: "module" }),
   { onBatch: applyBatch },
 );
+
+Object.defineProperty(globalThis, "krakkedStats", {
+  value: () => ({ ...client.stats, rowsBuilt: table?.rowsBuilt ?? 0 }),
+});
 
 function historyEvent(token: string): void {
   const events = chartEl.dataset.history ?? "";
@@ -145,6 +154,15 @@ function applyBatch(batch: WorkerBatch): void {
     progress.timeframe === view.timeframe
   ) {
     showProgress(progress.phase, progress.done, progress.total, progress.error);
+  }
+  if (batch.account !== undefined) {
+    showAccountUpdate(
+      byId("account"),
+      byId("balances"),
+      byId("open-orders"),
+      byId("account-note"),
+      batch.account,
+    );
   }
   for (const n of batch.notices) notice(n.level, n.message);
 }
@@ -320,14 +338,13 @@ function watch(symbols: string[]): void {
   }, 150);
 }
 
-async function pollAccount(): Promise<void> {
-  const result = await client.request("account", {});
-  showAccount(
-    byId("balances"),
-    byId("open-orders"),
-    byId("account-note"),
-    result.ok ? result.value : result.error,
-  );
+async function watchAccount(): Promise<void> {
+  byId("account-note").textContent = "Connecting to the account stream…";
+  const result = await client.request("watchAccount", {});
+  if (!result.ok) {
+    byId("account-note").textContent =
+      `Account data unavailable: ${result.error.message}`;
+  }
 }
 
 async function start(): Promise<void> {
@@ -380,11 +397,10 @@ async function start(): Promise<void> {
   setInterval(() => table?.resortIfNeeded(), 2000);
 
   if (config.privateData) {
+    // The worker follows the server's account stream; updates arrive in
+    // batches, and REST is asked only after a reconnect or a gap.
     byId("account").hidden = false;
-    void pollAccount();
-    setInterval(() => {
-      if (!document.hidden) void pollAccount();
-    }, 15_000);
+    void watchAccount();
   }
 }
 

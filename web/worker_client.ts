@@ -19,8 +19,21 @@ import {
 export interface WorkerClientOptions {
   /** Applies one batch (called inside an animation frame). */
   onBatch: (batch: WorkerBatch) => void;
-  /** Schedules the apply; defaults to `requestAnimationFrame`. */
-  frame?: (fn: () => void) => void;
+  /**
+   * Schedules the apply; defaults to `requestAnimationFrame`. The callback
+   * gets the frame's timestamp (ms), the same for every callback of a frame.
+   */
+  frame?: (fn: (frameTimeMs: number) => void) => void;
+}
+
+/** Counters of applied batches (for tests and the curious, in devtools). */
+export interface BatchStats {
+  /** Batches applied so far. */
+  applied: number;
+  /** Frames in which more than one batch was applied (should stay 0). */
+  framesWithSeveral: number;
+  /** Most ticker rows in one batch. */
+  maxTickers: number;
 }
 
 /** The part of `Worker` the client uses. */
@@ -45,12 +58,14 @@ export interface WorkerLike {
 export class WorkerClient {
   #worker: WorkerLike;
   #onBatch: (batch: WorkerBatch) => void;
-  #frame: (fn: () => void) => void;
+  #frame: (fn: (frameTimeMs: number) => void) => void;
   #nextId = 1;
   #pending = new Map<number, (result: Result<unknown>) => void>();
   #queued: WorkerBatch | undefined;
   #frameAsked = false;
   #failure: string | undefined;
+  #lastFrameTimeMs: number | undefined;
+  #stats: BatchStats = { applied: 0, framesWithSeveral: 0, maxTickers: 0 };
 
   /**
    * Attach to a worker.
@@ -63,7 +78,7 @@ export class WorkerClient {
     this.#onBatch = options.onBatch;
     this.#frame = options.frame ??
       ((fn) => {
-        requestAnimationFrame(() => fn());
+        requestAnimationFrame((timeMs) => fn(timeMs));
       });
     worker.onmessage = (event) => this.#receive(event.data);
     worker.onerror = (event) => {
@@ -73,6 +88,11 @@ export class WorkerClient {
       }
       this.#pending.clear();
     };
+  }
+
+  /** A copy of the batch counters. */
+  get stats(): BatchStats {
+    return { ...this.#stats };
   }
 
   /**
@@ -112,14 +132,19 @@ export class WorkerClient {
     this.#queued = message;
     if (this.#frameAsked) return;
     this.#frameAsked = true;
-    this.#frame(() => this.#apply());
+    this.#frame((frameTimeMs) => this.#apply(frameTimeMs));
   }
 
-  #apply(): void {
+  #apply(frameTimeMs: number): void {
     this.#frameAsked = false;
     const batch = this.#queued;
     this.#queued = undefined;
     if (batch === undefined) return;
+    const stats = this.#stats;
+    stats.applied++;
+    if (frameTimeMs === this.#lastFrameTimeMs) stats.framesWithSeveral++;
+    this.#lastFrameTimeMs = frameTimeMs;
+    stats.maxTickers = Math.max(stats.maxTickers, batch.tickers.length);
     try {
       this.#onBatch(batch);
     } finally {

@@ -13,6 +13,7 @@
  */
 
 import type {
+  AccountUpdate,
   BookView,
   HistoryChunk,
   LiveCandleView,
@@ -79,6 +80,7 @@ export class BatchCoalescer {
   #liveCandle: Lazy<LiveCandleView> | undefined;
   #progress: ProgressView | undefined;
   #status: Lazy<StatusView> | undefined;
+  #account: Lazy<AccountUpdate> | undefined;
   #notices: Notice[] = [];
 
   #seq = 0;
@@ -194,6 +196,16 @@ export class BatchCoalescer {
   }
 
   /**
+   * Set the latest account state.
+   *
+   * @param view The account, or a thunk building it at flush time.
+   */
+  account(view: Lazy<AccountUpdate>): void {
+    this.#account = view;
+    this.#dirty();
+  }
+
+  /**
    * Append a notice (capped).
    *
    * @param notice The notice.
@@ -257,6 +269,10 @@ export class BatchCoalescer {
       ? undefined
       : resolve(this.#status);
     if (status !== undefined) batch.status = status;
+    const account = this.#account === undefined
+      ? undefined
+      : resolve(this.#account);
+    if (account !== undefined) batch.account = account;
     this.#tickers = new Map();
     this.#book = undefined;
     this.#trades = [];
@@ -264,6 +280,7 @@ export class BatchCoalescer {
     this.#liveCandle = undefined;
     this.#progress = undefined;
     this.#status = undefined;
+    this.#account = undefined;
     this.#notices = [];
     this.#awaitingAck = batch.seq;
     this.#sent++;
@@ -282,7 +299,8 @@ export class BatchCoalescer {
     return this.#tickers.size > 0 || this.#book !== undefined ||
       this.#trades.length > 0 || this.#history.length > 0 ||
       this.#liveCandle !== undefined || this.#progress !== undefined ||
-      this.#status !== undefined || this.#notices.length > 0;
+      this.#status !== undefined || this.#account !== undefined ||
+      this.#notices.length > 0;
   }
 
   #dirty(): void {

@@ -38,6 +38,14 @@ import {
 } from "../core/market/pairs.ts";
 import { selectUniverse } from "../core/market/universe.ts";
 import type { AssetInfo, AssetPairInfo } from "../core/rest/types.ts";
+import {
+  type AccountFeedEffect,
+  type AccountFeedEvent,
+  type AccountFeedState,
+  accountView,
+  initialAccountFeed,
+  stepAccountFeed,
+} from "./account_feed.ts";
 import { BatchCoalescer, type ScheduleFn } from "./batch_coalescer.ts";
 import { CandleCache, type StorageFailure } from "./candle_cache.ts";
 import type { KeyValueStore } from "./kv_store.ts";
@@ -96,7 +104,28 @@ export interface MarketWorkerDeps {
   restPollMs?: number;
   /** Most trade pages fetched to extend history backwards (default 10). */
   maxTradePages?: number;
+  /** `EventSource` constructor for the account stream (default: the global). */
+  EventSource?: EventSourceConstructor;
+  /** Wait before reopening an account stream the server refused (default 15000 ms). */
+  accountRetryMs?: number;
 }
+
+/** The part of `EventSource` the worker uses. */
+export interface EventSourceLike {
+  /** `0` connecting, `1` open, `2` closed (the browser gave up). */
+  readonly readyState: number;
+  /** Called when the stream (re)opens. */
+  onopen: ((event: Event) => void) | null;
+  /** Called on a drop (the browser retries) or a refusal (closed). */
+  onerror: ((event: Event) => void) | null;
+  /** Listen to named events (`executions`, `balances`). */
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void;
+  /** Stop. */
+  close(): void;
+}
+
+/** Creates an {@linkcode EventSourceLike} for a URL. */
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
 
 /** Runs `fn` once after `delayMs`; returns a function that cancels it. */
 export type SetTimer = (fn: () => void, delayMs: number) => () => void;
@@ -268,6 +297,11 @@ export class MarketWorker {
   #lastRestPollMs = -Infinity;
   #closed = false;
   #offs: (() => void)[] = [];
+  #allPairs = new Map<string, PairMetadata>();
+  #accountFeed: AccountFeedState = initialAccountFeed();
+  #accountSource: EventSourceLike | undefined;
+  #accountWatched = false;
+  #cancelAccountRetry: (() => void) | undefined;
 
   /**
    * Create the worker; nothing happens until the page sends `init`.
@@ -355,6 +389,8 @@ export class MarketWorker {
         return this.#ready(() => this.#select(request.params));
       case "account":
         return this.#ready(() => this.#account());
+      case "watchAccount":
+        return this.#ready(() => this.#watchAccount());
     }
   }
 
@@ -406,6 +442,7 @@ export class MarketWorker {
     const selection = selectUniverse(all, { quote: config.quote });
     const chosen = new Set(selection.ids);
     for (const pair of all) {
+      this.#allPairs.set(pair.id, pair);
       if (!chosen.has(pair.id)) continue;
       this.#pairs.set(pair.id, pair);
       this.#bySymbol.set(pair.wsV2, pair);
@@ -879,9 +916,106 @@ export class MarketWorker {
       ok: true,
       value: {
         balances: this.#balances(resultOf(balance.body)),
-        openOrders: openOrders(resultOf(orders.body)),
+        openOrders: openOrders(
+          resultOf(orders.body),
+          (altname) => this.#allPairs.get(altname)?.wsV2,
+        ),
       },
     };
+  }
+
+  #watchAccount(): Promise<Result<{ streaming: boolean }>> {
+    if (this.#config?.privateData !== true) {
+      return Promise.resolve({
+        ok: false,
+        error: workerError(
+          "no_credentials",
+          "The server has no Kraken credentials",
+        ),
+      });
+    }
+    const Source = this.#deps.EventSource ??
+      (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+    if (!this.#accountWatched) {
+      this.#accountWatched = true;
+      if (Source === undefined) {
+        // No streams here: one REST answer is the best there is.
+        this.#accountStep({ kind: "wire.error", closed: true });
+      } else this.#openAccountStream(Source);
+    }
+    return Promise.resolve({
+      ok: true,
+      value: { streaming: Source !== undefined },
+    });
+  }
+
+  #openAccountStream(Source: EventSourceConstructor): void {
+    if (this.#closed) return;
+    const source = new Source(
+      new URL("/api/private/events", this.#deps.origin).href,
+    );
+    this.#accountSource = source;
+    source.onopen = () => this.#accountStep({ kind: "wire.open" });
+    for (const channel of ["executions", "balances"]) {
+      source.addEventListener(channel, (event) => {
+        this.#accountStep({
+          kind: "wire.message",
+          channel,
+          text: String(event.data),
+        });
+      });
+    }
+    source.onerror = () => {
+      // CLOSED: the server refused the stream (not an event stream, an HTTP
+      // error); the browser will not retry, so try again later ourselves.
+      const closed = source.readyState === 2;
+      this.#accountStep({ kind: "wire.error", closed });
+      if (closed && this.#accountSource === source) {
+        source.close();
+        this.#accountSource = undefined;
+        this.#cancelAccountRetry = this.#setTimer(() => {
+          this.#cancelAccountRetry = undefined;
+          this.#openAccountStream(Source);
+        }, this.#deps.accountRetryMs ?? 15_000);
+      }
+    };
+  }
+
+  #accountStep(event: AccountFeedEvent): void {
+    if (this.#closed) return;
+    const { state, effects } = stepAccountFeed(this.#accountFeed, event);
+    this.#accountFeed = state;
+    for (const effect of effects) this.#accountEffect(effect);
+  }
+
+  #accountEffect(effect: AccountFeedEffect): void {
+    switch (effect.kind) {
+      case "publish":
+        this.#coalescer.account(() => accountView(this.#accountFeed));
+        return;
+      case "notice":
+        this.#coalescer.notice({
+          level: "warning",
+          code: "account_refresh_failed",
+          message: effect.message,
+        });
+        return;
+      case "refresh":
+        this.#account().then(
+          (result) =>
+            this.#accountStep(
+              result.ok
+                ? { kind: "rest.account", account: result.value }
+                : { kind: "rest.failed", message: result.error.message },
+            ),
+          (error) =>
+            this.#accountStep({
+              kind: "rest.failed",
+              message: errorValue(error).message,
+            }),
+        );
+        return;
+    }
   }
 
   #balances(result: unknown): BalanceView[] {
@@ -914,6 +1048,9 @@ export class MarketWorker {
   close(): void {
     this.#closed = true;
     this.#cancelStatus?.();
+    this.#cancelAccountRetry?.();
+    this.#accountSource?.close();
+    this.#accountSource = undefined;
     for (const off of this.#offs) off();
     this.#offs = [];
     this.#ws?.close();
@@ -927,7 +1064,22 @@ function resultOf(body: unknown): unknown {
     : undefined;
 }
 
-function openOrders(result: unknown): OrderView[] {
+/** REST order status → the WS v2 `order_status` the stream uses. */
+function streamStatus(status: string, filled: string): string {
+  switch (status) {
+    case "pending":
+      return "pending_new";
+    case "open":
+      return Number(filled) > 0 ? "partially_filled" : "new";
+    default:
+      return status;
+  }
+}
+
+function openOrders(
+  result: unknown,
+  symbolOf: (altname: string) => string | undefined,
+): OrderView[] {
   const open = typeof result === "object" && result !== null &&
       "open" in result
     ? (result as { open: unknown }).open
@@ -940,15 +1092,18 @@ function openOrders(result: unknown): OrderView[] {
     const descr = typeof order.descr === "object" && order.descr !== null
       ? order.descr as Record<string, unknown>
       : {};
+    const altname = String(descr.pair ?? "");
+    const filled = String(order.vol_exec ?? "0");
     out.push({
       id,
-      pair: String(descr.pair ?? ""),
+      // The stream names pairs by WS v2 symbol; show one spelling.
+      pair: symbolOf(altname) ?? altname,
       side: String(descr.type ?? ""),
       orderType: String(descr.ordertype ?? ""),
       price: String(descr.price ?? "0"),
       volume: String(order.vol ?? ""),
-      filled: String(order.vol_exec ?? "0"),
-      status: String(order.status ?? ""),
+      filled,
+      status: streamStatus(String(order.status ?? ""), filled),
       openedAtSec: Number(order.opentm ?? 0),
     });
   }

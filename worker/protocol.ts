@@ -186,6 +186,32 @@ export interface AccountInfo {
   openOrders: OrderView[];
 }
 
+/**
+ * State of the account feed (the server's `/api/private/events` stream):
+ * `connecting` before the first snapshot, `live` while it streams,
+ * `reconnecting` after a drop (the browser retries), `closed` when the
+ * server refused the stream (REST answers are shown meanwhile).
+ */
+export type AccountStreamState =
+  | "connecting"
+  | "live"
+  | "reconnecting"
+  | "closed";
+
+/** The account as the stream keeps it, pushed in batches. */
+export interface AccountUpdate {
+  /** Balances and open orders now. */
+  account: AccountInfo;
+  /** Whether both channels delivered their snapshot (or REST answered). */
+  ready: boolean;
+  /** The feed's state. */
+  stream: AccountStreamState;
+  /** REST refreshes so far (each reconnect or sequence gap causes one). */
+  restRefreshes: number;
+  /** Sequence gaps seen so far. */
+  gaps: number;
+}
+
 /** What each request method takes and returns. */
 export interface RequestMap {
   /** Read config and universe, start the stream. */
@@ -205,6 +231,14 @@ export interface RequestMap {
   };
   /** Read balances and open orders (needs server credentials). */
   account: { params: Record<string, never>; result: AccountInfo };
+  /**
+   * Follow the account through the server's event stream; updates come in
+   * batches (`account`). Idempotent.
+   */
+  watchAccount: {
+    params: Record<string, never>;
+    result: { streaming: boolean };
+  };
 }
 
 /** Names of the request methods. */
@@ -401,6 +435,8 @@ export interface WorkerBatch {
   progress?: ProgressView;
   /** Latest status, if it changed. */
   status?: StatusView;
+  /** Latest account state, if it changed. */
+  account?: AccountUpdate;
   /** Notices, in order. */
   notices: Notice[];
 }
@@ -413,6 +449,7 @@ const METHODS: readonly RequestMethod[] = [
   "watch",
   "select",
   "account",
+  "watchAccount",
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -478,6 +515,7 @@ export function parsePageMessage(
   switch (method) {
     case "init":
     case "account":
+    case "watchAccount":
       return { ok: true, value: { kind: "request", id, method, params: {} } };
     case "watch": {
       const symbols = params.symbols;

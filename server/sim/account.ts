@@ -63,10 +63,10 @@ export interface SimOrder {
   readonly type: "buy" | "sell";
   /** `limit`, `market`, … */
   readonly ordertype: string;
-  /** Limit price in tick units, when the order has one. */
-  readonly limitUnits: bigint | undefined;
-  /** Ordered volume, lot units. */
-  readonly volumeUnits: bigint;
+  /** Limit price in tick units, when the order has one (amends change it). */
+  limitUnits: bigint | undefined;
+  /** Ordered volume, lot units (amends change it). */
+  volumeUnits: bigint;
   /** Executed volume, lot units. */
   volExecUnits: bigint;
   /** Executed cost, quote asset units. */
@@ -93,6 +93,34 @@ export interface SimOrder {
   misc: string;
   /** Own trade txids, oldest first. */
   readonly tradeIds: string[];
+  /** Terms beyond a plain limit/market order, set by the matching engine. */
+  terms?: SimOrderTerms;
+}
+
+/**
+ * What the matching engine adds to an order's REST shape: the `descr`
+ * texts of triggered, trailing and conditional-close orders, the trigger
+ * and limit prices once triggered, and the price a buy's funds are held at.
+ */
+export interface SimOrderTerms {
+  /** `descr.price` text (trigger price, trailing offset), instead of the limit. */
+  price?: string;
+  /** `descr.price2` text (limit of a `*-limit` order). */
+  price2?: string;
+  /** `descr.order` text. */
+  order?: string;
+  /** `descr.close` text of an attached conditional close. */
+  close?: string;
+  /** `refid`: the order whose fill created this one (conditional close). */
+  refid?: string;
+  /** `stopprice` text once triggered. */
+  stopprice?: string;
+  /** `limitprice` text once triggered. */
+  limitprice?: string;
+  /** `trigger` signal, when the order has one. */
+  trigger?: "last" | "index";
+  /** Price a buy's unfilled part is held at, tick units (default: the limit). */
+  holdPriceUnits?: bigint;
 }
 
 /** One own trade (fill). */
@@ -175,6 +203,8 @@ export interface OpenOrderInput {
   oflags?: string;
   /** Expiry, ms (default 0 = none). */
   expiretmMs?: number;
+  /** Engine terms (descr texts, trigger, held price). */
+  terms?: SimOrderTerms;
 }
 
 /** Options of {@linkcode SimAccount.seeded}. */
@@ -293,9 +323,12 @@ export class SimAccount {
           decimalsOf(pair.base),
         );
         out.set(pair.base, (out.get(pair.base) ?? 0n) + units);
-      } else if (order.limitUnits !== undefined) {
+      } else if (
+        (order.terms?.holdPriceUnits ?? order.limitUnits) !== undefined
+      ) {
+        const price = order.terms?.holdPriceUnits ?? order.limitUnits!;
         const units = rescaleUnits(
-          remaining * order.limitUnits,
+          remaining * price,
           pair.lotDecimals + pair.pairDecimals,
           decimalsOf(pair.quote),
         );
@@ -444,6 +477,7 @@ export class SimAccount {
       oflags: input.oflags ?? "fciq",
       misc: "",
       tradeIds: [],
+      ...(input.terms ? { terms: input.terms } : {}),
     };
     this.#orders.set(order.txid, order);
     this.#emit({ kind: "order", order });
@@ -451,14 +485,77 @@ export class SimAccount {
   }
 
   /**
+   * What a fill would move, without recording anything: cost and fee in
+   * quote units (the order/trade `fee` field is always in quote), and the
+   * signed change of each asset balance including the fee (fee in base for
+   * `feeIn: "base"`, Kraken's `fcib`).
+   *
+   * @param order The order.
+   * @param fill Price (tick units), volume (lot units), time, liquidity, fee asset.
+   * @returns Amounts in asset units.
+   */
+  previewFill(
+    order: SimOrder,
+    fill: {
+      priceUnits: bigint;
+      volumeUnits: bigint;
+      timeMs: number;
+      maker: boolean;
+      feeIn?: "quote" | "base";
+    },
+  ): {
+    costUnits: bigint;
+    feeUnits: bigint;
+    baseUnits: bigint;
+    quoteFeeUnits: bigint;
+    baseFeeUnits: bigint;
+    quoteDeltaUnits: bigint;
+    baseDeltaUnits: bigint;
+  } {
+    const { pair } = order;
+    const quoteDecimals = decimalsOf(pair.quote);
+    const costUnits = rescaleUnits(
+      fill.priceUnits * fill.volumeUnits,
+      pair.pairDecimals + pair.lotDecimals,
+      quoteDecimals,
+    );
+    const schedule = fill.maker ? pair.feesMaker : pair.fees;
+    const feePercent = feeTier(schedule, this.thirtyDayUsd(fill.timeMs)).fee;
+    const perMillion = BigInt(Math.round(feePercent * 10_000));
+    const feeUnits = divideRounded(costUnits * perMillion, 1_000_000n);
+    const baseUnits = rescaleUnits(
+      fill.volumeUnits,
+      pair.lotDecimals,
+      decimalsOf(pair.base),
+    );
+    const inBase = fill.feeIn === "base";
+    const quoteFeeUnits = inBase ? 0n : feeUnits;
+    const baseFeeUnits = inBase
+      ? divideRounded(baseUnits * perMillion, 1_000_000n)
+      : 0n;
+    const buy = order.type === "buy";
+    return {
+      costUnits,
+      feeUnits,
+      baseUnits,
+      quoteFeeUnits,
+      baseFeeUnits,
+      quoteDeltaUnits: (buy ? -costUnits : costUnits) - quoteFeeUnits,
+      baseDeltaUnits: (buy ? baseUnits : -baseUnits) - baseFeeUnits,
+    };
+  }
+
+  /**
    * Fill part of an open order: records the trade, moves both assets and
-   * writes the two ledger entries (fee in quote, from the pair's schedule at
-   * the account's 30-day volume).
+   * writes the two ledger entries (fee from the pair's schedule at the
+   * account's 30-day volume; charged in quote, or in base with
+   * `feeIn: "base"`).
    *
    * @param txid Order txid.
-   * @param fill Price (tick units), volume (lot units), time and liquidity.
+   * @param fill Price (tick units), volume (lot units), time, liquidity and fee asset.
    * @returns The trade.
-   * @throws {RangeError} When the order is unknown, not open, or overfilled.
+   * @throws {RangeError} When the order is unknown, not open, overfilled, or
+   *   a balance would go negative (nothing is recorded then).
    */
   fill(
     txid: string,
@@ -467,6 +564,7 @@ export class SimAccount {
       volumeUnits: bigint;
       timeMs: number;
       maker: boolean;
+      feeIn?: "quote" | "base";
     },
   ): SimOwnTrade {
     const order = this.#orders.get(txid);
@@ -482,24 +580,17 @@ export class SimAccount {
       );
     }
     const { pair } = order;
-    const quoteDecimals = decimalsOf(pair.quote);
-    const costUnits = rescaleUnits(
-      fill.priceUnits * fill.volumeUnits,
-      pair.pairDecimals + pair.lotDecimals,
-      quoteDecimals,
-    );
-    const schedule = fill.maker ? pair.feesMaker : pair.fees;
-    const feePercent = feeTier(schedule, this.thirtyDayUsd(fill.timeMs)).fee;
-    const feeUnits = divideRounded(
-      costUnits * BigInt(Math.round(feePercent * 10_000)),
-      1_000_000n,
-    );
+    const amounts = this.previewFill(order, fill);
+    const { costUnits, feeUnits, baseUnits } = amounts;
+    if (
+      this.balance(pair.quote) + amounts.quoteDeltaUnits < 0n ||
+      this.balance(pair.base) + amounts.baseDeltaUnits < 0n
+    ) {
+      throw new RangeError(
+        `Cannot fill order ${txid}: a balance of ${pair.altname} would go negative`,
+      );
+    }
     const tradeTxid = newId(this.#random, "trade");
-    const baseUnits = rescaleUnits(
-      fill.volumeUnits,
-      pair.lotDecimals,
-      decimalsOf(pair.base),
-    );
     const buy = order.type === "buy";
     const quoteEntry = this.#post({
       refid: tradeTxid,
@@ -507,7 +598,7 @@ export class SimAccount {
       type: "trade",
       asset: pair.quote,
       amountUnits: buy ? -costUnits : costUnits,
-      feeUnits,
+      feeUnits: amounts.quoteFeeUnits,
     });
     const baseEntry = this.#post({
       refid: tradeTxid,
@@ -515,7 +606,7 @@ export class SimAccount {
       type: "trade",
       asset: pair.base,
       amountUnits: buy ? baseUnits : -baseUnits,
-      feeUnits: 0n,
+      feeUnits: amounts.baseFeeUnits,
     });
     const trade: SimOwnTrade = {
       txid: tradeTxid,
@@ -596,8 +687,9 @@ export class SimAccount {
       order.volExecUnits * pow10(qd),
     );
     const closed = order.status !== "open" && order.status !== "pending";
+    const terms = order.terms;
     const info: OrderInfo = {
-      refid: null,
+      refid: terms?.refid ?? null,
       userref: order.userref,
       status: order.status,
       opentm: seconds(order.opentmMs),
@@ -607,21 +699,23 @@ export class SimAccount {
         pair: pair.altname,
         type: order.type,
         ordertype: order.ordertype,
-        price,
-        price2: "0",
+        price: terms?.price ?? price,
+        price2: terms?.price2 ?? "0",
         leverage: "none",
-        order: order.ordertype === "market"
-          ? `${order.type} ${vol} ${pair.altname} @ market`
-          : `${order.type} ${vol} ${pair.altname} @ ${order.ordertype} ${price}`,
-        close: "",
+        order: terms?.order ??
+          (order.ordertype === "market"
+            ? `${order.type} ${vol} ${pair.altname} @ market`
+            : `${order.type} ${vol} ${pair.altname} @ ${order.ordertype} ${price}`),
+        close: terms?.close ?? "",
       },
       vol,
       "vol_exec": formatUnits(order.volExecUnits, pair.lotDecimals),
       cost: formatUnits(rescaleUnits(order.costUnits, qd, cd), cd),
       fee: formatUnits(rescaleUnits(order.feeUnits, qd, cd), cd),
       price: formatUnits(avg, cd),
-      stopprice: formatUnits(0n, cd),
-      limitprice: formatUnits(0n, cd),
+      stopprice: terms?.stopprice ?? formatUnits(0n, cd),
+      limitprice: terms?.limitprice ?? formatUnits(0n, cd),
+      ...(terms?.trigger ? { trigger: terms.trigger } : {}),
       misc: order.misc,
       oflags: order.oflags,
     };

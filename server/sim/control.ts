@@ -14,6 +14,7 @@
  * | `html520: N` | next N requests answer a Cloudflare-like HTML page, status 520 |
  * | `drop: N` | next N requests lose their connection (see below) |
  * | `rateLimitStorm: N` | next N authenticated private calls answer `EAPI:Rate limit exceeded` |
+ * | `dropAfterAccept: N` | next N accepted orders (REST AddOrder/AddOrderBatch/EditOrder, WS add_order/batch_add/edit_order): the order is placed, then the connection drops before the answer (REST: reset; WS: socket closed) |
  * | `scope` | which requests count for the N-request faults: `all` (default), `public`, `private` |
  * | `systemStatus` | `online`, `maintenance`, `cancel_only`, `post_only` (SystemStatus; maintenance also refuses private calls with `EService:Unavailable`) |
  *
@@ -58,6 +59,8 @@ export interface FaultSettings {
   drop?: number;
   /** Next N authenticated private calls: `EAPI:Rate limit exceeded`. */
   rateLimitStorm?: number;
+  /** Next N accepted orders: placed, then the connection drops before the answer. */
+  dropAfterAccept?: number;
   /** Requests the N-request faults apply to. */
   scope?: FaultScope;
   /** System status reported by `SystemStatus`. */
@@ -80,6 +83,8 @@ export interface FaultState {
   readonly drop: number;
   /** Remaining `EAPI:Rate limit exceeded` private answers. */
   readonly rateLimitStorm: number;
+  /** Remaining orders whose answer is lost after they were placed. */
+  readonly dropAfterAccept: number;
   /** Requests the counted faults apply to. */
   readonly scope: FaultScope;
   /** Reported system status. */
@@ -102,6 +107,8 @@ export interface FaultStats {
   drop: number;
   /** Rate-limit-storm answers sent. */
   rateLimitStorm: number;
+  /** Orders placed whose answer was dropped. */
+  dropAfterAccept: number;
 }
 
 /** The state with no faults and status `online`. */
@@ -113,6 +120,7 @@ export const NO_FAULTS: FaultState = Object.freeze({
   html520: 0,
   drop: 0,
   rateLimitStorm: 0,
+  dropAfterAccept: 0,
   scope: "all",
   systemStatus: "online",
 });
@@ -130,6 +138,7 @@ const COUNT_KEYS = [
   "html520",
   "drop",
   "rateLimitStorm",
+  "dropAfterAccept",
 ] as const;
 
 /**
@@ -254,6 +263,7 @@ export class SimControl {
     html520: 0,
     drop: 0,
     rateLimitStorm: 0,
+    dropAfterAccept: 0,
   };
 
   /** The current fault state. */
@@ -318,6 +328,22 @@ export class SimControl {
       rateLimitStorm: this.#state.rateLimitStorm - 1,
     };
     this.#stats.rateLimitStorm++;
+    return true;
+  }
+
+  /**
+   * Consume one drop-after-accept fault, if armed (the matching engine asks
+   * once an order is placed, before it answers).
+   *
+   * @returns Whether the answer must be lost (connection dropped).
+   */
+  takeDropAfterAccept(): boolean {
+    if (this.#state.dropAfterAccept <= 0) return false;
+    this.#state = {
+      ...this.#state,
+      dropAfterAccept: this.#state.dropAfterAccept - 1,
+    };
+    this.#stats.dropAfterAccept++;
     return true;
   }
 

@@ -8,6 +8,7 @@
  */
 
 import type { Tier } from "../../core/rest/ratelimit.ts";
+import { MAX_SYNTHETIC_PAIRS } from "./pairs.ts";
 import { startSimulator } from "./server.ts";
 import { webSocketPlugin } from "./ws.ts";
 
@@ -28,6 +29,7 @@ export type SimArgs =
     tier: Tier;
     control: boolean;
     historyDays?: number;
+    syntheticPairs?: number;
   };
 
 /** Usage text of `sim`. */
@@ -43,6 +45,7 @@ Options:
   --api-secret B64    Base64 API secret to accept (default: derived from the seed)
   --tier T            REST rate-limit tier: starter, intermediate or pro (default starter)
   --history-days N    Days of market history to serve (default 40)
+  --synthetic-pairs N Add N synthetic USD pairs SYN001USD… (0 to 999, default 0) for load tests
   --no-control        Disable the /_sim/ fault-injection routes
   -h, --help          Show this help
 `;
@@ -68,6 +71,7 @@ export function parseSimArgs(args: readonly string[]): SimArgs {
   let apiKey: string | undefined;
   let apiSecret: string | undefined;
   let historyDays: number | undefined;
+  let syntheticPairs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const eq = arg.indexOf("=");
@@ -156,6 +160,18 @@ export function parseSimArgs(args: readonly string[]): SimArgs {
         historyDays = n;
         break;
       }
+      case "--synthetic-pairs": {
+        const n = integer(value(), 0, MAX_SYNTHETIC_PAIRS);
+        if (n === undefined) {
+          return {
+            kind: "error",
+            message:
+              `--synthetic-pairs needs a number from 0 to ${MAX_SYNTHETIC_PAIRS}`,
+          };
+        }
+        syntheticPairs = n;
+        break;
+      }
       case "--no-control":
         control = false;
         break;
@@ -173,6 +189,7 @@ export function parseSimArgs(args: readonly string[]): SimArgs {
     ...(apiKey !== undefined ? { apiKey } : {}),
     ...(apiSecret !== undefined ? { apiSecret } : {}),
     ...(historyDays !== undefined ? { historyDays } : {}),
+    ...(syntheticPairs !== undefined ? { syntheticPairs } : {}),
   };
 }
 
@@ -252,6 +269,9 @@ export async function simMain(
       ...(parsed.historyDays !== undefined
         ? { historyDays: parsed.historyDays }
         : {}),
+      ...(parsed.syntheticPairs !== undefined
+        ? { syntheticPairs: parsed.syntheticPairs }
+        : {}),
     });
   } catch (error) {
     err(
@@ -267,6 +287,11 @@ export async function simMain(
   out(`WS auth:     ${sim.wsAuthUrl}`);
   out(`Seed:        ${sim.seed}`);
   out(`Tier:        ${parsed.tier}`);
+  if (sim.market.catalogue.syntheticPairs > 0) {
+    out(
+      `Pairs:       ${sim.market.pairs.length} (${sim.market.catalogue.syntheticPairs} synthetic)`,
+    );
+  }
   // Simulator-only credentials: printing them is the point of this command.
   out(`API key:     ${sim.credentials.apiKey}`);
   out(`API secret:  ${sim.credentials.apiSecret.reveal()}`);

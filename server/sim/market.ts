@@ -52,14 +52,7 @@
 
 import { normal, unit } from "./prng.ts";
 import { divideRounded, formatUnits, pow10 } from "./decimal.ts";
-import {
-  assetByKey,
-  PAIRS,
-  referencePrice,
-  resolvePair,
-  type SimAsset,
-  type SimPair,
-} from "./pairs.ts";
+import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
 import { hashText } from "./prng.ts";
 
 const MINUTE_MS = 60_000;
@@ -242,6 +235,8 @@ export interface MarketOptions {
   historyDays?: number;
   /** Override the visible-history start, ms (wins over `historyDays`). */
   historyStartMs?: number;
+  /** The pairs and assets it trades (default: the standard catalogue). */
+  catalogue?: SimCatalogue;
 }
 
 interface PairModel {
@@ -333,6 +328,7 @@ export class Market {
   #seed: number;
   #now: () => number;
   #historyStartMs: number;
+  #catalogue: SimCatalogue;
   #models = new Map<string, PairModel>();
   #dayPrefix: BoundedMap<string, Uint32Array>;
   #minuteTrades: BoundedMap<string, readonly SimTrade[]>;
@@ -341,11 +337,12 @@ export class Market {
   /**
    * Create the market.
    *
-   * @param options Seed, clock and history depth.
+   * @param options Seed, clock, history depth and catalogue.
    */
   constructor(options: MarketOptions = {}) {
     this.#seed = Math.trunc(options.seed ?? 1);
     this.#now = options.now ?? Date.now;
+    this.#catalogue = options.catalogue ?? SimCatalogue.standard();
     // Everything cached is a pure function of the seed, so markets with the
     // same seed (e.g. one per test) share the work.
     const store = storeFor(this.#seed);
@@ -373,19 +370,25 @@ export class Market {
     return this.#historyStartMs;
   }
 
+  /** The catalogue: every pair and asset this market lists. */
+  get catalogue(): SimCatalogue {
+    return this.#catalogue;
+  }
+
   /** Every pair of the catalogue. */
   get pairs(): readonly SimPair[] {
-    return PAIRS;
+    return this.#catalogue.pairs;
   }
 
   /**
-   * Resolve a pair from any spelling (key, altname, wsname, v2 symbol).
+   * Resolve a pair of the catalogue from any spelling (key, altname,
+   * wsname, v2 symbol).
    *
    * @param name The spelling.
    * @returns The pair, or `undefined`.
    */
   pair(name: string): SimPair | undefined {
-    return resolvePair(name);
+    return this.#catalogue.resolvePair(name);
   }
 
   // -------------------------------------------------------------------------
@@ -755,13 +758,13 @@ export class Market {
   // Internals
 
   #model(name: string): PairModel {
-    const pair = resolvePair(name);
+    const pair = this.#catalogue.resolvePair(name);
     if (!pair) throw new RangeError(`Unknown asset pair: ${name}`);
     let model = this.#models.get(pair.key);
     if (!model) {
-      const base = assetByKey(pair.base)!;
-      const quote = assetByKey(pair.quote)!;
-      const price = referencePrice(pair);
+      const base = this.#catalogue.asset(pair.base)!;
+      const quote = this.#catalogue.asset(pair.quote)!;
+      const price = this.#catalogue.referencePrice(pair);
       const tick = 10 ** -pair.pairDecimals;
       const spreadTicks = Math.max(
         1,

@@ -13,6 +13,13 @@
  * margin-only-ish pair) and one pair with no `status` field at all (MANAUSD),
  * as Kraken omits it on some pairs.
  *
+ * Each simulator lists and resolves through its own {@linkcode SimCatalogue}:
+ * the standard one is this static list; a load-test simulator adds
+ * deterministic synthetic USD pairs (`SYN001USD`, wsname `SYN001/USD`, …)
+ * without touching any other simulator in the process. The module-level
+ * {@linkcode PAIRS}, {@linkcode ASSETS} and lookups are the standard
+ * catalogue.
+ *
  * @module
  */
 
@@ -21,6 +28,7 @@ import type {
   AssetPairInfo,
   FeeSchedule,
 } from "../../core/rest/types.ts";
+import { unit } from "./prng.ts";
 
 /** One asset of the catalogue. */
 export interface SimAsset {
@@ -90,7 +98,10 @@ export interface SimPair {
   readonly tradeUsd: number;
   /** Typical spread in basis points of the price. */
   readonly spreadBps: number;
-  /** Position of the pair in {@linkcode PAIRS}, a stable hashing input. */
+  /**
+   * Position of the pair in {@linkcode PAIRS} (synthetic pairs continue the
+   * count: `SYN001USD` is 49), a stable hashing input.
+   */
   readonly index: number;
 }
 
@@ -359,8 +370,250 @@ export const PAIRS: readonly SimPair[] = Object.freeze(
   }),
 );
 
+/** Most synthetic pairs a catalogue can add (`SYN001USD` … `SYN999USD`). */
+export const MAX_SYNTHETIC_PAIRS = 999;
+
+/** Options of {@linkcode SimCatalogue.create}. */
+export interface SimCatalogueOptions {
+  /**
+   * Extra synthetic USD spot pairs, 0 to {@linkcode MAX_SYNTHETIC_PAIRS}
+   * (default 0): assets `SYN001`, `SYN002`, … and pairs `SYN001USD`
+   * (wsname `SYN001/USD`), online, not marginable, with realistic
+   * decimals, order minimums, fees and activity. They exist to load the
+   * page and the feed with hundreds of markets.
+   */
+  syntheticPairs?: number;
+}
+
+// Hash channels of the synthetic catalogue (seed-free: the catalogue is the
+// same for every simulator seed; only the price paths depend on the seed).
+const CH_SYN_PRICE = 101;
+const CH_SYN_VOL = 102;
+const CH_SYN_TRADES = 103;
+const CH_SYN_SIZE = 104;
+const CH_SYN_SPREAD = 105;
+const CH_SYN_DECIMALS = 106;
+
+/** A number rounded to `digits` significant digits. */
+function significant(value: number, digits: number): number {
+  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(value)));
+  return Math.round(value * scale) / scale;
+}
+
+/** Wire text of `mantissa × 10^exponent` (`(2, -4)` → `"0.0002"`). */
+function decimalText(mantissa: number, exponent: number): string {
+  if (exponent >= 0) return String(mantissa * 10 ** exponent);
+  const digits = String(mantissa).padStart(-exponent + 1, "0");
+  return `${digits.slice(0, exponent)}.${digits.slice(exponent)}`;
+}
+
 /**
- * Look up an asset by key.
+ * The synthetic asset and pair number `n` (1-based). Pure: the same `n`
+ * always gives the same rows.
+ */
+function syntheticRows(n: number, index: number): [SimAsset, SimPair] {
+  const name = `SYN${String(n).padStart(3, "0")}`;
+  // Log-uniform reference price from $0.001 to $10,000, 4 significant digits.
+  const usdPrice = significant(10 ** (-3 + 7 * unit(0, CH_SYN_PRICE, n)), 4);
+  const magnitude = Math.floor(Math.log10(usdPrice));
+  const asset: SimAsset = Object.freeze({
+    key: name,
+    altname: name,
+    symbol: name,
+    decimals: unit(0, CH_SYN_DECIMALS, n) < 0.5 ? 8 : 10,
+    displayDecimals: 5,
+    status: "enabled" as const,
+    usdPrice,
+    dailyVolatility: 0.03 + 0.04 * unit(0, CH_SYN_VOL, n),
+  });
+  // About five significant price digits, as Kraken's USD pairs have.
+  const pairDecimals = Math.min(8, Math.max(1, 5 - magnitude));
+  // Order minimum worth about $5, one significant digit, on the lot grid.
+  const minVolume = 5 / usdPrice;
+  const minExponent = Math.max(-8, Math.floor(Math.log10(minVolume)));
+  const minMantissa = Math.max(
+    1,
+    Math.min(9, Math.round(minVolume / 10 ** minExponent)),
+  );
+  const pair: SimPair = Object.freeze({
+    key: `${name}USD`,
+    altname: `${name}USD`,
+    wsname: `${name}/USD`,
+    symbol: `${name}/USD`,
+    base: name,
+    quote: "ZUSD",
+    pairDecimals,
+    lotDecimals: 8,
+    costDecimals: 5,
+    ordermin: decimalText(minMantissa, minExponent),
+    costmin: "0.5",
+    leverage: Object.freeze([]),
+    status: "online",
+    fees: STANDARD_FEES,
+    feesMaker: STANDARD_FEES_MAKER,
+    // Busy enough that hundreds of rows tick within seconds.
+    tradesPerDay: Math.round(500 * 16 ** unit(0, CH_SYN_TRADES, n)),
+    tradeUsd: Math.round(50 + 550 * unit(0, CH_SYN_SIZE, n)),
+    spreadBps: Math.round(2 + 10 * unit(0, CH_SYN_SPREAD, n)),
+    index,
+  });
+  return [asset, pair];
+}
+
+/**
+ * One simulator's catalogue: every asset and pair it lists and resolves.
+ * The standard catalogue ({@linkcode SimCatalogue.standard}) is the static
+ * list of this module; {@linkcode SimCatalogue.create} adds synthetic pairs
+ * for load tests without changing any other simulator in the process.
+ *
+ * @example Three extra pairs
+ * ```ts
+ * import { SimCatalogue } from "./pairs.ts";
+ * const catalogue = SimCatalogue.create({ syntheticPairs: 3 });
+ * catalogue.resolvePair("SYN002/USD")?.key; // "SYN002USD"
+ * catalogue.pairs.length; // 52
+ * ```
+ */
+export class SimCatalogue {
+  /** Every asset, in `Assets` order. */
+  readonly assets: readonly SimAsset[];
+  /** Every pair, in `AssetPairs` order. */
+  readonly pairs: readonly SimPair[];
+  /** How many of {@linkcode pairs} are synthetic. */
+  readonly syntheticPairs: number;
+  #assetByKey: Map<string, SimAsset>;
+  #assetNames = new Map<string, SimAsset>();
+  #pairNames = new Map<string, SimPair>();
+
+  private constructor(
+    assets: readonly SimAsset[],
+    pairs: readonly SimPair[],
+    syntheticPairs: number,
+  ) {
+    this.assets = assets;
+    this.pairs = pairs;
+    this.syntheticPairs = syntheticPairs;
+    this.#assetByKey = new Map(assets.map((a) => [a.key, a]));
+    for (const a of assets) {
+      for (const name of [a.key, a.altname, a.symbol]) {
+        const upper = name.toUpperCase();
+        if (!this.#assetNames.has(upper)) this.#assetNames.set(upper, a);
+      }
+    }
+    for (const p of pairs) {
+      for (const name of [p.key, p.altname, p.wsname, p.symbol]) {
+        const upper = name.toUpperCase();
+        if (!this.#pairNames.has(upper)) this.#pairNames.set(upper, p);
+      }
+    }
+  }
+
+  static #standard: SimCatalogue | undefined;
+
+  /**
+   * The standard catalogue (the module's {@linkcode ASSETS} and
+   * {@linkcode PAIRS}), shared.
+   *
+   * @returns The catalogue.
+   * @example Standard
+   * ```ts
+   * import { SimCatalogue } from "./pairs.ts";
+   * SimCatalogue.standard().resolvePair("XBTUSD")?.key; // "XXBTZUSD"
+   * ```
+   */
+  static standard(): SimCatalogue {
+    SimCatalogue.#standard ??= new SimCatalogue(ASSETS, PAIRS, 0);
+    return SimCatalogue.#standard;
+  }
+
+  /**
+   * The standard catalogue plus synthetic USD pairs. Deterministic: the same
+   * count always gives the same assets and pairs (independent of the seed).
+   *
+   * @param options How many synthetic pairs.
+   * @returns The catalogue (the shared standard one when there are none).
+   * @throws {RangeError} When the count is not a whole number from 0 to
+   *   {@linkcode MAX_SYNTHETIC_PAIRS}.
+   * @example Load-test catalogue
+   * ```ts
+   * import { SimCatalogue } from "./pairs.ts";
+   * SimCatalogue.create({ syntheticPairs: 300 }).pairs.length; // 349
+   * ```
+   */
+  static create(options: SimCatalogueOptions = {}): SimCatalogue {
+    const count = options.syntheticPairs ?? 0;
+    if (
+      !Number.isInteger(count) || count < 0 || count > MAX_SYNTHETIC_PAIRS
+    ) {
+      throw new RangeError(
+        `Cannot create the simulator catalogue: syntheticPairs must be a whole number from 0 to ${MAX_SYNTHETIC_PAIRS}, got ${count}`,
+      );
+    }
+    if (count === 0) return SimCatalogue.standard();
+    const assets = [...ASSETS];
+    const pairs = [...PAIRS];
+    for (let n = 1; n <= count; n++) {
+      const [asset, pair] = syntheticRows(n, PAIRS.length + n - 1);
+      assets.push(asset);
+      pairs.push(pair);
+    }
+    return new SimCatalogue(
+      Object.freeze(assets),
+      Object.freeze(pairs),
+      count,
+    );
+  }
+
+  /**
+   * Look up an asset by key.
+   *
+   * @param key REST asset key (`XXBT`, `SYN001`).
+   * @returns The asset, or `undefined`.
+   */
+  asset(key: string): SimAsset | undefined {
+    return this.#assetByKey.get(key);
+  }
+
+  /**
+   * Resolve an asset from key, altname or WS v2 id, case-insensitive.
+   *
+   * @param name The spelling.
+   * @returns The asset, or `undefined`.
+   */
+  resolveAsset(name: string): SimAsset | undefined {
+    return this.#assetNames.get(name.trim().toUpperCase());
+  }
+
+  /**
+   * Resolve a pair from REST key, altname, wsname or WS v2 symbol,
+   * case-insensitive.
+   *
+   * @param name The spelling.
+   * @returns The pair, or `undefined`.
+   */
+  resolvePair(name: string): SimPair | undefined {
+    return this.#pairNames.get(name.trim().toUpperCase());
+  }
+
+  /**
+   * The pair's reference price in quote units.
+   *
+   * @param pair A pair of this catalogue.
+   * @returns The price the path wanders around.
+   * @throws {RangeError} When the pair's assets are not in this catalogue.
+   */
+  referencePrice(pair: SimPair): number {
+    const base = this.asset(pair.base);
+    const quote = this.asset(pair.quote);
+    if (!base || !quote) {
+      throw new RangeError(`Unknown asset in the pair catalogue: ${pair.key}`);
+    }
+    return base.usdPrice / quote.usdPrice;
+  }
+}
+
+/**
+ * Look up an asset of the standard catalogue by key.
  *
  * @param key REST asset key (`XXBT`).
  * @returns The asset, or `undefined`.
@@ -374,17 +627,10 @@ export function assetByKey(key: string): SimAsset | undefined {
   return ASSET_BY_KEY.get(key);
 }
 
-const ASSET_NAMES = new Map<string, SimAsset>();
-for (const a of ASSETS) {
-  for (const name of [a.key, a.altname, a.symbol]) {
-    const upper = name.toUpperCase();
-    if (!ASSET_NAMES.has(upper)) ASSET_NAMES.set(upper, a);
-  }
-}
-
 /**
- * Resolve an asset from any spelling Kraken accepts: key (`XXBT`), altname
- * (`XBT`) or WS v2 id (`BTC`), case-insensitive.
+ * Resolve an asset of the standard catalogue from any spelling Kraken
+ * accepts: key (`XXBT`), altname (`XBT`) or WS v2 id (`BTC`),
+ * case-insensitive.
  *
  * @param name The spelling.
  * @returns The asset, or `undefined`.
@@ -395,21 +641,14 @@ for (const a of ASSETS) {
  * ```
  */
 export function resolveAsset(name: string): SimAsset | undefined {
-  return ASSET_NAMES.get(name.trim().toUpperCase());
-}
-
-const PAIR_NAMES = new Map<string, SimPair>();
-for (const p of PAIRS) {
-  for (const name of [p.key, p.altname, p.wsname, p.symbol]) {
-    const upper = name.toUpperCase();
-    if (!PAIR_NAMES.has(upper)) PAIR_NAMES.set(upper, p);
-  }
+  return SimCatalogue.standard().resolveAsset(name);
 }
 
 /**
- * Resolve a pair from any spelling: REST key (`XXBTZUSD`), altname
- * (`XBTUSD`), wsname (`XBT/USD`) or WS v2 symbol (`BTC/USD`),
- * case-insensitive.
+ * Resolve a pair of the standard catalogue from any spelling: REST key
+ * (`XXBTZUSD`), altname (`XBTUSD`), wsname (`XBT/USD`) or WS v2 symbol
+ * (`BTC/USD`), case-insensitive. A simulator with synthetic pairs resolves
+ * through its own {@linkcode SimCatalogue} (`market.pair(name)`).
  *
  * @param name The spelling.
  * @returns The pair, or `undefined`.
@@ -420,15 +659,16 @@ for (const p of PAIRS) {
  * ```
  */
 export function resolvePair(name: string): SimPair | undefined {
-  return PAIR_NAMES.get(name.trim().toUpperCase());
+  return SimCatalogue.standard().resolvePair(name);
 }
 
 /**
  * The pair's reference price in quote units (from the assets' USD
  * reference prices).
  *
- * @param pair The pair.
+ * @param pair A pair of the standard catalogue.
  * @returns The price the path wanders around.
+ * @throws {RangeError} For a pair outside the standard catalogue.
  * @example Reference price
  * ```ts
  * import { referencePrice, resolvePair } from "./pairs.ts";
@@ -436,7 +676,7 @@ export function resolvePair(name: string): SimPair | undefined {
  * ```
  */
 export function referencePrice(pair: SimPair): number {
-  return assetOf(pair.base).usdPrice / assetOf(pair.quote).usdPrice;
+  return SimCatalogue.standard().referencePrice(pair);
 }
 
 /**

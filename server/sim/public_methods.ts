@@ -28,15 +28,7 @@ import {
   type TradeAggregate,
   vwapUnits,
 } from "./market.ts";
-import {
-  assetInfo,
-  assetPairInfo,
-  ASSETS,
-  PAIRS,
-  resolveAsset,
-  resolvePair,
-  type SimPair,
-} from "./pairs.ts";
+import { assetInfo, assetPairInfo, type SimPair } from "./pairs.ts";
 import { INVALID_ARGUMENTS, type Params, SimApiError } from "./params.ts";
 
 /** What a public method can use. */
@@ -125,22 +117,22 @@ export function rfc3339Seconds(ms: number): string {
   );
 }
 
-function onePair(params: Params): SimPair {
+function onePair(params: Params, market: Market): SimPair {
   const name = params.get("pair");
   if (name === undefined || name.trim() === "") {
     throw new SimApiError(INVALID_ARGUMENTS);
   }
   if (name.includes(",")) throw new SimApiError(INVALID_ARGUMENTS);
-  const pair = resolvePair(name);
+  const pair = market.pair(name);
   if (!pair) throw new SimApiError(UNKNOWN_PAIR);
   return pair;
 }
 
-function pairList(params: Params): SimPair[] {
+function pairList(params: Params, market: Market): SimPair[] {
   const names = params.list("pair");
-  if (!names) return [...PAIRS];
+  if (!names) return [...market.pairs];
   return names.map((name) => {
-    const pair = resolvePair(name);
+    const pair = market.pair(name);
     if (!pair) throw new SimApiError(UNKNOWN_PAIR);
     return pair;
   });
@@ -221,7 +213,10 @@ function tickerOf(market: Market, pair: SimPair, nowMs: number): TickerInfo {
   };
 }
 
-function assetPairsResult(params: Params): Record<string, unknown> {
+function assetPairsResult(
+  params: Params,
+  market: Market,
+): Record<string, unknown> {
   const info = params.get("info") ?? "info";
   if (!["info", "leverage", "fees", "margin"].includes(info)) {
     throw new SimApiError(INVALID_ARGUMENTS);
@@ -237,7 +232,7 @@ function assetPairsResult(params: Params): Record<string, unknown> {
   if (country !== undefined && !/^[A-Za-z]{2}$/.test(country)) {
     throw new SimApiError(INVALID_ARGUMENTS);
   }
-  const pairs = pairList(params);
+  const pairs = pairList(params, market);
   const out: Record<string, unknown> = {};
   if (aclass === "tokenized_asset") return out;
   for (const pair of pairs) {
@@ -280,7 +275,7 @@ export const PUBLIC_HANDLERS: Readonly<Record<string, PublicHandler>> = Object
       return { status: control.systemStatus, timestamp: rfc3339Seconds(nowMs) };
     },
 
-    Assets(params: Params) {
+    Assets(params: Params, { market }: PublicContext) {
       const aclass = params.get("aclass") ?? "currency";
       if (aclass !== "currency" && aclass !== "tokenized_asset") {
         throw new SimApiError(INVALID_ARGUMENTS);
@@ -290,29 +285,29 @@ export const PUBLIC_HANDLERS: Readonly<Record<string, PublicHandler>> = Object
       const names = params.list("asset");
       const assets = names
         ? names.map((n) => {
-          const asset = resolveAsset(n);
+          const asset = market.catalogue.resolveAsset(n);
           if (!asset) throw new SimApiError("EQuery:Unknown asset");
           return asset;
         })
-        : ASSETS;
+        : market.catalogue.assets;
       for (const asset of assets) out[asset.key] = assetInfo(asset);
       return out;
     },
 
-    AssetPairs(params: Params) {
-      return assetPairsResult(params);
+    AssetPairs(params: Params, { market }: PublicContext) {
+      return assetPairsResult(params, market);
     },
 
     Ticker(params: Params, { market, nowMs }: PublicContext) {
       const out: Record<string, TickerInfo> = {};
-      for (const pair of pairList(params)) {
+      for (const pair of pairList(params, market)) {
         out[pair.key] = tickerOf(market, pair, nowMs);
       }
       return out;
     },
 
     Depth(params: Params, { market, nowMs }: PublicContext) {
-      const pair = onePair(params);
+      const pair = onePair(params, market);
       const count = params.int("count", { min: 1, fallback: 100 })!;
       const book = market.book(pair.key, {
         depth: Math.min(count, 500),
@@ -327,7 +322,7 @@ export const PUBLIC_HANDLERS: Readonly<Record<string, PublicHandler>> = Object
     },
 
     Trades(params: Params, { market }: PublicContext) {
-      const pair = onePair(params);
+      const pair = onePair(params, market);
       const count = Math.min(
         params.int("count", { min: 1, fallback: 1000 })!,
         1000,
@@ -350,7 +345,7 @@ export const PUBLIC_HANDLERS: Readonly<Record<string, PublicHandler>> = Object
     },
 
     OHLC(params: Params, { market, nowMs }: PublicContext) {
-      const pair = onePair(params);
+      const pair = onePair(params, market);
       const interval = params.int("interval", { fallback: 1 })!;
       if (!OHLC_INTERVALS.includes(interval)) {
         throw new SimApiError(INVALID_ARGUMENTS);
@@ -380,7 +375,7 @@ export const PUBLIC_HANDLERS: Readonly<Record<string, PublicHandler>> = Object
     },
 
     Spread(params: Params, { market, nowMs }: PublicContext) {
-      const pair = onePair(params);
+      const pair = onePair(params, market);
       const since = params.number("since");
       const rows: SpreadRow[] = [];
       for (const s of market.spreads(pair.key, { atMs: nowMs })) {

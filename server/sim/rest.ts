@@ -24,6 +24,7 @@ import { privateMethod } from "../../core/rest/methods.ts";
 import type { SimAccount } from "./account.ts";
 import type { KeyRing } from "./auth.ts";
 import { parseFaultSettings, type SimControl } from "./control.ts";
+import { DroppedAnswerError } from "./engine.ts";
 import type { Market } from "./market.ts";
 import { INVALID_ARGUMENTS, nonceOf, Params, SimApiError } from "./params.ts";
 import {
@@ -364,5 +365,7 @@ export function createRestApp(
 
 function failure(error: unknown): Response {
   if (error instanceof SimApiError) return errorResponse(error.code);
+  // The order was placed; the client must not see the answer (fault).
+  if (error instanceof DroppedAnswerError) return droppedConnection();
   return errorResponse("EGeneral:Internal error");
 }

@@ -20,7 +20,10 @@ import {
   type SimPermission,
 } from "./auth.ts";
 import { SimControl } from "./control.ts";
+import { SimEngine, type SimEngineOptions } from "./engine.ts";
+import { engineRestHandlers } from "./engine_rest.ts";
 import { Market } from "./market.ts";
+import { SimCatalogue } from "./pairs.ts";
 import type { PrivateHandler } from "./private_methods.ts";
 import { SeededRandom } from "./prng.ts";
 import { createRestApp, isLoopback } from "./rest.ts";
@@ -42,6 +45,8 @@ export interface SimulatorParts {
   tokens: WsTokenRegistry;
   /** Configured API keys. */
   keys: KeyRing;
+  /** The matching engine (absent with `engine: false`). */
+  engine?: SimEngine;
 }
 
 /** A WebSocket v2 implementation plugged into the simulator. */
@@ -91,9 +96,22 @@ export interface SimulatorOptions {
   control?: boolean;
   /** Days of visible market history (default 40). */
   historyDays?: number;
+  /**
+   * Extra synthetic USD spot pairs (`SYN001USD` …) for load tests, 0 to
+   * 999 (default 0); REST and WS list and serve them like any pair.
+   */
+  syntheticPairs?: number;
   /** Closed orders in the seeded account history (default 60). */
   closedOrders?: number;
-  /** Trading methods (the matching engine), by Kraken method name. */
+  /**
+   * The matching engine behind the trading methods (REST and WS): on by
+   * default; `false` leaves trading methods unimplemented
+   * (`EGeneral:Unknown method`). Options: `tickMs` (background replay
+   * period, default 250; 0 = only on calls, for tests with a fake clock),
+   * `maxOpenOrdersPerPair`; the trading-counter tier follows `tier`.
+   */
+  engine?: false | Omit<SimEngineOptions, "tier" | "seed">;
+  /** Extra or overriding private methods, by Kraken method name (win over the engine's). */
   privateHandlers?: Readonly<Record<string, PrivateHandler>>;
   /** Build the WebSocket plugin from the simulator's parts. */
   websocket?: (parts: SimulatorParts) => WebSocketPlugin;
@@ -151,6 +169,7 @@ function urlHost(hostname: string): string {
  * @param options Binding, seed, credentials, clock and extensions.
  * @returns The running simulator; `await using` closes it.
  * @throws {TypeError} When `apiSecret` is not base64.
+ * @throws {RangeError} When `syntheticPairs` is out of range.
  * @example Start and call
  * ```ts ignore
  * import { startSimulator } from "./server.ts";
@@ -169,6 +188,9 @@ export async function startSimulator(
   const market = new Market({
     seed,
     now,
+    catalogue: SimCatalogue.create({
+      syntheticPairs: options.syntheticPairs ?? 0,
+    }),
     ...(options.historyDays !== undefined
       ? { historyDays: options.historyDays }
       : {}),
@@ -196,6 +218,15 @@ export async function startSimulator(
     ],
     { now, ...(options.lockout ? { lockout: options.lockout } : {}) },
   );
+  const engine = options.engine === false ? undefined : new SimEngine(
+    { market, account, control },
+    {
+      tickMs: 250,
+      ...options.engine,
+      seed,
+      ...(options.tier ? { tier: options.tier } : {}),
+    },
+  );
   const parts: SimulatorParts = {
     seed,
     now,
@@ -204,6 +235,11 @@ export async function startSimulator(
     control,
     tokens,
     keys,
+    ...(engine ? { engine } : {}),
+  };
+  const privateHandlers = {
+    ...(engine ? engineRestHandlers(engine, control) : {}),
+    ...options.privateHandlers,
   };
   const app = createRestApp({
     market,
@@ -213,9 +249,7 @@ export async function startSimulator(
     tokens,
     now,
     controlRoutes: options.control ?? true,
-    ...(options.privateHandlers
-      ? { privateHandlers: options.privateHandlers }
-      : {}),
+    privateHandlers,
   });
   const plugin = options.websocket?.(parts);
   const hostname = options.hostname ?? "127.0.0.1";
@@ -268,6 +302,7 @@ export async function startSimulator(
   const close = (): Promise<void> => {
     closed ??= (async () => {
       await plugin?.close?.();
+      engine?.close();
       control.clear();
       await server.shutdown();
     })();

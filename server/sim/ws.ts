@@ -29,6 +29,7 @@
  */
 
 import type { AccountEvent, SimAccount } from "./account.ts";
+import { engineWsMethods } from "./engine_ws.ts";
 import type { SimControl } from "./control.ts";
 import type { Market } from "./market.ts";
 import { SeededRandom } from "./prng.ts";
@@ -101,6 +102,8 @@ export type WsMethodHandler = (request: {
   nowMs: number;
   /** Send a frame to this connection. */
   send: (text: string) => void;
+  /** Close this connection (fault injection). */
+  close?: (code: number, reason: string) => void;
 }) => void;
 
 /** Options of {@linkcode WsSimulator}. */
@@ -123,6 +126,11 @@ export interface WsSimulatorOptions {
   onError?: (error: unknown) => void;
   /** Trading methods on `/auth/v2` (`add_order`, …); without it they are refused. */
   methods?: WsMethodHandler;
+  /**
+   * Map account events to `executions`/`balances` rows here (default true).
+   * The matching engine turns this off and publishes richer rows itself.
+   */
+  accountEvents?: boolean;
 }
 
 interface Session {
@@ -184,7 +192,7 @@ export class WsSimulator {
     if (options.control && options.control.systemStatus !== "online") {
       this.faults.setSystemStatus(options.control.systemStatus);
     }
-    if (options.account) {
+    if (options.account && options.accountEvents !== false) {
       this.#unsubscribeAccount = options.account.subscribe((event) =>
         this.#onAccountEvent(event)
       );
@@ -451,6 +459,7 @@ export class WsSimulator {
       subscribed: session.subscriptions,
       nowMs,
       checkToken: (token) => this.#checkToken(token, nowMs),
+      resolvePair: (name) => this.#market.pair(name),
     });
     // Bring every subscription up to now first, so this snapshot and the
     // next window's updates join up exactly.
@@ -505,7 +514,12 @@ export class WsSimulator {
       );
       return;
     }
-    handler({ ...action, nowMs, send: (text) => this.#send(session, text) });
+    handler({
+      ...action,
+      nowMs,
+      send: (text) => this.#send(session, text),
+      close: (code, reason) => this.#close(session, code, reason),
+    });
   }
 
   #subscribe(
@@ -703,17 +717,31 @@ export function webSocketPlugin(
   onCreate?: (ws: WsSimulator) => void,
 ): (parts: SimulatorParts) => WebSocketPlugin {
   return (parts) => {
+    // With the matching engine, trading methods and private rows come from it.
+    const engine = options.methods ? undefined : parts.engine;
     const ws = new WsSimulator(parts.market, {
       ...options,
       tokens: parts.tokens,
       account: parts.account,
       control: parts.control,
+      ...(engine
+        ? {
+          methods: engineWsMethods(engine, parts.control),
+          accountEvents: false,
+        }
+        : {}),
     });
+    const detach = engine?.attach((channel, rows) =>
+      ws.publishPrivate(channel, rows)
+    );
     onCreate?.(ws);
     return {
       handle: (request) => ws.handle(request),
       control: (request) => handleWsControlRequest(ws.faults, request),
-      close: () => ws.close(),
+      close: () => {
+        detach?.();
+        ws.close();
+      },
     };
   };
 }

@@ -497,7 +497,7 @@ export class WsFeed {
    * @returns The frame text.
    */
   instrumentSnapshot(): string {
-    this.#instrument ??= instrumentSnapshotFrame();
+    this.#instrument ??= instrumentSnapshotFrame(this.market.catalogue);
     return this.#instrument;
   }
 

@@ -164,6 +164,11 @@ export interface WsRequestContext {
   readonly nowMs: number;
   /** Whether a token is acceptable now (only asked for private requests). */
   readonly checkToken: (token: string) => boolean;
+  /**
+   * Resolve a symbol in the simulator's catalogue (default: the standard
+   * catalogue; pass `market.pair` when it has synthetic pairs).
+   */
+  readonly resolvePair?: (name: string) => SimPair | undefined;
 }
 
 /** Fields of a parsed request. */
@@ -363,7 +368,7 @@ function decideSubscription(
   const seen = new Set<string>();
   for (const symbol of symbols) {
     // v2 symbols only: REST keys, altnames and v1 wsnames (`XBT/USD`) are refused.
-    const pair = resolvePair(symbol);
+    const pair = (context.resolvePair ?? resolvePair)(symbol);
     if (!pair || pair.symbol !== symbol.toUpperCase()) {
       actions.push(reject(`${WS_ERRORS.pairNotSupported} ${symbol}`, symbol));
       continue;

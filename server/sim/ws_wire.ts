@@ -623,14 +623,16 @@ function normalizeText(text: string): string {
 }
 
 /** Assets listed by `instrument`: real currencies, not balance-suffix variants or KFEE. */
-function listedAssets(): SimAsset[] {
-  return ASSETS.filter((a) => a.valuedAs === undefined && a.key !== "KFEE");
+function listedAssets(assets: readonly SimAsset[]): SimAsset[] {
+  return assets.filter((a) => a.valuedAs === undefined && a.key !== "KFEE");
 }
 
 /**
  * The `instrument` snapshot: every listed asset and every pair (`data` is an
  * object, not an array).
  *
+ * @param catalogue The simulator's assets and pairs (default: the standard
+ *   catalogue).
  * @returns The frame text.
  * @example Snapshot
  * ```ts
@@ -638,13 +640,18 @@ function listedAssets(): SimAsset[] {
  * JSON.parse(instrumentSnapshotFrame()).data.pairs.length > 0; // true
  * ```
  */
-export function instrumentSnapshotFrame(): string {
+export function instrumentSnapshotFrame(
+  catalogue: {
+    readonly assets: readonly SimAsset[];
+    readonly pairs: readonly SimPair[];
+  } = { assets: ASSETS, pairs: PAIRS },
+): string {
   return wireJson({
     channel: "instrument",
     type: "snapshot",
     data: {
-      assets: listedAssets().map(instrumentAsset),
-      pairs: PAIRS.map(instrumentPair),
+      assets: listedAssets(catalogue.assets).map(instrumentAsset),
+      pairs: catalogue.pairs.map(instrumentPair),
     },
   });
 }

@@ -13,48 +13,16 @@ import assert from "node:assert/strict";
 import type { BrowserContext, Page, Route } from "playwright-core";
 import { buildWeb } from "../../server/build.ts";
 import { parseServeArgs, startServe } from "../../server/serve.ts";
+import {
+  ARTIFACTS,
+  CHROMIUM,
+  LAUNCH_ARGS,
+  loadChromium,
+  requireChromium,
+  SKIP,
+} from "./_chromium.ts";
 
-const SKIP = Deno.env.get("KRAKKED_SKIP_E2E") === "1";
-const CHROMIUM = Deno.env.get("KRAKKED_CHROMIUM") ?? "/usr/bin/chromium";
-const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url);
 const WAIT_MS = 20_000;
-
-const LAUNCH_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
-
-/**
- * Load playwright-core. Its bundled `is-wsl` probes
- * `/proc/sys/fs/binfmt_misc/WSLInterop` when the module loads, and Deno 2.9
- * refuses any `/proc/sys` read without `--allow-all`. The probe only feeds
- * the `open` helper (opening URLs in a desktop browser), which launching
- * Chromium never uses; its own test switch makes the probe lazy.
- */
-async function loadChromium(): Promise<
-  typeof import("playwright-core").chromium
-> {
-  Deno.env.set("__IS_WSL_TEST__", "1");
-  const { chromium } = await import("playwright-core");
-  return chromium;
-}
-
-async function requireChromium(): Promise<void> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: install it (apt-get install -y chromium), ` +
-        `point KRAKKED_CHROMIUM at it, or set KRAKKED_SKIP_E2E=1 to skip the browser tests`,
-    );
-  }
-}
 
 async function marks(page: Page): Promise<Record<string, number>> {
   return await page.evaluate(() =>
@@ -148,9 +116,14 @@ Deno.test({
       const page = context.pages()[0] ?? await context.newPage();
       const external: string[] = [];
       const consoleErrors: string[] = [];
+      const accountRest: string[] = [];
       page.on("request", (request) => {
         const url = new URL(request.url());
         if (url.hostname !== "127.0.0.1") external.push(request.url());
+        if (
+          url.pathname === "/api/private/balance" ||
+          url.pathname === "/api/private/open-orders"
+        ) accountRest.push(url.pathname);
       });
       page.on("console", (message) => {
         if (message.type() === "error") consoleErrors.push(message.text());
@@ -202,6 +175,46 @@ Deno.test({
             path: new URL("table.png", ARTIFACTS).pathname,
             fullPage: true,
           });
+        },
+      );
+
+      await t.step(
+        "the account panel shows the simulated balances from the event stream",
+        async () => {
+          await page.locator(
+            '#account[data-ready="true"][data-stream="live"]',
+          ).waitFor({ timeout: WAIT_MS });
+          await page.locator("#balances tr").first().waitFor({
+            timeout: WAIT_MS,
+          });
+          const shown = await page.evaluate(() =>
+            [...document.querySelectorAll("#balances tr")].map((tr) =>
+              [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")
+            )
+          );
+          // Everything came from the stream: the page asked REST for nothing.
+          assert.deepEqual(accountRest, []);
+          // The same account through REST (fetched by the page, same session).
+          const rest = await page.evaluate(async () => {
+            const response = await fetch("/api/private/balance");
+            return (await response.json()).result as Record<
+              string,
+              { balance: string; hold_trade?: string }
+            >;
+          });
+          const restTotals = Object.values(rest).map((b) => Number(b.balance))
+            .filter((n) => n !== 0).sort((a, b) => a - b);
+          const shownTotals = shown.map((cells) => Number(cells[1])).sort((
+            a,
+            b,
+          ) => a - b);
+          assert.ok(shown.length > 0, "balances are shown");
+          assert.deepEqual(shownTotals, restTotals);
+          assert.ok(
+            shown.some(([asset]) => asset === "USD"),
+            `USD is listed: ${JSON.stringify(shown)}`,
+          );
+          metrics.accountRows = shown.length;
         },
       );
 

@@ -30,6 +30,7 @@ Deno.test("parsePageMessage() accepts every request shape after a structured clo
       params: { pair: null, timeframe: "1m", depth: 10 },
     },
     { kind: "request", id: 5, method: "account", params: {} },
+    { kind: "request", id: 6, method: "watchAccount", params: {} },
     { kind: "ack", seq: 9 },
   ];
   for (const message of requests) {

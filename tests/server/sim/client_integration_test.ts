@@ -493,6 +493,7 @@ Deno.test("signing with the official vector secret, wrong secrets, reused nonces
         port: 0,
         seed: SEED,
         apiSecret: VECTOR_A_SECRET,
+        engine: false, // only authentication is under test here
       });
       const wire = new CountingFetch();
       using client = clientFor(sim, wire, { nonce: vectorNonce() });
@@ -698,6 +699,7 @@ Deno.test("signing with the official vector secret, wrong secrets, reused nonces
       port: 0,
       seed: SEED,
       apiSecret: VECTOR_A_SECRET,
+      engine: false, // only authentication is under test here
     });
     const wire = new CountingFetch();
     using client = clientFor(sim, wire);
