@@ -11,6 +11,12 @@
  * - Dead-man switch: {@linkcode stepDeadMan} and {@linkcode DeadManSwitch}.
  * - Fees: {@linkcode feeTierPercent}, {@linkcode feeOf}.
  * - Paper trading: {@linkcode PaperBroker}.
+ * - Transports: {@linkcode RestOrderTransport} and {@linkcode WsOrderTransport}
+ *   (on a {@linkcode PrivateWsSession}), behind {@linkcode OrderTransport}.
+ * - Private streams: {@linkcode PrivateStream} (`executions`, `balances`,
+ *   sequence gaps, REST resync).
+ * - The entry point: {@linkcode OrderClient} (gate → dry run, paper or live;
+ *   lifecycle tracking, reconciliation, cancel, amend, dead-man switch).
  *
  * @example Gate, then encode for REST
  * ```ts ignore
@@ -32,3 +38,9 @@ export * from "./lifecycle.ts";
 export * from "./dead_man.ts";
 export * from "./fees.ts";
 export * from "./paper.ts";
+export * from "./transport.ts";
+export * from "./rest_transport.ts";
+export * from "./ws_session.ts";
+export * from "./ws_transport.ts";
+export * from "./private_stream.ts";
+export * from "./order_client.ts";
