@@ -27,6 +27,7 @@ import {
   tokenMatches,
 } from "./security.ts";
 import type { StaticFile } from "./static_files.ts";
+import { type OrderService, parseTicket, TicketError } from "./orders.ts";
 
 /** What the app needs from the REST client. */
 export interface AppRest {
@@ -77,7 +78,20 @@ export interface AppDeps {
   status?: () => Record<string, unknown>;
   /** Private account events, when credentials exist. */
   accountEvents?: AccountEvents;
+  /** The order service behind `/api/orders` and `/api/paper`. */
+  orders?: Pick<
+    OrderService,
+    | "info"
+    | "place"
+    | "cancel"
+    | "cancelAll"
+    | "orders"
+    | "paperSummary"
+  >;
 }
+
+/** Largest accepted order body, bytes. */
+const MAX_ORDER_BODY_BYTES = 4096;
 
 const TIMEFRAMES = ["1m", "5m", "15m", "1h", "4h", "1d"];
 
@@ -250,6 +264,12 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
       quote: deps.config.region.default_quote,
       privateData: deps.rest.hasCredentials,
       tradingMode: deps.config.trading.mode,
+      trading: deps.orders?.info() ?? {
+        mode: deps.config.trading.mode,
+        liveArmed: false,
+        maxNotionalUsd: deps.config.trading.max_notional_usd,
+        stopLossMaxDistancePct: deps.config.trading.stop_loss_max_distance_pct,
+      },
     }));
 
   app.get("/api/status", (c) =>
@@ -391,6 +411,106 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     }
   });
 
+  // Orders: session cookie and same origin; a state-changing request must
+  // carry an Origin that is ours (a missing one is refused, not assumed).
+  const orderGuard = async (c: Context, next: () => Promise<void>) => {
+    const origin = c.req.header("origin") ?? null;
+    const changes = c.req.method !== "GET" && c.req.method !== "HEAD";
+    if (
+      (changes && origin === null) ||
+      !isSameOrigin(
+        origin,
+        deps.allowedHosts,
+        c.req.header("sec-fetch-site") ?? null,
+      )
+    ) {
+      return fail(
+        c,
+        403,
+        "cross_origin",
+        changes
+          ? "Order requests need the page's own Origin header"
+          : "Cross-site requests are refused",
+      );
+    }
+    if (!tokenMatches(getCookie(c, SESSION_COOKIE), deps.sessionToken)) {
+      return fail(
+        c,
+        401,
+        "session_required",
+        "Load the page first: order routes need its session",
+      );
+    }
+    if (deps.orders === undefined) {
+      return fail(c, 404, "no_order_service", "This server places no orders");
+    }
+    c.header("Cache-Control", "no-store");
+    await next();
+  };
+  app.use("/api/orders", orderGuard);
+  app.use("/api/orders/*", orderGuard);
+  app.use("/api/paper", orderGuard);
+
+  app.get("/api/orders", async (c) => {
+    try {
+      return c.json(await deps.orders!.orders());
+    } catch (error) {
+      return orderFailure(c, error);
+    }
+  });
+
+  app.post("/api/orders", async (c) => {
+    if (!(c.req.header("content-type") ?? "").includes("application/json")) {
+      return fail(c, 415, "bad_content_type", "Send the order as JSON");
+    }
+    const raw = await c.req.text();
+    if (raw.length > MAX_ORDER_BODY_BYTES) {
+      return fail(c, 413, "too_large", "The order body is too large");
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return fail(c, 400, "bad_json", "The order body is not valid JSON");
+    }
+    try {
+      const decision = await deps.orders!.place(parseTicket(body));
+      return c.json(decision, decision.decision === "accepted" ? 200 : 422);
+    } catch (error) {
+      return orderFailure(c, error);
+    }
+  });
+
+  app.post("/api/orders/cancel-all", async (c) => {
+    try {
+      const decision = await deps.orders!.cancelAll();
+      return c.json(decision, decision.decision === "accepted" ? 200 : 422);
+    } catch (error) {
+      return orderFailure(c, error);
+    }
+  });
+
+  app.delete("/api/orders/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!/^[A-Za-z0-9:_-]{1,64}$/.test(id)) {
+      return fail(c, 400, "bad_order_id", "Invalid order id");
+    }
+    try {
+      const decision = await deps.orders!.cancel(id);
+      return c.json(decision, decision.decision === "accepted" ? 200 : 422);
+    } catch (error) {
+      return orderFailure(c, error);
+    }
+  });
+
+  app.get("/api/paper", async (c) => {
+    try {
+      return c.json(await deps.orders!.paperSummary());
+    } catch (error) {
+      return orderFailure(c, error);
+    }
+  });
+
   app.all("/api/*", (c) => fail(c, 404, "not_found", "No such API route"));
 
   // The page. Loading it sets the session cookie.
@@ -428,6 +548,13 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     deps.logger.error("unhandled", { error });
     return fail(c, 500, "internal", "Internal error");
   });
+
+  function orderFailure(c: Context, error: unknown): Response {
+    if (error instanceof TicketError) {
+      return fail(c, 400, "bad_order", error.message);
+    }
+    return upstreamFailure(c, error);
+  }
 
   function upstreamFailure(c: Context, error: unknown): Response {
     if (error instanceof ProxyParamError) {

@@ -29,6 +29,24 @@ import {
   parseOhlcArgs,
 } from "./cli/ohlc_cmd.ts";
 import {
+  CANCEL_HELP,
+  cancelCommand,
+  type CancelFlags,
+  parseCancelArgs,
+} from "./cli/cancel_cmd.ts";
+import {
+  ORDER_HELP,
+  orderCommand,
+  type OrderFlags,
+  parseOrderArgs,
+} from "./cli/order_cmd.ts";
+import {
+  PAPER_HELP,
+  paperCommand,
+  type PaperFlags,
+  parsePaperArgs,
+} from "./cli/paper_cmd.ts";
+import {
   ORDERS_HELP,
   ordersCommand,
   type OrdersFlags,
@@ -65,6 +83,9 @@ export type CommandName =
   | "ticker"
   | "balance"
   | "orders"
+  | "order"
+  | "cancel"
+  | "paper"
   | "ohlc"
   | "serve"
   | "sim";
@@ -82,6 +103,9 @@ export type Command =
   | { kind: "ticker"; flags: TickerFlags }
   | { kind: "balance"; flags: BalanceFlags }
   | { kind: "orders"; flags: OrdersFlags }
+  | { kind: "order"; flags: OrderFlags }
+  | { kind: "cancel"; flags: CancelFlags }
+  | { kind: "paper"; flags: PaperFlags }
   | { kind: "ohlc"; flags: OhlcFlags };
 
 /** The commands this build knows, with one line of help each. */
@@ -92,6 +116,10 @@ export const COMMANDS: Readonly<Record<CommandName, string>> = {
   ticker: "Show last, bid, ask, change and volume for pairs",
   balance: "Show balances, held and available amounts",
   orders: "List open orders (read-only)",
+  order:
+    "Place an order through the safety gate (read_only, dry_run, paper or live)",
+  cancel: "Cancel an order by id, or every open order with --all",
+  paper: "Show or reset the paper account: balances, positions, P&L",
   ohlc: "Backfill closed candles into the file store, or export them",
   serve:
     "Run the local server and market-watch page (add --sim for the offline simulator)",
@@ -106,6 +134,9 @@ export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
   ticker: TICKER_HELP,
   balance: BALANCE_HELP,
   orders: ORDERS_HELP,
+  order: ORDER_HELP,
+  cancel: CANCEL_HELP,
+  paper: PAPER_HELP,
   ohlc: OHLC_HELP,
   serve: SERVE_HELP,
   sim: SIM_USAGE,
@@ -170,6 +201,18 @@ function parseCommand(command: CommandName, rest: string[]): Command {
       case "orders": {
         const flags = parseOrdersArgs(rest);
         return flags === "help" ? help : { kind: "orders", flags };
+      }
+      case "order": {
+        const flags = parseOrderArgs(rest);
+        return flags === "help" ? help : { kind: "order", flags };
+      }
+      case "cancel": {
+        const flags = parseCancelArgs(rest);
+        return flags === "help" ? help : { kind: "cancel", flags };
+      }
+      case "paper": {
+        const flags = parsePaperArgs(rest);
+        return flags === "help" ? help : { kind: "paper", flags };
       }
       case "ohlc": {
         const flags = parseOhlcArgs(rest);
@@ -292,6 +335,12 @@ async function run(
       return await balanceCommand(command.flags, io, redactor);
     case "orders":
       return await ordersCommand(command.flags, io, redactor);
+    case "order":
+      return await orderCommand(command.flags, io, redactor);
+    case "cancel":
+      return await cancelCommand(command.flags, io, redactor);
+    case "paper":
+      return await paperCommand(command.flags, io, redactor);
     case "ohlc":
       return await ohlcCommand(command.flags, io, redactor);
     default: {

@@ -18,6 +18,10 @@ import { denoCredentialSources } from "./credentials_source.ts";
 import { readOptionalText } from "./files.ts";
 import { allowedHosts, isLoopbackHost, newToken } from "./security.ts";
 import { loadStaticFiles } from "./static_files.ts";
+import { join } from "node:path";
+import { PrivateStream } from "../core/trade/private_stream.ts";
+import { PrivateWsSession } from "../core/trade/ws_session.ts";
+import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./orders.ts";
 import { MAX_SYNTHETIC_PAIRS } from "./sim/pairs.ts";
 import { startSimulator } from "./sim/server.ts";
 import { webSocketPlugin } from "./sim/ws.ts";
@@ -187,6 +191,8 @@ export interface StartServeOptions {
   configText?: string;
   /** Notes for the operator (default stderr). */
   say?: (line: string) => void;
+  /** Paper account file (default `<config dir>/paper.json`, `paper-sim.json` with `--sim`). */
+  paperPath?: string;
 }
 
 /**
@@ -307,6 +313,51 @@ export async function startServe(
     })
     : undefined;
   accountStream?.start();
+  // Orders: one client per server. Live also follows its executions on
+  // its own private stream (the relay above is read-only and page-facing).
+  const liveSwitch = args.live || env("KRAKKED_LIVE") === "1";
+  const liveArmed = config.trading.mode === "live" &&
+    config.trading.enable_live_orders && liveSwitch && credentials;
+  let session: PrivateWsSession | undefined;
+  let stream: PrivateStream | undefined;
+  if (liveArmed) {
+    session = new PrivateWsSession(wsAuthUrl, {
+      getToken: async () => (await rest.getWebSocketsToken()).token,
+    });
+    stream = new PrivateStream(session, { rest });
+    stream.start();
+    session.connect();
+  }
+  let paperPath = options.paperPath;
+  if (paperPath === undefined) {
+    try {
+      // Paper fills against simulated books never mix into the paper
+      // account that trades against real Kraken books.
+      paperPath = join(paths().dir, args.sim ? SIM_PAPER_FILE : PAPER_FILE);
+    } catch (error) {
+      say(
+        `warning: the paper account is kept in memory only (${
+          error instanceof Error ? error.message : String(error)
+        })`,
+      );
+    }
+  }
+  const orders = new OrderService({
+    config,
+    liveSwitch,
+    rest,
+    ...(paperPath !== undefined ? { paperPath } : {}),
+    ...(stream ? { stream } : {}),
+  });
+  say(
+    `Trading: ${config.trading.mode}${
+      config.trading.mode === "live"
+        ? liveArmed
+          ? " (ARMED: real orders)"
+          : " (refused: needs both switches)"
+        : ""
+    }`,
+  );
   const { app } = createApp({
     mode: args.sim ? "sim" : "live",
     config,
@@ -321,6 +372,7 @@ export async function startServe(
     logger,
     version: SERVER_VERSION,
     ...(accountStream ? { accountEvents: accountStream } : {}),
+    orders,
   });
   const server = Deno.serve({
     hostname: host,
@@ -343,6 +395,9 @@ export async function startServe(
     async close() {
       controller.abort();
       await server.finished;
+      await orders.close();
+      stream?.stop();
+      session?.close();
       accountStream?.close();
       rest.close();
       await sim?.close();

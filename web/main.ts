@@ -28,6 +28,7 @@ import { showAccountUpdate } from "./account_view.ts";
 import { BookLadder } from "./book_view.ts";
 import { ChartView } from "./chart_view.ts";
 import { MarketTable, type SortKey } from "./market_table.ts";
+import { OrderTicket } from "./order_ticket.ts";
 import { StatusBar } from "./status_bar.ts";
 import { TradeTape } from "./trades_view.ts";
 import { WorkerClient } from "./worker_client.ts";
@@ -79,6 +80,7 @@ const ladder = new BookLadder(
   byId("book-spread"),
 );
 const tape = new TradeTape(byId("trades"));
+const ticket = new OrderTicket(byId("ticket"));
 let table: MarketTable | undefined;
 
 const client = new WorkerClient(
@@ -126,6 +128,12 @@ function applyBatch(batch: WorkerBatch): void {
   }
   if (batch.book !== undefined && batch.book.symbol === view.pair?.symbol) {
     ladder.show(batch.book);
+    const bid = batch.book.bids[0]?.price;
+    const ask = batch.book.asks[0]?.price;
+    ticket.setQuote(
+      bid === undefined ? undefined : Number(bid),
+      ask === undefined ? undefined : Number(ask),
+    );
   }
   if (batch.trades.length > 0) {
     tape.add(batch.trades.filter((t) => t.symbol === view.pair?.symbol));
@@ -213,6 +221,7 @@ async function select(pair: PairView | undefined): Promise<void> {
   title.textContent = `${pair.symbol} · ${timeframe}`;
   detail.dataset.pair = pair.id;
   byId("detail-body").hidden = false;
+  ticket.setPair(pair);
   chart ??= new ChartView(chartEl);
   chart.clear();
   chartEl.dataset.history = "";
@@ -349,6 +358,7 @@ async function watchAccount(): Promise<void> {
 
 async function start(): Promise<void> {
   wireControls();
+  void ticket.loadMode();
   const init = await client.request("init", {});
   if (!init.ok) {
     byId("ws-state").textContent = "not started";

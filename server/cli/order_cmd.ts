@@ -1,0 +1,228 @@
+/**
+ * `krakked order buy|sell <pair> <volume>`: one order through the same
+ * gate and {@linkcode OrderService} as the server. The trading mode comes
+ * from `trading.mode`; live needs `trading.enable_live_orders: true` and
+ * `--live` (or `KRAKKED_LIVE=1`). A rejection prints its rule and exits 1.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { Redactor } from "../../core/secrets/redact.ts";
+import {
+  type OrderDecision,
+  OrderService,
+  type OrderTicket,
+  PAPER_FILE,
+  TicketError,
+} from "../orders.ts";
+import { parseFlags } from "./args.ts";
+import { type CliContext, loadCommandContext } from "./context.ts";
+import { EXIT, UsageError } from "./errors.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
+
+/** Help text of `krakked order`. */
+export const ORDER_HELP =
+  `Usage: krakked order buy|sell <pair> <volume> [--limit P] --stop-loss P [--take-profit P] [--validate] [--live] [--json]
+
+Places one entry order through Krakked's safety gate. What happens depends
+on trading.mode in config.yaml: read_only (default) refuses; dry_run prints
+the encoded request and sends nothing; paper fills against the current book
+on the paper account (paper.json in the config directory); live sends it to
+Kraken and needs trading.enable_live_orders: true AND --live (or
+KRAKKED_LIVE=1).
+
+  --limit P        limit price (default: a market order)
+  --stop-loss P    stop-loss trigger on the losing side (required by the gate)
+  --take-profit P  take-profit exit, placed once the entry has filled
+  --validate       live: ask Kraken to validate only
+  --live           the second switch for live orders
+  --json           print the decision as JSON
+
+Exit codes: 0 accepted, 1 rejected (the rule is printed), 2 usage,
+3 authentication, 4 network.`;
+
+/** Parsed `order` flags. */
+export interface OrderFlags {
+  /** The ticket. */
+  ticket: OrderTicket;
+  /** `--live`. */
+  live: boolean;
+  /** `--json`. */
+  json: boolean;
+}
+
+/**
+ * Parse `order` flags. Pure.
+ *
+ * @param args Arguments after `order`.
+ * @returns The flags, or `"help"`.
+ * @throws {UsageError} For a bad side, flag or number.
+ * @example Parse
+ * ```ts
+ * import { parseOrderArgs } from "./order_cmd.ts";
+ * parseOrderArgs(["buy", "XBTUSD", "0.01", "--stop-loss", "24000"]);
+ * ```
+ */
+export function parseOrderArgs(args: readonly string[]): OrderFlags | "help" {
+  const parsed = parseFlags(args, {
+    booleans: ["validate", "live", "json"],
+    values: ["limit", "stop-loss", "take-profit"],
+    positionals: ["side", "pair", "volume"],
+  });
+  if (parsed === "help") return parsed;
+  if ("error" in parsed) throw new UsageError(parsed.error, "order");
+  const [side, pair, volume] = parsed.positionals as [string, string, string];
+  if (side !== "buy" && side !== "sell") {
+    throw new UsageError(
+      `The side must be buy or sell, got ${JSON.stringify(side)}`,
+      "order",
+    );
+  }
+  const ticket: OrderTicket = {
+    pair,
+    side,
+    type: parsed.values.has("limit") ? "limit" : "market",
+    volume: number(volume, "<volume>"),
+  };
+  const limit = parsed.values.get("limit");
+  if (limit !== undefined) ticket.price = number(limit, "--limit");
+  const stop = parsed.values.get("stop-loss");
+  if (stop !== undefined) ticket.stopLoss = number(stop, "--stop-loss");
+  const take = parsed.values.get("take-profit");
+  if (take !== undefined) ticket.takeProfit = number(take, "--take-profit");
+  if (parsed.booleans.has("validate")) ticket.validate = true;
+  return {
+    ticket,
+    live: parsed.booleans.has("live"),
+    json: parsed.booleans.has("json"),
+  };
+}
+
+function number(text: string, name: string): string {
+  if (!/^\d{1,20}(\.\d{1,20})?$/.test(text)) {
+    throw new UsageError(
+      `${name} must be a positive decimal, got ${JSON.stringify(text)}`,
+      "order",
+    );
+  }
+  return text;
+}
+
+/**
+ * Open the order service the CLI commands share: the config directory's
+ * config and paper file, and credentials only when the mode is live.
+ *
+ * @param io The run's I/O.
+ * @param options `--live` and the redactor.
+ * @returns The service and the context (close `ctx.rest` and the service).
+ * @example Open
+ * ```ts ignore
+ * const { service, ctx } = await openOrderService(io, { live: false, redactor });
+ * ```
+ */
+export async function openOrderService(
+  io: CliIo,
+  options: { live: boolean; redactor?: Redactor | undefined },
+): Promise<{ service: OrderService; ctx: CliContext }> {
+  let ctx = await loadCommandContext(io, { redactor: options.redactor });
+  if (ctx.config.trading.mode === "live") {
+    ctx.rest.close();
+    ctx = await loadCommandContext(io, {
+      credentials: true,
+      redactor: options.redactor,
+    });
+  }
+  const service = new OrderService({
+    config: ctx.config,
+    liveSwitch: options.live || io.env("KRAKKED_LIVE") === "1",
+    rest: ctx.rest,
+    paperPath: join(ctx.paths.dir, PAPER_FILE),
+    now: io.now,
+  });
+  return { service, ctx };
+}
+
+/**
+ * One line describing a decision.
+ *
+ * @param decision The decision.
+ * @returns The text.
+ * @example Describe
+ * ```ts
+ * import { describeDecision } from "./order_cmd.ts";
+ * describeDecision({ decision: "rejected", mode: "read_only",
+ *   rule: "mode_read_only", message: "trading.mode is read_only" });
+ * // "REJECTED (mode_read_only): trading.mode is read_only"
+ * ```
+ */
+export function describeDecision(decision: OrderDecision): string {
+  if (decision.decision === "rejected") {
+    return `REJECTED (${decision.rule}): ${decision.message}`;
+  }
+  const o = decision.order;
+  const parts = [
+    `ACCEPTED (${decision.route.toUpperCase().replace("_", "-")})`,
+    `notional ${Number(decision.notionalUsd).toFixed(2)} USD`,
+    `stop-loss ${decision.stopLoss?.triggerPrice ?? "none"}`,
+  ];
+  if (o !== null) {
+    parts.push(`order ${o.orderId ?? o.key} ${o.status}, filled ${o.filled}`);
+  }
+  if (decision.validateOnly) parts.push("validated only, nothing placed");
+  if (decision.route === "dry_run") parts.push("nothing was sent");
+  let line = parts.join(", ");
+  if (decision.takeProfit !== undefined) {
+    line += `\ntake-profit: ${describeDecision(decision.takeProfit)}`;
+  }
+  return line;
+}
+
+/**
+ * Run `krakked order`.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O.
+ * @param redactor Registers credentials so no output shows them.
+ * @returns 0 accepted, 1 rejected.
+ * @throws {UsageError} For an unknown pair.
+ * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
+ * @example Run
+ * ```ts ignore
+ * await orderCommand(parseOrderArgs(["buy", "XBTUSD", "0.01", "--stop-loss", "24000"]), io);
+ * ```
+ */
+export async function orderCommand(
+  flags: OrderFlags,
+  io: CliIo,
+  redactor: Redactor = new Redactor(),
+): Promise<number> {
+  const { service, ctx } = await openOrderService(io, {
+    live: flags.live,
+    redactor,
+  });
+  try {
+    let decision: OrderDecision;
+    try {
+      decision = await service.place(flags.ticket);
+    } catch (error) {
+      if (error instanceof TicketError) {
+        throw new UsageError(error.message, "order");
+      }
+      throw error;
+    }
+    if (flags.json) writeJson(io, decision);
+    else {
+      writeLine(
+        decision.decision === "accepted" ? io.stdout : io.stderr,
+        `${decision.mode.toUpperCase().replace("_", "-")} ${
+          describeDecision(decision)
+        }`,
+      );
+    }
+    return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
+  } finally {
+    await service.close();
+    ctx.rest.close();
+  }
+}
