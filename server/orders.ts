@@ -891,6 +891,15 @@ export class OrderService {
         "The take-profit is placed as an exit once the entry has filled; place it then",
       );
     }
+    if (ticket.stopLoss !== undefined) {
+      // Kraken spot attaches one close per order and has no
+      // one-cancels-other: the stop-loss created on the fill holds the filled
+      // volume, so a take-profit exit would only fail for lack of funds.
+      return this.#rejected(
+        "take_profit_blocked_by_stop",
+        `The stop-loss attached to this entry holds the filled ${filled} ${pair.base}; Kraken spot has no one-cancels-other, so place the take-profit after the stop is cancelled or moved`,
+      );
+    }
     const context: PlaceContext = {};
     if (entry.route === "paper") {
       context.positionBase = this.#paper!.position(pair.id).qty;

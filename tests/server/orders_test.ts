@@ -675,3 +675,55 @@ Deno.test("serve: order POSTs without or with a foreign Origin are refused", asy
     await s.close();
   }
 });
+
+Deno.test("serve paper: a take-profit is placed as an exit once the entry fills, and refused before", async () => {
+  const dir = await Deno.makeTempDir();
+  const s = await startWith(TRADING("  mode: paper\n"), {
+    paperPath: join(dir, "paper.json"),
+  });
+  try {
+    const { ask } = await quote(s);
+    const volume = (100 / ask).toFixed(6);
+    const filled = await s.post("/api/orders", {
+      pair: "XBTUSD",
+      side: "buy",
+      type: "market",
+      volume,
+      stopLoss: price(ask * 0.95),
+      takeProfit: price(ask * 1.05),
+    });
+    assert.equal(filled.status, 200, JSON.stringify(filled.body));
+    assert.equal(filled.body.order.status, "filled");
+    const tp = filled.body.takeProfit;
+    assert.ok(
+      tp !== undefined,
+      "the entry answer carries the take-profit decision",
+    );
+    // The stop-loss created on the fill holds the position (no OCO on spot).
+    assert.equal(tp.decision, "rejected", JSON.stringify(tp));
+    assert.equal(tp.rule, "take_profit_blocked_by_stop");
+    assert.match(tp.message, /no one-cancels-other/);
+    const paper = (await s.get("/api/paper")).body;
+    assert.ok(
+      paper.openOrders.some((o: { type: string; side: string }) =>
+        o.type === "stop-loss" && o.side === "sell"
+      ),
+      JSON.stringify(paper.openOrders),
+    );
+    const resting = await s.post("/api/orders", {
+      pair: "XBTUSD",
+      side: "buy",
+      type: "limit",
+      volume,
+      price: price(ask * 0.9),
+      stopLoss: price(ask * 0.85),
+      takeProfit: price(ask * 1.05),
+    });
+    assert.equal(resting.body.order.status, "new");
+    assert.equal(resting.body.takeProfit.decision, "rejected");
+    assert.equal(resting.body.takeProfit.rule, "take_profit_after_fill");
+  } finally {
+    await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
