@@ -788,6 +788,20 @@ export class OrderService {
     if (route.route === "paper") {
       context.positionBase = this.#paper!.position(pair.id).qty;
     }
+    if (pair.quote !== "USD") {
+      // The notional cap is in USD: price the quote asset through its USD
+      // pair's ask (the higher side, so the cap errs on the safe side).
+      const usdId = market.resolver.tryResolve(`${pair.quote}/USD`);
+      const usdPair = usdId === undefined
+        ? undefined
+        : market.resolver.get(usdId);
+      const ask = usdPair === undefined
+        ? undefined
+        : (await this.#book(usdPair)).asks[0]?.price;
+      if (ask !== undefined) {
+        context.usdPrice = (asset) => (asset === pair.quote ? ask : undefined);
+      }
+    }
     const decision = await this.#send(client, ticketRequest(ticket), context);
     if (
       decision.decision === "accepted" && ticket.takeProfit !== undefined

@@ -727,3 +727,33 @@ Deno.test("serve paper: a take-profit is placed as an exit once the entry fills,
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("serve dry_run: the notional cap converts a non-USD quote through its USD pair", async () => {
+  const s = await startWith(
+    TRADING("  mode: dry_run\n  max_notional_usd: 500\n"),
+  );
+  try {
+    const eth = await quote(s, "ETHXBT"); // priced in XBT
+    const xbt = await quote(s, "XBTUSD");
+    const order = (usd: number) => ({
+      pair: "ETHXBT",
+      side: "buy",
+      type: "limit",
+      volume: (usd / (eth.ask * xbt.ask)).toFixed(4),
+      price: eth.ask.toFixed(5),
+      stopLoss: (eth.ask * 0.95).toFixed(5),
+    });
+    const ok = await s.post("/api/orders", order(200));
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    const usd = Number(ok.body.notionalUsd);
+    assert.ok(
+      usd > 180 && usd < 220,
+      `notional ${ok.body.notionalUsd} USD for ~200 USD of ETH priced in XBT`,
+    );
+    const over = await s.post("/api/orders", order(900));
+    assert.equal(over.status, 422, JSON.stringify(over.body));
+    assert.equal(over.body.rule, "max_notional");
+  } finally {
+    await s.close();
+  }
+});
