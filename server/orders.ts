@@ -57,10 +57,6 @@ export const PAPER_FILE = "paper.json";
 /** The paper account file of `serve --sim` (kept apart from the real one). */
 export const SIM_PAPER_FILE = "paper-sim.json";
 
-/** Starting balances of a new or reset paper account. */
-export const PAPER_START_BALANCES: Readonly<Record<string, string>> = Object
-  .freeze({ USD: "10000" });
-
 /** Depth levels fetched for a placement or a paper refresh. */
 const DEPTH_LEVELS = 50;
 
@@ -97,7 +93,7 @@ export interface OrderServiceOptions {
   stream?: PrivateStream;
   /** Clock, ms (default `Date.now`). */
   now?: () => number;
-  /** Starting balances of a new paper account (default {@linkcode PAPER_START_BALANCES}). */
+  /** Starting balances of a new paper account (default: `trading.paper_starting_usd` in USD). */
   paperBalances?: Record<string, string>;
 }
 
@@ -429,7 +425,8 @@ export class OrderService {
     this.#stream = options.stream;
     this.#now = options.now ?? Date.now;
     this.#paperBalances = {
-      ...(options.paperBalances ?? PAPER_START_BALANCES),
+      ...(options.paperBalances ??
+        { USD: String(options.config.trading.paper_starting_usd) }),
     };
   }
 

@@ -61,6 +61,8 @@ export interface KrakkedConfig {
     readonly max_position_notional_usd: number;
     readonly allowed_symbols: readonly string[];
     readonly stop_loss_max_distance_pct: number;
+    /** USD a new paper account starts with. */
+    readonly paper_starting_usd: number;
   };
   readonly server: {
     readonly host: string;
@@ -101,6 +103,7 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
     max_position_notional_usd: 1000,
     allowed_symbols: [],
     stop_loss_max_distance_pct: 10,
+    paper_starting_usd: 10_000,
   },
   server: { host: "127.0.0.1", port: 8787 },
 });
@@ -204,6 +207,7 @@ const SCHEMA: Rule = {
         max_position_notional_usd: { t: "num", min: 0 },
         allowed_symbols: { t: "strs", upper: true },
         stop_loss_max_distance_pct: { t: "num", min: 0.01, max: 100 },
+        paper_starting_usd: { t: "num", min: 0, max: 1e12 },
       },
     },
     server: {

@@ -757,3 +757,15 @@ Deno.test("serve dry_run: the notional cap converts a non-USD quote through its 
     await s.close();
   }
 });
+
+Deno.test("serve paper: a new paper account starts with trading.paper_starting_usd", async () => {
+  const s = await startWith(
+    TRADING("  mode: paper\n  paper_starting_usd: 2500\n"),
+  );
+  try {
+    const paper = (await s.get("/api/paper")).body;
+    assert.equal(Number(paper.balances.USD), 2500);
+  } finally {
+    await s.close();
+  }
+});

@@ -23,6 +23,7 @@ Deno.test("parseConfig() gives the documented defaults for a missing or empty fi
   assert.equal(d.trading.mode, "read_only");
   assert.equal(d.trading.enable_live_orders, false);
   assert.equal(d.trading.max_notional_usd, 500);
+  assert.equal(d.trading.paper_starting_usd, 10_000);
   assert.equal(d.universe.exclude_leveraged_pairs, false);
   assert.equal(d.connection.rest_url, "https://api.kraken.com");
   assert.equal(d.server.host, "127.0.0.1");
