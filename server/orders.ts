@@ -621,6 +621,27 @@ export class OrderService {
   }
 
   /**
+   * Arms the dead-man switch (Kraken's CancelAllOrdersAfter) when orders go
+   * live: if this process stops refreshing it, Kraken cancels every open
+   * order after `trading.dead_man_seconds`. Disarmed by {@linkcode close}.
+   *
+   * @returns Whether it was armed (live transport and a non-zero countdown).
+   */
+  async armDeadMan(): Promise<boolean> {
+    const seconds = this.#config.trading.dead_man_seconds;
+    if (seconds === 0 || this.mode !== "live" || !this.#rest.hasCredentials) {
+      return false;
+    }
+    const { client } = await this.#load();
+    // Refresh at a third of the countdown (Kraken: every 15–30 s for 60 s).
+    client.startDeadMan({
+      timeoutSec: seconds,
+      refreshMs: Math.max(1_000, Math.floor((seconds * 1000) / 3)),
+    });
+    return true;
+  }
+
+  /**
    * Stops timers and detaches from the stream; open orders stay open.
    *
    * @returns Resolves when closed.

@@ -23,7 +23,7 @@ import { PrivateStream } from "../core/trade/private_stream.ts";
 import { PrivateWsSession } from "../core/trade/ws_session.ts";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./orders.ts";
 import { MAX_SYNTHETIC_PAIRS } from "./sim/pairs.ts";
-import { startSimulator } from "./sim/server.ts";
+import { type Simulator, startSimulator } from "./sim/server.ts";
 import { webSocketPlugin } from "./sim/ws.ts";
 
 /** The version reported by the server. */
@@ -176,6 +176,8 @@ export interface RunningServer {
   url: string;
   mode: "live" | "sim";
   simUrl?: string;
+  /** The in-process simulator with `--sim` (tests inspect its engine). */
+  simulator?: Simulator;
   close(): Promise<void>;
 }
 
@@ -349,6 +351,11 @@ export async function startServe(
     ...(paperPath !== undefined ? { paperPath } : {}),
     ...(stream ? { stream } : {}),
   });
+  if (liveArmed && await orders.armDeadMan()) {
+    say(
+      `Dead-man switch armed: Kraken cancels all orders ${config.trading.dead_man_seconds} s after this server stops refreshing it`,
+    );
+  }
   say(
     `Trading: ${config.trading.mode}${
       config.trading.mode === "live"
@@ -391,7 +398,7 @@ export async function startServe(
   return {
     url,
     mode: args.sim ? "sim" : "live",
-    ...(sim ? { simUrl: sim.url } : {}),
+    ...(sim ? { simUrl: sim.url, simulator: sim } : {}),
     async close() {
       controller.abort();
       await server.finished;

@@ -63,6 +63,11 @@ export interface KrakkedConfig {
     readonly stop_loss_max_distance_pct: number;
     /** USD a new paper account starts with. */
     readonly paper_starting_usd: number;
+    /**
+     * Live mode: the dead-man switch countdown (CancelAllOrdersAfter), in
+     * seconds, refreshed while the server runs; 0 turns it off.
+     */
+    readonly dead_man_seconds: number;
   };
   readonly server: {
     readonly host: string;
@@ -104,6 +109,7 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
     allowed_symbols: [],
     stop_loss_max_distance_pct: 10,
     paper_starting_usd: 10_000,
+    dead_man_seconds: 60,
   },
   server: { host: "127.0.0.1", port: 8787 },
 });
@@ -208,6 +214,7 @@ const SCHEMA: Rule = {
         allowed_symbols: { t: "strs", upper: true },
         stop_loss_max_distance_pct: { t: "num", min: 0.01, max: 100 },
         paper_starting_usd: { t: "num", min: 0, max: 1e12 },
+        dead_man_seconds: { t: "num", min: 0, max: 86_399, int: true },
       },
     },
     server: {

@@ -17,7 +17,11 @@ import {
   TicketError,
   ticketRequest,
 } from "../../server/orders.ts";
-import { parseServeArgs, startServe } from "../../server/serve.ts";
+import {
+  parseServeArgs,
+  type RunningServer,
+  startServe,
+} from "../../server/serve.ts";
 
 Deno.test("parseTicket() accepts a well-formed ticket and names the bad field", async (t) => {
   await t.step("a limit buy with stop-loss and flags", () => {
@@ -301,6 +305,7 @@ type Json = any;
 interface Server {
   url: string;
   cookie: string;
+  running: RunningServer;
   post(path: string, body?: unknown): Promise<{ status: number; body: Json }>;
   get(path: string): Promise<{ status: number; body: Json }>;
   del(path: string): Promise<{ status: number; body: Json }>;
@@ -349,6 +354,7 @@ async function startWith(
   return {
     url: running.url,
     cookie,
+    running,
     post: (path, body) => call("POST", path, body),
     get: (path) => call("GET", path),
     del: (path) => call("DELETE", path),
@@ -610,6 +616,17 @@ Deno.test("serve live (both switches): orders reach the simulator engine, then c
   );
   try {
     assert.equal((await s.get("/api/config")).body.trading.liveArmed, true);
+    // serve armed Kraken's dead-man switch (CancelAllOrdersAfter 60 s).
+    let deadManMs = s.running.simulator?.engine?.deadManMs;
+    // The first arm call is asynchronous: give it a bounded number of round trips.
+    for (let i = 0; deadManMs === undefined && i < 200; i++) {
+      await s.get("/api/health");
+      deadManMs = s.running.simulator?.engine?.deadManMs;
+    }
+    assert.ok(
+      deadManMs !== undefined && deadManMs > Date.now() + 30_000,
+      `dead man at ${deadManMs}`,
+    );
     const { bid } = await quote(s);
     const volume = (50 / bid).toFixed(6);
     const ticket = {
