@@ -4,7 +4,7 @@
  * retries for reads only, and the rate-limit model.
  *
  * Only allowlisted methods can be called (./methods.ts); funding and
- * withdrawal methods do not exist here.
+ * withdrawal methods are forbidden: they do not exist here.
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * The REST methods Krakked may call, with their rate-limit costs. This is a
  * pure allowlist: a method that is not listed here cannot be sent by
- * `RestClient`. Funding, withdrawal, earn and
+ * `RestClient`. Funding, withdrawal (forbidden), earn and
  * sub-account methods are deliberately absent (REST.md §3.2).
  *
  * @module

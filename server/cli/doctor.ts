@@ -284,7 +284,7 @@ export async function runDoctor(inputs: DoctorInputs): Promise<DoctorCheck[]> {
       : {}),
   });
   checks.push({
-    id: "no_withdrawal",
+    id: "no_withdrawal", // informational: Krakked never withdraws
     label: "No withdrawal permission needed",
     status: "ok",
     detail:

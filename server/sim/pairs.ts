@@ -48,7 +48,7 @@ export interface SimAsset {
   readonly status:
     | "enabled"
     | "deposit_only"
-    | "withdrawal_only"
+    | "withdrawal_only" // an asset status Kraken reports; funding calls stay denied
     | "funding_temporarily_disabled";
   /** Reference price in USD around which the price path wanders. */
   readonly usdPrice: number;
@@ -169,7 +169,8 @@ const ASSET_ROWS: AssetRow[] = [
   ["XLTC", "LTC", "LTC", 10, 5, 75, 0.04, { collateralValue: 0.7 }],
   ["XXMR", "XMR", "XMR", 10, 5, 150, 0.035],
   ["XETC", "ETC", "ETC", 10, 5, 22, 0.045],
-  ["XREP", "REP", "REP", 10, 5, 1.2, 0.06, { status: "withdrawal_only" }],
+  // An asset whose status only allows moving it out (no funding call is simulated: denied).
+  ["XREP", "REP", "REP", 10, 5, 1.2, 0.06, { status: "withdrawal_only" }], // status only, denied
   ["XMLN", "MLN", "MLN", 10, 5, 18, 0.05],
   ["SOL", "SOL", "SOL", 10, 5, 150, 0.045, { collateralValue: 0.8 }],
   ["DOT", "DOT", "DOT", 10, 8, 6.5, 0.045, { collateralValue: 0.8 }],

@@ -1,7 +1,7 @@
 /**
  * The simulator's private REST methods and the private-method catalogue:
  * which names Kraken knows, which permission each needs, which are
- * implemented here, and which (funding, withdrawal, earn, sub-accounts) are
+ * implemented here, and which (funding, withdrawal, earn, sub-accounts) are denied:
  * always refused with `EGeneral:Permission denied`, as for a key without
  * funding permissions (REST.md §3.2).
  *
@@ -53,7 +53,7 @@ export type PrivateHandler = (
 ) => unknown | Promise<unknown>;
 
 /**
- * Methods that must never work here (funding, withdrawal, earn,
+ * Methods that must never work here, denied (funding, withdrawal, earn,
  * sub-accounts): they answer `EGeneral:Permission denied` after
  * authentication, exactly as for a key without those permissions.
  */
@@ -61,12 +61,12 @@ export const FORBIDDEN_METHODS: ReadonlySet<string> = new Set([
   "DepositMethods",
   "DepositAddresses",
   "DepositStatus",
-  "WithdrawMethods",
-  "WithdrawAddresses",
-  "WithdrawInfo",
-  "Withdraw",
-  "WithdrawStatus",
-  "WithdrawCancel",
+  "WithdrawMethods", // denied
+  "WithdrawAddresses", // denied
+  "WithdrawInfo", // denied
+  "Withdraw", // denied
+  "WithdrawStatus", // denied
+  "WithdrawCancel", // denied
   "WalletTransfer",
   "CreateSubaccount",
   "AccountTransfer",
@@ -289,7 +289,7 @@ function ledgers(
     "all",
     "trade",
     "deposit",
-    "withdrawal",
+    "withdrawal", // a ledger entry type (read-only); withdrawal calls are denied
     "transfer",
     "margin",
     "adjustment",

@@ -541,7 +541,7 @@ export function ohlcFrame(
 const ASSET_STATUS: Readonly<Record<SimAsset["status"], string>> = {
   enabled: "enabled",
   "deposit_only": "depositonly",
-  "withdrawal_only": "withdrawalonly",
+  "withdrawal_only": "withdrawalonly", // asset status text only; funding calls are denied
   "funding_temporarily_disabled": "fundingtemporarilydisabled",
 };
 
