@@ -11,7 +11,7 @@
 
 import type { CallParams, RestAnswer } from "../rest/client.ts";
 import { KrakenError, LOCAL_CODES } from "../rest/errors.ts";
-import { type TradingAction, tradingPenalty } from "../rest/ratelimit.ts";
+import type { TradingAction } from "../rest/ratelimit.ts";
 import { addOrderRestParams, type FormPair } from "./encode.ts";
 import type { PreparedOrder } from "./gates.ts";
 import {
@@ -23,13 +23,14 @@ import {
   type CancelAck,
   type CancelBatchRequest,
   cancelBatchSize,
+  checkedTradingCostMargin,
   type CounterHints,
   type DeadManAck,
-  DEFAULT_TRADING_COST_MARGIN,
   type EditAck,
   type EditRequest,
   type OrderTarget,
   type OrderTransport,
+  tradingCost,
   type TransportCallOptions,
 } from "./transport.ts";
 
@@ -109,7 +110,7 @@ function targetParams(target: OrderTarget): CallParams {
 export interface RestOrderTransportOptions {
   /**
    * Added to each trading-counter charge (default
-   * {@linkcode DEFAULT_TRADING_COST_MARGIN}); 0 charges Kraken's exact table.
+   * `DEFAULT_TRADING_COST_MARGIN`); 0 charges Kraken's exact table.
    */
   tradingCostMargin?: number;
 }
@@ -149,12 +150,7 @@ export class RestOrderTransport implements OrderTransport {
    */
   constructor(rest: PrivateCaller, options: RestOrderTransportOptions = {}) {
     this.#rest = rest;
-    this.#margin = options.tradingCostMargin ?? DEFAULT_TRADING_COST_MARGIN;
-    if (!(this.#margin >= 0)) {
-      throw new RangeError(
-        `tradingCostMargin must be ≥ 0, got ${this.#margin}`,
-      );
-    }
+    this.#margin = checkedTradingCostMargin(options.tradingCostMargin);
   }
 
   /**
@@ -390,11 +386,10 @@ export class RestOrderTransport implements OrderTransport {
     hints: CounterHints,
     n = 1,
   ): { pair?: string; tradingCost: number } {
-    const tradingCost = tradingPenalty(action, hints.ageMs ?? 0, n) +
-      this.#margin;
+    const cost = tradingCost(action, hints, this.#margin, n);
     return hints.pair === undefined
-      ? { tradingCost }
-      : { pair: hints.pair, tradingCost };
+      ? { tradingCost: cost }
+      : { pair: hints.pair, tradingCost: cost };
   }
 }
 

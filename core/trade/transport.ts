@@ -15,6 +15,7 @@
 
 import type { PairMetadata } from "../market/pairs.ts";
 import { KrakenError } from "../rest/errors.ts";
+import { type TradingAction, tradingPenalty } from "../rest/ratelimit.ts";
 import type { PreparedOrder } from "./gates.ts";
 
 /** Which wire a transport uses. */
@@ -350,4 +351,48 @@ export function cancelBatchSize(request: CancelBatchRequest): number {
     throw new RangeError(`A batch cancel takes 1 to 50 ids, got ${n}`);
   }
   return n;
+}
+
+/**
+ * The trading-counter margin of a transport's options, checked.
+ *
+ * @param margin `tradingCostMargin` as given (default {@linkcode DEFAULT_TRADING_COST_MARGIN}).
+ * @returns The margin.
+ * @throws {RangeError} For a negative or non-numeric margin.
+ * @example Default
+ * ```ts
+ * import { checkedTradingCostMargin } from "./transport.ts";
+ * checkedTradingCostMargin(undefined); // 0.05
+ * ```
+ */
+export function checkedTradingCostMargin(margin: number | undefined): number {
+  const value = margin ?? DEFAULT_TRADING_COST_MARGIN;
+  if (!(value >= 0)) {
+    throw new RangeError(`tradingCostMargin must be ≥ 0, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * What one trading call costs on the per-pair counter: Kraken's penalty for
+ * the action at the order's age, times `n` for batches, plus the margin.
+ *
+ * @param action The trading action.
+ * @param hints The order's age (0 when unknown: the worst case).
+ * @param margin The transport's margin.
+ * @param n Orders in a batch.
+ * @returns The cost to charge.
+ * @example Cancel of a fresh order
+ * ```ts
+ * import { tradingCost } from "./transport.ts";
+ * tradingCost("cancel", {}, 0); // 8
+ * ```
+ */
+export function tradingCost(
+  action: TradingAction,
+  hints: CounterHints,
+  margin: number,
+  n = 1,
+): number {
+  return tradingPenalty(action, hints.ageMs ?? 0, n) + margin;
 }

@@ -15,7 +15,6 @@ import {
   type Priority,
   type RateLimiter,
   type TradingAction,
-  tradingPenalty,
 } from "../rest/ratelimit.ts";
 import type { MethodResponseFrame } from "../ws/protocol.ts";
 import { addOrderWsParams, wsNumber } from "./encode.ts";
@@ -30,13 +29,14 @@ import {
   type CancelAck,
   type CancelBatchRequest,
   cancelBatchSize,
+  checkedTradingCostMargin,
   type CounterHints,
   type DeadManAck,
-  DEFAULT_TRADING_COST_MARGIN,
   type EditAck,
   type EditRequest,
   type OrderTarget,
   type OrderTransport,
+  tradingCost,
   type TransportCallOptions,
 } from "./transport.ts";
 import type { PrivateWsSession, WsRequestOptions } from "./ws_session.ts";
@@ -50,7 +50,7 @@ export interface WsOrderTransportOptions {
   limiter?: RateLimiter;
   /**
    * Added to each trading-counter charge (default
-   * {@linkcode DEFAULT_TRADING_COST_MARGIN}); 0 charges Kraken's exact table.
+   * `DEFAULT_TRADING_COST_MARGIN`); 0 charges Kraken's exact table.
    */
   tradingCostMargin?: number;
 }
@@ -138,12 +138,7 @@ export class WsOrderTransport implements OrderTransport {
   ) {
     this.#session = session;
     this.#limiter = options.limiter;
-    this.#margin = options.tradingCostMargin ?? DEFAULT_TRADING_COST_MARGIN;
-    if (!(this.#margin >= 0)) {
-      throw new RangeError(
-        `tradingCostMargin must be ≥ 0, got ${this.#margin}`,
-      );
-    }
+    this.#margin = checkedTradingCostMargin(options.tradingCostMargin);
   }
 
   /**
@@ -397,7 +392,7 @@ export class WsOrderTransport implements OrderTransport {
     n = 1,
   ): (signal: AbortSignal | undefined) => Promise<void> {
     const limiter = this.#limiter;
-    const cost = tradingPenalty(action, hints.ageMs ?? 0, n) + this.#margin;
+    const cost = tradingCost(action, hints, this.#margin, n);
     return (signal) =>
       limiter === undefined ? Promise.resolve() : limiter.schedule({
         counter: "trading",
