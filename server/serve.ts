@@ -178,6 +178,8 @@ export interface RunningServer {
   simUrl?: string;
   /** The in-process simulator with `--sim` (tests inspect its engine). */
   simulator?: Simulator;
+  /** The server's REST client (tests inspect its limiter's tier). */
+  rest: RestClient;
   close(): Promise<void>;
 }
 
@@ -239,6 +241,8 @@ export async function startServe(
     sim = await startSimulator({
       port: 0,
       seed: args.seed ?? 1,
+      // The simulator meters the key by the tier the client paces for.
+      tier: config.connection.api_tier,
       ...(args.simPairs !== undefined ? { syntheticPairs: args.simPairs } : {}),
       websocket: webSocketPlugin(),
     });
@@ -277,9 +281,12 @@ export async function startServe(
   }
   if (credentials) logger.redactor.register(credentials.secret);
 
+  // One client (and so one limiter) per server, paced by the account's
+  // tier: REST counter and per-pair trading-engine counters alike.
   const rest = new RestClient({
     baseUrl: restUrl,
     timeoutMs: config.connection.timeout_ms,
+    tier: config.connection.api_tier,
     ...(credentials ? { credentials } : {}),
   });
   if (!args.sim) {
@@ -399,6 +406,7 @@ export async function startServe(
     url,
     mode: args.sim ? "sim" : "live",
     ...(sim ? { simUrl: sim.url, simulator: sim } : {}),
+    rest,
     async close() {
       controller.abort();
       await server.finished;

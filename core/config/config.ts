@@ -15,11 +15,15 @@
 // deno-lint-ignore-file camelcase -- the property names are the YAML keys users write and the README documents
 
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import type { Tier } from "../rest/ratelimit.ts";
 
 /** Trading modes, least to most powerful. */
 export type TradingMode = "read_only" | "dry_run" | "paper" | "live";
-/** Kraken API tiers (they set the rate-limit model). */
-export type ApiTier = "starter" | "intermediate" | "pro";
+/**
+ * Kraken API tiers: the rate limiter's {@linkcode Tier}, so
+ * `connection.api_tier` can be handed to `RestClient({ tier })` as is.
+ */
+export type ApiTier = Tier;
 
 /** The region profile: what the account may trade. */
 export interface RegionProfile {

@@ -34,6 +34,7 @@ import {
   defaultSetTimer,
   RateLimiter,
   type SetTimer,
+  type Tier,
   tradingPenalty,
 } from "./ratelimit.ts";
 import type {
@@ -104,9 +105,16 @@ export interface RestClientOptions {
   nonce?: NonceSource;
   /**
    * Limiter for private calls (REST and trading counters). Share one per API
-   * key; defaults to a private Starter-tier limiter.
+   * key; defaults to a private limiter of {@linkcode RestClientOptions.tier}.
    */
   limiter?: RateLimiter;
+  /**
+   * The account's tier (`connection.api_tier`), which sets the limits of the
+   * REST and trading-engine counters of the limiter the client creates
+   * (default `"starter"`, the strictest). With a shared `limiter` it must
+   * match that limiter's tier.
+   */
+  tier?: Tier;
   /** Limiter for public calls; share one per process (default: `limiter`). */
   publicLimiter?: RateLimiter;
   /** Retry policy for reads. */
@@ -301,7 +309,8 @@ export class RestClient {
    * Create a client. Nothing is sent until a method is called.
    *
    * @param options Endpoints, injected effects, credentials and policies.
-   * @throws {RangeError} When `timeoutMs` or a retry setting is out of range.
+   * @throws {RangeError} When `timeoutMs` or a retry setting is out of range,
+   *   or `tier` differs from the given limiter's tier.
    */
   constructor(options: RestClientOptions = {}) {
     this.#baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
@@ -322,9 +331,23 @@ export class RestClient {
     }
     this.#setTimer = options.setTimer ?? defaultSetTimer;
     this.#nonces = options.nonce ?? new NonceSource({ now: this.#now });
+    if (
+      options.limiter !== undefined && options.tier !== undefined &&
+      options.limiter.tier !== options.tier
+    ) {
+      // Pacing by one tier while the account is metered by another either
+      // wastes the allowance or runs into Kraken's rate-limit errors.
+      throw new RangeError(
+        `Cannot create RestClient: tier "${options.tier}" differs from the shared limiter's tier "${options.limiter.tier}"`,
+      );
+    }
     this.#ownsLimiter = options.limiter === undefined;
     this.#limiter = options.limiter ??
-      new RateLimiter({ now: this.#now, setTimer: this.#setTimer });
+      new RateLimiter({
+        tier: options.tier ?? "starter",
+        now: this.#now,
+        setTimer: this.#setTimer,
+      });
     this.#publicLimiter = options.publicLimiter ?? this.#limiter;
     const retry = options.retry ?? {};
     this.#maxAttempts = retry.maxAttempts ?? 3;
@@ -345,6 +368,20 @@ export class RestClient {
   /** Whether the client holds credentials for private calls. */
   get hasCredentials(): boolean {
     return this.#key !== undefined;
+  }
+
+  /**
+   * The limiter of private calls (REST and trading-engine counters). Hand it
+   * to other order paths of the same key (e.g. `WsOrderTransport`) so they
+   * share its counters and tier.
+   */
+  get limiter(): RateLimiter {
+    return this.#limiter;
+  }
+
+  /** The tier of the private limiter's REST and trading counters. */
+  get tier(): Tier {
+    return this.#limiter.tier;
   }
 
   /**

@@ -35,7 +35,10 @@ export interface CliContext {
   warnings: string[];
   /** The credential outcome, when credentials were asked for. */
   credentials: CredentialsResult | undefined;
-  /** A REST client at `connection.rest_url`, with the credentials when found. */
+  /**
+   * A REST client at `connection.rest_url`, paced for `connection.api_tier`,
+   * with the credentials when found.
+   */
   rest: RestClient;
 }
 
@@ -82,6 +85,7 @@ export async function loadContext(
   const rest = new RestClient({
     baseUrl: config.connection.rest_url,
     timeoutMs: config.connection.timeout_ms,
+    tier: config.connection.api_tier,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(credentials?.kind === "found"
       ? {

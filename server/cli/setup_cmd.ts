@@ -271,7 +271,8 @@ export async function setupCommand(
     const value = io.env(name);
     if (value !== undefined) redactor.register(value.trim());
   }
-  const { rest_url: baseUrl, timeout_ms: timeoutMs } = ctx.config.connection;
+  const { rest_url: baseUrl, timeout_ms: timeoutMs, api_tier: tier } =
+    ctx.config.connection;
   const outcome = await runSetupCommand(flags, {
     interactive: io.interactive,
     env: io.env,
@@ -288,6 +289,7 @@ export async function setupCommand(
       const client = new RestClient({
         baseUrl,
         timeoutMs,
+        tier,
         credentials: {
           key: credentials.key.reveal(),
           secret: credentials.secret,

@@ -9,9 +9,18 @@
  * - Sustained: 220 orders on each of 10 pairs per wire, 16 in flight, the
  *   Pro-tier limiter pacing each pair's trading counter (180, −3.75/s):
  *   orders/s overall and after the burst allowance is spent.
+ * - Tiers: a 1,000-order burst (100 orders on each of 10 pairs, all
+ *   submitted at once, over REST) against a fresh simulator at Starter and
+ *   at Pro, the client built with the same `tier` as `connection.api_tier`
+ *   would give it and the simulator metering the key by that tier; wall
+ *   time of each, the ratio pro/starter, and the time the limiter's model
+ *   predicts. Both simulators allow Pro's 225 open orders per pair, so the
+ *   Starter run (60 per pair on real Kraken) measures pacing, not refusals
+ *   of the 61st open order.
  *
  * Report: `deno run --allow-read --allow-net=127.0.0.1,localhost --allow-env
- * tests/server/sim/order_latency_bench.ts`. Bench: `deno bench
+ * tests/server/sim/order_latency_bench.ts` (append `--tiers-only` for the
+ * Starter/Pro burst alone). Bench: `deno bench
  * --allow-read --allow-net=127.0.0.1,localhost --allow-env
  * tests/server/sim/order_latency_bench.ts`.
  *
@@ -24,12 +33,21 @@ import {
   pairMetadataFromRest,
 } from "../../../core/market/pairs.ts";
 import { type FetchLike, RestClient } from "../../../core/rest/client.ts";
-import { RateLimiter } from "../../../core/rest/ratelimit.ts";
+import {
+  MAX_OPEN_ORDERS_PER_PAIR,
+  RateLimiter,
+  type Tier,
+  TRADING_TIERS,
+  tradingPenalty,
+} from "../../../core/rest/ratelimit.ts";
 import type { GateConfig } from "../../../core/trade/gates.ts";
 import { OrderClient } from "../../../core/trade/order_client.ts";
 import type { OrderRequest } from "../../../core/trade/order.ts";
 import { RestOrderTransport } from "../../../core/trade/rest_transport.ts";
-import type { OrderTransport } from "../../../core/trade/transport.ts";
+import {
+  DEFAULT_TRADING_COST_MARGIN,
+  type OrderTransport,
+} from "../../../core/trade/transport.ts";
 import { PrivateWsSession } from "../../../core/trade/ws_session.ts";
 import { WsOrderTransport } from "../../../core/trade/ws_transport.ts";
 import { startSimulatorWithWs } from "../../../server/sim/ws.ts";
@@ -49,12 +67,16 @@ const CONFIG: GateConfig = {
 /** The wire span of the last REST call and WS answer, ms. */
 const spans = { rest: 0, ws: new Map<number, number>() };
 
+/** REST answers that carried a rate-limit error. */
+let rateLimitAnswers = 0;
+
 /** A fetch that times each call from start to the fully read body. */
 const timedFetch: FetchLike = async (input, init) => {
   const started = performance.now();
   const response = await fetch(input, init);
   const body = await response.text();
   spans.rest = performance.now() - started;
+  if (body.includes("Rate limit exceeded")) rateLimitAnswers++;
   return new Response(body, {
     status: response.status,
     headers: response.headers,
@@ -90,16 +112,20 @@ class TimedWebSocket extends WebSocket {
   }
 }
 
-async function setup() {
+async function setup(tier: Tier = "pro") {
   // No background feed timer: the simulator shares this process, and its
   // public-data ticks would land in the client's measured time.
   const sim = await startSimulatorWithWs({
     port: 0,
     seed: 8,
-    tier: "pro",
+    tier,
+    engine: { maxOpenOrdersPerPair: MAX_OPEN_ORDERS_PER_PAIR.pro },
     ws: { tickMs: 0 },
   });
-  const limiter = new RateLimiter({ tier: "pro" });
+  const publicLimiter = new RateLimiter({
+    publicLimits: { max: 1_000_000, decayPerSec: 1_000_000 },
+  });
+  // Built the way serve and the CLI build theirs from connection.api_tier.
   const rest = new RestClient({
     baseUrl: sim.url,
     credentials: {
@@ -107,11 +133,10 @@ async function setup() {
       secret: sim.credentials.apiSecret,
     },
     fetch: timedFetch,
-    limiter,
-    publicLimiter: new RateLimiter({
-      publicLimits: { max: 1_000_000, decayPerSec: 1_000_000 },
-    }),
+    tier,
+    publicLimiter,
   });
+  const limiter = rest.limiter;
   const pairs = new Map<string, PairMetadata>();
   for (const [key, info] of Object.entries(await rest.assetPairs())) {
     const meta = pairMetadataFromRest(key, info);
@@ -175,7 +200,7 @@ async function setup() {
       await clients.ws.close();
       session.close();
       rest.close();
-      limiter.close();
+      publicLimiter.close();
       await sim.close();
     },
   };
@@ -286,6 +311,76 @@ async function sustained(
   );
 }
 
+/**
+ * Seconds the limiter's model needs for a burst: per pair, the orders
+ * beyond the counter's maximum drain at its decay rate.
+ */
+function modelBurstSec(tier: Tier, perPair: number): number {
+  const cost = tradingPenalty("add", 0) + DEFAULT_TRADING_COST_MARGIN;
+  const { max, decayPerSec } = TRADING_TIERS[tier];
+  return Math.max(0, perPair * cost - max) / decayPerSec;
+}
+
+/** One 1,000-order burst over REST against a fresh simulator at `tier`. */
+async function tierBurst(
+  tier: Tier,
+): Promise<{ seconds: number; failures: string[]; rateLimited: number }> {
+  const s = await setup(tier);
+  try {
+    // Warm up (key import, connection) on pairs the burst does not use.
+    for (let i = 0; i < 10; i++) {
+      const result = await s.clients.rest.place(s.request(i, 10));
+      if (result.route !== "live" || result.error !== undefined) {
+        throw new Error(`Warm-up order ${i} at ${tier} failed`);
+      }
+    }
+    const pairs = 10;
+    const total = 1_000;
+    const failures: string[] = [];
+    rateLimitAnswers = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: total }, async (_, i) => {
+      const result = await s.clients.rest.place(s.request(i % pairs));
+      if (result.route !== "live") failures.push(result.route);
+      else if (result.error !== undefined) failures.push(result.error.code);
+    }));
+    const seconds = (performance.now() - started) / 1000;
+    return { seconds, failures, rateLimited: rateLimitAnswers };
+  } finally {
+    await s.close();
+  }
+}
+
+/** The 1,000-order burst at Starter and at Pro, side by side. */
+async function tiers(): Promise<void> {
+  const perPair = 100;
+  const rows: Array<{ tier: Tier; seconds: number }> = [];
+  say(
+    `1,000-order burst over REST (10 pairs × ${perPair}, all at once), client and simulator at the same tier:`,
+  );
+  for (const tier of ["starter", "pro"] as const) {
+    const r = await tierBurst(tier);
+    rows.push({ tier, seconds: r.seconds });
+    say(
+      `  ${tier.padEnd(8)} ${r.seconds.toFixed(2).padStart(7)} s wall = ${
+        (1_000 / r.seconds).toFixed(1)
+      } orders/s; limiter model ${
+        modelBurstSec(tier, perPair).toFixed(1)
+      } s of pacing (trading counter ${TRADING_TIERS[tier].max}, −${
+        TRADING_TIERS[tier].decayPerSec
+      }/s); failures ${r.failures.length}${
+        r.failures.length > 0 ? ` (${[...new Set(r.failures)].join(", ")})` : ""
+      }; rate-limit answers ${r.rateLimited}`,
+    );
+  }
+  const [starter, pro] = rows;
+  say(
+    `  ratio pro/starter ${(pro!.seconds / starter!.seconds).toFixed(3)} (Pro ${
+      (starter!.seconds / pro!.seconds).toFixed(1)
+    }× faster)`,
+  );
+}
+
 async function report(): Promise<void> {
   const s = await setup();
   try {
@@ -309,7 +404,11 @@ async function report(): Promise<void> {
 }
 
 if (import.meta.main) {
-  await report();
+  if (Deno.args.includes("--tiers-only")) await tiers();
+  else {
+    await report();
+    await tiers();
+  }
 } else {
   const s = await setup();
   for (let i = 0; i < 10; i++) await placeOnce(s, "rest", i);
