@@ -12,8 +12,10 @@
  * and filtering shows exactly the matching ones. What is measured and only
  * reported (`test-artifacts/e2e-load-metrics.json`): long tasks
  * (`PerformanceObserver` `longtask` entries) and `requestAnimationFrame`
- * frame gaps during about 5 s of streaming, and the time a sort and a filter
- * take to reach the screen.
+ * frame gaps during at least 5 s of streaming (longer, up to 20 s, until 20
+ * rows have ticked: the simulated market is quiet and 5 s is sometimes one
+ * or two rows short), how long the 20 rows took, and the time a sort and a
+ * filter take to reach the screen.
  */
 
 import assert from "node:assert/strict";
@@ -32,13 +34,22 @@ import {
 const WAIT_MS = 30_000;
 const SYNTHETIC_PAIRS = 300;
 const MIN_ROWS = 330;
+/** The streaming window is at least this long (the reported metrics). */
 const MEASURE_MS = 5_000;
+/** …and goes on until this many rows have ticked… */
+const MIN_CHANGED_ROWS = 20;
+/** …or this much time has passed. */
+const MAX_MEASURE_MS = 20_000;
 
 interface Window {
   readonly measured: {
     longTasksMs: number[];
     frameGapsMs: number[];
     changedSymbols: string[];
+    /** Ms from the window's start until MIN_CHANGED_ROWS rows had ticked. */
+    minRowsChangedAtMs: number | null;
+    /** The window's length, ms. */
+    windowMs: number;
     statsBefore: Stats;
     statsAfter: Stats;
   };
@@ -169,10 +180,12 @@ Deno.test({
       );
 
       await t.step(
-        "about 5 s of streaming: prices tick across many rows, updated in place, one batch per frame",
+        "5–20 s of streaming: prices tick across at least 20 rows, updated in place, one batch per frame",
         async () => {
           assert.equal(await rememberNodes(page), rows);
-          const measured = await page.evaluate(async (measureMs) => {
+          const measured = await page.evaluate(async (
+            { measureMs, minRows, maxMs },
+          ) => {
             const statsOf = () =>
               (globalThis as unknown as { krakkedStats: () => Stats })
                 .krakkedStats();
@@ -185,6 +198,8 @@ Deno.test({
             });
             observer.observe({ type: "longtask" });
             const changed = new Set<string>();
+            const startMs = performance.now();
+            let minRowsChangedAtMs: number | null = null;
             const mutations = new MutationObserver((records) => {
               for (const record of records) {
                 const node = record.target instanceof Element
@@ -193,6 +208,9 @@ Deno.test({
                 const tr = node?.closest("tr");
                 if (tr?.dataset.symbol) changed.add(tr.dataset.symbol);
               }
+              if (minRowsChangedAtMs === null && changed.size >= minRows) {
+                minRowsChangedAtMs = performance.now() - startMs;
+              }
             });
             mutations.observe(document.getElementById("market-body")!, {
               subtree: true,
@@ -200,28 +218,39 @@ Deno.test({
               childList: true,
             });
             const frameGapsMs: number[] = [];
+            // At least measureMs (the reported window), then on until
+            // minRows rows have ticked or maxMs has passed: the market's
+            // pace decides, the assertion below does not get weaker.
             await new Promise<void>((resolve) => {
-              let start: number | undefined;
               let last: number | undefined;
               const loop = (timeMs: number) => {
-                start ??= timeMs;
                 if (last !== undefined) frameGapsMs.push(timeMs - last);
                 last = timeMs;
-                if (timeMs - start < measureMs) requestAnimationFrame(loop);
+                const elapsed = performance.now() - startMs;
+                const more = elapsed < measureMs ||
+                  (changed.size < minRows && elapsed < maxMs);
+                if (more) requestAnimationFrame(loop);
                 else resolve();
               };
               requestAnimationFrame(loop);
             });
+            const windowMs = performance.now() - startMs;
             observer.disconnect();
             mutations.disconnect();
             return {
               longTasksMs,
               frameGapsMs,
               changedSymbols: [...changed],
+              minRowsChangedAtMs,
+              windowMs,
               statsBefore,
               statsAfter: statsOf(),
             } satisfies Window["measured"];
-          }, MEASURE_MS);
+          }, {
+            measureMs: MEASURE_MS,
+            minRows: MIN_CHANGED_ROWS,
+            maxMs: MAX_MEASURE_MS,
+          });
           const { statsBefore, statsAfter } = measured;
           const applied = statsAfter.applied - statsBefore.applied;
           assert.ok(applied > 0, "batches were applied while streaming");
@@ -233,12 +262,19 @@ Deno.test({
           assert.equal(statsAfter.rowsBuilt, rows, "rows were built once");
           assert.ok(await sameNodes(page), "rows and cells are the same nodes");
           assert.ok(
-            measured.changedSymbols.length >= 20,
-            `prices ticked on ${measured.changedSymbols.length} rows`,
+            measured.changedSymbols.length >= MIN_CHANGED_ROWS,
+            `prices ticked on ${measured.changedSymbols.length} rows in ${
+              Math.round(measured.windowMs)
+            } ms (need ${MIN_CHANGED_ROWS})`,
           );
           const longTasks = measured.longTasksMs;
           metrics.streaming = {
-            windowMs: MEASURE_MS,
+            windowMs: Math.round(measured.windowMs),
+            minWindowMs: MEASURE_MS,
+            maxWindowMs: MAX_MEASURE_MS,
+            msUntilMinRowsChanged: measured.minRowsChangedAtMs === null
+              ? null
+              : Math.round(measured.minRowsChangedAtMs),
             batchesApplied: applied,
             maxTickersPerBatch: statsAfter.maxTickers,
             rowsChanged: measured.changedSymbols.length,
