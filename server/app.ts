@@ -85,6 +85,7 @@ export interface AppDeps {
     | "place"
     | "cancel"
     | "cancelAll"
+    | "closePosition"
     | "orders"
     | "paperSummary"
   >;
@@ -481,9 +482,89 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     }
   });
 
-  app.post("/api/orders/cancel-all", async (c) => {
+  /** A small JSON body (or none): the parsed object, or the failure response. */
+  async function smallJson(
+    c: Context,
+  ): Promise<
+    { ok: true; body: Record<string, unknown> } | {
+      ok: false;
+      response: Response;
+    }
+  > {
+    const raw = await c.req.text();
+    if (raw.trim() === "") return { ok: true, body: {} };
+    if (!(c.req.header("content-type") ?? "").includes("application/json")) {
+      return {
+        ok: false,
+        response: fail(c, 415, "bad_content_type", "Send the body as JSON"),
+      };
+    }
+    if (raw.length > MAX_ORDER_BODY_BYTES) {
+      return {
+        ok: false,
+        response: fail(c, 413, "too_large", "The body is too large"),
+      };
+    }
     try {
-      const decision = await deps.orders!.cancelAll();
+      const body: unknown = JSON.parse(raw);
+      if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+        return { ok: true, body: body as Record<string, unknown> };
+      }
+    } catch {
+      // Falls through to the 400 below.
+    }
+    return {
+      ok: false,
+      response: fail(c, 400, "bad_json", "The body is not a JSON object"),
+    };
+  }
+
+  app.post("/api/orders/cancel-all", async (c) => {
+    const parsed = await smallJson(c);
+    if (!parsed.ok) return parsed.response;
+    const includeStops = parsed.body.includeStops;
+    if (includeStops !== undefined && typeof includeStops !== "boolean") {
+      return fail(c, 400, "bad_request", "includeStops must be true or false");
+    }
+    try {
+      const decision = await deps.orders!.cancelAll({
+        includeStops: includeStops === true,
+      });
+      return c.json(decision, decision.decision === "accepted" ? 200 : 422);
+    } catch (error) {
+      return orderFailure(c, error);
+    }
+  });
+
+  app.post("/api/orders/close", async (c) => {
+    const parsed = await smallJson(c);
+    if (!parsed.ok) return parsed.response;
+    const { pair, volume, all, price } = parsed.body;
+    if (typeof pair !== "string" || !/^[A-Za-z0-9./_-]{2,24}$/.test(pair)) {
+      return fail(
+        c,
+        400,
+        "bad_request",
+        "pair must be a pair name such as XBTUSD",
+      );
+    }
+    if (all !== true && typeof volume !== "string") {
+      return fail(
+        c,
+        400,
+        "bad_request",
+        'Give volume (decimal text) or "all": true',
+      );
+    }
+    if (price !== undefined && typeof price !== "string") {
+      return fail(c, 400, "bad_request", "price must be decimal text");
+    }
+    try {
+      const decision = await deps.orders!.closePosition(
+        pair,
+        all === true ? "all" : volume as string,
+        price === undefined ? {} : { limitPrice: price },
+      );
       return c.json(decision, decision.decision === "accepted" ? 200 : 422);
     } catch (error) {
       return orderFailure(c, error);

@@ -12,6 +12,11 @@
  * `live` sends through {@linkcode RestOrderTransport} and needs both
  * `trading.enable_live_orders: true` and the start-time switch.
  *
+ * Every action — place, cancel, cancel-all, close — is judged by the core
+ * risk model against the account (the paper broker's, or Kraken's from
+ * `Balance` + `OpenOrders`): no exposure above the cap, no stop removed
+ * while its position is open, exits never beyond what is held.
+ *
  * @module
  */
 
@@ -28,10 +33,15 @@ import type {
 import type { FormPair, WsAddOrderParams } from "../core/trade/encode.ts";
 import { resolveRoute } from "../core/trade/gates.ts";
 import {
+  type CancelAllResult,
+  type ExitResult,
   OrderClient,
   type PlaceContext,
   type TrackedOrder,
 } from "../core/trade/order_client.ts";
+import { isProtectiveStop, type RiskOrder } from "../core/trade/risk.ts";
+import { selectUniverse } from "../core/market/universe.ts";
+import { universeConfigOf } from "./cli/universe_cmd.ts";
 import type {
   OrderRequest,
   OrderSide,
@@ -95,6 +105,20 @@ export interface OrderServiceOptions {
   now?: () => number;
   /** Starting balances of a new paper account (default: `trading.paper_starting_usd` in USD). */
   paperBalances?: Record<string, string>;
+  /**
+   * Live books the process already holds (the server's WS v2 book feed):
+   * placements and paper fills read them first and fall back to REST
+   * `Depth` only for a pair the feed has no current book of.
+   */
+  books?: BookSource;
+}
+
+/** A source of current books (best first), e.g. the server's WS v2 feed. */
+export interface BookSource {
+  /** The pair's current book, or `undefined` when none is synced and fresh. */
+  book(pairId: string): PaperBook | undefined;
+  /** Start following a pair (idempotent). */
+  watch?(pair: PairMetadata): void;
 }
 
 /** An order ticket: the JSON body of `POST /api/orders` and the CLI's flags. */
@@ -111,8 +135,11 @@ export interface OrderTicket {
   price?: string;
   /** Stop-loss trigger price; the gate refuses an entry without one. */
   stopLoss?: string;
-  /** Take-profit price: placed as an exit once the entry has filled. */
-  takeProfit?: string;
+  /**
+   * `entry` (default) opens or adds and needs a stop-loss; `exit` sells
+   * what is held (no stop; the covering stop is moved in the same step).
+   */
+  intent?: "entry" | "exit";
   /** Post-only (limit orders). */
   postOnly?: boolean;
   /** Time in force. */
@@ -153,6 +180,8 @@ export interface OrderView {
   stopLoss: string | null;
   /** `paper` or `live`. */
   route: "paper" | "live";
+  /** `stop`: a protective stop covering a holding (cancel refuses it while the holding is open). */
+  role: "stop" | "order";
 }
 
 /** The service's answer to a placement. */
@@ -179,8 +208,8 @@ export type OrderDecision =
     description?: string;
     /** Live: `validate` was set, nothing was placed. */
     validateOnly?: boolean;
-    /** The take-profit exit, when asked for. */
-    takeProfit?: OrderDecision;
+    /** An exit: what it sold, the stops it moved, what is left uncovered. */
+    exit?: ExitSummary;
   }
   | {
     decision: "rejected";
@@ -196,9 +225,33 @@ export type OrderDecision =
     code?: string;
   };
 
+/** What an exit did (see `OrderClient.exit`). */
+export interface ExitSummary {
+  /** The volume asked for. */
+  volume: string;
+  /** The volume sold. */
+  sold: string;
+  /** Protective stops cancelled to free the volume. */
+  cancelledStops: string[];
+  /** The stop placed for what the cancelled stops held beyond the sale. */
+  reprotect: ExitResult["reprotect"];
+  /** Holding left without a stop (base). */
+  uncovered: string;
+  /** What went wrong after the first step, when something did. */
+  problem: string | null;
+}
+
 /** An answer to a cancel. */
 export type CancelDecision =
-  | { decision: "accepted"; mode: TradingMode; count: number }
+  | {
+    decision: "accepted";
+    mode: TradingMode;
+    count: number;
+    /** Cancel-all: protective stops kept. */
+    keptStops?: string[];
+    /** Cancel-all with stops: holdings left without a stop, per asset. */
+    uncovered?: Record<string, string>;
+  }
   | {
     decision: "rejected";
     mode: TradingMode;
@@ -228,6 +281,11 @@ function text(value: unknown, field: string): string | undefined {
     throw new TicketError(`${field} must be decimal text`);
   }
   return decimalText(value.trim(), field);
+}
+
+function stopLossGiven(body: Record<string, unknown>): boolean {
+  return body.stopLoss !== undefined && body.stopLoss !== null &&
+    body.stopLoss !== "";
 }
 
 function decimalText(value: string, field: string): string {
@@ -278,8 +336,30 @@ export function parseTicket(body: unknown): OrderTicket {
   if (price !== undefined) ticket.price = price;
   const stopLoss = text(b.stopLoss, "stopLoss");
   if (stopLoss !== undefined) ticket.stopLoss = stopLoss;
-  const takeProfit = text(b.takeProfit, "takeProfit");
-  if (takeProfit !== undefined) ticket.takeProfit = takeProfit;
+
+  if (b.takeProfit !== undefined && b.takeProfit !== null) {
+    throw new TicketError(
+      "takeProfit is not supported: Kraken spot attaches one conditional close per order and has no one-cancels-other, so a take-profit beside the mandatory stop-loss could never hold the same volume; sell with intent exit (krakked close) when your target is reached",
+    );
+  }
+  if (b.intent !== undefined) {
+    if (b.intent !== "entry" && b.intent !== "exit") {
+      throw new TicketError('intent must be "entry" or "exit"');
+    }
+    ticket.intent = b.intent;
+  }
+  if (ticket.intent === "exit") {
+    if (ticket.side !== "sell") {
+      throw new TicketError(
+        "An exit sells what is held: spot has no short positions to buy back",
+      );
+    }
+    if (stopLossGiven(b)) {
+      throw new TicketError(
+        "An exit carries no stopLoss: it sells volume the stop already covers",
+      );
+    }
+  }
   for (const flag of ["postOnly", "validate"] as const) {
     const v = b[flag];
     if (v === undefined) continue;
@@ -315,7 +395,7 @@ export function ticketRequest(ticket: OrderTicket): OrderRequest {
     side: ticket.side,
     type: ticket.type,
     volume: ticket.volume,
-    intent: "entry",
+    intent: ticket.intent ?? "entry",
   };
   if (ticket.price !== undefined) request.price = ticket.price;
   if (ticket.stopLoss !== undefined) {
@@ -350,6 +430,32 @@ function viewOf(tracked: TrackedOrder): OrderView {
     status: tracked.state.status,
     stopLoss: order.stopLoss?.triggerPrice ?? null,
     route: tracked.route,
+    role: roleOf(order.side, order.type),
+  };
+}
+
+function roleOf(side: OrderSide, type: string): "stop" | "order" {
+  return side === "sell" &&
+      (type === "stop-loss" || type === "stop-loss-limit" ||
+        type === "trailing-stop")
+    ? "stop"
+    : "order";
+}
+
+function accountView(order: RiskOrder, route: "paper" | "live"): OrderView {
+  return {
+    key: order.id,
+    orderId: order.id,
+    pair: order.pair,
+    side: order.side,
+    type: order.type,
+    volume: order.remaining,
+    price: order.price,
+    filled: "0",
+    status: "open",
+    stopLoss: null,
+    route,
+    role: isProtectiveStop(order) ? "stop" : "order",
   };
 }
 
@@ -366,7 +472,12 @@ function paperView(order: PaperOrder): OrderView {
     status: order.status,
     stopLoss: order.stopLoss?.triggerPrice ?? null,
     route: "paper",
+    role: roleOf(order.side, order.type),
   };
+}
+
+function stripRule(message: string): string {
+  return message.replace(/^Order rejected \([a-z_]+\): /, "");
 }
 
 function addText(a: string, b: string): string {
@@ -407,6 +518,7 @@ export class OrderService {
   #stream: PrivateStream | undefined;
   #now: () => number;
   #paperBalances: Record<string, string>;
+  #books: BookSource | undefined;
   #ready: Promise<{ market: MarketMetadata; client: OrderClient }> | undefined;
   #paper: PaperBroker | undefined;
   #transport: RestOrderTransport | undefined;
@@ -424,6 +536,7 @@ export class OrderService {
     this.#paperPath = options.paperPath;
     this.#stream = options.stream;
     this.#now = options.now ?? Date.now;
+    this.#books = options.books;
     this.#paperBalances = {
       ...(options.paperBalances ??
         { USD: String(options.config.trading.paper_starting_usd) }),
@@ -479,39 +592,27 @@ export class OrderService {
     return this.#serial(async () => {
       const refused = this.#routeRefusal();
       if (refused !== undefined) return refused;
-      const { client } = await this.#load();
-      try {
-        if (client.order(id) !== undefined) {
-          const ack = await client.cancel(id);
-          await this.#savePaper();
-          return this.#cancelled(ack.count, id);
-        }
-        if (this.mode === "paper") {
-          const result = this.#paper!.cancel(id);
-          client.applyExecutions(result.reports);
-          await this.#savePaper();
-          return result.accepted
-            ? { decision: "accepted", mode: this.mode, count: 1 }
-            : this.#rejected(
-              result.rejection?.rule ?? "unknown_order",
-              result.rejection?.message ?? `No open paper order "${id}"`,
-            );
-        }
-        if (this.mode === "live" && this.#transport !== undefined) {
-          const ack = await this.#transport!.cancelOrder({ orderId: id });
-          return this.#cancelled(ack.count, id);
-        }
-        if (this.mode === "live") {
-          return this.#rejected(
-            "no_credentials",
-            "Live orders need Kraken credentials: run 'krakked setup'",
-          );
-        }
+      if (this.mode === "dry_run") {
         return this.#rejected(
           "mode_dry_run",
           "trading.mode is dry_run: no order was ever sent, so there is nothing to cancel",
         );
+      }
+      if (this.mode === "live" && !this.#rest.hasCredentials) {
+        return this.#noCredentials();
+      }
+      const { client } = await this.#load();
+      try {
+        const ack = await client.cancel(id);
+        await this.#savePaper();
+        return this.#cancelled(ack.count, id);
       } catch (error) {
+        if (error instanceof OrderRejectedError) {
+          return this.#rejected(error.rule, stripRule(error.message));
+        }
+        if (error instanceof RangeError) {
+          return this.#rejected("unknown_order", `No open order "${id}"`);
+        }
         if (error instanceof KrakenError && error.kind === "order") {
           return this.#rejected("exchange", error.message, error.code);
         }
@@ -521,23 +622,57 @@ export class OrderService {
   }
 
   /**
-   * Cancels every open order of the mode's route.
+   * Cancels every open order of the mode's route except protective stops
+   * (a stop covering a position stays unless `includeStops` is set; the
+   * answer then names what is left without a stop).
    *
-   * @returns The decision with the count.
+   * @param options `includeStops`: cancel protective stops too.
+   * @returns The decision with the count and the stops kept.
    * @throws {KrakenError} When Kraken could not be reached.
    */
-  cancelAll(): Promise<CancelDecision> {
+  cancelAll(
+    options: { includeStops?: boolean } = {},
+  ): Promise<CancelDecision> {
     return this.#serial(async () => {
       const refused = this.#routeRefusal();
       if (refused !== undefined) return refused;
       if (this.mode === "dry_run") {
         return { decision: "accepted", mode: this.mode, count: 0 };
       }
+      if (this.mode === "live" && !this.#rest.hasCredentials) {
+        return this.#noCredentials();
+      }
       const { client } = await this.#load();
-      const ack = await client.cancelAll();
+      const result: CancelAllResult = await client.cancelAll(options);
       await this.#savePaper();
-      return { decision: "accepted", mode: this.mode, count: ack.count };
+      return {
+        decision: "accepted",
+        mode: this.mode,
+        count: result.count,
+        keptStops: result.keptStops,
+        uncovered: result.uncovered,
+      };
     });
+  }
+
+  /**
+   * Sells (part of) what is held on a pair: the risk model frees only the
+   * stop volume the sale needs and covers the rest again (see
+   * `OrderClient.exit`).
+   *
+   * @param pair Any pair spelling.
+   * @param volume Base volume, or `"all"`.
+   * @param options `limitPrice`: an immediate-or-cancel limit instead of market.
+   * @returns The decision, with what was sold and the stops moved.
+   * @throws {TicketError} For an unknown pair or a malformed volume.
+   * @throws {KrakenError} When market data could not be read.
+   */
+  closePosition(
+    pair: string,
+    volume: string | "all",
+    options: { limitPrice?: string } = {},
+  ): Promise<OrderDecision> {
+    return this.#serial(() => this.#closePosition(pair, volume, options));
   }
 
   /**
@@ -554,11 +689,19 @@ export class OrderService {
       if (this.mode === "paper") await this.#refreshPaper();
       const tracked = client.orders().map(viewOf);
       const seen = new Set(tracked.map((o) => o.orderId));
-      const extra = this.mode === "paper"
-        ? this.#paper!.openOrders().filter((o) => !seen.has(o.id)).map(
+      let extra: OrderView[] = [];
+      if (this.mode === "paper") {
+        extra = this.#paper!.openOrders().filter((o) => !seen.has(o.id)).map(
           paperView,
-        )
-        : [];
+        );
+      } else if (this.mode === "live" && this.#rest.hasCredentials) {
+        // Every open order of the account, not only this process's: the
+        // stops Kraken created on fills, orders from before a restart.
+        const account = await client.account({ fresh: true });
+        extra = (account?.orders ?? []).filter((o) => !seen.has(o.id)).map((
+          o,
+        ) => accountView(o, "live"));
+      }
       return { mode: this.mode, orders: [...tracked, ...extra] };
     });
   }
@@ -677,6 +820,18 @@ export class OrderService {
       : { decision: "rejected", mode: this.mode, rule, message, code };
   }
 
+  #noCredentials(): {
+    decision: "rejected";
+    mode: TradingMode;
+    rule: string;
+    message: string;
+  } {
+    return this.#rejected(
+      "no_credentials",
+      "Live orders need Kraken credentials: run 'krakked setup'",
+    );
+  }
+
   #cancelled(count: number, id: string): CancelDecision {
     return count > 0
       ? { decision: "accepted", mode: this.mode, count }
@@ -718,9 +873,19 @@ export class OrderService {
     }
     const live = this.mode === "live" && this.#rest.hasCredentials;
     if (live) this.#transport ??= new RestOrderTransport(this.#rest);
+    // The trading universe: quote, include, exclude and status (the volume
+    // floor is a display filter and needs tickers; the gate leaves it out).
+    const universe = selectUniverse(market.pairs, {
+      ...universeConfigOf(this.#config),
+      min24hVolumeUsd: 0,
+    }, { resolver: market.resolver }).ids;
+    const books = this.#books;
     const client = new OrderClient({
       config: this.#config,
       liveSwitch: this.#liveSwitch,
+      universe,
+      assets: market.assets,
+      ...(books === undefined ? {} : { books: (id: string) => books.book(id) }),
       pairs: (spelling) => {
         try {
           return market.resolver.get(spelling);
@@ -737,6 +902,9 @@ export class OrderService {
   }
 
   async #book(pair: PairMetadata): Promise<PaperBook> {
+    this.#books?.watch?.(pair);
+    const held = this.#books?.book(pair.id);
+    if (held !== undefined) return held;
     return bookOf(await this.#rest.depth(pair.restKey, DEPTH_LEVELS));
   }
 
@@ -796,16 +964,25 @@ export class OrderService {
         "Live orders need Kraken credentials: run 'krakked setup'",
       );
     }
-    const context: PlaceContext = {};
-    if (ticket.type === "market" || route.route === "paper") {
-      const book = await this.#book(pair);
-      const best = ticket.side === "buy" ? book.asks[0] : book.bids[0];
-      if (best !== undefined) context.referencePrice = best.price;
-      if (route.route === "paper") context.book = book;
+    const context = await this.#marketContext(market, pair);
+    if (ticket.intent === "exit") {
+      return await this.#exit(client, pair, ticket.volume, {
+        ...(ticket.type === "limit" && ticket.price !== undefined
+          ? { limitPrice: ticket.price }
+          : {}),
+      }, context);
     }
-    if (route.route === "paper") {
-      context.positionBase = this.#paper!.position(pair.id).qty;
-    }
+    const decision = await this.#send(client, ticketRequest(ticket), context);
+    await this.#savePaper();
+    return decision;
+  }
+
+  /** The book (from the feed, else REST) and the USD price of the quote. */
+  async #marketContext(
+    market: MarketMetadata,
+    pair: PairMetadata,
+  ): Promise<PlaceContext> {
+    const context: PlaceContext = { book: await this.#book(pair) };
     if (pair.quote !== "USD") {
       // The notional cap is in USD: price the quote asset through its USD
       // pair's ask (the higher side, so the cap errs on the safe side).
@@ -820,19 +997,115 @@ export class OrderService {
         context.usdPrice = (asset) => (asset === pair.quote ? ask : undefined);
       }
     }
-    const decision = await this.#send(client, ticketRequest(ticket), context);
-    if (
-      decision.decision === "accepted" && ticket.takeProfit !== undefined
-    ) {
-      decision.takeProfit = await this.#takeProfit(
-        client,
-        ticket,
-        decision,
-        pair,
-      );
+    return context;
+  }
+
+  async #closePosition(
+    spelling: string,
+    volume: string | "all",
+    options: { limitPrice?: string },
+  ): Promise<OrderDecision> {
+    const route = resolveRoute(this.#config, this.#liveSwitch);
+    if (!route.ok) {
+      return this.#rejected(route.rejection.rule, route.rejection.message);
+    }
+    if (volume !== "all") volume = decimalText(volume, "volume");
+    if (options.limitPrice !== undefined) {
+      decimalText(options.limitPrice, "price");
+    }
+    const { market, client } = await this.#load();
+    let pair: PairMetadata;
+    try {
+      pair = market.resolver.get(spelling);
+    } catch {
+      throw new TicketError(`Unknown pair "${spelling}"`);
+    }
+    if (route.route === "live" && !this.#rest.hasCredentials) {
+      return this.#noCredentials();
+    }
+    const context = await this.#marketContext(market, pair);
+    return await this.#exit(client, pair, volume, options, context);
+  }
+
+  async #exit(
+    client: OrderClient,
+    pair: PairMetadata,
+    volume: string | "all",
+    options: { limitPrice?: string },
+    context: PlaceContext,
+  ): Promise<OrderDecision> {
+    let result: ExitResult;
+    try {
+      result = await client.exit(pair.id, volume, {
+        ...(context.book === undefined ? {} : { book: context.book }),
+        ...(context.usdPrice === undefined
+          ? {}
+          : { usdPrice: context.usdPrice }),
+        ...options,
+      });
+    } catch (error) {
+      if (error instanceof OrderRejectedError) {
+        return {
+          decision: "rejected",
+          mode: this.mode,
+          rule: error.rule,
+          ...(error.field === undefined ? {} : { field: error.field }),
+          message: stripRule(error.message),
+        };
+      }
+      throw error;
     }
     await this.#savePaper();
-    return decision;
+    const placed = result.exit;
+    const summary: ExitSummary = {
+      volume: result.volume,
+      sold: result.sold,
+      cancelledStops: result.cancelledStops,
+      reprotect: result.reprotect,
+      uncovered: result.uncovered,
+      problem: result.problem,
+    };
+    if (placed === null) {
+      return {
+        ...this.#rejected(
+          "exit_failed",
+          result.problem ?? "The exit was not placed",
+        ),
+      };
+    }
+    if (placed.route === "live" && placed.error !== undefined) {
+      return this.#rejected(
+        "exchange",
+        `${placed.error.message}${
+          result.problem === null ? "" : ` (${result.problem})`
+        }`,
+        placed.error.code,
+      );
+    }
+    if (placed.route === "paper" && !placed.paper.accepted) {
+      return this.#rejected(
+        placed.paper.rejection?.rule ?? "rejected",
+        placed.paper.rejection?.message ?? "The paper broker refused the exit",
+      );
+    }
+    const prepared = placed.prepared;
+    const tracked = placed.route === "dry_run"
+      ? undefined
+      : client.order(placed.key);
+    return {
+      decision: "accepted",
+      mode: this.mode,
+      route: placed.route,
+      stopLoss: null,
+      notionalUsd: prepared.notionalUsd,
+      expectedPrice: prepared.expectedPrice,
+      order: tracked === undefined ? null : viewOf(tracked),
+      ...(placed.route === "paper" ? { fills: placed.paper.fills } : {}),
+      ...(placed.route === "dry_run"
+        ? { encoded: { rest: placed.rest, ws: placed.ws } }
+        : {}),
+      exit: summary,
+    };
   }
 
   async #send(
@@ -850,7 +1123,7 @@ export class OrderService {
           mode: this.mode,
           rule: error.rule,
           ...(error.field === undefined ? {} : { field: error.field }),
-          message: error.message.replace(/^Order rejected \([a-z_]+\): /, ""),
+          message: stripRule(error.message),
         };
       }
       throw error;
@@ -907,44 +1180,5 @@ export class OrderService {
         };
       }
     }
-  }
-
-  /** A take-profit exit for what the entry filled, through the same gate. */
-  async #takeProfit(
-    client: OrderClient,
-    ticket: OrderTicket,
-    entry: Extract<OrderDecision, { decision: "accepted" }>,
-    pair: PairMetadata,
-  ): Promise<OrderDecision> {
-    const filled = entry.order?.filled ?? "0";
-    if (entry.route === "dry_run" || !/[1-9]/.test(filled)) {
-      return this.#rejected(
-        "take_profit_after_fill",
-        "The take-profit is placed as an exit once the entry has filled; place it then",
-      );
-    }
-    if (ticket.stopLoss !== undefined) {
-      // Kraken spot attaches one close per order and has no
-      // one-cancels-other: the stop-loss created on the fill holds the filled
-      // volume, so a take-profit exit would only fail for lack of funds.
-      return this.#rejected(
-        "take_profit_blocked_by_stop",
-        `The stop-loss attached to this entry holds the filled ${filled} ${pair.base}; Kraken spot has no one-cancels-other, so place the take-profit after the stop is cancelled or moved`,
-      );
-    }
-    const context: PlaceContext = {};
-    if (entry.route === "paper") {
-      context.positionBase = this.#paper!.position(pair.id).qty;
-    } else {
-      context.positionBase = ticket.side === "buy" ? filled : `-${filled}`;
-    }
-    return await this.#send(client, {
-      pair: pair.id,
-      side: ticket.side === "buy" ? "sell" : "buy",
-      type: "take-profit",
-      volume: filled,
-      price: ticket.takeProfit!,
-      intent: "exit",
-    }, context);
   }
 }

@@ -1,20 +1,24 @@
 /**
  * The safety gate every order passes, in the library, the server and the
- * CLI alike (DESIGN.md "Safety model"):
+ * CLI alike (README "Safety model"; the account-level rules are in
+ * `risk.ts`):
  *
  * 1. Mode: `read_only` (default) refuses every order; `live` needs both
  *    `trading.enable_live_orders: true` and the start-time switch (`--live`
  *    or `KRAKKED_LIVE=1`, passed in as `liveSwitch`: core reads no env).
  * 2. Validation against the pair ({@linkcode validateOrder}).
- * 3. Symbol allowlist (`trading.allowed_symbols`; empty = the universe).
+ * 3. Universe and allowlist: the pair must be in the universe (quote
+ *    `region.default_quote` or `universe.include`, not in
+ *    `universe.exclude`) and, when `trading.allowed_symbols` is set, in it.
  * 4. No leverage or reduce-only unless `region.supports_margin`; a spot sell
  *    entry would be a short, so it needs margin too.
- * 5. Every entry carries a stop-loss on the losing side of the entry price,
- *    within `trading.stop_loss_max_distance_pct`; exits carry none and may
- *    not exceed the position.
- * 6. Max notional per entry (`trading.max_notional_usd`) and max position
- *    notional per pair (`trading.max_position_notional_usd`), converted to
- *    USD with a price lookup the caller supplies.
+ * 5. Every entry carries a stop-loss on the losing side of the price it can
+ *    fill at (the book walked to its size: a marketable limit fills at the
+ *    book, not at its limit), within `trading.stop_loss_max_distance_pct`.
+ *    Exits carry none and may not exceed what is held and free.
+ * 6. Max notional per entry (`trading.max_notional_usd`) and max exposure
+ *    per base asset (`trading.max_position_notional_usd`): holding plus
+ *    every open buy that could still fill plus this order, in USD.
  *
  * {@linkcode prepareOrder} runs all of it and allocates the client ref; its
  * {@linkcode PreparedOrder} is what the encoders, the transports and the
@@ -38,6 +42,14 @@ import {
   type CheckedOrder,
   type OrderRequest,
 } from "./order.ts";
+import {
+  fillEstimate,
+  heldOf,
+  openBuyVolume,
+  reservedVolume,
+  type RiskAccount,
+  type RiskBook,
+} from "./risk.ts";
 import { reject, type Rejection } from "./rules.ts";
 import { expectedPrice, pairMatches, validateOrder } from "./validate.ts";
 
@@ -47,7 +59,11 @@ export type TradingRoute = Exclude<TradingMode, "read_only">;
 /** The configuration the gate reads. */
 export type GateConfig = {
   readonly trading: KrakkedConfig["trading"];
-  readonly region: Pick<KrakkedConfig["region"], "supports_margin">;
+  readonly region:
+    & Pick<KrakkedConfig["region"], "supports_margin">
+    & Partial<Pick<KrakkedConfig["region"], "default_quote">>;
+  /** `universe.include` / `exclude` (default: none). */
+  readonly universe?: Pick<KrakkedConfig["universe"], "include" | "exclude">;
 };
 
 /** Everything the gate needs besides the order. */
@@ -71,10 +87,26 @@ export interface GateContext {
    */
   usdPrice?: (asset: string) => string | undefined;
   /**
-   * Net position in the pair's base asset (signed; long > 0). Entries assume
-   * `"0"` when absent; exits need it.
+   * Net position in the pair's base asset (signed; long > 0), for callers
+   * without an {@linkcode account}. Entries assume `"0"` when absent; exits
+   * need it.
    */
   positionBase?: string;
+  /**
+   * The account state (holdings and open orders). When given, the position
+   * is the holding of the base asset, open buys count toward exposure and
+   * exits may not exceed what open sells leave free.
+   */
+  account?: RiskAccount;
+  /** The pair's book, best first: fill prices are walked from it. */
+  book?: RiskBook;
+  /** An open order this one replaces (an amend): left out of exposure. */
+  replacesOrderId?: string;
+  /**
+   * Volume of the replaced order that already filled (an amend after a
+   * partial fill): it is in the holding already, so it is not counted twice.
+   */
+  alreadyFilled?: string;
   /** Canonical ids of the universe, used when `allowed_symbols` is empty. */
   universe?: Iterable<string>;
   /** Random UUID source for client refs (default `crypto.randomUUID`). */
@@ -166,21 +198,46 @@ function allowlistProblem(
   pair: PairMetadata,
   context: GateContext,
 ): Rejection | null {
-  const allowed = context.config.trading.allowed_symbols;
-  if (allowed.length > 0) {
-    return allowed.some((symbol) => pairMatches(symbol, pair)) ? null : reject(
+  const config = context.config;
+  const include = config.universe?.include ?? [];
+  const exclude = config.universe?.exclude ?? [];
+  const quote = (config.region.default_quote ?? "USD").toUpperCase();
+  if (exclude.some((symbol) => pairMatches(symbol, pair))) {
+    return reject(
+      "symbol_not_allowed",
+      `${pair.id} is excluded by universe.exclude (${exclude.join(", ")})`,
+      "pair",
+    );
+  }
+  const included = include.some((symbol) => pairMatches(symbol, pair));
+  if (!included && pair.quote.toUpperCase() !== quote) {
+    return reject(
+      "symbol_not_allowed",
+      `${pair.id} is quoted in ${pair.quote}, outside the ${quote} universe; add it to universe.include to trade it`,
+      "pair",
+    );
+  }
+  if (
+    !included && context.universe !== undefined &&
+    ![...context.universe].includes(pair.id)
+  ) {
+    return reject(
+      "symbol_not_allowed",
+      `${pair.id} is not in the trading universe`,
+      "pair",
+    );
+  }
+  const allowed = config.trading.allowed_symbols;
+  if (
+    allowed.length > 0 && !allowed.some((symbol) => pairMatches(symbol, pair))
+  ) {
+    return reject(
       "symbol_not_allowed",
       `${pair.id} is not in trading.allowed_symbols (${allowed.join(", ")})`,
       "pair",
     );
   }
-  if (context.universe === undefined) return null;
-  for (const id of context.universe) if (id === pair.id) return null;
-  return reject(
-    "symbol_not_allowed",
-    `${pair.id} is not in the trading universe and trading.allowed_symbols is empty`,
-    "pair",
-  );
+  return null;
 }
 
 function marginProblem(
@@ -207,7 +264,7 @@ function marginProblem(
 
 function stopLossProblem(
   order: OrderRequest,
-  entry: string,
+  fill: { first: string; average: string },
   maxPct: number,
 ): Rejection | null {
   const stop = order.stopLoss;
@@ -220,13 +277,15 @@ function stopLossProblem(
   }
   const trigger = stop.triggerPrice;
   const buy = order.side === "buy";
-  const side = compareDecimal(trigger, entry);
+  // The stop must be beyond every price the order can fill at: the first
+  // (best) one. A buy limit far above the ask fills at the ask.
+  const side = compareDecimal(trigger, fill.first);
   if (buy ? side >= 0 : side <= 0) {
     return reject(
       "stop_loss_wrong_side",
       `stopLoss.triggerPrice ${trigger} must be ${
         buy ? "below" : "above"
-      } the ${order.side} entry price ${entry}`,
+      } the price the ${order.side} can fill at, ${fill.first}`,
       "stopLoss.triggerPrice",
     );
   }
@@ -242,6 +301,7 @@ function stopLossProblem(
       );
     }
   }
+  const entry = fill.average;
   const distance = absDecimal(subtractDecimal(entry, trigger));
   const limit = decimalFromNumber(maxPct);
   // distance / entry × 100 > maxPct, without dividing: distance × 100 > maxPct × entry.
@@ -264,9 +324,9 @@ function stopLossProblem(
 
 function exitProblem(
   order: OrderRequest,
-  position: string | undefined,
-  pair: PairMetadata,
+  context: GateContext,
 ): Rejection | null {
+  const pair = context.pair;
   if (order.stopLoss !== undefined) {
     return reject(
       "stop_loss_on_exit",
@@ -274,6 +334,10 @@ function exitProblem(
       "stopLoss",
     );
   }
+  const account = context.account;
+  const position = account === undefined
+    ? context.positionBase
+    : heldOf(account, pair.base);
   const needed = order.side === "sell" ? 1 : -1;
   if (position === undefined || compareDecimal(position, "0") !== needed) {
     return reject(
@@ -293,7 +357,100 @@ function exitProblem(
       "volume",
     );
   }
+  if (account !== undefined && order.side === "sell") {
+    const free = subtractDecimal(
+      position,
+      reservedVolume(account, pair.base),
+    );
+    if (compareDecimal(order.volume, free) > 0) {
+      return reject(
+        "exit_exceeds_available",
+        `exit volume ${order.volume} ${pair.base} exceeds the ${free} ${pair.base} that open orders leave free (the stop-loss holds the rest); close the position instead, which moves the stop in the same step`,
+        "volume",
+      );
+    }
+  }
   return null;
+}
+
+/**
+ * The prices an entry can fill at: from the book when there is one (walked
+ * to the order's size, up to its limit), else from the reference price for
+ * market orders and marketable limits, else the limit or trigger itself.
+ */
+function entryFill(
+  request: OrderRequest,
+  context: GateContext,
+): { first: string; average: string } | undefined {
+  const limit = request.type === "limit" || request.type === "iceberg"
+    ? request.price
+    : undefined;
+  if (request.type === "market" || limit !== undefined) {
+    if (context.book !== undefined) {
+      const estimate = fillEstimate({
+        side: request.side,
+        volume: request.volume,
+        ...(limit === undefined ? {} : { limit }),
+      }, context.book);
+      if (estimate !== undefined) return estimate;
+    }
+    const reference = context.referencePrice;
+    if (reference === undefined) return undefined;
+    if (limit === undefined) return { first: reference, average: reference };
+    const marketable = request.side === "buy"
+      ? compareDecimal(limit, reference) >= 0
+      : compareDecimal(limit, reference) <= 0;
+    return marketable
+      ? { first: reference, average: reference }
+      : { first: limit, average: limit };
+  }
+  const price = expectedPrice(request, context.referencePrice);
+  return price === undefined ? undefined : { first: price, average: price };
+}
+
+/**
+ * Exposure in the base asset after an entry: holding, plus every open buy
+ * that could still fill (valued at the higher of its limit and this
+ * order's price), plus this order (a sell entry on margin subtracts).
+ */
+function exposureAfter(
+  request: OrderRequest,
+  price: string,
+  context: GateContext,
+): { volume: string; valueQuote: string; detail: string } {
+  const base = context.pair.base;
+  const signed = request.side === "buy" ? request.volume : `-${request.volume}`;
+  if (context.account === undefined) {
+    const after = addDecimal(context.positionBase ?? "0", signed);
+    return {
+      volume: after,
+      valueQuote: multiplyDecimal(absDecimal(after), price),
+      detail: `position ${context.positionBase ?? "0"} ${
+        request.side === "buy" ? "+" : "−"
+      } order ${request.volume}`,
+    };
+  }
+  const held = heldOf(context.account, base);
+  const open = openBuyVolume(context.account, base, context.replacesOrderId);
+  const filled = context.alreadyFilled ?? "0";
+  const own = request.side === "buy"
+    ? subtractDecimal(signed, filled)
+    : addDecimal(signed, filled);
+  let value = multiplyDecimal(absDecimal(addDecimal(held, own)), price);
+  for (const order of open.orders) {
+    const at = order.price !== null && compareDecimal(order.price, price) > 0
+      ? order.price
+      : price;
+    value = addDecimal(value, multiplyDecimal(order.remaining, at));
+  }
+  const volume = addDecimal(addDecimal(held, open.volume), own);
+  return {
+    volume,
+    valueQuote: value,
+    detail: `held ${held} + open buys ${open.volume} ${
+      request.side === "buy" ? "+" : "−"
+    } this order ${request.volume}`,
+  };
 }
 
 function usdRate(
@@ -357,21 +514,29 @@ export function prepareOrder(
       "intent",
     ));
   }
-  const entry = expectedPrice(request, context.referencePrice);
-  if (entry === undefined) {
+  const fill = intent === "entry" ? entryFill(request, context) : (() => {
+    const price = expectedPrice(request, context.referencePrice) ??
+      (context.book === undefined ? undefined : fillEstimate({
+        side: request.side,
+        volume: request.volume,
+      }, context.book)?.average);
+    return price === undefined ? undefined : { first: price, average: price };
+  })();
+  if (fill === undefined) {
     return failed(reject(
       "price_unavailable",
-      `A ${request.type} order needs a reference price (best bid or ask) for its checks, none was given`,
+      `A ${request.type} ${intent} needs the market price (the book or a reference price) to check where it can fill, none was given`,
       "referencePrice",
     ));
   }
+  const entry = fill.average;
   if (intent === "exit") {
-    const exit = exitProblem(request, context.positionBase, pair);
+    const exit = exitProblem(request, context);
     if (exit !== null) return failed(exit);
   } else {
     const stop = stopLossProblem(
       request,
-      entry,
+      fill,
       config.trading.stop_loss_max_distance_pct,
     );
     if (stop !== null) return failed(stop);
@@ -397,21 +562,15 @@ export function prepareOrder(
         "volume",
       ));
     }
-    const signed = request.side === "buy"
-      ? request.volume
-      : `-${request.volume}`;
-    const after = addDecimal(context.positionBase ?? "0", signed);
-    const positionUsd = multiplyDecimal(
-      multiplyDecimal(absDecimal(after), entry),
-      rate,
-    );
+    const exposure = exposureAfter(request, entry, context);
+    const positionUsd = multiplyDecimal(exposure.valueQuote, rate);
     const maxPosition = decimalFromNumber(
       config.trading.max_position_notional_usd,
     );
     if (compareDecimal(positionUsd, maxPosition) > 0) {
       return failed(reject(
         "max_position",
-        `The ${pair.id} position would be ${after} ${pair.base} = ${positionUsd} USD, above trading.max_position_notional_usd ${maxPosition} USD`,
+        `The ${pair.base} exposure would be ${exposure.volume} ${pair.base} (${exposure.detail}) = ${positionUsd} USD, above trading.max_position_notional_usd ${maxPosition} USD`,
         "volume",
       ));
     }

@@ -21,6 +21,8 @@
  * @module
  */
 
+import { addDecimal, compareDecimal, subtractDecimal } from "../decimal.ts";
+import { AssetTable } from "../market/assets.ts";
 import type { PairMetadata } from "../market/pairs.ts";
 import { KrakenError } from "../rest/errors.ts";
 import type { OrderInfo } from "../rest/types.ts";
@@ -40,6 +42,8 @@ import {
   type GateContext,
   type PreparedOrder,
   prepareOrder,
+  resolveRoute,
+  type TradingRoute,
 } from "./gates.ts";
 import {
   type ExecutionReport,
@@ -58,7 +62,20 @@ import type { ClientRef, OrderRequest } from "./order.ts";
 import type { PaperBook, PaperBroker, PaperResult } from "./paper.ts";
 import type { PrivateStream, ResyncResult } from "./private_stream.ts";
 import type { PrivateCaller } from "./rest_transport.ts";
-import { OrderRejectedError } from "./rules.ts";
+import {
+  findOrder,
+  isProtectiveStop,
+  judgeCancel,
+  judgeStopAmend,
+  planCancelAll,
+  planExit,
+  type RiskAccount,
+  type RiskBook,
+  type RiskOrder,
+  uncoveredVolume,
+  withoutOrder,
+} from "./risk.ts";
+import { OrderRejectedError, reject } from "./rules.ts";
 import {
   type AddOrderAck,
   type AmendAck,
@@ -97,6 +114,29 @@ export interface OrderClientOptions {
   reconcileRetryMs?: number;
   /** Reconciliation attempts before giving up (default 5; the order stays ambiguous). */
   maxReconcileAttempts?: number;
+  /**
+   * Maps `Balance` keys to common codes (an `AssetTable`; default: the
+   * legacy table, `XXBT` → `BTC`).
+   */
+  assets?: Pick<AssetTable, "parseBalance">;
+  /**
+   * Live: how old the account state (REST `Balance` + `OpenOrders`) may get
+   * before a placement reads it again, ms (default 30,000; with a private
+   * stream attached it is kept current from `executions` and read again on
+   * every resync). Cancels, amends and exits always read it fresh.
+   */
+  accountMaxAgeMs?: number;
+  /**
+   * Live: reads the account state instead of REST `Balance` +
+   * `OpenOrders` (e.g. a caller that keeps it from its own stream).
+   */
+  readAccount?: () => Promise<RiskAccount>;
+  /**
+   * The current book of a pair (canonical id), best first, when the caller
+   * holds one (e.g. from the WS v2 stream). Used when a call brings no
+   * book or reference price of its own.
+   */
+  books?: (pairId: string) => RiskBook | undefined;
 }
 
 /** Market inputs for one placement. */
@@ -107,8 +147,10 @@ export interface PlaceContext {
   positionBase?: string;
   /** USD value of a non-USD quote asset. */
   usdPrice?: (asset: string) => string | undefined;
-  /** The pair's book, for paper fills. */
+  /** The pair's book, best first: paper fills, and the gate's fill prices. */
   book?: PaperBook;
+  /** The account state to judge against (default: the client's own). */
+  account?: RiskAccount;
   /** Abort waiting to send (a sent order stays sent). */
   signal?: AbortSignal;
 }
@@ -204,6 +246,58 @@ export interface AmendChanges {
   postOnly?: boolean;
 }
 
+/** Market inputs for an amend or an exit. */
+export interface MarketContext {
+  /** The pair's book, best first. */
+  book?: RiskBook;
+  /** Best bid or ask, when there is no book. */
+  referencePrice?: string;
+  /** USD value of a non-USD quote asset. */
+  usdPrice?: (asset: string) => string | undefined;
+  /** Abort waiting to send. */
+  signal?: AbortSignal;
+  /** The account to judge against (dry run; default: the client's own). */
+  account?: RiskAccount;
+}
+
+/** Options of {@linkcode OrderClient.exit}. */
+export interface ExitOptions extends MarketContext {
+  /** Sell at this limit, immediate-or-cancel (default: market). */
+  limitPrice?: string;
+  /** Live: how long to wait for the exit to settle before re-protecting, ms (default 10,000). */
+  settleTimeoutMs?: number;
+}
+
+/** The outcome of {@linkcode OrderClient.exit}. */
+export interface ExitResult {
+  /** `dry_run`, `paper` or `live`. */
+  route: TradingRoute;
+  /** Canonical pair id. */
+  pair: string;
+  /** The exit volume asked for. */
+  volume: string;
+  /** The volume sold (dry run: none). */
+  sold: string;
+  /** Protective stops cancelled to free the volume. */
+  cancelledStops: string[];
+  /** The stop placed for what the cancelled stops held beyond the sale. */
+  reprotect: { orderId: string | null; volume: string; trigger: string } | null;
+  /** The exit order. */
+  exit: PlaceResult | null;
+  /** Holding left without a stop after the exit (base). */
+  uncovered: string;
+  /** What went wrong after the first step, when something did. */
+  problem: string | null;
+}
+
+/** The outcome of {@linkcode OrderClient.cancelAll}. */
+export interface CancelAllResult extends CancelAck {
+  /** Protective stops that were kept. */
+  keptStops: string[];
+  /** With `includeStops`: holdings left without a stop, per asset. */
+  uncovered: Record<string, string>;
+}
+
 /**
  * The tracking key of a client ref.
  *
@@ -228,6 +322,28 @@ function defaultSetTimer(fn: () => void, ms: number): () => void {
 
 function unsettled(state: OrderLifecycleState): boolean {
   return state.status === "pending_new" || state.status === "ambiguous";
+}
+
+function maxZero(value: string): string {
+  return compareDecimal(value, "0") > 0 ? value : "0";
+}
+
+/** Id prefix of an order counted between the gate and Kraken's answer. */
+const RESERVED = "reserved:";
+
+/** The risk model's view of an order this client sent. */
+function riskOrderOf(prepared: PreparedOrder, id: string): RiskOrder {
+  const order = prepared.order;
+  return {
+    id,
+    pair: prepared.pair.id,
+    base: prepared.pair.base,
+    side: order.side,
+    type: order.type,
+    remaining: order.volume,
+    price: order.price ?? null,
+    closeAttached: order.stopLoss !== undefined,
+  };
 }
 
 function record(value: unknown): Record<string, unknown> {
@@ -266,6 +382,14 @@ export class OrderClient {
   #randomUuid: (() => string) | undefined;
   #reconcileRetryMs: number;
   #maxReconcileAttempts: number;
+  #assets: Pick<AssetTable, "parseBalance">;
+  #accountMaxAgeMs: number;
+  #live: { account: RiskAccount; atMs: number } | undefined;
+  #readAccount: (() => Promise<RiskAccount>) | undefined;
+  #books: ((pairId: string) => RiskBook | undefined) | undefined;
+  #liveExecIds = new Set<string>();
+  #hydrating: Promise<RiskAccount> | undefined;
+  #streamAttached = false;
 
   #orders = new Map<string, TrackedOrder>();
   #byOrderId = new Map<string, string>();
@@ -297,6 +421,10 @@ export class OrderClient {
     this.#randomUuid = options.randomUuid;
     this.#reconcileRetryMs = options.reconcileRetryMs ?? 5_000;
     this.#maxReconcileAttempts = options.maxReconcileAttempts ?? 5;
+    this.#assets = options.assets ?? AssetTable.fallback();
+    this.#accountMaxAgeMs = options.accountMaxAgeMs ?? 30_000;
+    this.#readAccount = options.readAccount;
+    this.#books = options.books;
     if (options.stream !== undefined) this.attach(options.stream);
   }
 
@@ -308,11 +436,14 @@ export class OrderClient {
    */
   attach(stream: PrivateStream): void {
     this.#offStream?.();
+    this.#streamAttached = true;
     this.#offStream = stream.on((event) => {
       if (event.type === "executions") {
         this.applyExecutions(event.reports, event.sequence);
       } else if (event.type === "resync") {
         this.applyResync(event.result);
+        // A gap or reconnect hid events: read the account again next time.
+        this.#live = undefined;
       }
     });
   }
@@ -391,7 +522,12 @@ export class OrderClient {
     context: PlaceContext = {},
   ): Promise<PlaceResult> {
     if (this.#closed) throw new TypeError("Cannot place: the client is closed");
-    const prepared = this.prepare(request, context);
+    const account = context.account ??
+      await this.#accountFor(this.#route(), false);
+    const prepared = this.prepare(
+      request,
+      account === undefined ? context : { ...context, account },
+    );
     switch (prepared.route) {
       case "dry_run": {
         let ws: WsAddOrderParams | null;
@@ -408,8 +544,14 @@ export class OrderClient {
         };
       }
       case "paper":
-        return this.#placePaper(prepared, context.book);
+        return this.#placePaper(
+          prepared,
+          context.book ?? this.#books?.(prepared.pair.id),
+        );
       case "live":
+        // Counted as open from the moment it passed the gate: concurrent
+        // placements cannot each see the exposure without the others.
+        this.#reserve(prepared);
         return await this.#placeLive(prepared, context.signal);
     }
   }
@@ -433,12 +575,29 @@ export class OrderClient {
     if (pair === undefined) {
       throw new RangeError(`Unknown pair "${request.pair}"`);
     }
+    return this.#gate({ ...request, pair: pair.id }, pair, context, {});
+  }
+
+  #gate(
+    request: OrderRequest,
+    pair: PairMetadata,
+    context: PlaceContext,
+    amend: { replacesOrderId?: string; alreadyFilled?: string },
+  ): PreparedOrder {
     const gate: GateContext = {
       config: this.#config,
       liveSwitch: this.#liveSwitch,
       pair,
       nowMs: this.#now(),
+      ...amend,
     };
+    if (context.account !== undefined) gate.account = context.account;
+    const book = context.book ??
+      (context.referencePrice === undefined
+        ? this.#books?.(pair.id) ??
+          (this.#route() === "paper" ? this.#paper?.book(pair.id) : undefined)
+        : undefined);
+    if (book !== undefined) gate.book = book;
     if (context.referencePrice !== undefined) {
       gate.referencePrice = context.referencePrice;
     }
@@ -467,9 +626,21 @@ export class OrderClient {
     context: PlaceContext = {},
   ): Promise<string[]> {
     if (this.#closed) throw new TypeError("Cannot place: the client is closed");
-    const prepared = requests.map((r) => this.prepare(r, context));
-    if (prepared.some((p) => p.route !== "live")) {
+    if (this.#route() !== "live") {
       throw new TypeError("A batch is only placed on the live route");
+    }
+    // Each order is judged with the ones before it in the batch counted
+    // as open: a batch cannot split an exposure the gate would refuse.
+    let account = context.account ??
+      (await this.#accountFor("live", false))!;
+    const prepared: PreparedOrder[] = [];
+    for (const [i, request] of requests.entries()) {
+      const one = this.prepare(request, { ...context, account });
+      prepared.push(one);
+      account = {
+        held: account.held,
+        orders: [...account.orders, riskOrderOf(one, `batch:${i}`)],
+      };
     }
     const transport = this.#liveTransport();
     const keys = prepared.map((p) => this.#track(p, "live"));
@@ -482,6 +653,7 @@ export class OrderClient {
         const key = keys[i]!;
         if (row.orderId !== null) {
           this.#orders.get(key)!.changedAtMs = this.#now();
+          this.#noteLiveOrder(prepared[i]!, row.orderId);
           this.#step(key, {
             type: "reply.accepted",
             orderId: row.orderId,
@@ -503,99 +675,244 @@ export class OrderClient {
   }
 
   /**
-   * Cancels a tracked order (by Kraken id when known, else by client ref),
-   * charging the trading counter for its age.
+   * Cancels an order: a tracked one (by Kraken id when known, else by
+   * client ref) or any open order of the account by its id, charging the
+   * trading counter for its age. A protective stop whose removal would
+   * leave its holding uncovered is refused (rule `stop_protects_position`):
+   * close the position instead.
    *
-   * @param key The tracking key or Kraken order id.
+   * @param key The tracking key or order id.
    * @returns The count.
+   * @throws {OrderRejectedError} When the risk model refused it.
    * @throws {RangeError} For an unknown key.
    * @throws {KrakenError} When Kraken refused or the call failed.
    */
   async cancel(key: string): Promise<CancelAck> {
-    const tracked = this.#lookup(key);
-    const orderId = tracked.state.orderId;
-    if (tracked.route === "paper") {
-      const paper = this.#paperBroker();
-      if (orderId === null) return { count: 0 };
-      const result = paper.cancel(orderId);
-      this.applyExecutions(result.reports, result.sequence || undefined);
-      return { count: result.accepted ? 1 : 0 };
+    const tracked = this.#find(key);
+    const route = tracked?.route ?? this.#route();
+    if (route !== "paper" && route !== "live") {
+      throw new RangeError(`No open order "${key}": nothing was ever sent`);
     }
-    const ref = tracked.state.ref;
-    const target = orderId !== null
-      ? { orderId }
-      : ref.kind === "cl_ord_id"
-      ? { clOrdId: ref.clOrdId }
-      : { userref: ref.userref };
-    const ack = await this.#liveTransport().cancelOrder(target, {
-      pair: tracked.prepared.pair.id,
-      ageMs: this.#now() - tracked.changedAtMs,
-    });
-    if (ack.count > 0 && tracked.state.orderId !== null) {
-      // The answer proves it; the executions stream may confirm later.
-      this.applyExecutions([{
-        "order_id": tracked.state.orderId,
-        "exec_type": "canceled",
-        "order_status": "canceled",
-        reason: "User requested",
-      }]);
+    const account = await this.#accountFor(route, true);
+    const orderId = tracked?.state.orderId ??
+      (account !== undefined && findOrder(account, key) !== undefined
+        ? key
+        : null);
+    if (tracked === undefined && orderId === null) {
+      throw new RangeError(`No open order "${key}"`);
     }
-    return ack;
+    if (orderId !== null && account !== undefined) {
+      const refusal = judgeCancel(account, orderId);
+      if (refusal !== null) throw new OrderRejectedError(refusal);
+    }
+    return await this.#cancelUnchecked(route, orderId, tracked);
   }
 
   /**
-   * Cancels every open order (paper: every open paper order).
+   * Cancels every open order except protective stops; with
+   * `includeStops`, every order, and the result names the holdings that
+   * are left without a stop.
    *
-   * @returns The count.
+   * @param options `includeStops`: remove protective stops too.
+   * @returns The count, the stops kept and what is left uncovered.
+   * @throws {OrderRejectedError} In read-only mode or without the live switches.
    * @throws {KrakenError} When the call failed.
    */
-  async cancelAll(): Promise<CancelAck> {
-    if (this.#transport === undefined && this.#paper !== undefined) {
-      let count = 0;
-      for (const order of this.#paper.openOrders()) {
-        const result = this.#paper.cancel(order.id);
-        this.applyExecutions(result.reports, result.sequence || undefined);
-        if (result.accepted) count++;
-      }
-      return { count };
+  async cancelAll(
+    options: { includeStops?: boolean } = {},
+  ): Promise<CancelAllResult> {
+    const route = this.#route();
+    const includeStops = options.includeStops === true;
+    if (route === undefined) {
+      const refused = resolveRoute(this.#config, this.#liveSwitch);
+      if (!refused.ok) throw new OrderRejectedError(refused.rejection);
     }
-    return await this.#liveTransport().cancelAll();
+    if (route !== "paper" && route !== "live") {
+      return { count: 0, keptStops: [], uncovered: {} };
+    }
+    const account = (await this.#accountFor(route, true))!;
+    const plan = planCancelAll(account, includeStops);
+    const keptStops = plan.kept.map((o) => o.id);
+    let count = 0;
+    if (route === "paper") {
+      for (const order of plan.cancel) {
+        const ack = await this.#cancelUnchecked("paper", order.id, undefined);
+        count += ack.count;
+      }
+    } else if (includeStops) {
+      count = (await this.#liveTransport().cancelAll()).count;
+      this.#live = undefined;
+    } else {
+      const ids = plan.cancel.map((o) => o.id);
+      for (let i = 0; i < ids.length; i += 50) {
+        const chunk = ids.slice(i, i + 50);
+        count += (await this.#liveTransport().cancelOrderBatch({
+          orderIds: chunk,
+        })).count;
+      }
+      this.#live = undefined;
+    }
+    return { count, keptStops, uncovered: plan.uncovered };
   }
 
   /**
    * Amends a live order in place (keeps its id and, where possible, its
-   * queue priority). The new values show up through `executions`.
+   * queue priority), judged as the order it produces: an entry passes the
+   * whole gate again (stop side against the new fill price, notional and
+   * exposure); a protective stop may not shrink below its holding nor move
+   * its trigger to the wrong side of the bid; an order the client did not
+   * place may only shrink. The new values show up through `executions`.
    *
    * @param key The tracking key or Kraken order id.
    * @param changes The new values.
+   * @param context Market inputs for the checks.
    * @returns The amend id.
+   * @throws {OrderRejectedError} When the gate or the risk model refused it.
    * @throws {RangeError} For an unknown key or a paper order.
    * @throws {KrakenError} When Kraken refused or the call failed.
    */
-  async amend(key: string, changes: AmendChanges): Promise<AmendAck> {
-    const tracked = this.#lookup(key);
-    if (tracked.route !== "live") {
+  async amend(
+    key: string,
+    changes: AmendChanges,
+    context: MarketContext = {},
+  ): Promise<AmendAck> {
+    const tracked = this.#find(key);
+    if (tracked !== undefined && tracked.route !== "live") {
       throw new RangeError(`Cannot amend paper order "${key}"`);
     }
-    const ref = tracked.state.ref;
-    const target = tracked.state.orderId !== null
-      ? { orderId: tracked.state.orderId }
-      : ref.kind === "cl_ord_id"
-      ? { clOrdId: ref.clOrdId }
+    if (tracked === undefined && this.#route() !== "live") {
+      throw new RangeError(`No live order "${key}" to amend`);
+    }
+    const account = (await this.#accountFor("live", true))!;
+    const orderId = tracked?.state.orderId ?? key;
+    const open = findOrder(account, orderId);
+    if (open === undefined && tracked === undefined) {
+      throw new RangeError(`No open order "${key}"`);
+    }
+    const ref = tracked?.state.ref;
+    const target = tracked === undefined || tracked.state.orderId !== null
+      ? { orderId }
+      : ref!.kind === "cl_ord_id"
+      ? { clOrdId: ref!.clOrdId }
       : undefined;
     if (target === undefined) {
       throw new RangeError(
         `Cannot amend "${key}": its Kraken order id is not known yet`,
       );
     }
+    this.#judgeAmend(tracked, open, account, changes, context);
+    const pairId = tracked?.prepared.pair.id ?? open?.pair;
     const ack = await this.#liveTransport().amendOrder({
       target,
-      pair: tracked.prepared.pair.id,
-      ageMs: this.#now() - tracked.changedAtMs,
+      ...(pairId === undefined ? {} : { pair: pairId }),
+      ...(tracked === undefined
+        ? {}
+        : { ageMs: this.#now() - tracked.changedAtMs }),
       ...changes,
     });
-    tracked.changedAtMs = this.#now();
+    if (tracked !== undefined) tracked.changedAtMs = this.#now();
+    this.#live = undefined;
     return ack;
+  }
+
+  /**
+   * Sells (part of) a holding: the exit may not exceed what is held; when
+   * protective stops hold the volume, only as many as needed are cancelled
+   * first, the exit is sent (market, or an immediate-or-cancel limit), and
+   * whatever the cancelled stops held beyond what was sold is covered again
+   * by a new stop at the nearest cancelled trigger. If anything after the
+   * first step fails, the result says what is left uncovered.
+   *
+   * @param spelling Any spelling of the pair.
+   * @param volume Base volume to sell, or `"all"`.
+   * @param options Market inputs, limit price, settle timeout.
+   * @returns What was sold, cancelled and placed.
+   * @throws {OrderRejectedError} When the gate or the risk model refused it (nothing was touched).
+   * @throws {RangeError} For an unknown pair.
+   */
+  async exit(
+    spelling: string,
+    volume: string | "all",
+    options: ExitOptions = {},
+  ): Promise<ExitResult> {
+    if (this.#closed) throw new TypeError("Cannot exit: the client is closed");
+    const pair = this.#resolvePair(spelling);
+    const route = this.#route();
+    if (route === undefined) {
+      const refused = resolveRoute(this.#config, this.#liveSwitch);
+      throw new OrderRejectedError(
+        refused.ok ? reject("mode_read_only", "No route") : refused.rejection,
+      );
+    }
+    const account = route === "dry_run"
+      ? options.account ?? { held: {}, orders: [] }
+      : (await this.#accountFor(route, true))!;
+    const plan = planExit(account, pair.base, volume);
+    if (!plan.ok) throw new OrderRejectedError(plan.rejection);
+    const request: OrderRequest = {
+      pair: pair.id,
+      side: "sell",
+      type: options.limitPrice === undefined ? "market" : "limit",
+      volume: plan.volume,
+      intent: "exit",
+      ...(options.limitPrice === undefined
+        ? {}
+        : { price: options.limitPrice, timeInForce: "IOC" as const }),
+    };
+    let after: RiskAccount = account;
+    for (const stop of plan.cancel) after = withoutOrder(after, stop.id);
+    const market: PlaceContext = {};
+    if (options.book !== undefined) market.book = options.book;
+    if (options.referencePrice !== undefined) {
+      market.referencePrice = options.referencePrice;
+    }
+    if (options.usdPrice !== undefined) market.usdPrice = options.usdPrice;
+    // Judge the exit as it will be sent before touching anything.
+    this.#gate(request, pair, { ...market, account: after }, {});
+    const result: ExitResult = {
+      route,
+      pair: pair.id,
+      volume: plan.volume,
+      sold: "0",
+      cancelledStops: [],
+      reprotect: null,
+      exit: null,
+      uncovered: uncoveredVolume(account, pair.base),
+      problem: null,
+    };
+    if (route === "dry_run") {
+      result.exit = await this.place(request, { ...market, account: after });
+      result.cancelledStops = plan.cancel.map((o) => o.id);
+      return result;
+    }
+    const uncoveredBefore = uncoveredVolume(account, pair.base);
+    try {
+      for (const stop of plan.cancel) {
+        await this.#cancelUnchecked(route, stop.id, this.#find(stop.id));
+        result.cancelledStops.push(stop.id);
+      }
+      const fresh = (await this.#accountFor(route, true))!;
+      const placed = await this.place(request, {
+        ...market,
+        account: fresh,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      result.exit = placed;
+      if (placed.route === "live" && placed.error === undefined) {
+        await this.#settled(placed.key, options.settleTimeoutMs ?? 10_000);
+      }
+      if (placed.route !== "dry_run") {
+        result.sold = this.#find(placed.key)?.state.filledQty ?? "0";
+      }
+    } catch (error) {
+      result.problem = error instanceof Error ? error.message : String(error);
+    }
+    await this.#reprotect(route, pair, plan.reprotectTrigger, {
+      uncoveredBefore,
+      result,
+      market,
+    });
+    return result;
   }
 
   /**
@@ -628,6 +945,7 @@ export class OrderClient {
     sequence?: number,
   ): void {
     const atMs = this.#now();
+    for (const report of reports) this.#applyToLiveAccount(report);
     for (const report of reports) {
       // Updates of a conditional close are not about its parent, even
       // when they carry the parent's userref and nothing else.
@@ -753,6 +1071,523 @@ export class OrderClient {
     return this.close();
   }
 
+  // ---- account state ----
+
+  /** The route of the configured mode, or `undefined` when it refuses. */
+  #route(): TradingRoute | undefined {
+    const route = resolveRoute(this.#config, this.#liveSwitch);
+    return route.ok ? route.route : undefined;
+  }
+
+  #find(key: string): TrackedOrder | undefined {
+    return this.#orders.get(key) ??
+      this.#orders.get(this.#byOrderId.get(key) ?? "");
+  }
+
+  #resolvePair(spelling: string): PairMetadata {
+    let pair: PairMetadata | undefined;
+    try {
+      pair = this.#pairs(spelling);
+    } catch (error) {
+      throw new RangeError(`Unknown pair "${spelling}"`, { cause: error });
+    }
+    if (pair === undefined) throw new RangeError(`Unknown pair "${spelling}"`);
+    return pair;
+  }
+
+  /**
+   * The account state the risk model judges: the paper broker's (always
+   * current) or the live account (REST `Balance` + `OpenOrders`, kept
+   * current from `executions`). `fresh` reads the live account again.
+   *
+   * @param options `fresh`: read the live account from REST now.
+   * @returns The state; `undefined` in dry-run and read-only modes.
+   * @throws {TypeError} Live without a REST reader.
+   * @throws {KrakenError} When the REST reads failed.
+   */
+  async account(
+    options: { fresh?: boolean } = {},
+  ): Promise<RiskAccount | undefined> {
+    return await this.#accountFor(this.#route(), options.fresh === true);
+  }
+
+  async #accountFor(
+    route: TradingRoute | undefined,
+    fresh: boolean,
+  ): Promise<RiskAccount | undefined> {
+    if (route === "paper" && this.#paper !== undefined) {
+      return this.#paperAccount();
+    }
+    if (route !== "live") return undefined;
+    const cached = this.#live;
+    // With a private stream attached the state is kept current from
+    // `executions` (and read again after every resync); without one,
+    // `fresh` reads it again and placements reread it when it is old.
+    if (
+      cached !== undefined &&
+      (this.#streamAttached ||
+        (!fresh && this.#now() - cached.atMs <= this.#accountMaxAgeMs))
+    ) return cached.account;
+    return await this.#hydrateLive();
+  }
+
+  #paperAccount(): RiskAccount {
+    const paper = this.#paperBroker();
+    const orders: RiskOrder[] = [];
+    for (const order of paper.openOrders()) {
+      const pair = this.#tryPair(order.pair);
+      if (pair === undefined) continue;
+      orders.push({
+        id: order.id,
+        pair: pair.id,
+        base: pair.base,
+        side: order.side,
+        type: order.type,
+        remaining: subtractDecimal(order.volume, order.filledQty),
+        price: order.price,
+        closeAttached: order.stopLoss !== null,
+      });
+    }
+    return { held: paper.balances(), orders };
+  }
+
+  /** One REST read at a time: concurrent callers share it. */
+  #hydrateLive(): Promise<RiskAccount> {
+    this.#hydrating ??= this.#readLive().finally(() => {
+      this.#hydrating = undefined;
+    });
+    return this.#hydrating;
+  }
+
+  async #readLive(): Promise<RiskAccount> {
+    if (this.#readAccount !== undefined) {
+      const atMs = this.#now();
+      const account = await this.#readAccount();
+      this.#live = { account, atMs };
+      this.#liveExecIds.clear();
+      return account;
+    }
+    const rest = this.#rest;
+    if (rest === undefined) {
+      throw new TypeError(
+        "Live orders are judged against the account: give the client a REST reader (rest) or pass context.account",
+      );
+    }
+    const atMs = this.#now();
+    const [balance, open] = await Promise.all([
+      rest.callPrivate("Balance"),
+      rest.callPrivate("OpenOrders"),
+    ]);
+    const held: Record<string, string> = {};
+    for (const [code, value] of Object.entries(record(balance.result))) {
+      if (typeof value !== "string" || !/^-?\d+(\.\d+)?$/.test(value)) continue;
+      const parsed = this.#assets.parseBalance(code);
+      if (parsed.suffix !== null) continue;
+      held[parsed.asset] = held[parsed.asset] === undefined
+        ? value
+        : addDecimal(held[parsed.asset]!, value);
+    }
+    const orders: RiskOrder[] = [];
+    const rows = record(record(open.result).open) as Record<string, OrderInfo>;
+    for (const [id, info] of Object.entries(rows)) {
+      const descr = record(info.descr);
+      const pair = this.#tryPair(String(descr.pair ?? ""));
+      if (pair === undefined) continue;
+      const side = descr.type === "sell" ? "sell" : "buy";
+      // Relative prices (`+2%`, `#5`) and zero mean no absolute price.
+      const price = typeof descr.price === "string" &&
+          /^\d+(\.\d+)?$/.test(descr.price) &&
+          compareDecimal(descr.price, "0") > 0
+        ? descr.price
+        : null;
+      orders.push({
+        id,
+        pair: pair.id,
+        base: pair.base,
+        side,
+        type: String(descr.ordertype ?? ""),
+        remaining: subtractDecimal(
+          String(info.vol ?? "0"),
+          String(info.vol_exec ?? "0"),
+        ),
+        price,
+        closeAttached: typeof descr.close === "string" && descr.close !== "",
+      });
+    }
+    // Orders that passed the gate but have no answer yet still count.
+    const reserved =
+      this.#live?.account.orders.filter((o) =>
+        o.id.startsWith(RESERVED) && !orders.some((x) => x.id === o.id)
+      ) ?? [];
+    const account: RiskAccount = { held, orders: [...orders, ...reserved] };
+    this.#live = { account, atMs };
+    this.#liveExecIds.clear();
+    return account;
+  }
+
+  #tryPair(spelling: string): PairMetadata | undefined {
+    try {
+      return this.#pairs(spelling);
+    } catch {
+      return undefined;
+    }
+  }
+
+  #reserve(prepared: PreparedOrder): void {
+    const live = this.#live;
+    if (live === undefined || prepared.order.validateOnly === true) return;
+    const id = RESERVED + orderKey(prepared.order.clientRef);
+    live.account = {
+      held: live.account.held,
+      orders: [
+        ...live.account.orders.filter((o) => o.id !== id),
+        riskOrderOf(prepared, id),
+      ],
+    };
+  }
+
+  /**
+   * The answer to a reserved placement: accepted orders count as open
+   * under their id until `executions` say otherwise; refused ones stop
+   * counting; an ambiguous one keeps counting until reconciled.
+   */
+  #settleReservation(
+    prepared: PreparedOrder,
+    outcome: { orderId: string } | "refused" | "unknown",
+  ): void {
+    const live = this.#live;
+    if (live === undefined || outcome === "unknown") return;
+    const id = RESERVED + orderKey(prepared.order.clientRef);
+    let orders = live.account.orders.filter((o) => o.id !== id);
+    if (
+      outcome !== "refused" && !orders.some((o) => o.id === outcome.orderId)
+    ) {
+      orders = [...orders, riskOrderOf(prepared, outcome.orderId)];
+    }
+    live.account = { held: live.account.held, orders };
+  }
+
+  /** An order Kraken accepted counts as open until `executions` say otherwise. */
+  #noteLiveOrder(prepared: PreparedOrder, orderId: string): void {
+    this.#settleReservation(prepared, { orderId });
+  }
+
+  /** Keeps the live account current from one `executions` report. */
+  #applyToLiveAccount(report: ExecutionReport): void {
+    const live = this.#live;
+    const id = report.order_id;
+    if (live === undefined || id === undefined) return;
+    if (this.#paper !== undefined && this.#route() === "paper") return;
+    let orders = live.account.orders;
+    let held = live.account.held;
+    const existing = orders.find((o) => o.id === id);
+    const status = report.order_status ?? report.exec_type;
+    if (
+      existing === undefined && report.order_qty !== undefined &&
+      report.symbol !== undefined && report.side !== undefined &&
+      (status === "new" || status === "pending_new" ||
+        status === "partially_filled")
+    ) {
+      const pair = this.#tryPair(report.symbol);
+      if (pair !== undefined) {
+        orders = [...orders, {
+          id,
+          pair: pair.id,
+          base: pair.base,
+          side: report.side,
+          type: report.order_type ?? "",
+          remaining: subtractDecimal(
+            String(report.order_qty),
+            String(report.cum_qty ?? "0"),
+          ),
+          price: report.limit_price === undefined
+            ? null
+            : String(report.limit_price),
+          closeAttached: false,
+        }];
+      }
+    }
+    const order = orders.find((o) => o.id === id);
+    if (
+      report.exec_type === "trade" && report.exec_id !== undefined &&
+      report.last_qty !== undefined && !this.#liveExecIds.has(report.exec_id)
+    ) {
+      this.#liveExecIds.add(report.exec_id);
+      const qty = String(report.last_qty);
+      const side = report.side ?? order?.side;
+      const base = order?.base ??
+        (report.symbol === undefined
+          ? undefined
+          : this.#tryPair(report.symbol)?.base);
+      if (base !== undefined && side !== undefined) {
+        held = {
+          ...held,
+          [base]: side === "buy"
+            ? addDecimal(held[base] ?? "0", qty)
+            : subtractDecimal(held[base] ?? "0", qty),
+        };
+      }
+      if (order !== undefined) {
+        orders = orders.map((o) =>
+          o.id === id
+            ? { ...o, remaining: maxZero(subtractDecimal(o.remaining, qty)) }
+            : o
+        );
+      }
+    }
+    if (
+      report.order_qty !== undefined && order !== undefined &&
+      (report.exec_type === "amended" || report.exec_type === "restated")
+    ) {
+      orders = orders.map((o) =>
+        o.id === id
+          ? {
+            ...o,
+            remaining: subtractDecimal(
+              String(report.order_qty),
+              String(report.cum_qty ?? "0"),
+            ),
+          }
+          : o
+      );
+    }
+    if (
+      status === "filled" || status === "canceled" || status === "expired" ||
+      status === "rejected"
+    ) {
+      orders = orders.filter((o) => o.id !== id);
+    }
+    live.account = { held, orders };
+  }
+
+  async #cancelUnchecked(
+    route: "paper" | "live",
+    orderId: string | null,
+    tracked: TrackedOrder | undefined,
+  ): Promise<CancelAck> {
+    if (route === "paper") {
+      const paper = this.#paperBroker();
+      if (orderId === null) return { count: 0 };
+      const result = paper.cancel(orderId);
+      this.applyExecutions(result.reports, result.sequence || undefined);
+      return { count: result.accepted ? 1 : 0 };
+    }
+    const ref = tracked?.state.ref;
+    const target = orderId !== null
+      ? { orderId }
+      : ref!.kind === "cl_ord_id"
+      ? { clOrdId: ref!.clOrdId }
+      : { userref: ref!.userref };
+    const ack = await this.#liveTransport().cancelOrder(target, {
+      ...(tracked === undefined ? {} : {
+        pair: tracked.prepared.pair.id,
+        ageMs: this.#now() - tracked.changedAtMs,
+      }),
+    });
+    if (ack.count > 0 && orderId !== null) {
+      // The answer proves it; the executions stream may confirm later.
+      this.applyExecutions([{
+        "order_id": orderId,
+        "exec_type": "canceled",
+        "order_status": "canceled",
+        reason: "User requested",
+      }]);
+    }
+    return ack;
+  }
+
+  #judgeAmend(
+    tracked: TrackedOrder | undefined,
+    open: RiskOrder | undefined,
+    account: RiskAccount,
+    changes: AmendChanges,
+    context: MarketContext,
+  ): void {
+    const filled = tracked?.state.filledQty ??
+      (open === undefined ? "0" : "0");
+    if (open !== undefined && isProtectiveStop(open)) {
+      const bestBid = context.book?.bids[0]?.price ?? context.referencePrice;
+      const refusal = judgeStopAmend(account, open, {
+        ...(changes.orderQty === undefined ? {} : {
+          remaining: maxZero(subtractDecimal(changes.orderQty, filled)),
+        }),
+        ...(changes.triggerPrice === undefined
+          ? {}
+          : { triggerPrice: changes.triggerPrice }),
+        ...(bestBid === undefined ? {} : { bestBid }),
+      });
+      if (refusal !== null) throw new OrderRejectedError(refusal);
+      return;
+    }
+    if (tracked !== undefined) {
+      const order = tracked.prepared.order;
+      const next: OrderRequest = { ...order };
+      if (changes.orderQty !== undefined) next.volume = changes.orderQty;
+      if (changes.displayQty !== undefined) {
+        next.displayVolume = changes.displayQty;
+      }
+      if (changes.limitPrice !== undefined) {
+        if (order.type === "limit" || order.type === "iceberg") {
+          next.price = changes.limitPrice;
+        } else next.price2 = changes.limitPrice;
+      }
+      if (changes.triggerPrice !== undefined) {
+        next.price = changes.triggerPrice;
+      }
+      if (changes.postOnly !== undefined) next.postOnly = changes.postOnly;
+      const market: PlaceContext = { account };
+      if (context.book !== undefined) market.book = context.book;
+      if (context.referencePrice !== undefined) {
+        market.referencePrice = context.referencePrice;
+      }
+      if (context.usdPrice !== undefined) market.usdPrice = context.usdPrice;
+      this.#gate(next, tracked.prepared.pair, market, {
+        ...(tracked.state.orderId === null
+          ? {}
+          : { replacesOrderId: tracked.state.orderId }),
+        alreadyFilled: filled,
+      });
+      return;
+    }
+    // An order this client did not place: it may only shrink.
+    const onlyShrinks = changes.limitPrice === undefined &&
+      changes.triggerPrice === undefined && changes.orderQty !== undefined &&
+      open !== undefined &&
+      compareDecimal(changes.orderQty, open.remaining) <= 0;
+    if (!onlyShrinks) {
+      throw new OrderRejectedError(reject(
+        "amend_unknown_order",
+        `Order ${
+          open?.id ?? "?"
+        } was not placed by this client: its stop-loss is unknown, so it may only be reduced in quantity`,
+        "orderId",
+      ));
+    }
+  }
+
+  async #settled(key: string, timeoutMs: number): Promise<void> {
+    let cancel: (() => void) | undefined;
+    await Promise.race([
+      this.whenSettled(key).then(() => this.#filledOrDone(key, timeoutMs)),
+      new Promise<void>((resolve) => {
+        cancel = this.#setTimer(resolve, timeoutMs);
+      }),
+    ]);
+    cancel?.();
+  }
+
+  /** After acceptance, a market exit is done once it is no longer open. */
+  async #filledOrDone(key: string, timeoutMs: number): Promise<void> {
+    const deadline = this.#now() + timeoutMs;
+    while (this.#now() < deadline) {
+      const state = this.#orders.get(key)?.state;
+      if (state === undefined || TERMINAL_STATUSES.has(state.status)) return;
+      const account = await this.#hydrateLive();
+      const id = state.orderId;
+      if (id === null || findOrder(account, id) === undefined) {
+        // Gone from OpenOrders: the executions stream may lag; settle
+        // the fill from what REST knows.
+        if (!this.#streamAttached && this.#rest !== undefined) {
+          await this.#reconcileFilled(key);
+        }
+        return;
+      }
+      await new Promise<void>((resolve) => this.#setTimer(resolve, 200));
+    }
+  }
+
+  async #reconcileFilled(key: string): Promise<void> {
+    const tracked = this.#orders.get(key);
+    const id = tracked?.state.orderId;
+    if (tracked === undefined || id === null || id === undefined) return;
+    try {
+      const answer = await this.#rest!.callPrivate("QueryOrders", {
+        txid: id,
+      });
+      const info = record(record(answer.result)[id]) as unknown as OrderInfo;
+      if (typeof info.status === "string") {
+        this.#step(key, {
+          type: "reconcile.found",
+          orderId: id,
+          order: info,
+          atMs: this.#now(),
+        });
+      }
+    } catch {
+      // The fill stays unknown; the re-protect reads the account anyway.
+    }
+  }
+
+  /**
+   * After an exit: whatever the holding has beyond what was uncovered
+   * before the exit gets a new stop at the nearest cancelled trigger.
+   */
+  async #reprotect(
+    route: "paper" | "live",
+    pair: PairMetadata,
+    trigger: string | null,
+    step: {
+      uncoveredBefore: string;
+      result: ExitResult;
+      market: PlaceContext;
+    },
+  ): Promise<void> {
+    const { result } = step;
+    let account: RiskAccount;
+    try {
+      account = (await this.#accountFor(route, true))!;
+    } catch (error) {
+      result.problem ??= `Could not read the account after the exit: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      return;
+    }
+    const gap = maxZero(
+      subtractDecimal(
+        uncoveredVolume(account, pair.base),
+        step.uncoveredBefore,
+      ),
+    );
+    result.uncovered = uncoveredVolume(account, pair.base);
+    if (compareDecimal(gap, "0") <= 0) return;
+    if (trigger === null) {
+      result.problem ??=
+        `${gap} ${pair.base} is left without a stop: no cancelled stop had a trigger to reuse`;
+      return;
+    }
+    try {
+      const placed = await this.place({
+        pair: pair.id,
+        side: "sell",
+        type: "stop-loss",
+        volume: gap,
+        price: trigger,
+        intent: "exit",
+      }, { ...step.market, account });
+      const orderId = placed.route === "dry_run" ? null : placed.state.orderId;
+      const failed = placed.route === "live" && placed.error !== undefined;
+      result.reprotect = { orderId, volume: gap, trigger };
+      if (failed || orderId === null) {
+        result.problem ??=
+          `The new stop for ${gap} ${pair.base} at ${trigger} was not placed: ${
+            placed.route === "live"
+              ? placed.error?.message ?? "no order id"
+              : "no order id"
+          }`;
+      }
+      const now = (await this.#accountFor(route, true))!;
+      result.uncovered = uncoveredVolume(now, pair.base);
+    } catch (error) {
+      result.problem ??=
+        `The new stop for ${gap} ${pair.base} at ${trigger} was refused: ${
+          error instanceof Error ? error.message : String(error)
+        }`;
+    }
+    if (result.problem !== null) {
+      this.#emit({ type: "anomaly", key: null, message: result.problem });
+    }
+  }
+
   // ---- routes ----
 
   #placePaper(
@@ -812,6 +1647,7 @@ export class OrderClient {
         // have waited in the limiter, and an age that is too young only
         // overestimates the next cancel's cost.
         this.#orders.get(key)!.changedAtMs = this.#now();
+        this.#noteLiveOrder(prepared, ack.orderId);
         this.#step(key, {
           type: "reply.accepted",
           orderId: ack.orderId,
@@ -827,6 +1663,13 @@ export class OrderClient {
       };
     } catch (error) {
       this.#failed(key, error);
+      const status = this.#orders.get(key)!.state.status;
+      this.#settleReservation(
+        prepared,
+        status === "ambiguous" || status === "pending_new"
+          ? "unknown"
+          : "refused",
+      );
       if (!(error instanceof KrakenError)) throw error;
       return {
         route: "live",

@@ -614,6 +614,23 @@ export class PaperBroker {
   }
 
   /**
+   * The last book fed for a pair, best first.
+   *
+   * @param pair Pair id or v2 symbol.
+   * @returns A copy, or `undefined` before the first book.
+   */
+  book(pair: string): PaperBook | undefined {
+    let id: string;
+    try {
+      id = this.#pairId(pair);
+    } catch {
+      return undefined;
+    }
+    const book = this.#books.get(id);
+    return book === undefined ? undefined : copyBook(book);
+  }
+
+  /**
    * Replaces a pair's book and lets open orders react: GTD expiries,
    * triggers, resting limit orders filling as makers, triggered stops
    * executing.

@@ -33,7 +33,7 @@ export type ValidationRule =
   | "client_ref_invalid"
   | "stop_loss_invalid";
 
-/** Rules of the safety gate (DESIGN.md "Safety model"). */
+/** Rules of the safety gate and the risk model (README "Safety model"). */
 export type GateRule =
   | "mode_read_only"
   | "live_not_enabled"
@@ -46,6 +46,10 @@ export type GateRule =
   | "stop_loss_too_far"
   | "exit_without_position"
   | "exit_exceeds_position"
+  | "exit_exceeds_available"
+  | "exit_blocked_by_orders"
+  | "stop_protects_position"
+  | "amend_unknown_order"
   | "price_unavailable"
   | "max_notional"
   | "max_position";

@@ -149,6 +149,10 @@ function stubApp() {
         }),
       cancelAll: () =>
         Promise.resolve({ decision: "accepted", mode: "paper", count: 3 }),
+      closePosition: (pair, volume) => {
+        placed.push({ close: pair, volume });
+        return Promise.resolve(accepted);
+      },
       orders: () => Promise.resolve({ mode: "paper", orders: [] }),
       paperSummary: () =>
         Promise.resolve({
@@ -609,8 +613,10 @@ Deno.test("serve paper: a market buy fills against the book with fees and surviv
 
 Deno.test("serve live (both switches): orders reach the simulator engine, then cancel and cancel-all", async () => {
   const s = await startWith(
+    // The simulator's account already holds about 50,000 USD of BTC: the
+    // exposure cap counts holdings, so it is raised above them here.
     TRADING(
-      "  mode: live\n  enable_live_orders: true\n  max_notional_usd: 1000\n",
+      "  mode: live\n  enable_live_orders: true\n  max_notional_usd: 1000\n  max_position_notional_usd: 1000000\n",
     ),
     { live: true },
   );
@@ -693,7 +699,7 @@ Deno.test("serve: order POSTs without or with a foreign Origin are refused", asy
   }
 });
 
-Deno.test("serve paper: a take-profit is placed as an exit once the entry fills, and refused before", async () => {
+Deno.test("serve paper: a take-profit is refused with the reason, and nothing is placed", async () => {
   const dir = await Deno.makeTempDir();
   const s = await startWith(TRADING("  mode: paper\n"), {
     paperPath: join(dir, "paper.json"),
@@ -701,7 +707,7 @@ Deno.test("serve paper: a take-profit is placed as an exit once the entry fills,
   try {
     const { ask } = await quote(s);
     const volume = (100 / ask).toFixed(6);
-    const filled = await s.post("/api/orders", {
+    const refused = await s.post("/api/orders", {
       pair: "XBTUSD",
       side: "buy",
       type: "market",
@@ -709,36 +715,13 @@ Deno.test("serve paper: a take-profit is placed as an exit once the entry fills,
       stopLoss: price(ask * 0.95),
       takeProfit: price(ask * 1.05),
     });
-    assert.equal(filled.status, 200, JSON.stringify(filled.body));
-    assert.equal(filled.body.order.status, "filled");
-    const tp = filled.body.takeProfit;
-    assert.ok(
-      tp !== undefined,
-      "the entry answer carries the take-profit decision",
-    );
-    // The stop-loss created on the fill holds the position (no OCO on spot).
-    assert.equal(tp.decision, "rejected", JSON.stringify(tp));
-    assert.equal(tp.rule, "take_profit_blocked_by_stop");
-    assert.match(tp.message, /no one-cancels-other/);
+    // Spot has one conditional close per order and no one-cancels-other:
+    // a take-profit beside the mandatory stop could never hold the volume.
+    assert.equal(refused.status, 400, JSON.stringify(refused.body));
+    assert.match(refused.body.error.message, /no one-cancels-other/);
     const paper = (await s.get("/api/paper")).body;
-    assert.ok(
-      paper.openOrders.some((o: { type: string; side: string }) =>
-        o.type === "stop-loss" && o.side === "sell"
-      ),
-      JSON.stringify(paper.openOrders),
-    );
-    const resting = await s.post("/api/orders", {
-      pair: "XBTUSD",
-      side: "buy",
-      type: "limit",
-      volume,
-      price: price(ask * 0.9),
-      stopLoss: price(ask * 0.85),
-      takeProfit: price(ask * 1.05),
-    });
-    assert.equal(resting.body.order.status, "new");
-    assert.equal(resting.body.takeProfit.decision, "rejected");
-    assert.equal(resting.body.takeProfit.rule, "take_profit_after_fill");
+    assert.deepEqual(paper.openOrders, []);
+    assert.deepEqual(Object.keys(paper.balances), ["USD"]);
   } finally {
     await s.close();
     await Deno.remove(dir, { recursive: true });
@@ -747,7 +730,8 @@ Deno.test("serve paper: a take-profit is placed as an exit once the entry fills,
 
 Deno.test("serve dry_run: the notional cap converts a non-USD quote through its USD pair", async () => {
   const s = await startWith(
-    TRADING("  mode: dry_run\n  max_notional_usd: 500\n"),
+    TRADING("  mode: dry_run\n  max_notional_usd: 500\n") +
+      "universe:\n  include: [ETHXBT]\n",
   );
   try {
     const eth = await quote(s, "ETHXBT"); // priced in XBT

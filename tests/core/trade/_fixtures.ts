@@ -169,16 +169,34 @@ export function uuids(): () => string {
 /** Fixed "now": 2025-03-04T10:30:00Z. */
 export const NOW_MS = Date.UTC(2025, 2, 4, 10, 30, 0);
 
-/** A gate context for XBTUSD in paper mode. */
-export function context(overrides: Partial<GateContext> = {}): GateContext {
-  return {
+/**
+ * A gate context for XBTUSD in paper mode, with a best ask of 25100 (the
+ * {@linkcode entry} limit buy at 25000.1 rests below it).
+ */
+export function context(
+  overrides: { [K in keyof GateContext]?: GateContext[K] | undefined } = {},
+): GateContext {
+  const merged: Record<string, unknown> = {
     config: gateConfig(),
     liveSwitch: false,
     pair: xbtusd(),
     nowMs: NOW_MS,
+    referencePrice: "25100",
     randomUuid: uuids(),
     ...overrides,
   };
+  for (const [key, value] of Object.entries(merged)) {
+    if (value === undefined) delete merged[key];
+  }
+  return merged as unknown as GateContext;
+}
+
+/** A gate config whose universe includes extra pairs (e.g. ETHXBT). */
+export function includeInUniverse(
+  config: GateConfig,
+  ...pairs: string[]
+): GateConfig {
+  return { ...config, universe: { include: pairs, exclude: [] } };
 }
 
 /** Order overrides; `undefined` removes a field. */

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  type GateContext,
   prepareOrder,
   type PrepareResult,
   resolveRoute,
@@ -10,6 +9,7 @@ import {
   entry,
   ethxbt,
   gateConfig,
+  includeInUniverse,
   NOW_MS,
   type OrderOverrides,
 } from "./_fixtures.ts";
@@ -91,7 +91,7 @@ Deno.test("prepareOrder() accepts a protected entry and allocates a userref", ()
 
 Deno.test("prepareOrder() fires every gate with its rule and reason", async (t) => {
   const cases: Array<
-    [string, OrderOverrides, Partial<GateContext>, string, RegExp]
+    [string, OrderOverrides, Parameters<typeof context>[0], string, RegExp]
   > = [
     [
       "read_only mode",
@@ -161,7 +161,7 @@ Deno.test("prepareOrder() fires every gate with its rule and reason", async (t) 
       { stopLoss: { type: "stop-loss", triggerPrice: "25100" } },
       {},
       "stop_loss_wrong_side",
-      /stopLoss.triggerPrice 25100 must be below the buy entry price 25000.1/,
+      /stopLoss.triggerPrice 25100 must be below the price the buy can fill at, 25000.1/,
     ],
     [
       "buy stop at the entry",
@@ -194,9 +194,9 @@ Deno.test("prepareOrder() fires every gate with its rule and reason", async (t) 
     [
       "market entry without a reference price",
       { type: "market", price: undefined },
-      {},
+      { referencePrice: undefined },
       "price_unavailable",
-      /needs a reference price/,
+      /needs the market price/,
     ],
     [
       "non-USD quote without a USD price",
@@ -206,7 +206,11 @@ Deno.test("prepareOrder() fires every gate with its rule and reason", async (t) 
         price: "0.05",
         stopLoss: { type: "stop-loss", triggerPrice: "0.048" },
       },
-      { pair: ethxbt() },
+      {
+        pair: ethxbt(),
+        config: includeInUniverse(gateConfig(), "ETHXBT"),
+        referencePrice: "0.051",
+      },
       "price_unavailable",
       /No USD price for BTC/,
     ],
@@ -224,7 +228,7 @@ Deno.test("prepareOrder() fires every gate with its rule and reason", async (t) 
       {},
       { positionBase: "0.035" },
       "max_position",
-      /position would be 0.045 BTC = 1125.0045 USD, above trading.max_position_notional_usd 1000 USD/,
+      /exposure would be 0.045 BTC \(position 0.035 \+ order 0.01\) = 1125.0045 USD, above trading.max_position_notional_usd 1000 USD/,
     ],
     [
       "exit with a stop-loss",
@@ -327,6 +331,8 @@ Deno.test("prepareOrder() passes what the gates allow", async (t) => {
       }),
       context({
         pair: ethxbt(),
+        config: includeInUniverse(gateConfig(), "ETHXBT"),
+        referencePrice: "0.051",
         usdPrice: (asset) => asset === "BTC" ? "60000" : undefined,
       }),
     ));
@@ -368,7 +374,7 @@ Deno.test("prepareOrder() passes what the gates allow", async (t) => {
       context({ config }),
     ));
     assert.equal(wrong.rule, "stop_loss_wrong_side");
-    assert.match(wrong.message, /must be above the sell entry price/);
+    assert.match(wrong.message, /must be above the price the sell can fill at/);
   });
   await t.step("a caller-chosen client ref is kept", () => {
     const prepared = accepted(prepareOrder(

@@ -124,6 +124,13 @@ function orderInfo(overrides: Partial<OrderInfo> = {}): OrderInfo {
   } as OrderInfo;
 }
 
+const HOLDS_ONE_BTC = { held: { BTC: "0.02" }, orders: [] };
+
+const BOOK = {
+  bids: [{ price: "25000", qty: "1" }],
+  asks: [{ price: "25100", qty: "1" }],
+};
+
 function setup(
   options: Partial<OrderClientOptions> & { withTransport?: boolean } = {},
 ) {
@@ -140,6 +147,10 @@ function setup(
     now: clock.now,
     setTimer: clock.setTimer,
     randomUuid: refs(),
+    // An empty account and a book around the default entry (limit buy
+    // 25000.1 rests below the 25100 ask): the risk model has its own tests.
+    readAccount: () => Promise.resolve({ held: {}, orders: [] }),
+    books: () => BOOK,
     ...rest_,
   });
   const events: OrderClientEvent[] = [];
@@ -432,6 +443,8 @@ Deno.test("OrderClient reconciles an ambiguous placement instead of resending", 
         now: clock.now,
         setTimer: clock.setTimer,
         randomUuid: refs(),
+        readAccount: () => Promise.resolve({ held: {}, orders: [] }),
+        books: () => BOOK,
       });
       const events: OrderClientEvent[] = [];
       client.on((e) => events.push(e));
@@ -478,7 +491,7 @@ Deno.test("OrderClient refuses a client ref that an unfinished order holds", asy
   await s.client.place(
     entry({ stopLoss: undefined, intent: "exit", clientRef: ref }),
     {
-      positionBase: "1",
+      account: HOLDS_ONE_BTC,
     },
   ).catch((e) => {
     // A buy exit needs a short; use a sell exit instead below.
@@ -490,9 +503,9 @@ Deno.test("OrderClient refuses a client ref that an unfinished order holds", asy
     stopLoss: undefined,
     clientRef: ref,
   });
-  await s.client.place(exit, { positionBase: "1" });
+  await s.client.place(exit, { account: HOLDS_ONE_BTC });
   await assert.rejects(
-    s.client.place(exit, { positionBase: "1" }),
+    s.client.place(exit, { account: HOLDS_ONE_BTC }),
     /already used by an unfinished order/,
   );
   assert.equal(orderKey(ref), "cl_ord_id:bot-1");
@@ -653,11 +666,15 @@ Deno.test("OrderClient cancels and amends with the order's age", async () => {
     "the age restarts at the amend",
   );
   await assert.rejects(s.client.cancel("nope"), RangeError);
-  assert.deepEqual(await s.client.cancelAll(), { count: 2 });
+  assert.deepEqual(await s.client.cancelAll({ includeStops: true }), {
+    count: 2,
+    keptStops: [],
+    uncovered: {},
+  });
 });
 
 Deno.test("OrderClient cancels and amends an order whose id is not known yet by client ref", async () => {
-  const s = setup();
+  const s = setup({ readAccount: () => Promise.resolve(HOLDS_ONE_BTC) });
   s.transport.add = () => {
     throw krakenError("Krakked:Timeout");
   };
@@ -674,7 +691,7 @@ Deno.test("OrderClient cancels and amends an order whose id is not known yet by 
     stopLoss: undefined,
     clientRef: { kind: "cl_ord_id", clOrdId: "bot-9" },
   });
-  await s.client.place(exit, { positionBase: "1" });
+  await s.client.place(exit, { account: HOLDS_ONE_BTC });
   await s.client.amend("cl_ord_id:bot-9", { orderQty: "0.005" });
   await s.client.cancel("cl_ord_id:bot-9");
   assert.deepEqual(s.transport.of("amendOrder")[0]!.args[0], {
@@ -698,7 +715,8 @@ Deno.test("OrderClient.placeBatch() tracks each row", async () => {
   assert.equal(s.client.order(keys[0]!)!.state.status, "new");
   assert.equal(s.client.order(keys[1]!)!.state.status, "rejected");
   assert.equal(s.client.order(keys[1]!)!.error, "EOrder:Insufficient funds");
-  const refused = await s.client.placeBatch([entry(), entry(), entry()]);
+  const small = entry({ volume: "0.005" });
+  const refused = await s.client.placeBatch([small, small, small]);
   for (const key of refused) {
     assert.equal(s.client.order(key)!.state.status, "rejected");
   }
@@ -827,7 +845,7 @@ Deno.test("OrderClient trades on paper through the same lifecycle", async () => 
     config: gateConfig({ mode: "paper" }),
     pairs: () => xbtusd(),
   });
-  await assert.rejects(noPaper.place(entry()), /no paper broker/);
+  await assert.rejects(noPaper.place(entry(), { book }), /no paper broker/);
   assert.throws(() => noPaper.updatePaperBook("XBTUSD", book), TypeError);
 });
 
@@ -860,6 +878,7 @@ Deno.test("OrderClient follows a private stream's executions and resyncs", async
     now: h.clock.now,
     setTimer: h.clock.setTimer,
     randomUuid: refs(),
+    books: () => BOOK,
   });
   client.attach(stream);
   stream.start();

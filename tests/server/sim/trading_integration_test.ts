@@ -91,6 +91,13 @@ async function tradingSim(wire: Wire) {
     random: () => 0,
   });
   const pairs = new Map<string, PairMetadata>();
+  const books = new Map<
+    string,
+    {
+      bids: { price: string; qty: string }[];
+      asks: { price: string; qty: string }[];
+    }
+  >();
   for (const [key, info] of Object.entries(await rest.assetPairs())) {
     const meta = pairMetadataFromRest(key, info);
     for (const name of [meta.id, meta.altname, meta.wsV2, key]) {
@@ -122,6 +129,9 @@ async function tradingSim(wire: Wire) {
     stream,
     now: clock.now,
     setTimer: clock.setTimer,
+    // The gate judges stops against the book: the last ticker read of
+    // each pair stands in for it.
+    books: (id) => books.get(id),
   });
   const events: OrderClientEvent[] = [];
   client.on((e) => events.push(e));
@@ -165,6 +175,13 @@ async function tradingSim(wire: Wire) {
   };
   const ticker = async (pair: string) => {
     const info = Object.values(await run(rest.ticker(pair)))[0]!;
+    const meta = pairs.get(pair);
+    if (meta !== undefined) {
+      books.set(meta.id, {
+        bids: [{ price: info.b[0], qty: info.b[2] }],
+        asks: [{ price: info.a[0], qty: info.a[2] }],
+      });
+    }
     return { ask: Number(info.a[0]), bid: Number(info.b[0]) };
   };
   return {
@@ -452,7 +469,20 @@ for (const wire of WIRES) {
         price: below(2),
         stopLoss: stop(5),
       });
-      assert.ok((await h.run(h.client.cancelAll())).count >= 1);
+      const kept = await h.run(h.client.cancelAll());
+      assert.ok(kept.count >= 1);
+      // The stops Kraken attached to the earlier fills stay: they cover
+      // what those fills bought.
+      const left = Object.entries((await h.run(h.rest.openOrders())).open);
+      assert.ok(left.length > 0, "the market buy's stop is still there");
+      for (const [id, order] of left) {
+        assert.equal(order.descr.type, "sell");
+        assert.equal(order.descr.ordertype, "stop-loss");
+        assert.ok(kept.keptStops.includes(id));
+      }
+      const all = await h.run(h.client.cancelAll({ includeStops: true }));
+      assert.equal(all.count, left.length);
+      assert.ok(Number(all.uncovered.BTC) > 0, "says what is unprotected");
       assert.deepEqual((await h.run(h.rest.openOrders())).open, {});
       await h.until(() =>
         h.client.orders().every((o) => o.state.status !== "new")
