@@ -17,11 +17,7 @@ import {
   TicketError,
   ticketRequest,
 } from "../../server/orders.ts";
-import {
-  parseServeArgs,
-  type RunningServer,
-  startServe,
-} from "../../server/serve.ts";
+import { price, quote, startWith, TRADING } from "./_serve_harness.ts";
 
 Deno.test("parseTicket() accepts a well-formed ticket and names the bad field", async (t) => {
   await t.step("a limit buy with stop-loss and flags", () => {
@@ -302,88 +298,6 @@ Deno.test("order routes in-process: guards, status codes and error shape", async
 });
 
 // ---- the real server with the simulator ----
-
-// deno-lint-ignore no-explicit-any -- JSON answers, asserted field by field
-type Json = any;
-
-interface Server {
-  url: string;
-  cookie: string;
-  running: RunningServer;
-  post(path: string, body?: unknown): Promise<{ status: number; body: Json }>;
-  get(path: string): Promise<{ status: number; body: Json }>;
-  del(path: string): Promise<{ status: number; body: Json }>;
-  close(): Promise<void>;
-}
-
-async function startWith(
-  configText: string,
-  options: { live?: boolean; paperPath?: string; seed?: number } = {},
-): Promise<Server> {
-  const args = parseServeArgs([
-    "--sim",
-    "--port",
-    "0",
-    "--seed",
-    String(options.seed ?? 5),
-    ...(options.live ? ["--live"] : []),
-  ]);
-  if (args.kind !== "serve") throw new Error("bad args");
-  const staticDir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${staticDir}/index.html`, "<!doctype html>");
-  const running = await startServe(args, {
-    staticDir,
-    configText,
-    logSink: () => {},
-    say: () => {},
-    env: () => undefined,
-    ...(options.paperPath ? { paperPath: options.paperPath } : {}),
-  });
-  const page = await fetch(`${running.url}/`);
-  await page.body?.cancel();
-  const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0]!;
-  const origin = running.url;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${running.url}${path}`, {
-      method,
-      headers: {
-        cookie,
-        ...(method === "GET" ? {} : { origin }),
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: await res.json() };
-  };
-  return {
-    url: running.url,
-    cookie,
-    running,
-    post: (path, body) => call("POST", path, body),
-    get: (path) => call("GET", path),
-    del: (path) => call("DELETE", path),
-    async close() {
-      await running.close();
-      await Deno.remove(staticDir, { recursive: true });
-    },
-  };
-}
-
-/** Best bid/ask of XBTUSD through the server's own proxy. */
-async function quote(server: Server, pair = "XBTUSD") {
-  const res = await server.get(`/api/public/Depth?pair=${pair}&count=1`);
-  const book = Object.values(res.body.result)[0] as {
-    asks: [string][];
-    bids: [string][];
-  };
-  return { ask: Number(book.asks[0]![0]), bid: Number(book.bids[0]![0]) };
-}
-
-function price(value: number): string {
-  return value.toFixed(1);
-}
-
-const TRADING = (lines: string) => `trading:\n${lines}`;
 
 Deno.test("serve: read_only (the default) and live without both switches reject with the rule", async (t) => {
   await t.step("read_only", async () => {
