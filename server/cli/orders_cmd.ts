@@ -10,6 +10,7 @@ import { parseFlags } from "./args.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { orderRole } from "./trade_text.ts";
 
 /** Help text of `krakked orders`. */
 export const ORDERS_HELP = `Usage: krakked orders [--json]
@@ -17,8 +18,13 @@ export const ORDERS_HELP = `Usage: krakked orders [--json]
 Lists open orders (read-only OpenOrders call), oldest first. Needs
 credentials with the "Query Open Orders & Trades" permission.
 
+The role column marks protective stops (stop: a sell stop-loss covering a
+holding, which 'krakked cancel' refuses while the position is open; order:
+anything else).
+
   --json   print {"orders": [{txid, pair, side, type, price, price2, volume,
-           volumeExecuted, status, openedAtSec, userref, clOrdId, description}]}`;
+           volumeExecuted, status, openedAtSec, userref, clOrdId, description,
+           role}]}`;
 
 /** Parsed `orders` flags. */
 export interface OrdersFlags {
@@ -66,6 +72,8 @@ export interface OrderRow {
   clOrdId: string | null;
   /** Kraken's one-line description (`descr.order`). */
   description: string;
+  /** `stop`: a protective stop covering a holding; `order`: anything else. */
+  role: "stop" | "order";
 }
 
 /**
@@ -96,6 +104,7 @@ export function orderRows(
     userref: o.userref ?? null,
     clOrdId: o.cl_ord_id ?? null,
     description: o.descr.order,
+    role: orderRole(o.descr.type, o.descr.ordertype),
   })).sort((a, b) =>
     a.openedAtSec - b.openedAtSec || (a.txid < b.txid ? -1 : 1)
   );
@@ -145,6 +154,7 @@ export async function ordersCommand(
           "price",
           "volume",
           "filled",
+          "role",
           "opened (UTC)",
         ],
         rows.map((r) => [
@@ -155,6 +165,7 @@ export async function ordersCommand(
           r.price,
           r.volume,
           r.volumeExecuted,
+          r.role,
           new Date(r.openedAtSec * 1000).toISOString().slice(0, 19).replace(
             "T",
             " ",

@@ -57,7 +57,31 @@ Deno.test("orderRows() flattens OpenOrders oldest first", () => {
     userref: null,
     clOrdId: null,
     description: "buy 2 XBTUSD @ limit 1.5",
+    role: "order",
   });
+});
+
+Deno.test("orderRows() marks sell stops as protective stops", () => {
+  const stop = order("XBTUSD", 30);
+  stop.descr = { ...stop.descr, type: "sell", ordertype: "stop-loss" };
+  const buyStop = order("XBTUSD", 40);
+  buyStop.descr = { ...buyStop.descr, ordertype: "stop-loss" };
+  const trailing = order("ETHUSD", 50);
+  trailing.descr = {
+    ...trailing.descr,
+    type: "sell",
+    ordertype: "trailing-stop",
+  };
+  const rows = orderRows({
+    S: stop,
+    B: buyStop,
+    T: trailing,
+    L: order("X", 1),
+  });
+  assert.deepEqual(
+    rows.map((r) => [r.txid, r.role]),
+    [["L", "order"], ["S", "stop"], ["B", "order"], ["T", "stop"]],
+  );
 });
 
 Deno.test("orders --json lists the simulator account's open orders", async () => {
@@ -71,6 +95,7 @@ Deno.test("orders --json lists the simulator account's open orders", async () =>
     assert.match(o.txid, /^[A-Z0-9]{6}-[A-Z0-9]{5}-[A-Z0-9]{6}$/);
     assert.equal(o.status, "open");
     assert.ok(o.side === "buy" || o.side === "sell");
+    assert.equal(o.role, "order", "the seeded orders are limits, not stops");
   }
   const times = out.orders.map((o: { openedAtSec: number }) => o.openedAtSec);
   assert.deepEqual(times, [...times].sort((a, b) => a - b));
@@ -83,7 +108,7 @@ Deno.test("orders prints a table, and says so when there are none", async (t) =>
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /^txid +pair +side +type +price +volume +filled +opened \(UTC\)\n/,
+      /^txid +pair +side +type +price +volume +filled +role +opened \(UTC\)\n/,
     );
   });
   await t.step("none", async () => {

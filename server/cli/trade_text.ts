@@ -1,0 +1,145 @@
+/**
+ * Text shared by the trading commands (`order`, `close`, `cancel`,
+ * `orders`, `paper orders`): the mode label, an order's role (a protective
+ * stop, or any other order) and the report of an exit. Pure.
+ *
+ * @module
+ */
+
+import type { TradingMode } from "../../core/config/config.ts";
+import { isProtectiveStop } from "../../core/trade/risk.ts";
+import type { OrderDecision } from "../orders.ts";
+
+/**
+ * The label of a trading mode in CLI output.
+ *
+ * @param mode `trading.mode`.
+ * @returns `READ-ONLY`, `DRY-RUN`, `PAPER` or `LIVE`.
+ * @example Label
+ * ```ts
+ * import { modeLabel } from "./trade_text.ts";
+ * modeLabel("dry_run"); // "DRY-RUN"
+ * ```
+ */
+export function modeLabel(
+  mode: TradingMode | "dry_run" | "paper" | "live",
+): string {
+  return mode.toUpperCase().replace("_", "-");
+}
+
+/**
+ * The role of an open order: `stop` for a protective stop (a sell stop-loss,
+ * stop-loss-limit or trailing stop, which covers a holding and cannot be
+ * cancelled while its position is open), `order` for anything else. The
+ * same test as the core risk model's.
+ *
+ * @param side `buy` or `sell`.
+ * @param type Kraken's order type (`limit`, `stop-loss`, …).
+ * @returns The role.
+ * @example A conditional close
+ * ```ts
+ * import { orderRole } from "./trade_text.ts";
+ * orderRole("sell", "stop-loss"); // "stop"
+ * orderRole("buy", "limit"); // "order"
+ * ```
+ */
+export function orderRole(side: string, type: string): "stop" | "order" {
+  if (side !== "buy" && side !== "sell") return "order";
+  return isProtectiveStop({
+      id: "",
+      pair: "",
+      base: "",
+      side,
+      type,
+      remaining: "0",
+      price: null,
+      closeAttached: false,
+    })
+    ? "stop"
+    : "order";
+}
+
+/** The report of an exit: lines for stdout and stderr, and whether it failed. */
+export interface ExitReport {
+  /** What was done (stdout). */
+  out: string[];
+  /** Warnings: a holding left without a stop, a problem (stderr). */
+  err: string[];
+  /** A step after the first one failed (`exit.problem`): exit code 1. */
+  failed: boolean;
+}
+
+/**
+ * Describes an accepted exit (`krakked close`, `order sell --exit`): what was
+ * sold, which protective stops were cancelled to free it, the stop placed
+ * again for the rest, and — loudly, for stderr — any holding left without a
+ * stop and any problem.
+ *
+ * @param decision An accepted decision with its `exit` summary.
+ * @param pair The pair as asked (used when the decision has no order).
+ * @returns The report.
+ * @example A full close
+ * ```ts
+ * import { exitReport } from "./trade_text.ts";
+ * exitReport({ decision: "accepted", mode: "paper", route: "paper",
+ *   stopLoss: null, notionalUsd: "99.5", expectedPrice: "65000", order: null,
+ *   exit: { volume: "0.0015", sold: "0.0015", cancelledStops: ["OSTOP"],
+ *     reprotect: null, uncovered: "0", problem: null } }, "XBTUSD").out[0];
+ * // "PAPER EXIT XBTUSD (PAPER): sold 0.0015 of 0.0015, notional 99.50 USD"
+ * ```
+ */
+export function exitReport(
+  decision: Extract<OrderDecision, { decision: "accepted" }>,
+  pair: string,
+): ExitReport {
+  const exit = decision.exit;
+  const order = decision.order;
+  const name = order?.pair ?? pair;
+  const head = `${modeLabel(decision.mode)} EXIT ${name} (${
+    modeLabel(decision.route)
+  })`;
+  const notional = `notional ${Number(decision.notionalUsd).toFixed(2)} USD`;
+  const out: string[] = [];
+  const err: string[] = [];
+  if (exit === undefined) {
+    return { out: [`${head}: ${notional}`], err, failed: false };
+  }
+  if (decision.route === "dry_run") {
+    out.push(
+      `${head}: would sell ${exit.volume}, ${notional}, nothing was sent`,
+    );
+    out.push(
+      `stops it would cancel: ${
+        exit.cancelledStops.length === 0
+          ? "none"
+          : exit.cancelledStops.join(", ")
+      }`,
+    );
+    return { out, err, failed: false };
+  }
+  const parts = [`sold ${exit.sold} of ${exit.volume}`, notional];
+  if (order !== null) {
+    parts.push(`order ${order.orderId ?? order.key} ${order.status}`);
+  }
+  out.push(`${head}: ${parts.join(", ")}`);
+  out.push(
+    `stops cancelled: ${
+      exit.cancelledStops.length === 0 ? "none" : exit.cancelledStops.join(", ")
+    }`,
+  );
+  const re = exit.reprotect;
+  out.push(
+    re === null
+      ? "re-protect stop: none needed"
+      : `re-protect stop: ${
+        re.orderId ?? "(not placed)"
+      } for ${re.volume} at ${re.trigger}`,
+  );
+  if (Number(exit.uncovered) > 0) {
+    err.push(
+      `WARNING: ${exit.uncovered} of ${name}'s base asset is still held WITHOUT a stop-loss`,
+    );
+  }
+  if (exit.problem !== null) err.push(`PROBLEM: ${exit.problem}`);
+  return { out, err, failed: exit.problem !== null };
+}
