@@ -20,27 +20,43 @@ import { parseFlags } from "./args.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { exitReport, modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked order`. */
 export const ORDER_HELP =
-  `Usage: krakked order buy|sell <pair> <volume> [--limit P] --stop-loss P [--take-profit P] [--validate] [--live] [--json]
+  `Usage: krakked order buy|sell <pair> <volume> [--limit P] --stop-loss P [--validate] [--live] [--json]
+       krakked order sell <pair> <volume> --exit [--limit P] [--live] [--json]
 
-Places one entry order through Krakked's safety gate. What happens depends
-on trading.mode in config.yaml: read_only (default) refuses; dry_run prints
+Places one order through Krakked's safety gate. What happens depends on
+trading.mode in config.yaml: read_only (default) refuses; dry_run prints
 the encoded request and sends nothing; paper fills against the current book
 on the paper account (paper.json in the config directory); live sends it to
 Kraken and needs trading.enable_live_orders: true AND --live (or
-KRAKKED_LIVE=1).
+KRAKKED_LIVE=1). Any pair spelling works (XBTUSD, BTC/USD, btc-usd).
 
-  --limit P        limit price (default: a market order)
-  --stop-loss P    stop-loss trigger on the losing side (required by the gate)
-  --take-profit P  take-profit exit, placed once the entry has filled
+  --limit P        limit price (default: a market order; with --exit an
+                   immediate-or-cancel limit)
+  --stop-loss P    stop-loss trigger on the losing side (every entry needs one;
+                   it is attached to the order and created on each fill)
+  --exit           sell what you hold instead of opening a position: no
+                   stop-loss; the stop covering the holding is moved in the
+                   same step (same as 'krakked close')
   --validate       live: ask Kraken to validate only
   --live           the second switch for live orders
   --json           print the decision as JSON
 
+Risk rules: the exposure cap (trading.max_position_notional_usd) counts what
+you hold plus every open buy plus this order; a stop-loss cannot be cancelled
+while the position it covers is open (close the position with 'krakked
+close'). There is no --take-profit: Kraken spot has no one-cancels-other, so
+sell with 'krakked close' when your target is reached.
+
 Exit codes: 0 accepted, 1 rejected (the rule is printed), 2 usage,
 3 authentication, 4 network.`;
+
+/** Why `--take-profit` is refused (a usage error). */
+export const TAKE_PROFIT_REFUSED =
+  "--take-profit is not supported: Kraken spot has no one-cancels-other, so a take-profit order could never hold the volume the mandatory stop-loss already holds; sell with 'krakked close <pair>' when your target is reached";
 
 /** Parsed `order` flags. */
 export interface OrderFlags {
@@ -57,7 +73,8 @@ export interface OrderFlags {
  *
  * @param args Arguments after `order`.
  * @returns The flags, or `"help"`.
- * @throws {UsageError} For a bad side, flag or number.
+ * @throws {UsageError} For a bad side, flag or number, `--take-profit`,
+ *   or `--exit` with buy, `--stop-loss` or `--validate`.
  * @example Parse
  * ```ts
  * import { parseOrderArgs } from "./order_cmd.ts";
@@ -65,9 +82,20 @@ export interface OrderFlags {
  * ```
  */
 export function parseOrderArgs(args: readonly string[]): OrderFlags | "help" {
+  const flagArgs = args.includes("--")
+    ? args.slice(0, args.indexOf("--"))
+    : args;
+  if (
+    !flagArgs.includes("--help") && !flagArgs.includes("-h") &&
+    flagArgs.some((a) =>
+      a === "--take-profit" || a.startsWith("--take-profit=")
+    )
+  ) {
+    throw new UsageError(TAKE_PROFIT_REFUSED, "order");
+  }
   const parsed = parseFlags(args, {
-    booleans: ["validate", "live", "json"],
-    values: ["limit", "stop-loss", "take-profit"],
+    booleans: ["validate", "live", "json", "exit"],
+    values: ["limit", "stop-loss"],
     positionals: ["side", "pair", "volume"],
   });
   if (parsed === "help") return parsed;
@@ -89,8 +117,27 @@ export function parseOrderArgs(args: readonly string[]): OrderFlags | "help" {
   if (limit !== undefined) ticket.price = number(limit, "--limit");
   const stop = parsed.values.get("stop-loss");
   if (stop !== undefined) ticket.stopLoss = number(stop, "--stop-loss");
-  const take = parsed.values.get("take-profit");
-  if (take !== undefined) ticket.takeProfit = number(take, "--take-profit");
+  if (parsed.booleans.has("exit")) {
+    if (side === "buy") {
+      throw new UsageError(
+        "--exit sells what you hold: spot has no short position to buy back (use 'order sell <pair> <volume> --exit' or 'krakked close')",
+        "order",
+      );
+    }
+    if (stop !== undefined) {
+      throw new UsageError(
+        "--exit takes no --stop-loss: the exit sells volume the existing stop covers, and that stop is moved in the same step",
+        "order",
+      );
+    }
+    if (parsed.booleans.has("validate")) {
+      throw new UsageError(
+        "--exit cannot be combined with --validate: an exit cancels and re-places the covering stop, which Kraken cannot validate without doing it",
+        "order",
+      );
+    }
+    ticket.intent = "exit";
+  }
   if (parsed.booleans.has("validate")) ticket.validate = true;
   return {
     ticket,
@@ -162,7 +209,7 @@ export function describeDecision(decision: OrderDecision): string {
   }
   const o = decision.order;
   const parts = [
-    `ACCEPTED (${decision.route.toUpperCase().replace("_", "-")})`,
+    `ACCEPTED (${modeLabel(decision.route)})`,
     `notional ${Number(decision.notionalUsd).toFixed(2)} USD`,
     `stop-loss ${decision.stopLoss?.triggerPrice ?? "none"}`,
   ];
@@ -171,11 +218,7 @@ export function describeDecision(decision: OrderDecision): string {
   }
   if (decision.validateOnly) parts.push("validated only, nothing placed");
   if (decision.route === "dry_run") parts.push("nothing was sent");
-  let line = parts.join(", ");
-  if (decision.takeProfit !== undefined) {
-    line += `\ntake-profit: ${describeDecision(decision.takeProfit)}`;
-  }
-  return line;
+  return parts.join(", ");
 }
 
 /**
@@ -211,13 +254,14 @@ export async function orderCommand(
       }
       throw error;
     }
+    if (decision.decision === "accepted" && decision.exit !== undefined) {
+      return printExit(io, decision, flags.ticket.pair, flags.json);
+    }
     if (flags.json) writeJson(io, decision);
     else {
       writeLine(
         decision.decision === "accepted" ? io.stdout : io.stderr,
-        `${decision.mode.toUpperCase().replace("_", "-")} ${
-          describeDecision(decision)
-        }`,
+        `${modeLabel(decision.mode)} ${describeDecision(decision)}`,
       );
     }
     return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
@@ -225,4 +269,32 @@ export async function orderCommand(
     await service.close();
     ctx.rest.close();
   }
+}
+
+/**
+ * Print an accepted exit (`order sell --exit`, `close`): the decision as
+ * JSON or as text, and on stderr any holding left without a stop and any
+ * problem.
+ *
+ * @param io The run's I/O.
+ * @param decision The accepted decision with its exit summary.
+ * @param pair The pair as asked.
+ * @param json Print the decision as JSON.
+ * @returns 0, or 1 when a step after the first failed (`exit.problem`).
+ * @example Print
+ * ```ts ignore
+ * return printExit(io, decision, "XBTUSD", false);
+ * ```
+ */
+export function printExit(
+  io: CliIo,
+  decision: Extract<OrderDecision, { decision: "accepted" }>,
+  pair: string,
+  json: boolean,
+): number {
+  const report = exitReport(decision, pair);
+  if (json) writeJson(io, decision);
+  else for (const line of report.out) writeLine(io.stdout, line);
+  for (const line of report.err) writeLine(io.stderr, line);
+  return report.failed ? EXIT.error : EXIT.ok;
 }

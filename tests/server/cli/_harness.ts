@@ -170,3 +170,29 @@ export function leakedSecrets(
 ): string[] {
   return secrets.filter((s) => texts.some((t) => t.includes(s)));
 }
+
+/** `trading.*` for paper mode (append to config.yaml with `extraConfig`). */
+export const PAPER_CONFIG = "trading:\n  mode: paper\n";
+
+/** `trading.*` for live mode with live orders enabled (`--live` still needed). */
+export const LIVE_CONFIG =
+  "trading:\n  mode: live\n  enable_live_orders: true\n";
+
+/**
+ * Best bid and ask straight from the simulator's public `Depth`.
+ *
+ * @param restUrl The simulator's REST URL.
+ * @param pair Any spelling Kraken's REST accepts.
+ * @returns The best ask and bid.
+ */
+export async function simQuote(
+  restUrl: string,
+  pair = "XBTUSD",
+): Promise<{ ask: number; bid: number }> {
+  const res = await fetch(`${restUrl}/0/public/Depth?pair=${pair}&count=1`);
+  const book = Object.values((await res.json()).result)[0] as {
+    asks: [string][];
+    bids: [string][];
+  };
+  return { ask: Number(book.asks[0]![0]), bid: Number(book.bids[0]![0]) };
+}

@@ -3,22 +3,11 @@ import { join } from "node:path";
 import { UsageError } from "../../../server/cli/errors.ts";
 import {
   describeDecision,
+  ORDER_HELP,
   parseOrderArgs,
+  TAKE_PROFIT_REFUSED,
 } from "../../../server/cli/order_cmd.ts";
-import { CliHarness } from "./_harness.ts";
-
-/** Best bid and ask straight from the simulator. */
-async function simQuote(
-  restUrl: string,
-  pair = "XBTUSD",
-): Promise<{ ask: number; bid: number }> {
-  const res = await fetch(`${restUrl}/0/public/Depth?pair=${pair}&count=1`);
-  const book = Object.values((await res.json()).result)[0] as {
-    asks: [string][];
-    bids: [string][];
-  };
-  return { ask: Number(book.asks[0]![0]), bid: Number(book.bids[0]![0]) };
-}
+import { CliHarness, LIVE_CONFIG, PAPER_CONFIG, simQuote } from "./_harness.ts";
 
 Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) => {
   await t.step("a limit buy with every flag", () => {
@@ -30,8 +19,6 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
         "--limit",
         "25000",
         "--stop-loss=24000",
-        "--take-profit",
-        "27000",
         "--validate",
         "--live",
         "--json",
@@ -44,7 +31,6 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
           volume: "0.01",
           price: "25000",
           stopLoss: "24000",
-          takeProfit: "27000",
           validate: true,
         },
         live: true,
@@ -58,6 +44,81 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
     assert.equal(flags.ticket.type, "market");
     assert.equal(flags.ticket.stopLoss, undefined);
   });
+  await t.step("--exit: a sell of what is held, no stop-loss", () => {
+    assert.deepEqual(
+      parseOrderArgs(["sell", "btc-usd", "0.5", "--exit", "--limit", "60000"]),
+      {
+        ticket: {
+          pair: "btc-usd",
+          side: "sell",
+          type: "limit",
+          volume: "0.5",
+          price: "60000",
+          intent: "exit",
+        },
+        live: false,
+        json: false,
+      },
+    );
+    const market = parseOrderArgs(["sell", "XBTUSD", "1", "--exit"]);
+    assert.ok(market !== "help");
+    assert.equal(market.ticket.type, "market");
+    assert.equal(market.ticket.intent, "exit");
+  });
+  await t.step("--exit with buy, --stop-loss or --validate is refused", () => {
+    assert.throws(
+      () => parseOrderArgs(["buy", "XBTUSD", "1", "--exit"]),
+      (e: unknown) =>
+        e instanceof UsageError && /no short position/.test(e.message) &&
+        e.command === "order",
+    );
+    assert.throws(
+      () =>
+        parseOrderArgs([
+          "sell",
+          "XBTUSD",
+          "1",
+          "--exit",
+          "--stop-loss",
+          "100",
+        ]),
+      /--exit takes no --stop-loss/,
+    );
+    assert.throws(
+      () => parseOrderArgs(["sell", "XBTUSD", "1", "--exit", "--validate"]),
+      /--exit cannot be combined with --validate/,
+    );
+  });
+  await t.step("--take-profit is refused and points to close", () => {
+    for (
+      const args of [
+        ["buy", "XBTUSD", "1", "--stop-loss", "90", "--take-profit", "110"],
+        ["buy", "XBTUSD", "1", "--take-profit=110"],
+        ["buy", "XBTUSD", "1", "--take-profit"],
+      ]
+    ) {
+      assert.throws(
+        () => parseOrderArgs(args),
+        (e: unknown) =>
+          e instanceof UsageError && e.message === TAKE_PROFIT_REFUSED,
+        args.join(" "),
+      );
+    }
+    assert.match(TAKE_PROFIT_REFUSED, /no one-cancels-other/);
+    assert.match(TAKE_PROFIT_REFUSED, /krakked close/);
+    // After "--" it is a positional, not the flag.
+    assert.throws(
+      () => parseOrderArgs(["buy", "XBTUSD", "--", "--take-profit"]),
+      /<volume> must be a positive decimal/,
+    );
+  });
+  await t.step("the help has --exit and the risk rules, no take-profit", () => {
+    assert.doesNotMatch(ORDER_HELP, /--take-profit P/);
+    assert.match(ORDER_HELP, /--exit/);
+    assert.match(ORDER_HELP, /holds? plus every open buy/);
+    assert.match(ORDER_HELP, /cannot be cancelled\s+while the position/);
+    assert.match(ORDER_HELP, /no one-cancels-other/);
+  });
   await t.step("help and usage errors", () => {
     assert.equal(parseOrderArgs(["--help"]), "help");
     for (
@@ -67,6 +128,7 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
         ["buy", "XBTUSD", "abc"],
         ["buy", "XBTUSD", "1", "--limit", "-5"],
         ["buy", "XBTUSD", "1", "--stop"],
+        ["buy", "XBTUSD", "1", "--exit=yes"],
       ]
     ) {
       assert.throws(() => parseOrderArgs(args), UsageError, args.join(" "));
@@ -212,21 +274,20 @@ Deno.test("order against the simulator: each mode and gate, with exit codes", as
     },
   );
   await t.step(
-    "live with --live: placed on the engine, listed by 'orders'",
+    "live with --live: placed on the engine, listed by 'orders' with its role",
     async () => {
-      await using h = await CliHarness.start({
-        extraConfig: "trading:\n  mode: live\n  enable_live_orders: true\n",
-      });
-      const { bid } = await simQuote(h.restUrl);
+      await using h = await CliHarness.start({ extraConfig: LIVE_CONFIG });
+      // The seeded account holds no LTC: the exposure cap leaves room.
+      const { bid } = await simQuote(h.restUrl, "LTCUSD");
       const run = await h.run([
         "order",
         "buy",
-        "XBTUSD",
-        (50 / bid).toFixed(6),
+        "LTCUSD",
+        (50 / bid).toFixed(4),
         "--limit",
-        (bid * 0.95).toFixed(1),
+        (bid * 0.95).toFixed(2),
         "--stop-loss",
-        (bid * 0.9).toFixed(1),
+        (bid * 0.9).toFixed(2),
         "--live",
         "--json",
       ], { env: h.simCredentialsEnv });
@@ -235,14 +296,164 @@ Deno.test("order against the simulator: each mode and gate, with exit codes", as
       const listed = await h.run(["orders", "--json"], {
         env: h.simCredentialsEnv,
       });
-      assert.ok(
-        JSON.parse(listed.stdout).orders.some((o: { txid: string }) =>
-          o.txid === id
-        ),
-      );
+      const row = JSON.parse(listed.stdout).orders.find((
+        o: { txid: string },
+      ) => o.txid === id);
+      assert.equal(row?.role, "order", "a resting entry is not a stop");
       const sim = h.simCredentialsEnv;
       assert.ok(!run.stdout.includes(sim.KRAKEN_API_SECRET));
       assert.ok(!run.stderr.includes(sim.KRAKEN_API_SECRET));
     },
   );
+  await t.step(
+    "live: the exposure cap counts what the account already holds",
+    async () => {
+      await using h = await CliHarness.start({ extraConfig: LIVE_CONFIG });
+      // The seeded account holds about 0.76 BTC: far above the 1000 USD cap.
+      const { ask } = await simQuote(h.restUrl);
+      const run = await h.run([
+        "order",
+        "buy",
+        "XBTUSD",
+        (20 / ask).toFixed(6),
+        "--stop-loss",
+        (ask * 0.95).toFixed(1),
+        "--live",
+      ], { env: h.simCredentialsEnv });
+      assert.equal(run.code, 1);
+      assert.match(
+        run.stderr,
+        /^LIVE REJECTED \(max_position\): The BTC exposure .*held 0\.7\d+ \+ open buys/,
+      );
+    },
+  );
+});
+
+Deno.test("order in paper mode: every pair spelling, and --exit sells what is held", async (t) => {
+  await using h = await CliHarness.start({ extraConfig: PAPER_CONFIG });
+  const { ask } = await simQuote(h.restUrl);
+  const volume = (60 / ask).toFixed(6);
+  const stop = (ask * 0.95).toFixed(1);
+  const spellings = [
+    "BTCUSD",
+    "btc-usd",
+    "btcusd",
+    "XBTUSD",
+    "BTC/USD",
+    "XXBTZUSD",
+  ];
+  await t.step(
+    "BTCUSD, btc-usd, btcusd, XBTUSD, BTC/USD, XXBTZUSD: all accepted",
+    async () => {
+      for (const pair of spellings) {
+        const run = await h.run([
+          "order",
+          "buy",
+          pair,
+          volume,
+          "--stop-loss",
+          stop,
+          "--json",
+        ]);
+        assert.equal(run.code, 0, `${pair}: ${run.stderr}`);
+        const decision = JSON.parse(run.stdout);
+        assert.equal(decision.decision, "accepted", pair);
+        assert.equal(decision.order.pair, "XBTUSD", pair);
+      }
+      const positions = JSON.parse(
+        (await h.run(["paper", "positions", "--json"])).stdout,
+      ).positions;
+      assert.equal(positions.length, 1);
+      assert.equal(
+        Number(positions[0].qty),
+        Number(volume) * spellings.length,
+      );
+    },
+  );
+  await t.step("the exposure cap counts holdings and open buys", async () => {
+    // 6 × 60 USD held + a resting buy of 450 USD: 810 USD; 300 more is over 1000.
+    const rest = await h.run([
+      "order",
+      "buy",
+      "XBTUSD",
+      (600 / ask).toFixed(6),
+      "--limit",
+      (ask * 0.94).toFixed(1),
+      "--stop-loss",
+      (ask * 0.9).toFixed(1),
+    ]);
+    assert.equal(rest.code, 1, "a single order above 500 USD is refused");
+    assert.match(rest.stderr, /max_notional/);
+    const resting = await h.run([
+      "order",
+      "buy",
+      "XBTUSD",
+      (450 / (ask * 0.94)).toFixed(6),
+      "--limit",
+      (ask * 0.94).toFixed(1),
+      "--stop-loss",
+      (ask * 0.9).toFixed(1),
+    ]);
+    assert.equal(resting.code, 0, resting.stderr);
+    const over = await h.run([
+      "order",
+      "buy",
+      "XBTUSD",
+      (300 / ask).toFixed(6),
+      "--stop-loss",
+      stop,
+    ]);
+    assert.equal(over.code, 1);
+    assert.match(over.stderr, /^PAPER REJECTED \(max_position\): .*open buys/);
+  });
+  await t.step(
+    "sell --exit: sold, the covering stop cancelled, nothing uncovered",
+    async () => {
+      const run = await h.run(["order", "sell", "xbt/usd", volume, "--exit"]);
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stdout.trimEnd().split("\n");
+      assert.match(
+        lines[0]!,
+        new RegExp(
+          `^PAPER EXIT XBTUSD \\(PAPER\\): sold ${volume} of ${volume}, notional \\d+\\.\\d\\d USD, order O\\S+ filled$`,
+        ),
+      );
+      assert.match(lines[1]!, /^stops cancelled: O\S+$/);
+      assert.equal(run.stderr, "");
+      const json = await h.run([
+        "order",
+        "sell",
+        "XBTUSD",
+        volume,
+        "--exit",
+        "--json",
+      ]);
+      assert.equal(json.code, 0, json.stderr);
+      const decision = JSON.parse(json.stdout);
+      assert.equal(decision.exit.sold, volume);
+      assert.equal(decision.exit.uncovered, "0");
+      assert.equal(decision.stopLoss, null);
+    },
+  );
+  await t.step("sell --exit beyond what is held is refused", async () => {
+    const run = await h.run(["order", "sell", "XBTUSD", "5", "--exit"]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^PAPER REJECTED \(exit_exceeds_position\)/);
+  });
+  await t.step("--take-profit exits 2 with the explanation", async () => {
+    const run = await h.run([
+      "order",
+      "buy",
+      "XBTUSD",
+      volume,
+      "--stop-loss",
+      stop,
+      "--take-profit",
+      (ask * 1.1).toFixed(1),
+    ]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /^krakked: --take-profit is not supported/);
+    assert.match(run.stderr, /krakked close/);
+  });
 });
