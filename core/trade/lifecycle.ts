@@ -114,6 +114,8 @@ export interface ExecutionReport {
   reason?: string;
   /** Parent order of a conditional close. */
   "ord_ref_id"?: string;
+  /** Trigger of a stop, take-profit or trailing order (WS_V2.md §4.1). */
+  triggers?: { price?: WireDecimal; status?: string };
   /** RFC 3339 time. */
   timestamp?: string;
 }

@@ -328,6 +328,12 @@ function maxZero(value: string): string {
   return compareDecimal(value, "0") > 0 ? value : "0";
 }
 
+/** The limit price of a report, else its trigger price, as text. */
+function priceOf(report: ExecutionReport): string | null {
+  const price = report.limit_price ?? report.triggers?.price;
+  return price === undefined ? null : String(price);
+}
+
 /** Id prefix of an order counted between the gate and Kraken's answer. */
 const RESERVED = "reserved:";
 
@@ -388,6 +394,8 @@ export class OrderClient {
   #readAccount: (() => Promise<RiskAccount>) | undefined;
   #books: ((pairId: string) => RiskBook | undefined) | undefined;
   #liveExecIds = new Set<string>();
+  /** Orders `executions` reported finished since the last read. */
+  #liveDone = new Set<string>();
   #hydrating: Promise<RiskAccount> | undefined;
   #streamAttached = false;
 
@@ -522,8 +530,12 @@ export class OrderClient {
     context: PlaceContext = {},
   ): Promise<PlaceResult> {
     if (this.#closed) throw new TypeError("Cannot place: the client is closed");
-    const account = context.account ??
-      await this.#accountFor(this.#route(), false);
+    const route = this.#route();
+    await this.#accountFor(route, false);
+    // Read the state again after the await: other placements may have
+    // reserved exposure meanwhile. From here to the reservation nothing
+    // awaits, so no two placements are judged against the same state.
+    const account = context.account ?? this.#currentAccount(route);
     const prepared = this.prepare(
       request,
       account === undefined ? context : { ...context, account },
@@ -631,8 +643,8 @@ export class OrderClient {
     }
     // Each order is judged with the ones before it in the batch counted
     // as open: a batch cannot split an exposure the gate would refuse.
-    let account = context.account ??
-      (await this.#accountFor("live", false))!;
+    await this.#accountFor("live", false);
+    let account = context.account ?? this.#currentAccount("live")!;
     const prepared: PreparedOrder[] = [];
     for (const [i, request] of requests.entries()) {
       const one = this.prepare(request, { ...context, account });
@@ -644,6 +656,7 @@ export class OrderClient {
     }
     const transport = this.#liveTransport();
     const keys = prepared.map((p) => this.#track(p, "live"));
+    for (const one of prepared) this.#reserve(one);
     try {
       const rows = await transport.addOrderBatch(
         prepared,
@@ -661,6 +674,7 @@ export class OrderClient {
           });
         } else {
           this.#orders.get(key)!.error = row.error;
+          this.#settleReservation(prepared[i]!, "refused");
           this.#step(key, {
             type: "reply.error",
             code: row.error ?? "EGeneral:Internal error",
@@ -669,7 +683,16 @@ export class OrderClient {
         }
       });
     } catch (error) {
-      for (const key of keys) this.#failed(key, error);
+      keys.forEach((key, i) => {
+        this.#failed(key, error);
+        const status = this.#orders.get(key)!.state.status;
+        this.#settleReservation(
+          prepared[i]!,
+          status === "ambiguous" || status === "pending_new"
+            ? "unknown"
+            : "refused",
+        );
+      });
     }
     return keys;
   }
@@ -1131,6 +1154,14 @@ export class OrderClient {
     return await this.#hydrateLive();
   }
 
+  /** The state as it is now, without reading anything. */
+  #currentAccount(route: TradingRoute | undefined): RiskAccount | undefined {
+    if (route === "paper" && this.#paper !== undefined) {
+      return this.#paperAccount();
+    }
+    return route === "live" ? this.#live?.account : undefined;
+  }
+
   #paperAccount(): RiskAccount {
     const paper = this.#paperBroker();
     const orders: RiskOrder[] = [];
@@ -1260,7 +1291,8 @@ export class OrderClient {
     const id = RESERVED + orderKey(prepared.order.clientRef);
     let orders = live.account.orders.filter((o) => o.id !== id);
     if (
-      outcome !== "refused" && !orders.some((o) => o.id === outcome.orderId)
+      outcome !== "refused" && !orders.some((o) => o.id === outcome.orderId) &&
+      !this.#liveDone.has(outcome.orderId)
     ) {
       orders = [...orders, riskOrderOf(prepared, outcome.orderId)];
     }
@@ -1300,9 +1332,7 @@ export class OrderClient {
             String(report.order_qty),
             String(report.cum_qty ?? "0"),
           ),
-          price: report.limit_price === undefined
-            ? null
-            : String(report.limit_price),
+          price: priceOf(report),
           closeAttached: false,
         }];
       }
@@ -1356,6 +1386,11 @@ export class OrderClient {
       status === "rejected"
     ) {
       orders = orders.filter((o) => o.id !== id);
+      // The answer to our own placement may come after its last report.
+      this.#liveDone.add(id);
+      if (this.#liveDone.size > 10_000) {
+        this.#liveDone.delete(this.#liveDone.values().next().value!);
+      }
     }
     live.account = { held, orders };
   }
