@@ -104,23 +104,25 @@ async function runSequence(seed: number, steps: number): Promise<string[]> {
   const volume = () => (0.001 + random() * 0.025).toFixed(4);
   const away = (pct: number) => (mid * (1 + pct / 100)).toFixed(1);
   for (let step = 0; step < steps; step++) {
-    const action = pick([
-      "buy_market",
-      "buy_limit",
-      "buy_marketable_limit",
-      "buy_no_stop",
-      "buy_bad_stop",
-      "sell_entry",
-      "exit_place",
-      "exit",
-      "exit_all",
-      "cancel",
-      "cancel_all",
-      "amend",
-      "move",
-      "move",
-      "crash",
-    ] as const);
+    const action = pick(
+      [
+        "buy_market",
+        "buy_limit",
+        "buy_marketable_limit",
+        "buy_no_stop",
+        "buy_bad_stop",
+        "sell_entry",
+        "exit_place",
+        "exit",
+        "exit_all",
+        "cancel",
+        "cancel_all",
+        "amend",
+        "move",
+        "move",
+        "crash",
+      ] as const,
+    );
     let accepted: { expectedPrice: string } | undefined;
     try {
       switch (action) {
@@ -201,7 +203,8 @@ async function runSequence(seed: number, steps: number): Promise<string[]> {
         }
         case "move":
         case "crash":
-          mid = mid * (1 + (action === "crash" ? -0.08 : (random() - 0.5) / 25));
+          mid = mid *
+            (1 + (action === "crash" ? -0.08 : (random() - 0.5) / 25));
           book = bookAround(mid, random);
           client.updatePaperBook("XBTUSD", book);
           break;
