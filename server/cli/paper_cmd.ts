@@ -1,5 +1,5 @@
 /**
- * `krakked paper balances|positions|pnl|reset`: the paper account kept in
+ * `krakked paper balances|positions|orders|pnl|reset`: the paper account kept in
  * `paper.json` in the config directory, marked to the current books.
  *
  * @module
@@ -11,10 +11,12 @@ import { table } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { openOrderService } from "./order_cmd.ts";
+import { orderRole } from "./trade_text.ts";
+import type { PaperOrder } from "../../core/trade/paper.ts";
 
 /** Help text of `krakked paper`. */
 export const PAPER_HELP =
-  `Usage: krakked paper balances|positions|pnl|reset [--json]
+  `Usage: krakked paper balances|positions|orders|pnl|reset [--json]
 
 Shows the paper trading account (paper.json in the config directory),
 marked to the current books. Paper orders are placed with 'krakked order'
@@ -22,12 +24,15 @@ when trading.mode is paper.
 
   balances    balances by asset
   positions   open positions with cost basis and unrealised P&L
+  orders      open paper orders: id, pair, side, type, volume, price,
+              filled and role (stop: a protective stop covering a holding;
+              order: anything else)
   pnl         realised, unrealised, fees and net P&L
-  reset       start over with 10000 USD
+  reset       start over with trading.paper_starting_usd (default 10000 USD)
   --json      print JSON`;
 
 /** The `paper` views. */
-export type PaperView = "balances" | "positions" | "pnl" | "reset";
+export type PaperView = "balances" | "positions" | "orders" | "pnl" | "reset";
 
 /** Parsed `paper` flags. */
 export interface PaperFlags {
@@ -37,7 +42,68 @@ export interface PaperFlags {
   json: boolean;
 }
 
-const VIEWS: readonly PaperView[] = ["balances", "positions", "pnl", "reset"];
+const VIEWS: readonly PaperView[] = [
+  "balances",
+  "positions",
+  "orders",
+  "pnl",
+  "reset",
+];
+
+/** One open paper order of `paper orders`. */
+export interface PaperOrderRow {
+  /** Paper order id. */
+  id: string;
+  /** Canonical pair id. */
+  pair: string;
+  /** `buy` or `sell`. */
+  side: string;
+  /** Order type (`limit`, `stop-loss`, …). */
+  type: string;
+  /** Volume (base). */
+  volume: string;
+  /** Limit or trigger price, when any. */
+  price: string | null;
+  /** Filled volume (base). */
+  filled: string;
+  /** Status (`open`, or `pending` for an untriggered stop). */
+  status: string;
+  /** The stop-loss an entry attaches on its fills, when any. */
+  stopLoss: string | null;
+  /** The entry whose fill created this order (a conditional close), or `null`. */
+  parentId: string | null;
+  /** `stop`: a protective stop covering a holding; `order`: anything else. */
+  role: "stop" | "order";
+}
+
+/**
+ * The rows of `paper orders`, in the broker's order. Pure.
+ *
+ * @param orders The paper broker's open orders.
+ * @returns The rows.
+ * @example None
+ * ```ts
+ * import { paperOrderRows } from "./paper_cmd.ts";
+ * paperOrderRows([]); // []
+ * ```
+ */
+export function paperOrderRows(
+  orders: readonly PaperOrder[],
+): PaperOrderRow[] {
+  return orders.map((o) => ({
+    id: o.id,
+    pair: o.pair,
+    side: o.side,
+    type: o.type,
+    volume: o.volume,
+    price: o.price,
+    filled: o.filledQty,
+    status: o.status,
+    stopLoss: o.stopLoss?.triggerPrice ?? null,
+    parentId: o.parentId,
+    role: orderRole(o.side, o.type),
+  }));
+}
 
 /**
  * Parse `paper` flags. Pure.
@@ -139,6 +205,41 @@ export async function paperCommand(
                 p.realizedPnl,
               ]),
               [1, 2, 3, 4, 5],
+            ),
+          );
+        }
+        break;
+      }
+      case "orders": {
+        const rows = paperOrderRows(summary.openOrders);
+        if (flags.json) writeJson(io, { orders: rows });
+        else if (rows.length === 0) {
+          writeLine(io.stdout, "No open paper orders");
+        } else {
+          writeLine(
+            io.stdout,
+            table(
+              [
+                "id",
+                "pair",
+                "side",
+                "type",
+                "volume",
+                "price",
+                "filled",
+                "role",
+              ],
+              rows.map((r) => [
+                r.id,
+                r.pair,
+                r.side,
+                r.type,
+                r.volume,
+                r.price ?? "-",
+                r.filled,
+                r.role,
+              ]),
+              [4, 5, 6],
             ),
           );
         }

@@ -1,36 +1,149 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../../../server/cli/errors.ts";
-import { parsePaperArgs } from "../../../server/cli/paper_cmd.ts";
-import { CliHarness } from "./_harness.ts";
-
-/** Best bid and ask straight from the simulator. */
-async function simQuote(
-  restUrl: string,
-  pair = "XBTUSD",
-): Promise<{ ask: number; bid: number }> {
-  const res = await fetch(`${restUrl}/0/public/Depth?pair=${pair}&count=1`);
-  const book = Object.values((await res.json()).result)[0] as {
-    asks: [string][];
-    bids: [string][];
-  };
-  return { ask: Number(book.asks[0]![0]), bid: Number(book.bids[0]![0]) };
-}
+import {
+  PAPER_HELP,
+  paperOrderRows,
+  parsePaperArgs,
+} from "../../../server/cli/paper_cmd.ts";
+import type { PaperOrder } from "../../../core/trade/paper.ts";
+import { CliHarness, PAPER_CONFIG, simQuote } from "./_harness.ts";
 
 Deno.test("parsePaperArgs() takes one view", () => {
   assert.deepEqual(parsePaperArgs(["pnl", "--json"]), {
     view: "pnl",
     json: true,
   });
+  assert.deepEqual(parsePaperArgs(["orders"]), { view: "orders", json: false });
   assert.equal(parsePaperArgs(["--help"]), "help");
-  for (const args of [[], ["orders"], ["pnl", "x"], ["pnl", "--all"]]) {
+  assert.match(PAPER_HELP, /orders +open paper orders/);
+  for (const args of [[], ["order"], ["pnl", "x"], ["pnl", "--all"]]) {
     assert.throws(() => parsePaperArgs(args), UsageError, args.join(" "));
   }
 });
 
+function paperOrder(over: Partial<PaperOrder>): PaperOrder {
+  return {
+    id: "OAAAAA-AAAAA-AAAAAB",
+    ref: null,
+    parentId: null,
+    pair: "XBTUSD",
+    side: "buy",
+    type: "limit",
+    volume: "0.01",
+    price: "60000",
+    price2: null,
+    trailing: null,
+    peak: null,
+    timeInForce: "GTC",
+    expireAtSec: null,
+    postOnly: false,
+    stopLoss: { type: "stop-loss", triggerPrice: "57000" },
+    status: "new",
+    triggered: false,
+    filledQty: "0.004",
+    cumCost: "240",
+    fees: "0.4",
+    reason: null,
+    createdAtMs: 0,
+    updatedAtMs: 0,
+    ...over,
+  };
+}
+
+Deno.test("paperOrderRows() flattens open paper orders with their role", () => {
+  const rows = paperOrderRows([
+    paperOrder({}),
+    paperOrder({
+      id: "OAAAAA-AAAAA-AAAAAC",
+      parentId: "OAAAAA-AAAAA-AAAAAB",
+      side: "sell",
+      type: "stop-loss",
+      volume: "0.004",
+      price: "57000",
+      stopLoss: null,
+      filledQty: "0",
+    }),
+  ]);
+  assert.deepEqual(rows, [
+    {
+      id: "OAAAAA-AAAAA-AAAAAB",
+      pair: "XBTUSD",
+      side: "buy",
+      type: "limit",
+      volume: "0.01",
+      price: "60000",
+      filled: "0.004",
+      status: "new",
+      stopLoss: "57000",
+      parentId: null,
+      role: "order",
+    },
+    {
+      id: "OAAAAA-AAAAA-AAAAAC",
+      pair: "XBTUSD",
+      side: "sell",
+      type: "stop-loss",
+      volume: "0.004",
+      price: "57000",
+      filled: "0",
+      status: "new",
+      stopLoss: null,
+      parentId: "OAAAAA-AAAAA-AAAAAB",
+      role: "stop",
+    },
+  ]);
+});
+
+Deno.test("paper orders lists resting orders and stops with their role", async () => {
+  await using h = await CliHarness.start({ extraConfig: PAPER_CONFIG });
+  assert.equal(
+    (await h.run(["paper", "orders"])).stdout,
+    "No open paper orders\n",
+  );
+  const { ask } = await simQuote(h.restUrl);
+  const filled = await h.run([
+    "order",
+    "buy",
+    "XBTUSD",
+    (100 / ask).toFixed(6),
+    "--stop-loss",
+    (ask * 0.95).toFixed(1),
+  ]);
+  assert.equal(filled.code, 0, filled.stderr);
+  const resting = await h.run([
+    "order",
+    "buy",
+    "XBTUSD",
+    (100 / ask).toFixed(6),
+    "--limit",
+    (ask * 0.9).toFixed(1),
+    "--stop-loss",
+    (ask * 0.85).toFixed(1),
+  ]);
+  assert.equal(resting.code, 0, resting.stderr);
+  const json = await h.run(["paper", "orders", "--json"]);
+  assert.equal(json.code, 0, json.stderr);
+  const out = JSON.parse(json.stdout);
+  assert.deepEqual(Object.keys(out), ["orders"]);
+  assert.deepEqual(
+    out.orders.map((o: { type: string; side: string; role: string }) =>
+      `${o.side} ${o.type} ${o.role}`
+    ).sort(),
+    ["buy limit order", "sell stop-loss stop"],
+  );
+  const text = await h.run(["paper", "orders"]);
+  const lines = text.stdout.trimEnd().split("\n");
+  assert.match(
+    lines[0]!,
+    /^id +pair +side +type +volume +price +filled +role$/,
+  );
+  assert.equal(lines.length, 4);
+  assert.ok(lines.some((l) => /XBTUSD +sell +stop-loss .* stop$/.test(l)));
+  assert.ok(lines.some((l) => /XBTUSD +buy +limit .* order$/.test(l)));
+});
+
 Deno.test("paper balances, positions, pnl and reset after a paper fill", async () => {
-  await using h = await CliHarness.start({
-    extraConfig: "trading:\n  mode: paper\n",
-  });
+  await using h = await CliHarness.start({ extraConfig: PAPER_CONFIG });
   const fresh = await h.run(["paper", "balances", "--json"]);
   assert.equal(fresh.code, 0, fresh.stderr);
   assert.deepEqual(JSON.parse(fresh.stdout), { balances: { USD: "10000" } });
