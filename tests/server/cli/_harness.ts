@@ -196,3 +196,28 @@ export async function simQuote(
   };
   return { ask: Number(book.asks[0]![0]), bid: Number(book.bids[0]![0]) };
 }
+
+/**
+ * Wait until the simulator's REST counter of a key has room for `points`
+ * more calls. Every CLI run is a new process whose client starts with an
+ * empty rate-limit model while the exchange's counter still holds the
+ * previous runs' calls, so tests that chain many private commands wait
+ * here instead of failing with `EAPI:Rate limit exceeded`.
+ *
+ * @param h The harness (with a simulator).
+ * @param points Counter points needed (a live close costs about 11).
+ * @param keyId The simulator key (default the main key).
+ */
+export async function restBudget(
+  h: CliHarness,
+  points: number,
+  keyId = "key-1",
+): Promise<void> {
+  for (;;) {
+    const counter = h.sim!.keys.counter(keyId)!;
+    const free = counter.max - counter.level;
+    if (free >= points) return;
+    const waitMs = Math.ceil(((points - free) / counter.decayPerSec) * 1000);
+    await new Promise((resolve) => setTimeout(resolve, waitMs + 20));
+  }
+}
