@@ -29,6 +29,12 @@ import {
   parseOhlcArgs,
 } from "./cli/ohlc_cmd.ts";
 import {
+  CLOSE_HELP,
+  closeCommand,
+  type CloseFlags,
+  parseCloseArgs,
+} from "./cli/close_cmd.ts";
+import {
   CANCEL_HELP,
   cancelCommand,
   type CancelFlags,
@@ -84,6 +90,7 @@ export type CommandName =
   | "balance"
   | "orders"
   | "order"
+  | "close"
   | "cancel"
   | "paper"
   | "ohlc"
@@ -104,6 +111,7 @@ export type Command =
   | { kind: "balance"; flags: BalanceFlags }
   | { kind: "orders"; flags: OrdersFlags }
   | { kind: "order"; flags: OrderFlags }
+  | { kind: "close"; flags: CloseFlags }
   | { kind: "cancel"; flags: CancelFlags }
   | { kind: "paper"; flags: PaperFlags }
   | { kind: "ohlc"; flags: OhlcFlags };
@@ -115,11 +123,13 @@ export const COMMANDS: Readonly<Record<CommandName, string>> = {
   universe: "List the spot pairs in Krakked's universe",
   ticker: "Show last, bid, ask, change and volume for pairs",
   balance: "Show balances, held and available amounts",
-  orders: "List open orders (read-only)",
+  orders: "List open orders with their role (stop or order; read-only)",
   order:
     "Place an order through the safety gate (read_only, dry_run, paper or live)",
-  cancel: "Cancel an order by id, or every open order with --all",
-  paper: "Show or reset the paper account: balances, positions, P&L",
+  close: "Sell what you hold on a pair, moving its stop-loss in the same step",
+  cancel:
+    "Cancel an order by id, or every open order except protective stops with --all",
+  paper: "Show or reset the paper account: balances, positions, orders, P&L",
   ohlc: "Backfill closed candles into the file store, or export them",
   serve:
     "Run the local server and market-watch page (add --sim for the offline simulator)",
@@ -135,6 +145,7 @@ export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
   balance: BALANCE_HELP,
   orders: ORDERS_HELP,
   order: ORDER_HELP,
+  close: CLOSE_HELP,
   cancel: CANCEL_HELP,
   paper: PAPER_HELP,
   ohlc: OHLC_HELP,
@@ -205,6 +216,10 @@ function parseCommand(command: CommandName, rest: string[]): Command {
       case "order": {
         const flags = parseOrderArgs(rest);
         return flags === "help" ? help : { kind: "order", flags };
+      }
+      case "close": {
+        const flags = parseCloseArgs(rest);
+        return flags === "help" ? help : { kind: "close", flags };
       }
       case "cancel": {
         const flags = parseCancelArgs(rest);
@@ -337,6 +352,8 @@ async function run(
       return await ordersCommand(command.flags, io, redactor);
     case "order":
       return await orderCommand(command.flags, io, redactor);
+    case "close":
+      return await closeCommand(command.flags, io, redactor);
     case "cancel":
       return await cancelCommand(command.flags, io, redactor);
     case "paper":

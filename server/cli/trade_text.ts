@@ -117,7 +117,11 @@ export function exitReport(
     );
     return { out, err, failed: false };
   }
-  const parts = [`sold ${exit.sold} of ${exit.volume}`, notional];
+  const parts = [`sold ${exit.sold} of ${exit.volume}`];
+  if (Number(exit.sold) < Number(exit.volume)) {
+    parts.push("the unsold rest stays held");
+  }
+  parts.push(notional);
   if (order !== null) {
     parts.push(`order ${order.orderId ?? order.key} ${order.status}`);
   }

@@ -87,6 +87,34 @@ Deno.test("parseArgs() tags each command line", async (t) => {
       kind: "setup",
       flags: { yes: true, saveUnvalidated: false, force: false, json: false },
     });
+    assert.deepEqual(parseArgs(["close", "btc/usd", "--all", "--json"]), {
+      kind: "close",
+      flags: {
+        pair: "btc/usd",
+        volume: "all",
+        limitPrice: null,
+        live: false,
+        json: true,
+      },
+    });
+    assert.deepEqual(parseArgs(["close", "XBTUSD", "0.5", "--limit", "1"]), {
+      kind: "close",
+      flags: {
+        pair: "XBTUSD",
+        volume: "0.5",
+        limitPrice: "1",
+        live: false,
+        json: false,
+      },
+    });
+    assert.deepEqual(parseArgs(["cancel", "--all", "--include-stops"]), {
+      kind: "cancel",
+      flags: { id: null, includeStops: true, live: false, json: false },
+    });
+    assert.deepEqual(parseArgs(["paper", "orders"]), {
+      kind: "paper",
+      flags: { view: "orders", json: false },
+    });
     assert.deepEqual(parseArgs(["ohlc", "export", "XBTUSD", "1h"]), {
       kind: "ohlc",
       flags: {
@@ -119,6 +147,10 @@ Deno.test("--help works for every command and prints to stdout", async (t) => {
     for (const name of NAMES) {
       assert.match(r.stdout, new RegExp(`\\n  ${name} `));
     }
+    assert.match(
+      r.stdout,
+      /\n {2}close {6}Sell what you hold on a pair, moving its stop-loss in the same step\n/,
+    );
   });
   await t.step("--version", async () => {
     const r = await run(["--version"]);
@@ -135,6 +167,15 @@ Deno.test("usage errors exit 2 with the message and the command's help on stderr
     [["ticker"], /Missing <pair>/],
     [["balance", "--json=1"], /Flag --json takes no value/],
     [["orders", "x"], /Unexpected argument "x"/],
+    [["close"], /Missing <pair>/],
+    [["close", "XBTUSD"], /Give the volume to sell, or --all/],
+    [["close", "XBTUSD", "1", "--all"], /not both/],
+    [["cancel", "OX", "--include-stops"], /--include-stops goes with --all/],
+    [
+      ["order", "buy", "XBTUSD", "1", "--take-profit", "2"],
+      /--take-profit is not supported/,
+    ],
+    [["order", "buy", "XBTUSD", "1", "--exit"], /--exit sells what you hold/],
     [["ohlc"], /Missing action/],
     [["ohlc", "backfill", "XBTUSD", "7h"], /7h/],
     [["serve", "--port"], /port/i],

@@ -113,7 +113,10 @@ Deno.test("exitReport() names what was sold, the stops and what is uncovered", a
       }),
       "XBTUSD",
     );
-    assert.match(report.out[0]!, /sold 0\.001 of 0\.0015/);
+    assert.match(
+      report.out[0]!,
+      /sold 0\.001 of 0\.0015, the unsold rest stays held, notional/,
+    );
     assert.equal(
       report.out[2],
       "re-protect stop: (not placed) for 0.0005 at 61000",
