@@ -3,7 +3,7 @@
  *
  * API-Sign = base64(HMAC-SHA512(key = base64decode(secret),
  *                               message = path bytes ‖ SHA-256(nonce ‖ body)))
- * (../shared/kraken/REST.md §2.2). The HMAC key is imported once per secret
+ * (docs/kraken/REST.md §2.2). The HMAC key is imported once per secret
  * and reused for every request.
  *
  * @module

@@ -6,7 +6,7 @@
  * used in REST altnames and WS v1) and the common code (`BTC`, used by WS v2).
  * The map is table-driven: key → altname comes from the `Assets` endpoint and
  * altname → common code renames only `XBT` → `BTC` and `XDG` → `DOGE`
- * (../shared/kraken/REST.md §5.3, WS_V2.md §6). A leading `X` or `Z` is never
+ * (docs/kraken/REST.md §5.3, WS_V2.md §6). A leading `X` or `Z` is never
  * stripped: `XTZ`, `XRP`, `XLM`, `XMR`, `ZEC` and `ZRX` are real tickers.
  *
  * @module

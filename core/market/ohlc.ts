@@ -2,7 +2,7 @@
  * Candles: timeframes, conversion from REST rows, the closed-only rule,
  * merging, and building candles from public trades.
  *
- * Facts (../shared/kraken/REST.md §6): `interval` is in minutes and only
+ * Facts (docs/kraken/REST.md §6): `interval` is in minutes and only
  * 1, 5, 15, 30, 60, 240, 1440, 10080 and 21600 exist; a row's time is the
  * candle's start; the last REST row is the candle still forming.
  *

@@ -3,7 +3,7 @@
  * Kraken's `OHLC` and `Trades` endpoints.
  *
  * `OHLC` returns at most the 720 most recent rows whatever `since` says
- * (../shared/kraken/REST.md §6). Older history is rebuilt from `Trades`,
+ * (docs/kraken/REST.md §6). Older history is rebuilt from `Trades`,
  * paging with the 19-digit nanosecond `last` cursor; Kraken derives its
  * candles from the same trades, so both agree where they overlap.
  *

@@ -1,7 +1,7 @@
 /**
  * Pair metadata from `AssetPairs`, and one resolver for every pair spelling.
  *
- * A market has four Kraken spellings (../shared/kraken/REST.md §5.3): REST key
+ * A market has four Kraken spellings (docs/kraken/REST.md §5.3): REST key
  * `XXBTZUSD`, altname `XBTUSD`, WS v1 `XBT/USD` and WS v2 `BTC/USD`. Krakked's
  * canonical id is the altname. {@linkcode PairResolver} accepts all of them,
  * in any case and with `/`, `-`, `_` or no separator, and also the common

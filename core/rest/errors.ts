@@ -1,7 +1,7 @@
 /**
  * Kraken's error taxonomy: one error class with a `kind`, and one function
  * that maps wire strings (`EAPI:Invalid nonce`) to kinds
- * (../shared/kraken/REST.md §8).
+ * (docs/kraken/REST.md §8).
  *
  * Failures that never reached Kraken's API (timeouts, HTML pages from the
  * edge, truncated bodies) get Krakked codes starting with `Krakked:` so that

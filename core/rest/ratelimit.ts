@@ -4,7 +4,7 @@
  *
  * Kraken meters calls with leaky counters: each call adds a cost, the counter
  * decays linearly at a per-tier rate, and a call that would push it past the
- * tier's maximum is refused by the server (../shared/kraken/REST.md §7). The
+ * tier's maximum is refused by the server (docs/kraken/REST.md §7). The
  * pure functions here ({@linkcode decay}, {@linkcode charge},
  * {@linkcode waitMsFor}, {@linkcode tradingPenalty}) are shared with the
  * simulator, so their names and meaning are stable.

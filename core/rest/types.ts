@@ -1,5 +1,5 @@
 /**
- * Kraken Spot REST wire shapes (../shared/kraken/REST.md §3, §5, §6).
+ * Kraken Spot REST wire shapes (docs/kraken/REST.md §3, §5, §6).
  *
  * Prices, volumes, costs, fees and balances are exact decimal strings;
  * 19-digit cursors (`Trades.last`) and ids stay strings. Only the fields

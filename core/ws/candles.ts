@@ -4,7 +4,7 @@
  * Kraken sends the running candle of an interval on every trade and never
  * says when it is final. A candle is closed when a row with a later
  * `interval_begin` arrives for the same symbol and interval
- * (../shared/kraken/WS_V2.md §3.4). {@linkcode CandleTracker} keeps the
+ * (docs/kraken/WS_V2.md §3.4). {@linkcode CandleTracker} keeps the
  * forming candle per (symbol, interval) and emits each closed candle once:
  * snapshot rows count (sorted by open time first), rows for the forming
  * candle replace it (they are cumulative), and rows at or before the last

@@ -7,7 +7,7 @@
  * subscriptions, notify listeners). Time and randomness come in on events,
  * so every decision is reproducible in tests.
  *
- * Policy (../shared/kraken/WS_V2.md §1.2, §8.2):
+ * Policy (docs/kraken/WS_V2.md §1.2, §8.2):
  * - Reconnect after a drop with capped exponential backoff and jitter; a
  *   connection that stayed open for `stableAfterMs` resets the backoff.
  * - While the exchange reports a status other than `online`, wait at least

@@ -1,6 +1,6 @@
 /**
  * Kraken Spot WebSocket v2 wire protocol: typed frames, a tolerant parser and
- * request builders (../shared/kraken/WS_V2.md §2–§4).
+ * request builders (docs/kraken/WS_V2.md §2–§4).
  *
  * Numbers: Kraken sends prices and quantities as JSON numbers printed at the
  * pair's precision (`45281.0`, `0.10000000`). `JSON.parse` would turn those

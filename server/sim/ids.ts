@@ -1,5 +1,5 @@
 /**
- * Kraken-style identifiers (../shared/kraken/REST.md §9): orders `O…`,
+ * Kraken-style identifiers (docs/kraken/REST.md §9): orders `O…`,
  * trades `T…`, ledger entries `L…` as 6-5-6 groups of uppercase base32
  * (`A–Z`, `2–7`), funding references `Q…` as 7-6-6, and WebSocket tokens.
  *

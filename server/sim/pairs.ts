@@ -1,6 +1,6 @@
 /**
  * The simulator's static catalogue: assets and asset pairs in Kraken's real
- * shapes and spellings (../shared/kraken/REST.md §5), plus the few market
+ * shapes and spellings (docs/kraken/REST.md §5), plus the few market
  * parameters (reference USD price, volatility, activity) that drive the
  * deterministic price path in `market.ts`.
  *

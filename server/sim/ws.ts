@@ -1,7 +1,7 @@
 /**
  * The simulator's WebSocket v2 endpoints: public market data at `/v2` and
  * the authenticated endpoint at `/auth/v2`, on the simulator's port
- * (../shared/kraken/WS_V2.md).
+ * (docs/kraken/WS_V2.md).
  *
  * - On connect: a `status` update (system status from the fault switches or
  *   the REST control object, `api_version: "v2"`, a u64 `connection_id`).

@@ -1,6 +1,6 @@
 /**
  * Wire text for the simulator's WebSocket v2 endpoints
- * (../shared/kraken/WS_V2.md §2–§3): a JSON writer that prints decimal text
+ * (docs/kraken/WS_V2.md §2–§3): a JSON writer that prints decimal text
  * as JSON numbers without losing trailing zeros, RFC 3339 times, and the
  * frame builders for every public channel. All pure.
  *
