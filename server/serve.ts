@@ -13,6 +13,7 @@ import { resolveCredentials } from "../core/secrets/credentials.ts";
 import { Secret } from "../core/secrets/secret.ts";
 import { createApp } from "./app.ts";
 import { AccountStream } from "./account_stream.ts";
+import { BookFeed } from "./book_feed.ts";
 import { configDir, configPaths } from "./config_dir.ts";
 import { denoCredentialSources } from "./credentials_source.ts";
 import { readOptionalText } from "./files.ts";
@@ -351,10 +352,16 @@ export async function startServe(
       );
     }
   }
+  // Placements read books from one public WS v2 stream (subscribed per
+  // pair on first use) rather than the public REST budget.
+  const books = new BookFeed(wsPublicUrl, {
+    staleToleranceSec: config.market_data.ws.stale_tolerance_seconds,
+  });
   const orders = new OrderService({
     config,
     liveSwitch,
     rest,
+    books,
     ...(paperPath !== undefined ? { paperPath } : {}),
     ...(stream ? { stream } : {}),
   });
@@ -411,6 +418,7 @@ export async function startServe(
       controller.abort();
       await server.finished;
       await orders.close();
+      books.close();
       stream?.stop();
       session?.close();
       accountStream?.close();
