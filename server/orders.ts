@@ -119,6 +119,8 @@ export interface BookSource {
   book(pairId: string): PaperBook | undefined;
   /** Start following a pair (idempotent). */
   watch?(pair: PairMetadata): void;
+  /** Called with the pair id after every book change; returns `off`. */
+  onUpdate?(listener: (pairId: string) => void): () => void;
 }
 
 /** An order ticket: the JSON body of `POST /api/orders` and the CLI's flags. */
@@ -523,6 +525,9 @@ export class OrderService {
   #paper: PaperBroker | undefined;
   #transport: RestOrderTransport | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  #offBooks: (() => void) | undefined;
+  #dirtyBooks = new Set<string>();
+  #draining = false;
 
   /**
    * Creates the service; nothing is loaded until the first call.
@@ -537,6 +542,11 @@ export class OrderService {
     this.#stream = options.stream;
     this.#now = options.now ?? Date.now;
     this.#books = options.books;
+    // Paper: resting orders react to every book change of the live feed
+    // (fills, triggered stops), not only when someone asks.
+    this.#offBooks = options.books?.onUpdate?.((pairId) =>
+      this.#bookChanged(pairId)
+    );
     this.#paperBalances = {
       ...(options.paperBalances ??
         { USD: String(options.config.trading.paper_starting_usd) }),
@@ -790,6 +800,8 @@ export class OrderService {
    * @returns Resolves when closed.
    */
   async close(): Promise<void> {
+    this.#offBooks?.();
+    this.#offBooks = undefined;
     await this.#queue.catch(() => {});
     const ready = this.#ready;
     if (ready === undefined) return;
@@ -801,6 +813,32 @@ export class OrderService {
   }
 
   // ---- internals ----
+
+  /** Coalesces book changes into one serial re-match of the pairs touched. */
+  #bookChanged(pairId: string): void {
+    const paper = this.#paper;
+    if (this.mode !== "paper" || paper === undefined) return;
+    if (!paper.openOrders().some((o) => o.pair === pairId)) return;
+    this.#dirtyBooks.add(pairId);
+    if (this.#draining) return;
+    this.#draining = true;
+    void this.#serial(async () => {
+      this.#draining = false;
+      const pairs = [...this.#dirtyBooks];
+      this.#dirtyBooks.clear();
+      const { client } = await this.#load();
+      let changed = false;
+      for (const id of pairs) {
+        const book = this.#books?.book(id);
+        if (book === undefined) continue;
+        const result = client.updatePaperBook(id, book);
+        changed ||= result.reports.length > 0;
+      }
+      if (changed) await this.#savePaper();
+    }).catch(() => {
+      // A failed re-match is retried on the next book change.
+    });
+  }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
@@ -870,6 +908,12 @@ export class OrderService {
           pairs: market.pairs,
           now: this.#now,
         });
+    }
+    if (this.mode === "paper" && this.#books?.watch !== undefined) {
+      for (const order of this.#paper.openOrders()) {
+        const pair = market.pairs.find((p) => p.id === order.pair);
+        if (pair !== undefined) this.#books.watch(pair);
+      }
     }
     const live = this.mode === "live" && this.#rest.hasCredentials;
     if (live) this.#transport ??= new RestOrderTransport(this.#rest);
