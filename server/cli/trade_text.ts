@@ -144,6 +144,21 @@ export function exitReport(
       `WARNING: ${exit.uncovered} of ${name}'s base asset is still held WITHOUT a stop-loss`,
     );
   }
-  if (exit.problem !== null) err.push(`PROBLEM: ${exit.problem}`);
+  if (exit.problem !== null) {
+    err.push(`PROBLEM: ${exit.problem}`);
+    if (exit.cancelledStops.length > 0) {
+      // After a failed step the sold and uncovered figures may be stale
+      // (the account could not be read again): never let them reassure.
+      err.push(
+        `CHECK: stop${exit.cancelledStops.length === 1 ? "" : "s"} ${
+          exit.cancelledStops.join(", ")
+        } ${
+          exit.cancelledStops.length === 1 ? "was" : "were"
+        } cancelled and a later step failed, so the figures above may be incomplete: make sure what you still hold has a stop-loss ('krakked ${
+          decision.route === "paper" ? "paper orders" : "orders"
+        }')`,
+      );
+    }
+  }
   return { out, err, failed: exit.problem !== null };
 }

@@ -533,3 +533,57 @@ Deno.test("close live: a re-protect stop the exchange refuses is reported loudly
     /^WARNING: \S+ of ATOMUSD's base asset is still held WITHOUT a stop-loss\n$/,
   );
 });
+
+Deno.test("close live: an account read that fails after the sale is reported loudly, exit 1", async () => {
+  const box: { sim?: Simulator | undefined; failBalance: boolean } = {
+    failBalance: false,
+  };
+  const handlers = () => engineRestHandlers(box.sim!.engine!, box.sim!.control);
+  await using h = await CliHarness.start({
+    extraConfig: LIVE_CONFIG,
+    sim: {
+      tier: "pro",
+      privateHandlers: {
+        // Once the exit (a market sell) is accepted, Balance fails: the
+        // client cannot confirm the sale nor re-protect what is left.
+        AddOrder(context) {
+          const answer = handlers().AddOrder!(context);
+          if (
+            context.params.get("type") === "sell" &&
+            context.params.get("ordertype") === "market"
+          ) box.failBalance = true;
+          return answer;
+        },
+        Balance(context) {
+          if (box.failBalance) throw new SimApiError("EService:Unavailable");
+          return handlers().Balance!(context);
+        },
+      },
+    },
+  });
+  box.sim = h.sim;
+  const env = { ...h.simCredentialsEnv, KRAKKED_LIVE: "1" };
+  const { ask } = await simQuote(h.restUrl, "ATOMUSD");
+  const volume = (100 / ask).toFixed(4);
+  const buy = await h.run([
+    "order",
+    "buy",
+    "ATOMUSD",
+    volume,
+    "--stop-loss",
+    (ask * 0.95).toFixed(4),
+    "--json",
+  ], { env });
+  assert.equal(buy.code, 0, buy.stderr);
+  const run = await h.run([
+    "close",
+    "ATOMUSD",
+    (Number(volume) / 2).toFixed(4),
+  ], { env });
+  assert.equal(run.code, 1, run.stdout);
+  assert.match(run.stderr, /^PROBLEM: .*EService:Unavailable$/m);
+  assert.match(
+    run.stderr,
+    /^CHECK: stop O\S+ was cancelled and a later step failed, .*'krakked orders'\)$/m,
+  );
+});

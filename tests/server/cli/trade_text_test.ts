@@ -124,6 +124,25 @@ Deno.test("exitReport() names what was sold, the stops and what is uncovered", a
     assert.deepEqual(report.err, [
       "WARNING: 0.0005 of XBTUSD's base asset is still held WITHOUT a stop-loss",
       "PROBLEM: The new stop for 0.0005 BTC at 61000 was not placed",
+      "CHECK: stop OSTOP1 was cancelled and a later step failed, so the figures above may be incomplete: make sure what you still hold has a stop-loss ('krakked paper orders')",
+    ]);
+    assert.equal(report.failed, true);
+  });
+  await t.step("a failed account read: stale figures never reassure", () => {
+    // The service reports the pre-exit uncovered volume when it could not
+    // read the account after the sale; the stops were cancelled anyway.
+    const report = exitReport(
+      exitDecision({
+        sold: "0",
+        cancelledStops: ["OSTOP1", "OSTOP2"],
+        uncovered: "0",
+        problem: "Kraken Balance call failed: EService:Unavailable",
+      }, { mode: "live", route: "live" }),
+      "XBTUSD",
+    );
+    assert.deepEqual(report.err, [
+      "PROBLEM: Kraken Balance call failed: EService:Unavailable",
+      "CHECK: stops OSTOP1, OSTOP2 were cancelled and a later step failed, so the figures above may be incomplete: make sure what you still hold has a stop-loss ('krakked orders')",
     ]);
     assert.equal(report.failed, true);
   });
