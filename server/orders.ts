@@ -858,6 +858,17 @@ export class OrderService {
       : { decision: "rejected", mode: this.mode, rule, message, code };
   }
 
+  /** A gate or risk-model refusal as a decision (rule, field, message). */
+  #refusal(error: OrderRejectedError): OrderDecision {
+    return {
+      decision: "rejected",
+      mode: this.mode,
+      rule: error.rule,
+      ...(error.field === undefined ? {} : { field: error.field }),
+      message: stripRule(error.message),
+    };
+  }
+
   #noCredentials(): {
     decision: "rejected";
     mode: TradingMode;
@@ -1088,15 +1099,7 @@ export class OrderService {
         ...options,
       });
     } catch (error) {
-      if (error instanceof OrderRejectedError) {
-        return {
-          decision: "rejected",
-          mode: this.mode,
-          rule: error.rule,
-          ...(error.field === undefined ? {} : { field: error.field }),
-          message: stripRule(error.message),
-        };
-      }
+      if (error instanceof OrderRejectedError) return this.#refusal(error);
       throw error;
     }
     await this.#savePaper();
@@ -1161,15 +1164,7 @@ export class OrderService {
     try {
       placed = await client.place(request, context);
     } catch (error) {
-      if (error instanceof OrderRejectedError) {
-        return {
-          decision: "rejected",
-          mode: this.mode,
-          rule: error.rule,
-          ...(error.field === undefined ? {} : { field: error.field }),
-          message: stripRule(error.message),
-        };
-      }
+      if (error instanceof OrderRejectedError) return this.#refusal(error);
       throw error;
     }
     const prepared = placed.prepared;

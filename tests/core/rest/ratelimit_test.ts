@@ -18,18 +18,7 @@ import {
   withinLimit,
 } from "../../../core/rest/ratelimit.ts";
 import { FakeClock } from "../../fakes/clock.ts";
-
-/** mulberry32: a small seeded PRNG so property runs are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../fakes/prng.ts";
 
 const TIERS: Tier[] = ["starter", "intermediate", "pro"];
 

@@ -31,20 +31,9 @@ import {
 import { OrderRejectedError } from "../../../core/trade/rules.ts";
 import { FakeClock } from "../../fakes/clock.ts";
 import { gateConfig, NOW_MS, xbtusd } from "./_fixtures.ts";
+import { prng } from "../../fakes/prng.ts";
 
 const CAP_USD = 1_000;
-
-/** mulberry32: a small seeded PRNG, enough for test sequences. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A book around `mid` with a few levels of random depth (1-decimal prices). */
 function bookAround(mid: number, random: () => number): PaperBook {

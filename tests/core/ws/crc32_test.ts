@@ -12,18 +12,7 @@ import {
   crc32UpdateDigits,
   crc32UpdatePaddedDigits,
 } from "../../../core/ws/crc32.ts";
-
-/** A small deterministic PRNG (mulberry32) so failures are reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from "../../fakes/prng.ts";
 
 Deno.test("crc32() matches the standard check values", async (t) => {
   await t.step("CRC-32 of 123456789 is 0xcbf43926", () => {
