@@ -158,3 +158,41 @@ export function formatClock(timeMs: number): string {
   const two = (n: number) => String(n).padStart(2, "0");
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
+
+/**
+ * Format a signed amount (P&L, fees) at fixed decimals with a true minus
+ * sign, so the column keeps its width as the value ticks.
+ *
+ * @param text Decimal text from the server (or `null`).
+ * @param decimals Decimals to show.
+ * @returns Text such as `−0.0005`, `+12.3400`, or `—` when missing.
+ * @example Format
+ * ```ts
+ * import { formatSigned } from "./format.ts";
+ * formatSigned("-0.0005", 4); // "−0.0005"
+ * ```
+ */
+export function formatSigned(text: string | null, decimals: number): string {
+  const value = text === null ? NaN : Number(text);
+  if (!Number.isFinite(value)) return "—";
+  const fixed = Math.abs(value).toFixed(decimals);
+  if (Number(fixed) === 0) return fixed;
+  return `${value < 0 ? "−" : "+"}${fixed}`;
+}
+
+/**
+ * Format an unsigned amount at fixed decimals.
+ *
+ * @param text Decimal text from the server (or `null`).
+ * @param decimals Decimals to show.
+ * @returns Text such as `60.50`, or `—` when missing.
+ * @example Format
+ * ```ts
+ * import { formatAmount } from "./format.ts";
+ * formatAmount("60.5", 2); // "60.50"
+ * ```
+ */
+export function formatAmount(text: string | null, decimals: number): string {
+  const value = text === null ? NaN : Number(text);
+  return Number.isFinite(value) ? value.toFixed(decimals) : "—";
+}
