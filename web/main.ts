@@ -24,13 +24,15 @@ import {
   type StatusView,
   type WorkerBatch,
 } from "../worker/protocol.ts";
-import { showAccountUpdate } from "./account_view.ts";
+import { AccountPanel } from "./account_panel.ts";
 import { BookLadder } from "./book_view.ts";
 import { ChartView } from "./chart_view.ts";
+import { ConfirmDialog } from "./confirm_dialog.ts";
 import { MarketTable, type SortKey } from "./market_table.ts";
 import { OrderTicket } from "./order_ticket.ts";
 import { StatusBar } from "./status_bar.ts";
 import { TradeTape } from "./trades_view.ts";
+import { loadTradingInfo } from "./trading_api.ts";
 import { WorkerClient } from "./worker_client.ts";
 
 performance.mark("krakked:start");
@@ -80,7 +82,20 @@ const ladder = new BookLadder(
   byId("book-spread"),
 );
 const tape = new TradeTape(byId("trades"));
-const ticket = new OrderTicket(byId("ticket"));
+const dialog = new ConfirmDialog(byId<HTMLDialogElement>("confirm-dialog"));
+let quote = "USD";
+const account = new AccountPanel(byId("account"), {
+  dialog,
+  pairs: () => pairsById,
+  get quote() {
+    return quote;
+  },
+  onHoldings: (holdings) => ticket.setHoldings(holdings),
+});
+const ticket = new OrderTicket(byId("ticket"), {
+  onAction: () => void account.refresh(),
+  onClose: (pairId, result) => void account.requestClose(pairId, result),
+});
 let table: MarketTable | undefined;
 
 const client = new WorkerClient(
@@ -163,15 +178,7 @@ function applyBatch(batch: WorkerBatch): void {
   ) {
     showProgress(progress.phase, progress.done, progress.total, progress.error);
   }
-  if (batch.account !== undefined) {
-    showAccountUpdate(
-      byId("account"),
-      byId("balances"),
-      byId("open-orders"),
-      byId("account-note"),
-      batch.account,
-    );
-  }
+  if (batch.account !== undefined) account.showStream(batch.account);
   for (const n of batch.notices) notice(n.level, n.message);
 }
 
@@ -350,15 +357,13 @@ function watch(symbols: string[]): void {
 async function watchAccount(): Promise<void> {
   byId("account-note").textContent = "Connecting to the account stream…";
   const result = await client.request("watchAccount", {});
-  if (!result.ok) {
-    byId("account-note").textContent =
-      `Account data unavailable: ${result.error.message}`;
-  }
+  if (!result.ok) account.showStreamError(result.error.message);
 }
 
 async function start(): Promise<void> {
   wireControls();
-  void ticket.loadMode();
+  const trading = loadTradingInfo();
+  void trading.then((info) => ticket.setTrading(info));
   const init = await client.request("init", {});
   if (!init.ok) {
     byId("ws-state").textContent = "not started";
@@ -370,6 +375,7 @@ async function start(): Promise<void> {
   const { config, pairs, storage } = init.value;
   toleranceSec = config.staleToleranceSec;
   pairsById = new Map(pairs.map((p) => [p.id, p]));
+  quote = config.quote;
   document.body.dataset.mode = config.mode;
   byId("mode-badge").textContent = config.simulated ? "SIMULATED" : "LIVE";
   byId("mode-badge").dataset.mode = config.mode;
@@ -406,10 +412,12 @@ async function start(): Promise<void> {
   }, 1000);
   setInterval(() => table?.resortIfNeeded(), 2000);
 
-  if (config.privateData) {
+  const info = await trading;
+  account.setTrading(info, { privateData: config.privateData });
+  if (account.source === "exchange" && config.privateData) {
     // The worker follows the server's account stream; updates arrive in
-    // batches, and REST is asked only after a reconnect or a gap.
-    byId("account").hidden = false;
+    // batches, and REST is asked only after a reconnect or a gap. In paper
+    // mode the panel shows the paper account and never the exchange's.
     void watchAccount();
   }
 }
