@@ -16,7 +16,7 @@ import {
   parseScaled,
   pow10,
   rescale,
-} from "./_decimal.ts";
+} from "../decimal.ts";
 
 /** The timeframes Kraken serves, by label. */
 export const TIMEFRAMES: readonly [

@@ -11,7 +11,7 @@
  */
 
 import type { OhlcResult, TradesResult } from "../rest/types.ts";
-import { decimalsOf } from "./_decimal.ts";
+import { decimalsOf } from "../decimal.ts";
 import {
   type Candle,
   closedCandles,

@@ -12,7 +12,7 @@
 
 import type { AssetPairInfo, FeeSchedule } from "../rest/types.ts";
 import { AssetTable } from "./assets.ts";
-import { formatScaled } from "./_decimal.ts";
+import { formatScaled } from "../decimal.ts";
 
 /** Trading status of a pair; Kraken may add values, so any string is kept. */
 export type PairStatus =
