@@ -18,7 +18,7 @@
  *    Other symbols are not touched.
  *
  * Numbers never go through floats: each price and qty is kept as an exact
- * fixed-point value (mantissa + scale, see `book_frame.ts`), so `45281.0` and
+ * fixed-point value (mantissa + scale, see `_book_frame.ts`), so `45281.0` and
  * `0.10000000` hash with their trailing zeros, and the CRC is fed the
  * mantissa digits directly. Prices are ordered by `mantissa / 10^scale`,
  * which is exact for prices of up to 15 significant digits.
@@ -50,7 +50,7 @@ import {
   LEVEL_STRIDE,
   MAX_SCALE,
   symbolHash,
-} from "./book_frame.ts";
+} from "./_book_frame.ts";
 import {
   CRC32_INITIAL,
   crc32Final,
@@ -58,7 +58,7 @@ import {
   crc32UpdateByte,
   crc32UpdateDigits,
   crc32UpdatePaddedDigits,
-} from "./crc32.ts";
+} from "./_crc32.ts";
 
 /** A subscribable v2 book depth. */
 export type BookDepth = 10 | 25 | 100 | 500 | 1000;

@@ -6,7 +6,7 @@
  * resubscribe-on-checksum-mismatch, and an optional token source for the
  * authenticated endpoint.
  *
- * The lifecycle decisions live in the pure machine of `connection_fsm.ts`;
+ * The lifecycle decisions live in the pure machine of `_connection_fsm.ts`;
  * this class is the shell that owns the socket, the timers and the
  * subscription table. Runtime services (WebSocket constructor, clock, timers,
  * random) are injected, so the same code runs in Deno, a browser worker and
@@ -27,7 +27,7 @@ import {
   DEFAULT_CONNECTION_CONFIG,
   initialConnectionState,
   step,
-} from "./connection_fsm.ts";
+} from "./_connection_fsm.ts";
 import {
   buildPing,
   buildSubscribe,
@@ -40,7 +40,7 @@ import {
   type WsFrame,
 } from "./protocol.ts";
 
-export type { ConnectionConfig, ConnectionPhase } from "./connection_fsm.ts";
+export type { ConnectionConfig, ConnectionPhase } from "./_connection_fsm.ts";
 
 /**
  * A handler property of {@linkcode WebSocketLike}. Declared through a method

@@ -9,7 +9,7 @@
  */
 
 import type { BookInfo, WsConnectionSnapshot } from "./connection.ts";
-import type { ConnectionPhase } from "./connection_fsm.ts";
+import type { ConnectionPhase } from "./_connection_fsm.ts";
 import type { LiveFreshness } from "./live.ts";
 
 /** Counts of subscription entries by state. */

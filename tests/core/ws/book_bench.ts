@@ -26,7 +26,7 @@
  */
 
 import { BookSet } from "../../../core/ws/book.ts";
-import { BookFrameScanner } from "../../../core/ws/book_frame.ts";
+import { BookFrameScanner } from "../../../core/ws/_book_frame.ts";
 
 const benchDir = new URL("../../../../shared/bench/", import.meta.url);
 const meta = JSON.parse(

@@ -19,6 +19,9 @@
  * - With at least one subscription, no frame for `silenceTimeoutMs` means the
  *   socket is dead (heartbeats arrive about once per second): replace it.
  *
+ * Private to `core/ws/` (not in `@krakked/core`'s exports): `WsConnection`
+ * in `connection.ts` is the shell that runs it.
+ *
  * @module
  */
 
@@ -169,7 +172,7 @@ export interface StepResult {
  * @returns An idle state.
  * @example Start
  * ```ts
- * import { initialConnectionState, step, DEFAULT_CONNECTION_CONFIG } from "./connection_fsm.ts";
+ * import { initialConnectionState, step, DEFAULT_CONNECTION_CONFIG } from "./_connection_fsm.ts";
  * const { effects } = step(initialConnectionState(), { type: "call.connect", nowMs: 0 }, DEFAULT_CONNECTION_CONFIG);
  * // effects[0]: { type: "open_socket", attempt: 1 }
  * ```
@@ -197,7 +200,7 @@ export function initialConnectionState(): ConnectionState {
  * @returns The delay in milliseconds (0 when `failures` < 1).
  * @example Grow and cap
  * ```ts
- * import { backoffDelayMs, DEFAULT_CONNECTION_CONFIG } from "./connection_fsm.ts";
+ * import { backoffDelayMs, DEFAULT_CONNECTION_CONFIG } from "./_connection_fsm.ts";
  * backoffDelayMs(1, 1, DEFAULT_CONNECTION_CONFIG); // ≈ 500
  * backoffDelayMs(20, 0, DEFAULT_CONNECTION_CONFIG); // 30000 (half of the 60 s cap)
  * ```
@@ -229,7 +232,7 @@ export function backoffDelayMs(
  * @returns 0 when an attempt may start now, else the wait in milliseconds.
  * @example Budget exhausted
  * ```ts
- * import { budgetWaitMs } from "./connection_fsm.ts";
+ * import { budgetWaitMs } from "./_connection_fsm.ts";
  * budgetWaitMs([0, 10], 20, { budgetMaxAttempts: 2, budgetWindowMs: 100 }); // 80
  * ```
  */
@@ -255,7 +258,7 @@ export function budgetWaitMs(
  * @returns The next state and the effects to run.
  * @example A drop schedules a reconnect
  * ```ts
- * import { initialConnectionState, step, DEFAULT_CONNECTION_CONFIG as c } from "./connection_fsm.ts";
+ * import { initialConnectionState, step, DEFAULT_CONNECTION_CONFIG as c } from "./_connection_fsm.ts";
  * let s = step(initialConnectionState(), { type: "call.connect", nowMs: 0 }, c).state;
  * s = step(s, { type: "wire.open", nowMs: 5 }, c).state;
  * const r = step(s, { type: "wire.close", nowMs: 9, random: 0, code: 1006, reason: "" }, c);

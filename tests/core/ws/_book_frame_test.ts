@@ -17,7 +17,7 @@ import {
   LEVEL_STRIDE,
   scanBookFrame,
   symbolHash,
-} from "../../../core/ws/book_frame.ts";
+} from "../../../core/ws/_book_frame.ts";
 
 const CANONICAL =
   '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":45281.0,"qty":0.10000000},{"price":45280.3,"qty":0.00000000}],"asks":[{"price":45285.2,"qty":0.00100000}],"checksum":3310070434,"timestamp":"2025-03-04T10:21:00.881043Z"}]}';

@@ -14,6 +14,9 @@
  * crc32Final(state)                            // unsigned 32-bit result
  * ```
  *
+ * Private to `core/ws/` (not in `@krakked/core`'s exports): `bookChecksum`
+ * and `BookSet` in `book.ts` are the public use.
+ *
  * @module
  */
 
@@ -76,7 +79,7 @@ export const CRC32_INITIAL: number = -1;
  * @returns The new running state (finish with {@linkcode crc32Final}).
  * @example One byte
  * ```ts
- * import { CRC32_INITIAL, crc32Final, crc32UpdateByte } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final, crc32UpdateByte } from "./_crc32.ts";
  * crc32Final(crc32UpdateByte(CRC32_INITIAL, 0x30)); // CRC-32 of "0"
  * ```
  */
@@ -95,7 +98,7 @@ export function crc32UpdateByte(state: number, byte: number): number {
  * @returns The new running state.
  * @example A check value
  * ```ts
- * import { CRC32_INITIAL, crc32Final, crc32UpdateAscii } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final, crc32UpdateAscii } from "./_crc32.ts";
  * crc32Final(crc32UpdateAscii(CRC32_INITIAL, "123456789")); // 0xcbf43926
  * ```
  */
@@ -120,7 +123,7 @@ export function crc32UpdateAscii(
  * @returns The new running state.
  * @example Bytes
  * ```ts
- * import { CRC32_INITIAL, crc32Final, crc32UpdateBytes } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final, crc32UpdateBytes } from "./_crc32.ts";
  * crc32Final(crc32UpdateBytes(CRC32_INITIAL, new TextEncoder().encode("abc")));
  * ```
  */
@@ -190,7 +193,7 @@ function feedEight(c: number, n: number): number {
  * @returns The new running state.
  * @example Digits of a mantissa
  * ```ts
- * import { CRC32_INITIAL, crc32Final, crc32UpdateAscii, crc32UpdateDigits } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final, crc32UpdateAscii, crc32UpdateDigits } from "./_crc32.ts";
  * const a = crc32Final(crc32UpdateDigits(CRC32_INITIAL, 452852));
  * const b = crc32Final(crc32UpdateAscii(CRC32_INITIAL, "452852"));
  * console.assert(a === b);
@@ -214,7 +217,7 @@ export function crc32UpdateDigits(state: number, n: number): number {
  * @returns The new running state.
  * @example Padded digits
  * ```ts
- * import { CRC32_INITIAL, crc32Final, crc32UpdateAscii, crc32UpdatePaddedDigits } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final, crc32UpdateAscii, crc32UpdatePaddedDigits } from "./_crc32.ts";
  * const a = crc32Final(crc32UpdatePaddedDigits(CRC32_INITIAL, 42, 5));
  * console.assert(a === crc32Final(crc32UpdateAscii(CRC32_INITIAL, "00042")));
  * ```
@@ -278,7 +281,7 @@ function buildShiftTable(length: number): Int32Array {
  * @throws {RangeError} When `length` is outside `0..CRC32_MAX_SHIFT`.
  * @example Join two pieces
  * ```ts
- * import { CRC32_INITIAL, crc32Final, crc32ShiftZeros, crc32UpdateAscii } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final, crc32ShiftZeros, crc32UpdateAscii } from "./_crc32.ts";
  * const head = crc32UpdateAscii(CRC32_INITIAL, "4528");
  * const tail = crc32UpdateAscii(0, "52");
  * const joined = crc32ShiftZeros(head, 2) ^ tail;
@@ -307,7 +310,7 @@ export function crc32ShiftZeros(state: number, length: number): number {
  * @returns The CRC-32 as an unsigned 32-bit integer (what Kraken sends).
  * @example Finish
  * ```ts
- * import { CRC32_INITIAL, crc32Final } from "./crc32.ts";
+ * import { CRC32_INITIAL, crc32Final } from "./_crc32.ts";
  * crc32Final(CRC32_INITIAL); // 0, the CRC-32 of no bytes
  * ```
  */
@@ -322,7 +325,7 @@ export function crc32Final(state: number): number {
  * @returns The CRC-32 as an unsigned 32-bit integer.
  * @example Check value
  * ```ts
- * import { crc32 } from "./crc32.ts";
+ * import { crc32 } from "./_crc32.ts";
  * crc32("123456789"); // 3421780262 (0xcbf43926)
  * ```
  */

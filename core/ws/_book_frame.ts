@@ -30,6 +30,9 @@
  * - {@linkcode BookFrameScanner}: reusable, allocation-free typed-array
  *   results for the hot path (the order book uses it).
  *
+ * Private to `core/ws/` (not in `@krakked/core`'s exports): `BookSet` in
+ * `book.ts` is the public use.
+ *
  * @module
  */
 
@@ -100,7 +103,7 @@ const E14 = 1e14;
  * @returns A signed 32-bit hash.
  * @example Hash
  * ```ts
- * import { symbolHash } from "./book_frame.ts";
+ * import { symbolHash } from "./_book_frame.ts";
  * symbolHash("BTC/USD") === symbolHash("BTC/USD"); // true
  * ```
  */
@@ -181,7 +184,7 @@ function shiftIn(hi: number, lo: number, digit: number, out: Float64Array) {
  * @returns Plain decimal text with exactly `scale` decimals.
  * @example Format
  * ```ts
- * import { formatFixed } from "./book_frame.ts";
+ * import { formatFixed } from "./_book_frame.ts";
  * formatFixed(0, 452810, 1); // "45281.0"
  * formatFixed(0, 100000, 8); // "0.00100000"
  * ```
@@ -203,7 +206,7 @@ export function formatFixed(hi: number, lo: number, scale: number): string {
  *
  * @example Scan a frame
  * ```ts
- * import { BOOK_FRAME_BOOK, BookFrameScanner, ENTRY_CHECKSUM } from "./book_frame.ts";
+ * import { BOOK_FRAME_BOOK, BookFrameScanner, ENTRY_CHECKSUM } from "./_book_frame.ts";
  * const scanner = new BookFrameScanner();
  * const text = '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD",' +
  *   '"bids":[{"price":45283.5,"qty":0.10000000}],"asks":[],"checksum":7,' +
@@ -1214,7 +1217,7 @@ export type BookFrameResult =
  *   frame of another channel (or without one), or `malformed` with a reason.
  * @example Keep trailing zeros
  * ```ts
- * import { scanBookFrame } from "./book_frame.ts";
+ * import { scanBookFrame } from "./_book_frame.ts";
  * const result = scanBookFrame(
  *   '{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",' +
  *     '"bids":[{"price":45281.0,"qty":0.10000000}],"asks":[],"checksum":1}]}',

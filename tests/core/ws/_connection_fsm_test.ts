@@ -8,7 +8,7 @@ import {
   DEFAULT_CONNECTION_CONFIG,
   initialConnectionState,
   step,
-} from "../../../core/ws/connection_fsm.ts";
+} from "../../../core/ws/_connection_fsm.ts";
 
 const config: ConnectionConfig = { ...DEFAULT_CONNECTION_CONFIG };
 

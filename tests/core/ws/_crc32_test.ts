@@ -11,7 +11,7 @@ import {
   crc32UpdateBytes,
   crc32UpdateDigits,
   crc32UpdatePaddedDigits,
-} from "../../../core/ws/crc32.ts";
+} from "../../../core/ws/_crc32.ts";
 import { prng as random } from "../../fakes/prng.ts";
 
 Deno.test("crc32() matches the standard check values", async (t) => {
