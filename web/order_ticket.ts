@@ -234,6 +234,9 @@ export class OrderTicket {
         this.#form,
         'input[name="ticket-side"][value="buy"]',
       ).checked = true;
+      // A reviewed exit is void once there is nothing left to sell.
+      this.#back();
+      this.#prefillStop();
     }
     const canClose = held !== undefined && Number(held) > 0 &&
       (this.#info.mode === "paper" ||
