@@ -225,6 +225,8 @@ export type OrderDecision =
     message: string;
     /** Kraken's error code, for `exchange`. */
     code?: string;
+    /** An exit refused after its first step: the stops moved, what is uncovered. */
+    exit?: ExitSummary;
   };
 
 /** What an exit did (see `OrderClient.exit`). */
@@ -351,6 +353,13 @@ export function parseTicket(body: unknown): OrderTicket {
     ticket.intent = b.intent;
   }
   if (ticket.intent === "exit") {
+    for (const flag of ["validate", "postOnly", "timeInForce"] as const) {
+      if (b[flag] !== undefined && b[flag] !== false) {
+        throw new TicketError(
+          `${flag} does not apply to an exit: an exit moves the stop, then sells at once (market or immediate-or-cancel limit); preview it with trading.mode dry_run`,
+        );
+      }
+    }
     if (ticket.side !== "sell") {
       throw new TicketError(
         "An exit sells what is held: spot has no short positions to buy back",
@@ -437,9 +446,17 @@ function viewOf(tracked: TrackedOrder): OrderView {
 }
 
 function roleOf(side: OrderSide, type: string): "stop" | "order" {
-  return side === "sell" &&
-      (type === "stop-loss" || type === "stop-loss-limit" ||
-        type === "trailing-stop")
+  // The same test the risk model uses, so the view and `cancel` agree.
+  return isProtectiveStop({
+      id: "",
+      pair: "",
+      base: "",
+      side,
+      type,
+      remaining: "0",
+      price: null,
+      closeAttached: false,
+    })
     ? "stop"
     : "order";
 }
@@ -974,16 +991,18 @@ export class OrderService {
     ]);
     if (pairs.size === 0) return;
     const { market, client } = await this.#load();
+    let changed = false;
     for (const id of pairs) {
       const pair = market.pairs.find((p) => p.id === id);
       if (pair === undefined) continue;
-      if (this.mode === "paper") {
-        client.updatePaperBook(id, await this.#book(pair));
-      } else {
-        paper.updateBook(id, await this.#book(pair));
-      }
+      const result = this.mode === "paper"
+        ? client.updatePaperBook(id, await this.#book(pair))
+        : paper.updateBook(id, await this.#book(pair));
+      changed ||= result.reports.length > 0;
     }
-    await this.#savePaper();
+    // Only fills, triggers and expiries are worth a write; new marks alone
+    // are read again on the next refresh (the page polls every 2 s).
+    if (changed) await this.#savePaper();
   }
 
   async #savePaper(): Promise<void> {
@@ -1112,28 +1131,38 @@ export class OrderService {
       uncovered: result.uncovered,
       problem: result.problem,
     };
+    // A refusal after the first step still says which stops moved and
+    // what is left uncovered.
     if (placed === null) {
       return {
         ...this.#rejected(
           "exit_failed",
           result.problem ?? "The exit was not placed",
         ),
+        exit: summary,
       };
     }
     if (placed.route === "live" && placed.error !== undefined) {
-      return this.#rejected(
-        "exchange",
-        `${placed.error.message}${
-          result.problem === null ? "" : ` (${result.problem})`
-        }`,
-        placed.error.code,
-      );
+      return {
+        ...this.#rejected(
+          "exchange",
+          `${placed.error.message}${
+            result.problem === null ? "" : ` (${result.problem})`
+          }`,
+          placed.error.code,
+        ),
+        exit: summary,
+      };
     }
     if (placed.route === "paper" && !placed.paper.accepted) {
-      return this.#rejected(
-        placed.paper.rejection?.rule ?? "rejected",
-        placed.paper.rejection?.message ?? "The paper broker refused the exit",
-      );
+      return {
+        ...this.#rejected(
+          placed.paper.rejection?.rule ?? "rejected",
+          placed.paper.rejection?.message ??
+            "The paper broker refused the exit",
+        ),
+        exit: summary,
+      };
     }
     const prepared = placed.prepared;
     const tracked = placed.route === "dry_run"

@@ -61,6 +61,8 @@ export interface WsAddOrderParams {
   "post_only"?: boolean;
   /** Reduce-only. */
   "reduce_only"?: boolean;
+  /** Fee currency: `base` or `quote` (defaults: buy → quote, sell → base). */
+  "fee_preference"?: "base" | "quote";
   /** Fund on margin (WS takes no `leverage`). */
   margin?: boolean;
   /** Attached close. */
@@ -155,7 +157,13 @@ export function addOrderRestParams(
     out.push(["leverage", String(order.leverage)]);
   }
   if (order.reduceOnly === true) out.push(["reduce_only", "true"]);
-  if (order.postOnly === true) out.push(["oflags", "post"]);
+  const flags = [
+    ...(order.postOnly === true ? ["post"] : []),
+    ...(order.feeIn === undefined
+      ? []
+      : [order.feeIn === "base" ? "fcib" : "fciq"]),
+  ];
+  if (flags.length > 0) out.push(["oflags", flags.join(",")]);
   if (order.timeInForce !== undefined) {
     out.push(["timeinforce", order.timeInForce]);
   }
@@ -265,6 +273,7 @@ export function addOrderWsParams(
     params.expire_time = new Date(order.expireAtSec * 1000).toISOString();
   }
   if (order.postOnly === true) params.post_only = true;
+  if (order.feeIn !== undefined) params.fee_preference = order.feeIn;
   if (order.reduceOnly === true) params.reduce_only = true;
   if (order.leverage !== undefined) params.margin = true;
   const stop = order.stopLoss;

@@ -115,6 +115,13 @@ export interface OrderRequest {
   postOnly?: boolean;
   /** Reduce-only (margin positions only). */
   reduceOnly?: boolean;
+  /**
+   * The currency the fee is taken in (REST `oflags` `fcib`/`fciq`, WS
+   * `fee_preference`). Kraken's default is quote for buys and base for
+   * sells; exits ask for quote so a sale takes exactly its volume from the
+   * holding. The paper broker always charges the quote.
+   */
+  feeIn?: "base" | "quote";
   /** Margin leverage (e.g. `2`); margin only. */
   leverage?: number;
   /** Time in force (Kraken's default is GTC). */

@@ -404,6 +404,7 @@ export class OrderClient {
   #closeParents = new Map<string, string>();
   #listeners = new Set<(event: OrderClientEvent) => void>();
   #settleWaiters = new Map<string, Array<() => void>>();
+  #finishWaiters = new Map<string, Array<() => void>>();
   #timers = new Set<() => void>();
   #offStream: (() => void) | undefined;
   #deadMan: DeadManSwitch | undefined;
@@ -867,10 +868,17 @@ export class OrderClient {
         refused.ok ? reject("mode_read_only", "No route") : refused.rejection,
       );
     }
+    // A dry run previews against the real account when it can read it
+    // (read-only calls), so an exit can be checked before it is sent.
     const account = route === "dry_run"
-      ? options.account ?? { held: {}, orders: [] }
+      ? options.account ??
+        (this.#rest !== undefined || this.#readAccount !== undefined
+          ? await this.#hydrateLive()
+          : { held: {}, orders: [] })
       : (await this.#accountFor(route, true))!;
-    const plan = planExit(account, pair.base, volume);
+    const plan = planExit(account, pair.base, volume, {
+      volumeDecimals: pair.volumeDecimals,
+    });
     if (!plan.ok) throw new OrderRejectedError(plan.rejection);
     const request: OrderRequest = {
       pair: pair.id,
@@ -878,6 +886,9 @@ export class OrderClient {
       type: options.limitPrice === undefined ? "market" : "limit",
       volume: plan.volume,
       intent: "exit",
+      // Fee in quote: the sale takes exactly its volume from the holding,
+      // so what is left matches what the stops are resized to.
+      feeIn: "quote",
       ...(options.limitPrice === undefined
         ? {}
         : { price: options.limitPrice, timeInForce: "IOC" as const }),
@@ -914,10 +925,10 @@ export class OrderClient {
         await this.#cancelUnchecked(route, stop.id, this.#find(stop.id));
         result.cancelledStops.push(stop.id);
       }
-      const fresh = (await this.#accountFor(route, true))!;
+      // The cancels are confirmed: judge the sale without them, no reread.
       const placed = await this.place(request, {
         ...market,
-        account: fresh,
+        account: after,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       result.exit = placed;
@@ -932,6 +943,13 @@ export class OrderClient {
     }
     await this.#reprotect(route, pair, plan.reprotectTrigger, {
       uncoveredBefore,
+      freed: plan.cancel.reduce(
+        (sum, stop) =>
+          result.cancelledStops.includes(stop.id)
+            ? addDecimal(sum, stop.remaining)
+            : sum,
+        "0",
+      ),
       result,
       market,
     });
@@ -1350,12 +1368,17 @@ export class OrderClient {
           ? undefined
           : this.#tryPair(report.symbol)?.base);
       if (base !== undefined && side !== undefined) {
-        held = {
-          ...held,
-          [base]: side === "buy"
-            ? addDecimal(held[base] ?? "0", qty)
-            : subtractDecimal(held[base] ?? "0", qty),
-        };
+        let next = side === "buy"
+          ? addDecimal(held[base] ?? "0", qty)
+          : subtractDecimal(held[base] ?? "0", qty);
+        // A fee taken in the base asset (Kraken's default on sells) leaves
+        // less of it than the fill alone says.
+        for (const fee of report.fees ?? []) {
+          if (this.#assets.parseBalance(fee.asset).asset === base) {
+            next = subtractDecimal(next, String(fee.qty));
+          }
+        }
+        held = { ...held, [base]: next };
       }
       if (order !== undefined) {
         orders = orders.map((o) =>
@@ -1500,34 +1523,52 @@ export class OrderClient {
     }
   }
 
+  /**
+   * Waits, bounded, until an exit is no longer open: from `executions`
+   * when a stream is attached, else by asking `QueryOrders` (one call,
+   * cost 1) every 200 ms.
+   */
   async #settled(key: string, timeoutMs: number): Promise<void> {
-    let cancel: (() => void) | undefined;
-    await Promise.race([
-      this.whenSettled(key).then(() => this.#filledOrDone(key, timeoutMs)),
-      new Promise<void>((resolve) => {
-        cancel = this.#setTimer(resolve, timeoutMs);
-      }),
-    ]);
-    cancel?.();
-  }
-
-  /** After acceptance, a market exit is done once it is no longer open. */
-  async #filledOrDone(key: string, timeoutMs: number): Promise<void> {
-    const deadline = this.#now() + timeoutMs;
-    while (this.#now() < deadline) {
+    const done = () => {
       const state = this.#orders.get(key)?.state;
-      if (state === undefined || TERMINAL_STATUSES.has(state.status)) return;
-      const account = await this.#hydrateLive();
-      const id = state.orderId;
-      if (id === null || findOrder(account, id) === undefined) {
-        // Gone from OpenOrders: the executions stream may lag; settle
-        // the fill from what REST knows.
-        if (!this.#streamAttached && this.#rest !== undefined) {
+      return state === undefined || TERMINAL_STATUSES.has(state.status);
+    };
+    if (done()) return;
+    let timedOut = false;
+    let wake: () => void = () => {};
+    const cancelTimer = this.#setTimer(() => {
+      timedOut = true;
+      wake();
+    }, timeoutMs);
+    try {
+      while (!done() && !timedOut) {
+        const state = this.#orders.get(key)!.state;
+        if (
+          !unsettled(state) && !this.#streamAttached &&
+          this.#rest !== undefined
+        ) {
           await this.#reconcileFilled(key);
+          if (done()) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            const cancel = this.#setTimer(() => {
+              this.#timers.delete(cancel);
+              resolve();
+            }, 200);
+            this.#timers.add(cancel);
+          });
+        } else {
+          // Woken by the lifecycle when the order finishes, or by the timeout.
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            const list = this.#finishWaiters.get(key) ?? [];
+            list.push(resolve);
+            this.#finishWaiters.set(key, list);
+          });
         }
-        return;
       }
-      await new Promise<void>((resolve) => this.#setTimer(resolve, 200));
+    } finally {
+      cancelTimer();
     }
   }
 
@@ -1563,6 +1604,7 @@ export class OrderClient {
     trigger: string | null,
     step: {
       uncoveredBefore: string;
+      freed: string;
       result: ExitResult;
       market: PlaceContext;
     },
@@ -1572,9 +1614,18 @@ export class OrderClient {
     try {
       account = (await this.#accountFor(route, true))!;
     } catch (error) {
-      result.problem ??= `Could not read the account after the exit: ${
+      // Unknown: assume the worst, that the cancelled stops' volume is
+      // held and only what is known sold is gone.
+      result.uncovered = maxZero(
+        subtractDecimal(
+          addDecimal(step.uncoveredBefore, step.freed),
+          result.sold,
+        ),
+      );
+      result.problem ??= `Could not read the account after the exit (${
         error instanceof Error ? error.message : String(error)
-      }`;
+      }): up to ${result.uncovered} ${pair.base} may be without a stop`;
+      this.#emit({ type: "anomaly", key: null, message: result.problem });
       return;
     }
     const gap = maxZero(
@@ -1585,6 +1636,10 @@ export class OrderClient {
     );
     result.uncovered = uncoveredVolume(account, pair.base);
     if (compareDecimal(gap, "0") <= 0) return;
+    if (compareDecimal(gap, pair.ordermin) < 0) {
+      // Dust below the pair's minimum order cannot carry a stop.
+      return;
+    }
     if (trigger === null) {
       result.problem ??=
         `${gap} ${pair.base} is left without a stop: no cancelled stop had a trigger to reuse`;
@@ -1598,6 +1653,7 @@ export class OrderClient {
         volume: gap,
         price: trigger,
         intent: "exit",
+        feeIn: "quote",
       }, { ...step.market, account });
       const orderId = placed.route === "dry_run" ? null : placed.state.orderId;
       const failed = placed.route === "live" && placed.error !== undefined;
@@ -1610,8 +1666,9 @@ export class OrderClient {
               : "no order id"
           }`;
       }
-      const now = (await this.#accountFor(route, true))!;
-      result.uncovered = uncoveredVolume(now, pair.base);
+      if (!failed && orderId !== null) {
+        result.uncovered = maxZero(subtractDecimal(result.uncovered, gap));
+      }
     } catch (error) {
       result.problem ??=
         `The new stop for ${gap} ${pair.base} at ${trigger} was refused: ${
@@ -1824,6 +1881,11 @@ export class OrderClient {
       this.#byOrderId.set(state.orderId, key);
     }
     for (const effect of effects) this.#effect(tracked, effect, options);
+    if (TERMINAL_STATUSES.has(state.status)) {
+      const finished = this.#finishWaiters.get(key);
+      this.#finishWaiters.delete(key);
+      for (const wake of finished ?? []) wake();
+    }
     if (!unsettled(state)) {
       const waiters = this.#settleWaiters.get(key);
       if (waiters !== undefined) {

@@ -34,6 +34,7 @@ import {
   compareDecimal,
   divideDecimal,
   multiplyDecimal,
+  roundDecimal,
   subtractDecimal,
 } from "../decimal.ts";
 import type { OrderSide } from "./order.ts";
@@ -431,6 +432,7 @@ export type ExitPlan =
  * @param account The account.
  * @param asset Common code of the base.
  * @param volume The volume to sell, or `"all"`.
+ * @param options `volumeDecimals`: the pair's lot decimals ("all" rounds down to them).
  * @returns The plan, or the rejection (`exit_without_position`,
  *   `exit_exceeds_position`, `exit_blocked_by_orders`).
  * @example Sell half of a covered holding
@@ -446,6 +448,7 @@ export function planExit(
   account: RiskAccount,
   asset: string,
   volume: string | "all",
+  options: { volumeDecimals?: number } = {},
 ): ExitPlan {
   const held = heldOf(account, asset);
   if (compareDecimal(held, "0") <= 0) {
@@ -458,7 +461,13 @@ export function planExit(
       ),
     };
   }
-  const size = volume === "all" ? held : volume;
+  // `Balance` reports more decimals than a pair trades (LTC: 10 vs 8):
+  // "all" is what the pair can sell, the dust below stays.
+  const size = volume !== "all"
+    ? volume
+    : options.volumeDecimals === undefined
+    ? held
+    : roundDecimal(held, options.volumeDecimals, "down");
   if (compareDecimal(size, held) > 0) {
     return {
       ok: false,

@@ -75,6 +75,46 @@ Deno.test("parseTicket() accepts a well-formed ticket and names the bad field", 
         { pair: "XBTUSD", side: "buy", volume: "1", postOnly: "yes" },
         "postOnly",
       ],
+      [{ pair: "XBTUSD", side: "buy", volume: "1", intent: "hold" }, "intent"],
+      [
+        { pair: "XBTUSD", side: "buy", volume: "1", intent: "exit" },
+        "spot has no short",
+      ],
+      [
+        {
+          pair: "XBTUSD",
+          side: "sell",
+          volume: "1",
+          intent: "exit",
+          stopLoss: "1",
+        },
+        "carries no stopLoss",
+      ],
+      // An exit is sent at once: previewing or resting it is refused.
+      [
+        {
+          pair: "XBTUSD",
+          side: "sell",
+          volume: "1",
+          intent: "exit",
+          validate: true,
+        },
+        "validate does not apply to an exit",
+      ],
+      [
+        {
+          pair: "XBTUSD",
+          side: "sell",
+          volume: "1",
+          intent: "exit",
+          timeInForce: "GTC",
+        },
+        "timeInForce does not apply",
+      ],
+      [
+        { pair: "XBTUSD", side: "buy", volume: "1", takeProfit: "2" },
+        "one-cancels-other",
+      ],
     ] as const
   ) {
     await t.step(`refuses ${JSON.stringify(body)}`, () => {

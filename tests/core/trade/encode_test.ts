@@ -325,3 +325,26 @@ Deno.test("wsNumber() refuses decimals a JSON number cannot carry exactly", () =
   );
   assert.throws(() => wsNumber("limit_price", "abc"), RangeError);
 });
+
+Deno.test("the fee currency travels as oflags over REST and fee_preference over WS", () => {
+  const pair = xbtusd();
+  const order = (extra: Record<string, unknown>) => ({
+    ...entry({ intent: "exit", side: "sell", stopLoss: undefined }),
+    intent: "exit" as const,
+    clientRef: { kind: "cl_ord_id" as const, clOrdId: "exit-1" },
+    ...extra,
+  });
+  const flags = (extra: Record<string, unknown>) =>
+    addOrderRestParams(order(extra), pair).filter(([k]) => k === "oflags");
+  assert.deepEqual(flags({ feeIn: "quote" }), [["oflags", "fciq"]]);
+  assert.deepEqual(flags({ feeIn: "base", postOnly: true }), [[
+    "oflags",
+    "post,fcib",
+  ]]);
+  assert.deepEqual(flags({}), []);
+  assert.equal(
+    addOrderWsParams(order({ feeIn: "quote" }), pair).fee_preference,
+    "quote",
+  );
+  assert.equal(addOrderWsParams(order({}), pair).fee_preference, undefined);
+});

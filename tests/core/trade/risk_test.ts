@@ -177,6 +177,16 @@ Deno.test("planExit() frees only the stop volume the sale needs and re-protects 
     assert.deepEqual(plan.cancel.map((o) => o.id), ["S2", "S1"]);
     assert.equal(plan.reprotect, "0");
   });
+  await t.step(
+    "all rounds down to what the pair can trade; the dust stays",
+    () => {
+      // Balance reports 10 decimals for LTC, the pair trades 8.
+      const account = { held: { LTC: "1.3291000057" }, orders: [] };
+      const plan = planExit(account, "LTC", "all", { volumeDecimals: 8 });
+      assert.ok(plan.ok);
+      assert.equal(plan.volume, "1.3291");
+    },
+  );
   await t.step("a resting take-profit sell blocks what it holds", () => {
     const account: RiskAccount = {
       held: { BTC: "0.3" },
