@@ -19,6 +19,7 @@ const encoder = new TextEncoder();
  * contains the secret.
  */
 export class SecretFormatError extends TypeError {
+  /** Always `SecretFormatError`. */
   override name = "SecretFormatError";
 }
 

@@ -27,43 +27,74 @@ export type ApiTier = Tier;
 
 /** The region profile: what the account may trade. */
 export interface RegionProfile {
+  /** The profile's name, e.g. `US_CA` (read-only at run time). */
   readonly profile: string;
+  /** Whether margin (leverage, reduce-only, short sells) is allowed. */
   readonly supports_margin: boolean;
+  /** Whether the region offers futures; informational (Krakked trades spot). */
   readonly supports_futures: boolean;
+  /** Whether the region offers staking; informational (Krakked never stakes). */
   readonly supports_staking: boolean;
+  /** The universe's quote currency, common code (`USD`). */
   readonly default_quote: string;
 }
 
 /** The whole configuration. */
 export interface KrakkedConfig {
+  /** What the account may trade. */
   readonly region: RegionProfile;
+  /** Which pairs are watched and may be traded. */
   readonly universe: {
+    /** Pairs to add (only if they exist), any spelling. */
     readonly include: readonly string[];
+    /** Pairs to drop, any spelling; wins over `include`. */
     readonly exclude: readonly string[];
+    /** Liquidity floor: `Ticker` 24 h volume × VWAP, in USD. */
     readonly min_24h_volume_usd: number;
+    /** Drop every pair that lists leverage (the literal "leverage arrays empty" rule). */
     readonly exclude_leveraged_pairs: boolean;
   };
+  /** Live data and candle storage. */
   readonly market_data: {
-    readonly ws: { readonly stale_tolerance_seconds: number };
+    /** WebSocket data. */
+    readonly ws: {
+      /** Live data older than this, in seconds, raises `StaleDataError`. */
+      readonly stale_tolerance_seconds: number;
+    };
+    /** Where closed candles are kept. */
     readonly ohlc_store: {
+      /** `file` (one CSV per pair and timeframe) or `memory`. */
       readonly backend: "file" | "memory";
       /** `null` means `<config dir>/ohlc`. `~` is expanded by the server. */
       readonly root_dir: string | null;
     };
   };
+  /** Kraken endpoints (point them at the simulator to test) and limits. */
   readonly connection: {
+    /** REST base URL, e.g. `https://api.kraken.com`. */
     readonly rest_url: string;
+    /** Public WebSocket v2 URL, e.g. `wss://ws.kraken.com/v2`. */
     readonly ws_public_url: string;
+    /** Authenticated WebSocket v2 URL, e.g. `wss://ws-auth.kraken.com/v2`. */
     readonly ws_auth_url: string;
+    /** Per-request timeout, in milliseconds. */
     readonly timeout_ms: number;
+    /** The account's verification tier; it sets the rate-limit model. */
     readonly api_tier: ApiTier;
   };
+  /** Orders and their safety gate (README "Safety model"). */
   readonly trading: {
+    /** Where orders go; `read_only` refuses every order. */
     readonly mode: TradingMode;
+    /** First switch for `live`; the second is `--live` or `KRAKKED_LIVE=1` at start. */
     readonly enable_live_orders: boolean;
+    /** Largest notional of one entry order, in USD. */
     readonly max_notional_usd: number;
+    /** Largest exposure per base asset (held + open buys + the order), in USD. */
     readonly max_position_notional_usd: number;
+    /** Pairs that may be traded, any spelling; empty means the universe. */
     readonly allowed_symbols: readonly string[];
+    /** Farthest a stop-loss may be from the expected fill price, in percent. */
     readonly stop_loss_max_distance_pct: number;
     /** USD a new paper account starts with. */
     readonly paper_starting_usd: number;
@@ -73,8 +104,11 @@ export interface KrakkedConfig {
      */
     readonly dead_man_seconds: number;
   };
+  /** The local server's listening address. */
   readonly server: {
+    /** Interface to bind; a non-loopback host needs `--token`. */
     readonly host: string;
+    /** TCP port. */
     readonly port: number;
   };
 }
@@ -120,6 +154,7 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
 
 /** A configuration problem, naming the key path and line. */
 export class ConfigError extends Error {
+  /** Always `ConfigError`. */
   override name = "ConfigError";
   /** Always `config`. */
   readonly kind = "config";

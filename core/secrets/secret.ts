@@ -45,22 +45,38 @@ export class Secret {
     return this.#value.length;
   }
 
-  /** @returns `[redacted]` */
+  /**
+   * What `String(secret)` and template literals print instead of the value.
+   *
+   * @returns `[redacted]`
+   */
   toString(): string {
     return REDACTED;
   }
 
-  /** @returns `[redacted]` */
+  /**
+   * What `JSON.stringify` print instead of the value.
+   *
+   * @returns `[redacted]`
+   */
   toJSON(): string {
     return REDACTED;
   }
 
-  /** @returns `[redacted]` */
+  /**
+   * What Deno's `console.log` and `Deno.inspect` print instead of the value.
+   *
+   * @returns `[redacted]`
+   */
   [Symbol.for("Deno.customInspect")](): string {
     return REDACTED;
   }
 
-  /** @returns `[redacted]` */
+  /**
+   * What Node's `util.inspect` and `console.log` print instead of the value.
+   *
+   * @returns `[redacted]`
+   */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return REDACTED;
   }

@@ -32,8 +32,8 @@ import { Secret } from "./secret.ts";
 /** The minimum PBKDF2 iteration count accepted for sealing and opening. */
 export const MIN_PBKDF2_ITERATIONS = 600_000;
 
-const FORMAT = "krakked-secrets";
-const VERSION = 1;
+const FORMAT: VaultHeader["format"] = "krakked-secrets";
+const VERSION: VaultHeader["version"] = 1;
 const SALT_BYTES = 16;
 const IV_BYTES = 12;
 const encoder = new TextEncoder();
@@ -49,17 +49,32 @@ export interface ApiCredentials {
 
 /** The authenticated header of a sealed file. */
 export interface VaultHeader {
-  format: typeof FORMAT;
-  version: typeof VERSION;
-  kdf: { name: "PBKDF2"; hash: "SHA-256"; iterations: number };
+  /** Always `krakked-secrets`: what the file is. */
+  format: "krakked-secrets";
+  /** File format version; only 1 exists, others fail to open. */
+  version: 1;
+  /** Key derivation: PBKDF2-SHA-256 with its iteration count. */
+  kdf: {
+    /** Always `PBKDF2`. */
+    name: "PBKDF2";
+    /** Always `SHA-256`. */
+    hash: "SHA-256";
+    /** Iterations, at least {@linkcode MIN_PBKDF2_ITERATIONS}. */
+    iterations: number;
+  };
+  /** The PBKDF2 salt: 16 random bytes, base64. */
   salt: string;
+  /** The AES-GCM IV: 12 random bytes, base64. */
   iv: string;
+  /** Whether the key answered a read-only private call before it was saved. */
   validated: boolean;
+  /** When it was validated (ISO 8601), or `null`. */
   validatedAt: string | null;
 }
 
 /** A sealed secrets file. */
 export interface SealedVault extends VaultHeader {
+  /** AES-256-GCM output over the credentials JSON, with its 16-byte tag, base64. */
   ciphertext: string;
 }
 
@@ -72,6 +87,7 @@ export type VaultErrorKind = "wrong_password_or_corrupted" | "weak_password";
  * version) share one message on purpose.
  */
 export class VaultError extends Error {
+  /** Always `VaultError`. */
   override name = "VaultError";
   /** The failure kind. */
   readonly kind: VaultErrorKind;
