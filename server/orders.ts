@@ -67,6 +67,9 @@ export const PAPER_FILE = "paper.json";
 /** The paper account file of `serve --sim` (kept apart from the real one). */
 export const SIM_PAPER_FILE = "paper-sim.json";
 
+/** How long a placement waits for a just-watched pair's first WS book, ms. */
+const FIRST_BOOK_WAIT_MS = 2_000;
+
 /** Depth levels fetched for a placement or a paper refresh. */
 const DEPTH_LEVELS = 50;
 
@@ -974,10 +977,32 @@ export class OrderService {
   }
 
   async #book(pair: PairMetadata): Promise<PaperBook> {
-    this.#books?.watch?.(pair);
-    const held = this.#books?.book(pair.id);
+    const books = this.#books;
+    books?.watch?.(pair);
+    const held = books?.book(pair.id) ?? await this.#firstBook(pair.id);
     if (held !== undefined) return held;
     return bookOf(await this.#rest.depth(pair.restKey, DEPTH_LEVELS));
+  }
+
+  /**
+   * A pair just watched has no book yet: its snapshot usually arrives in
+   * milliseconds, so wait for it (bounded) before spending the public
+   * REST budget on `Depth`.
+   */
+  #firstBook(pairId: string): Promise<PaperBook | undefined> {
+    const books = this.#books;
+    if (books?.onUpdate === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        resolve(books.book(pairId));
+      };
+      const timer = setTimeout(done, FIRST_BOOK_WAIT_MS);
+      const off = books.onUpdate!((id) => {
+        if (id === pairId && books.book(pairId) !== undefined) done();
+      });
+    });
   }
 
   async #refreshPaper(): Promise<void> {
