@@ -40,31 +40,34 @@ export type ConnectionTimer =
   | "watchdog"
   | "ping";
 
-/** Tunables of the lifecycle; see {@linkcode DEFAULT_CONNECTION_CONFIG}. */
+/** Tunables of the lifecycle; each field's default is in brackets. */
 export interface ConnectionConfig {
-  /** Backoff before the first reconnect attempt, before jitter. */
+  /** Backoff before the first reconnect attempt, before jitter (500 ms). */
   initialDelayMs: number;
-  /** Cap of the backoff. */
+  /** Cap of the backoff (60 s). */
   maxDelayMs: number;
-  /** Growth factor per consecutive failure. */
+  /** Growth factor per consecutive failure (2). */
   backoffFactor: number;
-  /** Share of the delay that is random: the delay lies in `[(1 − r)·d, d]`. */
+  /**
+   * Share of the delay that is random: the delay lies in `[(1 − r)·d, d]`
+   * (0.5).
+   */
   jitterRatio: number;
-  /** Minimum delay while the exchange status is not `online`. */
+  /** Minimum delay while the exchange status is not `online` (5 s). */
   maintenanceMinDelayMs: number;
-  /** Most connection attempts allowed within `budgetWindowMs`. */
+  /** Most connection attempts allowed within `budgetWindowMs` (140). */
   budgetMaxAttempts: number;
-  /** Length of the sliding budget window. */
+  /** Length of the sliding budget window (10 min). */
   budgetWindowMs: number;
-  /** Give up on an attempt that has not opened after this long. */
+  /** Give up on an attempt that has not opened after this long (10 s). */
   connectTimeoutMs: number;
-  /** Replace an open socket with subscriptions that was silent this long. */
+  /** Replace an open socket with subscriptions that was silent this long (10 s). */
   silenceTimeoutMs: number;
-  /** Period of the watchdog check. */
+  /** Period of the watchdog check (1 s). */
   watchdogIntervalMs: number;
-  /** Period of the application-level ping (keeps idle sockets alive). */
+  /** Period of the application-level ping, keeping idle sockets alive (20 s). */
   pingIntervalMs: number;
-  /** An open period this long resets the backoff. */
+  /** An open period this long resets the backoff (30 s). */
   stableAfterMs: number;
 }
 
@@ -72,7 +75,8 @@ export interface ConnectionConfig {
  * Defaults. The budget keeps a margin under Kraken's ≈150 attempts per 10
  * minutes per IP (WS_V2.md §1.2); the silence timeout follows §8.2 (5–10 s
  * without any frame while heartbeats should arrive every second); pings every
- * 20 s stay well inside the ≈60 s idle timeout.
+ * 20 s stay well inside the ≈60 s idle timeout. The field docs of
+ * {@linkcode ConnectionConfig} quote these values: change both.
  */
 export const DEFAULT_CONNECTION_CONFIG: Readonly<ConnectionConfig> = Object
   .freeze({
