@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "./clock.ts";
 import { Redactor } from "./secrets/redact.ts";
 
 /** Log levels, least to most severe. */
@@ -26,7 +27,7 @@ export interface LoggerOptions {
   /** Lowest level written; default `info`. */
   level?: LogLevel;
   /** Clock for the `ts` field. */
-  now?: () => number;
+  now?: Now;
 }
 
 /**
@@ -44,7 +45,7 @@ export class Logger {
   #sink: (line: string) => void;
   #redactor: Redactor;
   #level: number;
-  #now: () => number;
+  #now: Now;
 
   /**
    * Create a logger.
@@ -55,7 +56,7 @@ export class Logger {
     this.#sink = options.sink;
     this.#redactor = options.redactor ?? new Redactor();
     this.#level = ORDER[options.level ?? "info"];
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
   }
 
   /** The redactor used for every line. */

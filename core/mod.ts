@@ -89,6 +89,16 @@ export {
 } from "./config/config.ts";
 export { Logger, type LoggerOptions, type LogLevel } from "./log.ts";
 
+// Clock port: the defaults of every `now`, `setTimer` and `random` option
+export {
+  type CancelTimer,
+  type Clock,
+  type Now,
+  type Random,
+  type SetTimer,
+  systemClock,
+} from "./clock.ts";
+
 // REST: client, errors, rate limits, wire types
 export {
   type AssetPairsInfo,
@@ -118,7 +128,6 @@ export {
   RateLimiterClosedError,
   type RateLimiterOptions,
   type ScheduleRequest,
-  type SetTimer,
   type Tier,
 } from "./rest/ratelimit.ts";
 export type {

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { type CancelTimer, type SetTimer, systemClock } from "../core/clock.ts";
 import type {
   AccountUpdate,
   BookView,
@@ -25,27 +26,19 @@ import type {
   WorkerBatch,
 } from "./protocol.ts";
 
-/** Runs `fn` once after `delayMs`; returns a function that cancels it. */
-export type ScheduleFn = (fn: () => void, delayMs: number) => () => void;
-
 /** A value, or a function computing it at flush time. */
 export type Lazy<T> = T | (() => T | undefined);
 
 /** Options of {@linkcode BatchCoalescer}. */
 export interface BatchCoalescerOptions {
-  /** Timer; defaults to `setTimeout`. */
-  schedule?: ScheduleFn;
+  /** Timer; defaults to `systemClock.setTimer`. */
+  setTimer?: SetTimer;
   /** Delay between a change and its flush (default 16 ms: one frame at 60 Hz). */
   tickMs?: number;
   /** Most trades kept per batch, newest win (default 100). */
   maxTrades?: number;
   /** Most notices kept per batch (default 20). */
   maxNotices?: number;
-}
-
-function defaultSchedule(fn: () => void, delayMs: number): () => void {
-  const id = setTimeout(fn, delayMs);
-  return () => clearTimeout(id);
 }
 
 function resolve<T>(value: Lazy<T>): T | undefined {
@@ -68,7 +61,7 @@ function resolve<T>(value: Lazy<T>): T | undefined {
  */
 export class BatchCoalescer {
   #send: (batch: WorkerBatch) => void;
-  #schedule: ScheduleFn;
+  #setTimer: SetTimer;
   #tickMs: number;
   #maxTrades: number;
   #maxNotices: number;
@@ -85,7 +78,7 @@ export class BatchCoalescer {
 
   #seq = 0;
   #awaitingAck: number | undefined;
-  #cancelTimer: (() => void) | undefined;
+  #cancelTimer: CancelTimer | undefined;
   #closed = false;
   #sent = 0;
 
@@ -100,7 +93,7 @@ export class BatchCoalescer {
     options: BatchCoalescerOptions = {},
   ) {
     this.#send = send;
-    this.#schedule = options.schedule ?? defaultSchedule;
+    this.#setTimer = options.setTimer ?? systemClock.setTimer;
     this.#tickMs = options.tickMs ?? 16;
     this.#maxTrades = options.maxTrades ?? 100;
     this.#maxNotices = options.maxNotices ?? 20;
@@ -309,7 +302,7 @@ export class BatchCoalescer {
 
   #arm(): void {
     if (this.#closed || this.#cancelTimer !== undefined) return;
-    this.#cancelTimer = this.#schedule(() => {
+    this.#cancelTimer = this.#setTimer(() => {
       this.#cancelTimer = undefined;
       this.flush();
     }, this.#tickMs);

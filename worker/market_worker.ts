@@ -10,6 +10,12 @@
  * @module
  */
 
+import {
+  type CancelTimer,
+  type Now,
+  type SetTimer,
+  systemClock,
+} from "../core/clock.ts";
 import { BookSet } from "../core/ws/book.ts";
 import {
   type WebSocketConstructor,
@@ -46,7 +52,7 @@ import {
   initialAccountFeed,
   stepAccountFeed,
 } from "./account_feed.ts";
-import { BatchCoalescer, type ScheduleFn } from "./batch_coalescer.ts";
+import { BatchCoalescer } from "./batch_coalescer.ts";
 import { CandleCache, type StorageFailure } from "./candle_cache.ts";
 import type { KeyValueStore } from "./kv_store.ts";
 import {
@@ -90,12 +96,13 @@ export interface MarketWorkerDeps {
   fetch?: typeof globalThis.fetch;
   /** WebSocket constructor; defaults to `globalThis.WebSocket`. */
   WebSocket?: WebSocketConstructor;
-  /** Clock in ms; defaults to `Date.now`. */
-  now?: () => number;
-  /** Timer for the connection and status polls; defaults to `setTimeout`. */
+  /** Clock in ms; defaults to `systemClock.now`. */
+  now?: Now;
+  /**
+   * Timer for the connection, the status polls and the batch coalescer;
+   * defaults to `systemClock.setTimer`.
+   */
   setTimer?: SetTimer;
-  /** Timer of the batch coalescer; defaults to `setTimeout`. */
-  schedule?: ScheduleFn;
   /** Opens the candle key-value store (IndexedDB); `undefined` = memory. */
   openStore?: () => KeyValueStore | undefined;
   /** How often status is pushed and REST polled (default 1000 / 5000 ms). */
@@ -127,9 +134,6 @@ export interface EventSourceLike {
 /** Creates an {@linkcode EventSourceLike} for a URL. */
 export type EventSourceConstructor = new (url: string) => EventSourceLike;
 
-/** Runs `fn` once after `delayMs`; returns a function that cancels it. */
-export type SetTimer = (fn: () => void, delayMs: number) => () => void;
-
 interface Selection {
   pair: PairMetadata;
   timeframe: PageTimeframe;
@@ -139,11 +143,6 @@ interface Selection {
   book: WsSubscription;
   trade: WsSubscription;
   ohlc: WsSubscription;
-}
-
-function defaultSetTimer(fn: () => void, delayMs: number): () => void {
-  const id = setTimeout(fn, delayMs);
-  return () => clearTimeout(id);
 }
 
 function num(text: string | undefined): number | undefined {
@@ -271,7 +270,7 @@ function pairView(pair: PairMetadata): PairView {
  */
 export class MarketWorker {
   #deps: MarketWorkerDeps;
-  #now: () => number;
+  #now: Now;
   #setTimer: SetTimer;
   #client: ProxyClient;
   #coalescer: BatchCoalescer;
@@ -293,7 +292,7 @@ export class MarketWorker {
   #failedSymbols = new Map<string, string>();
   #restReachable: boolean | null = null;
   #restError: string | undefined;
-  #cancelStatus: (() => void) | undefined;
+  #cancelStatus: CancelTimer | undefined;
   #lastRestPollMs = -Infinity;
   #closed = false;
   #offs: (() => void)[] = [];
@@ -301,7 +300,7 @@ export class MarketWorker {
   #accountFeed: AccountFeedState = initialAccountFeed();
   #accountSource: EventSourceLike | undefined;
   #accountWatched = false;
-  #cancelAccountRetry: (() => void) | undefined;
+  #cancelAccountRetry: CancelTimer | undefined;
 
   /**
    * Create the worker; nothing happens until the page sends `init`.
@@ -310,14 +309,14 @@ export class MarketWorker {
    */
   constructor(deps: MarketWorkerDeps) {
     this.#deps = deps;
-    this.#now = deps.now ?? Date.now;
-    this.#setTimer = deps.setTimer ?? defaultSetTimer;
+    this.#now = deps.now ?? systemClock.now;
+    this.#setTimer = deps.setTimer ?? systemClock.setTimer;
     this.#client = new ProxyClient(deps.origin, {
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     });
     this.#coalescer = new BatchCoalescer(
       (batch) => this.#deps.post(batch),
-      deps.schedule === undefined ? {} : { schedule: deps.schedule },
+      deps.setTimer === undefined ? {} : { setTimer: deps.setTimer },
     );
   }
 

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
+
 /**
  * Compute the next nonce from the previous one and the current time.
  * Pure: the caller keeps the state.
@@ -35,8 +37,8 @@ export function nextNonce(last: number, nowMs: number): number {
 
 /** Options of {@linkcode NonceSource}. */
 export interface NonceSourceOptions {
-  /** Clock in milliseconds since the Unix epoch; defaults to `Date.now`. */
-  now?: () => number;
+  /** Clock in milliseconds since the Unix epoch; defaults to `systemClock.now`. */
+  now?: Now;
   /** Start above this nonce (e.g. one persisted from an earlier run). */
   floor?: number;
 }
@@ -56,7 +58,7 @@ export interface NonceSourceOptions {
  */
 export class NonceSource {
   #last: number;
-  #now: () => number;
+  #now: Now;
 
   /**
    * Create a generator.
@@ -64,7 +66,7 @@ export class NonceSource {
    * @param options Clock and starting floor.
    */
   constructor(options: NonceSourceOptions = {}) {
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     this.#last = options.floor ?? 0;
   }
 

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
 import type { OhlcResult, TradesResult } from "../rest/types.ts";
 import { decimalsOf } from "../decimal.ts";
 import {
@@ -107,8 +108,8 @@ export interface BackfillDeps {
   store: OhlcStore;
   /** The REST calls (`trades` only for trade rebuilds). */
   source: OhlcSource & Partial<TradesSource>;
-  /** Clock, ms since the epoch (default `Date.now`). */
-  now?: () => number;
+  /** Clock, ms since the epoch (default `systemClock.now`). */
+  now?: Now;
   /** Waits for the shared rate limiter before each REST call. */
   acquire?: () => Promise<void>;
 }
@@ -188,11 +189,11 @@ class Tally {
 
 class ProgressClock {
   #startMs: number;
-  #now: () => number;
+  #now: Now;
   #onProgress: ((progress: BackfillProgress) => void) | undefined;
 
   constructor(
-    now: () => number,
+    now: Now,
     onProgress: ((progress: BackfillProgress) => void) | undefined,
   ) {
     this.#now = now;
@@ -235,7 +236,7 @@ export async function backfillFromTrades(
   timeframe: Timeframe,
   options: TradeBackfillOptions & BackfillDeps,
 ): Promise<BackfillReport> {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? systemClock.now;
   const progress = new ProgressClock(now, options.onProgress);
   const tally = new Tally();
   const pages = await tradesPhase(pair, timeframe, {
@@ -261,7 +262,7 @@ async function tradesPhase(
   pair: string,
   timeframe: Timeframe,
   options: TradeBackfillOptions & BackfillDeps & {
-    now: () => number;
+    now: Now;
     tally: Tally;
     progress: ProgressClock;
     doneBefore: number;
@@ -397,7 +398,7 @@ export async function backfillOhlc(
   timeframe: Timeframe,
   options: BackfillOptions & BackfillDeps,
 ): Promise<BackfillReport> {
-  const now = options.now ?? Date.now;
+  const now = options.now ?? systemClock.now;
   const intervalSec = timeframeToSeconds(timeframe);
   const nowSec = Math.floor(now() / 1000);
   const progress = new ProgressClock(now, options.onProgress);
@@ -507,8 +508,8 @@ export interface OhlcHistoryOptions {
   store: OhlcStore;
   /** REST calls for backfill (optional for read-only use). */
   source?: OhlcSource & Partial<TradesSource>;
-  /** Clock, ms since the epoch (default `Date.now`). */
-  now?: () => number;
+  /** Clock, ms since the epoch (default `systemClock.now`). */
+  now?: Now;
   /** Waits for the shared rate limiter before each REST call. */
   acquire?: () => Promise<void>;
   /** Maps any spelling to the canonical id (default: identity). */
@@ -535,7 +536,7 @@ export interface OhlcHistoryOptions {
 export class OhlcHistory {
   #store: OhlcStore;
   #source: (OhlcSource & Partial<TradesSource>) | undefined;
-  #now: () => number;
+  #now: Now;
   #acquire: (() => Promise<void>) | undefined;
   #resolve: (spelling: string) => string;
 
@@ -547,7 +548,7 @@ export class OhlcHistory {
   constructor(options: OhlcHistoryOptions) {
     this.#store = options.store;
     this.#source = options.source;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     this.#acquire = options.acquire;
     this.#resolve = options.resolvePair ?? ((spelling) => spelling);
   }

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
 import type { AssetInfo, AssetPairInfo, TickerInfo } from "../rest/types.ts";
 import { AssetTable } from "./assets.ts";
 import {
@@ -318,8 +319,8 @@ export class UniverseNotReadyError extends Error {
 export interface PairUniverseOptions {
   /** Universe settings. */
   config?: UniverseConfig;
-  /** Clock, ms since the epoch (default `Date.now`). */
-  now?: () => number;
+  /** Clock, ms since the epoch (default `systemClock.now`). */
+  now?: Now;
   /** Waits for the shared rate limiter before each REST call. */
   acquire?: () => Promise<void>;
 }
@@ -351,7 +352,7 @@ export interface PairUniverseOptions {
 export class PairUniverse {
   #source: MarketSource;
   #config: UniverseConfig;
-  #now: () => number;
+  #now: Now;
   #acquire: () => Promise<void>;
   #snapshot: UniverseSnapshot | null = null;
   #lastError: unknown = undefined;
@@ -366,7 +367,7 @@ export class PairUniverse {
   constructor(source: MarketSource, options: PairUniverseOptions = {}) {
     this.#source = source;
     this.#config = options.config ?? {};
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     this.#acquire = options.acquire ?? (() => Promise.resolve());
   }
 

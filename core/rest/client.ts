@@ -9,6 +9,7 @@
  * @module
  */
 
+import { type Now, type Random, type SetTimer, systemClock } from "../clock.ts";
 import { encodeForm, type FormValue, KrakenSigner } from "../auth/sign.ts";
 import { NonceSource } from "../auth/nonce.ts";
 import { Secret } from "../secrets/secret.ts";
@@ -31,9 +32,7 @@ import {
 } from "./parse.ts";
 import {
   type CounterName,
-  defaultSetTimer,
   RateLimiter,
-  type SetTimer,
   type Tier,
   tradingPenalty,
 } from "./ratelimit.ts";
@@ -90,8 +89,8 @@ export interface RestClientOptions {
   baseUrl?: string;
   /** The fetch to use (default `globalThis.fetch`). */
   fetch?: FetchLike;
-  /** Clock in ms since the epoch (default `Date.now`). */
-  now?: () => number;
+  /** Clock in ms since the epoch (default `systemClock.now`). */
+  now?: Now;
   /** Per-request timeout covering the whole round trip (default 10000 ms). */
   timeoutMs?: number;
   /** `User-Agent` header (default `krakked/0.1`). */
@@ -119,9 +118,9 @@ export interface RestClientOptions {
   publicLimiter?: RateLimiter;
   /** Retry policy for reads. */
   retry?: RetryOptions;
-  /** Uniform random in [0, 1) for jitter (default `Math.random`). */
-  random?: () => number;
-  /** Timer scheduler for timeouts and retry delays. */
+  /** Uniform random in [0, 1) for jitter (default `systemClock.random`). */
+  random?: Random;
+  /** Timer for timeouts and retry delays (default `systemClock.setTimer`). */
   setTimer?: SetTimer;
   /** Called with `W…` warnings that came with a successful result. */
   onWarning?: (method: string, warnings: readonly string[]) => void;
@@ -281,7 +280,7 @@ function counterFor(code: string, spec: MethodSpec): CounterName {
 export class RestClient {
   #baseUrl: string;
   #fetch: FetchLike;
-  #now: () => number;
+  #now: Now;
   #timeoutMs: number;
   #userAgent: string;
   #key: string | undefined;
@@ -294,7 +293,7 @@ export class RestClient {
   #maxAttempts: number;
   #baseDelayMs: number;
   #maxDelayMs: number;
-  #random: () => number;
+  #random: Random;
   #setTimer: SetTimer;
   #onWarning:
     | ((method: string, warnings: readonly string[]) => void)
@@ -316,7 +315,7 @@ export class RestClient {
     this.#baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
     this.#fetch = options.fetch ??
       ((input, init) => globalThis.fetch(input, init));
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     if (!(this.#timeoutMs > 0)) {
       throw new RangeError(
@@ -329,7 +328,7 @@ export class RestClient {
       const secret = options.credentials.secret;
       this.#secret = typeof secret === "string" ? new Secret(secret) : secret;
     }
-    this.#setTimer = options.setTimer ?? defaultSetTimer;
+    this.#setTimer = options.setTimer ?? systemClock.setTimer;
     this.#nonces = options.nonce ?? new NonceSource({ now: this.#now });
     if (
       options.limiter !== undefined && options.tier !== undefined &&
@@ -358,7 +357,7 @@ export class RestClient {
         `Cannot create RestClient: retry.maxAttempts must be an integer ≥ 1, got ${this.#maxAttempts}`,
       );
     }
-    this.#random = options.random ?? Math.random;
+    this.#random = options.random ?? systemClock.random;
     this.#onWarning = options.onWarning;
     this.#lockoutAfter = options.lockoutAfterAuthFailures ?? 5;
     this.#lockoutMs = options.lockoutMs ?? 900_000;

@@ -12,6 +12,13 @@
  * @module
  */
 
+import {
+  type CancelTimer,
+  type Now,
+  type SetTimer,
+  systemClock,
+} from "../clock.ts";
+
 /** Account verification tier; it selects the counter limits. */
 export type Tier = "starter" | "intermediate" | "pro";
 
@@ -291,27 +298,6 @@ const PRIORITY_RANK: Readonly<Record<Priority, number>> = {
   read: 2,
 };
 
-/** Schedule a callback after `ms`; returns a function that cancels it. */
-export type SetTimer = (fn: () => void, ms: number) => () => void;
-
-/**
- * The default {@linkcode SetTimer}, built on the global `setTimeout`.
- *
- * @param fn The callback.
- * @param ms Delay in ms.
- * @returns A function that cancels the timer.
- * @example Schedule and cancel
- * ```ts
- * import { defaultSetTimer } from "./ratelimit.ts";
- * const cancel = defaultSetTimer(() => {}, 1000);
- * cancel();
- * ```
- */
-export function defaultSetTimer(fn: () => void, ms: number): () => void {
-  const id = setTimeout(fn, ms);
-  return () => clearTimeout(id);
-}
-
 /** One call waiting for {@linkcode RateLimiter.schedule}. */
 export interface ScheduleRequest {
   /** The counter to charge. */
@@ -332,9 +318,9 @@ export interface RateLimiterOptions {
   tier?: Tier;
   /** Limits of the public counter (default {@linkcode PUBLIC_LIMITS}). */
   publicLimits?: CounterLimits;
-  /** Clock in ms (default `Date.now`). */
-  now?: () => number;
-  /** Timer scheduler (default {@linkcode defaultSetTimer}). */
+  /** Clock, ms since the epoch (default `systemClock.now`). */
+  now?: Now;
+  /** Timer scheduler (default `systemClock.setTimer`). */
   setTimer?: SetTimer;
 }
 
@@ -357,7 +343,7 @@ interface Lane {
   counter: Counter;
   blockedUntilMs: number;
   queue: Waiter[];
-  cancelTimer: (() => void) | undefined;
+  cancelTimer: CancelTimer | undefined;
 }
 
 /**
@@ -378,7 +364,7 @@ interface Lane {
 export class RateLimiter {
   #tier: Tier;
   #publicLimits: CounterLimits;
-  #now: () => number;
+  #now: Now;
   #setTimer: SetTimer;
   #lanes = new Map<string, Lane>();
   #seq = 0;
@@ -392,8 +378,8 @@ export class RateLimiter {
   constructor(options: RateLimiterOptions = {}) {
     this.#tier = options.tier ?? "starter";
     this.#publicLimits = options.publicLimits ?? PUBLIC_LIMITS;
-    this.#now = options.now ?? Date.now;
-    this.#setTimer = options.setTimer ?? defaultSetTimer;
+    this.#now = options.now ?? systemClock.now;
+    this.#setTimer = options.setTimer ?? systemClock.setTimer;
   }
 
   /** The tier of the REST and trading counters. */

@@ -12,6 +12,7 @@
  * @module
  */
 
+import type { Now } from "../clock.ts";
 import {
   type ApiCredentials,
   sealCredentials,
@@ -61,7 +62,7 @@ export interface SetupOptions {
   /** Save even when authentication failed (explicit override), marked unvalidated. */
   overrideAuthFailure?: boolean;
   /** Clock for the validated-at time. */
-  now?: () => number;
+  now?: Now;
   /** PBKDF2 iterations (tests never lower it below the minimum). */
   iterations?: number;
 }

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
 import { decodeBase64, encodeBase64 } from "../auth/base64.ts";
 import { Secret } from "./secret.ts";
 
@@ -115,7 +116,7 @@ export interface SealOptions {
   /** Random source; defaults to `crypto.getRandomValues`. */
   randomBytes?: (n: number) => Uint8Array;
   /** Clock for `validatedAt`. */
-  now?: () => number;
+  now?: Now;
 }
 
 /**
@@ -169,7 +170,7 @@ export async function sealCredentials(
     validated,
     validatedAt: validated
       ? options.validatedAt ??
-        new Date((options.now ?? Date.now)()).toISOString()
+        new Date((options.now ?? systemClock.now)()).toISOString()
       : null,
   };
   const key = await deriveKey(password, salt, iterations);

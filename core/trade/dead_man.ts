@@ -12,6 +12,13 @@
  * @module
  */
 
+import {
+  type CancelTimer,
+  type Now,
+  type SetTimer,
+  systemClock,
+} from "../clock.ts";
+
 /** Phase of the switch. */
 export type DeadManPhase = "off" | "arming" | "armed" | "disarming";
 
@@ -208,17 +215,12 @@ export function stepDeadMan(
 
 /** Options of {@linkcode DeadManSwitch}. */
 export interface DeadManSwitchOptions extends Partial<DeadManTiming> {
-  /** Clock (default `Date.now`). */
-  now?: () => number;
-  /** Timer: schedule `fn` after `ms`, return a cancel function (default `setTimeout`). */
-  setTimer?: (fn: () => void, ms: number) => () => void;
+  /** Clock (default `systemClock.now`). */
+  now?: Now;
+  /** Timer: schedule `fn` after `ms`, return a cancel function (default `systemClock.setTimer`). */
+  setTimer?: SetTimer;
   /** Called with each warning. */
   onWarn?: (message: string) => void;
-}
-
-function defaultSetTimer(fn: () => void, ms: number): () => void {
-  const id = setTimeout(fn, ms);
-  return () => clearTimeout(id);
 }
 
 /**
@@ -237,10 +239,10 @@ function defaultSetTimer(fn: () => void, ms: number): () => void {
 export class DeadManSwitch {
   #state: DeadManState;
   #call: (timeoutSec: number) => Promise<unknown>;
-  #now: () => number;
-  #setTimer: (fn: () => void, ms: number) => () => void;
+  #now: Now;
+  #setTimer: SetTimer;
   #onWarn: (message: string) => void;
-  #cancelTimer: (() => void) | undefined;
+  #cancelTimer: CancelTimer | undefined;
   #stopped: { promise: Promise<void>; resolve: () => void } | undefined;
 
   /**
@@ -257,8 +259,8 @@ export class DeadManSwitch {
     const { now, setTimer, onWarn, ...timing } = options;
     this.#state = initialDeadMan(timing);
     this.#call = call;
-    this.#now = now ?? Date.now;
-    this.#setTimer = setTimer ?? defaultSetTimer;
+    this.#now = now ?? systemClock.now;
+    this.#setTimer = setTimer ?? systemClock.setTimer;
     this.#onWarn = onWarn ?? (() => {});
   }
 

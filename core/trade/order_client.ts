@@ -21,6 +21,7 @@
  * @module
  */
 
+import { type Now, type SetTimer, systemClock } from "../clock.ts";
 import { addDecimal, compareDecimal, subtractDecimal } from "../decimal.ts";
 import { AssetTable } from "../market/assets.ts";
 import type { PairMetadata } from "../market/pairs.ts";
@@ -104,10 +105,10 @@ export interface OrderClientOptions {
   stream?: PrivateStream;
   /** Canonical ids of the trading universe (used when `allowed_symbols` is empty). */
   universe?: Iterable<string>;
-  /** Clock, ms (default `Date.now`). */
-  now?: () => number;
-  /** Timer (default `setTimeout`); returns a cancel function. */
-  setTimer?: (fn: () => void, ms: number) => () => void;
+  /** Clock, ms (default `systemClock.now`). */
+  now?: Now;
+  /** Timer returning its cancel function (default `systemClock.setTimer`). */
+  setTimer?: SetTimer;
   /** Random UUIDs for client refs (default `crypto.randomUUID`). */
   randomUuid?: () => string;
   /** Wait before retrying a failed reconciliation read, ms (default 5000). */
@@ -315,11 +316,6 @@ export function orderKey(ref: ClientRef): string {
     : `cl_ord_id:${ref.clOrdId}`;
 }
 
-function defaultSetTimer(fn: () => void, ms: number): () => void {
-  const id = setTimeout(fn, ms);
-  return () => clearTimeout(id);
-}
-
 function unsettled(state: OrderLifecycleState): boolean {
   return state.status === "pending_new" || state.status === "ambiguous";
 }
@@ -383,8 +379,8 @@ export class OrderClient {
   #rest: PrivateCaller | undefined;
   #paper: PaperBroker | undefined;
   #universe: string[] | undefined;
-  #now: () => number;
-  #setTimer: (fn: () => void, ms: number) => () => void;
+  #now: Now;
+  #setTimer: SetTimer;
   #randomUuid: (() => string) | undefined;
   #reconcileRetryMs: number;
   #maxReconcileAttempts: number;
@@ -425,8 +421,8 @@ export class OrderClient {
     this.#universe = options.universe === undefined
       ? undefined
       : [...options.universe];
-    this.#now = options.now ?? Date.now;
-    this.#setTimer = options.setTimer ?? defaultSetTimer;
+    this.#now = options.now ?? systemClock.now;
+    this.#setTimer = options.setTimer ?? systemClock.setTimer;
     this.#randomUuid = options.randomUuid;
     this.#reconcileRetryMs = options.reconcileRetryMs ?? 5_000;
     this.#maxReconcileAttempts = options.maxReconcileAttempts ?? 5;

@@ -35,6 +35,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
 import {
   addDecimal,
   canonicalDecimal,
@@ -249,8 +250,8 @@ export interface PaperBrokerOptions {
   feeVolume30d?: string;
   /** Extra taker slippage in basis points (default 0; ignored by `restore`). */
   slippageBps?: number;
-  /** Clock (default `Date.now`). */
-  now?: () => number;
+  /** Clock (default `systemClock.now`). */
+  now?: Now;
 }
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -351,7 +352,7 @@ export class PaperBroker {
   #pairs = new Map<string, PairMetadata>();
   #bySymbol = new Map<string, string>();
   #books = new Map<string, WorkBook>();
-  #now: () => number;
+  #now: Now;
 
   /**
    * Creates a broker with starting balances.
@@ -364,7 +365,7 @@ export class PaperBroker {
       this.#pairs.set(pair.id, pair);
       this.#bySymbol.set(pair.wsV2.toUpperCase(), pair.id);
     }
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     const balances: Record<string, string> = {};
     for (const [asset, amount] of Object.entries(options.balances ?? {})) {
       balances[asset] = canonicalDecimal(amount);

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
 import type { OrderInfo } from "../rest/types.ts";
 import type { WsSubscription } from "../ws/connection.ts";
 import type { ExecutionReport } from "./lifecycle.ts";
@@ -93,8 +94,8 @@ export interface PrivateStreamOptions {
   snapTrades?: boolean;
   /** How far back a resync reads closed orders, seconds (default 3600). */
   closedWindowSec?: number;
-  /** Clock, ms (default `Date.now`). */
-  now?: () => number;
+  /** Clock, ms (default `systemClock.now`). */
+  now?: Now;
 }
 
 function record(value: unknown): Record<string, unknown> {
@@ -187,7 +188,7 @@ export class PrivateStream {
   #followBalances: boolean;
   #snapTrades: boolean;
   #closedWindowSec: number;
-  #now: () => number;
+  #now: Now;
   #listeners = new Set<(event: PrivateStreamEvent) => void>();
   #subscriptions: WsSubscription[] = [];
   #offs: Array<() => void> = [];
@@ -211,7 +212,7 @@ export class PrivateStream {
     this.#followBalances = options.balances ?? true;
     this.#snapTrades = options.snapTrades ?? false;
     this.#closedWindowSec = options.closedWindowSec ?? 3600;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
   }
 
   /** Sequence gaps seen. */

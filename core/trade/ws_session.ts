@@ -13,6 +13,12 @@
  * @module
  */
 
+import {
+  type CancelTimer,
+  type Now,
+  type SetTimer,
+  systemClock,
+} from "../clock.ts";
 import type { KrakenError } from "../rest/errors.ts";
 import {
   KrakenError as KrakenErrorClass,
@@ -69,7 +75,7 @@ interface Waiting {
   expected: number;
   resolve: (answer: WsAnswer) => void;
   reject: (error: KrakenError) => void;
-  cancelTimer: () => void;
+  cancelTimer: CancelTimer;
   sentAtMs: number;
 }
 
@@ -93,11 +99,6 @@ export function isStaleTokenError(error: string | undefined): boolean {
 
 function reveal(token: Secret | string): string {
   return typeof token === "string" ? token : token.reveal();
-}
-
-function defaultSetTimer(fn: () => void, ms: number): () => void {
-  const id = setTimeout(fn, ms);
-  return () => clearTimeout(id);
 }
 
 /** A failure of a WS request that Kraken answered. */
@@ -127,8 +128,8 @@ export class PrivateWsSession {
   #connection: WsConnection;
   #getToken: TokenSource;
   #timeoutMs: number;
-  #now: () => number;
-  #setTimer: (fn: () => void, ms: number) => () => void;
+  #now: Now;
+  #setTimer: SetTimer;
   #token: { generation: number; value: Promise<string> } | undefined;
   #generation = 0;
   #waiting = new Map<number, Waiting>();
@@ -158,8 +159,8 @@ export class PrivateWsSession {
         `Cannot create a private WebSocket session: requestTimeoutMs must be > 0, got ${this.#timeoutMs}`,
       );
     }
-    this.#now = options.now ?? Date.now;
-    this.#setTimer = options.setTimer ?? defaultSetTimer;
+    this.#now = options.now ?? systemClock.now;
+    this.#setTimer = options.setTimer ?? systemClock.setTimer;
     this.#connection = connection ?? new WsConnection(url, {
       ...connectionOptions,
       getToken: () => this.token(),

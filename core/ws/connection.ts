@@ -15,6 +15,13 @@
  * @module
  */
 
+import {
+  type CancelTimer,
+  type Now,
+  type Random,
+  type SetTimer,
+  systemClock,
+} from "../clock.ts";
 import { type BookApplyResult, type BookDepth, BookSet } from "./book.ts";
 import {
   type ConnectionConfig,
@@ -70,9 +77,6 @@ export interface WebSocketLike {
 /** A constructor with the shape of the standard `WebSocket`. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
-type CancelTimer = () => void;
-type SetTimer = (fn: () => void, delayMs: number) => CancelTimer;
-
 /** The parts of {@linkcode BookSet} the client uses (inject a shared one). */
 export type BookSink = Pick<
   BookSet,
@@ -91,15 +95,15 @@ export type BookSink = Pick<
 export interface WsConnectionOptions extends Partial<ConnectionConfig> {
   /** WebSocket constructor; defaults to `globalThis.WebSocket`. */
   WebSocket?: WebSocketConstructor;
-  /** Clock in ms; defaults to `Date.now`. */
-  now?: () => number;
+  /** Clock in ms; defaults to `systemClock.now`. */
+  now?: Now;
   /**
    * Runs `fn` once after `delayMs` and returns a function that cancels it;
-   * defaults to `setTimeout`/`clearTimeout`.
+   * defaults to `systemClock.setTimer`.
    */
-  setTimer?: (fn: () => void, delayMs: number) => () => void;
-  /** Random numbers in `[0, 1)` for jitter; defaults to `Math.random`. */
-  random?: () => number;
+  setTimer?: SetTimer;
+  /** Random numbers in `[0, 1)` for jitter; defaults to `systemClock.random`. */
+  random?: Random;
   /** Books fed by `book` frames; defaults to a new `BookSet`. */
   books?: BookSink;
   /**
@@ -309,9 +313,9 @@ export class WsConnection {
   #url: string;
   #config: ConnectionConfig;
   #WebSocket: WebSocketConstructor;
-  #now: () => number;
+  #now: Now;
   #setTimer: SetTimer;
-  #random: () => number;
+  #random: Random;
   #getToken: (() => Promise<string>) | undefined;
   #firstDataTimeoutMs: number;
   #books: BookSink;
@@ -361,9 +365,9 @@ export class WsConnection {
       );
     }
     this.#WebSocket = ctor;
-    this.#now = options.now ?? Date.now;
-    this.#setTimer = options.setTimer ?? defaultSetTimer;
-    this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? systemClock.now;
+    this.#setTimer = options.setTimer ?? systemClock.setTimer;
+    this.#random = options.random ?? systemClock.random;
     this.#getToken = options.getToken;
     this.#firstDataTimeoutMs = options.firstDataTimeoutMs ?? 15_000;
     this.#books = options.books ?? new BookSet();
@@ -1311,9 +1315,4 @@ function expectsData(entry: Entry): boolean {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function defaultSetTimer(fn: () => void, delayMs: number): CancelTimer {
-  const id = setTimeout(fn, delayMs);
-  return () => clearTimeout(id);
 }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { type Now, systemClock } from "../clock.ts";
 import type { BookApplyResult } from "./book.ts";
 import { CandleTracker, type WsCandle } from "./candles.ts";
 import type { Decimal, Ticker, Trade, WsFrame } from "./protocol.ts";
@@ -171,8 +172,8 @@ export interface LiveFreshness {
 
 /** Options of {@linkcode LiveCache}. */
 export interface LiveCacheOptions {
-  /** Clock in ms; defaults to `Date.now`. */
-  now?: () => number;
+  /** Clock in ms; defaults to `systemClock.now`. */
+  now?: Now;
   /** Oldest data a read accepts, in seconds. Default 60. */
   staleToleranceSec?: number;
   /** Maps a WS v2 symbol to the pair key used for storage and reads. */
@@ -226,7 +227,7 @@ interface PairState {
  * ```
  */
 export class LiveCache {
-  #now: () => number;
+  #now: Now;
   #toleranceSec: number;
   #canonical: (symbol: string) => string;
   #pairs = new Map<string, PairState>();
@@ -241,7 +242,7 @@ export class LiveCache {
    * @throws {RangeError} When `staleToleranceSec` is not a positive number.
    */
   constructor(options: LiveCacheOptions = {}) {
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemClock.now;
     const tolerance = options.staleToleranceSec ?? 60;
     if (!(tolerance > 0) || !Number.isFinite(tolerance)) {
       throw new RangeError(

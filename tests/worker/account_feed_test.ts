@@ -403,7 +403,6 @@ Deno.test("MarketWorker follows the account stream and asks REST only on reconne
     EventSource: FakeEventSource,
     now: clock.now,
     setTimer: clock.setTimer,
-    schedule: clock.setTimer,
     accountRetryMs: 5_000,
   });
   const batches = () =>

@@ -6,7 +6,7 @@ import type { WorkerBatch } from "../../worker/protocol.ts";
 function manualTimers() {
   const queue: (() => void)[] = [];
   return {
-    schedule(fn: () => void): () => void {
+    setTimer(fn: () => void): () => void {
       queue.push(fn);
       return () => {
         const i = queue.indexOf(fn);
@@ -26,7 +26,7 @@ Deno.test("BatchCoalescer sends one batch per tick with the latest value per key
   const timers = manualTimers();
   const sent: WorkerBatch[] = [];
   const c = new BatchCoalescer((b) => sent.push(b), {
-    schedule: timers.schedule,
+    setTimer: timers.setTimer,
   });
   for (let i = 0; i < 1000; i++) {
     c.ticker("BTC/USD", { symbol: "BTC/USD", last: i, updatedAtMs: i });
@@ -47,7 +47,7 @@ Deno.test("BatchCoalescer waits for the page's ack before the next batch", () =>
   const timers = manualTimers();
   const sent: WorkerBatch[] = [];
   const c = new BatchCoalescer((b) => sent.push(b), {
-    schedule: timers.schedule,
+    setTimer: timers.setTimer,
   });
   c.ticker("BTC/USD", { symbol: "BTC/USD", last: 1, updatedAtMs: 1 });
   timers.tick();
@@ -74,7 +74,7 @@ Deno.test("BatchCoalescer evaluates thunks once, at flush time", () => {
   const timers = manualTimers();
   const sent: WorkerBatch[] = [];
   const c = new BatchCoalescer((b) => sent.push(b), {
-    schedule: timers.schedule,
+    setTimer: timers.setTimer,
   });
   let builds = 0;
   const book = () => {
@@ -103,7 +103,7 @@ Deno.test("BatchCoalescer keeps queues in order and caps trades", () => {
   const timers = manualTimers();
   const sent: WorkerBatch[] = [];
   const c = new BatchCoalescer((b) => sent.push(b), {
-    schedule: timers.schedule,
+    setTimer: timers.setTimer,
     maxTrades: 3,
   });
   c.trades([1, 2, 3, 4, 5].map((n) => ({
@@ -161,7 +161,7 @@ Deno.test("BatchCoalescer sends nothing after close", () => {
   const timers = manualTimers();
   const sent: WorkerBatch[] = [];
   const c = new BatchCoalescer((b) => sent.push(b), {
-    schedule: timers.schedule,
+    setTimer: timers.setTimer,
   });
   c.ticker("BTC/USD", { symbol: "BTC/USD", updatedAtMs: 0 });
   c.close();

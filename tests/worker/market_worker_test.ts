@@ -145,7 +145,6 @@ async function harness(
     WebSocket: sockets.WebSocket,
     now: clock.now,
     setTimer: clock.setTimer,
-    schedule: clock.setTimer,
     openStore: () => kv,
   });
   const h: Harness = {
