@@ -39,7 +39,12 @@ import {
   type PlaceContext,
   type TrackedOrder,
 } from "../core/trade/order_client.ts";
-import { isProtectiveStop, type RiskOrder } from "../core/trade/risk.ts";
+import { addDecimal, subtractDecimal } from "../core/decimal.ts";
+import {
+  isProtectiveKind,
+  isProtectiveStop,
+  type RiskOrder,
+} from "../core/trade/risk.ts";
 import { selectUniverse } from "../core/market/universe.ts";
 import { universeConfigOf } from "./cli/universe_cmd.ts";
 import type {
@@ -450,18 +455,7 @@ function viewOf(tracked: TrackedOrder): OrderView {
 
 function roleOf(side: OrderSide, type: string): "stop" | "order" {
   // The same test the risk model uses, so the view and `cancel` agree.
-  return isProtectiveStop({
-      id: "",
-      pair: "",
-      base: "",
-      side,
-      type,
-      remaining: "0",
-      price: null,
-      closeAttached: false,
-    })
-    ? "stop"
-    : "order";
+  return isProtectiveKind(side, type) ? "stop" : "order";
 }
 
 function accountView(order: RiskOrder, route: "paper" | "live"): OrderView {
@@ -500,23 +494,6 @@ function paperView(order: PaperOrder): OrderView {
 
 function stripRule(message: string): string {
   return message.replace(/^Order rejected \([a-z_]+\): /, "");
-}
-
-function addText(a: string, b: string): string {
-  // Exact enough for display totals: scaled BigInt over 18 decimals.
-  const scale = 18;
-  const toUnits = (t: string) => {
-    const negative = t.startsWith("-");
-    const [int = "0", frac = ""] = (negative ? t.slice(1) : t).split(".");
-    const units = BigInt(int + frac.padEnd(scale, "0").slice(0, scale));
-    return negative ? -units : units;
-  };
-  const sum = toUnits(a) + toUnits(b);
-  const negative = sum < 0n;
-  const digits = (negative ? -sum : sum).toString().padStart(scale + 1, "0");
-  const int = digits.slice(0, -scale);
-  const frac = digits.slice(-scale).replace(/0+$/, "");
-  return `${negative ? "-" : ""}${int}${frac ? "." + frac : ""}`;
 }
 
 /**
@@ -756,12 +733,11 @@ export class OrderService {
       let unrealized = "0";
       let fees = "0";
       for (const p of positions) {
-        realized = addText(realized, p.realizedPnl);
-        unrealized = addText(unrealized, p.unrealizedPnl ?? "0");
-        fees = addText(fees, p.fees);
+        realized = addDecimal(realized, p.realizedPnl);
+        unrealized = addDecimal(unrealized, p.unrealizedPnl ?? "0");
+        fees = addDecimal(fees, p.fees);
       }
-      const net = addText(addText(realized, unrealized), `-${fees}`)
-        .replace(/^--/, "");
+      const net = subtractDecimal(addDecimal(realized, unrealized), fees);
       return {
         balances: paper.balances(),
         positions,

@@ -127,7 +127,25 @@ function sumOf(values: Iterable<string>): string {
  * ```
  */
 export function isProtectiveStop(order: RiskOrder): boolean {
-  return order.side === "sell" && STOP_TYPES.has(order.type);
+  return isProtectiveKind(order.side, order.type);
+}
+
+/**
+ * Whether an order of this side and type protects a long holding, for
+ * views that have no {@linkcode RiskOrder} (the same test as
+ * {@linkcode isProtectiveStop}).
+ *
+ * @param side `buy` or `sell` (anything else is not protective).
+ * @param type Kraken order type.
+ * @returns True for a sell stop.
+ * @example A trailing stop
+ * ```ts
+ * import { isProtectiveKind } from "./risk.ts";
+ * isProtectiveKind("sell", "trailing-stop"); // true
+ * ```
+ */
+export function isProtectiveKind(side: string, type: string): boolean {
+  return side === "sell" && STOP_TYPES.has(type);
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 
 import type { TradingMode } from "../../core/config/config.ts";
-import { isProtectiveStop } from "../../core/trade/risk.ts";
+import { isProtectiveKind } from "../../core/trade/risk.ts";
 import type { OrderDecision } from "../orders.ts";
 
 /**
@@ -44,19 +44,7 @@ export function modeLabel(
  * ```
  */
 export function orderRole(side: string, type: string): "stop" | "order" {
-  if (side !== "buy" && side !== "sell") return "order";
-  return isProtectiveStop({
-      id: "",
-      pair: "",
-      base: "",
-      side,
-      type,
-      remaining: "0",
-      price: null,
-      closeAttached: false,
-    })
-    ? "stop"
-    : "order";
+  return isProtectiveKind(side, type) ? "stop" : "order";
 }
 
 /** The report of an exit: lines for stdout and stderr, and whether it failed. */
