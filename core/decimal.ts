@@ -15,6 +15,14 @@
  * @module
  */
 
+/**
+ * A decimal number kept as exact text, e.g. `"30010.00000"`: an optional
+ * sign, digits and an optional fraction, never exponent notation. Kraken's
+ * REST answers and WS v2 frames carry money this way, and the text
+ * functions here take and return it.
+ */
+export type DecimalString = string;
+
 /** A decimal as `units / 10^scale`. */
 export interface Scaled {
   /** The value times `10^scale`. */
@@ -207,13 +215,13 @@ export function toFixedDecimals(
  *
  * @param text The decimal text.
  * @returns The number of digits after the point, 0 when there is none.
- * @example Count decimals
+ * @example Count fraction digits
  * ```ts
- * import { decimalsOf } from "./decimal.ts";
- * decimalsOf("0.00010"); // 5
+ * import { fractionDigits } from "./decimal.ts";
+ * fractionDigits("0.00010"); // 5
  * ```
  */
-export function decimalsOf(text: string): number {
+export function fractionDigits(text: string): number {
   const dot = text.indexOf(".");
   return dot < 0 ? 0 : text.length - dot - 1;
 }

@@ -99,6 +99,9 @@ export {
   systemClock,
 } from "./clock.ts";
 
+// Exact decimals: the text type every wire price, volume and fee uses
+export type { DecimalString } from "./decimal.ts";
+
 // REST: client, errors, rate limits, wire types
 export {
   type AssetPairsInfo,
@@ -140,7 +143,6 @@ export type {
   AssetInfo,
   AssetPairInfo,
   ClosedOrdersResult,
-  DecimalString,
   DepthBook,
   DepthLevel,
   DepthResult,
@@ -220,7 +222,6 @@ export {
 export {
   type BookFrame,
   type ChannelFrame,
-  type Decimal,
   type HeartbeatFrame,
   type InstrumentAsset,
   type InstrumentFrame,

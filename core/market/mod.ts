@@ -100,7 +100,6 @@ export {
 export type {
   AssetInfo,
   AssetPairInfo,
-  DecimalString,
   FeeSchedule,
   OhlcResult,
   OhlcRow,
@@ -108,3 +107,4 @@ export type {
   TradeRow,
   TradesResult,
 } from "../rest/types.ts";
+export type { DecimalString } from "../decimal.ts";

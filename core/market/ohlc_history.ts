@@ -12,7 +12,7 @@
 
 import { type Now, systemClock } from "../clock.ts";
 import type { OhlcResult, TradesResult } from "../rest/types.ts";
-import { decimalsOf } from "../decimal.ts";
+import { fractionDigits } from "../decimal.ts";
 import {
   type Candle,
   closedCandles,
@@ -358,9 +358,9 @@ function inferDecimals(
   let volume = 0;
   for (const candle of candles.slice(0, 50)) {
     for (const text of [candle.open, candle.high, candle.low, candle.close]) {
-      price = Math.max(price, decimalsOf(text));
+      price = Math.max(price, fractionDigits(text));
     }
-    volume = Math.max(volume, decimalsOf(candle.volume));
+    volume = Math.max(volume, fractionDigits(candle.volume));
   }
   return { price, volume };
 }

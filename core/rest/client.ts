@@ -10,6 +10,7 @@
  */
 
 import { type Now, type Random, type SetTimer, systemClock } from "../clock.ts";
+import type { DecimalString } from "../decimal.ts";
 import { encodeForm, type FormValue, KrakenSigner } from "../auth/sign.ts";
 import { NonceSource } from "../auth/nonce.ts";
 import { Secret } from "../secrets/secret.ts";
@@ -40,7 +41,6 @@ import type {
   AssetInfo,
   AssetPairInfo,
   ClosedOrdersResult,
-  DecimalString,
   DepthResult,
   ExtendedBalance,
   LedgerEntry,

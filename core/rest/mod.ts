@@ -102,7 +102,6 @@ export type {
   AssetInfo,
   AssetPairInfo,
   ClosedOrdersResult,
-  DecimalString,
   DepthBook,
   DepthLevel,
   DepthResult,
@@ -130,3 +129,4 @@ export type {
   TradeVolume,
   WebSocketsToken,
 } from "./types.ts";
+export type { DecimalString } from "../decimal.ts";

@@ -8,8 +8,7 @@
  * @module
  */
 
-/** A decimal number kept as its exact wire text, e.g. `"30010.00000"`. */
-export type DecimalString = string;
+import type { DecimalString } from "../decimal.ts";
 
 /** The `{error, result}` envelope of every REST answer. */
 export interface KrakenEnvelope<T> {

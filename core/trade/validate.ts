@@ -11,7 +11,7 @@
 
 import {
   compareDecimal,
-  decimalsOf,
+  fractionDigits,
   isDecimalText,
   isMultipleOf,
   multiplyDecimal,
@@ -121,11 +121,11 @@ export function priceProblem(
       field,
     );
   }
-  if (decimalsOf(text) > pair.priceDecimals) {
+  if (fractionDigits(text) > pair.priceDecimals) {
     return reject(
       "price_decimals",
       `${field} ${text} has ${
-        decimalsOf(text)
+        fractionDigits(text)
       } decimals; ${pair.id} allows at most ${pair.priceDecimals}`,
       field,
     );
@@ -205,11 +205,11 @@ function volumeProblem(
       "volume",
     );
   }
-  if (decimalsOf(volume) > pair.volumeDecimals) {
+  if (fractionDigits(volume) > pair.volumeDecimals) {
     return reject(
       "volume_decimals",
       `volume ${volume} has ${
-        decimalsOf(volume)
+        fractionDigits(volume)
       } decimals; ${pair.id} allows at most ${pair.volumeDecimals}`,
       "volume",
     );
@@ -276,7 +276,7 @@ function pricesProblem(
     );
   }
   if (offset.unit === "pct") {
-    return compareDecimal(amount, "100") < 0 && decimalsOf(amount) <= 2
+    return compareDecimal(amount, "100") < 0 && fractionDigits(amount) <= 2
       ? null
       : reject(
         "trailing_offset_invalid",
@@ -308,7 +308,7 @@ function displayProblem(
   }
   const valid = isDecimalText(display, { unsigned: true }) &&
     compareDecimal(display, "0") > 0 &&
-    decimalsOf(display) <= pair.volumeDecimals &&
+    fractionDigits(display) <= pair.volumeDecimals &&
     compareDecimal(display, order.volume) <= 0 &&
     compareDecimal(multiplyDecimal(display, ICEBERG_DIVISOR), order.volume) >=
       0;

@@ -24,8 +24,8 @@
  * @module
  */
 
+import type { DecimalString } from "../decimal.ts";
 import {
-  type Decimal,
   normalizeDecimal,
   type OhlcFrame,
   type WsOhlcRow,
@@ -42,17 +42,17 @@ export interface WsCandle {
   /** Open time as Kraken printed it (RFC 3339). */
   intervalBegin: string;
   /** Open price. */
-  open: Decimal;
+  open: DecimalString;
   /** High price. */
-  high: Decimal;
+  high: DecimalString;
   /** Low price. */
-  low: Decimal;
+  low: DecimalString;
   /** Close price. */
-  close: Decimal;
+  close: DecimalString;
   /** Volume-weighted average price, when sent. */
-  vwap: Decimal | undefined;
+  vwap: DecimalString | undefined;
   /** Base volume. */
-  volume: Decimal;
+  volume: DecimalString;
   /** Number of trades, when sent. */
   trades: number | undefined;
 }
@@ -97,7 +97,7 @@ export function toCandle(row: WsOhlcRow): WsCandle {
   };
 }
 
-function canonical(value: Decimal): Decimal {
+function canonical(value: DecimalString): DecimalString {
   return normalizeDecimal(value) ?? value;
 }
 

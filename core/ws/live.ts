@@ -16,9 +16,10 @@
  */
 
 import { type Now, systemClock } from "../clock.ts";
+import type { DecimalString } from "../decimal.ts";
 import type { BookApplyResult } from "./book.ts";
 import { CandleTracker, type WsCandle } from "./candles.ts";
-import type { Decimal, Ticker, Trade, WsFrame } from "./protocol.ts";
+import type { Ticker, Trade, WsFrame } from "./protocol.ts";
 
 /** Why a live read failed. */
 export type LiveDataErrorKind = "stale" | "no_data";
@@ -126,7 +127,7 @@ export interface LivePrice extends Timed {
   /** The pair key. */
   pair: string;
   /** Price. */
-  price: Decimal;
+  price: DecimalString;
   /** Where it came from. */
   source: "trade" | "ticker";
 }
@@ -136,13 +137,13 @@ export interface LiveBestBidAsk extends Timed {
   /** The pair key. */
   pair: string;
   /** Best bid price. */
-  bid: Decimal;
+  bid: DecimalString;
   /** Best ask price. */
-  ask: Decimal;
+  ask: DecimalString;
   /** Size at the best bid. */
-  bidQty: Decimal;
+  bidQty: DecimalString;
   /** Size at the best ask. */
-  askQty: Decimal;
+  askQty: DecimalString;
   /** Where it came from. */
   source: "ticker" | "book";
 }
@@ -197,10 +198,10 @@ export interface LiveSource {
 }
 
 interface BidAsk {
-  bid: Decimal;
-  ask: Decimal;
-  bidQty: Decimal;
-  askQty: Decimal;
+  bid: DecimalString;
+  ask: DecimalString;
+  bidQty: DecimalString;
+  askQty: DecimalString;
   atMs: number;
 }
 
@@ -383,7 +384,7 @@ export class LiveCache {
     const trade = state?.trade;
     const last = state?.ticker?.ticker.last;
     const tickerAt = last === undefined ? undefined : state?.ticker?.atMs;
-    let price: Decimal;
+    let price: DecimalString;
     let source: "trade" | "ticker";
     let atMs: number;
     if (

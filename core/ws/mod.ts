@@ -36,7 +36,6 @@ export {
   buildSubscribe,
   buildUnsubscribe,
   type ChannelFrame,
-  type Decimal,
   type HeartbeatFrame,
   type InstrumentAsset,
   type InstrumentFrame,
@@ -124,3 +123,4 @@ export {
   type SubscriptionCounts,
   type WsDataStatus,
 } from "./status.ts";
+export type { DecimalString } from "../decimal.ts";

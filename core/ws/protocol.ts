@@ -19,8 +19,7 @@
  * @module
  */
 
-/** A decimal number as text, e.g. `"45281.0"`; never exponent notation. */
-export type Decimal = string;
+import type { DecimalString } from "../decimal.ts";
 
 /** Whether a push replaces state (`snapshot`) or changes it (`update`). */
 export type WsPushType = "snapshot" | "update";
@@ -53,27 +52,27 @@ export interface Ticker {
   /** Pair, e.g. `BTC/USD`. */
   symbol: string;
   /** Best bid price. */
-  bid: Decimal | undefined;
+  bid: DecimalString | undefined;
   /** Best bid size. */
-  bidQty: Decimal | undefined;
+  bidQty: DecimalString | undefined;
   /** Best ask price. */
-  ask: Decimal | undefined;
+  ask: DecimalString | undefined;
   /** Best ask size. */
-  askQty: Decimal | undefined;
+  askQty: DecimalString | undefined;
   /** Last trade price. */
-  last: Decimal | undefined;
+  last: DecimalString | undefined;
   /** 24 h volume in the base currency. */
-  volume: Decimal | undefined;
+  volume: DecimalString | undefined;
   /** 24 h volume-weighted average price. */
-  vwap: Decimal | undefined;
+  vwap: DecimalString | undefined;
   /** 24 h low. */
-  low: Decimal | undefined;
+  low: DecimalString | undefined;
   /** 24 h high. */
-  high: Decimal | undefined;
+  high: DecimalString | undefined;
   /** 24 h change in the quote currency. */
-  change: Decimal | undefined;
+  change: DecimalString | undefined;
   /** 24 h change in percentage points. */
-  changePct: Decimal | undefined;
+  changePct: DecimalString | undefined;
   /** RFC 3339 time of the update. */
   timestamp: string | undefined;
 }
@@ -85,9 +84,9 @@ export interface Trade {
   /** Side of the taker. */
   side: "buy" | "sell";
   /** Trade price. */
-  price: Decimal;
+  price: DecimalString;
   /** Trade size in the base currency. */
-  qty: Decimal;
+  qty: DecimalString;
   /** Taker order type (`limit`, `market`). */
   ordType: string | undefined;
   /** Sequential id per book. */
@@ -101,19 +100,19 @@ export interface WsOhlcRow {
   /** Pair. */
   symbol: string;
   /** Open price. */
-  open: Decimal;
+  open: DecimalString;
   /** High price. */
-  high: Decimal;
+  high: DecimalString;
   /** Low price. */
-  low: Decimal;
+  low: DecimalString;
   /** Close (latest) price. */
-  close: Decimal;
+  close: DecimalString;
   /** VWAP within the interval. */
-  vwap: Decimal | undefined;
+  vwap: DecimalString | undefined;
   /** Number of trades in the interval. */
   trades: number | undefined;
   /** Base volume in the interval. */
-  volume: Decimal;
+  volume: DecimalString;
   /** RFC 3339 start of the interval: the candle's key. */
   intervalBegin: string;
   /** `intervalBegin` in ms since the Unix epoch. */
@@ -137,13 +136,13 @@ export interface InstrumentPair {
   /** Decimals of quantities. */
   qtyPrecision: number | undefined;
   /** Tick size. */
-  priceIncrement: Decimal | undefined;
+  priceIncrement: DecimalString | undefined;
   /** Lot step. */
-  qtyIncrement: Decimal | undefined;
+  qtyIncrement: DecimalString | undefined;
   /** Minimum order quantity (base). */
-  qtyMin: Decimal | undefined;
+  qtyMin: DecimalString | undefined;
   /** Minimum notional. */
-  costMin: Decimal | undefined;
+  costMin: DecimalString | undefined;
   /** Whether margin trading is possible. */
   marginable: boolean | undefined;
 }
@@ -606,7 +605,7 @@ function describe(value: unknown): string {
 }
 
 /** Numbers arrive as decimal text (see the reviver); accept strings too. */
-function toDecimal(value: unknown): Decimal | undefined {
+function toDecimal(value: unknown): DecimalString | undefined {
   if (typeof value === "string") return plainDecimal(value);
   if (typeof value === "number" && Number.isFinite(value)) {
     return plainDecimal(String(value));
@@ -638,7 +637,7 @@ const DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
  * plainDecimal("45281.0"); // "45281.0"
  * ```
  */
-export function plainDecimal(text: string): Decimal | undefined {
+export function plainDecimal(text: string): DecimalString | undefined {
   const m = DECIMAL.exec(text.trim());
   if (m === null) return undefined;
   const sign = m[1] === "-" ? "-" : "";
@@ -676,7 +675,7 @@ export function plainDecimal(text: string): Decimal | undefined {
  * normalizeDecimal("0.10000000"); // "0.1"
  * ```
  */
-export function normalizeDecimal(text: string): Decimal | undefined {
+export function normalizeDecimal(text: string): DecimalString | undefined {
   const plain = plainDecimal(text);
   if (plain === undefined) return undefined;
   let out = plain.startsWith("-") ? plain.slice(1) : plain;

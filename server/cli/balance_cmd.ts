@@ -5,14 +5,27 @@
  * @module
  */
 
+import {
+  fractionDigits,
+  subtractDecimal,
+  toFixedDecimals,
+} from "../../core/decimal.ts";
 import { AssetTable } from "../../core/market/assets.ts";
 import type { ExtendedBalance } from "../../core/rest/types.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
 import { parseFlags } from "./args.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
-import { subtractDecimalText } from "./decimal_text.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
+
+/**
+ * `balance − hold`, exactly, at the larger of the two scales, so the column
+ * keeps the asset's trailing zeros as Kraken prints them.
+ */
+function availableText(balance: string, hold: string): string {
+  const scale = Math.max(fractionDigits(balance), fractionDigits(hold));
+  return toFixedDecimals(subtractDecimal(balance, hold), scale);
+}
 
 /** Help text of `krakked balance`. */
 export const BALANCE_HELP = `Usage: krakked balance [--json]
@@ -94,7 +107,7 @@ export function balanceRows(
       suffix,
       balance: b.balance,
       hold,
-      available: subtractDecimalText(b.balance, hold),
+      available: availableText(b.balance, hold),
     };
   }).sort((a, b) => (a.asset < b.asset ? -1 : a.asset > b.asset ? 1 : 0));
 }

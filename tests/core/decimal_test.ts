@@ -6,12 +6,12 @@ import {
   canonicalDecimal,
   compareDecimal,
   decimalFromNumber,
-  decimalsOf,
   divideDecimal,
   divideRounded,
   divideWith,
   formatNormalized,
   formatScaled,
+  fractionDigits,
   isDecimalText,
   isMultipleOf,
   multiplyDecimal,
@@ -128,9 +128,9 @@ Deno.test("divideRounded() and rescale() round half away from zero", () => {
   assert.equal(toFixedDecimals("0.1", 8), "0.10000000");
 });
 
-Deno.test("pow10() and decimalsOf() cover large exponents and integers", () => {
+Deno.test("pow10() and fractionDigits() cover large exponents and integers", () => {
   assert.equal(pow10(70), 10n ** 70n);
   assert.equal(pow10(3), 1000n);
-  assert.equal(decimalsOf("0.00010"), 5);
-  assert.equal(decimalsOf("12"), 0);
+  assert.equal(fractionDigits("0.00010"), 5);
+  assert.equal(fractionDigits("12"), 0);
 });

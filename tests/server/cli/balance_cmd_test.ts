@@ -48,6 +48,43 @@ Deno.test("balanceRows() uses common codes and subtracts the hold exactly", () =
   ]);
 });
 
+// Moved from the deleted server/cli/decimal_text.ts: available is computed
+// with core/decimal.ts alone.
+Deno.test("balanceRows() subtracts the hold exactly at the larger scale", () => {
+  const cases: Array<[string, string, string]> = [
+    ["33194.1921", "1664.3252", "31529.8669"],
+    ["0.1", "0.2", "-0.1"],
+    ["1.0000000001", "0.3", "0.7000000001"],
+    ["5", "2", "3"],
+    ["5", "0.25", "4.75"],
+    ["0.000", "0", "0.000"],
+    ["-1.5", "-2", "0.5"],
+    ["0.00000001", "0.00000002", "-0.00000001"],
+    ["123456789012345678.9", "0.1", "123456789012345678.8"],
+  ];
+  for (const [balance, hold, want] of cases) {
+    const [row] = balanceRows(
+      { ZUSD: { balance, hold_trade: hold } },
+      AssetTable.fallback(),
+    );
+    assert.equal(row?.available, want, `${balance} - ${hold}`);
+  }
+});
+
+Deno.test("balanceRows() rejects a balance that is not decimal text", () => {
+  for (const bad of ["1e5", "", "abc", "1.2.3", "--1"]) {
+    assert.throws(
+      () =>
+        balanceRows(
+          { ZUSD: { balance: bad, hold_trade: "0" } },
+          AssetTable.fallback(),
+        ),
+      SyntaxError,
+      bad,
+    );
+  }
+});
+
 Deno.test("balance --json shows the simulator account with available = balance - hold", async () => {
   await using h = await CliHarness.start();
   const env = h.simCredentialsEnv;
