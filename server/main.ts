@@ -77,7 +77,7 @@ import {
   type UniverseFlags,
 } from "./cli/universe_cmd.ts";
 import { parseServeArgs, SERVE_HELP } from "./serve.ts";
-import { SIM_USAGE } from "./sim/main.ts";
+import { SIM_USAGE } from "@krakked/sim";
 
 export { EXIT };
 
@@ -405,7 +405,7 @@ export async function main(
       }
       return EXIT.usage;
     case "sim": {
-      const { simMain } = await import("./sim/main.ts");
+      const { simMain } = await import("@krakked/sim");
       return await simMain(command.args, {
         stdout: (line) => writeLine(io.stdout, line),
         stderr: (line) => writeLine(io.stderr, line),

@@ -23,9 +23,12 @@ import { join } from "node:path";
 import { PrivateStream } from "../core/trade/private_stream.ts";
 import { PrivateWsSession } from "../core/trade/ws_session.ts";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./orders.ts";
-import { MAX_SYNTHETIC_PAIRS } from "./sim/pairs.ts";
-import { type Simulator, startSimulator } from "./sim/server.ts";
-import { webSocketPlugin } from "./sim/ws.ts";
+import {
+  MAX_SYNTHETIC_PAIRS,
+  type Simulator,
+  startSimulator,
+  webSocketPlugin,
+} from "@krakked/sim";
 
 /** The version reported by the server. */
 export const SERVER_VERSION = "0.1.0";

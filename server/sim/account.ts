@@ -28,7 +28,7 @@ import type {
   LedgerEntry,
   OrderInfo,
   TradeInfo,
-} from "../../core/rest/types.ts";
+} from "@krakked/core/rest/types";
 import {
   divideRounded,
   floatToUnits,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { KrakenSigner } from "../../core/auth/sign.ts";
+import { KrakenSigner } from "@krakked/core/auth/sign";
 import {
   type Counter,
   decay,
@@ -20,8 +20,8 @@ import {
   REST_TIERS,
   type Tier,
   waitMsFor,
-} from "../../core/rest/ratelimit.ts";
-import { timingSafeEqual } from "../../core/secrets/secret.ts";
+} from "@krakked/core/rest/ratelimit";
+import { timingSafeEqual } from "@krakked/core/secrets/secret";
 
 /** Kraken API key permissions the simulator knows (funding ones never exist here). */
 export type SimPermission =

@@ -57,7 +57,7 @@ import {
   TRADING_TIERS,
   tradingPenalty,
   withinLimit,
-} from "../../core/rest/ratelimit.ts";
+} from "@krakked/core/rest/ratelimit";
 import {
   type AccountEvent,
   feeTier,

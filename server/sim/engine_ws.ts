@@ -16,7 +16,7 @@
  * @module
  */
 
-import { decimalFromNumber } from "../../core/decimal.ts";
+import { decimalFromNumber } from "@krakked/core/decimal";
 import type { SimControl } from "./control.ts";
 import type { AmendChanges, SimEngine } from "./engine.ts";
 import { ORDER_ERRORS, type OrderFields } from "./engine_orders.ts";

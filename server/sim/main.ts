@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Tier } from "../../core/rest/ratelimit.ts";
+import type { Tier } from "@krakked/core/rest/ratelimit";
 import { MAX_SYNTHETIC_PAIRS } from "./pairs.ts";
 import { startSimulator } from "./server.ts";
 import { webSocketPlugin } from "./ws.ts";

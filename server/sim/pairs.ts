@@ -27,7 +27,7 @@ import type {
   AssetInfo,
   AssetPairInfo,
   FeeSchedule,
-} from "../../core/rest/types.ts";
+} from "@krakked/core/rest/types";
 import { unit } from "./prng.ts";
 
 /** One asset of the catalogue. */

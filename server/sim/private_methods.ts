@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { FeeTierInfo } from "../../core/rest/types.ts";
+import type { FeeTierInfo } from "@krakked/core/rest/types";
 import {
   feeTier,
   type SimAccount,

@@ -18,7 +18,7 @@ import type {
   SpreadRow,
   TickerInfo,
   TradeRow,
-} from "../../core/rest/types.ts";
+} from "@krakked/core/rest/types";
 import type { SimControl } from "./control.ts";
 import { formatUnits, pow10, rescaleUnits } from "./decimal.ts";
 import {

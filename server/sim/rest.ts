@@ -20,7 +20,7 @@
 
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { privateMethod } from "../../core/rest/methods.ts";
+import { privateMethod } from "@krakked/core/rest/methods";
 import type { SimAccount } from "./account.ts";
 import type { KeyRing } from "./auth.ts";
 import { parseFaultSettings, type SimControl } from "./control.ts";

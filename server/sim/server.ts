@@ -9,9 +9,9 @@
  * @module
  */
 
-import { encodeBase64 } from "../../core/auth/base64.ts";
-import type { Tier } from "../../core/rest/ratelimit.ts";
-import { Secret } from "../../core/secrets/secret.ts";
+import { encodeBase64 } from "@krakked/core/auth/base64";
+import type { Tier } from "@krakked/core/rest/ratelimit";
+import { Secret } from "@krakked/core/secrets/secret";
 import { SimAccount } from "./account.ts";
 import {
   KeyRing,

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "../../core/secrets/secret.ts";
+import { timingSafeEqual } from "@krakked/core/secrets/secret";
 import { newToken } from "./ids.ts";
 import type { SeededRandom } from "./prng.ts";
 

@@ -27,7 +27,7 @@
  * @module
  */
 
-import { bookChecksum } from "../../core/ws/book.ts";
+import { bookChecksum } from "@krakked/core/ws/book";
 import {
   type BookSnapshot,
   diffBooks,

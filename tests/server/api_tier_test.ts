@@ -15,7 +15,7 @@ import {
 } from "../../core/rest/ratelimit.ts";
 import { loadContext } from "../../server/cli/context.ts";
 import { parseServeArgs, startServe } from "../../server/serve.ts";
-import { startSimulator } from "../../server/sim/server.ts";
+import { startSimulator } from "@krakked/sim";
 
 const TIERS: Tier[] = ["starter", "intermediate", "pro"];
 

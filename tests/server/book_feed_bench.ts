@@ -30,8 +30,7 @@ import {
   OrderService,
   type OrderTicket,
 } from "../../server/orders.ts";
-import { type Simulator, startSimulator } from "../../server/sim/server.ts";
-import { webSocketPlugin } from "../../server/sim/ws.ts";
+import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
 
 /** USD pairs of different price precisions, placed round-robin. */
 const PAIRS = ["XBTUSD", "ETHUSD", "SOLUSD", "XDGUSD"];

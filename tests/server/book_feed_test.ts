@@ -16,7 +16,7 @@ import { normalizeDecimal } from "../../core/ws/protocol.ts";
 import { BOOK_FEED_DEPTH, BookFeed } from "../../server/book_feed.ts";
 import { loadMarketMetadata } from "../../server/cli/market.ts";
 import { type BookSource, OrderService } from "../../server/orders.ts";
-import { startSimulatorWithWs } from "../../server/sim/ws.ts";
+import { startSimulatorWithWs } from "@krakked/sim";
 import { FakeClock } from "../fakes/clock.ts";
 import {
   type FakeWebSocket,

@@ -10,7 +10,7 @@ import {
   usage,
   VERSION,
 } from "../../server/main.ts";
-import { startSimulator } from "../../server/sim/server.ts";
+import { startSimulator } from "@krakked/sim";
 
 async function run(argv: readonly string[]) {
   let stdout = "";

@@ -13,7 +13,7 @@ import {
 import { RestClient } from "../../core/rest/client.ts";
 import type { PaperBook, PaperBrokerState } from "../../core/trade/paper.ts";
 import { type BookSource, OrderService } from "../../server/orders.ts";
-import { startSimulator } from "../../server/sim/server.ts";
+import { startSimulator } from "@krakked/sim";
 
 class FakeBooks implements BookSource {
   books = new Map<string, PaperBook>();

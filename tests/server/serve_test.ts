@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parseServeArgs, startServe } from "../../server/serve.ts";
-import { defaultCredentials } from "../../server/sim/server.ts";
+import { defaultCredentials } from "@krakked/sim";
 
 const args = parseServeArgs(["--sim", "--port", "0", "--seed", "3"]);
 if (args.kind !== "serve") throw new Error("bad args");

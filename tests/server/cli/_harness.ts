@@ -13,7 +13,7 @@ import {
   type Simulator,
   type SimulatorOptions,
   startSimulator,
-} from "../../../server/sim/server.ts";
+} from "@krakked/sim";
 import type { Secret } from "../../../core/secrets/secret.ts";
 
 /** The outcome of one CLI run. */

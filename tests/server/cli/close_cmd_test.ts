@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { CLOSE_HELP, parseCloseArgs } from "../../../server/cli/close_cmd.ts";
 import { UsageError } from "../../../server/cli/errors.ts";
-import { engineRestHandlers } from "../../../server/sim/engine_rest.ts";
-import { SimApiError } from "../../../server/sim/params.ts";
-import type { Simulator } from "../../../server/sim/server.ts";
+import { engineRestHandlers, SimApiError, type Simulator } from "@krakked/sim";
 import {
   CliHarness,
   LIVE_CONFIG,

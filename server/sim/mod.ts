@@ -1,0 +1,66 @@
+/**
+ * `@krakked/sim`: an offline, deterministic, Kraken Spot–compatible exchange
+ * for tests, the demo mode (`serve --sim`) and any Kraken client
+ * (`deno task sim`). Kraken Spot has no test exchange, so this is Krakked's.
+ *
+ * It is an oracle for the client in `@krakked/core`: it verifies
+ * signatures, builds book checksums, meters rate limits and knows Kraken's
+ * method table with its own code, so a client bug cannot agree with itself
+ * (see "Oracle policy" in this package's README).
+ *
+ * This barrel is the package's whole public surface: starting a simulator
+ * (with or without its WebSocket side), its parts and control object, the
+ * default credentials, the catalogue of pairs and the `sim` command.
+ *
+ * @example Start a simulator
+ * ```ts ignore
+ * import { startSimulatorWithWs } from "@krakked/sim";
+ * await using sim = await startSimulatorWithWs({ seed: 7 });
+ * sim.url; // http://127.0.0.1:PORT (REST under /0/public, /0/private)
+ * sim.wsPublicUrl; // ws://127.0.0.1:PORT/v2
+ * ```
+ *
+ * @module
+ */
+
+export {
+  defaultCredentials,
+  type Simulator,
+  type SimulatorOptions,
+  type SimulatorParts,
+  startSimulator,
+  type WebSocketPlugin,
+} from "./server.ts";
+export {
+  type SimulatorWithWs,
+  startSimulatorWithWs,
+  webSocketPlugin,
+  type WsPluginOptions,
+  type WsSimulator,
+} from "./ws.ts";
+export {
+  type FaultScope,
+  type FaultSettings,
+  type FaultState,
+  type FaultStats,
+  SimControl,
+  type SystemStatusValue,
+} from "./control.ts";
+export type { SimKeyConfig, SimPermission } from "./auth.ts";
+export { engineRestHandlers } from "./engine_rest.ts";
+export type { SimEngine } from "./engine.ts";
+export type { PrivateContext, PrivateHandler } from "./private_methods.ts";
+export { SimApiError } from "./params.ts";
+export type { SimAccount } from "./account.ts";
+export type { Market } from "./market.ts";
+export {
+  assetByKey,
+  ASSETS,
+  MAX_SYNTHETIC_PAIRS,
+  PAIRS,
+  resolvePair,
+  type SimAsset,
+  type SimPair,
+  tickSize,
+} from "./pairs.ts";
+export { SIM_USAGE, simMain, type SimMainIo } from "./main.ts";
