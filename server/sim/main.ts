@@ -8,9 +8,8 @@
  */
 
 import type { Tier } from "@krakked/core/rest/ratelimit";
-import { MAX_SYNTHETIC_PAIRS } from "./pairs.ts";
-import { startSimulator } from "./server.ts";
-import { webSocketPlugin } from "./ws.ts";
+import { MAX_SYNTHETIC_PAIRS } from "./exchange/pairs.ts";
+import { startSimulator, webSocketPlugin } from "./server.ts";
 
 /** Default port of the standalone simulator. */
 export const DEFAULT_SIM_PORT = 8791;

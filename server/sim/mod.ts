@@ -28,16 +28,14 @@ export {
   type Simulator,
   type SimulatorOptions,
   type SimulatorParts,
-  startSimulator,
-  type WebSocketPlugin,
-} from "./server.ts";
-export {
   type SimulatorWithWs,
+  startSimulator,
   startSimulatorWithWs,
+  type WebSocketPlugin,
   webSocketPlugin,
   type WsPluginOptions,
-  type WsSimulator,
-} from "./ws.ts";
+} from "./server.ts";
+export type { WsSimulator } from "./ws/server.ts";
 export {
   type FaultScope,
   type FaultSettings,
@@ -46,13 +44,13 @@ export {
   SimControl,
   type SystemStatusValue,
 } from "./control.ts";
-export type { SimKeyConfig, SimPermission } from "./auth.ts";
-export { engineRestHandlers } from "./engine_rest.ts";
-export type { SimEngine } from "./engine.ts";
-export type { PrivateContext, PrivateHandler } from "./private_methods.ts";
-export { SimApiError } from "./params.ts";
-export type { SimAccount } from "./account.ts";
-export type { Market } from "./market.ts";
+export type { SimKeyConfig, SimPermission } from "./rest/auth.ts";
+export { engineRestHandlers } from "./rest/trading.ts";
+export type { SimEngine } from "./exchange/engine.ts";
+export type { PrivateContext, PrivateHandler } from "./rest/private.ts";
+export { SimApiError } from "./exchange/params.ts";
+export type { SimAccount } from "./exchange/account.ts";
+export type { Market } from "./exchange/market.ts";
 export {
   assetByKey,
   ASSETS,
@@ -62,5 +60,5 @@ export {
   type SimAsset,
   type SimPair,
   tickSize,
-} from "./pairs.ts";
+} from "./exchange/pairs.ts";
 export { SIM_USAGE, simMain, type SimMainIo } from "./main.ts";

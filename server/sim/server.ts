@@ -1,10 +1,16 @@
 /**
- * Start the Kraken-compatible simulator on loopback with `Deno.serve`.
+ * Start the Kraken-compatible simulator on loopback with `Deno.serve`: the
+ * composition of its rooms.
  *
- * REST lives under `/0/…`; WebSocket v2 upgrades on `/v2` (public) and
- * `/auth/v2` (private) go to a pluggable handler (`websocket` option; until
- * one is plugged in those paths answer 404). Control routes under `/_sim/`
- * exist only with `control: true` and only answer loopback peers.
+ * - `exchange/`: the market, the account and the matching engine.
+ * - `rest/`: the REST app (`/0/public`, `/0/private`) with the engine's
+ *   trading methods plugged in.
+ * - `ws/`: WebSocket v2 on `/v2` (public) and `/auth/v2` (private), plugged in
+ *   through the `websocket` option ({@linkcode webSocketPlugin}; without
+ *   one, those paths answer 404), with the engine's trading methods.
+ *
+ * Control routes under `/_sim/` exist only with `control: true` and only
+ * answer loopback peers.
  *
  * @module
  */
@@ -12,22 +18,25 @@
 import { encodeBase64 } from "@krakked/core/auth/base64";
 import type { Tier } from "@krakked/core/rest/ratelimit";
 import { Secret } from "@krakked/core/secrets/secret";
-import { SimAccount } from "./account.ts";
+import { SimAccount } from "./exchange/account.ts";
 import {
   KeyRing,
   type LockoutPolicy,
   type SimKeyConfig,
   type SimPermission,
-} from "./auth.ts";
+} from "./rest/auth.ts";
 import { SimControl } from "./control.ts";
-import { SimEngine, type SimEngineOptions } from "./engine.ts";
-import { engineRestHandlers } from "./engine_rest.ts";
-import { Market } from "./market.ts";
-import { SimCatalogue } from "./pairs.ts";
-import type { PrivateHandler } from "./private_methods.ts";
-import { SeededRandom } from "./prng.ts";
-import { createRestApp, isLoopback } from "./rest.ts";
-import { WsTokenRegistry } from "./tokens.ts";
+import { SimEngine, type SimEngineOptions } from "./exchange/engine.ts";
+import { engineRestHandlers } from "./rest/trading.ts";
+import { Market } from "./exchange/market.ts";
+import { SimCatalogue } from "./exchange/pairs.ts";
+import type { PrivateHandler } from "./rest/private.ts";
+import { SeededRandom } from "./exchange/prng.ts";
+import { createRestApp, isLoopback } from "./rest/app.ts";
+import { WsTokenRegistry } from "./ws/tokens.ts";
+import { handleWsControlRequest } from "./ws/faults.ts";
+import { WsSimulator, type WsSimulatorOptions } from "./ws/server.ts";
+import { engineWsMethods } from "./ws/trading.ts";
 
 /** The simulator's parts, handed to a WebSocket plugin. */
 export interface SimulatorParts {
@@ -318,4 +327,91 @@ export async function startSimulator(
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** Options of {@linkcode webSocketPlugin}: timing and trading hooks. */
+export type WsPluginOptions = Omit<
+  WsSimulatorOptions,
+  "tokens" | "account" | "control"
+>;
+
+/**
+ * The `websocket` option of `startSimulator`: builds a {@linkcode WsSimulator}
+ * on the simulator's market, account, tokens and control object.
+ *
+ * @param options Timing (`tickMs`, `heartbeatMs`, …) and trading hooks.
+ * @param onCreate Receives the instance (tests use it for `tick()` and `faults`).
+ * @returns The plugin factory.
+ * @example Plug in
+ * ```ts ignore
+ * import { startSimulator, webSocketPlugin } from "./server.ts";
+ * await using sim = await startSimulator({ websocket: webSocketPlugin() });
+ * const socket = new WebSocket(sim.wsPublicUrl);
+ * ```
+ */
+export function webSocketPlugin(
+  options: WsPluginOptions = {},
+  onCreate?: (ws: WsSimulator) => void,
+): (parts: SimulatorParts) => WebSocketPlugin {
+  return (parts) => {
+    // With the matching engine, trading methods and private rows come from it.
+    const engine = options.methods ? undefined : parts.engine;
+    const ws = new WsSimulator(parts.market, {
+      ...options,
+      tokens: parts.tokens,
+      account: parts.account,
+      control: parts.control,
+      ...(engine
+        ? {
+          methods: engineWsMethods(engine, parts.control),
+          accountEvents: false,
+        }
+        : {}),
+    });
+    const detach = engine?.attach((channel, rows) =>
+      ws.publishPrivate(channel, rows)
+    );
+    onCreate?.(ws);
+    return {
+      handle: (request) => ws.handle(request),
+      control: (request) => handleWsControlRequest(ws.faults, request),
+      close: () => {
+        detach?.();
+        ws.close();
+      },
+    };
+  };
+}
+
+/** A running simulator with its WebSocket side exposed. */
+export interface SimulatorWithWs extends Simulator {
+  /** The WebSocket side (`tick()`, `faults`, `feed`, `publishPrivate`). */
+  readonly ws: WsSimulator;
+}
+
+/**
+ * Start the simulator with the WebSocket v2 endpoints plugged in: REST under
+ * `/0/…`, public WS at `wsPublicUrl`, private WS at `wsAuthUrl`.
+ *
+ * @param options `startSimulator` options (its `websocket` is replaced) plus
+ *   `ws` timing options (`tickMs: 0` for tests that drive `ws.tick()`).
+ * @returns The running simulator and its `ws`; `await using` closes both.
+ * @example Offline public stream
+ * ```ts ignore
+ * import { startSimulatorWithWs } from "./server.ts";
+ * await using sim = await startSimulatorWithWs({ seed: 7 });
+ * const socket = new WebSocket(sim.wsPublicUrl);
+ * ```
+ */
+export async function startSimulatorWithWs(
+  options: SimulatorOptions & { ws?: WsPluginOptions } = {},
+): Promise<SimulatorWithWs> {
+  let ws: WsSimulator | undefined;
+  const { ws: wsOptions, ...rest } = options;
+  const simulator = await startSimulator({
+    ...rest,
+    websocket: webSocketPlugin(wsOptions, (created) => (ws = created)),
+  });
+  if (!ws) throw new Error("The simulator did not build its WebSocket plugin");
+  return Object.assign(simulator, { ws });
 }

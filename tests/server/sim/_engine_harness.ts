@@ -7,14 +7,14 @@
  * @module
  */
 
-import { SimAccount } from "../../../server/sim/account.ts";
+import { SimAccount } from "../../../server/sim/exchange/account.ts";
 import { SimControl } from "../../../server/sim/control.ts";
 import {
   SimEngine,
   type SimEngineOptions,
-} from "../../../server/sim/engine.ts";
-import { Market, type SimTrade } from "../../../server/sim/market.ts";
-import { WireNumber, type WireObject } from "../../../server/sim/ws_wire.ts";
+} from "../../../server/sim/exchange/engine.ts";
+import { Market, type SimTrade } from "../../../server/sim/exchange/market.ts";
+import { WireNumber, type WireObject } from "../../../server/sim/ws/wire.ts";
 
 /** Seed of every engine test. */
 export const SEED = 5;

@@ -29,7 +29,7 @@ import type { PrivateStreamEvent } from "../../../core/trade/private_stream.ts";
 import { RestOrderTransport } from "../../../core/trade/rest_transport.ts";
 import { PrivateWsSession } from "../../../core/trade/ws_session.ts";
 import { WsOrderTransport } from "../../../core/trade/ws_transport.ts";
-import { startSimulatorWithWs } from "../../../server/sim/ws.ts";
+import { startSimulatorWithWs } from "../../../server/sim/server.ts";
 import { FakeClock } from "../../fakes/clock.ts";
 import { NOW_MS } from "./_client.ts";
 import { CountingFetch } from "./_integration.ts";

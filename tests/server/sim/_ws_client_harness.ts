@@ -28,7 +28,7 @@ import { buildPing } from "../../../core/ws/protocol.ts";
 import {
   type SimulatorWithWs,
   startSimulatorWithWs,
-} from "../../../server/sim/ws.ts";
+} from "../../../server/sim/server.ts";
 import { FakeClock } from "../../fakes/clock.ts";
 
 /** The simulator's start time (a weekday noon, well inside its history). */

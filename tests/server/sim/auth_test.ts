@@ -3,7 +3,7 @@ import {
   acceptNonce,
   lockedUntil,
   recordFailure,
-} from "../../../server/sim/auth.ts";
+} from "../../../server/sim/rest/auth.ts";
 import { startSimulator } from "../../../server/sim/server.ts";
 import { NOW_MS, privateCall, TestClock } from "./_client.ts";
 

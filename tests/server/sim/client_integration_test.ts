@@ -15,7 +15,11 @@ import { KrakenError } from "../../../core/rest/errors.ts";
 import { RateLimiter } from "../../../core/rest/ratelimit.ts";
 import type { OrderInfo, TradeRow } from "../../../core/rest/types.ts";
 import { Secret } from "../../../core/secrets/secret.ts";
-import { assetByKey, ASSETS, PAIRS } from "../../../server/sim/pairs.ts";
+import {
+  assetByKey,
+  ASSETS,
+  PAIRS,
+} from "../../../server/sim/exchange/pairs.ts";
 import {
   defaultCredentials,
   type Simulator,

@@ -19,11 +19,11 @@ import {
   priceText,
   resolvePrice,
   tickUnits,
-} from "../../../server/sim/engine_orders.ts";
-import { restOrderFields } from "../../../server/sim/engine_rest.ts";
-import { wsOrderFields } from "../../../server/sim/engine_ws.ts";
-import { Params, SimApiError } from "../../../server/sim/params.ts";
-import { resolvePair } from "../../../server/sim/pairs.ts";
+} from "../../../server/sim/exchange/orders.ts";
+import { restOrderFields } from "../../../server/sim/rest/trading.ts";
+import { wsOrderFields } from "../../../server/sim/ws/trading.ts";
+import { Params, SimApiError } from "../../../server/sim/exchange/params.ts";
+import { resolvePair } from "../../../server/sim/exchange/pairs.ts";
 
 const XBT = resolvePair("XBTUSD")!;
 const NOW_MS = Date.UTC(2025, 5, 15, 12);

@@ -6,14 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { feeTier } from "../../../server/sim/account.ts";
+import { feeTier } from "../../../server/sim/exchange/account.ts";
 import {
   divideRounded,
   formatUnits,
   rescaleUnits,
-} from "../../../server/sim/decimal.ts";
-import { SimApiError } from "../../../server/sim/params.ts";
-import { resolvePair } from "../../../server/sim/pairs.ts";
+} from "../../../server/sim/exchange/units.ts";
+import { SimApiError } from "../../../server/sim/exchange/params.ts";
+import { resolvePair } from "../../../server/sim/exchange/pairs.ts";
 import {
   engineHarness,
   futureTrades,

@@ -12,7 +12,7 @@ import { RestClient } from "../../../core/rest/client.ts";
 import {
   type SimulatorWithWs,
   startSimulatorWithWs,
-} from "../../../server/sim/ws.ts";
+} from "../../../server/sim/server.ts";
 import { TestClock } from "./_client.ts";
 
 const START_MS = Date.UTC(2025, 5, 15, 12);

@@ -24,7 +24,7 @@ import {
   FileOhlcStore,
   OHLC_CSV_HEADER,
 } from "../../../server/ohlc_file_store.ts";
-import { PAIRS, tickSize } from "../../../server/sim/pairs.ts";
+import { PAIRS, tickSize } from "../../../server/sim/exchange/pairs.ts";
 import { type Simulator, startSimulator } from "../../../server/sim/server.ts";
 import { NOW_MS } from "./_client.ts";
 import { CountingFetch, SteppedClock } from "./_integration.ts";

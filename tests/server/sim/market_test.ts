@@ -4,7 +4,7 @@ import {
   Market,
   merge,
   OHLC_INTERVALS,
-} from "../../../server/sim/market.ts";
+} from "../../../server/sim/exchange/market.ts";
 import { NOW_MS } from "./_client.ts";
 
 Deno.test("trades are a pure function of seed, pair and time", () => {

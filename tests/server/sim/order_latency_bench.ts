@@ -50,7 +50,7 @@ import {
 } from "../../../core/trade/transport.ts";
 import { PrivateWsSession } from "../../../core/trade/ws_session.ts";
 import { WsOrderTransport } from "../../../core/trade/ws_transport.ts";
-import { startSimulatorWithWs } from "../../../server/sim/ws.ts";
+import { startSimulatorWithWs } from "../../../server/sim/server.ts";
 
 const CONFIG: GateConfig = {
   trading: {

@@ -13,7 +13,7 @@ import { AssetTable } from "../../../core/market/assets.ts";
 import type { AssetInfo, AssetPairInfo } from "../../../core/rest/types.ts";
 import { parseServeArgs } from "../../../server/serve.ts";
 import { parseSimArgs } from "../../../server/sim/main.ts";
-import { Market } from "../../../server/sim/market.ts";
+import { Market } from "../../../server/sim/exchange/market.ts";
 import {
   MAX_SYNTHETIC_PAIRS,
   PAIRS,
@@ -21,9 +21,11 @@ import {
   SimCatalogue,
   STANDARD_FEES,
   tickSize,
-} from "../../../server/sim/pairs.ts";
-import { startSimulator } from "../../../server/sim/server.ts";
-import { startSimulatorWithWs } from "../../../server/sim/ws.ts";
+} from "../../../server/sim/exchange/pairs.ts";
+import {
+  startSimulator,
+  startSimulatorWithWs,
+} from "../../../server/sim/server.ts";
 import { NOW_MS, publicCall } from "./_client.ts";
 
 const WAIT_MS = 15_000;

@@ -5,7 +5,7 @@ import {
   parseWsFaultCommand,
   type WsFaultHost,
   WsFaults,
-} from "../../../server/sim/ws_faults.ts";
+} from "../../../server/sim/ws/faults.ts";
 
 function fakeHost() {
   const log: string[] = [];

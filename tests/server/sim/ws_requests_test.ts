@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { resolvePair } from "../../../server/sim/pairs.ts";
+import { resolvePair } from "../../../server/sim/exchange/pairs.ts";
 import {
   decideRequest,
   type WsAction,
   type WsRequestContext,
   type WsSubscription,
-} from "../../../server/sim/ws_requests.ts";
+} from "../../../server/sim/ws/requests.ts";
 
 function context(overrides: Partial<WsRequestContext> = {}): WsRequestContext {
   return {

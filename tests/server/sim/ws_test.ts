@@ -11,7 +11,7 @@ import { normalizeDecimal, parseWsFrame } from "../../../core/ws/protocol.ts";
 import {
   type SimulatorWithWs,
   startSimulatorWithWs,
-} from "../../../server/sim/ws.ts";
+} from "../../../server/sim/server.ts";
 
 const START_MS = Date.UTC(2025, 0, 10, 12, 0, 0);
 const WAIT_MS = 15_000;

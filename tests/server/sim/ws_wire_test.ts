@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import type { BookLevel } from "../../../server/sim/market.ts";
-import { checksumOf } from "../../../server/sim/ws_feed.ts";
+import type { BookLevel } from "../../../server/sim/exchange/market.ts";
+import { checksumOf } from "../../../server/sim/ws/feed.ts";
 import {
   bookFrame,
   rfc3339FromMs,
@@ -8,7 +8,7 @@ import {
   statusFrame,
   wireJson,
   wireNumber,
-} from "../../../server/sim/ws_wire.ts";
+} from "../../../server/sim/ws/wire.ts";
 
 // Kraken's official v2 checksum example (WS_V2.md §5.3).
 const ASKS: Array<[string, string]> = [

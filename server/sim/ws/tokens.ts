@@ -13,8 +13,8 @@
  */
 
 import { timingSafeEqual } from "@krakked/core/secrets/secret";
-import { newToken } from "./ids.ts";
-import type { SeededRandom } from "./prng.ts";
+import { newToken } from "../exchange/ids.ts";
+import type { SeededRandom } from "../exchange/prng.ts";
 
 /** Token lifetime before first use, in seconds (Kraken's `expires`). */
 export const WS_TOKEN_TTL_SEC = 900;
@@ -36,7 +36,7 @@ export type TokenCheck =
  *
  * @example Issue and check
  * ```ts
- * import { SeededRandom } from "./prng.ts";
+ * import { SeededRandom } from "../exchange/prng.ts";
  * import { WsTokenRegistry } from "./tokens.ts";
  * const tokens = new WsTokenRegistry(new SeededRandom(1));
  * const { token } = tokens.issue("key-1", 0);

@@ -21,20 +21,25 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { privateMethod } from "@krakked/core/rest/methods";
-import type { SimAccount } from "./account.ts";
+import type { SimAccount } from "../exchange/account.ts";
 import type { KeyRing } from "./auth.ts";
-import { parseFaultSettings, type SimControl } from "./control.ts";
-import { DroppedAnswerError } from "./engine.ts";
-import type { Market } from "./market.ts";
-import { INVALID_ARGUMENTS, nonceOf, Params, SimApiError } from "./params.ts";
+import { parseFaultSettings, type SimControl } from "../control.ts";
+import { DroppedAnswerError } from "../exchange/engine.ts";
+import type { Market } from "../exchange/market.ts";
+import {
+  INVALID_ARGUMENTS,
+  nonceOf,
+  Params,
+  SimApiError,
+} from "../exchange/params.ts";
 import {
   ACCOUNT_HANDLERS,
   classifyPrivateMethod,
   METHOD_PERMISSIONS,
   type PrivateHandler,
-} from "./private_methods.ts";
-import { PUBLIC_HANDLERS } from "./public_methods.ts";
-import type { WsTokenRegistry } from "./tokens.ts";
+} from "./private.ts";
+import { PUBLIC_HANDLERS } from "./public.ts";
+import type { WsTokenRegistry } from "../ws/tokens.ts";
 
 /** Per-request values the server passes to the app (`app.fetch(req, env)`). */
 export interface SimEnv {
@@ -71,7 +76,7 @@ const JSON_TYPE = "application/json; charset=utf-8";
  * @returns The response.
  * @example Error envelope
  * ```ts
- * import { krakenJson } from "./rest.ts";
+ * import { krakenJson } from "./app.ts";
  * krakenJson({ error: ["EGeneral:Unknown method"] });
  * ```
  */
@@ -93,7 +98,7 @@ function errorResponse(code: string): Response {
  * @returns Status 520, `text/html`.
  * @example Page
  * ```ts
- * import { cloudflare520 } from "./rest.ts";
+ * import { cloudflare520 } from "./app.ts";
  * cloudflare520().status; // 520
  * ```
  */
@@ -131,7 +136,7 @@ As a result, the web page can not be displayed.</p>
  * @returns The doomed response.
  * @example Drop
  * ```ts
- * import { droppedConnection } from "./rest.ts";
+ * import { droppedConnection } from "./app.ts";
  * const response = droppedConnection(); // reading its body rejects
  * ```
  */
@@ -153,7 +158,7 @@ export function droppedConnection(): Response {
  * @returns `true` for loopback.
  * @example Loopback
  * ```ts
- * import { isLoopback } from "./rest.ts";
+ * import { isLoopback } from "./app.ts";
  * isLoopback("127.0.0.1"); // true
  * isLoopback("192.168.1.5"); // false
  * ```

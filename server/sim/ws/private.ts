@@ -5,7 +5,7 @@
  *
  * Extension point for the trading engine: {@linkcode accountEventRows} maps
  * every {@linkcode AccountEvent} the account emits (orders placed, filled,
- * cancelled; ledger postings) to the rows the `ws.ts` layer pushes, with a
+ * cancelled; ledger postings) to the rows the WS server (`server.ts`) pushes, with a
  * per-subscription `sequence`. An engine that needs other rows (amends,
  * restatements) can push them with `WsSimulator.publishPrivate`.
  *
@@ -18,10 +18,10 @@ import type {
   SimLedgerEntry,
   SimOrder,
   SimOwnTrade,
-} from "./account.ts";
-import { divideRounded, formatUnits, pow10 } from "./decimal.ts";
-import { assetByKey } from "./pairs.ts";
-import { rfc3339FromMs, WireNumber, type WireObject } from "./ws_wire.ts";
+} from "../exchange/account.ts";
+import { divideRounded, formatUnits, pow10 } from "../exchange/units.ts";
+import { assetByKey } from "../exchange/pairs.ts";
+import { rfc3339FromMs, WireNumber, type WireObject } from "./wire.ts";
 
 function assetDecimals(key: string): number {
   return assetByKey(key)?.decimals ?? 8;
@@ -42,9 +42,9 @@ function units(value: bigint | number, decimals: number): WireNumber {
  * @returns The rows.
  * @example Rows
  * ```ts
- * import { Market } from "./market.ts";
- * import { SimAccount } from "./account.ts";
- * import { balanceSnapshotRows } from "./ws_private.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { SimAccount } from "../exchange/account.ts";
+ * import { balanceSnapshotRows } from "./private.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * balanceSnapshotRows(SimAccount.seeded(market));
  * ```
@@ -71,7 +71,7 @@ export function balanceSnapshotRows(account: SimAccount): WireObject[] {
  * @returns The row.
  * @example Row
  * ```ts
- * import { balanceUpdateRow } from "./ws_private.ts";
+ * import { balanceUpdateRow } from "./private.ts";
  * balanceUpdateRow({
  *   id: "LAAAAA-BBBBB-CCCCCC", refid: "TAAAAA-BBBBB-CCCCCC", timeMs: 0, type: "trade",
  *   asset: "ZUSD", amountUnits: -100n, feeUnits: 1n, balanceUnits: 1000n,
@@ -135,9 +135,9 @@ function averagePrice(order: SimOrder): WireNumber | undefined {
  * @returns The row.
  * @example Report
  * ```ts
- * import { Market } from "./market.ts";
- * import { SimAccount } from "./account.ts";
- * import { orderReport } from "./ws_private.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { SimAccount } from "../exchange/account.ts";
+ * import { orderReport } from "./private.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * const account = SimAccount.seeded(market);
  * account.orders().filter((o) => o.status === "open").map((o) => orderReport(o));
@@ -186,9 +186,9 @@ export function orderReport(
  * @returns The row.
  * @example Fill
  * ```ts
- * import { Market } from "./market.ts";
- * import { SimAccount } from "./account.ts";
- * import { tradeReport } from "./ws_private.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { SimAccount } from "../exchange/account.ts";
+ * import { tradeReport } from "./private.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * const account = SimAccount.seeded(market);
  * const trade = account.trades()[0]!;
@@ -230,9 +230,9 @@ export function tradeReport(trade: SimOwnTrade, order: SimOrder): WireObject {
  * @returns The rows.
  * @example Snapshot
  * ```ts
- * import { Market } from "./market.ts";
- * import { SimAccount } from "./account.ts";
- * import { executionSnapshotRows } from "./ws_private.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { SimAccount } from "../exchange/account.ts";
+ * import { executionSnapshotRows } from "./private.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * executionSnapshotRows(SimAccount.seeded(market), { snapOrders: true, snapTrades: false });
  * ```
@@ -276,7 +276,7 @@ export interface PrivateRows {
  * @returns The rows per channel.
  * @example Ledger posting
  * ```ts
- * import { accountEventRows } from "./ws_private.ts";
+ * import { accountEventRows } from "./private.ts";
  * accountEventRows({
  *   kind: "ledger",
  *   entry: {

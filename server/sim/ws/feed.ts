@@ -33,8 +33,8 @@ import {
   diffBooks,
   type Market,
   type SimTrade,
-} from "./market.ts";
-import type { SimPair } from "./pairs.ts";
+} from "../exchange/market.ts";
+import type { SimPair } from "../exchange/pairs.ts";
 import {
   bookFrame,
   instrumentSnapshotFrame,
@@ -45,7 +45,7 @@ import {
   tradeFrame,
   tradeRow,
   type WireObject,
-} from "./ws_wire.ts";
+} from "./wire.ts";
 
 /** Recent trades in a `trade` snapshot (WS_V2.md §3.3). */
 export const TRADE_SNAPSHOT_COUNT = 50;
@@ -76,7 +76,7 @@ export interface PairDemand {
  * @returns A demand for nothing.
  * @example Demand
  * ```ts
- * import { emptyDemand } from "./ws_feed.ts";
+ * import { emptyDemand } from "./feed.ts";
  * const demand = emptyDemand();
  * demand.bookDepth = 25;
  * ```
@@ -107,8 +107,8 @@ function sliceBook(book: BookSnapshot, depth: number): BookSnapshot {
  * @returns The unsigned CRC32.
  * @example Checksum
  * ```ts
- * import { Market } from "./market.ts";
- * import { checksumOf } from "./ws_feed.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { checksumOf } from "./feed.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * checksumOf(market.book("BTC/USD", { depth: 10 }));
  * ```
@@ -298,8 +298,8 @@ export type { PairStep };
  *
  * @example Advance one window
  * ```ts
- * import { Market } from "./market.ts";
- * import { emptyDemand, WsFeed } from "./ws_feed.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { emptyDemand, WsFeed } from "./feed.ts";
  * let t = Date.UTC(2025, 0, 10);
  * const market = new Market({ now: () => t });
  * const feed = new WsFeed(market);

@@ -2,7 +2,7 @@
  * The simulator's WS v2 trading methods on `/auth/v2` (WS_V2.md §4.3–§4.7)
  * on the matching engine: `add_order`, `amend_order`, `edit_order`,
  * `cancel_order`, `cancel_all`, `cancel_all_orders_after`, `batch_add`,
- * `batch_cancel`. The token is checked by `ws.ts` before a method gets
+ * `batch_cancel`. The token is checked by `server.ts` before a method gets
  * here. Params are mapped onto the REST field names (`limit_price` →
  * `price`, `triggers` → trigger price with `price_type`, `conditional` →
  * `close[…]`) and checked by the same code as REST, so both transports
@@ -17,17 +17,17 @@
  */
 
 import { decimalFromNumber } from "@krakked/core/decimal";
-import type { SimControl } from "./control.ts";
-import type { AmendChanges, SimEngine } from "./engine.ts";
-import { ORDER_ERRORS, type OrderFields } from "./engine_orders.ts";
-import { INVALID_ARGUMENTS, SimApiError } from "./params.ts";
-import type { WsMethodHandler } from "./ws.ts";
+import type { SimControl } from "../control.ts";
+import type { AmendChanges, SimEngine } from "../exchange/engine.ts";
+import { ORDER_ERRORS, type OrderFields } from "../exchange/orders.ts";
+import { INVALID_ARGUMENTS, SimApiError } from "../exchange/params.ts";
+import type { WsMethodHandler } from "./types.ts";
 import {
   errorFrame,
   successFrame,
   type WireObject,
   type WireValue,
-} from "./ws_wire.ts";
+} from "./wire.ts";
 
 /** Order fields `add_order`/`batch_add` accept (anything else: `Unsupported field`). */
 const ORDER_PARAMS = new Set([
@@ -124,7 +124,7 @@ function rfc3339ToSeconds(value: unknown): string {
  *   not take (e.g. `leverage`), `EGeneral:Invalid arguments` for bad types.
  * @example Limit order
  * ```ts
- * import { wsOrderFields } from "./engine_ws.ts";
+ * import { wsOrderFields } from "./trading.ts";
  * wsOrderFields({ order_type: "limit", side: "buy", order_qty: 0.5, limit_price: 2255.0 }).price; // "2255"
  * ```
  */

@@ -21,13 +21,17 @@ import {
   type SimOrder,
   type SimOwnTrade,
   wireSeconds,
-} from "./account.ts";
+} from "../exchange/account.ts";
 import type { KeyState, SimPermission } from "./auth.ts";
-import { floatToUnits, formatUnits } from "./decimal.ts";
-import type { Market } from "./market.ts";
-import { assetByKey, resolveAsset, resolvePair } from "./pairs.ts";
-import { INVALID_ARGUMENTS, type Params, SimApiError } from "./params.ts";
-import type { WsTokenRegistry } from "./tokens.ts";
+import { floatToUnits, formatUnits } from "../exchange/units.ts";
+import type { Market } from "../exchange/market.ts";
+import { assetByKey, resolveAsset, resolvePair } from "../exchange/pairs.ts";
+import {
+  INVALID_ARGUMENTS,
+  type Params,
+  SimApiError,
+} from "../exchange/params.ts";
+import type { WsTokenRegistry } from "../ws/tokens.ts";
 
 /** What a private method can use. */
 export interface PrivateContext {
@@ -123,7 +127,7 @@ export const METHOD_PERMISSIONS: Readonly<
  *   `forbidden` (authenticate, then permission denied) or `unknown`.
  * @example Classify
  * ```ts
- * import { classifyPrivateMethod } from "./private_methods.ts";
+ * import { classifyPrivateMethod } from "./private.ts";
  * classifyPrivateMethod("Balance"); // "known"
  * classifyPrivateMethod("Withdraw"); // "forbidden"
  * classifyPrivateMethod("Nope"); // "unknown"

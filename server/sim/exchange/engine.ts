@@ -2,8 +2,8 @@
  * The simulator's matching engine: places, fills, triggers, amends, expires
  * and cancels orders of the simulated account against the deterministic
  * market, with Kraken's rules and error strings (REST.md §3.2, §4, §7.2,
- * §8; WS_V2.md §4). The REST methods (`engine_rest.ts`) and the WS v2
- * trading methods (`engine_ws.ts`) are thin layers over this class.
+ * §8; WS_V2.md §4). The REST methods (`rest/trading.ts`) and the WS v2
+ * trading methods (`ws/trading.ts`) are thin layers over this class.
  *
  * ## Matching model
  *
@@ -66,8 +66,8 @@ import {
   type SimOrderTerms,
   type SimOwnTrade,
 } from "./account.ts";
-import type { SimControl } from "./control.ts";
-import { divideRounded, formatUnits, pow10, rescaleUnits } from "./decimal.ts";
+import type { SimControl } from "../control.ts";
+import { divideRounded, formatUnits, pow10, rescaleUnits } from "./units.ts";
 import {
   amendedRow,
   icebergRefillRow,
@@ -76,7 +76,7 @@ import {
   statusRow,
   tradeRow,
   triggeredRow,
-} from "./engine_rows.ts";
+} from "../ws/execution_rows.ts";
 import {
   checkDeadline,
   checkMinimums,
@@ -96,14 +96,14 @@ import {
   priceText,
   resolvePrice,
   TRIGGERED_KINDS,
-} from "./engine_orders.ts";
+} from "./orders.ts";
 import { newId } from "./ids.ts";
 import type { Market } from "./market.ts";
 import { assetByKey, type SimPair } from "./pairs.ts";
 import { INVALID_ARGUMENTS, SimApiError } from "./params.ts";
 import { SeededRandom } from "./prng.ts";
-import { accountEventRows, balanceUpdateRow } from "./ws_private.ts";
-import { WireNumber, type WireObject } from "./ws_wire.ts";
+import { accountEventRows, balanceUpdateRow } from "../ws/private.ts";
+import { WireNumber, type WireObject } from "../ws/wire.ts";
 
 /** Thrown by a transport when the order was placed but its answer must be lost (fault). */
 export class DroppedAnswerError extends Error {
@@ -326,7 +326,7 @@ function contingentOf(close: CloseSpec, pair: SimPair): WireObject {
  * ```ts
  * import { Market } from "./market.ts";
  * import { SimAccount } from "./account.ts";
- * import { SimControl } from "./control.ts";
+ * import { SimControl } from "../control.ts";
  * import { SimEngine } from "./engine.ts";
  * let now = Date.UTC(2025, 0, 10);
  * const market = new Market({ seed: 1, now: () => now });

@@ -12,21 +12,21 @@
  * @module
  */
 
-import { formatUnits } from "./decimal.ts";
+import { formatUnits } from "../exchange/units.ts";
 import {
   type BookLevel,
   type Candle,
   type SimTrade,
   type TickerSnapshot,
   vwapUnits,
-} from "./market.ts";
+} from "../exchange/market.ts";
 import {
   assetByKey,
   ASSETS,
   PAIRS,
   type SimAsset,
   type SimPair,
-} from "./pairs.ts";
+} from "../exchange/pairs.ts";
 
 /** A JSON number written exactly as its text (`"0.10000000"` → `0.10000000`). */
 export class WireNumber {
@@ -75,7 +75,7 @@ export type WireObject = { readonly [key: string]: WireValue | undefined };
  * @throws {SyntaxError} When the text is not a JSON number.
  * @example Keep trailing zeros
  * ```ts
- * import { wireJson, wireNumber } from "./ws_wire.ts";
+ * import { wireJson, wireNumber } from "./wire.ts";
  * wireJson({ qty: wireNumber("0.10000000") }); // '{"qty":0.10000000}'
  * ```
  */
@@ -93,7 +93,7 @@ export function wireNumber(text: string): WireNumber {
  * @throws {TypeError} For a non-finite number.
  * @example Write a frame
  * ```ts
- * import { wireJson, wireNumber } from "./ws_wire.ts";
+ * import { wireJson, wireNumber } from "./wire.ts";
  * wireJson({ channel: "book", data: [{ price: wireNumber("97128.0") }] });
  * // '{"channel":"book","data":[{"price":97128.0}]}'
  * ```
@@ -136,7 +136,7 @@ export function wireJson(value: WireValue): string {
  * @returns E.g. `"2025-03-04T10:15:02.114702Z"`.
  * @example Print a time
  * ```ts
- * import { rfc3339FromUs } from "./ws_wire.ts";
+ * import { rfc3339FromUs } from "./wire.ts";
  * rfc3339FromUs(1_741_083_302_114_702); // "2025-03-04T10:15:02.114702Z"
  * ```
  */
@@ -165,7 +165,7 @@ export function rfc3339FromUs(
  * @returns The RFC 3339 text.
  * @example Print a time
  * ```ts
- * import { rfc3339FromMs } from "./ws_wire.ts";
+ * import { rfc3339FromMs } from "./wire.ts";
  * rfc3339FromMs(0); // "1970-01-01T00:00:00.000000Z"
  * ```
  */
@@ -199,7 +199,7 @@ export interface WsStatusInfo {
  * @returns The frame text.
  * @example Status
  * ```ts
- * import { statusFrame } from "./ws_wire.ts";
+ * import { statusFrame } from "./wire.ts";
  * statusFrame({ system: "online", connectionId: 14230576291856903561n, version: "2.0.9" });
  * ```
  */
@@ -233,7 +233,7 @@ export interface WsTiming {
  * @returns The frame text.
  * @example Pong
  * ```ts
- * import { pongFrame } from "./ws_wire.ts";
+ * import { pongFrame } from "./wire.ts";
  * pongFrame({ reqId: 41, timeInMs: 0, timeOutMs: 0 });
  * ```
  */
@@ -255,7 +255,7 @@ export function pongFrame(timing: WsTiming): string {
  * @returns The frame text.
  * @example Book ack
  * ```ts
- * import { successFrame } from "./ws_wire.ts";
+ * import { successFrame } from "./wire.ts";
  * successFrame("subscribe", {
  *   result: { channel: "book", symbol: "ETH/USD", depth: 25, snapshot: true },
  *   reqId: 7, timeInMs: 0, timeOutMs: 0,
@@ -285,7 +285,7 @@ export function successFrame(
  * @returns The frame text.
  * @example Unknown pair
  * ```ts
- * import { errorFrame } from "./ws_wire.ts";
+ * import { errorFrame } from "./wire.ts";
  * errorFrame("subscribe", {
  *   error: "Currency pair not supported XBT/EUR", symbol: "XBT/EUR",
  *   reqId: 3, timeInMs: 0, timeOutMs: 0,
@@ -335,7 +335,7 @@ function canonicalZero(text: string): string {
  * @returns The frame text.
  * @example Empty update
  * ```ts
- * import { bookFrame } from "./ws_wire.ts";
+ * import { bookFrame } from "./wire.ts";
  * bookFrame("update", { symbol: "BTC/USD", bids: [], asks: [], checksum: 0, timeMs: 0 });
  * ```
  */
@@ -373,9 +373,9 @@ export function bookFrame(
  * @returns The row (raw numbers at the pair's precisions).
  * @example Row
  * ```ts
- * import { Market } from "./market.ts";
- * import { resolvePair } from "./pairs.ts";
- * import { tickerRow } from "./ws_wire.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { resolvePair } from "../exchange/pairs.ts";
+ * import { tickerRow } from "./wire.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * tickerRow(resolvePair("BTC/USD")!, market.ticker("BTC/USD"));
  * ```
@@ -422,7 +422,7 @@ export function tickerRow(pair: SimPair, ticker: TickerSnapshot): WireObject {
  * @returns The frame text.
  * @example Push
  * ```ts
- * import { tickerFrame } from "./ws_wire.ts";
+ * import { tickerFrame } from "./wire.ts";
  * tickerFrame("update", { symbol: "BTC/USD" });
  * ```
  */
@@ -441,8 +441,8 @@ export function tickerFrame(
  * @returns The row.
  * @example Row
  * ```ts
- * import { resolvePair } from "./pairs.ts";
- * import { tradeRow } from "./ws_wire.ts";
+ * import { resolvePair } from "../exchange/pairs.ts";
+ * import { tradeRow } from "./wire.ts";
  * tradeRow(resolvePair("BTC/USD")!, {
  *   pair: "XXBTZUSD", tradeId: 1, timeUs: 0, timeNs: 0n, priceUnits: 971280,
  *   volumeUnits: 125000, side: "b", orderType: "m",
@@ -469,7 +469,7 @@ export function tradeRow(pair: SimPair, trade: SimTrade): WireObject {
  * @returns The frame text.
  * @example Push
  * ```ts
- * import { tradeFrame } from "./ws_wire.ts";
+ * import { tradeFrame } from "./wire.ts";
  * tradeFrame("update", []);
  * ```
  */
@@ -490,9 +490,9 @@ export function tradeFrame(
  * @returns The row.
  * @example Row
  * ```ts
- * import { Market } from "./market.ts";
- * import { resolvePair } from "./pairs.ts";
- * import { ohlcRow } from "./ws_wire.ts";
+ * import { Market } from "../exchange/market.ts";
+ * import { resolvePair } from "../exchange/pairs.ts";
+ * import { ohlcRow } from "./wire.ts";
  * const market = new Market({ now: () => Date.UTC(2025, 0, 10) });
  * ohlcRow(resolvePair("BTC/USD")!, market.candles("BTC/USD", 5, { count: 1 })[0]!);
  * ```
@@ -522,7 +522,7 @@ export function ohlcRow(pair: SimPair, candle: Candle): WireObject {
  * @returns The frame text.
  * @example Push
  * ```ts
- * import { ohlcFrame } from "./ws_wire.ts";
+ * import { ohlcFrame } from "./wire.ts";
  * ohlcFrame("update", { rows: [], timeMs: 0 });
  * ```
  */
@@ -564,8 +564,8 @@ function floatText(value: number): WireNumber {
  * @returns The row.
  * @example Row
  * ```ts
- * import { assetByKey } from "./pairs.ts";
- * import { instrumentAsset } from "./ws_wire.ts";
+ * import { assetByKey } from "../exchange/pairs.ts";
+ * import { instrumentAsset } from "./wire.ts";
  * instrumentAsset(assetByKey("XXBT")!).id; // "BTC"
  * ```
  */
@@ -589,8 +589,8 @@ export function instrumentAsset(asset: SimAsset): WireObject {
  * @returns The row.
  * @example Row
  * ```ts
- * import { resolvePair } from "./pairs.ts";
- * import { instrumentPair } from "./ws_wire.ts";
+ * import { resolvePair } from "../exchange/pairs.ts";
+ * import { instrumentPair } from "./wire.ts";
  * instrumentPair(resolvePair("DOGE/USD")!).symbol; // "DOGE/USD"
  * ```
  */
@@ -636,7 +636,7 @@ function listedAssets(assets: readonly SimAsset[]): SimAsset[] {
  * @returns The frame text.
  * @example Snapshot
  * ```ts
- * import { instrumentSnapshotFrame } from "./ws_wire.ts";
+ * import { instrumentSnapshotFrame } from "./wire.ts";
  * JSON.parse(instrumentSnapshotFrame()).data.pairs.length > 0; // true
  * ```
  */

@@ -16,7 +16,7 @@ const POWERS: bigint[] = [];
  * @returns The power of ten.
  * @example Power
  * ```ts
- * import { pow10 } from "./decimal.ts";
+ * import { pow10 } from "./units.ts";
  * pow10(3); // 1000n
  * ```
  */
@@ -37,7 +37,7 @@ export function pow10(exponent: number): bigint {
  * @returns The decimal text.
  * @example Format
  * ```ts
- * import { formatUnits } from "./decimal.ts";
+ * import { formatUnits } from "./units.ts";
  * formatUnits(125000000n, 8); // "1.25000000"
  * formatUnits(-5n, 4); // "-0.0005"
  * ```
@@ -63,7 +63,7 @@ export function formatUnits(units: bigint | number, decimals: number): string {
  * @returns The value times `10^to`.
  * @example Rescale
  * ```ts
- * import { rescaleUnits } from "./decimal.ts";
+ * import { rescaleUnits } from "./units.ts";
  * rescaleUnits(12345n, 4, 2); // 123n
  * rescaleUnits(15n, 1, 0); // 2n
  * ```
@@ -81,7 +81,7 @@ export function rescaleUnits(units: bigint, from: number, to: number): bigint {
  * @returns The rounded quotient.
  * @example Divide
  * ```ts
- * import { divideRounded } from "./decimal.ts";
+ * import { divideRounded } from "./units.ts";
  * divideRounded(7n, 2n); // 4n
  * divideRounded(-7n, 2n); // -4n
  * ```
@@ -103,7 +103,7 @@ export function divideRounded(numerator: bigint, denominator: bigint): bigint {
  * @returns The units, or `undefined` when the text is not a plain decimal.
  * @example Parse
  * ```ts
- * import { parseUnits } from "./decimal.ts";
+ * import { parseUnits } from "./units.ts";
  * parseUnits("1.25", 8); // 125000000n
  * parseUnits("abc", 8); // undefined
  * ```
@@ -131,7 +131,7 @@ export function parseUnits(text: string, decimals: number): bigint | undefined {
  * @returns The nearest integer units as a BigInt.
  * @example Round
  * ```ts
- * import { floatToUnits } from "./decimal.ts";
+ * import { floatToUnits } from "./units.ts";
  * floatToUnits(1.23456, 2); // 123n
  * ```
  */

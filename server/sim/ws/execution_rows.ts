@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { SimOrder, SimOwnTrade } from "./account.ts";
-import { formatUnits } from "./decimal.ts";
-import { assetByKey } from "./pairs.ts";
-import { orderReport, tradeReport } from "./ws_private.ts";
-import { rfc3339FromMs, WireNumber, type WireObject } from "./ws_wire.ts";
+import type { SimOrder, SimOwnTrade } from "../exchange/account.ts";
+import { formatUnits } from "../exchange/units.ts";
+import { assetByKey } from "../exchange/pairs.ts";
+import { orderReport, tradeReport } from "./private.ts";
+import { rfc3339FromMs, WireNumber, type WireObject } from "./wire.ts";
 
 /** What the rows need to know beyond the account order. */
 export interface OrderRowInfo {
@@ -129,7 +129,7 @@ export function statusRow(
 }
 
 /**
- * The report of one fill (`exec_type: "trade"`), as `ws_private.ts` builds
+ * The report of one fill (`exec_type: "trade"`), as `private.ts` builds
  * it, with the fee preference.
  *
  * @param trade The own trade.

@@ -59,7 +59,7 @@ export interface WsFaultStats {
   statusPushes: number;
 }
 
-/** What the connection layer does for the faults (implemented by `ws.ts`). */
+/** What the connection layer does for the faults (implemented by `server.ts`). */
 export interface WsFaultHost {
   /** Close matching connections; returns how many. */
   dropConnections(scope: WsFaultScope, code: number, reason: string): number;
@@ -328,7 +328,7 @@ function isScope(value: unknown): value is WsFaultScope | undefined {
  * @returns The command, or a message naming what is wrong.
  * @example Parse
  * ```ts
- * import { parseWsFaultCommand } from "./ws_faults.ts";
+ * import { parseWsFaultCommand } from "./faults.ts";
  * parseWsFaultCommand({ action: "corruptChecksum", symbol: "BTC/USD" }).ok; // true
  * parseWsFaultCommand({ action: "explode" }).ok; // false
  * ```

@@ -4,7 +4,7 @@
  * subscriptions, and decide the answers (WS_V2.md §2.1–§2.8, §3, §4.1–§4.2).
  *
  * {@linkcode decideRequest} returns actions; the connection layer
- * (`ws.ts`) sends the frames, records the subscriptions and then sends the
+ * (`server.ts`) sends the frames, records the subscriptions and then sends the
  * snapshots. Kraken answers one ack (or reject) per symbol, so a subscribe
  * for three symbols yields three actions.
  *
@@ -20,15 +20,15 @@
  * @module
  */
 
-import { OHLC_INTERVALS } from "./market.ts";
-import { resolvePair, type SimPair } from "./pairs.ts";
+import { OHLC_INTERVALS } from "../exchange/market.ts";
+import { resolvePair, type SimPair } from "../exchange/pairs.ts";
 import {
   errorFrame,
   pongFrame,
   successFrame,
   type WireObject,
   type WsTiming,
-} from "./ws_wire.ts";
+} from "./wire.ts";
 
 /** Book depths Kraken accepts (WS_V2.md §3.2). */
 export const BOOK_DEPTHS: readonly number[] = Object.freeze([
@@ -113,8 +113,8 @@ export type WsChannelName = WsSubscription["channel"];
  * @returns A key such as `book|BTC/USD` or `ohlc|BTC/USD|5`.
  * @example Key
  * ```ts
- * import { resolvePair } from "./pairs.ts";
- * import { subscriptionKey } from "./ws_requests.ts";
+ * import { resolvePair } from "../exchange/pairs.ts";
+ * import { subscriptionKey } from "./requests.ts";
  * subscriptionKey({ channel: "ohlc", pair: resolvePair("BTC/USD")!, intervalMin: 5, snapshot: true });
  * // "ohlc|BTC/USD|5"
  * ```
@@ -221,7 +221,7 @@ function parseRequest(
  * @returns The actions, in the order their frames must be sent.
  * @example Ping
  * ```ts
- * import { decideRequest } from "./ws_requests.ts";
+ * import { decideRequest } from "./requests.ts";
  * decideRequest('{"method":"ping","req_id":1}', {
  *   endpoint: "public", subscribed: new Map(), nowMs: 0, checkToken: () => false,
  * }); // [{ kind: "send", frame: '{"method":"pong","req_id":1,...}' }]

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { divideRounded, formatUnits, parseUnits, pow10 } from "./decimal.ts";
+import { divideRounded, formatUnits, parseUnits, pow10 } from "./units.ts";
 import { INVALID_ARGUMENTS, SimApiError } from "./params.ts";
 import { type SimPair, tickSize } from "./pairs.ts";
 
@@ -254,7 +254,7 @@ function fractionDigits(text: string): number {
  *   decimals or a volume of zero.
  * @example Volume
  * ```ts
- * import { parseVolume } from "./engine_orders.ts";
+ * import { parseVolume } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * parseVolume("1.25", resolvePair("XBTUSD")!); // 125000000n
  * ```
@@ -278,7 +278,7 @@ export function parseVolume(text: string | undefined, pair: SimPair): bigint {
  * @returns The tick in price units.
  * @example Tick
  * ```ts
- * import { tickUnits } from "./engine_orders.ts";
+ * import { tickUnits } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * tickUnits(resolvePair("XBTUSD")!); // 1n
  * ```
@@ -300,7 +300,7 @@ export function tickUnits(pair: SimPair): bigint {
  *   `EGeneral:Invalid arguments` (not a price at all).
  * @example Relative
  * ```ts
- * import { parsePrice } from "./engine_orders.ts";
+ * import { parsePrice } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * parsePrice("+1.5%", resolvePair("XBTUSD")!).kind; // "percent"
  * ```
@@ -350,7 +350,7 @@ export function parsePrice(text: string, pair: SimPair): PriceInput {
  * @returns `1` (add) or `-1` (subtract).
  * @example Direction
  * ```ts
- * import { hashDirection } from "./engine_orders.ts";
+ * import { hashDirection } from "./orders.ts";
  * hashDirection("stop-loss", "sell"); // -1
  * hashDirection("limit", "sell"); // 1
  * ```
@@ -375,7 +375,7 @@ export function hashDirection(
  * @returns The unsigned amount in price units.
  * @example One percent
  * ```ts
- * import { offsetUnits, parsePrice } from "./engine_orders.ts";
+ * import { offsetUnits, parsePrice } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * const pair = resolvePair("XBTUSD")!;
  * offsetUnits(parsePrice("+1%", pair), 650000n, pair); // 6500n
@@ -402,7 +402,7 @@ export function offsetUnits(
  * @throws {SimApiError} `EOrder:Invalid price` when the result is not positive.
  * @example Minus five
  * ```ts
- * import { parsePrice, resolvePrice } from "./engine_orders.ts";
+ * import { parsePrice, resolvePrice } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * const pair = resolvePair("XBTUSD")!;
  * resolvePrice(parsePrice("-5", pair), { lastUnits: 650000n, ordertype: "limit", side: "buy", pair });
@@ -444,7 +444,7 @@ const CL_ORD_ID = [
  * @returns `true` when acceptable.
  * @example Shapes
  * ```ts
- * import { isClientOrderId } from "./engine_orders.ts";
+ * import { isClientOrderId } from "./orders.ts";
  * isClientOrderId("bot-20250304-0001"); // true
  * isClientOrderId("x".repeat(19)); // false
  * ```
@@ -480,7 +480,7 @@ function orderKind(text: string | undefined): OrderKind {
  * @throws {SimApiError} As above.
  * @example Five seconds ahead
  * ```ts
- * import { checkDeadline } from "./engine_orders.ts";
+ * import { checkDeadline } from "./orders.ts";
  * checkDeadline("2025-01-10T00:00:05Z", Date.UTC(2025, 0, 10)); // 1736467205000
  * ```
  */
@@ -555,7 +555,7 @@ function trailingOffset(price: PriceInput): void {
  * @throws {SimApiError} With Kraken's error string.
  * @example A limit buy
  * ```ts
- * import { parseOrder } from "./engine_orders.ts";
+ * import { parseOrder } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * parseOrder(
  *   { ordertype: "limit", type: "buy", volume: "1.25", price: "37500" },
@@ -757,7 +757,7 @@ function words(ordertype: OrderKind): string {
  * @returns The text.
  * @example Absolute
  * ```ts
- * import { priceText } from "./engine_orders.ts";
+ * import { priceText } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * priceText(375000n, resolvePair("XBTUSD")!); // "37500.0"
  * ```
@@ -782,7 +782,7 @@ export function priceText(input: PriceInput | bigint, pair: SimPair): string {
  * @returns E.g. `"buy 1.25000000 XBTUSD @ limit 37500.0"`.
  * @example Stop-loss-limit
  * ```ts
- * import { describeOrder } from "./engine_orders.ts";
+ * import { describeOrder } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * describeOrder({
  *   side: "sell", volumeUnits: 1000000n, pair: resolvePair("XBTUSD")!,
@@ -817,7 +817,7 @@ export function describeOrder(options: {
  * @returns The text.
  * @example Close
  * ```ts
- * import { describeClose, parsePrice } from "./engine_orders.ts";
+ * import { describeClose, parsePrice } from "./orders.ts";
  * import { resolvePair } from "./pairs.ts";
  * const pair = resolvePair("XBTUSD")!;
  * describeClose({ ordertype: "stop-loss", price: parsePrice("22000", pair) }, pair);

@@ -36,7 +36,7 @@ import {
   parseUnits,
   pow10,
   rescaleUnits,
-} from "./decimal.ts";
+} from "./units.ts";
 import { newId } from "./ids.ts";
 import type { Market } from "./market.ts";
 import { assetByKey, resolvePair, type SimPair } from "./pairs.ts";

@@ -6,14 +6,14 @@
  * - On connect: a `status` update (system status from the fault switches or
  *   the REST control object, `api_version: "v2"`, a u64 `connection_id`).
  * - `ping` → `pong`; `subscribe`/`unsubscribe` → one ack or reject per
- *   symbol, then the snapshot (`ws_requests.ts`).
+ *   symbol, then the snapshot (`requests.ts`).
  * - Channels `ticker`, `book`, `trade`, `ohlc`, `instrument` from the same
- *   deterministic {@linkcode Market} as the REST side (`ws_feed.ts`), and
+ *   deterministic {@linkcode Market} as the REST side (`feed.ts`), and
  *   `executions`, `balances` on `/auth/v2` from the simulated account
- *   (`ws_private.ts`), with the token checked on every private request.
+ *   (`private.ts`), with the token checked on every private request.
  * - `heartbeat` once a connection with subscriptions has sent nothing for
  *   `heartbeatMs` (WS_V2.md §2.5).
- * - Faults for tests: `faults` (`ws_faults.ts`).
+ * - Faults for tests: `faults` (`faults.ts`).
  *
  * Time: every decision uses the market's clock (`market.now()`). The feed
  * advances on a timer every `tickMs` (default 250 ms) while connections are
@@ -23,55 +23,43 @@
  *
  * The only Deno-specific call is `Deno.upgradeWebSocket` in
  * {@linkcode WsSimulator.handle}; {@linkcode WsSimulator.connect} takes any
- * socket-like peer.
+ * socket-like peer. Trading methods on `/auth/v2` come in through the
+ * `methods` hook (`trading.ts`); the simulator's `server.ts` plugs both in.
  *
  * @module
  */
 
-import type { AccountEvent, SimAccount } from "./account.ts";
-import { engineWsMethods } from "./engine_ws.ts";
-import type { SimControl } from "./control.ts";
-import type { Market } from "./market.ts";
-import { SeededRandom } from "./prng.ts";
-import {
-  type Simulator,
-  type SimulatorOptions,
-  type SimulatorParts,
-  startSimulator,
-  type WebSocketPlugin,
-} from "./server.ts";
+import type { AccountEvent, SimAccount } from "../exchange/account.ts";
+import type { SimControl } from "../control.ts";
+import type { Market } from "../exchange/market.ts";
+import { SeededRandom } from "../exchange/prng.ts";
 import type { WsTokenRegistry } from "./tokens.ts";
+import type { WsMethodHandler } from "./types.ts";
+import { emptyDemand, type FeedStep, type PairDemand, WsFeed } from "./feed.ts";
 import {
-  emptyDemand,
-  type FeedStep,
-  type PairDemand,
-  WsFeed,
-} from "./ws_feed.ts";
-import {
-  handleWsControlRequest,
   type WsFaultHost,
   WsFaults,
   type WsFaultScope,
   type WsSystemStatus,
-} from "./ws_faults.ts";
+} from "./faults.ts";
 import {
   accountEventRows,
   balanceSnapshotRows,
   executionSnapshotRows,
-} from "./ws_private.ts";
+} from "./private.ts";
 import {
   decideRequest,
   subscriptionKey,
   WS_ERRORS,
   type WsSubscription,
-} from "./ws_requests.ts";
+} from "./requests.ts";
 import {
   errorFrame,
   HEARTBEAT_FRAME,
   statusFrame,
   wireJson,
   type WireObject,
-} from "./ws_wire.ts";
+} from "./wire.ts";
 
 /** WS service version reported in `status` (Kraken's format). */
 export const WS_VERSION = "2.0.10";
@@ -93,18 +81,6 @@ export interface WsConnection {
   /** Call once the socket closed. */
   closed(): void;
 }
-
-/** A trading method handler for `/auth/v2` (the matching engine's hook). */
-export type WsMethodHandler = (request: {
-  method: string;
-  params: Readonly<Record<string, unknown>>;
-  reqId: number | undefined;
-  nowMs: number;
-  /** Send a frame to this connection. */
-  send: (text: string) => void;
-  /** Close this connection (fault injection). */
-  close?: (code: number, reason: string) => void;
-}) => void;
 
 /** Options of {@linkcode WsSimulator}. */
 export interface WsSimulatorOptions {
@@ -689,92 +665,4 @@ export class WsSimulator {
     }
     for (const symbol of corrupted) this.faults.corrupted(symbol);
   }
-}
-
-/** Options of {@linkcode webSocketPlugin}: timing and trading hooks. */
-export type WsPluginOptions = Omit<
-  WsSimulatorOptions,
-  "tokens" | "account" | "control"
->;
-
-/**
- * The `websocket` option of `startSimulator`: builds a {@linkcode WsSimulator}
- * on the simulator's market, account, tokens and control object.
- *
- * @param options Timing (`tickMs`, `heartbeatMs`, …) and trading hooks.
- * @param onCreate Receives the instance (tests use it for `tick()` and `faults`).
- * @returns The plugin factory.
- * @example Plug in
- * ```ts ignore
- * import { startSimulator } from "./server.ts";
- * import { webSocketPlugin } from "./ws.ts";
- * await using sim = await startSimulator({ websocket: webSocketPlugin() });
- * const socket = new WebSocket(sim.wsPublicUrl);
- * ```
- */
-export function webSocketPlugin(
-  options: WsPluginOptions = {},
-  onCreate?: (ws: WsSimulator) => void,
-): (parts: SimulatorParts) => WebSocketPlugin {
-  return (parts) => {
-    // With the matching engine, trading methods and private rows come from it.
-    const engine = options.methods ? undefined : parts.engine;
-    const ws = new WsSimulator(parts.market, {
-      ...options,
-      tokens: parts.tokens,
-      account: parts.account,
-      control: parts.control,
-      ...(engine
-        ? {
-          methods: engineWsMethods(engine, parts.control),
-          accountEvents: false,
-        }
-        : {}),
-    });
-    const detach = engine?.attach((channel, rows) =>
-      ws.publishPrivate(channel, rows)
-    );
-    onCreate?.(ws);
-    return {
-      handle: (request) => ws.handle(request),
-      control: (request) => handleWsControlRequest(ws.faults, request),
-      close: () => {
-        detach?.();
-        ws.close();
-      },
-    };
-  };
-}
-
-/** A running simulator with its WebSocket side exposed. */
-export interface SimulatorWithWs extends Simulator {
-  /** The WebSocket side (`tick()`, `faults`, `feed`, `publishPrivate`). */
-  readonly ws: WsSimulator;
-}
-
-/**
- * Start the simulator with the WebSocket v2 endpoints plugged in: REST under
- * `/0/…`, public WS at `wsPublicUrl`, private WS at `wsAuthUrl`.
- *
- * @param options `startSimulator` options (its `websocket` is replaced) plus
- *   `ws` timing options (`tickMs: 0` for tests that drive `ws.tick()`).
- * @returns The running simulator and its `ws`; `await using` closes both.
- * @example Offline public stream
- * ```ts ignore
- * import { startSimulatorWithWs } from "./ws.ts";
- * await using sim = await startSimulatorWithWs({ seed: 7 });
- * const socket = new WebSocket(sim.wsPublicUrl);
- * ```
- */
-export async function startSimulatorWithWs(
-  options: SimulatorOptions & { ws?: WsPluginOptions } = {},
-): Promise<SimulatorWithWs> {
-  let ws: WsSimulator | undefined;
-  const { ws: wsOptions, ...rest } = options;
-  const simulator = await startSimulator({
-    ...rest,
-    websocket: webSocketPlugin(wsOptions, (created) => (ws = created)),
-  });
-  if (!ws) throw new Error("The simulator did not build its WebSocket plugin");
-  return Object.assign(simulator, { ws });
 }

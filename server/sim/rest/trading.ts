@@ -12,20 +12,20 @@
  * @module
  */
 
-import type { SimControl } from "./control.ts";
+import type { SimControl } from "../control.ts";
 import {
   type AmendChanges,
   DroppedAnswerError,
   type PlacedOrder,
   type SimEngine,
-} from "./engine.ts";
-import type { OrderFields } from "./engine_orders.ts";
-import { INVALID_ARGUMENTS, Params, SimApiError } from "./params.ts";
+} from "../exchange/engine.ts";
+import type { OrderFields } from "../exchange/orders.ts";
+import { INVALID_ARGUMENTS, Params, SimApiError } from "../exchange/params.ts";
 import {
   ACCOUNT_HANDLERS,
   type PrivateContext,
   type PrivateHandler,
-} from "./private_methods.ts";
+} from "./private.ts";
 
 function text(value: unknown): string | undefined {
   if (typeof value === "string") return value;
@@ -44,8 +44,8 @@ function text(value: unknown): string | undefined {
  * @returns The fields.
  * @example Form body
  * ```ts
- * import { restOrderFields } from "./engine_rest.ts";
- * import { Params } from "./params.ts";
+ * import { restOrderFields } from "./trading.ts";
+ * import { Params } from "../exchange/params.ts";
  * restOrderFields(Params.fromForm("ordertype=limit&type=buy&volume=1&price=100")).price; // "100"
  * ```
  */

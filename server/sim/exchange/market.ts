@@ -51,7 +51,7 @@
  */
 
 import { normal, unit } from "./prng.ts";
-import { divideRounded, formatUnits, pow10 } from "./decimal.ts";
+import { divideRounded, formatUnits, pow10 } from "./units.ts";
 import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
 import { hashText } from "./prng.ts";
 

@@ -19,17 +19,21 @@ import type {
   TickerInfo,
   TradeRow,
 } from "@krakked/core/rest/types";
-import type { SimControl } from "./control.ts";
-import { formatUnits, pow10, rescaleUnits } from "./decimal.ts";
+import type { SimControl } from "../control.ts";
+import { formatUnits, pow10, rescaleUnits } from "../exchange/units.ts";
 import {
   type BookLevel,
   type Market,
   OHLC_INTERVALS,
   type TradeAggregate,
   vwapUnits,
-} from "./market.ts";
-import { assetInfo, assetPairInfo, type SimPair } from "./pairs.ts";
-import { INVALID_ARGUMENTS, type Params, SimApiError } from "./params.ts";
+} from "../exchange/market.ts";
+import { assetInfo, assetPairInfo, type SimPair } from "../exchange/pairs.ts";
+import {
+  INVALID_ARGUMENTS,
+  type Params,
+  SimApiError,
+} from "../exchange/params.ts";
 
 /** What a public method can use. */
 export interface PublicContext {
@@ -68,8 +72,8 @@ const MONTH_NAMES = [
  * @returns `max(pair_decimals, 5)`.
  * @example XBTUSD
  * ```ts
- * import { wirePriceDecimals } from "./public_methods.ts";
- * import { resolvePair } from "./pairs.ts";
+ * import { wirePriceDecimals } from "./public.ts";
+ * import { resolvePair } from "../exchange/pairs.ts";
  * wirePriceDecimals(resolvePair("XBTUSD")!); // 5
  * ```
  */
@@ -85,7 +89,7 @@ export function wirePriceDecimals(pair: SimPair): number {
  * @returns The text.
  * @example Format
  * ```ts
- * import { rfc1123 } from "./public_methods.ts";
+ * import { rfc1123 } from "./public.ts";
  * rfc1123(Date.UTC(2019, 0, 9, 1, 50, 54)); // "Wed,  9 Jan 19 01:50:54 +0000"
  * ```
  */
@@ -106,7 +110,7 @@ export function rfc1123(ms: number): string {
  * @returns The text.
  * @example Format
  * ```ts
- * import { rfc3339Seconds } from "./public_methods.ts";
+ * import { rfc3339Seconds } from "./public.ts";
  * rfc3339Seconds(Date.UTC(2023, 6, 6, 18, 52)); // "2023-07-06T18:52:00Z"
  * ```
  */
