@@ -15,7 +15,8 @@
  * - WebSocket v2: {@linkcode WsConnection}, {@linkcode BookSet} (checksummed
  *   books), {@linkcode LiveCache} ({@linkcode StaleDataError},
  *   {@linkcode NoDataError}); frames are {@linkcode WsFrame}.
- * - Market: {@linkcode PairUniverse}, {@linkcode PairResolver},
+ * - Market: {@linkcode loadMarketMetadata}, {@linkcode PairUniverse},
+ *   {@linkcode PairResolver},
  *   {@linkcode OhlcHistory} over an {@linkcode OhlcStore}.
  * - Trading: {@linkcode OrderClient} (gate → dry run, paper or live), over
  *   {@linkcode RestOrderTransport} or {@linkcode WsOrderTransport}, with
@@ -185,6 +186,12 @@ export {
   type PairStatus,
   UnknownPairError,
 } from "./market/pairs.ts";
+export {
+  loadMarketMetadata,
+  type LoadMarketMetadataOptions,
+  type MarketMetadata,
+  type MetadataSource,
+} from "./market/metadata.ts";
 export {
   PairUniverse,
   type PairUniverseOptions,

@@ -21,7 +21,10 @@
  */
 
 import type { KrakkedConfig, TradingMode } from "../core/config/config.ts";
-import { loadMarketMetadata, type MarketMetadata } from "./cli/market.ts";
+import {
+  loadMarketMetadata,
+  type MarketMetadata,
+} from "../core/market/metadata.ts";
 import type { PairMetadata } from "../core/market/pairs.ts";
 import type { CallParams, RestAnswer } from "../core/rest/client.ts";
 import { KrakenError } from "../core/rest/errors.ts";

@@ -38,10 +38,8 @@ import {
   backfillOhlc,
   type BackfillProgress,
 } from "../core/market/ohlc_history.ts";
-import {
-  type PairMetadata,
-  pairsFromAssetPairs,
-} from "../core/market/pairs.ts";
+import { loadMarketMetadata } from "../core/market/metadata.ts";
+import type { PairMetadata } from "../core/market/pairs.ts";
 import { selectUniverse } from "../core/market/universe.ts";
 import type { AssetInfo, AssetPairInfo } from "../core/rest/types.ts";
 import {
@@ -421,24 +419,23 @@ export class MarketWorker {
     const config = await this.#client.config();
     this.#config = config;
     const cachePromise = this.#openCache();
-    const [pairsAnswer, assetsAnswer] = await Promise.all([
-      this.#client.publicCall("AssetPairs"),
-      this.#client.publicCall("Assets").catch(() => undefined),
-    ]);
-    if (assetsAnswer !== undefined) {
-      try {
-        this.#assets = AssetTable.fromAssets(
-          assetsAnswer.result as Record<string, AssetInfo>,
-        );
-      } catch {
-        // The fallback table names the common assets well enough.
-      }
-    }
-    const all = pairsFromAssetPairs(
-      pairsAnswer.result as Record<string, AssetPairInfo>,
-      { assets: this.#assets },
-    );
-    const selection = selectUniverse(all, { quote: config.quote });
+    const market = await loadMarketMetadata({
+      assets: async () =>
+        (await this.#client.publicCall("Assets")).result as Record<
+          string,
+          AssetInfo
+        >,
+      assetPairs: async () =>
+        (await this.#client.publicCall("AssetPairs")).result as Record<
+          string,
+          AssetPairInfo
+        >,
+    });
+    this.#assets = market.assets;
+    const all = market.pairs;
+    const selection = selectUniverse(all, { quote: config.quote }, {
+      resolver: market.resolver,
+    });
     const chosen = new Set(selection.ids);
     for (const pair of all) {
       this.#allPairs.set(pair.id, pair);

@@ -4,6 +4,8 @@
  *
  * - {@linkcode AssetTable} and {@linkcode PairResolver}: Kraken's X/Z asset
  *   keys, altnames and four pair spellings to one canonical id.
+ * - {@linkcode loadMarketMetadata}: `Assets` + `AssetPairs` into the asset
+ *   table, every pair and a resolver, in one call.
  * - {@linkcode PairUniverse}: the spot pairs watched and traded, refreshed
  *   from a {@linkcode MarketSource} (the REST client fits it).
  * - {@linkcode OhlcHistory}: closed candles from an {@linkcode OhlcStore},
@@ -43,6 +45,12 @@ export {
   type PairStatus,
   UnknownPairError,
 } from "./pairs.ts";
+export {
+  loadMarketMetadata,
+  type LoadMarketMetadataOptions,
+  type MarketMetadata,
+  type MetadataSource,
+} from "./metadata.ts";
 export {
   estimate24hVolumeUsd,
   type MarketSource,

@@ -27,13 +27,10 @@
  */
 
 import { type Now, systemClock } from "../clock.ts";
-import type { AssetInfo, AssetPairInfo, TickerInfo } from "../rest/types.ts";
-import { AssetTable } from "./assets.ts";
-import {
-  type PairMetadata,
-  PairResolver,
-  pairsFromAssetPairs,
-} from "./pairs.ts";
+import type { TickerInfo } from "../rest/types.ts";
+import type { AssetTable } from "./assets.ts";
+import { loadMarketMetadata, type MetadataSource } from "./metadata.ts";
+import { type PairMetadata, PairResolver } from "./pairs.ts";
 
 /** Universe settings, usually from the config's region profile. */
 export interface UniverseConfig {
@@ -52,11 +49,7 @@ export interface UniverseConfig {
 }
 
 /** The market-data calls the universe needs; the REST client fits it. */
-export interface MarketSource {
-  /** `Assets`, keyed by asset key. */
-  assets(): Promise<Record<string, AssetInfo>>;
-  /** `AssetPairs`, keyed by REST pair key. */
-  assetPairs(): Promise<Record<string, AssetPairInfo>>;
+export interface MarketSource extends MetadataSource {
   /** `Ticker` for every pair, keyed by REST pair key. */
   ticker(): Promise<Record<string, TickerInfo>>;
 }
@@ -398,26 +391,13 @@ export class PairUniverse {
 
   async #refresh(): Promise<UniverseRefreshResult> {
     try {
-      let assets: AssetTable;
-      const warnings: string[] = [];
-      try {
-        await this.#acquire();
-        assets = AssetTable.fromAssets(await this.#source.assets());
-      } catch (error) {
-        assets = AssetTable.fallback();
-        warnings.push(
-          `Assets unavailable, using the legacy asset table: ${
-            error instanceof Error ? error.message : String(error)
-          }`,
-        );
-      }
-      await this.#acquire();
-      const assetPairs = await this.#source.assetPairs();
-      const pairs = pairsFromAssetPairs(assetPairs, {
-        assets,
-        supportsMargin: this.#config.supportsMargin ?? false,
-      });
-      const resolver = new PairResolver(pairs, { assets });
+      const { assets, pairs, resolver, warnings } = await loadMarketMetadata(
+        this.#source,
+        {
+          supportsMargin: this.#config.supportsMargin ?? false,
+          acquire: this.#acquire,
+        },
+      );
       let tickers: Record<string, TickerInfo> | undefined;
       if ((this.#config.min24hVolumeUsd ?? 0) > 0) {
         await this.#acquire();

@@ -13,6 +13,7 @@ import {
   type Timeframe,
   UnknownTimeframeError,
 } from "../../core/market/ohlc.ts";
+import { loadMarketMetadata } from "../../core/market/metadata.ts";
 import { OhlcHistory } from "../../core/market/ohlc_history.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
 import { expandHome } from "../config_dir.ts";
@@ -25,7 +26,6 @@ import { parseFlags, parseSince } from "./args.ts";
 import { loadCommandContext } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
-import { loadMarketMetadata } from "./market.ts";
 import { ProgressPrinter } from "./progress.ts";
 
 /** Help text of `krakked ohlc`. */

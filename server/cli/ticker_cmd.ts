@@ -5,13 +5,13 @@
  * @module
  */
 
+import { loadMarketMetadata } from "../../core/market/metadata.ts";
 import type { TickerInfo } from "../../core/rest/types.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
 import { parseFlags } from "./args.ts";
 import { loadCommandContext, table } from "./context.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, colorAllowed, paint, writeJson, writeLine } from "./io.ts";
-import { loadMarketMetadata } from "./market.ts";
 
 /** Help text of `krakked ticker`. */
 export const TICKER_HELP = `Usage: krakked ticker <pair>... [--json]

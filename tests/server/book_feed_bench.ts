@@ -133,7 +133,7 @@ async function setup(): Promise<Setup> {
 }
 
 async function metadata(rest: RestClient): Promise<PairMetadata[]> {
-  const { loadMarketMetadata } = await import("../../server/cli/market.ts");
+  const { loadMarketMetadata } = await import("../../core/market/metadata.ts");
   const { resolver } = await loadMarketMetadata(rest);
   return PAIRS.map((id) => resolver.get(id));
 }

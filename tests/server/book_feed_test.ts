@@ -14,7 +14,7 @@ import type { PaperBook } from "../../core/trade/paper.ts";
 import { bookChecksum } from "../../core/ws/book.ts";
 import { normalizeDecimal } from "../../core/ws/protocol.ts";
 import { BOOK_FEED_DEPTH, BookFeed } from "../../server/book_feed.ts";
-import { loadMarketMetadata } from "../../server/cli/market.ts";
+import { loadMarketMetadata } from "../../core/market/metadata.ts";
 import { type BookSource, OrderService } from "../../server/orders.ts";
 import { startSimulatorWithWs } from "@krakked/sim";
 import { FakeClock } from "../fakes/clock.ts";
