@@ -14,7 +14,7 @@ import type { OrderLifecycleState } from "../../../core/trade/lifecycle.ts";
 import type { OrderRequest } from "../../../core/trade/order.ts";
 import { RestOrderTransport } from "../../../core/trade/rest_transport.ts";
 import { WsOrderTransport } from "../../../core/trade/ws_transport.ts";
-import { NOW_MS } from "./_client.ts";
+import { NOW_MS } from "../../sim/_client.ts";
 import { placed, px, tradingSim, WIRES } from "./_trading_harness.ts";
 
 for (const wire of WIRES) {

@@ -18,15 +18,18 @@ import { Secret } from "../../../core/secrets/secret.ts";
 import {
   assetByKey,
   ASSETS,
-  PAIRS,
-} from "../../../server/sim/exchange/pairs.ts";
-import {
   defaultCredentials,
+  PAIRS,
   type Simulator,
   startSimulator,
-} from "../../../server/sim/server.ts";
+} from "@krakked/sim";
 import { FakeClock } from "../../fakes/clock.ts";
-import { assertDecimal, ID_PATTERN, NOW_MS, privateCall } from "./_client.ts";
+import {
+  assertDecimal,
+  ID_PATTERN,
+  NOW_MS,
+  privateCall,
+} from "../../sim/_client.ts";
 import {
   assertNoSecrets,
   CountingFetch,

@@ -29,9 +29,9 @@ import type { PrivateStreamEvent } from "../../../core/trade/private_stream.ts";
 import { RestOrderTransport } from "../../../core/trade/rest_transport.ts";
 import { PrivateWsSession } from "../../../core/trade/ws_session.ts";
 import { WsOrderTransport } from "../../../core/trade/ws_transport.ts";
-import { startSimulatorWithWs } from "../../../server/sim/server.ts";
+import { startSimulatorWithWs } from "@krakked/sim";
 import { FakeClock } from "../../fakes/clock.ts";
-import { NOW_MS } from "./_client.ts";
+import { NOW_MS } from "../../sim/_client.ts";
 import { CountingFetch } from "./_integration.ts";
 
 export const SEED = 21;

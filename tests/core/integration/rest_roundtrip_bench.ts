@@ -10,15 +10,15 @@
  *   cost of signing, sending, verifying and parsing, not of waiting.
  *
  * Run: `deno bench --allow-read --allow-net=127.0.0.1,localhost --allow-env
- * tests/server/sim/rest_roundtrip_bench.ts`
+ * tests/core/integration/rest_roundtrip_bench.ts`
  *
  * @module
  */
 
 import { RestClient } from "../../../core/rest/client.ts";
 import { RateLimiter } from "../../../core/rest/ratelimit.ts";
-import { startSimulator } from "../../../server/sim/server.ts";
-import { NOW_MS } from "./_client.ts";
+import { startSimulator } from "@krakked/sim";
+import { NOW_MS } from "../../sim/_client.ts";
 
 /** A clock that moves 10 s every time it is read. */
 function racingClock(): () => number {

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { KrakenSigner } from "../../../core/auth/sign.ts";
+import { KrakenSigner } from "../../core/auth/sign.ts";
 
 /** A fixed instant the tests run at: Sunday 2025-06-15 12:34:56.789 UTC. */
 export const NOW_MS = Date.UTC(2025, 5, 15, 12, 34, 56, 789);

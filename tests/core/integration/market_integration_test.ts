@@ -24,9 +24,8 @@ import {
   FileOhlcStore,
   OHLC_CSV_HEADER,
 } from "../../../server/ohlc_file_store.ts";
-import { PAIRS, tickSize } from "../../../server/sim/exchange/pairs.ts";
-import { type Simulator, startSimulator } from "../../../server/sim/server.ts";
-import { NOW_MS } from "./_client.ts";
+import { PAIRS, type Simulator, startSimulator, tickSize } from "@krakked/sim";
+import { NOW_MS } from "../../sim/_client.ts";
 import { CountingFetch, SteppedClock } from "./_integration.ts";
 
 const SEED = 23;

@@ -25,10 +25,7 @@ import {
   type WsConnectionOptions,
 } from "../../../core/ws/connection.ts";
 import { buildPing } from "../../../core/ws/protocol.ts";
-import {
-  type SimulatorWithWs,
-  startSimulatorWithWs,
-} from "../../../server/sim/server.ts";
+import { type SimulatorWithWs, startSimulatorWithWs } from "@krakked/sim";
 import { FakeClock } from "../../fakes/clock.ts";
 
 /** The simulator's start time (a weekday noon, well inside its history). */

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  defaultCredentials,
-  startSimulator,
-} from "../../../server/sim/server.ts";
-import { createRestApp, isLoopback } from "../../../server/sim/rest/app.ts";
+import { defaultCredentials, startSimulator } from "../../server/sim/server.ts";
+import { createRestApp, isLoopback } from "../../server/sim/rest/app.ts";
 import { NOW_MS, publicCall } from "./_client.ts";
 
 Deno.test("startSimulator() reports its URLs and seed-derived credentials", async () => {

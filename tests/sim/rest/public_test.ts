@@ -6,7 +6,7 @@ import {
   NOW_MS,
   publicCall,
   units,
-} from "./_client.ts";
+} from "../_client.ts";
 
 const SEED = 11;
 

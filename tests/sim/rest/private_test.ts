@@ -12,7 +12,7 @@ import {
   privateCall,
   TestClock,
   units,
-} from "./_client.ts";
+} from "../_client.ts";
 
 const DECIMALS: Record<string, number> = {
   ZUSD: 4,

@@ -5,7 +5,7 @@ import {
   merge,
   OHLC_INTERVALS,
 } from "../../../server/sim/exchange/market.ts";
-import { NOW_MS } from "./_client.ts";
+import { NOW_MS } from "../_client.ts";
 
 Deno.test("trades are a pure function of seed, pair and time", () => {
   const a = new Market({ seed: 5, now: () => NOW_MS });

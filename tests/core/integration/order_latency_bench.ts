@@ -19,10 +19,10 @@
  *   of the 61st open order.
  *
  * Report: `deno run --allow-read --allow-net=127.0.0.1,localhost --allow-env
- * tests/server/sim/order_latency_bench.ts` (append `--tiers-only` for the
+ * tests/core/integration/order_latency_bench.ts` (append `--tiers-only` for the
  * Starter/Pro burst alone). Bench: `deno bench
  * --allow-read --allow-net=127.0.0.1,localhost --allow-env
- * tests/server/sim/order_latency_bench.ts`.
+ * tests/core/integration/order_latency_bench.ts`.
  *
  * @module
  */
@@ -50,7 +50,7 @@ import {
 } from "../../../core/trade/transport.ts";
 import { PrivateWsSession } from "../../../core/trade/ws_session.ts";
 import { WsOrderTransport } from "../../../core/trade/ws_transport.ts";
-import { startSimulatorWithWs } from "../../../server/sim/server.ts";
+import { startSimulatorWithWs } from "@krakked/sim";
 
 const CONFIG: GateConfig = {
   trading: {

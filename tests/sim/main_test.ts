@@ -3,7 +3,7 @@ import {
   DEFAULT_SIM_PORT,
   parseSimArgs,
   simMain,
-} from "../../../server/sim/main.ts";
+} from "../../server/sim/main.ts";
 
 Deno.test("parseSimArgs() reads flags into a tagged result", async (t) => {
   await t.step("defaults", () => {

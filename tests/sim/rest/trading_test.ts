@@ -11,7 +11,7 @@ import { KrakenError } from "../../../core/rest/errors.ts";
 import { NonceSource } from "../../../core/auth/nonce.ts";
 import { RestClient } from "../../../core/rest/client.ts";
 import { type Simulator, startSimulator } from "../../../server/sim/server.ts";
-import { privateCall, TestClock } from "./_client.ts";
+import { privateCall, TestClock } from "../_client.ts";
 
 const START_MS = Date.UTC(2025, 5, 15, 12);
 

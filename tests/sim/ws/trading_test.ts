@@ -13,7 +13,7 @@ import {
   type SimulatorWithWs,
   startSimulatorWithWs,
 } from "../../../server/sim/server.ts";
-import { TestClock } from "./_client.ts";
+import { TestClock } from "../_client.ts";
 
 const START_MS = Date.UTC(2025, 5, 15, 12);
 const WAIT_MS = 10_000;

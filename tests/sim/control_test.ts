@@ -3,8 +3,8 @@ import {
   NO_FAULTS,
   parseFaultSettings,
   takeRequestFault,
-} from "../../../server/sim/control.ts";
-import { startSimulator } from "../../../server/sim/server.ts";
+} from "../../server/sim/control.ts";
+import { startSimulator } from "../../server/sim/server.ts";
 import { NOW_MS, privateCall, publicCall } from "./_client.ts";
 
 async function simulator() {

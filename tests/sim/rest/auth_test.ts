@@ -5,7 +5,7 @@ import {
   recordFailure,
 } from "../../../server/sim/rest/auth.ts";
 import { startSimulator } from "../../../server/sim/server.ts";
-import { NOW_MS, privateCall, TestClock } from "./_client.ts";
+import { NOW_MS, privateCall, TestClock } from "../_client.ts";
 
 // REST.md §2.3, Vector A (Kraken's "Spot REST Authentication" guide).
 const VECTOR_SECRET =

@@ -5,15 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  pairsFromAssetPairs,
-  selectUniverse,
-} from "../../../core/market/mod.ts";
-import { AssetTable } from "../../../core/market/assets.ts";
-import type { AssetInfo, AssetPairInfo } from "../../../core/rest/types.ts";
-import { parseServeArgs } from "../../../server/serve.ts";
-import { parseSimArgs } from "../../../server/sim/main.ts";
-import { Market } from "../../../server/sim/exchange/market.ts";
+import { pairsFromAssetPairs, selectUniverse } from "../../core/market/mod.ts";
+import { AssetTable } from "../../core/market/assets.ts";
+import type { AssetInfo, AssetPairInfo } from "../../core/rest/types.ts";
+import { parseServeArgs } from "../../server/serve.ts";
+import { parseSimArgs } from "../../server/sim/main.ts";
+import { Market } from "../../server/sim/exchange/market.ts";
 import {
   MAX_SYNTHETIC_PAIRS,
   PAIRS,
@@ -21,11 +18,11 @@ import {
   SimCatalogue,
   STANDARD_FEES,
   tickSize,
-} from "../../../server/sim/exchange/pairs.ts";
+} from "../../server/sim/exchange/pairs.ts";
 import {
   startSimulator,
   startSimulatorWithWs,
-} from "../../../server/sim/server.ts";
+} from "../../server/sim/server.ts";
 import { NOW_MS, publicCall } from "./_client.ts";
 
 const WAIT_MS = 15_000;
