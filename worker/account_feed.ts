@@ -2,7 +2,8 @@
  * The account as the server's event stream (`/api/private/events`, SSE)
  * tells it: `balances` and `executions` from the server's private WS v2
  * connection, each channel's snapshot first (the server replays it to every
- * new listener), then updates. A pure state machine, `step(state, event)`;
+ * new listener), then updates. A pure state machine,
+ * `stepAccountFeed(state, event) → { state, effects }`;
  * the worker owns the `EventSource` and the REST call.
  *
  * REST is asked only when the stream cannot be trusted: after the stream
@@ -60,17 +61,17 @@ export interface AccountFeedState {
 
 /** What can happen to the feed, named by source. */
 export type AccountFeedEvent =
-  | { kind: "wire.open" }
-  | { kind: "wire.message"; channel: string; text: string }
-  | { kind: "wire.error"; closed: boolean }
-  | { kind: "rest.account"; account: AccountInfo }
-  | { kind: "rest.failed"; message: string };
+  | { type: "wire.open" }
+  | { type: "wire.message"; channel: string; text: string }
+  | { type: "wire.error"; closed: boolean }
+  | { type: "rest.account"; account: AccountInfo }
+  | { type: "rest.failed"; message: string };
 
 /** What the worker should do after a step. */
 export type AccountFeedEffect =
-  | { kind: "refresh"; reason: "reconnect" | "gap" | "closed" }
-  | { kind: "publish" }
-  | { kind: "notice"; message: string };
+  | { type: "refresh"; reason: "reconnect" | "gap" | "closed" }
+  | { type: "publish" }
+  | { type: "notice"; message: string };
 
 /**
  * The state before the stream opened.
@@ -179,7 +180,7 @@ function refresh(
 ): AccountFeedState {
   // One refresh at a time: its answer covers every reason seen meanwhile.
   if (state.refreshing) return state;
-  effects.push({ kind: "refresh", reason });
+  effects.push({ type: "refresh", reason });
   return {
     ...state,
     refreshing: true,
@@ -231,7 +232,7 @@ function message(
   next = channel === "executions"
     ? { ...next, orders: applyExecutions(next.orders, rows, snapshot) }
     : { ...next, balances: applyBalances(next.balances, rows, snapshot) };
-  effects.push({ kind: "publish" });
+  effects.push({ type: "publish" });
   return { state: next, effects };
 }
 
@@ -245,7 +246,7 @@ function message(
  * ```ts
  * import { initialAccountFeed, stepAccountFeed } from "./account_feed.ts";
  * const { state } = stepAccountFeed(initialAccountFeed(), {
- *   kind: "wire.message",
+ *   type: "wire.message",
  *   channel: "balances",
  *   text: '{"type":"snapshot","sequence":1,"data":[{"asset":"USD","balance":"100.5"}]}',
  * });
@@ -256,7 +257,7 @@ export function stepAccountFeed(
   state: AccountFeedState,
   event: AccountFeedEvent,
 ): { state: AccountFeedState; effects: AccountFeedEffect[] } {
-  switch (event.kind) {
+  switch (event.type) {
     case "wire.open": {
       const effects: AccountFeedEffect[] = [];
       // The server replays each channel's snapshot to the new listener.
@@ -267,7 +268,7 @@ export function stepAccountFeed(
         sequence: { executions: undefined, balances: undefined },
       };
       if (state.opened) next = refresh(next, "reconnect", effects);
-      effects.push({ kind: "publish" });
+      effects.push({ type: "publish" });
       return { state: next, effects };
     }
     case "wire.message":
@@ -279,7 +280,7 @@ export function stepAccountFeed(
         stream: event.closed ? "closed" : "reconnecting",
       };
       if (event.closed) next = refresh(next, "closed", effects);
-      effects.push({ kind: "publish" });
+      effects.push({ type: "publish" });
       return { state: next, effects };
     }
     case "rest.account":
@@ -293,13 +294,13 @@ export function stepAccountFeed(
           ),
           orders: new Map(event.account.openOrders.map((o) => [o.id, o])),
         },
-        effects: [{ kind: "publish" }],
+        effects: [{ type: "publish" }],
       };
     case "rest.failed":
       return {
         state: { ...state, refreshing: false },
         effects: [{
-          kind: "notice",
+          type: "notice",
           message: `Account refresh failed: ${event.message}`,
         }],
       };

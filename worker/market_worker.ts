@@ -936,7 +936,7 @@ export class MarketWorker {
       this.#accountWatched = true;
       if (Source === undefined) {
         // No streams here: one REST answer is the best there is.
-        this.#accountStep({ kind: "wire.error", closed: true });
+        this.#accountStep({ type: "wire.error", closed: true });
       } else this.#openAccountStream(Source);
     }
     return Promise.resolve({
@@ -951,11 +951,11 @@ export class MarketWorker {
       new URL("/api/private/events", this.#deps.origin).href,
     );
     this.#accountSource = source;
-    source.onopen = () => this.#accountStep({ kind: "wire.open" });
+    source.onopen = () => this.#accountStep({ type: "wire.open" });
     for (const channel of ["executions", "balances"]) {
       source.addEventListener(channel, (event) => {
         this.#accountStep({
-          kind: "wire.message",
+          type: "wire.message",
           channel,
           text: String(event.data),
         });
@@ -965,7 +965,7 @@ export class MarketWorker {
       // CLOSED: the server refused the stream (not an event stream, an HTTP
       // error); the browser will not retry, so try again later ourselves.
       const closed = source.readyState === 2;
-      this.#accountStep({ kind: "wire.error", closed });
+      this.#accountStep({ type: "wire.error", closed });
       if (closed && this.#accountSource === source) {
         source.close();
         this.#accountSource = undefined;
@@ -985,7 +985,7 @@ export class MarketWorker {
   }
 
   #accountEffect(effect: AccountFeedEffect): void {
-    switch (effect.kind) {
+    switch (effect.type) {
       case "publish":
         this.#coalescer.account(() => accountView(this.#accountFeed));
         return;
@@ -1001,12 +1001,12 @@ export class MarketWorker {
           (result) =>
             this.#accountStep(
               result.ok
-                ? { kind: "rest.account", account: result.value }
-                : { kind: "rest.failed", message: result.error.message },
+                ? { type: "rest.account", account: result.value }
+                : { type: "rest.failed", message: result.error.message },
             ),
           (error) =>
             this.#accountStep({
-              kind: "rest.failed",
+              type: "rest.failed",
               message: errorValue(error).message,
             }),
         );

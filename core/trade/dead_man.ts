@@ -61,10 +61,10 @@ export type DeadManEvent =
 
 /** What to do. */
 export type DeadManEffect =
-  | { kind: "call"; timeoutSec: number }
-  | { kind: "schedule"; delayMs: number }
-  | { kind: "cancel_timer" }
-  | { kind: "warn"; message: string };
+  | { type: "call"; timeoutSec: number }
+  | { type: "set_timer"; delayMs: number }
+  | { type: "cancel_timer" }
+  | { type: "warn"; message: string };
 
 /**
  * Checks and completes a timing.
@@ -133,7 +133,7 @@ export function initialDeadMan(
  * ```ts
  * import { initialDeadMan, stepDeadMan } from "./dead_man.ts";
  * const { effects } = stepDeadMan(initialDeadMan(), { type: "call.start", atMs: 0 });
- * effects; // [{ kind: "call", timeoutSec: 60 }]
+ * effects; // [{ type: "call", timeoutSec: 60 }]
  * ```
  */
 export function stepDeadMan(
@@ -142,7 +142,7 @@ export function stepDeadMan(
 ): { state: DeadManState; effects: DeadManEffect[] } {
   const { timing } = state;
   const same = { state, effects: [] as DeadManEffect[] };
-  const arm: DeadManEffect = { kind: "call", timeoutSec: timing.timeoutSec };
+  const arm: DeadManEffect = { type: "call", timeoutSec: timing.timeoutSec };
   switch (event.type) {
     case "call.start":
       if (state.phase === "arming" || state.phase === "armed") return same;
@@ -157,7 +157,7 @@ export function stepDeadMan(
       if (state.phase === "off" || state.phase === "disarming") return same;
       return {
         state: { ...state, phase: "disarming" },
-        effects: [{ kind: "cancel_timer" }, { kind: "call", timeoutSec: 0 }],
+        effects: [{ type: "cancel_timer" }, { type: "call", timeoutSec: 0 }],
       };
     case "reply.ok":
       if (state.phase === "disarming") {
@@ -175,7 +175,7 @@ export function stepDeadMan(
           failures: 0,
           expiresAtMs: event.atMs + event.timeoutSec * 1000,
         },
-        effects: [{ kind: "schedule", delayMs: timing.refreshMs }],
+        effects: [{ type: "set_timer", delayMs: timing.refreshMs }],
       };
     case "reply.failed": {
       if (state.phase === "disarming") {
@@ -186,7 +186,7 @@ export function stepDeadMan(
         return {
           state: { ...state, phase: "off" },
           effects: [{
-            kind: "warn",
+            type: "warn",
             message:
               `Dead-man switch disarm failed (${event.message}); Kraken may still cancel all orders${until}`,
           }],
@@ -195,12 +195,12 @@ export function stepDeadMan(
       if (state.phase === "off" || event.timeoutSec === 0) return same;
       const failures = state.failures + 1;
       const effects: DeadManEffect[] = [
-        { kind: "schedule", delayMs: timing.retryMs },
+        { type: "set_timer", delayMs: timing.retryMs },
       ];
       const lapses = state.expiresAtMs !== null &&
         event.atMs + timing.retryMs >= state.expiresAtMs;
       effects.push({
-        kind: "warn",
+        type: "warn",
         message:
           `Dead-man switch refresh failed ${failures} time(s) (${event.message})${
             lapses
@@ -302,7 +302,7 @@ export class DeadManSwitch {
   }
 
   #run(effect: DeadManEffect): void {
-    switch (effect.kind) {
+    switch (effect.type) {
       case "call": {
         const timeoutSec = effect.timeoutSec;
         this.#call(timeoutSec).then(
@@ -318,7 +318,7 @@ export class DeadManSwitch {
         );
         break;
       }
-      case "schedule":
+      case "set_timer":
         this.#cancelTimer?.();
         this.#cancelTimer = this.#setTimer(() => {
           this.#cancelTimer = undefined;

@@ -181,7 +181,7 @@ export type LifecycleEvent =
 /** A fill counted for the first time. */
 export interface FillEffect {
   /** Discriminator. */
-  kind: "fill";
+  type: "fill";
   /** Fill id. */
   execId: string;
   /** Quantity (base). */
@@ -199,16 +199,16 @@ export interface FillEffect {
 /** What the caller should do or know. */
 export type LifecycleEffect =
   | {
-    kind: "reconcile";
+    type: "reconcile";
     ref: ClientRef;
     pair: string;
     sentAtMs: number;
     /** Query no earlier: a just-placed order can be briefly absent from OpenOrders. */
     notBeforeMs: number;
   }
-  | { kind: "status_changed"; from: OrderStatus; to: OrderStatus }
+  | { type: "status_changed"; from: OrderStatus; to: OrderStatus }
   | FillEffect
-  | { kind: "anomaly"; message: string };
+  | { type: "anomaly"; message: string };
 
 /** The machine's answer. */
 export interface LifecycleStep {
@@ -352,7 +352,7 @@ class Stepper {
     const from = this.state.status;
     if (from === status) return;
     this.state.status = status;
-    this.effects.push({ kind: "status_changed", from, to: status });
+    this.effects.push({ type: "status_changed", from, to: status });
   }
 
   /** Moves forward only; any evidence resolves `ambiguous`. */
@@ -363,13 +363,13 @@ class Stepper {
   }
 
   anomaly(message: string): void {
-    this.effects.push({ kind: "anomaly", message });
+    this.effects.push({ type: "anomaly", message });
   }
 
   goAmbiguous(atMs: number): void {
     this.moveTo("ambiguous");
     this.effects.push({
-      kind: "reconcile",
+      type: "reconcile",
       ref: this.state.ref,
       pair: this.state.pair,
       sentAtMs: this.state.sentAtMs,
@@ -425,7 +425,7 @@ function applyExecution(
         ? addDecimal(state.cumCost, cost ?? "0")
         : maxText(state.cumCost, cumCost);
       s.effects.push({
-        kind: "fill",
+        type: "fill",
         execId,
         qty,
         price: wireText(report.last_price),
@@ -524,7 +524,7 @@ function applyFound(
  * ```ts ignore
  * const { state: next, effects } = stepOrder(state, { type: "timer.reply_timeout", atMs: 5_000 });
  * next.status; // "ambiguous"
- * effects.at(-1)?.kind; // "reconcile"
+ * effects.at(-1)?.type; // "reconcile"
  * ```
  */
 export function stepOrder(

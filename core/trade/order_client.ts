@@ -1896,7 +1896,7 @@ export class OrderClient {
     effect: LifecycleEffect,
     options: { reconcile?: boolean },
   ): void {
-    switch (effect.kind) {
+    switch (effect.type) {
       case "status_changed":
         this.#emit({
           type: "state",

@@ -1,6 +1,6 @@
 /**
  * The lifecycle of one resilient WebSocket connection as a pure state
- * machine: `step(state, event) → { state, effects }`. Events are named by
+ * machine: `stepConnection(state, event) → { state, effects }`. Events are named by
  * their source (`call.*` from the owner, `wire.*` from the socket, `timer.*`
  * from timers the machine asked for); effects say what the shell must do
  * (open or close a socket, set or cancel a timer, send a ping, replay
@@ -114,30 +114,30 @@ export interface ConnectionState {
 
 /** Events that drive the machine. */
 export type ConnectionEvent =
-  | { type: "call.connect"; nowMs: number }
-  | { type: "call.close"; nowMs: number }
-  | { type: "call.reconnect"; nowMs: number; random: number; reason: string }
-  | { type: "wire.open"; nowMs: number }
+  | { type: "call.connect"; atMs: number }
+  | { type: "call.close"; atMs: number }
+  | { type: "call.reconnect"; atMs: number; random: number; reason: string }
+  | { type: "wire.open"; atMs: number }
   | {
     type: "wire.close";
-    nowMs: number;
+    atMs: number;
     random: number;
     code: number;
     reason: string;
   }
   | { type: "wire.status"; system: string }
-  | { type: "timer.reconnect"; nowMs: number }
-  | { type: "timer.connect_timeout"; nowMs: number; random: number }
+  | { type: "timer.reconnect"; atMs: number }
+  | { type: "timer.connect_timeout"; atMs: number; random: number }
   | {
     type: "timer.watchdog";
-    nowMs: number;
+    atMs: number;
     random: number;
     /** When the last frame arrived on this socket. */
     lastFrameAtMs: number | undefined;
     /** How many subscriptions the connection holds. */
     subscriptions: number;
   }
-  | { type: "timer.ping"; nowMs: number };
+  | { type: "timer.ping"; atMs: number };
 
 /** Something the machine tells its listeners about. */
 export type ConnectionNotice =
@@ -162,8 +162,8 @@ export type ConnectionEffect =
   | { type: "resubscribe"; reconnect: boolean }
   | { type: "notify"; notice: ConnectionNotice };
 
-/** The result of one {@linkcode step}. */
-export interface StepResult {
+/** The result of one {@linkcode stepConnection}. */
+export interface ConnectionStep {
   /** The next state. */
   state: ConnectionState;
   /** Effects to run, in order. */
@@ -176,8 +176,8 @@ export interface StepResult {
  * @returns An idle state.
  * @example Start
  * ```ts
- * import { initialConnectionState, step, DEFAULT_CONNECTION_CONFIG } from "./_connection_fsm.ts";
- * const { effects } = step(initialConnectionState(), { type: "call.connect", nowMs: 0 }, DEFAULT_CONNECTION_CONFIG);
+ * import { initialConnectionState, stepConnection, DEFAULT_CONNECTION_CONFIG } from "./_connection_fsm.ts";
+ * const { effects } = stepConnection(initialConnectionState(), { type: "call.connect", atMs: 0 }, DEFAULT_CONNECTION_CONFIG);
  * // effects[0]: { type: "open_socket", attempt: 1 }
  * ```
  */
@@ -262,23 +262,23 @@ export function budgetWaitMs(
  * @returns The next state and the effects to run.
  * @example A drop schedules a reconnect
  * ```ts
- * import { initialConnectionState, step, DEFAULT_CONNECTION_CONFIG as c } from "./_connection_fsm.ts";
- * let s = step(initialConnectionState(), { type: "call.connect", nowMs: 0 }, c).state;
- * s = step(s, { type: "wire.open", nowMs: 5 }, c).state;
- * const r = step(s, { type: "wire.close", nowMs: 9, random: 0, code: 1006, reason: "" }, c);
+ * import { initialConnectionState, stepConnection, DEFAULT_CONNECTION_CONFIG as c } from "./_connection_fsm.ts";
+ * let s = stepConnection(initialConnectionState(), { type: "call.connect", atMs: 0 }, c).state;
+ * s = stepConnection(s, { type: "wire.open", atMs: 5 }, c).state;
+ * const r = stepConnection(s, { type: "wire.close", atMs: 9, random: 0, code: 1006, reason: "" }, c);
  * // r.state.phase === "waiting"; a "reconnect" timer is set
  * ```
  */
-export function step(
+export function stepConnection(
   state: ConnectionState,
   event: ConnectionEvent,
   config: ConnectionConfig,
-): StepResult {
+): ConnectionStep {
   if (state.phase === "closed") return { state, effects: [] };
   switch (event.type) {
     case "call.connect":
       if (state.phase !== "idle") return { state, effects: [] };
-      return attempt({ ...state, failures: 1 }, event.nowMs, config, []);
+      return attempt({ ...state, failures: 1 }, event.atMs, config, []);
     case "call.close":
       return {
         state: { ...state, phase: "closed", openedAtMs: undefined },
@@ -304,7 +304,7 @@ export function step(
         return { state, effects: [] };
       }
       return drop(state, {
-        nowMs: event.nowMs,
+        atMs: event.atMs,
         random: event.random,
         code: 4001,
         reason: event.reason,
@@ -319,7 +319,7 @@ export function step(
           phase: "open",
           opens: state.opens + 1,
           reconnects: state.reconnects + (reconnect ? 1 : 0),
-          openedAtMs: event.nowMs,
+          openedAtMs: event.atMs,
         },
         effects: [
           { type: "cancel_timer", timer: "connect_timeout" },
@@ -339,7 +339,7 @@ export function step(
         return { state, effects: [] };
       }
       return drop(state, {
-        nowMs: event.nowMs,
+        atMs: event.atMs,
         random: event.random,
         code: event.code,
         reason: event.reason,
@@ -349,11 +349,11 @@ export function step(
       return { state: { ...state, systemStatus: event.system }, effects: [] };
     case "timer.reconnect":
       if (state.phase !== "waiting") return { state, effects: [] };
-      return attempt(state, event.nowMs, config, []);
+      return attempt(state, event.atMs, config, []);
     case "timer.connect_timeout":
       if (state.phase !== "connecting") return { state, effects: [] };
       return drop(state, {
-        nowMs: event.nowMs,
+        atMs: event.atMs,
         random: event.random,
         code: 4002,
         reason: `Connect timed out after ${config.connectTimeoutMs} ms`,
@@ -365,10 +365,10 @@ export function step(
         event.lastFrameAtMs ?? -Infinity,
         state.openedAtMs ?? -Infinity,
       );
-      const silentMs = event.nowMs - since;
+      const silentMs = event.atMs - since;
       if (event.subscriptions > 0 && silentMs >= config.silenceTimeoutMs) {
         const result = drop(state, {
-          nowMs: event.nowMs,
+          atMs: event.atMs,
           random: event.random,
           code: 4000,
           reason: `No frame for ${silentMs} ms`,
@@ -417,7 +417,7 @@ function attempt(
   nowMs: number,
   config: ConnectionConfig,
   effects: ConnectionEffect[],
-): StepResult {
+): ConnectionStep {
   const attemptTimesMs = state.attemptTimesMs.filter((t) =>
     t > nowMs - config.budgetWindowMs
   );
@@ -460,14 +460,14 @@ function attempt(
 function drop(
   state: ConnectionState,
   how: {
-    nowMs: number;
+    atMs: number;
     random: number;
     code: number;
     reason: string;
     closeSocket: boolean;
   },
   config: ConnectionConfig,
-): StepResult {
+): ConnectionStep {
   const effects: ConnectionEffect[] = cancelAll();
   if (how.closeSocket) {
     effects.push({ type: "close_socket", code: how.code, reason: how.reason });
@@ -486,7 +486,7 @@ function drop(
     };
   }
   const wasStable = state.openedAtMs !== undefined &&
-    how.nowMs - state.openedAtMs >= config.stableAfterMs;
+    how.atMs - state.openedAtMs >= config.stableAfterMs;
   const failures = (wasStable ? 0 : state.failures) + 1;
   let delayMs = backoffDelayMs(failures, how.random, config);
   if (state.systemStatus !== undefined && state.systemStatus !== "online") {

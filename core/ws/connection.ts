@@ -33,7 +33,7 @@ import {
   type ConnectionTimer,
   DEFAULT_CONNECTION_CONFIG,
   initialConnectionState,
-  step,
+  stepConnection,
 } from "./_connection_fsm.ts";
 import {
   buildPing,
@@ -399,7 +399,7 @@ export class WsConnection {
    * ```
    */
   connect(): void {
-    this.#dispatch({ type: "call.connect", nowMs: this.#now() });
+    this.#dispatch({ type: "call.connect", atMs: this.#now() });
   }
 
   /**
@@ -412,7 +412,7 @@ export class WsConnection {
    * ```
    */
   close(): void {
-    this.#dispatch({ type: "call.close", nowMs: this.#now() });
+    this.#dispatch({ type: "call.close", atMs: this.#now() });
     this.#socketGone();
   }
 
@@ -428,7 +428,7 @@ export class WsConnection {
   reconnect(reason = "Reconnect requested"): void {
     this.#dispatch({
       type: "call.reconnect",
-      nowMs: this.#now(),
+      atMs: this.#now(),
       random: this.#random(),
       reason,
     });
@@ -681,7 +681,11 @@ export class WsConnection {
   // ---- the shell around the state machine ----
 
   #dispatch(event: ConnectionEvent): void {
-    const { state, effects } = step(this.#state, event, this.#config);
+    const { state, effects } = stepConnection(
+      this.#state,
+      event,
+      this.#config,
+    );
     this.#state = state;
     for (const effect of effects) {
       // A listener may have closed the client while these effects run.
@@ -757,27 +761,27 @@ export class WsConnection {
   }
 
   #onTimer(timer: ConnectionTimer): void {
-    const nowMs = this.#now();
+    const atMs = this.#now();
     switch (timer) {
       case "reconnect":
-        this.#dispatch({ type: "timer.reconnect", nowMs });
+        this.#dispatch({ type: "timer.reconnect", atMs });
         return;
       case "connect_timeout":
         this.#dispatch({
           type: "timer.connect_timeout",
-          nowMs,
+          atMs,
           random: this.#random(),
         });
         return;
       case "ping":
-        this.#dispatch({ type: "timer.ping", nowMs });
+        this.#dispatch({ type: "timer.ping", atMs });
         return;
       case "watchdog":
         // Silent subscriptions first: escalation may replace the socket.
-        this.#checkSilentSubscriptions(nowMs);
+        this.#checkSilentSubscriptions(atMs);
         this.#dispatch({
           type: "timer.watchdog",
-          nowMs,
+          atMs,
           random: this.#random(),
           lastFrameAtMs: this.#lastFrameAtMs,
           subscriptions: this.#liveCount(),
@@ -796,7 +800,7 @@ export class WsConnection {
       // A bad URL or a refused constructor: treat as a failed attempt.
       this.#dispatch({
         type: "wire.close",
-        nowMs: this.#now(),
+        atMs: this.#now(),
         random: this.#random(),
         code: 1006,
         reason: `Cannot open socket: ${errorText(error)}`,
@@ -807,7 +811,7 @@ export class WsConnection {
     socket.onopen = () => {
       if (generation !== this.#generation) return;
       this.#lastFrameAtMs = this.#now();
-      this.#dispatch({ type: "wire.open", nowMs: this.#now() });
+      this.#dispatch({ type: "wire.open", atMs: this.#now() });
     };
     socket.onmessage = (event) => {
       if (generation !== this.#generation) return;
@@ -819,7 +823,7 @@ export class WsConnection {
       this.#socketGone();
       this.#dispatch({
         type: "wire.close",
-        nowMs: this.#now(),
+        atMs: this.#now(),
         random: this.#random(),
         code: event.code,
         reason: event.reason,

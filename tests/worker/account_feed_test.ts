@@ -45,11 +45,11 @@ function run(
   return { state, effects };
 }
 
-const OPEN: AccountFeedEvent = { kind: "wire.open" };
+const OPEN: AccountFeedEvent = { type: "wire.open" };
 
 const SNAPSHOTS: AccountFeedEvent[] = [
   {
-    kind: "wire.message",
+    type: "wire.message",
     channel: "balances",
     text: frame("snapshot", 1, [
       { asset: "USD", balance: "1000.5000", wallets: [] },
@@ -58,7 +58,7 @@ const SNAPSHOTS: AccountFeedEvent[] = [
     ]),
   },
   {
-    kind: "wire.message",
+    type: "wire.message",
     channel: "executions",
     text: frame("snapshot", 1, [
       {
@@ -90,14 +90,14 @@ const SNAPSHOTS: AccountFeedEvent[] = [
 ];
 
 function refreshes(effects: AccountFeedEffect[]): string[] {
-  return effects.flatMap((e) => e.kind === "refresh" ? [e.reason] : []);
+  return effects.flatMap((e) => e.type === "refresh" ? [e.reason] : []);
 }
 
 Deno.test("stepAccountFeed() builds the account from the stream's snapshots and updates", async (t) => {
   await t.step("snapshots: balances, open orders and derived holds", () => {
     const { state, effects } = run([OPEN, ...SNAPSHOTS]);
     assert.deepEqual(refreshes(effects), [], "the first open asks no REST");
-    assert.ok(effects.some((e) => e.kind === "publish"));
+    assert.ok(effects.some((e) => e.type === "publish"));
     const view = accountView(state);
     assert.equal(view.ready, true);
     assert.equal(view.stream, "live");
@@ -118,7 +118,7 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
       OPEN,
       ...SNAPSHOTS,
       {
-        kind: "wire.message",
+        type: "wire.message",
         channel: "balances",
         text: frame("update", 2, [
           { asset: "USD", balance: "400.5000", wallet_type: "spot" },
@@ -126,7 +126,7 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
         ]),
       },
       {
-        kind: "wire.message",
+        type: "wire.message",
         channel: "executions",
         text: frame("update", 2, [
           { order_id: "O1", exec_type: "trade", cum_qty: "0.00400000" },
@@ -143,7 +143,7 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
         ]),
       },
       {
-        kind: "wire.message",
+        type: "wire.message",
         channel: "executions",
         text: frame("update", 3, [
           { order_id: "O3", exec_type: "filled", order_status: "filled" },
@@ -168,7 +168,7 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
 Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusal", async (t) => {
   await t.step("a sequence gap asks once while a refresh runs", () => {
     const gapped = (n: number): AccountFeedEvent => ({
-      kind: "wire.message",
+      type: "wire.message",
       channel: "balances",
       text: frame("update", n, [{ asset: "USD", balance: String(n) }]),
     });
@@ -182,7 +182,7 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
     assert.equal(state.gaps, 2);
     assert.equal(state.balances.get("USD"), "9", "updates still apply");
     const after = run([{
-      kind: "rest.account",
+      type: "rest.account",
       account: {
         balances: [{ asset: "USD", balance: "7", hold: "0" }],
         openOrders: [],
@@ -194,7 +194,7 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
 
   await t.step("an update before its channel's snapshot is a gap", () => {
     const { effects } = run([OPEN, {
-      kind: "wire.message",
+      type: "wire.message",
       channel: "executions",
       text: frame("update", 4, []),
     }]);
@@ -207,7 +207,7 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
       const { state, effects } = run([
         OPEN,
         ...SNAPSHOTS,
-        { kind: "wire.error", closed: false },
+        { type: "wire.error", closed: false },
       ]);
       assert.equal(state.stream, "reconnecting");
       assert.deepEqual(refreshes(effects), [], "a drop alone asks nothing");
@@ -222,8 +222,8 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
   );
 
   await t.step("a refused stream asks REST and shows its answer", () => {
-    const { state, effects } = run([{ kind: "wire.error", closed: true }, {
-      kind: "rest.account",
+    const { state, effects } = run([{ type: "wire.error", closed: true }, {
+      type: "rest.account",
       account: {
         balances: [{ asset: "USD", balance: "5", hold: "1" }],
         openOrders: [],
@@ -239,13 +239,13 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
   });
 
   await t.step("a failed refresh becomes a notice", () => {
-    const { state, effects } = run([{ kind: "wire.error", closed: true }, {
-      kind: "rest.failed",
+    const { state, effects } = run([{ type: "wire.error", closed: true }, {
+      type: "rest.failed",
       message: "Cannot reach the server",
     }]);
     assert.equal(state.refreshing, false);
     assert.deepEqual(effects.at(-1), {
-      kind: "notice",
+      type: "notice",
       message: "Account refresh failed: Cannot reach the server",
     });
   });
@@ -254,9 +254,9 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
     const start = run([OPEN, ...SNAPSHOTS]).state;
     for (
       const event of [
-        { kind: "wire.message", channel: "balances", text: "{oops" },
-        { kind: "wire.message", channel: "balances", text: "42" },
-        { kind: "wire.message", channel: "ticker", text: "{}" },
+        { type: "wire.message", channel: "balances", text: "{oops" },
+        { type: "wire.message", channel: "balances", text: "42" },
+        { type: "wire.message", channel: "ticker", text: "{}" },
       ] satisfies AccountFeedEvent[]
     ) {
       const { state, effects } = stepAccountFeed(start, event);
@@ -441,7 +441,7 @@ Deno.test("MarketWorker follows the account stream and asks REST only on reconne
 
     source.open();
     for (const event of SNAPSHOTS) {
-      if (event.kind === "wire.message") source.push(event.channel, event.text);
+      if (event.type === "wire.message") source.push(event.channel, event.text);
     }
     await settle();
     assert.equal(lastAccount()?.ready, true);

@@ -14,7 +14,7 @@ Deno.test("stepDeadMan() arms, refreshes and disarms on schedule", async (t) => 
     () => {
       let step = stepDeadMan(initialDeadMan(), { type: "call.start", atMs: 0 });
       assert.equal(step.state.phase, "arming");
-      assert.deepEqual(step.effects, [{ kind: "call", timeoutSec: 60 }]);
+      assert.deepEqual(step.effects, [{ type: "call", timeoutSec: 60 }]);
       step = stepDeadMan(step.state, {
         type: "reply.ok",
         timeoutSec: 60,
@@ -22,12 +22,12 @@ Deno.test("stepDeadMan() arms, refreshes and disarms on schedule", async (t) => 
       });
       assert.equal(step.state.phase, "armed");
       assert.equal(step.state.expiresAtMs, 60_100);
-      assert.deepEqual(step.effects, [{ kind: "schedule", delayMs: 20_000 }]);
+      assert.deepEqual(step.effects, [{ type: "set_timer", delayMs: 20_000 }]);
       const refresh = stepDeadMan(step.state, {
         type: "timer.refresh",
         atMs: 20_100,
       });
-      assert.deepEqual(refresh.effects, [{ kind: "call", timeoutSec: 60 }]);
+      assert.deepEqual(refresh.effects, [{ type: "call", timeoutSec: 60 }]);
       assert.deepEqual(
         stepDeadMan(step.state, { type: "call.start", atMs: 0 }).effects,
         [],
@@ -48,8 +48,8 @@ Deno.test("stepDeadMan() arms, refreshes and disarms on schedule", async (t) => 
       "a second stop while disarming sends nothing",
     );
     assert.deepEqual(stop.effects, [
-      { kind: "cancel_timer" },
-      { kind: "call", timeoutSec: 0 },
+      { type: "cancel_timer" },
+      { type: "call", timeoutSec: 0 },
     ]);
     // A late answer to an earlier arm call is ignored while disarming.
     const late = stepDeadMan(stop.state, {
@@ -111,9 +111,9 @@ Deno.test("stepDeadMan() arms, refreshes and disarms on schedule", async (t) => 
       });
       assert.equal(first.state.failures, 1);
       assert.deepEqual(first.effects, [
-        { kind: "schedule", delayMs: 5_000 },
+        { type: "set_timer", delayMs: 5_000 },
         {
-          kind: "warn",
+          type: "warn",
           message:
             "Dead-man switch refresh failed 1 time(s) (EService:Unavailable)",
         },
@@ -145,7 +145,7 @@ Deno.test("stepDeadMan() arms, refreshes and disarms on schedule", async (t) => 
     });
     assert.equal(failed.state.phase, "off");
     assert.deepEqual(failed.effects, [{
-      kind: "warn",
+      type: "warn",
       message:
         "Dead-man switch disarm failed (network down); Kraken may still cancel all orders at 1970-01-01T00:01:00.000Z",
     }]);

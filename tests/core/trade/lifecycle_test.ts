@@ -66,7 +66,7 @@ function run(
 
 function statusChanges(effects: LifecycleEffect[]): string[] {
   return effects.flatMap((e) =>
-    e.kind === "status_changed" ? [`${e.from}→${e.to}`] : []
+    e.type === "status_changed" ? [`${e.from}→${e.to}`] : []
   );
 }
 
@@ -104,8 +104,8 @@ Deno.test("stepOrder() follows the documented limit-cross executions to filled",
     "new→partially_filled",
     "partially_filled→filled",
   ]);
-  assert.deepEqual(effects.filter((e) => e.kind === "fill"), [{
-    kind: "fill",
+  assert.deepEqual(effects.filter((e) => e.type === "fill"), [{
+    type: "fill",
     execId: "TXK2QF-7NWB3-PLM4AA",
     qty: "0.5",
     price: "2254.9",
@@ -122,7 +122,7 @@ Deno.test("stepOrder() tolerates duplicate and out-of-order reports", async (t) 
     assert.equal(state.status, "filled");
     assert.equal(state.filledQty, "0.5");
     assert.equal(state.fees, "4.51");
-    assert.equal(effects.filter((e) => e.kind === "fill").length, 1);
+    assert.equal(effects.filter((e) => e.type === "fill").length, 1);
   });
   await t.step("reverse order: status never moves backwards", () => {
     const { state, effects } = run(ethOrder(), [...ALL_EVENTS].reverse());
@@ -211,9 +211,9 @@ Deno.test("stepOrder() makes a lost answer ambiguous and reconciles, never resen
       const { state, effects } = stepOrder(xbtOrder(), event);
       assert.equal(state.status, "ambiguous");
       assert.deepEqual(effects, [
-        { kind: "status_changed", from: "pending_new", to: "ambiguous" },
+        { type: "status_changed", from: "pending_new", to: "ambiguous" },
         {
-          kind: "reconcile",
+          type: "reconcile",
           ref: { kind: "userref", userref: 1 },
           pair: "XBTUSD",
           sentAtMs: NOW_MS,
@@ -241,7 +241,7 @@ Deno.test("stepOrder() makes a lost answer ambiguous and reconciles, never resen
     ) {
       const step = stepOrder(notPlaced.state, late);
       assert.equal(step.state.status, "not_placed");
-      assert.equal(step.effects[0]?.kind, "anomaly");
+      assert.equal(step.effects[0]?.type, "anomaly");
     }
   });
   await t.step("found open → new; found closed → filled with amounts", () => {
@@ -318,7 +318,7 @@ Deno.test("stepOrder() rejects on definite errors only", async (t) => {
       report: { exec_type: "new" },
     });
     assert.equal(late.state.status, "rejected");
-    assert.equal(late.effects[0]?.kind, "anomaly");
+    assert.equal(late.effects[0]?.type, "anomaly");
     const again = stepOrder(state, {
       type: "reply.error",
       code: "EOrder:Insufficient funds",
@@ -332,7 +332,7 @@ Deno.test("stepOrder() rejects on definite errors only", async (t) => {
       atMs: NOW_MS,
     });
     assert.equal(found.state.status, "rejected");
-    assert.equal(found.effects[0]?.kind, "anomaly");
+    assert.equal(found.effects[0]?.type, "anomaly");
   });
   await t.step("a late definite error after ambiguity → rejected", () => {
     const { state } = run(xbtOrder(), [
@@ -348,7 +348,7 @@ Deno.test("stepOrder() rejects on definite errors only", async (t) => {
       { type: "reply.error", code: "EService:Busy", atMs: NOW_MS },
     ]);
     assert.equal(state.status, "new");
-    assert.deepEqual(effects.map((e) => e.kind), ["status_changed", "anomaly"]);
+    assert.deepEqual(effects.map((e) => e.type), ["status_changed", "anomaly"]);
   });
   await t.step("isAmbiguousOrderError() table", () => {
     const table: Array<[string, boolean]> = [

@@ -7,7 +7,7 @@ import {
   type ConnectionState,
   DEFAULT_CONNECTION_CONFIG,
   initialConnectionState,
-  step,
+  stepConnection,
 } from "../../../core/ws/_connection_fsm.ts";
 
 const config: ConnectionConfig = { ...DEFAULT_CONNECTION_CONFIG };
@@ -16,9 +16,9 @@ function run(
   events: ConnectionEvent[],
   state: ConnectionState = initialConnectionState(),
 ) {
-  let effects: ReturnType<typeof step>["effects"] = [];
+  let effects: ReturnType<typeof stepConnection>["effects"] = [];
   for (const event of events) {
-    const result = step(state, event, config);
+    const result = stepConnection(state, event, config);
     state = result.state;
     effects = result.effects;
   }
@@ -58,15 +58,15 @@ Deno.test("budgetWaitMs() delays attempts beyond the sliding window budget", () 
   assert.equal(budgetWaitMs([0, 100, 200, 1_000], 1_100, c), 0);
 });
 
-Deno.test("step() walks connect, open and close", () => {
-  const connecting = run([{ type: "call.connect", nowMs: 0 }]);
+Deno.test("stepConnection() walks connect, open and close", () => {
+  const connecting = run([{ type: "call.connect", atMs: 0 }]);
   assert.equal(connecting.state.phase, "connecting");
   assert.deepEqual(connecting.effects, [
     { type: "notify", notice: { type: "connecting", attempt: 1 } },
     { type: "open_socket", attempt: 1 },
     { type: "set_timer", timer: "connect_timeout", delayMs: 10_000 },
   ]);
-  const open = run([{ type: "wire.open", nowMs: 5 }], connecting.state);
+  const open = run([{ type: "wire.open", atMs: 5 }], connecting.state);
   assert.equal(open.state.phase, "open");
   assert.equal(open.state.openedAtMs, 5);
   assert.deepEqual(open.effects.map((e) => e.type), [
@@ -76,7 +76,7 @@ Deno.test("step() walks connect, open and close", () => {
     "notify",
     "resubscribe",
   ]);
-  const closed = run([{ type: "call.close", nowMs: 9 }], open.state);
+  const closed = run([{ type: "call.close", atMs: 9 }], open.state);
   assert.equal(closed.state.phase, "closed");
   assert.deepEqual(closed.effects.filter((e) => e.type !== "cancel_timer"), [
     { type: "close_socket", code: 1000, reason: "Client closed" },
@@ -92,66 +92,75 @@ Deno.test("step() walks connect, open and close", () => {
   ]);
   // A closed machine ignores everything.
   assert.deepEqual(
-    step(closed.state, { type: "call.connect", nowMs: 10 }, config).effects,
+    stepConnection(closed.state, { type: "call.connect", atMs: 10 }, config)
+      .effects,
     [],
   );
 });
 
-Deno.test("step() ignores events that do not fit the phase", () => {
+Deno.test("stepConnection() ignores events that do not fit the phase", () => {
   const idle = initialConnectionState();
   const ignored: ConnectionEvent[] = [
-    { type: "wire.open", nowMs: 0 },
-    { type: "wire.close", nowMs: 0, random: 0, code: 1006, reason: "" },
-    { type: "timer.reconnect", nowMs: 0 },
-    { type: "timer.connect_timeout", nowMs: 0, random: 0 },
+    { type: "wire.open", atMs: 0 },
+    { type: "wire.close", atMs: 0, random: 0, code: 1006, reason: "" },
+    { type: "timer.reconnect", atMs: 0 },
+    { type: "timer.connect_timeout", atMs: 0, random: 0 },
     {
       type: "timer.watchdog",
-      nowMs: 0,
+      atMs: 0,
       random: 0,
       lastFrameAtMs: undefined,
       subscriptions: 1,
     },
-    { type: "timer.ping", nowMs: 0 },
-    { type: "call.reconnect", nowMs: 0, random: 0, reason: "x" },
+    { type: "timer.ping", atMs: 0 },
+    { type: "call.reconnect", atMs: 0, random: 0, reason: "x" },
   ];
   for (const event of ignored) {
-    const result = step(idle, event, config);
+    const result = stepConnection(idle, event, config);
     assert.equal(result.state, idle, event.type);
     assert.deepEqual(result.effects, [], event.type);
   }
-  const connecting = run([{ type: "call.connect", nowMs: 0 }]).state;
+  const connecting = run([{ type: "call.connect", atMs: 0 }]).state;
   assert.deepEqual(
-    step(connecting, { type: "call.connect", nowMs: 1 }, config).effects,
+    stepConnection(connecting, { type: "call.connect", atMs: 1 }, config)
+      .effects,
     [],
   );
-  const status = step(idle, { type: "wire.status", system: "online" }, config);
+  const status = stepConnection(
+    idle,
+    { type: "wire.status", system: "online" },
+    config,
+  );
   assert.equal(status.state.systemStatus, "online");
 });
 
-Deno.test("step() replaces a silent open socket only with subscriptions", () => {
+Deno.test("stepConnection() replaces a silent open socket only with subscriptions", () => {
   const open = run([
-    { type: "call.connect", nowMs: 0 },
-    { type: "wire.open", nowMs: 0 },
+    { type: "call.connect", atMs: 0 },
+    { type: "wire.open", atMs: 0 },
   ]).state;
   const watchdog = (
-    nowMs: number,
+    atMs: number,
     lastFrameAtMs: number | undefined,
     subscriptions: number,
   ): ConnectionEvent => ({
     type: "timer.watchdog",
-    nowMs,
+    atMs,
     random: 0,
     lastFrameAtMs,
     subscriptions,
   });
-  assert.deepEqual(step(open, watchdog(20_000, undefined, 0), config).effects, [
-    { type: "set_timer", timer: "watchdog", delayMs: 1_000 },
-  ]);
+  assert.deepEqual(
+    stepConnection(open, watchdog(20_000, undefined, 0), config).effects,
+    [
+      { type: "set_timer", timer: "watchdog", delayMs: 1_000 },
+    ],
+  );
   assert.equal(
-    step(open, watchdog(20_000, 15_000, 2), config).state.phase,
+    stepConnection(open, watchdog(20_000, 15_000, 2), config).state.phase,
     "open",
   );
-  const stalled = step(open, watchdog(20_000, 10_000, 2), config);
+  const stalled = stepConnection(open, watchdog(20_000, 10_000, 2), config);
   assert.equal(stalled.state.phase, "waiting");
   assert.deepEqual(stalled.effects[0], {
     type: "notify",
