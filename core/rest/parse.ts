@@ -11,6 +11,7 @@
  * @module
  */
 
+import { isRecord } from "../_record.ts";
 import { isKrakenWarning, KrakenError, LOCAL_CODES } from "./errors.ts";
 import type {
   DepthResult,
@@ -35,10 +36,6 @@ export interface ParsedAnswer {
   result: unknown;
   /** Warning strings that came with the result. */
   warnings: string[];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function fail(

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { record } from "../_record.ts";
 import { type Now, type SetTimer, systemClock } from "../clock.ts";
 import { addDecimal, compareDecimal, subtractDecimal } from "../decimal.ts";
 import { AssetTable } from "../market/assets.ts";
@@ -346,12 +347,6 @@ function riskOrderOf(prepared: PreparedOrder, id: string): RiskOrder {
     price: order.price ?? null,
     closeAttached: order.stopLoss !== undefined,
   };
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
 }
 
 /**

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { record } from "../_record.ts";
 import { type Now, systemClock } from "../clock.ts";
 import type { OrderInfo } from "../rest/types.ts";
 import type { WsSubscription } from "../ws/connection.ts";
@@ -96,12 +97,6 @@ export interface PrivateStreamOptions {
   closedWindowSec?: number;
   /** Clock, ms (default `systemClock.now`). */
   now?: Now;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
 }
 
 function integer(value: unknown): number | undefined {

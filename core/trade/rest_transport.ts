@@ -9,6 +9,7 @@
  * @module
  */
 
+import { record } from "../_record.ts";
 import type { CallParams, RestAnswer } from "../rest/client.ts";
 import { KrakenError, LOCAL_CODES } from "../rest/errors.ts";
 import type { TradingAction } from "../rest/ratelimit.ts";
@@ -49,12 +50,6 @@ export interface PrivateCaller {
     params?: CallParams,
     options?: { signal?: AbortSignal; pair?: string; tradingCost?: number },
   ): Promise<RestAnswer<unknown>>;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
 }
 
 function unexpected(method: string, what: string): KrakenError {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { record } from "../_record.ts";
 import { KrakenError, LOCAL_CODES } from "../rest/errors.ts";
 import {
   type Priority,
@@ -53,12 +54,6 @@ export interface WsOrderTransportOptions {
    * `DEFAULT_TRADING_COST_MARGIN`); 0 charges Kraken's exact table.
    */
   tradingCostMargin?: number;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
 }
 
 function text(value: unknown): string | undefined {

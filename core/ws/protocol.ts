@@ -19,6 +19,7 @@
  * @module
  */
 
+import { isRecord } from "../_record.ts";
 import type { DecimalString } from "../decimal.ts";
 
 /** Whether a push replaces state (`snapshot`) or changes it (`update`). */
@@ -357,7 +358,7 @@ export function parseWsFrame(text: string): WsFrame {
   } catch {
     return malformed(`Frame is not JSON (${text.length} chars)`);
   }
-  if (!isObject(value)) return malformed("Frame is not a JSON object");
+  if (!isRecord(value)) return malformed("Frame is not a JSON object");
   if (typeof value.method === "string") return parseResponse(value);
   if (typeof value.channel === "string") return parsePush(value, text);
   return malformed("Frame has neither a channel nor a method");
@@ -370,7 +371,7 @@ function parseResponse(value: Json): WsFrame {
   const timeOut = optionalString(value.time_out);
   if (method === "pong") return { kind: "pong", reqId, timeIn, timeOut };
   const result = value.result;
-  const resultObject = isObject(result) ? result : undefined;
+  const resultObject = isRecord(result) ? result : undefined;
   const warnings = Array.isArray(resultObject?.warnings)
     ? resultObject.warnings.filter((w): w is string => typeof w === "string")
     : [];
@@ -401,7 +402,7 @@ function parsePush(value: Json, text: string): WsFrame {
   const type = value.type;
   if (channel === "status") {
     const row = Array.isArray(value.data) ? value.data[0] : undefined;
-    if (!isObject(row) || typeof row.system !== "string") {
+    if (!isRecord(row) || typeof row.system !== "string") {
       return malformed("Status frame has no data[0].system");
     }
     return {
@@ -445,7 +446,7 @@ function parsePush(value: Json, text: string): WsFrame {
 
 function parseTicker(data: unknown, type: WsPushType): WsFrame {
   const row = Array.isArray(data) ? data[0] : undefined;
-  if (!isObject(row) || typeof row.symbol !== "string") {
+  if (!isRecord(row) || typeof row.symbol !== "string") {
     return malformed("Ticker frame has no data[0].symbol");
   }
   return {
@@ -481,7 +482,7 @@ function parseRows<T>(
   const rows: T[] = [];
   for (let i = 0; i < data.length; i++) {
     const row = data[i];
-    if (!isObject(row)) {
+    if (!isRecord(row)) {
       return malformed(`Row ${i} on channel "${channel}" is not an object`);
     }
     const parsed = parseRow(row);
@@ -553,13 +554,13 @@ function parseOhlc(row: Json): WsOhlcRow | string {
 }
 
 function parseInstrument(data: unknown, type: WsPushType): WsFrame {
-  if (!isObject(data)) {
+  if (!isRecord(data)) {
     return malformed("Instrument frame data is not an object");
   }
   const assets: InstrumentAsset[] = [];
   const pairs: InstrumentPair[] = [];
   for (const a of Array.isArray(data.assets) ? data.assets : []) {
-    if (!isObject(a) || typeof a.id !== "string") continue;
+    if (!isRecord(a) || typeof a.id !== "string") continue;
     assets.push({
       id: a.id,
       status: optionalString(a.status),
@@ -568,7 +569,7 @@ function parseInstrument(data: unknown, type: WsPushType): WsFrame {
     });
   }
   for (const p of Array.isArray(data.pairs) ? data.pairs : []) {
-    if (!isObject(p) || typeof p.symbol !== "string") continue;
+    if (!isRecord(p) || typeof p.symbol !== "string") continue;
     pairs.push({
       symbol: p.symbol,
       base: optionalString(p.base),
@@ -588,10 +589,6 @@ function parseInstrument(data: unknown, type: WsPushType): WsFrame {
 
 function malformed(reason: string): MalformedFrame {
   return { kind: "malformed", reason };
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function optionalString(value: unknown): string | undefined {
