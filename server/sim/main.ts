@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Tier } from "@krakked/core/rest/ratelimit";
 import { MAX_SYNTHETIC_PAIRS } from "./exchange/pairs.ts";
+import { SIM_TIERS, type SimTier } from "./exchange/rate_limits.ts";
 import { startSimulator, webSocketPlugin } from "./server.ts";
 
 /** Default port of the standalone simulator. */
@@ -25,7 +25,7 @@ export type SimArgs =
     seed: number;
     apiKey?: string;
     apiSecret?: string;
-    tier: Tier;
+    tier: SimTier;
     control: boolean;
     historyDays?: number;
     syntheticPairs?: number;
@@ -65,7 +65,7 @@ export function parseSimArgs(args: readonly string[]): SimArgs {
   let hostname = "127.0.0.1";
   let port = DEFAULT_SIM_PORT;
   let seed = 1;
-  let tier: Tier = "starter";
+  let tier: SimTier = "starter";
   let control = true;
   let apiKey: string | undefined;
   let apiSecret: string | undefined;
@@ -139,13 +139,14 @@ export function parseSimArgs(args: readonly string[]): SimArgs {
       }
       case "--tier": {
         const v = value();
-        if (v !== "starter" && v !== "intermediate" && v !== "pro") {
+        const known = SIM_TIERS.find((t) => t === v);
+        if (known === undefined) {
           return {
             kind: "error",
             message: "--tier must be starter, intermediate or pro",
           };
         }
-        tier = v;
+        tier = known;
         break;
       }
       case "--history-days": {

@@ -16,9 +16,9 @@
  */
 
 import { encodeBase64 } from "@krakked/core/auth/base64";
-import type { Tier } from "@krakked/core/rest/ratelimit";
 import { Secret } from "@krakked/core/secrets/secret";
 import { SimAccount } from "./exchange/account.ts";
+import type { SimTier } from "./exchange/rate_limits.ts";
 import {
   KeyRing,
   type LockoutPolicy,
@@ -90,7 +90,7 @@ export interface SimulatorOptions {
   /** Base64 API secret (default derived from the seed). */
   apiSecret?: string;
   /** REST counter tier of the key (default `starter`). */
-  tier?: Tier;
+  tier?: SimTier;
   /** Permissions of the key (default all; funding permissions never exist). */
   permissions?: readonly SimPermission[];
   /** Nonce window of the key in nonce ticks (default 0). */

@@ -40,7 +40,7 @@
  *   quote for buys and base for sells (`fcib`), falling back to the other
  *   asset when the preferred one cannot pay; an explicit `fcib`/`fciq` is
  *   kept.
- * - **Trading counter** per pair (REST.md §7.2, core `ratelimit.ts`): adds,
+ * - **Trading counter** per pair (REST.md §7.2, `rate_limits.ts`): adds,
  *   amends and edits charge their fixed part on receipt, even when they then
  *   fail; over the tier's threshold they answer `EOrder:Rate limit
  *   exceeded`. Cancels add their age penalty and are never refused.
@@ -49,15 +49,12 @@
  */
 
 import {
-  charge,
-  type Counter,
-  MAX_OPEN_ORDERS_PER_PAIR,
-  newCounter,
-  type Tier,
-  TRADING_TIERS,
-  tradingPenalty,
-  withinLimit,
-} from "@krakked/core/rest/ratelimit";
+  Meter,
+  OPEN_ORDER_CAPS,
+  type SimTier,
+  TRADING_LIMITS,
+  tradingIncrement,
+} from "./rate_limits.ts";
 import {
   type AccountEvent,
   feeTier,
@@ -132,7 +129,7 @@ export interface EngineDeps {
 /** Options of {@linkcode SimEngine}. */
 export interface SimEngineOptions {
   /** Trading-counter tier (default `starter`). */
-  tier?: Tier;
+  tier?: SimTier;
   /** Open orders allowed per pair (default: the tier's, REST.md §7.2). */
   maxOpenOrdersPerPair?: number;
   /** Background sync period, ms (default 0 = only on calls). */
@@ -345,11 +342,11 @@ export class SimEngine {
   #market: Market;
   #account: SimAccount;
   #control: SimControl;
-  #tier: Tier;
+  #tier: SimTier;
   #maxOpen: number;
   #random: SeededRandom;
   #live = new Map<string, Live>();
-  #counters = new Map<string, Counter>();
+  #counters = new Map<string, Meter>();
   #amends = new Map<string, AmendRecord[]>();
   /** Limit prices of untriggered `-limit` orders, applied when they fire. */
   #pendingLimits = new Map<string, bigint>();
@@ -377,7 +374,7 @@ export class SimEngine {
     this.#control = deps.control;
     this.#tier = options.tier ?? "starter";
     this.#maxOpen = options.maxOpenOrdersPerPair ??
-      MAX_OPEN_ORDERS_PER_PAIR[this.#tier];
+      OPEN_ORDER_CAPS[this.#tier];
     this.#random = new SeededRandom((options.seed ?? 1) * 7_727 + 11);
     this.#onError = options.onError;
     this.#cursorMs = this.#market.now();
@@ -440,7 +437,7 @@ export class SimEngine {
     const pair = this.#market.pair(pairName);
     const counter = pair ? this.#counters.get(pair.key) : undefined;
     if (!counter) return 0;
-    return charge(counter, 0, nowMs).level;
+    return counter.level(nowMs);
   }
 
   /**
@@ -665,7 +662,7 @@ export class SimEngine {
       if (rows.length < 2 || rows.length > 15) fail(INVALID_ARGUMENTS);
       const withinLimit = this.#charge(
         pair,
-        tradingPenalty("batch_add", 0, rows.length),
+        tradingIncrement("batch_add", 0, rows.length),
         options.nowMs,
       );
       if (!withinLimit) fail(ORDER_ERRORS.rateLimit);
@@ -767,11 +764,12 @@ export class SimEngine {
 
   /** Charge the pair's trading counter; `false` when over the threshold. */
   #charge(pair: SimPair, cost: number, nowMs: number): boolean {
-    const counter = this.#counters.get(pair.key) ??
-      newCounter(TRADING_TIERS[this.#tier], nowMs);
-    const next = charge(counter, cost, nowMs);
-    this.#counters.set(pair.key, next);
-    return withinLimit(next);
+    let counter = this.#counters.get(pair.key);
+    if (!counter) {
+      counter = new Meter(TRADING_LIMITS[this.#tier], nowMs);
+      this.#counters.set(pair.key, counter);
+    }
+    return counter.add(cost, nowMs);
   }
 
   #lastUnits(pair: SimPair, atMs: number): bigint {
@@ -1302,7 +1300,7 @@ export class SimEngine {
       const { pair } = order;
       const within = this.#charge(
         pair,
-        tradingPenalty("amend", nowMs - live.changedMs),
+        tradingIncrement("amend", nowMs - live.changedMs),
         nowMs,
       );
       if (!within) fail(ORDER_ERRORS.rateLimit);
@@ -1525,7 +1523,7 @@ export class SimEngine {
       const { order } = live;
       const within = this.#charge(
         pair,
-        tradingPenalty("edit", nowMs - live.changedMs),
+        tradingIncrement("edit", nowMs - live.changedMs),
         nowMs,
       );
       if (!within) fail(ORDER_ERRORS.rateLimit);
@@ -1675,7 +1673,7 @@ export class SimEngine {
         const age = nowMs - live.changedMs;
         this.#charge(
           live.order.pair,
-          tradingPenalty(options.batch ? "batch_cancel" : "cancel", age),
+          tradingIncrement(options.batch ? "batch_cancel" : "cancel", age),
           nowMs,
         );
         this.#finish(live, "canceled", "User requested", nowMs);
@@ -1699,7 +1697,7 @@ export class SimEngine {
       const pairs = new Map<string, SimPair>();
       for (const live of lives) pairs.set(live.order.pair.key, live.order.pair);
       for (const pair of pairs.values()) {
-        this.#charge(pair, tradingPenalty("cancel_all", 0), nowMs);
+        this.#charge(pair, tradingIncrement("cancel_all", 0), nowMs);
       }
       for (const live of lives) {
         this.#finish(live, "canceled", "User requested", nowMs);

@@ -20,11 +20,11 @@
 
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { privateMethod } from "@krakked/core/rest/methods";
 import type { SimAccount } from "../exchange/account.ts";
 import type { KeyRing } from "./auth.ts";
 import { parseFaultSettings, type SimControl } from "../control.ts";
 import { DroppedAnswerError } from "../exchange/engine.ts";
+import { restCost } from "../exchange/rate_limits.ts";
 import type { Market } from "../exchange/market.ts";
 import {
   INVALID_ARGUMENTS,
@@ -280,7 +280,7 @@ export function createRestApp(
     if (control.takeRateLimitStorm()) {
       return errorResponse("EAPI:Rate limit exceeded");
     }
-    const cost = kind === "forbidden" ? 1 : privateMethod(method)?.cost ?? 1;
+    const cost = kind === "forbidden" ? 1 : restCost(method);
     if (!keys.chargeRest(auth.key, cost)) {
       return errorResponse("EAPI:Rate limit exceeded");
     }

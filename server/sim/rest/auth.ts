@@ -5,8 +5,8 @@
  *
  * The decisions are pure functions ({@linkcode acceptNonce},
  * {@linkcode recordFailure}, {@linkcode lockedUntil}); {@linkcode KeyRing}
- * keeps the per-key state. The REST counter uses the shared model in
- * `core/rest/ratelimit.ts`. Nothing here logs or returns key, secret,
+ * keeps the per-key state. The REST counter is the exchange's own meter
+ * (`../exchange/rate_limits.ts`). Nothing here logs or returns key, secret,
  * signature or nonce text.
  *
  * @module
@@ -14,13 +14,11 @@
 
 import { KrakenSigner } from "@krakked/core/auth/sign";
 import {
-  type Counter,
-  decay,
-  newCounter,
-  REST_TIERS,
-  type Tier,
-  waitMsFor,
-} from "@krakked/core/rest/ratelimit";
+  Meter,
+  type MeterLimits,
+  REST_LIMITS,
+  type SimTier,
+} from "../exchange/rate_limits.ts";
 import { timingSafeEqual } from "@krakked/core/secrets/secret";
 
 /** Kraken API key permissions the simulator knows (funding ones never exist here). */
@@ -55,7 +53,7 @@ export interface SimKeyConfig {
   /** Granted permissions (default {@linkcode ALL_PERMISSIONS}). */
   permissions?: readonly SimPermission[];
   /** REST counter tier (default `starter`). */
-  tier?: Tier;
+  tier?: SimTier;
   /**
    * Nonce window in nonce ticks (default 0): a nonce up to this much below
    * the highest accepted one is still accepted once.
@@ -195,13 +193,13 @@ export interface KeyState {
   /** Granted permissions. */
   readonly permissions: ReadonlySet<SimPermission>;
   /** REST counter tier. */
-  readonly tier: Tier;
+  readonly tier: SimTier;
   /** Nonce window in nonce ticks. */
   readonly nonceWindow: number;
   /** Nonce state (highest accepted nonce). */
   nonce: NonceState;
   /** REST call counter. */
-  counter: Counter;
+  readonly meter: Meter;
 }
 
 interface KeyEntry {
@@ -281,7 +279,7 @@ export class KeyRing {
           tier,
           nonceWindow: k.nonceWindow ?? 0,
           nonce: { highest: 0n, recent: [] },
-          counter: newCounter(REST_TIERS[tier], nowMs),
+          meter: new Meter(REST_LIMITS[tier], nowMs),
         },
       };
     }));
@@ -348,15 +346,8 @@ export class KeyRing {
    * @returns Whether the call may proceed.
    */
   chargeRest(key: KeyState, cost: number): boolean {
-    const nowMs = this.#now();
     if (cost <= 0) return true;
-    if (waitMsFor(key.counter, cost, nowMs) > 0) {
-      key.counter = decay(key.counter, nowMs);
-      return false;
-    }
-    const decayed = decay(key.counter, nowMs);
-    key.counter = { ...decayed, level: decayed.level + cost };
-    return true;
+    return key.meter.tryAdd(cost, this.#now());
   }
 
   /**
@@ -365,9 +356,11 @@ export class KeyRing {
    * @param keyId The key id (`key-1`).
    * @returns The decayed counter, or `undefined` for an unknown id.
    */
-  counter(keyId: string): Counter | undefined {
+  counter(
+    keyId: string,
+  ): (MeterLimits & { level: number; atMs: number }) | undefined {
     const entry = this.#entries.find((e) => e.state.id === keyId);
-    return entry ? decay(entry.state.counter, this.#now()) : undefined;
+    return entry?.state.meter.snapshot(this.#now());
   }
 
   #find(presented: string): KeyEntry | undefined {
