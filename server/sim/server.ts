@@ -15,8 +15,7 @@
  * @module
  */
 
-import { encodeBase64 } from "@krakked/core/auth/base64";
-import { Secret } from "@krakked/core/secrets/secret";
+import { Secret } from "@krakked/core";
 import { SimAccount } from "./exchange/account.ts";
 import type { SimTier } from "./exchange/rate_limits.ts";
 import {
@@ -33,6 +32,7 @@ import { SimCatalogue } from "./exchange/pairs.ts";
 import type { PrivateHandler } from "./rest/private.ts";
 import { SeededRandom } from "./exchange/prng.ts";
 import { createRestApp, isLoopback } from "./rest/app.ts";
+import { toBase64 } from "./rest/signature.ts";
 import { WsTokenRegistry } from "./ws/tokens.ts";
 import { handleWsControlRequest } from "./ws/faults.ts";
 import { WsSimulator, type WsSimulatorOptions } from "./ws/server.ts";
@@ -161,8 +161,8 @@ export function defaultCredentials(
   const bytes = (n: number) =>
     Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
   return {
-    apiKey: encodeBase64(bytes(42)),
-    apiSecret: encodeBase64(bytes(64)),
+    apiKey: toBase64(bytes(42)),
+    apiSecret: toBase64(bytes(64)),
   };
 }
 

@@ -3,7 +3,9 @@
  * lockout → `API-Key` → `API-Sign` over the exact body → nonce → REST call
  * counter → permission (REST.md §2, §7.1, §7.4, §8).
  *
- * The decisions are pure functions ({@linkcode acceptNonce},
+ * The signature is checked by the simulator's own HMAC code
+ * (`signature.ts`), not the client's signer. The decisions are pure
+ * functions ({@linkcode acceptNonce},
  * {@linkcode recordFailure}, {@linkcode lockedUntil}); {@linkcode KeyRing}
  * keeps the per-key state. The REST counter is the exchange's own meter
  * (`../exchange/rate_limits.ts`). Nothing here logs or returns key, secret,
@@ -12,14 +14,13 @@
  * @module
  */
 
-import { KrakenSigner } from "@krakked/core/auth/sign";
 import {
   Meter,
   type MeterLimits,
   REST_LIMITS,
   type SimTier,
 } from "../exchange/rate_limits.ts";
-import { timingSafeEqual } from "@krakked/core/secrets/secret";
+import { ApiSecretKey, constantTimeEqual } from "./signature.ts";
 
 /** Kraken API key permissions the simulator knows (funding ones never exist here). */
 export type SimPermission =
@@ -204,7 +205,7 @@ export interface KeyState {
 
 interface KeyEntry {
   readonly apiKey: string;
-  readonly signer: KrakenSigner;
+  readonly secret: ApiSecretKey;
   readonly state: KeyState;
 }
 
@@ -272,7 +273,7 @@ export class KeyRing {
       const tier = k.tier ?? "starter";
       return {
         apiKey: k.apiKey,
-        signer: await KrakenSigner.create(k.apiSecret),
+        secret: await ApiSecretKey.import(k.apiSecret),
         state: {
           id: `key-${i + 1}`,
           permissions: new Set(k.permissions ?? ALL_PERMISSIONS),
@@ -319,7 +320,7 @@ export class KeyRing {
         request.apiSign ? "EAPI:Invalid nonce" : "EAPI:Invalid signature",
       );
     }
-    const valid = await entry.signer.verify(
+    const valid = await entry.secret.verify(
       { path: request.path, nonce: request.nonce, body: request.body },
       request.apiSign,
     );
@@ -366,7 +367,7 @@ export class KeyRing {
   #find(presented: string): KeyEntry | undefined {
     let found: KeyEntry | undefined;
     for (const entry of this.#entries) {
-      if (timingSafeEqual(entry.apiKey, presented)) found = entry;
+      if (constantTimeEqual(entry.apiKey, presented)) found = entry;
     }
     return found;
   }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "@krakked/core/secrets/secret";
+import { constantTimeEqual } from "../rest/signature.ts";
 import { newToken } from "../exchange/ids.ts";
 import type { SeededRandom } from "../exchange/prng.ts";
 
@@ -87,7 +87,7 @@ export class WsTokenRegistry {
   check(token: string, nowMs: number): TokenCheck {
     let found: TokenRecord | undefined;
     for (const record of this.#records) {
-      if (timingSafeEqual(record.token, token)) found = record;
+      if (constantTimeEqual(record.token, token)) found = record;
     }
     if (!found) return { ok: false, reason: "unknown" };
     if (found.connections === 0 && nowMs >= found.expiresMs) {
@@ -103,7 +103,7 @@ export class WsTokenRegistry {
    * @param token The token text (must be valid).
    */
   attach(token: string): void {
-    const record = this.#records.find((r) => timingSafeEqual(r.token, token));
+    const record = this.#records.find((r) => constantTimeEqual(r.token, token));
     if (record) record.connections++;
   }
 
@@ -113,7 +113,7 @@ export class WsTokenRegistry {
    * @param token The token text.
    */
   detach(token: string): void {
-    const record = this.#records.find((r) => timingSafeEqual(r.token, token));
+    const record = this.#records.find((r) => constantTimeEqual(r.token, token));
     if (record && record.connections > 0) record.connections--;
   }
 
