@@ -14,7 +14,7 @@
  *   cursor and at `now` (`diffBooks`): changed and new levels, `qty` zero for
  *   levels gone from inside the depth, nothing for levels merely pushed out
  *   of scope. The checksum is computed from the same decimal text that goes
- *   on the wire (`bookChecksum` from core/ws/book.ts).
+ *   on the wire (the simulator's own `bookChecksum`, `checksum.ts`).
  * - `trade`: every trade of the window, oldest first, batched.
  * - `ticker`: trigger `trades` → one update when the window had trades;
  *   trigger `bbo` → one update when the best bid or ask (price or qty)
@@ -27,7 +27,6 @@
  * @module
  */
 
-import { bookChecksum } from "@krakked/core/ws/book";
 import {
   type BookSnapshot,
   diffBooks,
@@ -35,6 +34,7 @@ import {
   type SimTrade,
 } from "../exchange/market.ts";
 import type { SimPair } from "../exchange/pairs.ts";
+import { bookChecksum } from "./checksum.ts";
 import {
   bookFrame,
   instrumentSnapshotFrame,
@@ -114,7 +114,7 @@ function sliceBook(book: BookSnapshot, depth: number): BookSnapshot {
  * ```
  */
 export function checksumOf(book: BookSnapshot): number {
-  return bookChecksum(book.asks.slice(0, 10), book.bids.slice(0, 10));
+  return bookChecksum(book.asks, book.bids);
 }
 
 /** The frames of one window for one pair, built on first use and shared. */
