@@ -57,36 +57,6 @@ export const TRADING_LIMITS: Readonly<Record<SimTier, MeterLimits>> = Object
 export const OPEN_ORDER_CAPS: Readonly<Record<SimTier, number>> = Object
   .freeze({ starter: 60, intermediate: 80, pro: 225 });
 
-/**
- * REST counter cost of a private method (REST.md §7.1): 2 for the ledger and
- * trade-history calls, 0 for AddOrder and CancelOrder (metered only by the
- * trading-engine counter), 1 for everything else.
- *
- * @param method The method name (`Balance`, `Ledgers`, …).
- * @returns The cost in points.
- * @example Costs
- * ```ts
- * import { restCost } from "./rate_limits.ts";
- * restCost("Ledgers"); // 2
- * restCost("AddOrder"); // 0
- * restCost("Balance"); // 1
- * ```
- */
-export function restCost(method: string): number {
-  switch (method) {
-    case "Ledgers":
-    case "QueryLedgers":
-    case "TradesHistory":
-    case "QueryTrades": // not stated; REST.md §7.1 says treat it as 2
-      return 2;
-    case "AddOrder":
-    case "CancelOrder":
-      return 0;
-    default:
-      return 1;
-  }
-}
-
 const MICRO = 1_000_000;
 
 /**

@@ -24,7 +24,6 @@ import type { SimAccount } from "../exchange/account.ts";
 import type { KeyRing } from "./auth.ts";
 import { parseFaultSettings, type SimControl } from "../control.ts";
 import { DroppedAnswerError } from "../exchange/engine.ts";
-import { restCost } from "../exchange/rate_limits.ts";
 import type { Market } from "../exchange/market.ts";
 import {
   INVALID_ARGUMENTS,
@@ -33,11 +32,12 @@ import {
   SimApiError,
 } from "../exchange/params.ts";
 import {
-  ACCOUNT_HANDLERS,
   classifyPrivateMethod,
+  isPublicMethod,
   METHOD_PERMISSIONS,
-  type PrivateHandler,
-} from "./private.ts";
+  restCost,
+} from "./methods.ts";
+import { ACCOUNT_HANDLERS, type PrivateHandler } from "./private.ts";
 import { PUBLIC_HANDLERS } from "./public.ts";
 import type { WsTokenRegistry } from "../ws/tokens.ts";
 
@@ -241,7 +241,7 @@ export function createRestApp(
 
   app.all("/0/public/:method", async (c) => {
     const method = c.req.param("method");
-    if (!Object.hasOwn(PUBLIC_HANDLERS, method)) {
+    if (!isPublicMethod(method) || !Object.hasOwn(PUBLIC_HANDLERS, method)) {
       return errorResponse("EGeneral:Unknown method");
     }
     try {

@@ -1,14 +1,8 @@
 /**
- * The simulator's private REST methods and the private-method catalogue:
- * which names Kraken knows, which permission each needs, which are
- * implemented here, and which (funding, withdrawal, earn, sub-accounts) are denied:
- * always refused with `EGeneral:Permission denied`, as for a key without
- * funding permissions (REST.md §3.2).
- *
- * Trading methods are known (they authenticate and pass the permission
- * check) but have no handler until the matching engine registers one through
- * `privateHandlers` of the REST app; until then they answer
- * `EGeneral:Unknown method`.
+ * The simulator's private account methods (Balance, orders, trades,
+ * ledgers, trade volume, WebSocket tokens, …). Which private methods exist,
+ * what they need and cost, and which are refused is the method table in
+ * `methods.ts`.
  *
  * @module
  */
@@ -55,91 +49,6 @@ export interface PrivateContext {
 export type PrivateHandler = (
   context: PrivateContext,
 ) => unknown | Promise<unknown>;
-
-/**
- * Methods that must never work here, denied (funding, withdrawal, earn,
- * sub-accounts): they answer `EGeneral:Permission denied` after
- * authentication, exactly as for a key without those permissions.
- */
-export const FORBIDDEN_METHODS: ReadonlySet<string> = new Set([
-  "DepositMethods",
-  "DepositAddresses",
-  "DepositStatus",
-  "WithdrawMethods", // denied
-  "WithdrawAddresses", // denied
-  "WithdrawInfo", // denied
-  "Withdraw", // denied
-  "WithdrawStatus", // denied
-  "WithdrawCancel", // denied
-  "WalletTransfer",
-  "CreateSubaccount",
-  "AccountTransfer",
-  "Earn/Allocate",
-  "Earn/Deallocate",
-  "Earn/AllocateStatus",
-  "Earn/DeallocateStatus",
-  "Earn/Strategies",
-  "Earn/Allocations",
-]);
-
-/**
- * Permissions per known private method (all of them must be granted).
- * Methods listed here but without a handler answer `EGeneral:Unknown method`
- * once authenticated.
- */
-export const METHOD_PERMISSIONS: Readonly<
-  Record<string, readonly SimPermission[]>
-> = Object.freeze({
-  Balance: ["query_funds"],
-  BalanceEx: ["query_funds"],
-  TradeVolume: ["query_funds"],
-  TradeBalance: ["query_open"],
-  OpenOrders: ["query_open"],
-  OpenPositions: ["query_open"],
-  ClosedOrders: ["query_closed"],
-  // Per order: open orders need query_open, closed ones query_closed (checked in the handler).
-  QueryOrders: [],
-  OrderAmends: ["query_open"],
-  TradesHistory: ["query_closed"],
-  QueryTrades: ["query_closed"],
-  Ledgers: ["query_ledger"],
-  QueryLedgers: ["query_ledger"],
-  GetWebSocketsToken: ["websocket"],
-  AddExport: ["export_data"],
-  ExportStatus: ["export_data"],
-  RetrieveExport: ["export_data"],
-  RemoveExport: ["export_data"],
-  AddOrder: ["create_orders"],
-  AddOrderBatch: ["create_orders", "cancel_orders"],
-  AmendOrder: ["create_orders"],
-  EditOrder: ["create_orders", "cancel_orders"],
-  CancelOrder: ["cancel_orders"],
-  CancelOrderBatch: ["cancel_orders"],
-  CancelAll: ["cancel_orders"],
-  CancelAllOrdersAfter: ["cancel_orders"],
-});
-
-/**
- * How the router treats a private method name.
- *
- * @param method The name from the path (`Balance`, `Earn/Allocate`).
- * @returns `known` (authenticate, then check permissions and dispatch),
- *   `forbidden` (authenticate, then permission denied) or `unknown`.
- * @example Classify
- * ```ts
- * import { classifyPrivateMethod } from "./private.ts";
- * classifyPrivateMethod("Balance"); // "known"
- * classifyPrivateMethod("Withdraw"); // "forbidden"
- * classifyPrivateMethod("Nope"); // "unknown"
- * ```
- */
-export function classifyPrivateMethod(
-  method: string,
-): "known" | "forbidden" | "unknown" {
-  if (FORBIDDEN_METHODS.has(method)) return "forbidden";
-  if (Object.hasOwn(METHOD_PERMISSIONS, method)) return "known";
-  return "unknown";
-}
 
 const PAGE_SIZE = 50;
 

@@ -8,7 +8,6 @@ import {
   Meter,
   OPEN_ORDER_CAPS,
   REST_LIMITS,
-  restCost,
   SIM_TIERS,
   TRADING_LIMITS,
   tradingIncrement,
@@ -31,26 +30,6 @@ Deno.test("the tier tables are REST.md §7.1 and §7.2", () => {
     intermediate: 80,
     pro: 225,
   });
-});
-
-Deno.test("restCost() charges 2 for ledgers and trade history, 0 for AddOrder and CancelOrder", () => {
-  for (const m of ["Ledgers", "QueryLedgers", "TradesHistory", "QueryTrades"]) {
-    assert.equal(restCost(m), 2, m);
-  }
-  for (const m of ["AddOrder", "CancelOrder"]) assert.equal(restCost(m), 0, m);
-  for (
-    const m of [
-      "Balance",
-      "OpenOrders",
-      "AddOrderBatch",
-      "AmendOrder",
-      "EditOrder",
-      "CancelAll",
-      "GetWebSocketsToken",
-    ]
-  ) {
-    assert.equal(restCost(m), 1, m);
-  }
 });
 
 Deno.test("tradingIncrement() follows REST.md §7.2's table column by column", async (t) => {

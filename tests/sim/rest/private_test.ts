@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import {
   classifyPrivateMethod,
   FORBIDDEN_METHODS,
-} from "../../../server/sim/rest/private.ts";
+} from "../../../server/sim/rest/methods.ts";
 import { startSimulator } from "../../../server/sim/server.ts";
 import {
   assertDecimal,
