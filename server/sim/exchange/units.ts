@@ -138,3 +138,41 @@ export function parseUnits(text: string, decimals: number): bigint | undefined {
 export function floatToUnits(value: number, decimals: number): bigint {
   return BigInt(Math.round(value * 10 ** decimals));
 }
+
+/**
+ * The plain decimal text of a JSON number as it arrived (a WS v2 price or
+ * quantity), never in exponent form: `1e-8` → `"0.00000001"`, `2.5e21` →
+ * `"2500000000000000000000"`. JavaScript's shortest round-trip text is kept
+ * digit for digit; only the exponent is written out.
+ *
+ * @param value A finite number.
+ * @returns Decimal text (a leading `-` for negatives).
+ * @throws {RangeError} When the number is not finite.
+ * @example Exponents written out
+ * ```ts
+ * import { numberText } from "./units.ts";
+ * numberText(0.1); // "0.1"
+ * numberText(1e-8); // "0.00000001"
+ * numberText(-1.5e-7); // "-0.00000015"
+ * ```
+ */
+export function numberText(value: number): string {
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`${value} is not a finite number`);
+  }
+  const text = String(value);
+  const exponent = text.indexOf("e");
+  if (exponent === -1) return text;
+  const negative = text.startsWith("-");
+  const mantissa = text.slice(negative ? 1 : 0, exponent);
+  const shift = Number(text.slice(exponent + 1));
+  const point = mantissa.indexOf(".");
+  const digits = mantissa.replace(".", "");
+  // Position of the decimal point within `digits` after the shift.
+  const at = (point === -1 ? mantissa.length : point) + shift;
+  let out: string;
+  if (at <= 0) out = `0.${"0".repeat(-at)}${digits}`;
+  else if (at >= digits.length) out = digits + "0".repeat(at - digits.length);
+  else out = `${digits.slice(0, at)}.${digits.slice(at)}`;
+  return negative ? `-${out}` : out;
+}

@@ -16,11 +16,11 @@
  * @module
  */
 
-import { decimalFromNumber } from "@krakked/core/decimal";
 import type { SimControl } from "../control.ts";
 import type { AmendChanges, SimEngine } from "../exchange/engine.ts";
 import { ORDER_ERRORS, type OrderFields } from "../exchange/orders.ts";
 import { INVALID_ARGUMENTS, SimApiError } from "../exchange/params.ts";
+import { numberText as decimalText } from "../exchange/units.ts";
 import type { WsMethodHandler } from "./types.ts";
 import {
   errorFrame,
@@ -72,7 +72,7 @@ function record(value: unknown): Record<string, unknown> {
 
 function numberText(value: unknown): string {
   if (typeof value === "number" && Number.isFinite(value)) {
-    return decimalFromNumber(value);
+    return decimalText(value);
   }
   // Some clients send decimal strings; accept plain decimals.
   if (typeof value === "string" && /^-?\d+(\.\d+)?$/.test(value)) return value;
