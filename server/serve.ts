@@ -11,18 +11,18 @@ import { RestClient } from "../core/rest/client.ts";
 import { KrakenError } from "../core/rest/errors.ts";
 import { resolveCredentials } from "../core/secrets/credentials.ts";
 import { Secret } from "../core/secrets/secret.ts";
-import { createApp } from "./app.ts";
-import { AccountStream } from "./account_stream.ts";
-import { BookFeed } from "./book_feed.ts";
-import { configDir, configPaths } from "./config_dir.ts";
-import { denoCredentialSources } from "./credentials_source.ts";
-import { readOptionalText } from "./files.ts";
-import { allowedHosts, isLoopbackHost, newToken } from "./security.ts";
-import { loadStaticFiles } from "./static_files.ts";
+import { createApp } from "./http/app.ts";
+import { AccountStream } from "./trading/account_stream.ts";
+import { BookFeed } from "./trading/book_feed.ts";
+import { configDir, configPaths } from "./deno/config_dir.ts";
+import { denoCredentialSources } from "./deno/credentials_source.ts";
+import { readOptionalText } from "./deno/files.ts";
+import { allowedHosts, isLoopbackHost, newToken } from "./http/security.ts";
+import { loadStaticFiles } from "./http/static_files.ts";
 import { join } from "node:path";
 import { PrivateStream } from "../core/trade/private_stream.ts";
 import { PrivateWsSession } from "../core/trade/ws_session.ts";
-import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./orders.ts";
+import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
 import {
   MAX_SYNTHETIC_PAIRS,
   type Simulator,

@@ -7,7 +7,7 @@
  */
 
 import { Redactor } from "../../core/secrets/redact.ts";
-import type { CancelDecision } from "../orders.ts";
+import type { CancelDecision } from "../trading/orders.ts";
 import { parseFlags } from "./args.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";

@@ -11,7 +11,7 @@
  */
 
 import { Redactor } from "../../core/secrets/redact.ts";
-import { type OrderDecision, TicketError } from "../orders.ts";
+import { type OrderDecision, TicketError } from "../trading/orders.ts";
 import { parseFlags } from "./args.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";

@@ -17,9 +17,13 @@ import {
 } from "../../core/secrets/credentials.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
 import type { Secret } from "../../core/secrets/secret.ts";
-import { configDir, type ConfigPaths, configPaths } from "../config_dir.ts";
-import { denoCredentialSources } from "../credentials_source.ts";
-import { readOptionalText } from "../files.ts";
+import {
+  configDir,
+  type ConfigPaths,
+  configPaths,
+} from "../deno/config_dir.ts";
+import { denoCredentialSources } from "../deno/credentials_source.ts";
+import { readOptionalText } from "../deno/files.ts";
 import { CredentialsError } from "./errors.ts";
 import { type CliIo, writeLine } from "./io.ts";
 
@@ -117,7 +121,7 @@ export async function loadContext(
  * @example Resolve
  * ```ts
  * import { resolveCliCredentials } from "./context.ts";
- * import { configPaths } from "../config_dir.ts";
+ * import { configPaths } from "../deno/config_dir.ts";
  * await resolveCliCredentials(configPaths("/tmp/krakked-demo"), {});
  * ```
  */

@@ -7,7 +7,7 @@
 
 import { ConfigError } from "../../core/config/config.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
-import { configDir, configPaths } from "../config_dir.ts";
+import { configDir, configPaths } from "../deno/config_dir.ts";
 import { parseFlags } from "./args.ts";
 import { loadContext, resolveCliCredentials } from "./context.ts";
 import {

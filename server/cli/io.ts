@@ -8,7 +8,7 @@
 
 import type { RetryOptions } from "../../core/rest/client.ts";
 import type { Secret } from "../../core/secrets/secret.ts";
-import { isInteractive, promptLine, promptSecret } from "../prompt.ts";
+import { isInteractive, promptLine, promptSecret } from "../deno/prompt.ts";
 
 /** The I/O of one CLI run. */
 export interface CliIo {

@@ -16,12 +16,12 @@ import {
 import { loadMarketMetadata } from "../../core/market/metadata.ts";
 import { OhlcHistory } from "../../core/market/ohlc_history.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
-import { expandHome } from "../config_dir.ts";
+import { expandHome } from "../deno/config_dir.ts";
 import {
   FileOhlcStore,
   formatCandleRow,
   OHLC_CSV_HEADER,
-} from "../ohlc_file_store.ts";
+} from "../deno/ohlc_file_store.ts";
 import { parseFlags, parseSince } from "./args.ts";
 import { loadCommandContext } from "./context.ts";
 import { UsageError } from "./errors.ts";

@@ -15,7 +15,7 @@ import {
   type OrderTicket,
   PAPER_FILE,
   TicketError,
-} from "../orders.ts";
+} from "../trading/orders.ts";
 import { parseFlags } from "./args.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";

@@ -23,7 +23,7 @@ import {
   ENV_API_SECRET,
   ENV_MASTER_PASSWORD,
 } from "../../core/secrets/credentials.ts";
-import { writePrivateFileAtomic } from "../files.ts";
+import { writePrivateFileAtomic } from "../deno/files.ts";
 import { loadContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 

@@ -8,7 +8,7 @@
 
 import type { TradingMode } from "../../core/config/config.ts";
 import { isProtectiveKind } from "../../core/trade/risk.ts";
-import type { OrderDecision } from "../orders.ts";
+import type { OrderDecision } from "../trading/orders.ts";
 
 /**
  * The label of a trading mode in CLI output.

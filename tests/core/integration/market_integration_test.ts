@@ -23,7 +23,7 @@ import {
 import {
   FileOhlcStore,
   OHLC_CSV_HEADER,
-} from "../../../server/ohlc_file_store.ts";
+} from "../../../server/deno/ohlc_file_store.ts";
 import { PAIRS, type Simulator, startSimulator, tickSize } from "@krakked/sim";
 import { NOW_MS } from "../../sim/_client.ts";
 import { CountingFetch, SteppedClock } from "./_integration.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { DEFAULT_CONFIG, parseConfig } from "../../../core/config/config.ts";
 import { UsageError } from "../../../server/cli/errors.ts";
 import { ohlcRoot, parseOhlcArgs } from "../../../server/cli/ohlc_cmd.ts";
-import { OHLC_CSV_HEADER } from "../../../server/ohlc_file_store.ts";
+import { OHLC_CSV_HEADER } from "../../../server/deno/ohlc_file_store.ts";
 import { CliHarness } from "./_harness.ts";
 
 Deno.test("parseOhlcArgs() reads backfill and export", async (t) => {

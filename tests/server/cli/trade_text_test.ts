@@ -4,7 +4,10 @@ import {
   modeLabel,
   orderRole,
 } from "../../../server/cli/trade_text.ts";
-import type { ExitSummary, OrderDecision } from "../../../server/orders.ts";
+import type {
+  ExitSummary,
+  OrderDecision,
+} from "../../../server/trading/orders.ts";
 
 type Accepted = Extract<OrderDecision, { decision: "accepted" }>;
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { createApp } from "../../server/app.ts";
-import { DEFAULT_CONFIG } from "../../core/config/config.ts";
-import { Logger } from "../../core/log.ts";
-import { KrakenError } from "../../core/rest/errors.ts";
-import type { CallParams, RestAnswer } from "../../core/rest/client.ts";
-import { allowedHosts, SESSION_COOKIE } from "../../server/security.ts";
-import type { StaticFile } from "../../server/static_files.ts";
+import { createApp } from "../../../server/http/app.ts";
+import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
+import { Logger } from "../../../core/log.ts";
+import { KrakenError } from "../../../core/rest/errors.ts";
+import type { CallParams, RestAnswer } from "../../../core/rest/client.ts";
+import { allowedHosts, SESSION_COOKIE } from "../../../server/http/security.ts";
+import type { StaticFile } from "../../../server/http/static_files.ts";
 
 const KEY = "APP-TEST-API-KEY-0000000000000000";
 const SECRET = "QVBQLVRFU1QtU0VDUkVULTAwMDAwMDAwMDAwMDAwMDA=";

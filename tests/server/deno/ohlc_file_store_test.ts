@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Candle } from "../../core/market/ohlc.ts";
+import type { Candle } from "../../../core/market/ohlc.ts";
 import {
   FileOhlcStore,
   formatCandleRow,
   OHLC_CSV_HEADER,
   parseOhlcCsv,
-} from "../../server/ohlc_file_store.ts";
+} from "../../../server/deno/ohlc_file_store.ts";
 
 function candle(openTimeSec: number, close = "30000.1"): Candle {
   return {

@@ -20,42 +20,42 @@
  * @module
  */
 
-import type { KrakkedConfig, TradingMode } from "../core/config/config.ts";
+import type { KrakkedConfig, TradingMode } from "@krakked/core/config/config";
 import {
   loadMarketMetadata,
   type MarketMetadata,
-} from "../core/market/metadata.ts";
-import type { PairMetadata } from "../core/market/pairs.ts";
-import type { CallParams, RestAnswer } from "../core/rest/client.ts";
-import { KrakenError } from "../core/rest/errors.ts";
+} from "@krakked/core/market/metadata";
+import type { PairMetadata } from "@krakked/core/market/pairs";
+import type { CallParams, RestAnswer } from "@krakked/core/rest/client";
+import { KrakenError } from "@krakked/core/rest/errors";
 import type {
   AssetInfo,
   AssetPairInfo,
   DepthResult,
-} from "../core/rest/types.ts";
-import type { FormPair, WsAddOrderParams } from "../core/trade/encode.ts";
-import { resolveRoute } from "../core/trade/gates.ts";
+} from "@krakked/core/rest/types";
+import type { FormPair, WsAddOrderParams } from "@krakked/core/trade/encode";
+import { resolveRoute } from "@krakked/core/trade/gates";
 import {
   type CancelAllResult,
   type ExitResult,
   OrderClient,
   type PlaceContext,
   type TrackedOrder,
-} from "../core/trade/order_client.ts";
-import { addDecimal, subtractDecimal } from "../core/decimal.ts";
+} from "@krakked/core/trade/order_client";
+import { addDecimal, subtractDecimal } from "@krakked/core/decimal";
 import {
   isProtectiveKind,
   isProtectiveStop,
   type RiskOrder,
-} from "../core/trade/risk.ts";
-import { selectUniverse } from "../core/market/universe.ts";
-import { universeConfigOf } from "./cli/universe_cmd.ts";
+} from "@krakked/core/trade/risk";
+import { selectUniverse } from "@krakked/core/market/universe";
+import { universeConfigOf } from "../cli/universe_cmd.ts";
 import type {
   OrderRequest,
   OrderSide,
   StopLoss,
   TimeInForce,
-} from "../core/trade/order.ts";
+} from "@krakked/core/trade/order";
 import {
   type PaperBook,
   PaperBroker,
@@ -63,11 +63,11 @@ import {
   type PaperFill,
   type PaperOrder,
   type PaperPosition,
-} from "../core/trade/paper.ts";
-import type { PrivateStream } from "../core/trade/private_stream.ts";
-import { RestOrderTransport } from "../core/trade/rest_transport.ts";
-import { OrderRejectedError } from "../core/trade/rules.ts";
-import { readOptionalText, writePrivateFileAtomic } from "./files.ts";
+} from "@krakked/core/trade/paper";
+import type { PrivateStream } from "@krakked/core/trade/private_stream";
+import { RestOrderTransport } from "@krakked/core/trade/rest_transport";
+import { OrderRejectedError } from "@krakked/core/trade/rules";
+import { readOptionalText, writePrivateFileAtomic } from "../deno/files.ts";
 
 /** File name of the paper broker's state inside the config directory. */
 export const PAPER_FILE = "paper.json";

@@ -7,11 +7,11 @@
  *
  * Two ways to run it:
  *
- * - `deno run --allow-net=127.0.0.1,localhost --allow-read --allow-env tests/server/book_feed_bench.ts [orders]`:
+ * - `deno run --allow-net=127.0.0.1,localhost --allow-read --allow-env tests/server/trading/book_feed_bench.ts [orders]`:
  *   the report, both ways in one run: orders/s and the latency of each
  *   order from the burst's start (default 200 orders; the REST half takes
  *   about one second per order).
- * - `deno bench --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-env tests/server/book_feed_bench.ts`
+ * - `deno bench --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-env tests/server/trading/book_feed_bench.ts`
  *   (part of `deno task bench`): one placement per iteration.
  *
  * Before timing, each service places one order per pair (loading market
@@ -19,17 +19,17 @@
  * awaited, so the burst measures the steady state.
  */
 
-import { parseConfig } from "../../core/config/config.ts";
-import type { PairMetadata } from "../../core/market/pairs.ts";
-import { RestClient } from "../../core/rest/client.ts";
-import type { PaperBook } from "../../core/trade/paper.ts";
-import { BookFeed } from "../../server/book_feed.ts";
+import { parseConfig } from "../../../core/config/config.ts";
+import type { PairMetadata } from "../../../core/market/pairs.ts";
+import { RestClient } from "../../../core/rest/client.ts";
+import type { PaperBook } from "../../../core/trade/paper.ts";
+import { BookFeed } from "../../../server/trading/book_feed.ts";
 import {
   type BookSource,
   type OrderDecision,
   OrderService,
   type OrderTicket,
-} from "../../server/orders.ts";
+} from "../../../server/trading/orders.ts";
 import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
 
 /** USD pairs of different price precisions, placed round-robin. */
@@ -133,7 +133,9 @@ async function setup(): Promise<Setup> {
 }
 
 async function metadata(rest: RestClient): Promise<PairMetadata[]> {
-  const { loadMarketMetadata } = await import("../../core/market/metadata.ts");
+  const { loadMarketMetadata } = await import(
+    "../../../core/market/metadata.ts"
+  );
   const { resolver } = await loadMarketMetadata(rest);
   return PAIRS.map((id) => resolver.get(id));
 }

@@ -3,11 +3,14 @@ import { join } from "node:path";
 import {
   readOptionalText,
   writePrivateFileAtomic,
-} from "../../server/files.ts";
-import { denoCredentialSources } from "../../server/credentials_source.ts";
-import { resolveCredentials } from "../../core/secrets/credentials.ts";
-import { Secret } from "../../core/secrets/secret.ts";
-import { sealCredentials, serializeVault } from "../../core/secrets/vault.ts";
+} from "../../../server/deno/files.ts";
+import { denoCredentialSources } from "../../../server/deno/credentials_source.ts";
+import { resolveCredentials } from "../../../core/secrets/credentials.ts";
+import { Secret } from "../../../core/secrets/secret.ts";
+import {
+  sealCredentials,
+  serializeVault,
+} from "../../../core/secrets/vault.ts";
 
 const KEY = "FILES-TEST-KEY-ZZZZZZZZZZZZZZZZZZ";
 const SECRET = "RklMRVMtVEVTVC1TRUNSRVQtRklMRVMtVEVTVC1TRUNSRVQ=";

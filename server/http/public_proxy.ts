@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { CallParams, RestAnswer } from "../core/rest/client.ts";
+import type { CallParams, RestAnswer } from "@krakked/core/rest/client";
 
 /** What the proxy needs from the REST client. */
 export interface PublicCaller {
@@ -254,7 +254,7 @@ export class PublicProxy {
    * @param query Query parameters from the browser.
    * @returns The result and where it came from.
    * @throws {ProxyParamError} For bad input (before any upstream call).
-   * @throws {import("../core/rest/errors.ts").KrakenError} When Kraken fails.
+   * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken fails.
    */
   async get(method: string, query: URLSearchParams): Promise<ProxyAnswer> {
     this.stats.requests++;

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { configDir, configPaths, expandHome } from "../../server/config_dir.ts";
+import {
+  configDir,
+  configPaths,
+  expandHome,
+} from "../../../server/deno/config_dir.ts";
 
 const env = (vars: Record<string, string>) => (name: string) => vars[name];
 

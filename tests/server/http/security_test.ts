@@ -6,9 +6,9 @@ import {
   isSameOrigin,
   newToken,
   tokenMatches,
-} from "../../server/security.ts";
-import { parseServeArgs } from "../../server/serve.ts";
-import { parseArgs } from "../../server/main.ts";
+} from "../../../server/http/security.ts";
+import { parseServeArgs } from "../../../server/serve.ts";
+import { parseArgs } from "../../../server/main.ts";
 
 Deno.test("isLoopbackHost() accepts loopback names only", () => {
   for (

@@ -19,22 +19,22 @@
  * @module
  */
 
-import { type BookDepth, BookSet } from "../core/ws/book.ts";
+import { type BookDepth, BookSet } from "@krakked/core/ws/book";
 import {
   type ConnectionConfig,
   type ConnectionPhase,
   type WebSocketConstructor,
   WsConnection,
   type WsSubscription,
-} from "../core/ws/connection.ts";
-import type { PairMetadata } from "../core/market/pairs.ts";
-import type { PaperBook } from "../core/trade/paper.ts";
+} from "@krakked/core/ws/connection";
+import type { PairMetadata } from "@krakked/core/market/pairs";
+import type { PaperBook } from "@krakked/core/trade/paper";
 import type { BookSource } from "./orders.ts";
 
 /**
  * Depth subscribed per pair: 25 levels cover tiny paper orders with room to
  * spare and keep the update rate of a busy pair low. REST `Depth` asks for
- * 50 (server/orders.ts), so a paper market order that walks more than 25
+ * 50 (server/trading/orders.ts), so a paper market order that walks more than 25
  * levels fills less from the feed; raise `depth` for large paper orders.
  */
 export const BOOK_FEED_DEPTH: BookDepth = 25;

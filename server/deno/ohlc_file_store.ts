@@ -27,7 +27,7 @@
  * first load, and operations on one series are serialized. Loading scans and
  * validates every row but keeps rows as their CSV text, turning them into
  * {@linkcode Candle} objects only when read: 500,000 bars load in about a
- * tenth of a second (tests/server/ohlc_file_store_bench.ts).
+ * tenth of a second (tests/server/deno/ohlc_file_store_bench.ts).
  *
  * @module
  */
@@ -39,8 +39,8 @@ import {
   sameCandle,
   type Timeframe,
   timeframeToSeconds,
-} from "../core/market/ohlc.ts";
-import type { OhlcStore, UpsertResult } from "../core/market/ohlc_store.ts";
+} from "@krakked/core/market/ohlc";
+import type { OhlcStore, UpsertResult } from "@krakked/core/market/ohlc_store";
 import { expandHome } from "./config_dir.ts";
 
 /** The header line of every file (without its `\n`). */

@@ -14,10 +14,10 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import type { CallParams, RestAnswer } from "../core/rest/client.ts";
-import { KrakenError, type KrakenErrorKind } from "../core/rest/errors.ts";
-import type { Logger } from "../core/log.ts";
-import type { KrakkedConfig } from "../core/config/config.ts";
+import type { CallParams, RestAnswer } from "@krakked/core/rest/client";
+import { KrakenError, type KrakenErrorKind } from "@krakked/core/rest/errors";
+import type { Logger } from "@krakked/core/log";
+import type { KrakkedConfig } from "@krakked/core/config/config";
 import { ProxyParamError, PublicProxy } from "./public_proxy.ts";
 import {
   ACCESS_COOKIE,
@@ -27,7 +27,11 @@ import {
   tokenMatches,
 } from "./security.ts";
 import type { StaticFile } from "./static_files.ts";
-import { type OrderService, parseTicket, TicketError } from "./orders.ts";
+import {
+  type OrderService,
+  parseTicket,
+  TicketError,
+} from "../trading/orders.ts";
 
 /** What the app needs from the REST client. */
 export interface AppRest {

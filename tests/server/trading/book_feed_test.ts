@@ -4,24 +4,30 @@
  * staleness, reconnects, malformed frames and throwing listeners.
  */
 import assert from "node:assert/strict";
-import { parseConfig } from "../../core/config/config.ts";
+import { parseConfig } from "../../../core/config/config.ts";
 import {
   type PairMetadata,
   pairMetadataFromRest,
-} from "../../core/market/pairs.ts";
-import { RestClient } from "../../core/rest/client.ts";
-import type { PaperBook } from "../../core/trade/paper.ts";
-import { bookChecksum } from "../../core/ws/book.ts";
-import { normalizeDecimal } from "../../core/ws/protocol.ts";
-import { BOOK_FEED_DEPTH, BookFeed } from "../../server/book_feed.ts";
-import { loadMarketMetadata } from "../../core/market/metadata.ts";
-import { type BookSource, OrderService } from "../../server/orders.ts";
+} from "../../../core/market/pairs.ts";
+import { RestClient } from "../../../core/rest/client.ts";
+import type { PaperBook } from "../../../core/trade/paper.ts";
+import { bookChecksum } from "../../../core/ws/book.ts";
+import { normalizeDecimal } from "../../../core/ws/protocol.ts";
+import {
+  BOOK_FEED_DEPTH,
+  BookFeed,
+} from "../../../server/trading/book_feed.ts";
+import { loadMarketMetadata } from "../../../core/market/metadata.ts";
+import {
+  type BookSource,
+  OrderService,
+} from "../../../server/trading/orders.ts";
 import { startSimulatorWithWs } from "@krakked/sim";
-import { FakeClock } from "../fakes/clock.ts";
+import { FakeClock } from "../../fakes/clock.ts";
 import {
   type FakeWebSocket,
   FakeWebSocketFactory,
-} from "../fakes/websocket.ts";
+} from "../../fakes/websocket.ts";
 
 const URL = "wss://ws.example.test/v2";
 

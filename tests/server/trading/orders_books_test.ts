@@ -9,10 +9,13 @@ import { join } from "node:path";
 import {
   DEFAULT_CONFIG,
   type KrakkedConfig,
-} from "../../core/config/config.ts";
-import { RestClient } from "../../core/rest/client.ts";
-import type { PaperBook, PaperBrokerState } from "../../core/trade/paper.ts";
-import { type BookSource, OrderService } from "../../server/orders.ts";
+} from "../../../core/config/config.ts";
+import { RestClient } from "../../../core/rest/client.ts";
+import type { PaperBook, PaperBrokerState } from "../../../core/trade/paper.ts";
+import {
+  type BookSource,
+  OrderService,
+} from "../../../server/trading/orders.ts";
 import { startSimulator } from "@krakked/sim";
 
 class FakeBooks implements BookSource {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "../core/secrets/secret.ts";
+import { timingSafeEqual } from "@krakked/core/secrets/secret";
 
 /** Name of the per-run session cookie. */
 export const SESSION_COOKIE = "krakked_session";

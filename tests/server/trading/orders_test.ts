@@ -8,16 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DEFAULT_CONFIG } from "../../core/config/config.ts";
-import { Logger } from "../../core/log.ts";
-import { createApp } from "../../server/app.ts";
+import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
+import { Logger } from "../../../core/log.ts";
+import { createApp } from "../../../server/http/app.ts";
 import {
   type OrderDecision,
   parseTicket,
   TicketError,
   ticketRequest,
-} from "../../server/orders.ts";
-import { price, quote, startWith, TRADING } from "./_serve_harness.ts";
+} from "../../../server/trading/orders.ts";
+import { price, quote, startWith, TRADING } from "../_serve_harness.ts";
 
 Deno.test("parseTicket() accepts a well-formed ticket and names the bad field", async (t) => {
   await t.step("a limit buy with stop-loss and flags", () => {

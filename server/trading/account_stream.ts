@@ -7,9 +7,9 @@
  * @module
  */
 
-import { WsConnection, type WsSubscription } from "../core/ws/connection.ts";
-import type { Redactor } from "../core/secrets/redact.ts";
-import type { AccountEvent, AccountEvents } from "./app.ts";
+import { WsConnection, type WsSubscription } from "@krakked/core/ws/connection";
+import type { Redactor } from "@krakked/core/secrets/redact";
+import type { AccountEvent, AccountEvents } from "../http/app.ts";
 
 /** The private channels relayed to the page. */
 export const ACCOUNT_CHANNELS: readonly string[] = Object.freeze([

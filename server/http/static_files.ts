@@ -7,7 +7,7 @@
  */
 
 import { extname, join, relative } from "node:path";
-import { encodeBase64 } from "../core/auth/base64.ts";
+import { encodeBase64 } from "@krakked/core/auth/base64";
 
 /** One static file. */
 export interface StaticFile {

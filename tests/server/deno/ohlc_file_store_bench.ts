@@ -1,11 +1,11 @@
 /**
  * Loading years of 1m candles: 500,000 bars (≈ 347 days) from one CSV file.
  *
- * Run: deno bench --allow-read --allow-write --allow-env tests/server/ohlc_file_store_bench.ts
+ * Run: deno bench --allow-read --allow-write --allow-env tests/server/deno/ohlc_file_store_bench.ts
  */
 
-import type { Candle } from "../../core/market/ohlc.ts";
-import { FileOhlcStore } from "../../server/ohlc_file_store.ts";
+import type { Candle } from "../../../core/market/ohlc.ts";
+import { FileOhlcStore } from "../../../server/deno/ohlc_file_store.ts";
 
 const BARS = 500_000;
 const dir = await Deno.makeTempDir({ prefix: "krakked_ohlc_bench_" });

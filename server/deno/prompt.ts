@@ -4,7 +4,7 @@
  * @module
  */
 
-import { Secret } from "../core/secrets/secret.ts";
+import { Secret } from "@krakked/core/secrets/secret";
 
 const encoder = new TextEncoder();
 

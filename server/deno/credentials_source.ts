@@ -9,8 +9,8 @@
 import {
   type CredentialSources,
   ENV_MASTER_PASSWORD,
-} from "../core/secrets/credentials.ts";
-import { Secret } from "../core/secrets/secret.ts";
+} from "@krakked/core/secrets/credentials";
+import { Secret } from "@krakked/core/secrets/secret";
 import { readOptionalText } from "./files.ts";
 import { promptSecret } from "./prompt.ts";
 
@@ -32,7 +32,7 @@ export interface DenoCredentialOptions {
  * @returns Sources for `resolveCredentials`.
  * @example Resolve
  * ```ts
- * import { resolveCredentials } from "../core/secrets/credentials.ts";
+ * import { resolveCredentials } from "@krakked/core/secrets/credentials";
  * import { denoCredentialSources } from "./credentials_source.ts";
  * const result = await resolveCredentials(
  *   denoCredentialSources({ secretsPath: "/home/me/.config/kraken_bot/secrets.enc" }),
