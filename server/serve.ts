@@ -5,12 +5,12 @@
  * @module
  */
 
-import { parseConfig } from "../core/config/config.ts";
-import { Logger } from "../core/log.ts";
-import { RestClient } from "../core/rest/client.ts";
-import { KrakenError } from "../core/rest/errors.ts";
-import { resolveCredentials } from "../core/secrets/credentials.ts";
-import { Secret } from "../core/secrets/secret.ts";
+import { parseConfig } from "@krakked/core/config/config";
+import { Logger } from "@krakked/core/log";
+import { RestClient } from "@krakked/core/rest/client";
+import { KrakenError } from "@krakked/core/rest/errors";
+import { resolveCredentials } from "@krakked/core/secrets/credentials";
+import { Secret } from "@krakked/core/secrets/secret";
 import { createApp } from "./http/app.ts";
 import { AccountStream } from "./trading/account_stream.ts";
 import { BookFeed } from "./trading/book_feed.ts";
@@ -20,8 +20,8 @@ import { readOptionalText } from "./deno/files.ts";
 import { allowedHosts, isLoopbackHost, newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
 import { join } from "node:path";
-import { PrivateStream } from "../core/trade/private_stream.ts";
-import { PrivateWsSession } from "../core/trade/ws_session.ts";
+import { PrivateStream } from "@krakked/core/trade/private_stream";
+import { PrivateWsSession } from "@krakked/core/trade/ws_session";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
 import {
   MAX_SYNTHETIC_PAIRS,

@@ -25,7 +25,7 @@ import {
   compareDecimal,
   multiplyDecimal,
   subtractDecimal,
-} from "../core/decimal.ts";
+} from "@krakked/core/decimal";
 import type {
   AccountInfo,
   AccountStreamState,

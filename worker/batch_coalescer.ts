@@ -12,7 +12,11 @@
  * @module
  */
 
-import { type CancelTimer, type SetTimer, systemClock } from "../core/clock.ts";
+import {
+  type CancelTimer,
+  type SetTimer,
+  systemClock,
+} from "@krakked/core/clock";
 import type {
   AccountUpdate,
   BookView,

@@ -30,14 +30,14 @@ import {
   mergeCandles,
   type Timeframe,
   timeframeToSeconds,
-} from "../core/market/ohlc.ts";
+} from "@krakked/core/market/ohlc";
 import {
   diffCandles,
   MemoryOhlcStore,
   type OhlcStore,
   type UpsertResult,
-} from "../core/market/ohlc_store.ts";
-import type { OhlcRow } from "../core/rest/types.ts";
+} from "@krakked/core/market/ohlc_store";
+import type { OhlcRow } from "@krakked/core/rest/types";
 import type { KeyValueStore } from "./kv_store.ts";
 import type { StorageView } from "./protocol.ts";
 

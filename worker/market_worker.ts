@@ -15,33 +15,33 @@ import {
   type Now,
   type SetTimer,
   systemClock,
-} from "../core/clock.ts";
-import { BookSet } from "../core/ws/book.ts";
+} from "@krakked/core/clock";
+import { BookSet } from "@krakked/core/ws/book";
 import {
   type WebSocketConstructor,
   WsConnection,
   type WsSubscription,
-} from "../core/ws/connection.ts";
-import type { WsCandle } from "../core/ws/candles.ts";
-import { LiveCache } from "../core/ws/live.ts";
-import type { Ticker, Trade } from "../core/ws/protocol.ts";
-import { AssetTable } from "../core/market/assets.ts";
+} from "@krakked/core/ws/connection";
+import type { WsCandle } from "@krakked/core/ws/candles";
+import { LiveCache } from "@krakked/core/ws/live";
+import type { Ticker, Trade } from "@krakked/core/ws/protocol";
+import { AssetTable } from "@krakked/core/market/assets";
 import {
   type Candle,
   minutesToTimeframe,
   type Timeframe,
   timeframeToMinutes,
   timeframeToSeconds,
-} from "../core/market/ohlc.ts";
+} from "@krakked/core/market/ohlc";
 import {
   backfillFromTrades,
   backfillOhlc,
   type BackfillProgress,
-} from "../core/market/ohlc_history.ts";
-import { loadMarketMetadata } from "../core/market/metadata.ts";
-import type { PairMetadata } from "../core/market/pairs.ts";
-import { selectUniverse } from "../core/market/universe.ts";
-import type { AssetInfo, AssetPairInfo } from "../core/rest/types.ts";
+} from "@krakked/core/market/ohlc_history";
+import { loadMarketMetadata } from "@krakked/core/market/metadata";
+import type { PairMetadata } from "@krakked/core/market/pairs";
+import { selectUniverse } from "@krakked/core/market/universe";
+import type { AssetInfo, AssetPairInfo } from "@krakked/core/rest/types";
 import {
   type AccountFeedEffect,
   type AccountFeedEvent,

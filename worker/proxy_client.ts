@@ -8,9 +8,12 @@
  * @module
  */
 
-import type { OhlcResult, TradesResult } from "../core/rest/types.ts";
-import { parseOhlcResult, parseTradesResult } from "../core/rest/parse.ts";
-import type { OhlcSource, TradesSource } from "../core/market/ohlc_history.ts";
+import type { OhlcResult, TradesResult } from "@krakked/core/rest/types";
+import { parseOhlcResult, parseTradesResult } from "@krakked/core/rest/parse";
+import type {
+  OhlcSource,
+  TradesSource,
+} from "@krakked/core/market/ohlc_history";
 import type { WorkerError, WorkerErrorKind } from "./protocol.ts";
 
 /** A failed call, carrying the error value the protocol sends. */
