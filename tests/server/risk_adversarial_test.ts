@@ -5,7 +5,7 @@
  * rule, and a full round trip (buy with stop, close) leaves nothing open.
  *
  * The library paths (live OrderClient over REST and WS v2, amends, batches,
- * partial fills) are in tests/server/sim/risk_library_test.ts.
+ * partial fills) are in tests/core/integration/risk_library_test.ts.
  */
 import assert from "node:assert/strict";
 import {

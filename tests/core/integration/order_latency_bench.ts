@@ -161,6 +161,15 @@ async function setup(tier: Tier = "pro") {
     WebSocket: TimedWebSocket,
   });
   session.connect();
+  // The gate judges each stop against the book: the ticker's best bid and
+  // ask stand in for it (the orders rest far below the market).
+  const books = new Map(usd.flatMap((pair) => {
+    const info = tickers[pair.restKey];
+    return info === undefined ? [] : [[pair.id, {
+      bids: [{ price: info.b[0], qty: info.b[2] }],
+      asks: [{ price: info.a[0], qty: info.a[2] }],
+    }]] as const;
+  }));
   const clientFor = (transport: OrderTransport) =>
     new OrderClient({
       config: CONFIG,
@@ -168,6 +177,7 @@ async function setup(tier: Tier = "pro") {
       pairs: (s) => pairs.get(s),
       transport,
       rest,
+      books: (id) => books.get(id),
     });
   const clients = {
     rest: clientFor(new RestOrderTransport(rest)),
