@@ -31,6 +31,7 @@
 export { Secret, timingSafeEqual } from "./secret.ts";
 export {
   type ApiCredentials,
+  MAX_PBKDF2_ITERATIONS,
   MIN_PBKDF2_ITERATIONS,
   type OpenedVault,
   openVault,

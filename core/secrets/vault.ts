@@ -33,6 +33,13 @@ import { Secret } from "./secret.ts";
 /** The minimum PBKDF2 iteration count accepted for sealing and opening. */
 export const MIN_PBKDF2_ITERATIONS = 600_000;
 
+/**
+ * The maximum PBKDF2 iteration count accepted (about 1 s of derivation on a
+ * slow machine): a header claiming more is refused before any work, so a
+ * tampered file cannot stall the process for minutes.
+ */
+export const MAX_PBKDF2_ITERATIONS = 5_000_000;
+
 const FORMAT: VaultHeader["format"] = "krakked-secrets";
 const VERSION: VaultHeader["version"] = 1;
 const SALT_BYTES = 16;
@@ -60,7 +67,7 @@ export interface VaultHeader {
     name: "PBKDF2";
     /** Always `SHA-256`. */
     hash: "SHA-256";
-    /** Iterations, at least {@linkcode MIN_PBKDF2_ITERATIONS}. */
+    /** Iterations, {@linkcode MIN_PBKDF2_ITERATIONS} to {@linkcode MAX_PBKDF2_ITERATIONS}. */
     iterations: number;
   };
   /** The PBKDF2 salt: 16 random bytes, base64. */
@@ -151,9 +158,12 @@ export async function sealCredentials(
     );
   }
   const iterations = options.iterations ?? MIN_PBKDF2_ITERATIONS;
-  if (!Number.isInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS) {
+  if (
+    !Number.isInteger(iterations) || iterations < MIN_PBKDF2_ITERATIONS ||
+    iterations > MAX_PBKDF2_ITERATIONS
+  ) {
     throw new RangeError(
-      `PBKDF2 iterations must be an integer of at least ${MIN_PBKDF2_ITERATIONS}: got ${iterations}`,
+      `PBKDF2 iterations must be an integer from ${MIN_PBKDF2_ITERATIONS} to ${MAX_PBKDF2_ITERATIONS}: got ${iterations}`,
     );
   }
   const random = options.randomBytes ??
@@ -305,7 +315,8 @@ function checkShape(v: SealedVault): CheckedVault | undefined {
   if (
     typeof kdf !== "object" || kdf === null || kdf.name !== "PBKDF2" ||
     kdf.hash !== "SHA-256" || !Number.isInteger(kdf.iterations) ||
-    kdf.iterations < MIN_PBKDF2_ITERATIONS || kdf.iterations > 100_000_000
+    kdf.iterations < MIN_PBKDF2_ITERATIONS ||
+    kdf.iterations > MAX_PBKDF2_ITERATIONS
   ) return undefined;
   if (typeof v.validated !== "boolean") return undefined;
   if (v.validatedAt !== null && typeof v.validatedAt !== "string") {

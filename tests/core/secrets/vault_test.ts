@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  MAX_PBKDF2_ITERATIONS,
   MIN_PBKDF2_ITERATIONS,
   openVault,
   sealCredentials,
@@ -122,6 +123,29 @@ Deno.test("openVault() gives one clear error for every kind of damage", async (t
       expectCorrupted({ ...vault, kdf: { ...vault.kdf, iterations: 1_000 } }),
   );
   await t.step(
+    "iteration count far above the maximum is refused before any derivation",
+    // Before the bound, 100 M iterations were derived (~15 s) before the
+    // file failed: count the derivations instead of timing them.
+    async () => {
+      const subtle = crypto.subtle;
+      const original = subtle.deriveKey;
+      let derivations = 0;
+      subtle.deriveKey = ((...args: Parameters<typeof original>) => {
+        derivations++;
+        return original.apply(subtle, args);
+      }) as typeof original;
+      try {
+        await expectCorrupted({
+          ...vault,
+          kdf: { ...vault.kdf, iterations: 100_000_000 },
+        });
+      } finally {
+        subtle.deriveKey = original;
+      }
+      assert.equal(derivations, 0);
+    },
+  );
+  await t.step(
     "changed salt",
     () => expectCorrupted({ ...vault, salt: btoa("0123456789abcdef") }),
   );
@@ -164,6 +188,13 @@ Deno.test("sealCredentials() refuses a short password and a weak KDF", async () 
   );
   await assert.rejects(
     () => sealCredentials(creds, PASSWORD, { iterations: 10_000 }),
+    RangeError,
+  );
+  await assert.rejects(
+    () =>
+      sealCredentials(creds, PASSWORD, {
+        iterations: MAX_PBKDF2_ITERATIONS + 1,
+      }),
     RangeError,
   );
 });
