@@ -1,8 +1,7 @@
 /**
- * Request guards for the local server: loopback Host names (DNS-rebinding
- * defence), same-origin checks for state-reading private routes (CSRF), the
- * per-run session token cookie, an optional access token for non-loopback
- * binds, and the security headers.
+ * The pure security decisions behind the server's guards (`guard.ts`):
+ * same-origin checks (CSRF), the per-run session and access tokens, and
+ * the Content-Security-Policy. The loopback rule is in `loopback.ts`.
  *
  * @module
  */
@@ -13,48 +12,6 @@ import { timingSafeEqual } from "@krakked/core/secrets/secret";
 export const SESSION_COOKIE = "krakked_session";
 /** Name of the access-token cookie (non-loopback binds). */
 export const ACCESS_COOKIE = "krakked_access";
-
-const LOOPBACK_NAMES = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
-
-/**
- * Whether a host name is a loopback name.
- *
- * @param host A host name without port.
- * @returns `true` for 127.0.0.1, localhost and ::1.
- * @example Check
- * ```ts
- * import { isLoopbackHost } from "./security.ts";
- * isLoopbackHost("127.0.0.1"); // true
- * ```
- */
-export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_NAMES.has(host.toLowerCase()) ||
-    /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-/**
- * The `Host` header values the server accepts: the loopback names with the
- * port, plus the bind host when it is not loopback.
- *
- * @param bindHost The host the server is bound to.
- * @param port The bound port.
- * @returns Lower-case `host:port` strings.
- * @example Hosts
- * ```ts
- * import { allowedHosts } from "./security.ts";
- * allowedHosts("127.0.0.1", 8787); // ["127.0.0.1:8787", "localhost:8787", "[::1]:8787"]
- * ```
- */
-export function allowedHosts(bindHost: string, port: number): string[] {
-  const hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  if (
-    !isLoopbackHost(bindHost) && bindHost !== "0.0.0.0" && bindHost !== "::"
-  ) {
-    const name = bindHost.includes(":") ? `[${bindHost}]` : bindHost;
-    hosts.push(`${name.toLowerCase()}:${port}`);
-  }
-  return hosts;
-}
 
 /**
  * Whether a request's Origin (if any) is one of ours. Browsers send Origin

@@ -9,7 +9,22 @@
 
 import { WsConnection, type WsSubscription } from "@krakked/core/ws/connection";
 import type { Redactor } from "@krakked/core/secrets/redact";
-import type { AccountEvent, AccountEvents } from "../http/app.ts";
+
+/** A read-only account event relayed to the page. */
+export interface AccountEvent {
+  channel: string;
+  data: unknown;
+}
+
+/** A source of read-only account events (the server's private WS). */
+export interface AccountEvents {
+  /** Listen; `onEnd` runs when the source closes. Returns an unsubscribe. */
+  subscribe(
+    listener: (event: AccountEvent) => void,
+    onEnd?: () => void,
+  ): () => void;
+  state(): string;
+}
 
 /** The private channels relayed to the page. */
 export const ACCOUNT_CHANNELS: readonly string[] = Object.freeze([

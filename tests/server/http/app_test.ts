@@ -4,7 +4,8 @@ import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
 import { Logger } from "../../../core/log.ts";
 import { KrakenError } from "../../../core/rest/errors.ts";
 import type { CallParams, RestAnswer } from "../../../core/rest/client.ts";
-import { allowedHosts, SESSION_COOKIE } from "../../../server/http/security.ts";
+import { allowedHosts } from "../../../server/http/loopback.ts";
+import { SESSION_COOKIE } from "../../../server/http/security.ts";
 import type { StaticFile } from "../../../server/http/static_files.ts";
 
 const KEY = "APP-TEST-API-KEY-0000000000000000";

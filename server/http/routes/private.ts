@@ -1,0 +1,125 @@
+/**
+ * The private read-only area: Kraken account reads with the server's
+ * credentials (`/api/private/:route`) and the account events of the
+ * server's private WebSocket stream as server-sent events
+ * (`/api/private/events`). Guarded by the session guard.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { AppDeps } from "../deps.ts";
+import { HttpError } from "../errors.ts";
+import { sessionGuard } from "../guard.ts";
+
+/** Private read-only routes and the Kraken method behind each. */
+const PRIVATE_ROUTES: Record<
+  string,
+  { method: string; params: readonly string[] }
+> = {
+  balance: { method: "BalanceEx", params: [] },
+  "trade-balance": { method: "TradeBalance", params: ["asset"] },
+  "open-orders": { method: "OpenOrders", params: ["trades"] },
+  "closed-orders": { method: "ClosedOrders", params: ["ofs", "start", "end"] },
+  "trades-history": {
+    method: "TradesHistory",
+    params: ["ofs", "start", "end"],
+  },
+  ledgers: { method: "Ledgers", params: ["ofs", "asset", "start", "end"] },
+};
+
+/** What a private parameter value may look like. */
+const PARAM_VALUE = /^[A-Za-z0-9.,_-]{1,40}$/;
+
+/**
+ * The private routes.
+ *
+ * @param deps The app's dependencies (REST client, session, account events).
+ * @returns A Hono app with the guard and the routes.
+ * @example Mount
+ * ```ts ignore
+ * app.route("/", privateRoutes(deps));
+ * ```
+ */
+export function privateRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  app.use(
+    "/api/private/*",
+    sessionGuard({
+      area: "private",
+      sessionToken: deps.sessionToken,
+      allowedHosts: () => deps.allowedHosts,
+      available: () => deps.rest.hasCredentials,
+      unavailable: () =>
+        new HttpError(
+          404,
+          "no_credentials",
+          "The server has no Kraken credentials: run 'krakked setup'",
+        ),
+    }),
+  );
+
+  app.get("/api/private/events", () => {
+    const events = deps.accountEvents;
+    if (!events) {
+      throw new HttpError(
+        404,
+        "no_private_stream",
+        "No private stream is running",
+      );
+    }
+    let cleanup = () => {};
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const enc = new TextEncoder();
+        controller.enqueue(enc.encode(`: connected\n\n`));
+        cleanup = events.subscribe(
+          (event) => {
+            controller.enqueue(
+              enc.encode(
+                `event: ${event.channel}\ndata: ${
+                  JSON.stringify(event.data)
+                }\n\n`,
+              ),
+            );
+          },
+          // The source closed (the server stops): end the response too.
+          () => controller.close(),
+        );
+      },
+      cancel() {
+        cleanup();
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-store",
+      },
+    });
+  });
+
+  app.get("/api/private/:route", async (c) => {
+    const name = c.req.param("route");
+    const route = Object.hasOwn(PRIVATE_ROUTES, name)
+      ? PRIVATE_ROUTES[name]
+      : undefined;
+    if (!route) throw new HttpError(404, "not_found", "No such private route");
+    const params: Record<string, string> = {};
+    for (const [key, value] of new URL(c.req.url).searchParams) {
+      if (!route.params.includes(key) || !PARAM_VALUE.test(value)) {
+        throw new HttpError(
+          400,
+          "bad_param",
+          `Invalid parameter "${key.slice(0, 40)}"`,
+        );
+      }
+      params[key] = value;
+    }
+    const { result } = await deps.rest.callPrivate(route.method, params);
+    return c.json({ result });
+  });
+
+  return app;
+}
