@@ -2,282 +2,113 @@
  * The krakked command: `deno task krakked <command> [flags]`, also the entry
  * point of `deno task serve`, `deno task sim` and the compiled binary.
  *
+ * Everything a command is lives in its entry of the command table
+ * (`cli/commands.ts`); this file parses the first word, prints help and the
+ * version, and turns what a command throws into an exit code and an error
+ * line (or, with `--json`, one JSON object on stdout).
+ *
  * Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network.
  *
  * @module
  */
 
-import { Redactor } from "../core/secrets/redact.ts";
 import {
-  BALANCE_HELP,
-  balanceCommand,
-  type BalanceFlags,
-  parseBalanceArgs,
-} from "./cli/balance_cmd.ts";
+  ENV_API_KEY,
+  ENV_API_SECRET,
+  ENV_MASTER_PASSWORD,
+} from "@krakked/core/secrets/credentials";
+import { Redactor } from "@krakked/core/secrets/redact";
 import {
-  DOCTOR_HELP,
-  doctorCommand,
-  type DoctorFlags,
-  parseDoctorArgs,
-} from "./cli/doctor_cmd.ts";
-import { errorLine, EXIT, exitCodeForError, UsageError } from "./cli/errors.ts";
-import { type CliIo, denoIo, writeLine } from "./cli/io.ts";
+  type CommandFlags,
+  type CommandName,
+  COMMANDS,
+  findCommand,
+} from "./cli/commands.ts";
 import {
-  OHLC_HELP,
-  ohlcCommand,
-  type OhlcFlags,
-  parseOhlcArgs,
-} from "./cli/ohlc_cmd.ts";
-import {
-  CLOSE_HELP,
-  closeCommand,
-  type CloseFlags,
-  parseCloseArgs,
-} from "./cli/close_cmd.ts";
-import {
-  CANCEL_HELP,
-  cancelCommand,
-  type CancelFlags,
-  parseCancelArgs,
-} from "./cli/cancel_cmd.ts";
-import {
-  ORDER_HELP,
-  orderCommand,
-  type OrderFlags,
-  parseOrderArgs,
-} from "./cli/order_cmd.ts";
-import {
-  PAPER_HELP,
-  paperCommand,
-  type PaperFlags,
-  parsePaperArgs,
-} from "./cli/paper_cmd.ts";
-import {
-  ORDERS_HELP,
-  ordersCommand,
-  type OrdersFlags,
-  parseOrdersArgs,
-} from "./cli/orders_cmd.ts";
-import {
-  parseSetupArgs,
-  SETUP_HELP,
-  setupCommand,
-  type SetupFlags,
-} from "./cli/setup_cmd.ts";
-import {
-  parseTickerArgs,
-  TICKER_HELP,
-  tickerCommand,
-  type TickerFlags,
-} from "./cli/ticker_cmd.ts";
-import {
-  parseUniverseArgs,
-  UNIVERSE_HELP,
-  universeCommand,
-  type UniverseFlags,
-} from "./cli/universe_cmd.ts";
-import { parseServeArgs, SERVE_HELP } from "./serve.ts";
-import { SIM_USAGE } from "@krakked/sim";
+  describeError,
+  errorJson,
+  errorLine,
+  EXIT,
+  type ExitCode,
+} from "./cli/errors.ts";
+import { type CliIo, denoIo, writeJson, writeLine } from "./cli/io.ts";
+import { closestName } from "./cli/suggest.ts";
 
-export { EXIT };
+export { type CommandFlags, type CommandName, COMMANDS, EXIT };
 
-/** The names of the commands. */
-export type CommandName =
-  | "setup"
-  | "doctor"
-  | "universe"
-  | "ticker"
-  | "balance"
-  | "orders"
-  | "order"
-  | "close"
-  | "cancel"
-  | "paper"
-  | "ohlc"
-  | "serve"
-  | "sim";
-
-/** A parsed command line. */
-export type Command =
+/** A parsed command line: a command's flags (tagged by its name), or one of these. */
+export type CommandLine =
   | { kind: "help"; topic?: CommandName }
   | { kind: "version" }
-  | { kind: "usage_error"; message: string; command?: CommandName }
-  | { kind: "sim"; args: string[] }
-  | { kind: "serve"; args: string[] }
-  | { kind: "setup"; flags: SetupFlags }
-  | { kind: "doctor"; flags: DoctorFlags }
-  | { kind: "universe"; flags: UniverseFlags }
-  | { kind: "ticker"; flags: TickerFlags }
-  | { kind: "balance"; flags: BalanceFlags }
-  | { kind: "orders"; flags: OrdersFlags }
-  | { kind: "order"; flags: OrderFlags }
-  | { kind: "close"; flags: CloseFlags }
-  | { kind: "cancel"; flags: CancelFlags }
-  | { kind: "paper"; flags: PaperFlags }
-  | { kind: "ohlc"; flags: OhlcFlags };
+  | {
+    kind: "usage_error";
+    message: string;
+    /** The command whose help follows the message. */
+    command?: CommandName;
+    /** Print the list of commands after the message (no command given). */
+    listCommands?: true;
+  }
+  | CommandFlags;
 
-/** The commands this build knows, with one line of help each. */
-export const COMMANDS: Readonly<Record<CommandName, string>> = {
-  setup: "Store your Kraken API key encrypted, after checking it with Kraken",
-  doctor: "Check config, credentials, connectivity, clock and key permissions",
-  universe: "List the spot pairs in Krakked's universe",
-  ticker: "Show last, bid, ask, change and volume for pairs",
-  balance: "Show balances, held and available amounts",
-  orders: "List open orders with their role (stop or order; read-only)",
-  order:
-    "Place an order through the safety gate (read_only, dry_run, paper or live)",
-  close: "Sell what you hold on a pair, moving its stop-loss in the same step",
-  cancel:
-    "Cancel an order by id, or every open order except protective stops with --all",
-  paper: "Show or reset the paper account: balances, positions, orders, P&L",
-  ohlc: "Backfill closed candles into the file store, or export them",
-  serve:
-    "Run the local server and market-watch page (add --sim for the offline simulator)",
-  sim: "Run the Kraken-compatible simulator standalone",
-};
+/** The version printed by `--version`. */
+export const VERSION = "0.1.0";
 
-/** Help text of each command. */
-export const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
-  setup: SETUP_HELP,
-  doctor: DOCTOR_HELP,
-  universe: UNIVERSE_HELP,
-  ticker: TICKER_HELP,
-  balance: BALANCE_HELP,
-  orders: ORDERS_HELP,
-  order: ORDER_HELP,
-  close: CLOSE_HELP,
-  cancel: CANCEL_HELP,
-  paper: PAPER_HELP,
-  ohlc: OHLC_HELP,
-  serve: SERVE_HELP,
-  sim: SIM_USAGE,
-};
+const NAMES: readonly string[] = COMMANDS.map((c) => c.name);
 
-function isCommandName(name: string): name is CommandName {
-  return Object.hasOwn(COMMANDS, name);
-}
-
-function unknownCommand(name: string): Command {
+function unknownCommand(name: string): CommandLine {
+  const near = closestName(name, NAMES);
   return {
     kind: "usage_error",
-    message: `Unknown command "${name}": run 'krakked --help' for the list`,
+    message: `Unknown command ${JSON.stringify(name)}: ${
+      near === undefined ? "" : `did you mean "${near}"? `
+    }run 'krakked --help' for the list`,
   };
-}
-
-/**
- * Parse one command's arguments into its tagged command. Pure.
- *
- * @param command The command name.
- * @param rest Arguments after it.
- * @returns The command, its help, or a usage error.
- */
-function parseCommand(command: CommandName, rest: string[]): Command {
-  const help: Command = { kind: "help", topic: command };
-  try {
-    switch (command) {
-      case "sim":
-        return { kind: "sim", args: rest };
-      case "serve": {
-        const parsed = parseServeArgs(rest);
-        if (parsed.kind === "help") return help;
-        if (parsed.kind === "usage_error") {
-          return { kind: "usage_error", message: parsed.message, command };
-        }
-        return { kind: "serve", args: rest };
-      }
-      case "setup": {
-        const parsed = parseSetupArgs(rest);
-        if (parsed === "help") return help;
-        if ("error" in parsed) {
-          return { kind: "usage_error", message: parsed.error, command };
-        }
-        return { kind: "setup", flags: parsed };
-      }
-      case "doctor": {
-        const flags = parseDoctorArgs(rest);
-        return flags === "help" ? help : { kind: "doctor", flags };
-      }
-      case "universe": {
-        const flags = parseUniverseArgs(rest);
-        return flags === "help" ? help : { kind: "universe", flags };
-      }
-      case "ticker": {
-        const flags = parseTickerArgs(rest);
-        return flags === "help" ? help : { kind: "ticker", flags };
-      }
-      case "balance": {
-        const flags = parseBalanceArgs(rest);
-        return flags === "help" ? help : { kind: "balance", flags };
-      }
-      case "orders": {
-        const flags = parseOrdersArgs(rest);
-        return flags === "help" ? help : { kind: "orders", flags };
-      }
-      case "order": {
-        const flags = parseOrderArgs(rest);
-        return flags === "help" ? help : { kind: "order", flags };
-      }
-      case "close": {
-        const flags = parseCloseArgs(rest);
-        return flags === "help" ? help : { kind: "close", flags };
-      }
-      case "cancel": {
-        const flags = parseCancelArgs(rest);
-        return flags === "help" ? help : { kind: "cancel", flags };
-      }
-      case "paper": {
-        const flags = parsePaperArgs(rest);
-        return flags === "help" ? help : { kind: "paper", flags };
-      }
-      case "ohlc": {
-        const flags = parseOhlcArgs(rest);
-        return flags === "help" ? help : { kind: "ohlc", flags };
-      }
-      default: {
-        const never: never = command;
-        return unknownCommand(String(never));
-      }
-    }
-  } catch (error) {
-    if (error instanceof UsageError) {
-      return { kind: "usage_error", message: error.message, command };
-    }
-    throw error;
-  }
 }
 
 /**
  * Parse the command line. Pure: no I/O.
  *
  * @param argv Arguments after the program name.
- * @returns A command tagged by `kind`.
+ * @returns The command's flags tagged by its name, help, the version, or a
+ *   usage error.
  * @example Parse
  * ```ts
  * import { parseArgs } from "./main.ts";
- * parseArgs(["sim", "--port", "9000"]); // { kind: "sim", args: ["--port", "9000"] }
  * parseArgs(["ticker", "XBTUSD", "--json"]);
- * // { kind: "ticker", flags: { pairs: ["XBTUSD"], json: true } }
+ * // { kind: "ticker", pairs: ["XBTUSD"], json: true }
+ * parseArgs(["tikcer"]).kind; // "usage_error" (did you mean "ticker"?)
  * ```
  */
-export function parseArgs(argv: readonly string[]): Command {
+export function parseArgs(argv: readonly string[]): CommandLine {
   const [first, ...rest] = argv;
-  if (
-    first === undefined || first === "--help" || first === "-h" ||
-    first === "help"
-  ) {
-    const topic = first === undefined ? undefined : rest[0];
+  if (first === undefined) {
+    return {
+      kind: "usage_error",
+      message: "Missing command",
+      listCommands: true,
+    };
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    const topic = rest[0];
     if (topic === undefined) return { kind: "help" };
-    return isCommandName(topic)
-      ? { kind: "help", topic }
-      : unknownCommand(topic);
+    const command = findCommand(topic);
+    return command === undefined
+      ? unknownCommand(topic)
+      : { kind: "help", topic: command.name };
   }
   if (first === "--version" || first === "-V") return { kind: "version" };
-  if (!isCommandName(first)) return unknownCommand(first);
-  return parseCommand(first, rest);
+  const command = findCommand(first);
+  if (command === undefined) return unknownCommand(first);
+  const parsed = command.parse(rest);
+  switch (parsed.kind) {
+    case "help":
+      return { kind: "help", topic: command.name };
+    case "usage_error":
+      return { ...parsed, command: command.name };
+    default:
+      return parsed;
+  }
 }
-
-/** The version printed by `--version`. */
-export const VERSION = "0.1.0";
 
 /**
  * The top-level help text.
@@ -290,9 +121,7 @@ export const VERSION = "0.1.0";
  * ```
  */
 export function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, text]) =>
-    `  ${name.padEnd(10)} ${text}`
-  );
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`);
   return [
     "krakked — a secure, tested Kraken Spot toolkit",
     "",
@@ -303,8 +132,27 @@ export function usage(): string {
     "",
     "Run 'krakked <command> --help' for a command's flags.",
     "Configuration: config.yaml in the config directory (KRAKKED_CONFIG_DIR overrides it).",
+    'With --json, a failure prints {"error": {"category", "message", "suggestion"?}} on stdout.',
     "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network.",
   ].join("\n");
+}
+
+/**
+ * Whether the command line asks for JSON (`--json` before any `--`), so a
+ * failure is printed as JSON too, even one found before the flags are read.
+ *
+ * @param argv Arguments after the program name.
+ * @returns `true` with `--json`.
+ * @example Check
+ * ```ts
+ * import { wantsJson } from "./main.ts";
+ * wantsJson(["balance", "--json"]); // true
+ * wantsJson(["ticker", "--", "--json"]); // false
+ * ```
+ */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
 }
 
 /**
@@ -322,54 +170,76 @@ function redacted(io: CliIo, redactor: Redactor): CliIo {
   };
 }
 
-async function run(
-  command: Exclude<
-    Command,
-    {
-      kind:
-        | "help"
-        | "version"
-        | "usage_error"
-        | "sim"
-        | "serve";
-    }
-  >,
+/** Print a usage error: text with the help on stderr, or JSON on stdout. */
+function reportUsage(
+  line: Extract<CommandLine, { kind: "usage_error" }>,
+  io: CliIo,
+  json: boolean,
+): ExitCode {
+  if (json) {
+    writeJson(io, {
+      error: {
+        category: "usage",
+        message: line.message,
+        suggestion: `Run 'krakked ${line.command ?? ""}${
+          line.command === undefined ? "" : " "
+        }--help' for the ${line.command === undefined ? "commands" : "flags"}`,
+      },
+    });
+    return EXIT.usage;
+  }
+  writeLine(io.stderr, `krakked: ${line.message}`);
+  if (line.command !== undefined) {
+    writeLine(io.stderr, `\n${findCommand(line.command)!.help}`);
+  } else if (line.listCommands) {
+    writeLine(io.stderr, `\n${usage()}`);
+  }
+  return EXIT.usage;
+}
+
+/**
+ * Run one command's entry from the table; map what it throws to the exit
+ * code and the error line, or the JSON error with `--json`.
+ */
+async function runCommand(
+  flags: CommandFlags,
   io: CliIo,
   redactor: Redactor,
+  json: boolean,
 ): Promise<number> {
-  switch (command.kind) {
-    case "setup":
-      return await setupCommand(command.flags, io, redactor);
-    case "doctor":
-      return await doctorCommand(command.flags, io, redactor);
-    case "universe":
-      return await universeCommand(command.flags, io, redactor);
-    case "ticker":
-      return await tickerCommand(command.flags, io, redactor);
-    case "balance":
-      return await balanceCommand(command.flags, io, redactor);
-    case "orders":
-      return await ordersCommand(command.flags, io, redactor);
-    case "order":
-      return await orderCommand(command.flags, io, redactor);
-    case "close":
-      return await closeCommand(command.flags, io, redactor);
-    case "cancel":
-      return await cancelCommand(command.flags, io, redactor);
-    case "paper":
-      return await paperCommand(command.flags, io, redactor);
-    case "ohlc":
-      return await ohlcCommand(command.flags, io, redactor);
-    default: {
-      const never: never = command;
-      throw new Error(`Unhandled command ${JSON.stringify(never)}`);
+  const command = findCommand(flags.kind)!;
+  try {
+    // The entry whose parse produced these flags runs them; TypeScript
+    // cannot tie the two ends of a union of commands together.
+    return await command.run(flags as never, io, redactor);
+  } catch (error) {
+    const failure = describeError(error, command.name);
+    if (json) {
+      // Scrub before encoding: JSON escaping could hide a secret from the
+      // writer's own scrubbing.
+      const scrubbed = {
+        ...failure,
+        message: redactor.text(failure.message),
+        ...(failure.suggestion === undefined
+          ? {}
+          : { suggestion: redactor.text(failure.suggestion) }),
+      };
+      writeJson(io, errorJson(scrubbed));
+      return failure.exitCode;
     }
+    writeLine(io.stderr, `krakked ${command.name}: ${errorLine(error)}`);
+    if (failure.exitCode === EXIT.usage) {
+      writeLine(io.stderr, `\n${command.help}`);
+    }
+    return failure.exitCode;
   }
 }
 
 /**
  * Run the CLI. Commands throw; this maps what they throw to an exit code and
- * a one-line message on stderr (a usage error also prints the command's help).
+ * a one-line message on stderr (a usage error also prints the command's
+ * help), or with `--json` to `{"error": {category, message, suggestion?}}`
+ * on stdout.
  *
  * @param argv Arguments after the program name.
  * @param ioOverrides I/O to use instead of the process's (tests capture output here).
@@ -386,47 +256,29 @@ export async function main(
   ioOverrides: Partial<CliIo> = {},
 ): Promise<number> {
   const redactor = new Redactor();
-  const io = redacted({ ...denoIo(), ...ioOverrides }, redactor);
-  const command = parseArgs(argv);
-  switch (command.kind) {
+  const base = { ...denoIo(), ...ioOverrides };
+  // Known before any command runs, so no early failure can echo them.
+  for (const name of [ENV_API_KEY, ENV_API_SECRET, ENV_MASTER_PASSWORD]) {
+    const value = base.env(name)?.trim();
+    if (value) redactor.register(value);
+  }
+  const io = redacted(base, redactor);
+  const json = wantsJson(argv);
+  const line = parseArgs(argv);
+  switch (line.kind) {
     case "help":
       writeLine(
         io.stdout,
-        command.topic === undefined ? usage() : COMMAND_HELP[command.topic],
+        line.topic === undefined ? usage() : findCommand(line.topic)!.help,
       );
       return EXIT.ok;
     case "version":
       writeLine(io.stdout, `krakked ${VERSION}`);
       return EXIT.ok;
     case "usage_error":
-      writeLine(io.stderr, `krakked: ${command.message}`);
-      if (command.command !== undefined) {
-        writeLine(io.stderr, `\n${COMMAND_HELP[command.command]}`);
-      }
-      return EXIT.usage;
-    case "sim": {
-      const { simMain } = await import("@krakked/sim");
-      return await simMain(command.args, {
-        stdout: (line) => writeLine(io.stdout, line),
-        stderr: (line) => writeLine(io.stderr, line),
-      });
-    }
-    case "serve": {
-      const { serveMain } = await import("./serve.ts");
-      return await serveMain(command.args);
-    }
+      return reportUsage(line, io, json);
     default:
-      break;
-  }
-  try {
-    return await run(command, io, redactor);
-  } catch (error) {
-    const code = exitCodeForError(error);
-    writeLine(io.stderr, `krakked ${command.kind}: ${errorLine(error)}`);
-    if (code === EXIT.usage) {
-      writeLine(io.stderr, `\n${COMMAND_HELP[command.kind]}`);
-    }
-    return code;
+      return await runCommand(line, io, redactor, json);
   }
 }
 

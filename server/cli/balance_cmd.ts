@@ -13,9 +13,9 @@ import {
 import { AssetTable } from "../../core/market/assets.ts";
 import type { ExtendedBalance } from "../../core/rest/types.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
-import { parseFlags } from "./args.ts";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
-import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
 /**
@@ -40,6 +40,8 @@ Needs credentials: KRAKEN_API_KEY and KRAKEN_API_SECRET, or 'krakked setup'.
 
 /** Parsed `balance` flags. */
 export interface BalanceFlags {
+  /** Discriminator: the command. */
+  kind: "balance";
   /** Print JSON. */
   json: boolean;
 }
@@ -48,21 +50,19 @@ export interface BalanceFlags {
  * Parse `balance` flags. Pure.
  *
  * @param args Arguments after `balance`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For an unknown flag or argument.
+ * @returns The flags, help, or a usage error for an unknown flag or argument.
  * @example Parse
  * ```ts
  * import { parseBalanceArgs } from "./balance_cmd.ts";
- * parseBalanceArgs([]); // { json: false }
+ * parseBalanceArgs([]); // { kind: "balance", json: false }
  * ```
  */
 export function parseBalanceArgs(
   args: readonly string[],
-): BalanceFlags | "help" {
+): Parsed<BalanceFlags> {
   const parsed = parseFlags(args, { booleans: ["json"] });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "balance");
-  return { json: parsed.booleans.has("json") };
+  if (parsed.kind !== "flags") return parsed;
+  return { kind: "balance", json: parsed.booleans.has("json") };
 }
 
 /** One balance row of the JSON output. */
@@ -123,12 +123,12 @@ export function balanceRows(
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken refuses or cannot be reached.
  * @example Run
  * ```ts ignore
- * import { balanceCommand } from "./balance_cmd.ts";
+ * import { runBalance } from "./balance_cmd.ts";
  * import { denoIo } from "./io.ts";
- * await balanceCommand({ json: true }, denoIo());
+ * await runBalance({ kind: "balance", json: true }, denoIo());
  * ```
  */
-export async function balanceCommand(
+export async function runBalance(
   flags: BalanceFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -161,3 +161,12 @@ export async function balanceCommand(
     ctx.rest.close();
   }
 }
+
+/** `krakked balance`, for the command table. */
+export const balanceCommand: Command<BalanceFlags> = {
+  name: "balance",
+  summary: "Show balances, held and available amounts",
+  help: BALANCE_HELP,
+  parse: parseBalanceArgs,
+  run: runBalance,
+};

@@ -8,8 +8,9 @@
 
 import { Redactor } from "../../core/secrets/redact.ts";
 import type { CancelDecision } from "../trading/orders.ts";
-import { parseFlags } from "./args.ts";
-import { EXIT, UsageError } from "./errors.ts";
+import { type Parsed, parseFlags, usageError } from "./args.ts";
+import type { Command } from "./command.ts";
+import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { openOrderService } from "./order_cmd.ts";
 import { modeLabel } from "./trade_text.ts";
@@ -40,6 +41,8 @@ Exit codes: 0 cancelled, 1 rejected (the rule is printed), 2 usage,
 
 /** Parsed `cancel` flags. */
 export interface CancelFlags {
+  /** Discriminator: the command. */
+  kind: "cancel";
   /** The order id, or `null` with `--all`. */
   id: string | null;
   /** `--include-stops` (with `--all`): cancel protective stops too. */
@@ -54,41 +57,39 @@ export interface CancelFlags {
  * Parse `cancel` flags. Pure.
  *
  * @param args Arguments after `cancel`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} Without an id or `--all`, with both, or with
- *   `--include-stops` but no `--all`.
+ * @returns The flags, help, or a usage error without an id or `--all`,
+ *   with both, or with `--include-stops` but no `--all`.
  * @example Parse
  * ```ts
  * import { parseCancelArgs } from "./cancel_cmd.ts";
  * parseCancelArgs(["--all"]);
- * // { id: null, includeStops: false, live: false, json: false }
+ * // { kind: "cancel", id: null, includeStops: false, live: false, json: false }
  * ```
  */
-export function parseCancelArgs(args: readonly string[]): CancelFlags | "help" {
+export function parseCancelArgs(args: readonly string[]): Parsed<CancelFlags> {
   const parsed = parseFlags(args, {
     booleans: ["all", "include-stops", "live", "json"],
     positionals: ["order-id"],
     minPositionals: 0,
     maxPositionals: 1,
   });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "cancel");
+  if (parsed.kind !== "flags") return parsed;
   const all = parsed.booleans.has("all");
   const id = parsed.positionals[0] ?? null;
   if (all === (id !== null)) {
-    throw new UsageError("Give one order id or --all", "cancel");
+    return usageError("Give one order id or --all");
   }
   if (id !== null && !/^[A-Za-z0-9:_-]{1,64}$/.test(id)) {
-    throw new UsageError(`Invalid order id ${JSON.stringify(id)}`, "cancel");
+    return usageError(`Invalid order id ${JSON.stringify(id)}`);
   }
   const includeStops = parsed.booleans.has("include-stops");
   if (includeStops && !all) {
-    throw new UsageError(
+    return usageError(
       "--include-stops goes with --all; a single protective stop is never cancelled while its position is open (use 'krakked close <pair>')",
-      "cancel",
     );
   }
   return {
+    kind: "cancel",
     id,
     includeStops,
     live: parsed.booleans.has("live"),
@@ -154,10 +155,13 @@ export function cancelReport(
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
  * @example Run
  * ```ts ignore
- * await cancelCommand({ id: null, includeStops: false, live: false, json: false }, io);
+ * await runCancel(
+ *   { kind: "cancel", id: null, includeStops: false, live: false, json: false },
+ *   io,
+ * );
  * ```
  */
-export async function cancelCommand(
+export async function runCancel(
   flags: CancelFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -187,3 +191,13 @@ export async function cancelCommand(
     ctx.rest.close();
   }
 }
+
+/** `krakked cancel`, for the command table. */
+export const cancelCommand: Command<CancelFlags> = {
+  name: "cancel",
+  summary:
+    "Cancel an order by id, or every open order except protective stops with --all",
+  help: CANCEL_HELP,
+  parse: parseCancelArgs,
+  run: runCancel,
+};

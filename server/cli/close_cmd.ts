@@ -12,7 +12,14 @@
 
 import { Redactor } from "../../core/secrets/redact.ts";
 import { type OrderDecision, TicketError } from "../trading/orders.ts";
-import { parseFlags } from "./args.ts";
+import {
+  isUsageError,
+  type Parsed,
+  parseFlags,
+  usageError,
+  type UsageProblem,
+} from "./args.ts";
+import type { Command } from "./command.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { openOrderService, printExit } from "./order_cmd.ts";
@@ -47,6 +54,8 @@ Exit codes: 0 sold, 1 rejected (the rule is printed) or a step failed
 
 /** Parsed `close` flags. */
 export interface CloseFlags {
+  /** Discriminator: the command. */
+  kind: "close";
   /** The pair, any spelling. */
   pair: string;
   /** Base volume, or `"all"`. */
@@ -61,11 +70,10 @@ export interface CloseFlags {
 
 const DECIMAL = /^\d{1,20}(\.\d{1,20})?$/;
 
-function decimal(text: string, name: string): string {
+function decimal(text: string, name: string): string | UsageProblem {
   if (!DECIMAL.test(text) || !/[1-9]/.test(text)) {
-    throw new UsageError(
+    return usageError(
       `${name} must be a positive decimal, got ${JSON.stringify(text)}`,
-      "close",
     );
   }
   return text;
@@ -75,17 +83,16 @@ function decimal(text: string, name: string): string {
  * Parse `close` flags. Pure.
  *
  * @param args Arguments after `close`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} Without a pair, with neither or both of a volume and
- *   `--all`, or for a bad number or flag.
+ * @returns The flags, help, or a usage error without a pair, with neither
+ *   or both of a volume and `--all`, or for a bad number or flag.
  * @example Parse
  * ```ts
  * import { parseCloseArgs } from "./close_cmd.ts";
  * parseCloseArgs(["XBTUSD", "--all"]);
- * // { pair: "XBTUSD", volume: "all", limitPrice: null, live: false, json: false }
+ * // { kind: "close", pair: "XBTUSD", volume: "all", limitPrice: null, live: false, json: false }
  * ```
  */
-export function parseCloseArgs(args: readonly string[]): CloseFlags | "help" {
+export function parseCloseArgs(args: readonly string[]): Parsed<CloseFlags> {
   const parsed = parseFlags(args, {
     booleans: ["all", "live", "json"],
     values: ["limit"],
@@ -93,23 +100,26 @@ export function parseCloseArgs(args: readonly string[]): CloseFlags | "help" {
     minPositionals: 1,
     maxPositionals: 2,
   });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "close");
+  if (parsed.kind !== "flags") return parsed;
   const [pair, volume] = parsed.positionals as [string, string | undefined];
   const all = parsed.booleans.has("all");
   if (all === (volume !== undefined)) {
-    throw new UsageError(
+    return usageError(
       all
         ? "Give a volume or --all, not both"
         : "Give the volume to sell, or --all to sell everything held",
-      "close",
     );
   }
+  const sell = volume === undefined ? "all" : decimal(volume, "<volume>");
+  if (isUsageError(sell)) return sell;
   const limit = parsed.values.get("limit");
+  const limitPrice = limit === undefined ? null : decimal(limit, "--limit");
+  if (isUsageError(limitPrice)) return limitPrice;
   return {
+    kind: "close",
     pair,
-    volume: volume === undefined ? "all" : decimal(volume, "<volume>"),
-    limitPrice: limit === undefined ? null : decimal(limit, "--limit"),
+    volume: sell,
+    limitPrice,
     live: parsed.booleans.has("live"),
     json: parsed.booleans.has("json"),
   };
@@ -126,10 +136,13 @@ export function parseCloseArgs(args: readonly string[]): CloseFlags | "help" {
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
  * @example Run
  * ```ts ignore
- * await closeCommand(parseCloseArgs(["XBTUSD", "--all"]), io);
+ * await runClose(
+ *   { kind: "close", pair: "XBTUSD", volume: "all", limitPrice: null, live: false, json: false },
+ *   io,
+ * );
  * ```
  */
-export async function closeCommand(
+export async function runClose(
   flags: CloseFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -170,3 +183,13 @@ export async function closeCommand(
     ctx.rest.close();
   }
 }
+
+/** `krakked close`, for the command table. */
+export const closeCommand: Command<CloseFlags> = {
+  name: "close",
+  summary:
+    "Sell what you hold on a pair, moving its stop-loss in the same step",
+  help: CLOSE_HELP,
+  parse: parseCloseArgs,
+  run: runClose,
+};

@@ -8,7 +8,8 @@
 import { ConfigError } from "../../core/config/config.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
 import { configDir, configPaths } from "../deno/config_dir.ts";
-import { parseFlags } from "./args.ts";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadContext, resolveCliCredentials } from "./context.ts";
 import {
   type DoctorCheck,
@@ -18,7 +19,6 @@ import {
   formatChecks,
   runDoctor,
 } from "./doctor.ts";
-import { UsageError } from "./errors.ts";
 import { type CliIo, colorAllowed, writeJson, writeLine } from "./io.ts";
 
 /** Help text of `krakked doctor`. */
@@ -34,6 +34,8 @@ Exit codes: 0 all passed, 1 other failure, 3 authentication or permission, 4 Kra
 
 /** Parsed `doctor` flags. */
 export interface DoctorFlags {
+  /** Discriminator: the command. */
+  kind: "doctor";
   /** Print JSON. */
   json: boolean;
 }
@@ -42,19 +44,17 @@ export interface DoctorFlags {
  * Parse `doctor` flags. Pure.
  *
  * @param args Arguments after `doctor`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For an unknown flag or argument.
+ * @returns The flags, help, or a usage error for an unknown flag or argument.
  * @example Parse
  * ```ts
  * import { parseDoctorArgs } from "./doctor_cmd.ts";
- * parseDoctorArgs(["--json"]); // { json: true }
+ * parseDoctorArgs(["--json"]); // { kind: "doctor", json: true }
  * ```
  */
-export function parseDoctorArgs(args: readonly string[]): DoctorFlags | "help" {
+export function parseDoctorArgs(args: readonly string[]): Parsed<DoctorFlags> {
   const parsed = parseFlags(args, { booleans: ["json"] });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "doctor");
-  return { json: parsed.booleans.has("json") };
+  if (parsed.kind !== "flags") return parsed;
+  return { kind: "doctor", json: parsed.booleans.has("json") };
 }
 
 /** A REST stand-in for a broken config: doctor skips every call then. */
@@ -76,12 +76,12 @@ const NO_REST: DoctorRest = {
  * @returns The exit code ({@linkcode doctorExitCode}).
  * @example Run
  * ```ts ignore
- * import { doctorCommand } from "./doctor_cmd.ts";
+ * import { runDoctorCommand } from "./doctor_cmd.ts";
  * import { denoIo } from "./io.ts";
- * const code = await doctorCommand({ json: false }, denoIo());
+ * const code = await runDoctorCommand({ kind: "doctor", json: false }, denoIo());
  * ```
  */
-export async function doctorCommand(
+export async function runDoctorCommand(
   flags: DoctorFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -133,3 +133,12 @@ export async function doctorCommand(
   }
   return exitCode;
 }
+
+/** `krakked doctor`, for the command table. */
+export const doctorCommand: Command<DoctorFlags> = {
+  name: "doctor",
+  summary: "Check config, credentials, connectivity, clock and key permissions",
+  help: DOCTOR_HELP,
+  parse: parseDoctorArgs,
+  run: runDoctorCommand,
+};

@@ -22,9 +22,16 @@ import {
   formatCandleRow,
   OHLC_CSV_HEADER,
 } from "../deno/ohlc_file_store.ts";
-import { parseFlags, parseSince } from "./args.ts";
+import {
+  choiceFlag,
+  isUsageError,
+  type Parsed,
+  parseFlags,
+  parseSince,
+  usageError,
+} from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadCommandContext } from "./context.ts";
-import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { ProgressPrinter } from "./progress.ts";
 
@@ -55,6 +62,7 @@ low, close, vwap, volume, count}]}.`;
 /** Parsed `ohlc` arguments. */
 export type OhlcFlags =
   | {
+    kind: "ohlc";
     action: "backfill";
     pair: string;
     timeframe: Timeframe;
@@ -63,6 +71,7 @@ export type OhlcFlags =
     json: boolean;
   }
   | {
+    kind: "ohlc";
     action: "export";
     pair: string;
     timeframe: Timeframe;
@@ -74,26 +83,23 @@ export type OhlcFlags =
  * Parse `ohlc` arguments. Pure.
  *
  * @param args Arguments after `ohlc`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For a missing or unknown action, pair, timeframe, flag or date.
+ * @returns The flags, help, or a usage error for a missing or unknown
+ *   action, pair, timeframe, flag or date.
  * @example Parse
  * ```ts
  * import { parseOhlcArgs } from "./ohlc_cmd.ts";
  * parseOhlcArgs(["backfill", "XBTUSD", "1h", "--since", "2025-01-01"]);
  * ```
  */
-export function parseOhlcArgs(args: readonly string[]): OhlcFlags | "help" {
+export function parseOhlcArgs(args: readonly string[]): Parsed<OhlcFlags> {
   const [action, ...rest] = args;
-  if (action === undefined || action === "--help" || action === "-h") {
-    if (action === undefined) {
-      throw new UsageError("Missing action: backfill or export", "ohlc");
-    }
-    return "help";
+  if (action === "--help" || action === "-h") return { kind: "help" };
+  if (action === undefined) {
+    return usageError("Missing action: backfill or export");
   }
   if (action !== "backfill" && action !== "export") {
-    throw new UsageError(
+    return usageError(
       `Unknown ohlc action ${JSON.stringify(action)}: use backfill or export`,
-      "ohlc",
     );
   }
   const parsed = parseFlags(rest, {
@@ -101,15 +107,14 @@ export function parseOhlcArgs(args: readonly string[]): OhlcFlags | "help" {
     values: action === "backfill" ? ["since"] : ["since", "format"],
     positionals: ["pair", "timeframe"],
   });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "ohlc");
+  if (parsed.kind !== "flags") return parsed;
   const [pair, tf] = parsed.positionals as [string, string];
   let timeframe: Timeframe;
   try {
     timeframe = parseTimeframe(tf);
   } catch (error) {
     if (error instanceof UnknownTimeframeError) {
-      throw new UsageError(error.message, "ohlc");
+      return usageError(error.message);
     }
     throw error;
   }
@@ -119,11 +124,13 @@ export function parseOhlcArgs(args: readonly string[]): OhlcFlags | "help" {
     try {
       sinceSec = parseSince(since);
     } catch (error) {
-      throw new UsageError((error as Error).message, "ohlc");
+      if (error instanceof RangeError) return usageError(error.message);
+      throw error;
     }
   }
   if (action === "backfill") {
     return {
+      kind: "ohlc",
       action,
       pair,
       timeframe,
@@ -132,14 +139,16 @@ export function parseOhlcArgs(args: readonly string[]): OhlcFlags | "help" {
       json: parsed.booleans.has("json"),
     };
   }
-  const format = parsed.values.get("format") ?? "csv";
-  if (format !== "csv" && format !== "json") {
-    throw new UsageError(
-      `Unknown export format ${JSON.stringify(format)}: use csv or json`,
-      "ohlc",
-    );
-  }
-  return { action, pair, timeframe, format, sinceSec };
+  const format = choiceFlag(parsed, "format", ["csv", "json"] as const);
+  if (isUsageError(format)) return format;
+  return {
+    kind: "ohlc",
+    action,
+    pair,
+    timeframe,
+    format: format ?? "csv",
+    sinceSec,
+  };
 }
 
 /**
@@ -194,15 +203,15 @@ function candleJson(c: Candle): Candle {
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
  * @example Backfill
  * ```ts ignore
- * import { ohlcCommand } from "./ohlc_cmd.ts";
+ * import { runOhlc } from "./ohlc_cmd.ts";
  * import { denoIo } from "./io.ts";
- * await ohlcCommand(
- *   { action: "backfill", pair: "XBTUSD", timeframe: "1h", sinceSec: undefined, fromTrades: false, json: false },
+ * await runOhlc(
+ *   { kind: "ohlc", action: "backfill", pair: "XBTUSD", timeframe: "1h", sinceSec: undefined, fromTrades: false, json: false },
  *   denoIo(),
  * );
  * ```
  */
-export async function ohlcCommand(
+export async function runOhlc(
   flags: OhlcFlags,
   io: CliIo,
   redactor?: Redactor,
@@ -292,3 +301,12 @@ async function storedId(
   }
   return await store.latestOpenTime(id, timeframe) === null ? undefined : id;
 }
+
+/** `krakked ohlc`, for the command table. */
+export const ohlcCommand: Command<OhlcFlags> = {
+  name: "ohlc",
+  summary: "Backfill closed candles into the file store, or export them",
+  help: OHLC_HELP,
+  parse: parseOhlcArgs,
+  run: runOhlc,
+};

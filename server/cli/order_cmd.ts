@@ -16,7 +16,14 @@ import {
   PAPER_FILE,
   TicketError,
 } from "../trading/orders.ts";
-import { parseFlags } from "./args.ts";
+import {
+  isUsageError,
+  type Parsed,
+  parseFlags,
+  usageError,
+  type UsageProblem,
+} from "./args.ts";
+import type { Command } from "./command.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
@@ -60,6 +67,8 @@ export const TAKE_PROFIT_REFUSED =
 
 /** Parsed `order` flags. */
 export interface OrderFlags {
+  /** Discriminator: the command. */
+  kind: "order";
   /** The ticket. */
   ticket: OrderTicket;
   /** `--live`. */
@@ -72,16 +81,16 @@ export interface OrderFlags {
  * Parse `order` flags. Pure.
  *
  * @param args Arguments after `order`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For a bad side, flag or number, `--take-profit`,
- *   or `--exit` with buy, `--stop-loss` or `--validate`.
+ * @returns The flags, help, or a usage error for a bad side, flag or
+ *   number, `--take-profit`, or `--exit` with buy, `--stop-loss` or
+ *   `--validate`.
  * @example Parse
  * ```ts
  * import { parseOrderArgs } from "./order_cmd.ts";
  * parseOrderArgs(["buy", "XBTUSD", "0.01", "--stop-loss", "24000"]);
  * ```
  */
-export function parseOrderArgs(args: readonly string[]): OrderFlags | "help" {
+export function parseOrderArgs(args: readonly string[]): Parsed<OrderFlags> {
   const flagArgs = args.includes("--")
     ? args.slice(0, args.indexOf("--"))
     : args;
@@ -91,66 +100,71 @@ export function parseOrderArgs(args: readonly string[]): OrderFlags | "help" {
       a === "--take-profit" || a.startsWith("--take-profit=")
     )
   ) {
-    throw new UsageError(TAKE_PROFIT_REFUSED, "order");
+    return usageError(TAKE_PROFIT_REFUSED);
   }
   const parsed = parseFlags(args, {
     booleans: ["validate", "live", "json", "exit"],
     values: ["limit", "stop-loss"],
     positionals: ["side", "pair", "volume"],
   });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "order");
+  if (parsed.kind !== "flags") return parsed;
   const [side, pair, volume] = parsed.positionals as [string, string, string];
   if (side !== "buy" && side !== "sell") {
-    throw new UsageError(
+    return usageError(
       `The side must be buy or sell, got ${JSON.stringify(side)}`,
-      "order",
     );
   }
+  const base = number(volume, "<volume>");
+  if (isUsageError(base)) return base;
   const ticket: OrderTicket = {
     pair,
     side,
     type: parsed.values.has("limit") ? "limit" : "market",
-    volume: number(volume, "<volume>"),
+    volume: base,
   };
   const limit = parsed.values.get("limit");
-  if (limit !== undefined) ticket.price = number(limit, "--limit");
+  if (limit !== undefined) {
+    const price = number(limit, "--limit");
+    if (isUsageError(price)) return price;
+    ticket.price = price;
+  }
   const stop = parsed.values.get("stop-loss");
-  if (stop !== undefined) ticket.stopLoss = number(stop, "--stop-loss");
+  if (stop !== undefined) {
+    const trigger = number(stop, "--stop-loss");
+    if (isUsageError(trigger)) return trigger;
+    ticket.stopLoss = trigger;
+  }
   if (parsed.booleans.has("exit")) {
     if (side === "buy") {
-      throw new UsageError(
+      return usageError(
         "--exit sells what you hold: spot has no short position to buy back (use 'order sell <pair> <volume> --exit' or 'krakked close')",
-        "order",
       );
     }
     if (stop !== undefined) {
-      throw new UsageError(
+      return usageError(
         "--exit takes no --stop-loss: the exit sells volume the existing stop covers, and that stop is moved in the same step",
-        "order",
       );
     }
     if (parsed.booleans.has("validate")) {
-      throw new UsageError(
+      return usageError(
         "--exit cannot be combined with --validate: an exit cancels and re-places the covering stop, which Kraken cannot validate without doing it",
-        "order",
       );
     }
     ticket.intent = "exit";
   }
   if (parsed.booleans.has("validate")) ticket.validate = true;
   return {
+    kind: "order",
     ticket,
     live: parsed.booleans.has("live"),
     json: parsed.booleans.has("json"),
   };
 }
 
-function number(text: string, name: string): string {
+function number(text: string, name: string): string | UsageProblem {
   if (!/^\d{1,20}(\.\d{1,20})?$/.test(text)) {
-    throw new UsageError(
+    return usageError(
       `${name} must be a positive decimal, got ${JSON.stringify(text)}`,
-      "order",
     );
   }
   return text;
@@ -232,10 +246,11 @@ export function describeDecision(decision: OrderDecision): string {
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
  * @example Run
  * ```ts ignore
- * await orderCommand(parseOrderArgs(["buy", "XBTUSD", "0.01", "--stop-loss", "24000"]), io);
+ * const flags = parseOrderArgs(["buy", "XBTUSD", "0.01", "--stop-loss", "24000"]);
+ * if (flags.kind === "order") await runOrder(flags, io);
  * ```
  */
-export async function orderCommand(
+export async function runOrder(
   flags: OrderFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -298,3 +313,13 @@ export function printExit(
   for (const line of report.err) writeLine(io.stderr, line);
   return report.failed ? EXIT.error : EXIT.ok;
 }
+
+/** `krakked order`, for the command table. */
+export const orderCommand: Command<OrderFlags> = {
+  name: "order",
+  summary:
+    "Place an order through the safety gate (read_only, dry_run, paper or live)",
+  help: ORDER_HELP,
+  parse: parseOrderArgs,
+  run: runOrder,
+};

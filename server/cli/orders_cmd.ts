@@ -6,9 +6,9 @@
 
 import type { OrderInfo } from "../../core/rest/types.ts";
 import { Redactor } from "../../core/secrets/redact.ts";
-import { parseFlags } from "./args.ts";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
-import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { orderRole } from "./trade_text.ts";
 
@@ -28,6 +28,8 @@ anything else).
 
 /** Parsed `orders` flags. */
 export interface OrdersFlags {
+  /** Discriminator: the command. */
+  kind: "orders";
   /** Print JSON. */
   json: boolean;
 }
@@ -36,19 +38,17 @@ export interface OrdersFlags {
  * Parse `orders` flags. Pure.
  *
  * @param args Arguments after `orders`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For an unknown flag or argument.
+ * @returns The flags, help, or a usage error for an unknown flag or argument.
  * @example Parse
  * ```ts
  * import { parseOrdersArgs } from "./orders_cmd.ts";
- * parseOrdersArgs(["--json"]); // { json: true }
+ * parseOrdersArgs(["--json"]); // { kind: "orders", json: true }
  * ```
  */
-export function parseOrdersArgs(args: readonly string[]): OrdersFlags | "help" {
+export function parseOrdersArgs(args: readonly string[]): Parsed<OrdersFlags> {
   const parsed = parseFlags(args, { booleans: ["json"] });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "orders");
-  return { json: parsed.booleans.has("json") };
+  if (parsed.kind !== "flags") return parsed;
+  return { kind: "orders", json: parsed.booleans.has("json") };
 }
 
 /** One order of the JSON output. */
@@ -121,12 +121,12 @@ export function orderRows(
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken refuses or cannot be reached.
  * @example Run
  * ```ts ignore
- * import { ordersCommand } from "./orders_cmd.ts";
+ * import { runOrders } from "./orders_cmd.ts";
  * import { denoIo } from "./io.ts";
- * await ordersCommand({ json: false }, denoIo());
+ * await runOrders({ kind: "orders", json: false }, denoIo());
  * ```
  */
-export async function ordersCommand(
+export async function runOrders(
   flags: OrdersFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -179,3 +179,12 @@ export async function ordersCommand(
     ctx.rest.close();
   }
 }
+
+/** `krakked orders`, for the command table. */
+export const ordersCommand: Command<OrdersFlags> = {
+  name: "orders",
+  summary: "List open orders with their role (stop or order; read-only)",
+  help: ORDERS_HELP,
+  parse: parseOrdersArgs,
+  run: runOrders,
+};

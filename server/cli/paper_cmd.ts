@@ -6,9 +6,10 @@
  */
 
 import { Redactor } from "../../core/secrets/redact.ts";
-import { parseFlags } from "./args.ts";
+import { type Parsed, parseFlags, usageError } from "./args.ts";
+import type { Command } from "./command.ts";
 import { table } from "./context.ts";
-import { EXIT, UsageError } from "./errors.ts";
+import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { openOrderService } from "./order_cmd.ts";
 import { orderRole } from "./trade_text.ts";
@@ -36,6 +37,8 @@ export type PaperView = "balances" | "positions" | "orders" | "pnl" | "reset";
 
 /** Parsed `paper` flags. */
 export interface PaperFlags {
+  /** Discriminator: the command. */
+  kind: "paper";
   /** What to show or do. */
   view: PaperView;
   /** `--json`. */
@@ -109,29 +112,28 @@ export function paperOrderRows(
  * Parse `paper` flags. Pure.
  *
  * @param args Arguments after `paper`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For an unknown view or flag.
+ * @returns The flags, help, or a usage error for an unknown view or flag.
  * @example Parse
  * ```ts
  * import { parsePaperArgs } from "./paper_cmd.ts";
- * parsePaperArgs(["pnl", "--json"]); // { view: "pnl", json: true }
+ * parsePaperArgs(["pnl", "--json"]); // { kind: "paper", view: "pnl", json: true }
  * ```
  */
-export function parsePaperArgs(args: readonly string[]): PaperFlags | "help" {
+export function parsePaperArgs(args: readonly string[]): Parsed<PaperFlags> {
   const parsed = parseFlags(args, {
     booleans: ["json"],
     positionals: ["view"],
   });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "paper");
-  const view = parsed.positionals[0] as PaperView;
-  if (!VIEWS.includes(view)) {
-    throw new UsageError(
-      `Unknown paper view ${JSON.stringify(view)}: use ${VIEWS.join(", ")}`,
-      "paper",
+  if (parsed.kind !== "flags") return parsed;
+  const view = VIEWS.find((v) => v === parsed.positionals[0]);
+  if (view === undefined) {
+    return usageError(
+      `Unknown paper view ${JSON.stringify(parsed.positionals[0])}: use ${
+        VIEWS.join(", ")
+      }`,
     );
   }
-  return { view, json: parsed.booleans.has("json") };
+  return { kind: "paper", view, json: parsed.booleans.has("json") };
 }
 
 /**
@@ -144,10 +146,10 @@ export function parsePaperArgs(args: readonly string[]): PaperFlags | "help" {
  * @throws {import("../../core/rest/errors.ts").KrakenError} When the books cannot be read.
  * @example Run
  * ```ts ignore
- * await paperCommand({ view: "balances", json: false }, io);
+ * await runPaper({ kind: "paper", view: "balances", json: false }, io);
  * ```
  */
-export async function paperCommand(
+export async function runPaper(
   flags: PaperFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -262,3 +264,12 @@ export async function paperCommand(
     ctx.rest.close();
   }
 }
+
+/** `krakked paper`, for the command table. */
+export const paperCommand: Command<PaperFlags> = {
+  name: "paper",
+  summary: "Show or reset the paper account: balances, positions, orders, P&L",
+  help: PAPER_HELP,
+  parse: parsePaperArgs,
+  run: runPaper,
+};

@@ -24,11 +24,15 @@ import {
   ENV_MASTER_PASSWORD,
 } from "../../core/secrets/credentials.ts";
 import { writePrivateFileAtomic } from "../deno/files.ts";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
 /** Parsed `setup` flags. */
 export interface SetupFlags {
+  /** Discriminator: the command. */
+  kind: "setup";
   yes: boolean;
   saveUnvalidated: boolean;
   force: boolean;
@@ -53,31 +57,27 @@ Exit codes: 0 saved, 1 error, 2 usage, 3 key rejected, 4 Kraken unreachable.`;
  * Parse `setup` flags. Pure.
  *
  * @param args Arguments after `setup`.
- * @returns Flags, `help`, or a usage error message.
+ * @returns The flags, help, or a usage error for an unknown flag or argument.
  * @example Parse
  * ```ts
  * import { parseSetupArgs } from "./setup_cmd.ts";
  * parseSetupArgs(["--yes"]);
+ * // { kind: "setup", yes: true, saveUnvalidated: false, force: false, json: false }
  * ```
  */
-export function parseSetupArgs(
-  args: readonly string[],
-): SetupFlags | "help" | { error: string } {
-  const flags: SetupFlags = {
-    yes: false,
-    saveUnvalidated: false,
-    force: false,
-    json: false,
+export function parseSetupArgs(args: readonly string[]): Parsed<SetupFlags> {
+  const parsed = parseFlags(args, {
+    booleans: ["yes", "save-unvalidated", "force", "json"],
+    aliases: { "-y": "yes" },
+  });
+  if (parsed.kind !== "flags") return parsed;
+  return {
+    kind: "setup",
+    yes: parsed.booleans.has("yes"),
+    saveUnvalidated: parsed.booleans.has("save-unvalidated"),
+    force: parsed.booleans.has("force"),
+    json: parsed.booleans.has("json"),
   };
-  for (const a of args) {
-    if (a === "--help" || a === "-h") return "help";
-    else if (a === "--yes" || a === "-y") flags.yes = true;
-    else if (a === "--save-unvalidated") flags.saveUnvalidated = true;
-    else if (a === "--force") flags.force = true;
-    else if (a === "--json") flags.json = true;
-    else return { error: `Unknown flag for setup: ${JSON.stringify(a)}` };
-  }
-  return flags;
 }
 
 /** The I/O the setup command uses (injected in tests). */
@@ -163,7 +163,7 @@ async function gather(
  * import { runSetupCommand, type SetupIo } from "./setup_cmd.ts";
  * declare const io: SetupIo;
  * const { exitCode } = await runSetupCommand(
- *   { yes: true, saveUnvalidated: false, force: false, json: false },
+ *   { kind: "setup", yes: true, saveUnvalidated: false, force: false, json: false },
  *   io,
  * );
  * ```
@@ -250,12 +250,15 @@ export async function runSetupCommand(
  * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
  * @example Non-interactive
  * ```ts ignore
- * import { setupCommand } from "./setup_cmd.ts";
+ * import { runSetupCli } from "./setup_cmd.ts";
  * import { denoIo } from "./io.ts";
- * await setupCommand({ yes: true, saveUnvalidated: false, force: false, json: false }, denoIo());
+ * await runSetupCli(
+ *   { kind: "setup", yes: true, saveUnvalidated: false, force: false, json: false },
+ *   denoIo(),
+ * );
  * ```
  */
-export async function setupCommand(
+export async function runSetupCli(
   flags: SetupFlags,
   io: CliIo,
   redactor: Redactor = new Redactor(),
@@ -324,3 +327,12 @@ export async function setupCommand(
   }
   return outcome.exitCode;
 }
+
+/** `krakked setup`, for the command table. */
+export const setupCommand: Command<SetupFlags> = {
+  name: "setup",
+  summary: "Store your Kraken API key encrypted, after checking it with Kraken",
+  help: SETUP_HELP,
+  parse: parseSetupArgs,
+  run: runSetupCli,
+};

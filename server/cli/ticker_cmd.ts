@@ -8,9 +8,9 @@
 import { loadMarketMetadata } from "../../core/market/metadata.ts";
 import type { TickerInfo } from "../../core/rest/types.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
-import { parseFlags } from "./args.ts";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
-import { UsageError } from "./errors.ts";
 import { type CliIo, colorAllowed, paint, writeJson, writeLine } from "./io.ts";
 
 /** Help text of `krakked ticker`. */
@@ -26,6 +26,8 @@ btc-usd.
 
 /** Parsed `ticker` flags. */
 export interface TickerFlags {
+  /** Discriminator: the command. */
+  kind: "ticker";
   /** Pair spellings, in the order given. */
   pairs: string[];
   /** Print JSON. */
@@ -36,24 +38,27 @@ export interface TickerFlags {
  * Parse `ticker` arguments. Pure.
  *
  * @param args Arguments after `ticker`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} Without a pair, or for an unknown flag.
+ * @returns The flags, help, or a usage error without a pair or for an
+ *   unknown flag.
  * @example Parse
  * ```ts
  * import { parseTickerArgs } from "./ticker_cmd.ts";
  * parseTickerArgs(["XBTUSD", "eth/usd", "--json"]);
  * ```
  */
-export function parseTickerArgs(args: readonly string[]): TickerFlags | "help" {
+export function parseTickerArgs(args: readonly string[]): Parsed<TickerFlags> {
   const parsed = parseFlags(args, {
     booleans: ["json"],
     positionals: ["pair"],
     minPositionals: 1,
     maxPositionals: Infinity,
   });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "ticker");
-  return { pairs: parsed.positionals, json: parsed.booleans.has("json") };
+  if (parsed.kind !== "flags") return parsed;
+  return {
+    kind: "ticker",
+    pairs: parsed.positionals,
+    json: parsed.booleans.has("json"),
+  };
 }
 
 /** One ticker row of the JSON output. */
@@ -138,12 +143,12 @@ export function formatPct(pct: number | null): string {
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
  * @example Run
  * ```ts ignore
- * import { tickerCommand } from "./ticker_cmd.ts";
+ * import { runTicker } from "./ticker_cmd.ts";
  * import { denoIo } from "./io.ts";
- * await tickerCommand({ pairs: ["XBTUSD"], json: false }, denoIo());
+ * await runTicker({ kind: "ticker", pairs: ["XBTUSD"], json: false }, denoIo());
  * ```
  */
-export async function tickerCommand(
+export async function runTicker(
   flags: TickerFlags,
   io: CliIo,
   redactor?: Redactor,
@@ -203,3 +208,12 @@ export async function tickerCommand(
     ctx.rest.close();
   }
 }
+
+/** `krakked ticker`, for the command table. */
+export const tickerCommand: Command<TickerFlags> = {
+  name: "ticker",
+  summary: "Show last, bid, ask, change and volume for pairs",
+  help: TICKER_HELP,
+  parse: parseTickerArgs,
+  run: runTicker,
+};

@@ -14,9 +14,9 @@ import {
 } from "../../core/market/universe.ts";
 import type { TickerInfo } from "../../core/rest/types.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
-import { parseFlags } from "./args.ts";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
-import { UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
 /** Help text of `krakked universe`. */
@@ -36,6 +36,8 @@ volume (ordermin) and the estimated 24 h volume in USD.
 
 /** Parsed `universe` flags. */
 export interface UniverseFlags {
+  /** Discriminator: the command. */
+  kind: "universe";
   /** Print JSON. */
   json: boolean;
 }
@@ -44,21 +46,19 @@ export interface UniverseFlags {
  * Parse `universe` flags. Pure.
  *
  * @param args Arguments after `universe`.
- * @returns The flags, or `"help"`.
- * @throws {UsageError} For an unknown flag or argument.
+ * @returns The flags, help, or a usage error for an unknown flag or argument.
  * @example Parse
  * ```ts
  * import { parseUniverseArgs } from "./universe_cmd.ts";
- * parseUniverseArgs(["--json"]); // { json: true }
+ * parseUniverseArgs(["--json"]); // { kind: "universe", json: true }
  * ```
  */
 export function parseUniverseArgs(
   args: readonly string[],
-): UniverseFlags | "help" {
+): Parsed<UniverseFlags> {
   const parsed = parseFlags(args, { booleans: ["json"] });
-  if (parsed === "help") return parsed;
-  if ("error" in parsed) throw new UsageError(parsed.error, "universe");
-  return { json: parsed.booleans.has("json") };
+  if (parsed.kind !== "flags") return parsed;
+  return { kind: "universe", json: parsed.booleans.has("json") };
 }
 
 /** One universe row of the JSON output. */
@@ -216,12 +216,12 @@ function volumesOf(
  * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
  * @example Run
  * ```ts ignore
- * import { universeCommand } from "./universe_cmd.ts";
+ * import { runUniverse } from "./universe_cmd.ts";
  * import { denoIo } from "./io.ts";
- * await universeCommand({ json: true }, denoIo());
+ * await runUniverse({ kind: "universe", json: true }, denoIo());
  * ```
  */
-export async function universeCommand(
+export async function runUniverse(
   flags: UniverseFlags,
   io: CliIo,
   redactor?: Redactor,
@@ -254,3 +254,12 @@ export async function universeCommand(
   );
   return 0;
 }
+
+/** `krakked universe`, for the command table. */
+export const universeCommand: Command<UniverseFlags> = {
+  name: "universe",
+  summary: "List the spot pairs in Krakked's universe",
+  help: UNIVERSE_HELP,
+  parse: parseUniverseArgs,
+  run: runUniverse,
+};

@@ -12,7 +12,8 @@
 
 import assert from "node:assert/strict";
 import { buildWeb } from "../../server/build.ts";
-import { parseServeArgs, startServe } from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import { startServe } from "../../server/serve.ts";
 import { findFirefox, FirefoxBidi } from "./_bidi.ts";
 import { ARTIFACTS, SKIP } from "./_chromium.ts";
 

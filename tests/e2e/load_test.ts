@@ -21,7 +21,8 @@
 import assert from "node:assert/strict";
 import type { Browser, Page } from "playwright-core";
 import { buildWeb } from "../../server/build.ts";
-import { parseServeArgs, startServe } from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import { startServe } from "../../server/serve.ts";
 import {
   ARTIFACTS,
   CHROMIUM,

@@ -15,7 +15,8 @@ import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { join } from "node:path";
 import { buildWeb } from "../../server/build.ts";
-import { parseServeArgs, startServe } from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import { startServe } from "../../server/serve.ts";
 import {
   ARTIFACTS,
   CHROMIUM,

@@ -4,11 +4,8 @@
  *
  * @module
  */
-import {
-  parseServeArgs,
-  type RunningServer,
-  startServe,
-} from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import { type RunningServer, startServe } from "../../server/serve.ts";
 
 // deno-lint-ignore no-explicit-any -- JSON answers, asserted field by field
 export type Json = any;

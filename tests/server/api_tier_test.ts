@@ -14,7 +14,8 @@ import {
   TRADING_TIERS,
 } from "../../core/rest/ratelimit.ts";
 import { loadContext } from "../../server/cli/context.ts";
-import { parseServeArgs, startServe } from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import { startServe } from "../../server/serve.ts";
 import { startSimulator } from "@krakked/sim";
 
 const TIERS: Tier[] = ["starter", "intermediate", "pro"];

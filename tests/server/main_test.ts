@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
-  COMMAND_HELP,
   type CommandName,
   COMMANDS,
   EXIT,
@@ -9,7 +8,9 @@ import {
   parseArgs,
   usage,
   VERSION,
+  wantsJson,
 } from "../../server/main.ts";
+import { findCommand } from "../../server/cli/commands.ts";
 import { startSimulator } from "@krakked/sim";
 
 async function run(argv: readonly string[]) {
@@ -26,106 +27,193 @@ async function run(argv: readonly string[]) {
   return { code, stdout, stderr };
 }
 
-const NAMES = Object.keys(COMMANDS) as CommandName[];
+const NAMES: CommandName[] = COMMANDS.map((c) => c.name);
+
+function helpOf(name: CommandName): string {
+  return findCommand(name)!.help;
+}
 
 Deno.test("EXIT is 0 ok, 1 error, 2 usage, 3 auth, 4 network", () => {
   assert.deepEqual(EXIT, { ok: 0, error: 1, usage: 2, auth: 3, network: 4 });
 });
 
+Deno.test("the command table: one entry per command, help and flags agree", async (t) => {
+  assert.deepEqual(NAMES, [
+    "setup",
+    "doctor",
+    "universe",
+    "ticker",
+    "balance",
+    "orders",
+    "order",
+    "close",
+    "cancel",
+    "paper",
+    "ohlc",
+    "serve",
+    "sim",
+  ]);
+  assert.equal(new Set(NAMES).size, NAMES.length);
+  for (const command of COMMANDS) {
+    await t.step(command.name, () => {
+      assert.match(command.help, new RegExp(`^Usage: krakked ${command.name}`));
+      assert.ok(!command.summary.includes("\n"), command.summary);
+      assert.deepEqual(command.parse(["--help"]), { kind: "help" });
+      assert.equal(findCommand(command.name), command);
+    });
+  }
+});
+
 Deno.test("parseArgs() tags each command line", async (t) => {
   await t.step("top level", () => {
-    assert.deepEqual(parseArgs([]), { kind: "help" });
     assert.deepEqual(parseArgs(["--help"]), { kind: "help" });
+    assert.deepEqual(parseArgs(["help"]), { kind: "help" });
     assert.deepEqual(parseArgs(["help", "ticker"]), {
       kind: "help",
       topic: "ticker",
+    });
+    assert.deepEqual(parseArgs(["help", "serve"]), {
+      kind: "help",
+      topic: "serve",
     });
     assert.deepEqual(parseArgs(["ticker", "--help"]), {
       kind: "help",
       topic: "ticker",
     });
     assert.deepEqual(parseArgs(["-V"]), { kind: "version" });
+    assert.deepEqual(parseArgs(["--version"]), { kind: "version" });
     assert.deepEqual(parseArgs(["frob"]), {
       kind: "usage_error",
       message: `Unknown command "frob": run 'krakked --help' for the list`,
     });
+    assert.deepEqual(parseArgs(["frobnicate"]).kind, "usage_error");
     assert.equal(parseArgs(["help", "frob"]).kind, "usage_error");
   });
-  await t.step("routing of sim and serve is unchanged", () => {
+  await t.step("no command is a usage error that lists the commands", () => {
+    assert.deepEqual(parseArgs([]), {
+      kind: "usage_error",
+      message: "Missing command",
+      listCommands: true,
+    });
+  });
+  await t.step("a mistyped command gets a suggestion", () => {
+    for (
+      const [typed, meant] of [
+        ["tikcer", "ticker"],
+        ["balnace", "balance"],
+        ["doctr", "doctor"],
+        ["canel", "cancel"],
+        ["ohcl", "ohlc"],
+        ["univ", "universe"],
+      ]
+    ) {
+      const parsed = parseArgs([typed!]);
+      assert.ok(parsed.kind === "usage_error", typed);
+      assert.equal(
+        parsed.message,
+        `Unknown command "${typed}": did you mean "${meant}"? run 'krakked --help' for the list`,
+      );
+    }
+    const far = parseArgs(["frobnicate"]);
+    assert.ok(far.kind === "usage_error" && !far.message.includes("mean"));
+  });
+  await t.step("serve and sim are parsed by the same parser", () => {
     assert.deepEqual(parseArgs(["sim", "--port", "9000"]), {
       kind: "sim",
-      args: ["--port", "9000"],
+      port: 9000,
+      control: true,
+    });
+    assert.deepEqual(parseArgs(["sim", "--port", "1"]), {
+      kind: "sim",
+      port: 1,
+      control: true,
     });
     assert.deepEqual(parseArgs(["serve", "--sim"]), {
       kind: "serve",
-      args: ["--sim"],
+      host: undefined,
+      port: undefined,
+      token: undefined,
+      sim: true,
+      seed: undefined,
+      live: false,
     });
-    assert.deepEqual(parseArgs(["serve", "--bogus"]).kind, "usage_error");
+    assert.deepEqual(parseArgs(["serve", "--bogus"]), {
+      kind: "usage_error",
+      message: 'Unknown flag "--bogus"',
+      command: "serve",
+    });
+    assert.deepEqual(parseArgs(["sim", "--tier", "gold"]), {
+      kind: "usage_error",
+      message: '--tier must be one of starter, intermediate, pro, got "gold"',
+      command: "sim",
+    });
   });
   await t.step("data commands", () => {
     assert.deepEqual(parseArgs(["universe", "--json"]), {
       kind: "universe",
-      flags: { json: true },
+      json: true,
     });
     assert.deepEqual(parseArgs(["ticker", "XBTUSD", "btc/usd"]), {
       kind: "ticker",
-      flags: { pairs: ["XBTUSD", "btc/usd"], json: false },
+      pairs: ["XBTUSD", "btc/usd"],
+      json: false,
     });
-    assert.deepEqual(parseArgs(["balance"]), {
-      kind: "balance",
-      flags: { json: false },
-    });
+    assert.deepEqual(parseArgs(["balance"]), { kind: "balance", json: false });
     assert.deepEqual(parseArgs(["orders", "--json"]), {
       kind: "orders",
-      flags: { json: true },
+      json: true,
     });
-    assert.deepEqual(parseArgs(["doctor"]), {
-      kind: "doctor",
-      flags: { json: false },
-    });
+    assert.deepEqual(parseArgs(["doctor"]), { kind: "doctor", json: false });
     assert.deepEqual(parseArgs(["setup", "--yes"]), {
       kind: "setup",
-      flags: { yes: true, saveUnvalidated: false, force: false, json: false },
+      yes: true,
+      saveUnvalidated: false,
+      force: false,
+      json: false,
     });
     assert.deepEqual(parseArgs(["close", "btc/usd", "--all", "--json"]), {
       kind: "close",
-      flags: {
-        pair: "btc/usd",
-        volume: "all",
-        limitPrice: null,
-        live: false,
-        json: true,
-      },
+      pair: "btc/usd",
+      volume: "all",
+      limitPrice: null,
+      live: false,
+      json: true,
     });
     assert.deepEqual(parseArgs(["close", "XBTUSD", "0.5", "--limit", "1"]), {
       kind: "close",
-      flags: {
-        pair: "XBTUSD",
-        volume: "0.5",
-        limitPrice: "1",
-        live: false,
-        json: false,
-      },
+      pair: "XBTUSD",
+      volume: "0.5",
+      limitPrice: "1",
+      live: false,
+      json: false,
     });
     assert.deepEqual(parseArgs(["cancel", "--all", "--include-stops"]), {
       kind: "cancel",
-      flags: { id: null, includeStops: true, live: false, json: false },
+      id: null,
+      includeStops: true,
+      live: false,
+      json: false,
     });
     assert.deepEqual(parseArgs(["paper", "orders"]), {
       kind: "paper",
-      flags: { view: "orders", json: false },
+      view: "orders",
+      json: false,
     });
     assert.deepEqual(parseArgs(["ohlc", "export", "XBTUSD", "1h"]), {
       kind: "ohlc",
-      flags: {
-        action: "export",
-        pair: "XBTUSD",
-        timeframe: "1h",
-        format: "csv",
-        sinceSec: undefined,
-      },
+      action: "export",
+      pair: "XBTUSD",
+      timeframe: "1h",
+      format: "csv",
+      sinceSec: undefined,
     });
   });
+});
+
+Deno.test("wantsJson() looks for --json before any --", () => {
+  assert.equal(wantsJson(["balance", "--json"]), true);
+  assert.equal(wantsJson(["balance"]), false);
+  assert.equal(wantsJson(["ticker", "--", "--json"]), false);
 });
 
 Deno.test("--help works for every command and prints to stdout", async (t) => {
@@ -136,7 +224,7 @@ Deno.test("--help works for every command and prints to stdout", async (t) => {
         assert.equal(r.code, 0, `${argv.join(" ")}: ${r.stderr}`);
         assert.equal(r.stderr, "");
         assert.match(r.stdout, new RegExp(`^Usage: krakked ${name}`));
-        assert.equal(r.stdout, `${COMMAND_HELP[name]}\n`);
+        assert.equal(r.stdout, `${helpOf(name)}\n`);
       }
     });
   }
@@ -161,7 +249,8 @@ Deno.test("--help works for every command and prints to stdout", async (t) => {
 Deno.test("usage errors exit 2 with the message and the command's help on stderr", async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [["frob"], /Unknown command "frob"/],
-    [["setup", "--bogus"], /Unknown flag for setup: "--bogus"/],
+    [["balnace"], /Unknown command "balnace": did you mean "balance"\?/],
+    [["setup", "--bogus"], /Unknown flag "--bogus"/],
     [["doctor", "now"], /Unexpected argument "now"/],
     [["universe", "--all"], /Unknown flag "--all"/],
     [["ticker"], /Missing <pair>/],
@@ -179,6 +268,13 @@ Deno.test("usage errors exit 2 with the message and the command's help on stderr
     [["ohlc"], /Missing action/],
     [["ohlc", "backfill", "XBTUSD", "7h"], /7h/],
     [["serve", "--port"], /port/i],
+    [
+      ["serve", "--port", "99999"],
+      /--port needs a whole number from 0 to 65535, got "99999"/,
+    ],
+    [["sim", "--port", "nope"], /--port needs a whole number/],
+    [["sim", "--synthetic-pairs=1000"], /--synthetic-pairs needs a whole/],
+    [["sim", "--frobnicate"], /Unknown flag "--frobnicate"/],
   ];
   for (const [argv, message] of cases) {
     await t.step(argv.join(" "), async () => {
@@ -187,17 +283,52 @@ Deno.test("usage errors exit 2 with the message and the command's help on stderr
       assert.equal(r.stdout, "");
       assert.match(r.stderr, /^krakked: /);
       assert.match(r.stderr, message);
-      const command = argv[0] as CommandName;
-      if (command in COMMAND_HELP) {
-        assert.ok(r.stderr.endsWith(`${COMMAND_HELP[command]}\n`), r.stderr);
+      const command = findCommand(argv[0]!);
+      if (command !== undefined) {
+        assert.ok(r.stderr.endsWith(`${command.help}\n`), r.stderr);
       }
     });
   }
-  await t.step("sim reports its own usage errors", async () => {
-    const r = await run(["sim", "--port", "nope"]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^sim: /);
-  });
+  await t.step(
+    "bare krakked lists the commands on stderr and exits 2",
+    async () => {
+      const r = await run([]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, `krakked: Missing command\n\n${usage()}\n`);
+    },
+  );
+});
+
+Deno.test("with --json a usage error is one JSON object on stdout", async (t) => {
+  for (
+    const [argv, message, suggestion] of [
+      [
+        ["balance", "--json", "extra"],
+        'Unexpected argument "extra"',
+        "Run 'krakked balance --help' for the flags",
+      ],
+      [
+        ["ticker", "--json"],
+        "Missing <pair>",
+        "Run 'krakked ticker --help' for the flags",
+      ],
+      [
+        ["frob", "--json"],
+        `Unknown command "frob": run 'krakked --help' for the list`,
+        "Run 'krakked --help' for the commands",
+      ],
+    ] as const
+  ) {
+    await t.step(argv.join(" "), async () => {
+      const r = await run(argv);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, "");
+      assert.deepEqual(JSON.parse(r.stdout), {
+        error: { category: "usage", message, suggestion },
+      });
+    });
+  }
 });
 
 /** The permission flags of `deno task <name>`, read from deno.json. */

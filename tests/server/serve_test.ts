@@ -4,7 +4,8 @@
  * routes, the private WS relay, and no secret in any response or log line.
  */
 import assert from "node:assert/strict";
-import { parseServeArgs, startServe } from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import { startServe } from "../../server/serve.ts";
 import { defaultCredentials } from "@krakked/sim";
 
 const args = parseServeArgs(["--sim", "--port", "0", "--seed", "3"]);

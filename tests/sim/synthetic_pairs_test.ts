@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { pairsFromAssetPairs, selectUniverse } from "../../core/market/mod.ts";
 import { AssetTable } from "../../core/market/assets.ts";
 import type { AssetInfo, AssetPairInfo } from "../../core/rest/types.ts";
-import { parseServeArgs } from "../../server/serve.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
 import { parseSimArgs } from "../../server/sim/main.ts";
 import { Market } from "../../server/sim/exchange/market.ts";
 import {

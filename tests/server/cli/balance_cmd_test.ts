@@ -4,14 +4,17 @@ import {
   balanceRows,
   parseBalanceArgs,
 } from "../../../server/cli/balance_cmd.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import { CliHarness, closedPortUrl, leakedSecrets } from "./_harness.ts";
 
 Deno.test("parseBalanceArgs() accepts --json and --help only", () => {
-  assert.deepEqual(parseBalanceArgs([]), { json: false });
-  assert.deepEqual(parseBalanceArgs(["--json"]), { json: true });
-  assert.equal(parseBalanceArgs(["--help"]), "help");
-  assert.throws(() => parseBalanceArgs(["USD"]), UsageError);
+  assert.deepEqual(parseBalanceArgs([]), { kind: "balance", json: false });
+  assert.deepEqual(parseBalanceArgs(["--json"]), {
+    kind: "balance",
+    json: true,
+  });
+  assert.deepEqual(parseBalanceArgs(["--help"]), { kind: "help" });
+  assert.match(usageMessage(parseBalanceArgs(["USD"])), /Unexpected argument/);
 });
 
 Deno.test("balanceRows() uses common codes and subtracts the hold exactly", () => {
@@ -152,12 +155,43 @@ Deno.test("balance with a key lacking Query Funds exits 3", async () => {
   );
 });
 
-Deno.test("balance against an unreachable server exits 4", async () => {
+Deno.test("balance against an unreachable server exits 4", async (t) => {
   await using h = await CliHarness.start({ restUrl: closedPortUrl() });
-  const run = await h.run(["balance", "--json"], {
-    env: { KRAKEN_API_KEY: "some-key", KRAKEN_API_SECRET: "c2VjcmV0c2VjcmV0" },
+  const env = {
+    KRAKEN_API_KEY: "some-key",
+    KRAKEN_API_SECRET: "c2VjcmV0c2VjcmV0",
+  };
+  await t.step("text: one line on stderr", async () => {
+    const run = await h.run(["balance"], { env });
+    assert.equal(run.code, 4);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /\(network\)/);
+    assert.ok(!run.stderr.includes("c2VjcmV0c2VjcmV0"));
   });
-  assert.equal(run.code, 4);
-  assert.match(run.stderr, /\(network\)/);
-  assert.ok(!run.stderr.includes("c2VjcmV0c2VjcmV0"));
+  await t.step("--json: the error object on stdout", async () => {
+    const run = await h.run(["balance", "--json"], { env });
+    assert.equal(run.code, 4);
+    assert.equal(run.stderr, "");
+    const { error } = JSON.parse(run.stdout);
+    assert.equal(error.category, "network");
+    assert.match(error.message, /^Kraken \w+ call failed/);
+    assert.equal(error.suggestion, "Check the network or connection.rest_url");
+    assert.ok(!run.stdout.includes("c2VjcmV0c2VjcmV0"));
+  });
+});
+
+Deno.test("balance --json without credentials prints a credentials error", async () => {
+  await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+  const run = await h.run(["balance", "--json"]);
+  assert.equal(run.code, 3);
+  assert.equal(run.stderr, "");
+  assert.deepEqual(JSON.parse(run.stdout), {
+    error: {
+      category: "credentials",
+      message:
+        "No credentials: set KRAKEN_API_KEY and KRAKEN_API_SECRET, or run 'krakked setup'",
+      suggestion:
+        "Set KRAKEN_API_KEY and KRAKEN_API_SECRET, or run 'krakked setup'",
+    },
+  });
 });

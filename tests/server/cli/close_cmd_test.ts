@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CLOSE_HELP, parseCloseArgs } from "../../../server/cli/close_cmd.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { parseArgs } from "../../../server/main.ts";
 import { engineRestHandlers, SimApiError, type Simulator } from "@krakked/sim";
 import {
   CliHarness,
@@ -51,6 +51,7 @@ Deno.test("parseCloseArgs() takes a pair and a volume or --all", async (t) => {
         "--json",
       ]),
       {
+        kind: "close",
         pair: "btc-usd",
         volume: "0.25",
         limitPrice: "64000.5",
@@ -61,6 +62,7 @@ Deno.test("parseCloseArgs() takes a pair and a volume or --all", async (t) => {
   });
   await t.step("--all", () => {
     assert.deepEqual(parseCloseArgs(["XBTUSD", "--all"]), {
+      kind: "close",
       pair: "XBTUSD",
       volume: "all",
       limitPrice: null,
@@ -68,6 +70,7 @@ Deno.test("parseCloseArgs() takes a pair and a volume or --all", async (t) => {
       json: false,
     });
     assert.deepEqual(parseCloseArgs(["--all", "XBTUSD", "--limit=1"]), {
+      kind: "close",
       pair: "XBTUSD",
       volume: "all",
       limitPrice: "1",
@@ -76,7 +79,7 @@ Deno.test("parseCloseArgs() takes a pair and a volume or --all", async (t) => {
     });
   });
   await t.step("help and usage errors", () => {
-    assert.equal(parseCloseArgs(["-h"]), "help");
+    assert.deepEqual(parseCloseArgs(["-h"]), { kind: "help" });
     const cases: Array<[string[], RegExp]> = [
       [[], /Missing <pair>/],
       [["XBTUSD"], /Give the volume to sell, or --all/],
@@ -90,12 +93,13 @@ Deno.test("parseCloseArgs() takes a pair and a volume or --all", async (t) => {
       [["XBTUSD", "--all", "--stop-loss", "1"], /Unknown flag/],
     ];
     for (const [args, message] of cases) {
-      assert.throws(
-        () => parseCloseArgs(args),
-        (e: unknown) =>
-          e instanceof UsageError && e.command === "close" &&
-          message.test(e.message),
-        args.join(" "),
+      // Through the top-level parse, which names the command whose help
+      // follows the message.
+      const parsed = parseArgs(["close", ...args]);
+      assert.ok(
+        parsed.kind === "usage_error" && parsed.command === "close" &&
+          message.test(parsed.message),
+        `${args.join(" ")}: ${JSON.stringify(parsed)}`,
       );
     }
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeBase64 } from "../../../core/auth/base64.ts";
 import { parseDoctorArgs } from "../../../server/cli/doctor_cmd.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import { CliHarness, closedPortUrl, leakedSecrets } from "./_harness.ts";
 
 const CHECK_IDS = [
@@ -19,11 +19,14 @@ const CHECK_IDS = [
 ];
 
 Deno.test("parseDoctorArgs() accepts --json and --help only", () => {
-  assert.deepEqual(parseDoctorArgs([]), { json: false });
-  assert.deepEqual(parseDoctorArgs(["--json"]), { json: true });
-  assert.equal(parseDoctorArgs(["--help"]), "help");
-  assert.throws(() => parseDoctorArgs(["--yes"]), UsageError);
-  assert.throws(() => parseDoctorArgs(["extra"]), UsageError);
+  assert.deepEqual(parseDoctorArgs([]), { kind: "doctor", json: false });
+  assert.deepEqual(parseDoctorArgs(["--json"]), { kind: "doctor", json: true });
+  assert.deepEqual(parseDoctorArgs(["--help"]), { kind: "help" });
+  assert.match(usageMessage(parseDoctorArgs(["--yes"])), /Unknown flag/);
+  assert.match(
+    usageMessage(parseDoctorArgs(["extra"])),
+    /Unexpected argument/,
+  );
 });
 
 Deno.test("doctor with the simulator's key passes every check", async (t) => {

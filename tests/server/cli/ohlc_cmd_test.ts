@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, parseConfig } from "../../../core/config/config.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import { ohlcRoot, parseOhlcArgs } from "../../../server/cli/ohlc_cmd.ts";
 import { OHLC_CSV_HEADER } from "../../../server/deno/ohlc_file_store.ts";
 import { CliHarness } from "./_harness.ts";
@@ -18,6 +18,7 @@ Deno.test("parseOhlcArgs() reads backfill and export", async (t) => {
         "--from-trades",
       ]),
       {
+        kind: "ohlc",
         action: "backfill",
         pair: "XBTUSD",
         timeframe: "1h",
@@ -31,6 +32,7 @@ Deno.test("parseOhlcArgs() reads backfill and export", async (t) => {
     assert.deepEqual(
       parseOhlcArgs(["export", "btc/usd", "1d", "--format=json"]),
       {
+        kind: "ohlc",
         action: "export",
         pair: "btc/usd",
         timeframe: "1d",
@@ -44,8 +46,8 @@ Deno.test("parseOhlcArgs() reads backfill and export", async (t) => {
     );
   });
   await t.step("help", () => {
-    assert.equal(parseOhlcArgs(["--help"]), "help");
-    assert.equal(parseOhlcArgs(["backfill", "--help"]), "help");
+    assert.deepEqual(parseOhlcArgs(["--help"]), { kind: "help" });
+    assert.deepEqual(parseOhlcArgs(["backfill", "--help"]), { kind: "help" });
   });
   await t.step("usage errors", () => {
     for (
@@ -64,15 +66,14 @@ Deno.test("parseOhlcArgs() reads backfill and export", async (t) => {
         ],
         [
           ["export", "XBTUSD", "1h", "--format", "xml"],
-          /Unknown export format "xml"/,
+          /--format must be csv or json, got "xml"/,
         ],
         [["export", "XBTUSD", "1h", "--from-trades"], /Unknown flag/],
       ] as const
     ) {
-      assert.throws(
-        () => parseOhlcArgs(args),
-        (e) => e instanceof UsageError && message.test(e.message),
-        JSON.stringify(args),
+      assert.match(
+        usageMessage(parseOhlcArgs(args), JSON.stringify(args)),
+        message,
       );
     }
   });

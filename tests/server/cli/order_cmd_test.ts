@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { parseArgs } from "../../../server/main.ts";
+import { flagsOf, usageMessage } from "./_parsed.ts";
 import {
   describeDecision,
   ORDER_HELP,
@@ -24,6 +25,7 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
         "--json",
       ]),
       {
+        kind: "order",
         ticket: {
           pair: "XBTUSD",
           side: "buy",
@@ -39,8 +41,7 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
     );
   });
   await t.step("a market sell without a stop-loss (the gate decides)", () => {
-    const flags = parseOrderArgs(["sell", "ETHUSD", "1"]);
-    assert.ok(flags !== "help");
+    const flags = flagsOf(parseOrderArgs(["sell", "ETHUSD", "1"]));
     assert.equal(flags.ticket.type, "market");
     assert.equal(flags.ticket.stopLoss, undefined);
   });
@@ -48,6 +49,7 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
     assert.deepEqual(
       parseOrderArgs(["sell", "btc-usd", "0.5", "--exit", "--limit", "60000"]),
       {
+        kind: "order",
         ticket: {
           pair: "btc-usd",
           side: "sell",
@@ -60,20 +62,20 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
         json: false,
       },
     );
-    const market = parseOrderArgs(["sell", "XBTUSD", "1", "--exit"]);
-    assert.ok(market !== "help");
+    const market = flagsOf(parseOrderArgs(["sell", "XBTUSD", "1", "--exit"]));
     assert.equal(market.ticket.type, "market");
     assert.equal(market.ticket.intent, "exit");
   });
   await t.step("--exit with buy, --stop-loss or --validate is refused", () => {
-    assert.throws(
-      () => parseOrderArgs(["buy", "XBTUSD", "1", "--exit"]),
-      (e: unknown) =>
-        e instanceof UsageError && /no short position/.test(e.message) &&
-        e.command === "order",
+    const buyExit = parseArgs(["order", "buy", "XBTUSD", "1", "--exit"]);
+    assert.ok(
+      buyExit.kind === "usage_error" &&
+        /no short position/.test(buyExit.message) &&
+        buyExit.command === "order",
+      JSON.stringify(buyExit),
     );
-    assert.throws(
-      () =>
+    assert.match(
+      usageMessage(
         parseOrderArgs([
           "sell",
           "XBTUSD",
@@ -82,10 +84,13 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
           "--stop-loss",
           "100",
         ]),
+      ),
       /--exit takes no --stop-loss/,
     );
-    assert.throws(
-      () => parseOrderArgs(["sell", "XBTUSD", "1", "--exit", "--validate"]),
+    assert.match(
+      usageMessage(
+        parseOrderArgs(["sell", "XBTUSD", "1", "--exit", "--validate"]),
+      ),
       /--exit cannot be combined with --validate/,
     );
   });
@@ -97,18 +102,16 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
         ["buy", "XBTUSD", "1", "--take-profit"],
       ]
     ) {
-      assert.throws(
-        () => parseOrderArgs(args),
-        (e: unknown) =>
-          e instanceof UsageError && e.message === TAKE_PROFIT_REFUSED,
-        args.join(" "),
+      assert.equal(
+        usageMessage(parseOrderArgs(args), args.join(" ")),
+        TAKE_PROFIT_REFUSED,
       );
     }
     assert.match(TAKE_PROFIT_REFUSED, /no one-cancels-other/);
     assert.match(TAKE_PROFIT_REFUSED, /krakked close/);
     // After "--" it is a positional, not the flag.
-    assert.throws(
-      () => parseOrderArgs(["buy", "XBTUSD", "--", "--take-profit"]),
+    assert.match(
+      usageMessage(parseOrderArgs(["buy", "XBTUSD", "--", "--take-profit"])),
       /<volume> must be a positive decimal/,
     );
   });
@@ -120,7 +123,7 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
     assert.match(ORDER_HELP, /no one-cancels-other/);
   });
   await t.step("help and usage errors", () => {
-    assert.equal(parseOrderArgs(["--help"]), "help");
+    assert.deepEqual(parseOrderArgs(["--help"]), { kind: "help" });
     for (
       const args of [
         ["hold", "XBTUSD", "1"],
@@ -131,7 +134,7 @@ Deno.test("parseOrderArgs() builds a ticket and refuses bad input", async (t) =>
         ["buy", "XBTUSD", "1", "--exit=yes"],
       ]
     ) {
-      assert.throws(() => parseOrderArgs(args), UsageError, args.join(" "));
+      usageMessage(parseOrderArgs(args), args.join(" "));
     }
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { OrderInfo } from "../../../core/rest/types.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import { orderRows, parseOrdersArgs } from "../../../server/cli/orders_cmd.ts";
 import { CliHarness } from "./_harness.ts";
 
@@ -35,9 +35,9 @@ function order(pair: string, opentm: number): OrderInfo {
 }
 
 Deno.test("parseOrdersArgs() accepts --json and --help only", () => {
-  assert.deepEqual(parseOrdersArgs(["--json"]), { json: true });
-  assert.equal(parseOrdersArgs(["-h"]), "help");
-  assert.throws(() => parseOrdersArgs(["--all"]), UsageError);
+  assert.deepEqual(parseOrdersArgs(["--json"]), { kind: "orders", json: true });
+  assert.deepEqual(parseOrdersArgs(["-h"]), { kind: "help" });
+  assert.match(usageMessage(parseOrdersArgs(["--all"])), /Unknown flag/);
 });
 
 Deno.test("orderRows() flattens OpenOrders oldest first", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import {
   PAPER_HELP,
   paperOrderRows,
@@ -10,14 +10,19 @@ import { CliHarness, PAPER_CONFIG, simQuote } from "./_harness.ts";
 
 Deno.test("parsePaperArgs() takes one view", () => {
   assert.deepEqual(parsePaperArgs(["pnl", "--json"]), {
+    kind: "paper",
     view: "pnl",
     json: true,
   });
-  assert.deepEqual(parsePaperArgs(["orders"]), { view: "orders", json: false });
-  assert.equal(parsePaperArgs(["--help"]), "help");
+  assert.deepEqual(parsePaperArgs(["orders"]), {
+    kind: "paper",
+    view: "orders",
+    json: false,
+  });
+  assert.deepEqual(parsePaperArgs(["--help"]), { kind: "help" });
   assert.match(PAPER_HELP, /orders +open paper orders/);
   for (const args of [[], ["order"], ["pnl", "x"], ["pnl", "--all"]]) {
-    assert.throws(() => parsePaperArgs(args), UsageError, args.join(" "));
+    usageMessage(parsePaperArgs(args), args.join(" "));
   }
 });
 

@@ -4,6 +4,7 @@ import { openVault } from "../../../core/secrets/vault.ts";
 import { Secret } from "../../../core/secrets/secret.ts";
 import { encodeBase64 } from "../../../core/auth/base64.ts";
 import { parseSetupArgs } from "../../../server/cli/setup_cmd.ts";
+import { usageMessage } from "./_parsed.ts";
 import {
   CliHarness,
   type CliRun,
@@ -37,9 +38,16 @@ Deno.test("parseSetupArgs() reads flags, help and unknown flags", async (t) => {
   await t.step("flags", () => {
     assert.deepEqual(
       parseSetupArgs(["--yes", "--save-unvalidated", "--force", "--json"]),
-      { yes: true, saveUnvalidated: true, force: true, json: true },
+      {
+        kind: "setup",
+        yes: true,
+        saveUnvalidated: true,
+        force: true,
+        json: true,
+      },
     );
     assert.deepEqual(parseSetupArgs(["-y"]), {
+      kind: "setup",
       yes: true,
       saveUnvalidated: false,
       force: false,
@@ -47,13 +55,18 @@ Deno.test("parseSetupArgs() reads flags, help and unknown flags", async (t) => {
     });
   });
   await t.step("help", () => {
-    assert.equal(parseSetupArgs(["--help"]), "help");
-    assert.equal(parseSetupArgs(["-h"]), "help");
+    assert.deepEqual(parseSetupArgs(["--help"]), { kind: "help" });
+    assert.deepEqual(parseSetupArgs(["-h"]), { kind: "help" });
   });
   await t.step("unknown flag", () => {
-    assert.deepEqual(parseSetupArgs(["--nope"]), {
-      error: 'Unknown flag for setup: "--nope"',
-    });
+    assert.equal(
+      usageMessage(parseSetupArgs(["--nope"])),
+      'Unknown flag "--nope"',
+    );
+    assert.equal(
+      usageMessage(parseSetupArgs(["extra"])),
+      'Unexpected argument "extra"',
+    );
   });
 });
 

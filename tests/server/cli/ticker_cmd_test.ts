@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { TickerInfo } from "../../../core/rest/types.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import {
   formatPct,
   parseTickerArgs,
@@ -22,13 +22,17 @@ const TICKER: TickerInfo = {
 
 Deno.test("parseTickerArgs() needs at least one pair", () => {
   assert.deepEqual(parseTickerArgs(["XBTUSD", "eth/usd", "--json"]), {
+    kind: "ticker",
     pairs: ["XBTUSD", "eth/usd"],
     json: true,
   });
-  assert.equal(parseTickerArgs(["XBTUSD", "--help"]), "help");
-  assert.throws(() => parseTickerArgs([]), /Missing <pair>/);
-  assert.throws(() => parseTickerArgs(["--json"]), UsageError);
-  assert.throws(() => parseTickerArgs(["XBTUSD", "--since", "1"]), UsageError);
+  assert.deepEqual(parseTickerArgs(["XBTUSD", "--help"]), { kind: "help" });
+  assert.match(usageMessage(parseTickerArgs([])), /Missing <pair>/);
+  assert.match(usageMessage(parseTickerArgs(["--json"])), /Missing <pair>/);
+  assert.match(
+    usageMessage(parseTickerArgs(["XBTUSD", "--since", "1"])),
+    /Unknown flag "--since"/,
+  );
 });
 
 Deno.test("tickerRow() takes last, bid, ask and the change since the open", async (t) => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
-import { UsageError } from "../../../server/cli/errors.ts";
+import { usageMessage } from "./_parsed.ts";
 import {
   formatUsd,
   parseUniverseArgs,
@@ -23,11 +23,20 @@ const ROW_KEYS = [
 ];
 
 Deno.test("parseUniverseArgs() accepts --json and --help only", () => {
-  assert.deepEqual(parseUniverseArgs([]), { json: false });
-  assert.deepEqual(parseUniverseArgs(["--json"]), { json: true });
-  assert.equal(parseUniverseArgs(["-h"]), "help");
-  assert.throws(() => parseUniverseArgs(["--json=yes"]), UsageError);
-  assert.throws(() => parseUniverseArgs(["XBTUSD"]), UsageError);
+  assert.deepEqual(parseUniverseArgs([]), { kind: "universe", json: false });
+  assert.deepEqual(parseUniverseArgs(["--json"]), {
+    kind: "universe",
+    json: true,
+  });
+  assert.deepEqual(parseUniverseArgs(["-h"]), { kind: "help" });
+  assert.match(
+    usageMessage(parseUniverseArgs(["--json=yes"])),
+    /takes no value/,
+  );
+  assert.match(
+    usageMessage(parseUniverseArgs(["XBTUSD"])),
+    /Unexpected argument/,
+  );
 });
 
 Deno.test("universeConfigOf() maps the config's universe and region", () => {
@@ -103,15 +112,28 @@ Deno.test("universe prints an aligned table", async () => {
   assert.match(lines.at(-1)!, /^\d+ pairs; \d+ left out/);
 });
 
-Deno.test("universe against an unreachable server exits 4 with one line", async () => {
+Deno.test("universe against an unreachable server exits 4 with one line", async (t) => {
   await using h = await CliHarness.start({ restUrl: closedPortUrl() });
-  const run = await h.run(["universe", "--json"]);
-  assert.equal(run.code, 4);
-  assert.equal(run.stdout, "");
-  const lines = run.stderr.trimEnd().split("\n");
-  assert.equal(lines.length, 1, run.stderr);
-  assert.match(
-    lines[0]!,
-    /^krakked universe: .*\(network\); check the network/,
+  await t.step("text: one line on stderr", async () => {
+    const run = await h.run(["universe"]);
+    assert.equal(run.code, 4);
+    assert.equal(run.stdout, "");
+    const lines = run.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(
+      lines[0]!,
+      /^krakked universe: .*\(network\); check the network/,
+    );
+  });
+  await t.step(
+    "--json: one JSON object on stdout, nothing on stderr",
+    async () => {
+      const run = await h.run(["universe", "--json"]);
+      assert.equal(run.code, 4);
+      assert.equal(run.stderr, "");
+      const out = JSON.parse(run.stdout);
+      assert.deepEqual(Object.keys(out), ["error"]);
+      assert.equal(out.error.category, "network");
+    },
   );
 });

@@ -6,8 +6,7 @@ import {
   tokenMatches,
 } from "../../../server/http/security.ts";
 import { allowedHosts } from "../../../server/http/loopback.ts";
-import { parseServeArgs } from "../../../server/serve.ts";
-import { parseArgs } from "../../../server/main.ts";
+import { parseServeArgs } from "../../../server/cli/serve_cmd.ts";
 
 Deno.test("isSameOrigin() accepts our origins and refuses the rest", () => {
   const hosts = allowedHosts("127.0.0.1", 8787);
@@ -76,23 +75,4 @@ Deno.test("parseServeArgs() parses flags and rejects bad ones", () => {
     withToken.kind === "serve" && withToken.live &&
       withToken.host === "0.0.0.0",
   );
-});
-
-Deno.test("parseArgs() routes commands and reports unknown ones as usage errors", () => {
-  assert.deepEqual(parseArgs([]), { kind: "help" });
-  assert.deepEqual(parseArgs(["--help"]), { kind: "help" });
-  assert.deepEqual(parseArgs(["help", "serve"]), {
-    kind: "help",
-    topic: "serve",
-  });
-  assert.deepEqual(parseArgs(["--version"]), { kind: "version" });
-  assert.deepEqual(parseArgs(["serve", "--sim"]), {
-    kind: "serve",
-    args: ["--sim"],
-  });
-  assert.deepEqual(parseArgs(["sim", "--port", "1"]), {
-    kind: "sim",
-    args: ["--port", "1"],
-  });
-  assert.equal(parseArgs(["frobnicate"]).kind, "usage_error");
 });

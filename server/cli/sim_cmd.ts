@@ -1,0 +1,188 @@
+/**
+ * `krakked sim`: the simulator standalone. Its flags are read here with the
+ * CLI's one parser; the simulator member (`@krakked/sim`) starts it, prints
+ * its URLs and test credentials, and stops it on Ctrl+C.
+ *
+ * @module
+ */
+
+import { MAX_SYNTHETIC_PAIRS, simMain } from "@krakked/sim";
+import {
+  choiceFlag,
+  integerFlag,
+  isUsageError,
+  type Parsed,
+  parseFlags,
+} from "./args.ts";
+import type { Command } from "./command.ts";
+import { type CliIo, writeLine } from "./io.ts";
+
+/** The simulator's REST rate-limit tiers. */
+const TIERS = ["starter", "intermediate", "pro"] as const;
+
+/**
+ * Parsed `sim` flags. What is not given stays unset and the simulator's
+ * own default applies (port 8791, host 127.0.0.1, seed 1, tier starter,
+ * keys derived from the seed, 40 days of history).
+ */
+export interface SimFlags {
+  /** Discriminator: the command. */
+  kind: "sim";
+  /** `--host`: interface to bind. */
+  host?: string;
+  /** `--port` (0 = any free port). */
+  port?: number;
+  /** `--seed` of the simulated market and account. */
+  seed?: number;
+  /** `--tier`: REST rate-limit tier of the simulated key. */
+  tier?: typeof TIERS[number];
+  /** `--api-key` to accept. */
+  apiKey?: string;
+  /** `--api-secret` (base64) to accept. */
+  apiSecret?: string;
+  /** `--history-days` of market history. */
+  historyDays?: number;
+  /** `--synthetic-pairs`: extra SYN001/USD… pairs. */
+  syntheticPairs?: number;
+  /** `false` with `--no-control`: no `/_sim/` fault-injection routes. */
+  control: boolean;
+}
+
+/** Help text of `krakked sim`. */
+export const SIM_HELP = `Usage: krakked sim [options]
+
+Runs the offline Kraken-compatible simulator (simulated market data and
+account) and prints its REST and WebSocket URLs and its test credentials,
+which open nothing but this simulator. Ctrl+C stops it.
+
+  --port N            port to listen on (default 8791; 0 = any free port)
+  --host H            interface to bind (default 127.0.0.1)
+  --seed S            seed of the simulated market and account (default 1)
+  --api-key K         API key to accept (default: derived from the seed)
+  --api-secret B64    base64 API secret to accept (default: derived from the seed)
+  --tier T            REST rate-limit tier: starter, intermediate or pro (default starter)
+  --history-days N    days of market history to serve (default 40)
+  --synthetic-pairs N add N synthetic USD pairs SYN001/USD… (0 to ${MAX_SYNTHETIC_PAIRS}, default 0) for load tests
+  --no-control        disable the /_sim/ fault-injection routes
+  --help              this text`;
+
+/**
+ * Parse `sim` flags. Pure.
+ *
+ * @param args Arguments after `sim`.
+ * @returns The flags, help, or a usage error.
+ * @example Parse
+ * ```ts
+ * import { parseSimFlags } from "./sim_cmd.ts";
+ * parseSimFlags(["--port", "0", "--seed=7"]);
+ * // { kind: "sim", port: 0, seed: 7, control: true }
+ * ```
+ */
+export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
+  const parsed = parseFlags(args, {
+    booleans: ["no-control"],
+    values: [
+      "port",
+      "host",
+      "seed",
+      "api-key",
+      "api-secret",
+      "tier",
+      "history-days",
+      "synthetic-pairs",
+    ],
+  });
+  if (parsed.kind !== "flags") return parsed;
+  const port = integerFlag(parsed, "port", { min: 0, max: 65_535 });
+  if (isUsageError(port)) return port;
+  const seed = integerFlag(parsed, "seed", { min: 0, max: 2 ** 31 - 1 });
+  if (isUsageError(seed)) return seed;
+  const historyDays = integerFlag(parsed, "history-days", {
+    min: 1,
+    max: 3650,
+  });
+  if (isUsageError(historyDays)) return historyDays;
+  const syntheticPairs = integerFlag(parsed, "synthetic-pairs", {
+    min: 0,
+    max: MAX_SYNTHETIC_PAIRS,
+  });
+  if (isUsageError(syntheticPairs)) return syntheticPairs;
+  const tier = choiceFlag(parsed, "tier", TIERS);
+  if (isUsageError(tier)) return tier;
+  const host = parsed.values.get("host");
+  const apiKey = parsed.values.get("api-key");
+  const apiSecret = parsed.values.get("api-secret");
+  return {
+    kind: "sim",
+    ...(host === undefined ? {} : { host }),
+    ...(port === undefined ? {} : { port }),
+    ...(seed === undefined ? {} : { seed }),
+    ...(tier === undefined ? {} : { tier }),
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(apiSecret === undefined ? {} : { apiSecret }),
+    ...(historyDays === undefined ? {} : { historyDays }),
+    ...(syntheticPairs === undefined ? {} : { syntheticPairs }),
+    control: !parsed.booleans.has("no-control"),
+  };
+}
+
+/**
+ * The simulator's own argument list for parsed flags. Pure.
+ *
+ * Interim: `@krakked/sim` exposes only an argv entry (`simMain`), so the
+ * typed flags are written back as the flags it reads. When the member
+ * exports a typed runner this goes away.
+ *
+ * @param flags Parsed flags.
+ * @returns Arguments for `simMain`.
+ * @example Round trip
+ * ```ts
+ * import { simArgv } from "./sim_cmd.ts";
+ * simArgv({ kind: "sim", port: 0, control: false }); // ["--port", "0", "--no-control"]
+ * ```
+ */
+export function simArgv(flags: SimFlags): string[] {
+  const argv: string[] = [];
+  const add = (name: string, value: string | number | undefined) => {
+    if (value !== undefined) argv.push(`--${name}`, String(value));
+  };
+  add("host", flags.host);
+  add("port", flags.port);
+  add("seed", flags.seed);
+  add("tier", flags.tier);
+  add("api-key", flags.apiKey);
+  add("api-secret", flags.apiSecret);
+  add("history-days", flags.historyDays);
+  add("synthetic-pairs", flags.syntheticPairs);
+  if (!flags.control) argv.push("--no-control");
+  return argv;
+}
+
+/**
+ * Run `krakked sim` until SIGINT/SIGTERM.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O.
+ * @returns 0 after a clean stop, 1 when the simulator cannot start.
+ * @example Run
+ * ```ts ignore
+ * import { runSim } from "./sim_cmd.ts";
+ * import { denoIo } from "./io.ts";
+ * await runSim({ kind: "sim", port: 0, control: true }, denoIo());
+ * ```
+ */
+export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
+  return await simMain(simArgv(flags), {
+    stdout: (line) => writeLine(io.stdout, line),
+    stderr: (line) => writeLine(io.stderr, line),
+  });
+}
+
+/** `krakked sim`, for the command table. */
+export const simCommand: Command<SimFlags> = {
+  name: "sim",
+  summary: "Run the Kraken-compatible simulator standalone",
+  help: SIM_HELP,
+  parse: parseSimFlags,
+  run: runSim,
+};
