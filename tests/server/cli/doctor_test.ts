@@ -3,6 +3,12 @@ import { KrakenError } from "../../../core/rest/errors.ts";
 import { Secret } from "../../../core/secrets/secret.ts";
 import type { CredentialsResult } from "../../../core/secrets/credentials.ts";
 import {
+  checkClock,
+  checkConfig,
+  checkConnectivity,
+  checkCredentials,
+  checkNonce,
+  checkPrivateCalls,
   type DoctorCheck,
   doctorExitCode,
   type DoctorInputs,
@@ -181,4 +187,91 @@ Deno.test("formatChecks() marks each status and indents hints", () => {
   for (const code of ["32", "33", "31", "90"]) {
     assert.ok(colored.includes(`\x1b[${code}m`), code);
   }
+});
+
+Deno.test("each doctor check is a named function with its own rule", async (t) => {
+  const found: CredentialsResult = {
+    kind: "found",
+    source: "env",
+    credentials: { key: new Secret("k"), secret: new Secret("s") },
+    warnings: [],
+  };
+  const inputs = (overrides: Partial<DoctorInputs> = {}): DoctorInputs => ({
+    config: { ok: true, path: "/cfg/config.yaml", exists: true, warnings: [] },
+    credentials: found,
+    rest: rest(),
+    restUrl: "http://sim",
+    now: () => NOW_MS,
+    ...overrides,
+  });
+  await t.step("checkConfig: unknown keys warn, a broken file fails", () => {
+    assert.equal(
+      checkConfig({ ok: true, path: "/c", exists: true, warnings: ["x"] })
+        .status,
+      "warn",
+    );
+    assert.equal(
+      checkConfig({ ok: false, path: "/c", error: "bad" }).status,
+      "fail",
+    );
+  });
+  await t.step("checkCredentials: none warns, unreadable fails", () => {
+    assert.equal(checkCredentials(found).status, "ok");
+    assert.equal(
+      checkCredentials({ kind: "none", reason: "none", warnings: [] }).status,
+      "warn",
+    );
+  });
+  await t.step(
+    "checkConnectivity: contacts nothing with a broken config",
+    async () => {
+      let called = false;
+      const check = await checkConnectivity(inputs({
+        config: { ok: false, path: "/c", error: "bad" },
+        rest: rest({
+          systemStatus: () => {
+            called = true;
+            return Promise.resolve({ status: "online" });
+          },
+        }),
+      }));
+      assert.equal(check.status, "skip");
+      assert.equal(called, false);
+    },
+  );
+  await t.step(
+    "checkClock: skipped when unreachable, warns on skew",
+    async () => {
+      assert.equal((await checkClock(inputs(), false)).status, "skip");
+      const skewed = await checkClock(
+        inputs({
+          rest: rest({
+            time: () => Promise.resolve({ unixtime: NOW_MS / 1000 - 60 }),
+          }),
+        }),
+        true,
+      );
+      assert.equal(skewed.status, "warn");
+      assert.equal(skewed.detail, "+60 s");
+    },
+  );
+  await t.step(
+    "checkPrivateCalls and checkNonce: a nonce rejection fails both",
+    async () => {
+      const calls = await checkPrivateCalls(
+        inputs({ rest: rest({ balance: fail("EAPI:Invalid nonce") }) }),
+        true,
+      );
+      assert.equal(calls.authOk, false);
+      assert.equal(calls.nonceTrouble, true);
+      assert.deepEqual(calls.checks.map((c) => c.status), [
+        "fail",
+        "skip",
+        "skip",
+        "skip",
+      ]);
+      assert.equal(checkNonce(calls, true).status, "fail");
+      assert.equal(checkNonce(calls, false).status, "skip");
+    },
+  );
 });
