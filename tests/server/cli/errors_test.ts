@@ -6,14 +6,19 @@ import {
   KrakenError,
   type KrakenErrorKind,
 } from "../../../core/rest/errors.ts";
+import { NoOhlcDataError } from "../../../core/market/ohlc_history.ts";
 import {
+  CATEGORY_EXIT,
   CredentialsError,
+  describeError,
+  errorJson,
   errorLine,
   EXIT,
   exitCodeForError,
   exitCodeForKind,
   UsageError,
 } from "../../../server/cli/errors.ts";
+import { CliHarness, leakedSecrets } from "./_harness.ts";
 
 Deno.test("EXIT is the documented exit code table", () => {
   assert.deepEqual(EXIT, { ok: 0, error: 1, usage: 2, auth: 3, network: 4 });
@@ -102,4 +107,97 @@ Deno.test("errorLine() gives one line with the kind and a hint", () => {
   }
   assert.ok(configError instanceof ConfigError);
   assert.ok(!errorLine(configError).includes("\n"));
+});
+
+Deno.test("a secret echoed in an upstream error never reaches stdout or stderr", async (t) => {
+  // A key with a quote: JSON would print it as \", which a scrub after
+  // encoding would miss.
+  const key = 'key-"quoted"-4f1e';
+  const secret = "c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1wcmludA==";
+  // An upstream that echoes the request's credentials in its error.
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request) =>
+      Response.json({
+        error: [
+          `EGeneral:Internal error: key=${
+            request.headers.get("API-Key")
+          } secret=${secret}`,
+        ],
+      }),
+  );
+  await using h = await CliHarness.start({
+    restUrl: `http://127.0.0.1:${server.addr.port}`,
+  });
+  const env = { KRAKEN_API_KEY: key, KRAKEN_API_SECRET: secret };
+  const forms = [key, secret, JSON.stringify(key).slice(1, -1)];
+  await t.step("text", async () => {
+    const run = await h.run(["balance"], { env });
+    assert.equal(run.code, 4, run.stderr);
+    assert.match(run.stderr, /^krakked balance: .*\[redacted\]/);
+    assert.deepEqual(leakedSecrets([run.stdout, run.stderr], forms), []);
+  });
+  await t.step("--json", async () => {
+    const run = await h.run(["balance", "--json"], { env });
+    assert.equal(run.code, 4);
+    const { error } = JSON.parse(run.stdout);
+    assert.equal(error.category, "service");
+    assert.match(error.message, /key=\[redacted\] secret=\[redacted\]/);
+    assert.deepEqual(leakedSecrets([run.stdout, run.stderr], forms), []);
+  });
+});
+
+Deno.test("describeError() gives every failure a stable category and the exit code", () => {
+  const cases: Array<[unknown, string, number]> = [
+    [new UsageError("x"), "usage", 2],
+    [new UnknownPairError("NOPE"), "usage", 2],
+    [new CredentialsError("No credentials"), "credentials", 3],
+    [new KrakenError("x", { codes: ["EAPI:Invalid key"] }), "auth", 3],
+    [
+      new KrakenError("x", { codes: ["EGeneral:Permission denied"] }),
+      "permission",
+      3,
+    ],
+    [new KrakenError("x", { codes: ["EAPI:Invalid nonce"] }), "nonce", 3],
+    [
+      new KrakenError("x", { codes: ["EAPI:Rate limit exceeded"] }),
+      "rate_limit",
+      4,
+    ],
+    [new KrakenError("x", { codes: ["Krakked:Fetch failed"] }), "network", 4],
+    [new KrakenError("x", { codes: ["EService:Unavailable"] }), "service", 4],
+    [
+      new KrakenError("x", { codes: ["EOrder:Insufficient funds"] }),
+      "order_rejected",
+      1,
+    ],
+    [new NoOhlcDataError("XBTUSD", "1h"), "no_data", 1],
+    [new Error("boom"), "unexpected", 1],
+  ];
+  for (const [error, category, code] of cases) {
+    const described = describeError(error, "balance");
+    assert.equal(described.category, category, String(error));
+    assert.equal(described.exitCode, code, String(error));
+    assert.equal(CATEGORY_EXIT[described.category], code);
+  }
+  let configError: unknown;
+  try {
+    parseConfig("connection:\n  rest_url: 5\n");
+  } catch (error) {
+    configError = error;
+  }
+  assert.equal(describeError(configError).category, "config");
+  assert.deepEqual(
+    errorJson(describeError(new UsageError("Missing <pair>"), "ticker")),
+    {
+      error: {
+        category: "usage",
+        message: "Missing <pair>",
+        suggestion: "Run 'krakked ticker --help' for the arguments",
+      },
+    },
+  );
+  assert.deepEqual(errorJson(describeError(new Error("a\n  b"))), {
+    error: { category: "unexpected", message: "a b" },
+  });
 });
