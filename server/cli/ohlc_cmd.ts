@@ -11,10 +11,16 @@ import {
   type Candle,
   parseTimeframe,
   type Timeframe,
+  timeframeToSeconds,
   UnknownTimeframeError,
 } from "../../core/market/ohlc.ts";
 import { loadMarketMetadata } from "../../core/market/metadata.ts";
-import { OhlcHistory } from "../../core/market/ohlc_history.ts";
+import {
+  type BackfillProgress,
+  type BackfillReport,
+  OhlcHistory,
+} from "../../core/market/ohlc_history.ts";
+import { PUBLIC_LIMITS } from "../../core/rest/ratelimit.ts";
 import type { Redactor } from "../../core/secrets/redact.ts";
 import { expandHome } from "../deno/config_dir.ts";
 import {
@@ -33,7 +39,7 @@ import {
 import type { Command } from "./command.ts";
 import { loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
-import { ProgressPrinter } from "./progress.ts";
+import { PacedEta, ProgressPrinter } from "./progress.ts";
 
 /** Help text of `krakked ohlc`. */
 export const OHLC_HELP =
@@ -254,17 +260,32 @@ export async function runOhlc(
       resolvePair: (spelling) => resolver.resolve(spelling),
     });
     const printer = new ProgressPrinter(io);
+    const eta = new PacedEta(PUBLIC_PACE_MS);
     let report;
+    let phase: BackfillProgress["phase"] = "ohlc";
     try {
       report = await history.backfillOhlc(pair.id, flags.timeframe, {
         ...(flags.sinceSec === undefined ? {} : { since: flags.sinceSec }),
         fromTrades: flags.fromTrades,
         priceDecimals: pair.priceDecimals,
         volumeDecimals: pair.volumeDecimals,
-        onProgress: (p) => printer.update(p),
+        onProgress: (p) => {
+          phase = p.phase;
+          printer.update(eta.adjust(p));
+        },
       });
-    } finally {
+    } catch (error) {
       printer.finish();
+      throw error;
+    }
+    const covered = candlesCovered(report, flags.timeframe);
+    printer.finish({ phase, done: covered, total: covered, etaMs: 0 });
+    if (flags.sinceSec !== undefined && !flags.fromTrades) {
+      const first =
+        (await store.since(pair.id, flags.timeframe, flags.sinceSec))
+          .at(0)?.openTimeSec;
+      const note = olderHistoryNote(flags.sinceSec, first, flags.timeframe);
+      if (note !== undefined) writeLine(io.stderr, note);
     }
     const file = store.pathFor(pair.id, flags.timeframe);
     if (flags.json) {
@@ -285,6 +306,60 @@ export async function runOhlc(
   } finally {
     ctx.rest.close();
   }
+}
+
+/**
+ * Kraken's public budget sustains one request per second once its burst
+ * is spent (core's `PUBLIC_LIMITS`), so each further `Trades` page of a
+ * rebuild takes at least this long.
+ */
+const PUBLIC_PACE_MS = 1000 / PUBLIC_LIMITS.decayPerSec;
+
+/** How many intervals a backfill's writes span (0 when it wrote none). */
+function candlesCovered(report: BackfillReport, timeframe: Timeframe): number {
+  if (report.firstOpenTimeSec === null || report.lastOpenTimeSec === null) {
+    return 0;
+  }
+  return (report.lastOpenTimeSec - report.firstOpenTimeSec) /
+      timeframeToSeconds(timeframe) + 1;
+}
+
+/**
+ * The note for `--since` older than what an OHLC-only backfill can reach:
+ * Kraken's `OHLC` serves only its latest 720 candles, so without
+ * `--from-trades` the older range stays empty. Pure.
+ *
+ * @param sinceSec The `--since` asked for, Unix seconds.
+ * @param firstStoredSec The earliest stored candle at or after it, if any.
+ * @param timeframe The timeframe.
+ * @returns The note, or `undefined` when the store starts at `--since`.
+ * @example Two years back on 1h
+ * ```ts
+ * import { olderHistoryNote } from "./ohlc_cmd.ts";
+ * olderHistoryNote(1_700_000_000, 1_760_000_000, "1h");
+ * // "note: Kraken's OHLC endpoint serves only the latest 720 candles: nothing is stored from 2023-11-14 22:00 to 2025-10-09 08:53 UTC; add --from-trades to rebuild that range from public trades (slow: paced requests)"
+ * ```
+ */
+export function olderHistoryNote(
+  sinceSec: number,
+  firstStoredSec: number | undefined,
+  timeframe: Timeframe,
+): string | undefined {
+  const intervalSec = timeframeToSeconds(timeframe);
+  const startSec = Math.floor(sinceSec / intervalSec) * intervalSec;
+  if (
+    firstStoredSec !== undefined && firstStoredSec - startSec <= intervalSec
+  ) {
+    return undefined;
+  }
+  const when = (sec: number) =>
+    new Date(sec * 1000).toISOString().slice(0, 16).replace("T", " ");
+  const until = firstStoredSec === undefined
+    ? "now"
+    : `${when(firstStoredSec)} UTC`;
+  return `note: Kraken's OHLC endpoint serves only the latest 720 candles: nothing is stored from ${
+    when(startSec)
+  } to ${until}; add --from-trades to rebuild that range from public trades (slow: paced requests)`;
 }
 
 /** The spelling as a stored canonical id, when that series exists (offline export). */

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DEFAULT_CONFIG, parseConfig } from "../../../core/config/config.ts";
 import { usageMessage } from "./_parsed.ts";
-import { ohlcRoot, parseOhlcArgs } from "../../../server/cli/ohlc_cmd.ts";
+import {
+  ohlcRoot,
+  olderHistoryNote,
+  parseOhlcArgs,
+} from "../../../server/cli/ohlc_cmd.ts";
 import { OHLC_CSV_HEADER } from "../../../server/deno/ohlc_file_store.ts";
 import { CliHarness } from "./_harness.ts";
 
@@ -79,6 +83,18 @@ Deno.test("parseOhlcArgs() reads backfill and export", async (t) => {
   });
 });
 
+Deno.test("olderHistoryNote() speaks only when the store starts after --since", () => {
+  const hour = 3600;
+  const since = Date.UTC(2025, 0, 1) / 1000;
+  assert.equal(olderHistoryNote(since, since, "1h"), undefined);
+  assert.equal(olderHistoryNote(since + 1800, since + hour, "1h"), undefined);
+  assert.equal(
+    olderHistoryNote(since, since + 30 * 24 * hour, "1h"),
+    "note: Kraken's OHLC endpoint serves only the latest 720 candles: nothing is stored from 2025-01-01 00:00 to 2025-01-31 00:00 UTC; add --from-trades to rebuild that range from public trades (slow: paced requests)",
+  );
+  assert.match(olderHistoryNote(since, undefined, "1d")!, /to now;/);
+});
+
 Deno.test("ohlcRoot() defaults under the config dir and expands ~", () => {
   assert.equal(ohlcRoot(DEFAULT_CONFIG, "/cfg", () => undefined), "/cfg/ohlc");
   const { config } = parseConfig(
@@ -118,6 +134,37 @@ Deno.test("ohlc backfill then export round-trips the simulator's closed candles"
       /^XBTUSD 1h: 0 new, 0 changed candles .* in .*XBTUSD\.csv\n$/,
     );
   });
+
+  await t.step("on a terminal that no-op run ends on a full bar", async () => {
+    const run = await h.run(["ohlc", "backfill", "XBTUSD", "1h"], {
+      io: { stderrIsTerminal: true },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const frames = run.stderr.split("\r").filter((f) => f !== "");
+    // deno-lint-ignore no-control-regex -- the bar ends with the ESC[K erase code
+    assert.match(frames.at(-1)!, /^ohlc +\[#+\] 100% +0\/0\x1b\[K\n$/);
+  });
+
+  await t.step(
+    "--since older than the OHLC window says it needs --from-trades",
+    async () => {
+      const run = await h.run([
+        "ohlc",
+        "backfill",
+        "XBTUSD",
+        "1h",
+        "--since",
+        "2020-01-01",
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(
+        run.stderr,
+        /\nnote: Kraken's OHLC endpoint serves only the latest 720 candles: nothing is stored from 2020-01-01 00:00 to \d{4}-\d\d-\d\d \d\d:00 UTC; add --from-trades/,
+      );
+      // The last progress line is what was stored, not 719 of 47 000.
+      assert.match(run.stderr, /progress: ohlc +100% +719\/719\n/);
+    },
+  );
 
   await t.step("export --format json gives every stored candle", async () => {
     const run = await h.run([
