@@ -177,15 +177,18 @@ function reportUsage(
   json: boolean,
 ): ExitCode {
   if (json) {
-    writeJson(io, {
-      error: {
+    const suggestion = line.command === undefined
+      ? "Run 'krakked --help' for the commands"
+      : `Run 'krakked ${line.command} --help' for the flags`;
+    writeJson(
+      io,
+      errorJson({
         category: "usage",
         message: line.message,
-        suggestion: `Run 'krakked ${line.command ?? ""}${
-          line.command === undefined ? "" : " "
-        }--help' for the ${line.command === undefined ? "commands" : "flags"}`,
-      },
-    });
+        suggestion,
+        exitCode: EXIT.usage,
+      }),
+    );
     return EXIT.usage;
   }
   writeLine(io.stderr, `krakked: ${line.message}`);
