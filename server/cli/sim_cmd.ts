@@ -6,7 +6,12 @@
  * @module
  */
 
-import { MAX_SYNTHETIC_PAIRS, simMain } from "@krakked/sim";
+import {
+  DEFAULT_SIM_PORT,
+  MAX_SYNTHETIC_PAIRS,
+  runSimulator,
+  SIM_TIERS,
+} from "@krakked/sim";
 import {
   choiceFlag,
   integerFlag,
@@ -16,9 +21,6 @@ import {
 } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type CliIo, writeLine } from "./io.ts";
-
-/** The simulator's REST rate-limit tiers. */
-const TIERS = ["starter", "intermediate", "pro"] as const;
 
 /**
  * Parsed `sim` flags. What is not given stays unset and the simulator's
@@ -35,7 +37,7 @@ export interface SimFlags {
   /** `--seed` of the simulated market and account. */
   seed?: number;
   /** `--tier`: REST rate-limit tier of the simulated key. */
-  tier?: typeof TIERS[number];
+  tier?: typeof SIM_TIERS[number];
   /** `--api-key` to accept. */
   apiKey?: string;
   /** `--api-secret` (base64) to accept. */
@@ -55,7 +57,7 @@ Runs the offline Kraken-compatible simulator (simulated market data and
 account) and prints its REST and WebSocket URLs and its test credentials,
 which open nothing but this simulator. Ctrl+C stops it.
 
-  --port N            port to listen on (default 8791; 0 = any free port)
+  --port N            port to listen on (default ${DEFAULT_SIM_PORT}; 0 = any free port)
   --host H            interface to bind (default 127.0.0.1)
   --seed S            seed of the simulated market and account (default 1)
   --api-key K         API key to accept (default: derived from the seed)
@@ -107,7 +109,7 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
     max: MAX_SYNTHETIC_PAIRS,
   });
   if (isUsageError(syntheticPairs)) return syntheticPairs;
-  const tier = choiceFlag(parsed, "tier", TIERS);
+  const tier = choiceFlag(parsed, "tier", SIM_TIERS);
   if (isUsageError(tier)) return tier;
   const host = parsed.values.get("host");
   const apiKey = parsed.values.get("api-key");
@@ -127,38 +129,6 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
 }
 
 /**
- * The simulator's own argument list for parsed flags. Pure.
- *
- * Interim: `@krakked/sim` exposes only an argv entry (`simMain`), so the
- * typed flags are written back as the flags it reads. When the member
- * exports a typed runner this goes away.
- *
- * @param flags Parsed flags.
- * @returns Arguments for `simMain`.
- * @example Round trip
- * ```ts
- * import { simArgv } from "./sim_cmd.ts";
- * simArgv({ kind: "sim", port: 0, control: false }); // ["--port", "0", "--no-control"]
- * ```
- */
-export function simArgv(flags: SimFlags): string[] {
-  const argv: string[] = [];
-  const add = (name: string, value: string | number | undefined) => {
-    if (value !== undefined) argv.push(`--${name}`, String(value));
-  };
-  add("host", flags.host);
-  add("port", flags.port);
-  add("seed", flags.seed);
-  add("tier", flags.tier);
-  add("api-key", flags.apiKey);
-  add("api-secret", flags.apiSecret);
-  add("history-days", flags.historyDays);
-  add("synthetic-pairs", flags.syntheticPairs);
-  if (!flags.control) argv.push("--no-control");
-  return argv;
-}
-
-/**
  * Run `krakked sim` until SIGINT/SIGTERM.
  *
  * @param flags Parsed flags.
@@ -172,7 +142,21 @@ export function simArgv(flags: SimFlags): string[] {
  * ```
  */
 export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
-  return await simMain(simArgv(flags), {
+  return await runSimulator({
+    ...(flags.host === undefined ? {} : { hostname: flags.host }),
+    ...(flags.port === undefined ? {} : { port: flags.port }),
+    ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+    ...(flags.tier === undefined ? {} : { tier: flags.tier }),
+    ...(flags.apiKey === undefined ? {} : { apiKey: flags.apiKey }),
+    ...(flags.apiSecret === undefined ? {} : { apiSecret: flags.apiSecret }),
+    ...(flags.historyDays === undefined
+      ? {}
+      : { historyDays: flags.historyDays }),
+    ...(flags.syntheticPairs === undefined
+      ? {}
+      : { syntheticPairs: flags.syntheticPairs }),
+    control: flags.control,
+  }, {
     stdout: (line) => writeLine(io.stdout, line),
     stderr: (line) => writeLine(io.stderr, line),
   });

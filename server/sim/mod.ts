@@ -61,4 +61,10 @@ export {
   type SimPair,
   tickSize,
 } from "./exchange/pairs.ts";
-export { SIM_USAGE, simMain, type SimMainIo } from "./main.ts";
+export { SIM_TIERS, type SimTier } from "./exchange/rate_limits.ts";
+export {
+  DEFAULT_SIM_PORT,
+  runSimulator,
+  type SimMainIo,
+  type SimRunOptions,
+} from "./main.ts";

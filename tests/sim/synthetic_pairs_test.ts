@@ -9,7 +9,7 @@ import { pairsFromAssetPairs, selectUniverse } from "../../core/market/mod.ts";
 import { AssetTable } from "../../core/market/assets.ts";
 import type { AssetInfo, AssetPairInfo } from "../../core/rest/types.ts";
 import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
-import { parseSimArgs } from "../../server/sim/main.ts";
+import { parseSimFlags } from "../../server/cli/sim_cmd.ts";
 import { Market } from "../../server/sim/exchange/market.ts";
 import {
   MAX_SYNTHETIC_PAIRS,
@@ -328,16 +328,16 @@ Deno.test("a simulator with synthetic pairs serves them over WebSocket v2", asyn
 
 Deno.test("the synthetic pair flags parse and thread through", async (t) => {
   await t.step("sim --synthetic-pairs", () => {
-    const parsed = parseSimArgs(["--synthetic-pairs", "300"]);
-    assert.equal(parsed.kind, "run");
-    assert.equal(parsed.kind === "run" && parsed.syntheticPairs, 300);
+    const parsed = parseSimFlags(["--synthetic-pairs", "300"]);
+    assert.equal(parsed.kind, "sim");
+    assert.equal(parsed.kind === "sim" && parsed.syntheticPairs, 300);
     assert.equal(
-      "syntheticPairs" in parseSimArgs([]),
+      "syntheticPairs" in parseSimFlags([]),
       false,
       "absent unless given",
     );
     for (const bad of [["--synthetic-pairs"], ["--synthetic-pairs=1000"]]) {
-      assert.equal(parseSimArgs(bad).kind, "error", bad.join(" "));
+      assert.equal(parseSimFlags(bad).kind, "usage_error", bad.join(" "));
     }
   });
   await t.step("serve --sim --sim-pairs", () => {
