@@ -42,6 +42,11 @@ export interface BalanceRow {
   ledgerId?: string;
   /** Trade id behind a trade entry (updates only). */
   refId?: string;
+  /**
+   * Wallet of a ledger entry (updates only), `spot` or `earn`
+   * (WS_V2.md §4.2): an earn entry does not move the spot total.
+   */
+  walletType?: string;
 }
 
 /** What a REST resync found. */
@@ -160,6 +165,8 @@ function balanceRows(data: unknown): BalanceRow[] {
     if (ledgerId !== undefined) row.ledgerId = ledgerId;
     const refId = text(raw.ref_id);
     if (refId !== undefined) row.refId = refId;
+    const walletType = text(raw.wallet_type);
+    if (walletType !== undefined) row.walletType = walletType;
     rows.push(row);
   }
   return rows;

@@ -221,6 +221,7 @@ Deno.test("PrivateStream keeps the latest balance per asset", async () => {
       "ref_id": "TXK2QF-7NWB3-PLM4AA",
       type: "trade",
       asset: "USD",
+      "wallet_type": "spot",
       amount: -1127.45,
       balance: 8873.05,
     }],
@@ -235,6 +236,7 @@ Deno.test("PrivateStream keeps the latest balance per asset", async () => {
     type: "trade",
     ledgerId: "L4QX2M-ABCDE-FGHIJK",
     refId: "TXK2QF-7NWB3-PLM4AA",
+    walletType: "spot",
   }]);
   assert.equal(s.of("balances")[2]!.rows.length, 0);
 });
