@@ -2,33 +2,57 @@
  * `krakked serve`: the local server for watching Kraken markets in the
  * browser without any secret leaving the server.
  *
+ * {@linkcode startServe} runs named steps in order: read the config, start
+ * the simulator (with `--sim`) or find the credentials, open the REST
+ * client, open the private streams, start the order service, build the app,
+ * listen. Each step hands what it started to one `AsyncDisposableStack`, so
+ * when a step fails, everything the earlier steps started is closed again,
+ * newest first; when all succeed, `close()` does the same.
+ *
  * @module
  */
 
-import { parseConfig } from "@krakked/core/config/config";
+import { join } from "node:path";
+import { type KrakkedConfig, parseConfig } from "@krakked/core/config/config";
 import { Logger } from "@krakked/core/log";
 import { RestClient } from "@krakked/core/rest/client";
 import { KrakenError } from "@krakked/core/rest/errors";
 import { resolveCredentials } from "@krakked/core/secrets/credentials";
-import { Secret } from "@krakked/core/secrets/secret";
-import { createApp } from "./http/app.ts";
-import { AccountStream } from "./trading/account_stream.ts";
-import { BookFeed } from "./trading/book_feed.ts";
-import { configDir, configPaths } from "./deno/config_dir.ts";
+import type { Secret } from "@krakked/core/secrets/secret";
+import { PrivateStream } from "@krakked/core/trade/private_stream";
+import { PrivateWsSession } from "@krakked/core/trade/ws_session";
+import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
+import { configDir, type ConfigPaths, configPaths } from "./deno/config_dir.ts";
 import { denoCredentialSources } from "./deno/credentials_source.ts";
 import { readOptionalText } from "./deno/files.ts";
+import { createApp } from "./http/app.ts";
 import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
-import { join } from "node:path";
-import { PrivateStream } from "@krakked/core/trade/private_stream";
-import { PrivateWsSession } from "@krakked/core/trade/ws_session";
+import { AccountStream } from "./trading/account_stream.ts";
+import { BookFeed } from "./trading/book_feed.ts";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
-import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
-import type { ServeArgs } from "./cli/serve_cmd.ts";
 
 /** The version reported by the server. */
 export const SERVER_VERSION = "0.1.0";
+
+/** What to serve (the `serve` command's flags). */
+export interface ServeSettings {
+  /** Bind address (default: `server.host` of config.yaml). */
+  host: string | undefined;
+  /** Port (default: `server.port` of config.yaml; 0 picks a free one). */
+  port: number | undefined;
+  /** Access token for a non-loopback bind. */
+  token: string | undefined;
+  /** Run against the in-process simulator. */
+  sim: boolean;
+  /** The simulator's seed (default 1). */
+  seed: number | undefined;
+  /** The second switch for live orders. */
+  live: boolean;
+  /** Extra synthetic simulator pairs. */
+  simPairs?: number;
+}
 
 /** A running server. */
 export interface RunningServer {
@@ -39,6 +63,7 @@ export interface RunningServer {
   simulator?: Simulator;
   /** The server's REST client (tests inspect its limiter's tier). */
   rest: RestClient;
+  /** Stop listening, then close everything the start-up opened, newest first. */
   close(): Promise<void>;
 }
 
@@ -58,31 +83,89 @@ export interface StartServeOptions {
   paperPath?: string;
 }
 
+/** What every step reads: the settings, the operator's outputs, the config. */
+interface ServeContext {
+  settings: ServeSettings;
+  options: StartServeOptions;
+  env: (name: string) => string | undefined;
+  say: (line: string) => void;
+  /** The config directory's paths; throws when there is none. */
+  paths: () => ConfigPaths;
+  config: KrakkedConfig;
+  host: string;
+  port: number;
+  logger: Logger;
+}
+
+/** Where Kraken (or the simulator) is, and the account to use there. */
+interface Upstream {
+  restUrl: string;
+  wsPublicUrl: string;
+  wsAuthUrl: string;
+  credentials: { key: string; secret: Secret } | undefined;
+  sim: Simulator | undefined;
+}
+
 /**
- * Start the server (and the simulator with `--sim`).
+ * Start the server (and the simulator with `--sim`). If any step fails,
+ * what the earlier steps started is closed before the error is thrown.
  *
- * @param args Parsed serve flags.
+ * @param settings What to serve.
  * @param options Test hooks.
  * @returns The running server.
- * @throws {Error} For a non-loopback host without a token, or unreadable config.
+ * @throws {Error} For a non-loopback host without a token, an unreadable
+ *   config, or a port in use (`Deno.errors.AddrInUse`).
+ * @example Serve against the simulator
+ * ```ts ignore
+ * const running = await startServe({
+ *   host: undefined, port: 0, token: undefined, sim: true, seed: 1, live: false,
+ * });
+ * await running.close();
+ * ```
  */
 export async function startServe(
-  args: Extract<ServeArgs, { kind: "serve" }>,
+  settings: ServeSettings,
   options: StartServeOptions = {},
 ): Promise<RunningServer> {
+  const context = await readServeConfig(settings, options);
+  await using started = new AsyncDisposableStack();
+  const upstream = await startUpstream(context, started);
+  const rest = await openRest(context, upstream, started);
+  const account = openAccountStream(context, upstream, rest, started);
+  const orders = await startOrders(context, upstream, rest, started);
+  const app = await buildApp(context, upstream, rest, account, orders);
+  const url = listen(context, app, started);
+  // Everything started: from now on, close() owns it.
+  const owned = started.move();
+  return {
+    url,
+    mode: settings.sim ? "sim" : "live",
+    ...(upstream.sim
+      ? { simUrl: upstream.sim.url, simulator: upstream.sim }
+      : {}),
+    rest,
+    close: () => owned.disposeAsync(),
+  };
+}
+
+/** Step 1: the config, the bind address and the logger. Starts nothing. */
+async function readServeConfig(
+  settings: ServeSettings,
+  options: StartServeOptions,
+): Promise<ServeContext> {
   const env = options.env ?? ((n: string) => Deno.env.get(n));
   const say = options.say ?? ((l: string) => console.error(l));
   // Resolved only when needed: a given config text in --sim mode needs no directory.
-  let pathsCache: ReturnType<typeof configPaths> | undefined;
+  let pathsCache: ConfigPaths | undefined;
   const paths =
     () => (pathsCache ??= configPaths(configDir(Deno.build.os, env)));
   const { config, warnings } = parseConfig(
     options.configText ?? (await readOptionalText(paths().config)),
   );
   for (const w of warnings) say(`warning: ${w}`);
-  const host = args.host ?? config.server.host;
-  const port = args.port ?? config.server.port;
-  if (!isLoopbackHost(host) && args.token === undefined) {
+  const host = settings.host ?? config.server.host;
+  const port = settings.port ?? config.server.port;
+  if (!isLoopbackHost(host) && settings.token === undefined) {
     throw new Error(
       `Refusing to bind ${host} without --token: only loopback binds are open without one`,
     );
@@ -90,131 +173,163 @@ export async function startServe(
   const logger = new Logger({
     sink: options.logSink ?? ((l) => console.error(l)),
   });
+  return { settings, options, env, say, paths, config, host, port, logger };
+}
 
-  let restUrl = config.connection.rest_url;
-  let wsPublicUrl = config.connection.ws_public_url;
-  let wsAuthUrl = config.connection.ws_auth_url;
-  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
-  let credentials: { key: string; secret: Secret } | undefined;
-  if (args.sim) {
-    sim = await startSimulator({
+/**
+ * Step 2: with `--sim`, the in-process simulator and its test account;
+ * otherwise Kraken's URLs from the config and the credentials, if any.
+ */
+async function startUpstream(
+  context: ServeContext,
+  started: AsyncDisposableStack,
+): Promise<Upstream> {
+  const { settings, config, logger, say, paths } = context;
+  if (settings.sim) {
+    const sim = await startSimulator({
       port: 0,
-      seed: args.seed ?? 1,
+      seed: settings.seed ?? 1,
       // The simulator meters the key by the tier the client paces for.
       tier: config.connection.api_tier,
-      ...(args.simPairs !== undefined ? { syntheticPairs: args.simPairs } : {}),
+      ...(settings.simPairs !== undefined
+        ? { syntheticPairs: settings.simPairs }
+        : {}),
       websocket: webSocketPlugin(),
     });
-    restUrl = sim.url;
-    wsPublicUrl = sim.wsPublicUrl;
-    wsAuthUrl = sim.wsAuthUrl;
-    // The simulator's own test account: simulated balances and orders.
-    credentials = {
-      key: sim.credentials.apiKey,
-      secret: sim.credentials.apiSecret,
+    started.defer(() => sim.close());
+    logger.redactor.register(sim.credentials.apiSecret);
+    return {
+      restUrl: sim.url,
+      wsPublicUrl: sim.wsPublicUrl,
+      wsAuthUrl: sim.wsAuthUrl,
+      // The simulator's own test account: simulated balances and orders.
+      credentials: {
+        key: sim.credentials.apiKey,
+        secret: sim.credentials.apiSecret,
+      },
+      sim,
     };
-  } else {
-    const resolved = await resolveCredentials(
-      denoCredentialSources({ secretsPath: paths().secrets, env }),
-    );
-    for (const w of resolved.warnings) say(`warning: ${w}`);
-    if (resolved.kind === "found") {
-      credentials = {
-        key: resolved.credentials.key.reveal(),
-        secret: resolved.credentials.secret,
-      };
-      logger.redactor.register(resolved.credentials.key);
-      logger.redactor.register(resolved.credentials.secret);
-      say(
-        `Credentials: from ${
-          resolved.source === "env" ? "the environment" : paths().secrets
-        }`,
-      );
-    } else if (resolved.kind === "error") {
-      say(
-        `Credentials: ${resolved.error.message}; continuing with public data only`,
-      );
-    } else {
-      say(`Credentials: none (${resolved.reason}); public data only`);
-    }
   }
-  if (credentials) logger.redactor.register(credentials.secret);
+  const upstream: Upstream = {
+    restUrl: config.connection.rest_url,
+    wsPublicUrl: config.connection.ws_public_url,
+    wsAuthUrl: config.connection.ws_auth_url,
+    credentials: undefined,
+    sim: undefined,
+  };
+  const resolved = await resolveCredentials(
+    denoCredentialSources({ secretsPath: paths().secrets, env: context.env }),
+  );
+  for (const w of resolved.warnings) say(`warning: ${w}`);
+  if (resolved.kind === "found") {
+    upstream.credentials = {
+      key: resolved.credentials.key.reveal(),
+      secret: resolved.credentials.secret,
+    };
+    logger.redactor.register(resolved.credentials.key);
+    logger.redactor.register(resolved.credentials.secret);
+    say(
+      `Credentials: from ${
+        resolved.source === "env" ? "the environment" : paths().secrets
+      }`,
+    );
+  } else if (resolved.kind === "error") {
+    say(
+      `Credentials: ${resolved.error.message}; continuing with public data only`,
+    );
+  } else {
+    say(`Credentials: none (${resolved.reason}); public data only`);
+  }
+  return upstream;
+}
 
-  // One client (and so one limiter) per server, paced by the account's
-  // tier: REST counter and per-pair trading-engine counters alike.
+/**
+ * Step 3: one REST client (and so one limiter) per server, paced by the
+ * account's tier: REST counter and per-pair trading-engine counters alike.
+ * Against real Kraken, says so when it does not answer.
+ */
+async function openRest(
+  context: ServeContext,
+  upstream: Upstream,
+  started: AsyncDisposableStack,
+): Promise<RestClient> {
+  const { config } = context;
   const rest = new RestClient({
-    baseUrl: restUrl,
+    baseUrl: upstream.restUrl,
     timeoutMs: config.connection.timeout_ms,
     tier: config.connection.api_tier,
-    ...(credentials ? { credentials } : {}),
+    ...(upstream.credentials ? { credentials: upstream.credentials } : {}),
   });
-  if (!args.sim) {
+  started.defer(() => rest.close());
+  if (!context.settings.sim) {
     try {
       await rest.systemStatus();
     } catch (error) {
       const kind = error instanceof KrakenError ? error.kind : "network";
-      say(
-        `Kraken is unreachable at ${restUrl} (${kind}). The page will show REST unreachable.` +
+      context.say(
+        `Kraken is unreachable at ${upstream.restUrl} (${kind}). The page will show REST unreachable.` +
           ` To run offline, use: deno task serve --sim`,
       );
     }
   }
+  return rest;
+}
 
-  const staticDir = options.staticDir ??
-    new URL("../web/dist", import.meta.url).pathname;
-  const staticFiles = await loadStaticFiles(staticDir);
-  if (staticFiles.size === 0) {
-    say(`warning: no page in ${staticDir}: run 'deno task build'`);
-  }
+/**
+ * Step 4: with credentials, the server holds a private WS stream and
+ * relays read-only account events to the page; the token never leaves
+ * the server.
+ */
+function openAccountStream(
+  context: ServeContext,
+  upstream: Upstream,
+  rest: RestClient,
+  started: AsyncDisposableStack,
+): AccountStream | undefined {
+  if (upstream.credentials === undefined) return undefined;
+  const accountStream = new AccountStream({
+    url: upstream.wsAuthUrl,
+    redactor: context.logger.redactor,
+    getToken: async () => (await rest.getWebSocketsToken()).token.reveal(),
+  });
+  started.defer(() => accountStream.close());
+  accountStream.start();
+  return accountStream;
+}
 
-  const sessionToken = newToken();
-  const controller = new AbortController();
-  let boundPort = port;
-  const hostsRef: { hosts: string[] } = { hosts: [] };
-  // With credentials, the server holds the private WS stream and relays
-  // read-only account events; the token never leaves the server.
-  const accountStream = credentials
-    ? new AccountStream({
-      url: wsAuthUrl,
-      redactor: logger.redactor,
-      getToken: async () => (await rest.getWebSocketsToken()).token.reveal(),
-    })
-    : undefined;
-  accountStream?.start();
-  // Orders: one client per server. Live also follows its executions on
-  // its own private stream (the relay above is read-only and page-facing).
-  const liveSwitch = args.live || env("KRAKKED_LIVE") === "1";
+/**
+ * Step 5: the order service in the configured mode. Placements read books
+ * from one public WS v2 stream (subscribed per pair on first use) rather
+ * than the public REST budget; armed live orders follow their executions
+ * on their own private stream and arm the dead-man switch.
+ */
+async function startOrders(
+  context: ServeContext,
+  upstream: Upstream,
+  rest: RestClient,
+  started: AsyncDisposableStack,
+): Promise<OrderService> {
+  const { settings, config, say } = context;
+  const liveSwitch = settings.live || context.env("KRAKKED_LIVE") === "1";
   const liveArmed = config.trading.mode === "live" &&
-    config.trading.enable_live_orders && liveSwitch && credentials;
-  let session: PrivateWsSession | undefined;
+    config.trading.enable_live_orders && liveSwitch &&
+    upstream.credentials !== undefined;
   let stream: PrivateStream | undefined;
   if (liveArmed) {
-    session = new PrivateWsSession(wsAuthUrl, {
+    const session = new PrivateWsSession(upstream.wsAuthUrl, {
       getToken: async () => (await rest.getWebSocketsToken()).token,
     });
+    started.defer(() => session.close());
     stream = new PrivateStream(session, { rest });
+    started.defer(() => stream?.stop());
     stream.start();
     session.connect();
   }
-  let paperPath = options.paperPath;
-  if (paperPath === undefined) {
-    try {
-      // Paper fills against simulated books never mix into the paper
-      // account that trades against real Kraken books.
-      paperPath = join(paths().dir, args.sim ? SIM_PAPER_FILE : PAPER_FILE);
-    } catch (error) {
-      say(
-        `warning: the paper account is kept in memory only (${
-          error instanceof Error ? error.message : String(error)
-        })`,
-      );
-    }
-  }
-  // Placements read books from one public WS v2 stream (subscribed per
-  // pair on first use) rather than the public REST budget.
-  const books = new BookFeed(wsPublicUrl, {
+  const paperPath = context.options.paperPath ?? paperFile(context);
+  const books = new BookFeed(upstream.wsPublicUrl, {
     staleToleranceSec: config.market_data.ws.stale_tolerance_seconds,
   });
+  started.defer(() => books.close());
   const orders = new OrderService({
     config,
     liveSwitch,
@@ -223,6 +338,7 @@ export async function startServe(
     ...(paperPath !== undefined ? { paperPath } : {}),
     ...(stream ? { stream } : {}),
   });
+  started.defer(() => orders.close());
   if (liveArmed && await orders.armDeadMan()) {
     say(
       `Dead-man switch armed: Kraken cancels all orders ${config.trading.dead_man_seconds} s after this server stops refreshing it`,
@@ -237,51 +353,98 @@ export async function startServe(
         : ""
     }`,
   );
+  return orders;
+}
+
+/** The paper account's file, or none (memory only) without a config directory. */
+function paperFile(context: ServeContext): string | undefined {
+  try {
+    // Paper fills against simulated books never mix into the paper
+    // account that trades against real Kraken books.
+    return join(
+      context.paths().dir,
+      context.settings.sim ? SIM_PAPER_FILE : PAPER_FILE,
+    );
+  } catch (error) {
+    context.say(
+      `warning: the paper account is kept in memory only (${
+        error instanceof Error ? error.message : String(error)
+      })`,
+    );
+    return undefined;
+  }
+}
+
+/** The app with its session token, and the hosts it accepts once bound. */
+interface BuiltApp {
+  fetch: (request: Request) => Response | Promise<Response>;
+  /** Set once the port is known. */
+  setAllowedHosts(hosts: string[]): void;
+}
+
+/** Step 6: the built page and the app. Starts nothing. */
+async function buildApp(
+  context: ServeContext,
+  upstream: Upstream,
+  rest: RestClient,
+  accountStream: AccountStream | undefined,
+  orders: OrderService,
+): Promise<BuiltApp> {
+  const { settings, say } = context;
+  const staticDir = context.options.staticDir ??
+    new URL("../web/dist", import.meta.url).pathname;
+  const staticFiles = await loadStaticFiles(staticDir);
+  if (staticFiles.size === 0) {
+    say(`warning: no page in ${staticDir}: run 'deno task build'`);
+  }
+  let hosts: string[] = [];
   const { app } = createApp({
-    mode: args.sim ? "sim" : "live",
-    config,
+    mode: settings.sim ? "sim" : "live",
+    config: context.config,
     rest,
-    sessionToken,
-    ...(args.token !== undefined ? { accessToken: args.token } : {}),
+    sessionToken: newToken(),
+    ...(settings.token !== undefined ? { accessToken: settings.token } : {}),
     get allowedHosts() {
-      return hostsRef.hosts;
+      return hosts;
     },
-    wsPublicUrl,
+    wsPublicUrl: upstream.wsPublicUrl,
     staticFiles,
-    logger,
+    logger: context.logger,
     version: SERVER_VERSION,
     ...(accountStream ? { accountEvents: accountStream } : {}),
     orders,
   });
-  const server = Deno.serve({
-    hostname: host,
-    port,
-    signal: controller.signal,
-    onListen: (addr) => {
-      boundPort = addr.port;
-    },
-  }, app.fetch);
-  boundPort = (server.addr as Deno.NetAddr).port;
-  hostsRef.hosts = allowedHosts(host, boundPort);
-  const shownHost = isLoopbackHost(host) ? "127.0.0.1" : host;
-  const url = `http://${
-    shownHost.includes(":") ? `[${shownHost}]` : shownHost
-  }:${boundPort}`;
   return {
-    url,
-    mode: args.sim ? "sim" : "live",
-    ...(sim ? { simUrl: sim.url, simulator: sim } : {}),
-    rest,
-    async close() {
-      controller.abort();
-      await server.finished;
-      await orders.close();
-      books.close();
-      stream?.stop();
-      session?.close();
-      accountStream?.close();
-      rest.close();
-      await sim?.close();
+    fetch: app.fetch,
+    setAllowedHosts: (next) => {
+      hosts = next;
     },
   };
+}
+
+/** Step 7: listen; the accepted `Host` values follow the bound port. */
+function listen(
+  context: ServeContext,
+  app: BuiltApp,
+  started: AsyncDisposableStack,
+): string {
+  const { host } = context;
+  const controller = new AbortController();
+  const server = Deno.serve({
+    hostname: host,
+    port: context.port,
+    signal: controller.signal,
+    // Quiet: the caller prints the URL.
+    onListen: () => {},
+  }, app.fetch);
+  started.defer(async () => {
+    controller.abort();
+    await server.finished;
+  });
+  const port = (server.addr as Deno.NetAddr).port;
+  app.setAllowedHosts(allowedHosts(host, port));
+  const shownHost = isLoopbackHost(host) ? "127.0.0.1" : host;
+  return `http://${
+    shownHost.includes(":") ? `[${shownHost}]` : shownHost
+  }:${port}`;
 }

@@ -23,7 +23,6 @@ const TICKER_PATH = "/api/public/Ticker?pair=XBTUSD";
 async function start(): Promise<RunningServer> {
   const staticDir = await Deno.makeTempDir({ prefix: "krakked_bench_static_" });
   const server = await startServe({
-    kind: "serve",
     host: "127.0.0.1",
     port: 0,
     token: undefined,

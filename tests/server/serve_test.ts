@@ -244,3 +244,39 @@ Deno.test("serve refuses a non-loopback bind without a token", async () => {
     /Refusing to bind 0\.0\.0\.0 without --token/,
   );
 });
+
+Deno.test({
+  name:
+    "serve closes what the earlier steps started when a late step fails (port in use)",
+  // Deno 2.9 runs the sanitizers only when asked: they fail this test if
+  // a socket, timer or pending op outlives it.
+  sanitizeOps: true,
+  sanitizeResources: true,
+}, async () => {
+  // The simulator, the REST client, the private stream, the book feed and
+  // the order service are all running when listening fails.
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const said: string[] = [];
+  await assert.rejects(
+    () =>
+      startServe({
+        host: "127.0.0.1",
+        port: taken.addr.port,
+        token: undefined,
+        sim: true,
+        seed: 3,
+        live: false,
+      }, {
+        staticDir: "/nonexistent-krakked-page",
+        configText: "",
+        logSink: () => {},
+        say: (l) => said.push(l),
+        env: () => undefined,
+      }),
+    Deno.errors.AddrInUse,
+  );
+  assert.ok(
+    said.some((l) => l.startsWith("Trading: ")),
+    "the failure came after the order service started",
+  );
+});
