@@ -4,7 +4,7 @@
  *
  * {@linkcode startServe} runs named steps in order: read the config, start
  * the simulator (with `--sim`) or find the credentials, open the REST
- * client, open the private streams, start the order service, build the app,
+ * client, open the private stream, start the order service, build the app,
  * listen. Each step hands what it started to one `AsyncDisposableStack`, so
  * when a step fails, everything the earlier steps started is closed again,
  * newest first; when all succeed, `close()` does the same.
@@ -29,7 +29,7 @@ import { createApp } from "./http/app.ts";
 import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
-import { AccountStream } from "./trading/account_stream.ts";
+import { AccountRelay } from "./trading/account_relay.ts";
 import { BookFeed } from "./trading/book_feed.ts";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
 
@@ -131,9 +131,15 @@ export async function startServe(
   await using started = new AsyncDisposableStack();
   const upstream = await startUpstream(context, started);
   const rest = await openRest(context, upstream, started);
-  const account = openAccountStream(context, upstream, rest, started);
-  const orders = await startOrders(context, upstream, rest, started);
-  const app = await buildApp(context, upstream, rest, account, orders);
+  const account = openPrivateStream(context, upstream, rest, started);
+  const orders = await startOrders(
+    context,
+    upstream,
+    rest,
+    started,
+    account?.stream,
+  );
+  const app = await buildApp(context, upstream, rest, account?.relay, orders);
   const url = listen(context, app, started);
   // Everything started: from now on, close() owns it.
   const owned = started.move();
@@ -276,55 +282,57 @@ async function openRest(
 }
 
 /**
- * Step 4: with credentials, the server holds a private WS stream and
- * relays read-only account events to the page; the token never leaves
- * the server.
+ * Step 4: with credentials, the server's one private WebSocket connection
+ * (`executions`, `balances`; core checks sequences and resyncs from REST).
+ * The order service follows it, and the relay hands its events to the
+ * page. The token is fetched and kept server-side, registered with the
+ * log redactor, and never relayed.
  */
-function openAccountStream(
+function openPrivateStream(
   context: ServeContext,
   upstream: Upstream,
   rest: RestClient,
   started: AsyncDisposableStack,
-): AccountStream | undefined {
+): { stream: PrivateStream; relay: AccountRelay } | undefined {
   if (upstream.credentials === undefined) return undefined;
-  const accountStream = new AccountStream({
-    url: upstream.wsAuthUrl,
-    redactor: context.logger.redactor,
-    getToken: async () => (await rest.getWebSocketsToken()).token.reveal(),
+  const { redactor } = context.logger;
+  const session = new PrivateWsSession(upstream.wsAuthUrl, {
+    getToken: async () => {
+      const { token } = await rest.getWebSocketsToken();
+      redactor.register(token);
+      return token;
+    },
   });
-  started.defer(() => accountStream.close());
-  accountStream.start();
-  return accountStream;
+  started.defer(() => session.close());
+  const stream = new PrivateStream(session, { rest });
+  started.defer(() => stream.stop());
+  const relay = new AccountRelay(stream, {
+    state: () => session.connection.state,
+  });
+  started.defer(() => relay.close());
+  stream.start();
+  session.connect();
+  return { stream, relay };
 }
 
 /**
  * Step 5: the order service in the configured mode. Placements read books
  * from one public WS v2 stream (subscribed per pair on first use) rather
- * than the public REST budget; armed live orders follow their executions
- * on their own private stream and arm the dead-man switch.
+ * than the public REST budget; armed live orders follow the private stream
+ * and arm the dead-man switch.
  */
 async function startOrders(
   context: ServeContext,
   upstream: Upstream,
   rest: RestClient,
   started: AsyncDisposableStack,
+  stream?: PrivateStream,
 ): Promise<OrderService> {
   const { settings, config, say } = context;
   const liveSwitch = settings.live || context.env("KRAKKED_LIVE") === "1";
   const liveArmed = config.trading.mode === "live" &&
     config.trading.enable_live_orders && liveSwitch &&
     upstream.credentials !== undefined;
-  let stream: PrivateStream | undefined;
-  if (liveArmed) {
-    const session = new PrivateWsSession(upstream.wsAuthUrl, {
-      getToken: async () => (await rest.getWebSocketsToken()).token,
-    });
-    started.defer(() => session.close());
-    stream = new PrivateStream(session, { rest });
-    started.defer(() => stream?.stop());
-    stream.start();
-    session.connect();
-  }
   const paperPath = context.options.paperPath ?? paperFile(context);
   const books = new BookFeed(upstream.wsPublicUrl, {
     staleToleranceSec: config.market_data.ws.stale_tolerance_seconds,
@@ -336,7 +344,7 @@ async function startOrders(
     rest,
     books,
     ...(paperPath !== undefined ? { paperPath } : {}),
-    ...(stream ? { stream } : {}),
+    ...(liveArmed && stream ? { stream } : {}),
   });
   started.defer(() => orders.close());
   if (liveArmed && await orders.armDeadMan()) {
@@ -387,7 +395,7 @@ async function buildApp(
   context: ServeContext,
   upstream: Upstream,
   rest: RestClient,
-  accountStream: AccountStream | undefined,
+  relay: AccountRelay | undefined,
   orders: OrderService,
 ): Promise<BuiltApp> {
   const { settings, say } = context;
@@ -411,7 +419,7 @@ async function buildApp(
     staticFiles,
     logger: context.logger,
     version: SERVER_VERSION,
-    ...(accountStream ? { accountEvents: accountStream } : {}),
+    ...(relay ? { accountEvents: relay } : {}),
     orders,
   });
   return {

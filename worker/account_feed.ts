@@ -1,16 +1,17 @@
 /**
  * The account as the server's event stream (`/api/private/events`, SSE)
- * tells it: `balances` and `executions` from the server's private WS v2
- * connection, each channel's snapshot first (the server replays it to every
- * new listener), then updates. A pure state machine,
- * `stepAccountFeed(state, event) → { state, effects }`;
- * the worker owns the `EventSource` and the REST call.
+ * tells it. The server holds one private WS v2 connection; core's
+ * `PrivateStream` checks each channel's `sequence` and resyncs from REST
+ * after a gap or a reconnect, and the server relays its normalized events
+ * as they are: `balances` and `executions` (each channel's snapshot first,
+ * replayed to every new listener, then updates), `resync` (REST's open
+ * orders and balances, which replace what the feed holds) and `gap`. The
+ * feed trusts them: it does not re-check sequences. A pure state machine,
+ * `stepAccountFeed(state, event) → { state, effects }`; the worker owns the
+ * `EventSource`, turns a `resync` into the page's names, and makes the
+ * REST call.
  *
- * REST is asked only when the stream cannot be trusted: after the stream
- * reconnects (something may have happened while it was down), on a
- * `sequence` gap (the server's replay buffer dropped updates, WS_V2.md §4.1:
- * "on a gap, resubscribe or reconcile via REST"), on an update before its
- * channel's snapshot, and when the server refuses the stream.
+ * The worker asks REST itself only when the server refuses the stream.
  *
  * Held funds are derived from the open orders (unfilled sell volume in the
  * base asset; unfilled limit-buy volume × limit price in the quote asset),
@@ -43,8 +44,8 @@ export interface AccountFeedState {
   readonly balances: ReadonlyMap<string, string>;
   /** Order id → open order. */
   readonly orders: ReadonlyMap<string, OrderView>;
-  /** Last `sequence` per channel (`undefined`: no snapshot yet). */
-  readonly sequence: Readonly<Record<AccountChannel, number | undefined>>;
+  /** Whether each channel's snapshot (or a resync) arrived since the stream opened. */
+  readonly loaded: Readonly<Record<AccountChannel, boolean>>;
   /** The feed's state. */
   readonly stream: AccountStreamState;
   /** Whether the stream has opened before (the next open is a reconnect). */
@@ -53,9 +54,9 @@ export interface AccountFeedState {
   readonly refreshing: boolean;
   /** Whether a REST answer has been applied. */
   readonly restLoaded: boolean;
-  /** REST refreshes asked for so far. */
+  /** REST reads behind the feed: the server's resyncs and the worker's own. */
   readonly restRefreshes: number;
-  /** Sequence gaps seen so far. */
+  /** Sequence gaps the server's stream reported. */
   readonly gaps: number;
 }
 
@@ -63,13 +64,14 @@ export interface AccountFeedState {
 export type AccountFeedEvent =
   | { type: "wire.open" }
   | { type: "wire.message"; channel: string; text: string }
+  | { type: "wire.resync"; account: AccountInfo }
   | { type: "wire.error"; closed: boolean }
   | { type: "rest.account"; account: AccountInfo }
   | { type: "rest.failed"; message: string };
 
 /** What the worker should do after a step. */
 export type AccountFeedEffect =
-  | { type: "refresh"; reason: "reconnect" | "gap" | "closed" }
+  | { type: "refresh"; reason: "closed" }
   | { type: "publish" }
   | { type: "notice"; message: string };
 
@@ -87,7 +89,7 @@ export function initialAccountFeed(): AccountFeedState {
   return {
     balances: new Map(),
     orders: new Map(),
-    sequence: { executions: undefined, balances: undefined },
+    loaded: { executions: false, balances: false },
     stream: "connecting",
     opened: false,
     refreshing: false,
@@ -166,26 +168,11 @@ function applyBalances(
     const balance = text(row.balance);
     if (asset === undefined || balance === undefined) continue;
     // Ledger entries of earn wallets do not change the spot total.
-    const wallet = text(row.wallet_type);
+    const wallet = text(row.walletType);
     if (!snapshot && wallet !== undefined && wallet !== "spot") continue;
     next.set(asset, balance);
   }
   return next;
-}
-
-function refresh(
-  state: AccountFeedState,
-  reason: "reconnect" | "gap" | "closed",
-  effects: AccountFeedEffect[],
-): AccountFeedState {
-  // One refresh at a time: its answer covers every reason seen meanwhile.
-  if (state.refreshing) return state;
-  effects.push({ type: "refresh", reason });
-  return {
-    ...state,
-    refreshing: true,
-    restRefreshes: state.restRefreshes + 1,
-  };
 }
 
 function message(
@@ -193,47 +180,45 @@ function message(
   channel: string,
   body: string,
 ): { state: AccountFeedState; effects: AccountFeedEffect[] } {
-  if (channel !== "executions" && channel !== "balances") {
+  if (channel !== "executions" && channel !== "balances" && channel !== "gap") {
     return { state, effects: [] };
   }
-  let frame: Row;
+  let event: Row;
   try {
     const value: unknown = JSON.parse(body);
     if (typeof value !== "object" || value === null) {
       return { state, effects: [] };
     }
-    frame = value as Row;
+    event = value as Row;
   } catch {
     // Bad wire input is dropped, never thrown at the caller.
     return { state, effects: [] };
   }
-  const effects: AccountFeedEffect[] = [];
-  const snapshot = frame.type === "snapshot";
-  const sequence = typeof frame.sequence === "number"
-    ? frame.sequence
-    : undefined;
-  const previous = state.sequence[channel];
-  let next: AccountFeedState = {
+  if (channel === "gap") {
+    // The server already resyncs; the count is for the page.
+    return {
+      state: { ...state, gaps: state.gaps + 1 },
+      effects: [{ type: "publish" }],
+    };
+  }
+  const snapshot = event.kind === "snapshot";
+  const next: AccountFeedState = {
     ...state,
     stream: "live",
-    sequence: {
-      ...state.sequence,
-      [channel]: snapshot ? sequence ?? 0 : sequence ?? previous,
-    },
+    loaded: snapshot ? { ...state.loaded, [channel]: true } : state.loaded,
   };
-  const gap = !snapshot &&
-    (previous === undefined ||
-      (sequence !== undefined && sequence !== previous + 1));
-  if (gap) {
-    next = { ...next, gaps: next.gaps + 1 };
-    next = refresh(next, "gap", effects);
-  }
-  const rows = rowsOf(frame.data);
-  next = channel === "executions"
-    ? { ...next, orders: applyExecutions(next.orders, rows, snapshot) }
-    : { ...next, balances: applyBalances(next.balances, rows, snapshot) };
-  effects.push({ type: "publish" });
-  return { state: next, effects };
+  return {
+    state: channel === "executions"
+      ? {
+        ...next,
+        orders: applyExecutions(next.orders, rowsOf(event.reports), snapshot),
+      }
+      : {
+        ...next,
+        balances: applyBalances(next.balances, rowsOf(event.rows), snapshot),
+      },
+    effects: [{ type: "publish" }],
+  };
 }
 
 /**
@@ -248,7 +233,7 @@ function message(
  * const { state } = stepAccountFeed(initialAccountFeed(), {
  *   type: "wire.message",
  *   channel: "balances",
- *   text: '{"type":"snapshot","sequence":1,"data":[{"asset":"USD","balance":"100.5"}]}',
+ *   text: '{"type":"balances","kind":"snapshot","rows":[{"asset":"USD","balance":"100.5"}]}',
  * });
  * state.balances.get("USD"); // "100.5"
  * ```
@@ -258,28 +243,50 @@ export function stepAccountFeed(
   event: AccountFeedEvent,
 ): { state: AccountFeedState; effects: AccountFeedEffect[] } {
   switch (event.type) {
-    case "wire.open": {
-      const effects: AccountFeedEffect[] = [];
-      // The server replays each channel's snapshot to the new listener.
-      let next: AccountFeedState = {
-        ...state,
-        opened: true,
-        stream: "live",
-        sequence: { executions: undefined, balances: undefined },
+    case "wire.open":
+      // The server replays each channel's snapshot (or its last resync)
+      // and the updates since to every new listener: nothing to ask.
+      return {
+        state: {
+          ...state,
+          opened: true,
+          stream: "live",
+          loaded: { executions: false, balances: false },
+        },
+        effects: [{ type: "publish" }],
       };
-      if (state.opened) next = refresh(next, "reconnect", effects);
-      effects.push({ type: "publish" });
-      return { state: next, effects };
-    }
     case "wire.message":
       return message(state, event.channel, event.text);
+    case "wire.resync":
+      return {
+        state: {
+          ...state,
+          stream: "live",
+          loaded: { executions: true, balances: true },
+          restRefreshes: state.restRefreshes + 1,
+          balances: new Map(
+            event.account.balances.map((b) => [b.asset, b.balance]),
+          ),
+          orders: new Map(event.account.openOrders.map((o) => [o.id, o])),
+        },
+        effects: [{ type: "publish" }],
+      };
     case "wire.error": {
       const effects: AccountFeedEffect[] = [];
       let next: AccountFeedState = {
         ...state,
         stream: event.closed ? "closed" : "reconnecting",
       };
-      if (event.closed) next = refresh(next, "closed", effects);
+      // Refused: the browser will not retry, so REST shows the account
+      // until the worker reopens the stream. One refresh at a time.
+      if (event.closed && !state.refreshing) {
+        effects.push({ type: "refresh", reason: "closed" });
+        next = {
+          ...next,
+          refreshing: true,
+          restRefreshes: state.restRefreshes + 1,
+        };
+      }
       effects.push({ type: "publish" });
       return { state: next, effects };
     }
@@ -370,8 +377,7 @@ export function accountView(state: AccountFeedState): AccountUpdate {
   return {
     account: { balances, openOrders },
     ready: state.restLoaded ||
-      (state.sequence.balances !== undefined &&
-        state.sequence.executions !== undefined),
+      (state.loaded.balances && state.loaded.executions),
     stream: state.stream,
     restRefreshes: state.restRefreshes,
     gaps: state.gaps,

@@ -952,7 +952,7 @@ export class MarketWorker {
     );
     this.#accountSource = source;
     source.onopen = () => this.#accountStep({ type: "wire.open" });
-    for (const channel of ["executions", "balances"]) {
+    for (const channel of ["executions", "balances", "gap"]) {
       source.addEventListener(channel, (event) => {
         this.#accountStep({
           type: "wire.message",
@@ -961,6 +961,14 @@ export class MarketWorker {
         });
       });
     }
+    // The server re-read the account from REST: its answer, in the page's
+    // names (asset codes, WS v2 symbols), replaces what the feed holds.
+    source.addEventListener("resync", (event) => {
+      const account = this.#resyncAccount(String(event.data));
+      if (account !== undefined) {
+        this.#accountStep({ type: "wire.resync", account });
+      }
+    });
     source.onerror = () => {
       // CLOSED: the server refused the stream (not an event stream, an HTTP
       // error); the browser will not retry, so try again later ourselves.
@@ -1012,6 +1020,29 @@ export class MarketWorker {
         );
         return;
     }
+  }
+
+  /** A relayed `resync` event as the page's account, or none for bad input. */
+  #resyncAccount(text: string): AccountInfo | undefined {
+    let event: unknown;
+    try {
+      event = JSON.parse(text);
+    } catch {
+      // Bad wire input is dropped.
+      return undefined;
+    }
+    const result = typeof event === "object" && event !== null &&
+        "result" in event
+      ? (event as { result: unknown }).result
+      : undefined;
+    if (typeof result !== "object" || result === null) return undefined;
+    return {
+      balances: this.#balances((result as { balances?: unknown }).balances),
+      openOrders: openOrders(
+        result,
+        (altname) => this.#allPairs.get(altname)?.wsV2,
+      ),
+    };
   }
 
   #balances(result: unknown): BalanceView[] {

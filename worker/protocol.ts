@@ -206,9 +206,13 @@ export interface AccountUpdate {
   ready: boolean;
   /** The feed's state. */
   stream: AccountStreamState;
-  /** REST refreshes so far (each reconnect or sequence gap causes one). */
+  /**
+   * REST reads behind the account so far: the server's resyncs (after a
+   * sequence gap or a reconnect of its private stream) and the worker's
+   * own reads while the server refuses the stream.
+   */
   restRefreshes: number;
-  /** Sequence gaps seen so far. */
+  /** Sequence gaps the server's private stream saw (and resynced). */
   gaps: number;
 }
 

@@ -10,7 +10,7 @@ import type { Logger } from "@krakked/core/log";
 import type { KrakkedConfig } from "@krakked/core/config/config";
 import type { StaticFile } from "./static_files.ts";
 import type { OrderService } from "../trading/orders.ts";
-import type { AccountEvents } from "../trading/account_stream.ts";
+import type { AccountEvents } from "../trading/account_relay.ts";
 
 /** What the app needs from the REST client. */
 export interface AppRest {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
 import { startServe } from "../../server/serve.ts";
 import { defaultCredentials } from "@krakked/sim";
+import { startWith, TRADING } from "./_serve_harness.ts";
 
 const args = parseServeArgs(["--sim", "--port", "0", "--seed", "3"]);
 if (args.kind !== "serve") throw new Error("bad args");
@@ -204,7 +205,10 @@ Deno.test("serve --sim serves the page, the public proxy and guarded private rou
         controller.abort();
         await reader.cancel().catch(() => {});
         bodies.push(text);
-        assert.match(text, /event: balances\ndata: \{"type":"snapshot"/);
+        assert.match(
+          text,
+          /event: balances\ndata: \{"type":"balances","kind":"snapshot"/,
+        );
         assert.doesNotMatch(text, /"token"/);
         const status = JSON.parse(await read(await fetch(`${url}/api/status`)));
         assert.equal(status.privateStream, "open");
@@ -279,4 +283,37 @@ Deno.test({
     said.some((l) => l.startsWith("Trading: ")),
     "the failure came after the order service started",
   );
+});
+
+Deno.test("live serve holds one private WS connection for the orders and the page", async () => {
+  const s = await startWith(
+    TRADING("  mode: live\n  enable_live_orders: true\n"),
+    { live: true },
+  );
+  try {
+    assert.equal((await s.get("/api/config")).body.trading.liveArmed, true);
+    const controller = new AbortController();
+    const res = await fetch(`${s.url}/api/private/events`, {
+      headers: { cookie: s.cookie },
+      signal: controller.signal,
+    });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (
+      !(text.includes("event: balances") && text.includes("event: executions"))
+    ) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    controller.abort();
+    await reader.cancel().catch(() => {});
+    assert.match(text, /event: executions\ndata: \{"type":"executions"/);
+    assert.equal((await s.get("/api/status")).body.privateStream, "open");
+    // Every private WS connection fetches its own token (WS_V2.md §1.3):
+    // one token, one connection, shared by the order service and the relay.
+    assert.equal(s.running.simulator?.tokens.size, 1);
+  } finally {
+    await s.close();
+  }
 });

@@ -22,12 +22,18 @@ import { FakeClock } from "../fakes/clock.ts";
 import { FakeFetch, jsonResponse } from "../fakes/fetch.ts";
 import { FakeWebSocketFactory } from "../fakes/websocket.ts";
 
+/** A relayed core event: `PrivateStreamEvent` as the server sends it. */
 function frame(
-  type: "snapshot" | "update",
+  channel: "executions" | "balances",
+  kind: "snapshot" | "update",
   sequence: number | undefined,
   data: unknown[],
 ): string {
-  return JSON.stringify({ type, sequence, data });
+  return JSON.stringify(
+    channel === "executions"
+      ? { type: channel, kind, reports: data, sequence, atMs: 0 }
+      : { type: channel, kind, rows: data, sequence, atMs: 0 },
+  );
 }
 
 /** Run events through the machine, collecting every effect. */
@@ -51,8 +57,8 @@ const SNAPSHOTS: AccountFeedEvent[] = [
   {
     type: "wire.message",
     channel: "balances",
-    text: frame("snapshot", 1, [
-      { asset: "USD", balance: "1000.5000", wallets: [] },
+    text: frame("balances", "snapshot", 1, [
+      { asset: "USD", balance: "1000.5000" },
       { asset: "BTC", balance: "0.5000000000" },
       { asset: "ETH", balance: "0.0000000000" },
     ]),
@@ -60,7 +66,7 @@ const SNAPSHOTS: AccountFeedEvent[] = [
   {
     type: "wire.message",
     channel: "executions",
-    text: frame("snapshot", 1, [
+    text: frame("executions", "snapshot", 1, [
       {
         order_id: "O1",
         symbol: "BTC/USD",
@@ -120,15 +126,15 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
       {
         type: "wire.message",
         channel: "balances",
-        text: frame("update", 2, [
-          { asset: "USD", balance: "400.5000", wallet_type: "spot" },
-          { asset: "BTC", balance: "9", wallet_type: "earn" },
+        text: frame("balances", "update", 2, [
+          { asset: "USD", balance: "400.5000", walletType: "spot" },
+          { asset: "BTC", balance: "9", walletType: "earn" },
         ]),
       },
       {
         type: "wire.message",
         channel: "executions",
-        text: frame("update", 2, [
+        text: frame("executions", "update", 2, [
           { order_id: "O1", exec_type: "trade", cum_qty: "0.00400000" },
           { order_id: "O2", exec_type: "canceled", order_status: "canceled" },
           {
@@ -145,7 +151,7 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
       {
         type: "wire.message",
         channel: "executions",
-        text: frame("update", 3, [
+        text: frame("executions", "update", 3, [
           { order_id: "O3", exec_type: "filled", order_status: "filled" },
         ]),
       },
@@ -165,44 +171,88 @@ Deno.test("stepAccountFeed() builds the account from the stream's snapshots and 
   });
 });
 
-Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusal", async (t) => {
-  await t.step("a sequence gap asks once while a refresh runs", () => {
-    const gapped = (n: number): AccountFeedEvent => ({
+Deno.test("stepAccountFeed() trusts the server's stream and asks REST only when refused", async (t) => {
+  await t.step(
+    "a gap the server reports is counted; its updates still apply",
+    () => {
+      const { state, effects } = run([
+        OPEN,
+        ...SNAPSHOTS,
+        {
+          type: "wire.message",
+          channel: "gap",
+          text: JSON.stringify({
+            type: "gap",
+            channel: "balances",
+            expected: 2,
+            received: 5,
+            atMs: 0,
+          }),
+        },
+        {
+          type: "wire.message",
+          channel: "balances",
+          text: frame("balances", "update", 5, [
+            { asset: "USD", balance: "9" },
+          ]),
+        },
+      ]);
+      assert.deepEqual(refreshes(effects), [], "the server resyncs, not us");
+      assert.equal(state.gaps, 1);
+      assert.equal(accountView(state).gaps, 1);
+      assert.equal(state.balances.get("USD"), "9");
+    },
+  );
+
+  await t.step("sequences are not re-checked", () => {
+    const { state, effects } = run([OPEN, ...SNAPSHOTS, {
       type: "wire.message",
       channel: "balances",
-      text: frame("update", n, [{ asset: "USD", balance: String(n) }]),
-    });
-    const { state, effects } = run([
-      OPEN,
-      ...SNAPSHOTS,
-      gapped(5),
-      gapped(9),
-    ]);
-    assert.deepEqual(refreshes(effects), ["gap"]);
-    assert.equal(state.gaps, 2);
-    assert.equal(state.balances.get("USD"), "9", "updates still apply");
-    const after = run([{
-      type: "rest.account",
-      account: {
-        balances: [{ asset: "USD", balance: "7", hold: "0" }],
-        openOrders: [],
-      },
-    }, gapped(11)], state);
-    assert.deepEqual(refreshes(after.effects), ["gap"], "asks again after");
-    assert.equal(accountView(after.state).restRefreshes, 2);
-  });
-
-  await t.step("an update before its channel's snapshot is a gap", () => {
-    const { effects } = run([OPEN, {
-      type: "wire.message",
-      channel: "executions",
-      text: frame("update", 4, []),
+      text: frame("balances", "update", 9, [{ asset: "USD", balance: "7" }]),
     }]);
-    assert.deepEqual(refreshes(effects), ["gap"]);
+    assert.deepEqual(refreshes(effects), []);
+    assert.equal(state.gaps, 0);
+    assert.equal(state.balances.get("USD"), "7");
   });
 
   await t.step(
-    "a reconnect asks REST and waits for the replayed snapshots",
+    "the server's resync replaces balances and orders and makes the feed ready",
+    () => {
+      const { state, effects } = run([OPEN, ...SNAPSHOTS, {
+        type: "wire.resync",
+        account: {
+          balances: [{ asset: "USD", balance: "7", hold: "0" }],
+          openOrders: [{
+            id: "O9",
+            pair: "ETH/USD",
+            side: "sell",
+            orderType: "limit",
+            price: "3000",
+            volume: "1",
+            filled: "0",
+            status: "new",
+            openedAtSec: 5,
+          }],
+        },
+      }]);
+      assert.deepEqual(refreshes(effects), []);
+      const view = accountView(state);
+      assert.equal(view.ready, true);
+      assert.equal(view.restRefreshes, 1, "the server's REST read counts");
+      assert.deepEqual(view.account.balances, [
+        { asset: "USD", balance: "7", hold: "0" },
+      ]);
+      assert.deepEqual(view.account.openOrders.map((o) => o.id), ["O9"]);
+      const fresh = run([{
+        type: "wire.resync",
+        account: { balances: [], openOrders: [] },
+      }]);
+      assert.equal(accountView(fresh.state).ready, true);
+    },
+  );
+
+  await t.step(
+    "a reconnect asks no REST and waits for the replayed snapshots",
     () => {
       const { state, effects } = run([
         OPEN,
@@ -212,7 +262,7 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
       assert.equal(state.stream, "reconnecting");
       assert.deepEqual(refreshes(effects), [], "a drop alone asks nothing");
       const again = run([OPEN], state);
-      assert.deepEqual(refreshes(again.effects), ["reconnect"]);
+      assert.deepEqual(refreshes(again.effects), []);
       assert.equal(again.state.stream, "live");
       assert.equal(accountView(again.state).ready, false);
       const replayed = run(SNAPSHOTS, again.state);
@@ -238,6 +288,17 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
     ]);
   });
 
+  await t.step(
+    "a second refusal while a refresh runs asks nothing more",
+    () => {
+      const { effects } = run([
+        { type: "wire.error", closed: true },
+        { type: "wire.error", closed: true },
+      ]);
+      assert.deepEqual(refreshes(effects), ["closed"]);
+    },
+  );
+
   await t.step("a failed refresh becomes a notice", () => {
     const { state, effects } = run([{ type: "wire.error", closed: true }, {
       type: "rest.failed",
@@ -257,6 +318,7 @@ Deno.test("stepAccountFeed() asks REST only after a reconnect, a gap or a refusa
         { type: "wire.message", channel: "balances", text: "{oops" },
         { type: "wire.message", channel: "balances", text: "42" },
         { type: "wire.message", channel: "ticker", text: "{}" },
+        { type: "wire.message", channel: "resync", text: "{}" },
       ] satisfies AccountFeedEvent[]
     ) {
       const { state, effects } = stepAccountFeed(start, event);
@@ -323,7 +385,7 @@ class FakeEventSource implements EventSourceLike {
   }
 }
 
-Deno.test("MarketWorker follows the account stream and asks REST only on reconnect", async () => {
+Deno.test("MarketWorker follows the server's account stream and asks REST only when refused", async () => {
   FakeEventSource.all = [];
   const clock = new FakeClock(Date.UTC(2025, 0, 1));
   const paths: string[] = [];
@@ -451,27 +513,72 @@ Deno.test("MarketWorker follows the account stream and asks REST only on reconne
     ]);
     assert.ok(!paths.some((p) => p.startsWith("/api/private/")));
 
-    // A drop, then the browser's reconnect: one REST refresh.
+    // A drop, then the browser's reconnect: the server replays, no REST.
     source.fail(0);
     source.open();
+    for (const event of SNAPSHOTS) {
+      if (event.type === "wire.message") source.push(event.channel, event.text);
+    }
     await settle();
+    assert.ok(!paths.some((p) => p.startsWith("/api/private/")));
+    assert.equal(lastAccount()?.ready, true);
+
+    // The server resynced from REST: its answer, in the page's names.
+    source.push("resync", "{oops");
+    source.push(
+      "resync",
+      JSON.stringify({
+        type: "resync",
+        result: {
+          reason: "gap",
+          open: {
+            "OXYZ": {
+              status: "open",
+              opentm: 2,
+              vol: "2.00000000",
+              vol_exec: "0.50000000",
+              descr: {
+                pair: "XBTUSD",
+                type: "sell",
+                ordertype: "limit",
+                price: "20.0",
+              },
+            },
+          },
+          closed: {},
+          balances: { ZUSD: "7.0000", XXBT: "0.0000000000" },
+          atMs: 0,
+        },
+      }),
+    );
+    await settle();
+    assert.ok(!paths.some((p) => p.startsWith("/api/private/")));
+    const resynced = lastAccount();
+    assert.equal(resynced?.restRefreshes, 1);
+    assert.deepEqual(resynced?.account.balances, [
+      { asset: "USD", balance: "7.0000", hold: "0" },
+    ]);
+    assert.equal(resynced?.account.openOrders[0]?.id, "OXYZ");
+    assert.equal(resynced?.account.openOrders[0]?.pair, "BTC/USD");
+    assert.equal(resynced?.account.openOrders[0]?.status, "partially_filled");
+
+    // A refusal closes the source: REST shows the account meanwhile, and
+    // the worker reopens the stream later itself.
+    source.fail(2);
+    await settle();
+    assert.equal(source.closed, true);
+    assert.equal(lastAccount()?.stream, "closed");
     assert.deepEqual(paths.filter((p) => p.startsWith("/api/private/")), [
       "/api/private/balance",
       "/api/private/open-orders",
     ]);
     const account = lastAccount();
-    assert.equal(account?.restRefreshes, 1);
+    assert.equal(account?.restRefreshes, 2);
     assert.deepEqual(account?.account.balances, [
       { asset: "USD", balance: "12.5000", hold: "10" },
     ]);
     assert.equal(account?.account.openOrders[0]?.pair, "BTC/USD");
     assert.equal(account?.account.openOrders[0]?.status, "new");
-
-    // A refusal closes the source; the worker reopens it later itself.
-    source.fail(2);
-    await settle();
-    assert.equal(source.closed, true);
-    assert.equal(lastAccount()?.stream, "closed");
     clock.advance(5_000);
     assert.equal(FakeEventSource.all.length, 2);
 
