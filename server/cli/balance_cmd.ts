@@ -9,10 +9,10 @@ import {
   fractionDigits,
   subtractDecimal,
   toFixedDecimals,
-} from "../../core/decimal.ts";
-import { AssetTable } from "../../core/market/assets.ts";
-import type { ExtendedBalance } from "../../core/rest/types.ts";
-import { Redactor } from "../../core/secrets/redact.ts";
+} from "@krakked/core/decimal";
+import { AssetTable } from "@krakked/core/market/assets";
+import type { ExtendedBalance } from "@krakked/core/rest/types";
+import { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
@@ -88,7 +88,7 @@ export interface BalanceRow {
  * @returns The rows.
  * @example Rows
  * ```ts
- * import { AssetTable } from "../../core/market/assets.ts";
+ * import { AssetTable } from "@krakked/core/market/assets";
  * import { balanceRows } from "./balance_cmd.ts";
  * balanceRows({ XXBT: { balance: "1.5", hold_trade: "0.5" } }, AssetTable.fallback());
  * // [{ asset: "BTC", key: "XXBT", suffix: null, balance: "1.5", hold: "0.5", available: "1.0" }]
@@ -120,7 +120,7 @@ export function balanceRows(
  * @param redactor Registers the credentials so no output shows them.
  * @returns 0.
  * @throws {import("./errors.ts").CredentialsError} Without credentials.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken refuses or cannot be reached.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken refuses or cannot be reached.
  * @example Run
  * ```ts ignore
  * import { runBalance } from "./balance_cmd.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Redactor } from "../../core/secrets/redact.ts";
+import { Redactor } from "@krakked/core/secrets/redact";
 import type { CancelDecision } from "../trading/orders.ts";
 import { type Parsed, parseFlags, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -152,7 +152,7 @@ export function cancelReport(
  * @param io The run's I/O.
  * @param redactor Registers credentials so no output shows them.
  * @returns 0 cancelled, 1 rejected.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be reached.
  * @example Run
  * ```ts ignore
  * await runCancel(

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Redactor } from "../../core/secrets/redact.ts";
+import { Redactor } from "@krakked/core/secrets/redact";
 import { type OrderDecision, TicketError } from "../trading/orders.ts";
 import {
   isUsageError,
@@ -133,7 +133,7 @@ export function parseCloseArgs(args: readonly string[]): Parsed<CloseFlags> {
  * @param redactor Registers credentials so no output shows them.
  * @returns 0 sold, 1 rejected or a step failed.
  * @throws {UsageError} For an unknown pair.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be reached.
  * @example Run
  * ```ts ignore
  * await runClose(

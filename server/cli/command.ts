@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Redactor } from "../../core/secrets/redact.ts";
+import type { Redactor } from "@krakked/core/secrets/redact";
 import type { Parsed } from "./args.ts";
 import type { CliIo } from "./io.ts";
 

@@ -6,17 +6,17 @@
  * @module
  */
 
-import { type KrakkedConfig, parseConfig } from "../../core/config/config.ts";
-import { RestClient, type RetryOptions } from "../../core/rest/client.ts";
+import { type KrakkedConfig, parseConfig } from "@krakked/core/config/config";
+import { RestClient, type RetryOptions } from "@krakked/core/rest/client";
 import {
   type CredentialsResult,
   ENV_API_KEY,
   ENV_API_SECRET,
   ENV_MASTER_PASSWORD,
   resolveCredentials,
-} from "../../core/secrets/credentials.ts";
-import type { Redactor } from "../../core/secrets/redact.ts";
-import type { Secret } from "../../core/secrets/secret.ts";
+} from "@krakked/core/secrets/credentials";
+import type { Redactor } from "@krakked/core/secrets/redact";
+import type { Secret } from "@krakked/core/secrets/secret";
 import {
   configDir,
   type ConfigPaths,
@@ -67,7 +67,7 @@ export interface LoadContextOptions {
  *
  * @param options What to load and the injected environment.
  * @returns The context; close `rest` when done.
- * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
+ * @throws {import("@krakked/core/config/config").ConfigError} For a bad config file.
  * @example Load
  * ```ts
  * import { loadContext } from "./context.ts";
@@ -215,7 +215,7 @@ export function table(
  * @param io The command's I/O.
  * @param options Whether credentials are needed, and the output redactor.
  * @returns The context; close `rest` when done.
- * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
+ * @throws {import("@krakked/core/config/config").ConfigError} For a bad config file.
  * @example Load for a command
  * ```ts ignore
  * import { loadCommandContext } from "./context.ts";

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { KrakenError } from "../../core/rest/errors.ts";
-import type { CredentialsResult } from "../../core/secrets/credentials.ts";
+import { KrakenError } from "@krakked/core/rest/errors";
+import type { CredentialsResult } from "@krakked/core/secrets/credentials";
 
 /** One check's outcome. */
 export interface DoctorCheck {

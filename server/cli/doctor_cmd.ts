@@ -5,8 +5,8 @@
  * @module
  */
 
-import { ConfigError } from "../../core/config/config.ts";
-import { Redactor } from "../../core/secrets/redact.ts";
+import { ConfigError } from "@krakked/core/config/config";
+import { Redactor } from "@krakked/core/secrets/redact";
 import { configDir, configPaths } from "../deno/config_dir.ts";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";

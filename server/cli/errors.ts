@@ -12,11 +12,11 @@
  * @module
  */
 
-import { ConfigError } from "../../core/config/config.ts";
-import { UnknownTimeframeError } from "../../core/market/ohlc.ts";
-import { NoOhlcDataError } from "../../core/market/ohlc_history.ts";
-import { UnknownPairError } from "../../core/market/pairs.ts";
-import { KrakenError, type KrakenErrorKind } from "../../core/rest/errors.ts";
+import { ConfigError } from "@krakked/core/config/config";
+import { UnknownTimeframeError } from "@krakked/core/market/ohlc";
+import { NoOhlcDataError } from "@krakked/core/market/ohlc_history";
+import { UnknownPairError } from "@krakked/core/market/pairs";
+import { KrakenError, type KrakenErrorKind } from "@krakked/core/rest/errors";
 
 /** Exit codes of the CLI. */
 export const EXIT = { ok: 0, error: 1, usage: 2, auth: 3, network: 4 } as const;

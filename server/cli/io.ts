@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { RetryOptions } from "../../core/rest/client.ts";
-import type { Secret } from "../../core/secrets/secret.ts";
+import type { RetryOptions } from "@krakked/core/rest/client";
+import type { Secret } from "@krakked/core/secrets/secret";
 import { isInteractive, promptLine, promptSecret } from "../deno/prompt.ts";
 
 /** The I/O of one CLI run. */

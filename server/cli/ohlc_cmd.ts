@@ -6,22 +6,22 @@
  */
 
 import { join } from "node:path";
-import type { KrakkedConfig } from "../../core/config/config.ts";
+import type { KrakkedConfig } from "@krakked/core/config/config";
 import {
   type Candle,
   parseTimeframe,
   type Timeframe,
   timeframeToSeconds,
   UnknownTimeframeError,
-} from "../../core/market/ohlc.ts";
-import { loadMarketMetadata } from "../../core/market/metadata.ts";
+} from "@krakked/core/market/ohlc";
+import { loadMarketMetadata } from "@krakked/core/market/metadata";
 import {
   type BackfillProgress,
   type BackfillReport,
   OhlcHistory,
-} from "../../core/market/ohlc_history.ts";
-import { PUBLIC_LIMITS } from "../../core/rest/ratelimit.ts";
-import type { Redactor } from "../../core/secrets/redact.ts";
+} from "@krakked/core/market/ohlc_history";
+import { PUBLIC_LIMITS } from "@krakked/core/rest/ratelimit";
+import type { Redactor } from "@krakked/core/secrets/redact";
 import { expandHome } from "../deno/config_dir.ts";
 import {
   FileOhlcStore,
@@ -167,7 +167,7 @@ export function parseOhlcArgs(args: readonly string[]): Parsed<OhlcFlags> {
  * @returns The root directory.
  * @example Default
  * ```ts
- * import { DEFAULT_CONFIG } from "../../core/config/config.ts";
+ * import { DEFAULT_CONFIG } from "@krakked/core/config/config";
  * import { ohlcRoot } from "./ohlc_cmd.ts";
  * ohlcRoot(DEFAULT_CONFIG, "/home/me/.config/kraken_bot", () => undefined);
  * // "/home/me/.config/kraken_bot/ohlc"
@@ -204,9 +204,9 @@ function candleJson(c: Candle): Candle {
  * @param io The run's I/O.
  * @param redactor Output redactor.
  * @returns 0.
- * @throws {import("../../core/market/pairs.ts").UnknownPairError} For a pair no spelling matches.
- * @throws {import("../../core/market/ohlc_history.ts").NoOhlcDataError} Export of a series never backfilled.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
+ * @throws {import("@krakked/core/market/pairs").UnknownPairError} For a pair no spelling matches.
+ * @throws {import("@krakked/core/market/ohlc_history").NoOhlcDataError} Export of a series never backfilled.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be read.
  * @example Backfill
  * ```ts ignore
  * import { runOhlc } from "./ohlc_cmd.ts";

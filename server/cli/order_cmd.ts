@@ -8,7 +8,7 @@
  */
 
 import { join } from "node:path";
-import { Redactor } from "../../core/secrets/redact.ts";
+import { Redactor } from "@krakked/core/secrets/redact";
 import {
   type OrderDecision,
   OrderService,
@@ -243,7 +243,7 @@ export function describeDecision(decision: OrderDecision): string {
  * @param redactor Registers credentials so no output shows them.
  * @returns 0 accepted, 1 rejected.
  * @throws {UsageError} For an unknown pair.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be reached.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be reached.
  * @example Run
  * ```ts ignore
  * const flags = parseOrderArgs(["buy", "XBTUSD", "0.01", "--stop-loss", "24000"]);

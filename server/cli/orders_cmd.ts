@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { OrderInfo } from "../../core/rest/types.ts";
-import { Redactor } from "../../core/secrets/redact.ts";
+import type { OrderInfo } from "@krakked/core/rest/types";
+import { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
@@ -118,7 +118,7 @@ export function orderRows(
  * @param redactor Registers the credentials so no output shows them.
  * @returns 0.
  * @throws {import("./errors.ts").CredentialsError} Without credentials.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken refuses or cannot be reached.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken refuses or cannot be reached.
  * @example Run
  * ```ts ignore
  * import { runOrders } from "./orders_cmd.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Redactor } from "../../core/secrets/redact.ts";
+import { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { table } from "./context.ts";
@@ -13,7 +13,7 @@ import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { openOrderService } from "./order_cmd.ts";
 import { orderRole } from "./trade_text.ts";
-import type { PaperOrder } from "../../core/trade/paper.ts";
+import type { PaperOrder } from "@krakked/core/trade/paper";
 
 /** Help text of `krakked paper`. */
 export const PAPER_HELP =
@@ -143,7 +143,7 @@ export function parsePaperArgs(args: readonly string[]): Parsed<PaperFlags> {
  * @param io The run's I/O.
  * @param redactor Registers credentials so no output shows them.
  * @returns 0.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When the books cannot be read.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When the books cannot be read.
  * @example Run
  * ```ts ignore
  * await runPaper({ kind: "paper", view: "balances", json: false }, io);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BackfillProgress } from "../../core/market/ohlc_history.ts";
+import type { BackfillProgress } from "@krakked/core/market/ohlc_history";
 import type { CliIo } from "./io.ts";
 
 /**

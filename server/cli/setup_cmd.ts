@@ -13,16 +13,16 @@
  * @module
  */
 
-import { RestClient } from "../../core/rest/client.ts";
-import { Redactor } from "../../core/secrets/redact.ts";
-import { runSetup, type SetupResult } from "../../core/secrets/setup.ts";
-import { Secret } from "../../core/secrets/secret.ts";
-import type { ApiCredentials } from "../../core/secrets/vault.ts";
+import { RestClient } from "@krakked/core/rest/client";
+import { Redactor } from "@krakked/core/secrets/redact";
+import { runSetup, type SetupResult } from "@krakked/core/secrets/setup";
+import { Secret } from "@krakked/core/secrets/secret";
+import type { ApiCredentials } from "@krakked/core/secrets/vault";
 import {
   ENV_API_KEY,
   ENV_API_SECRET,
   ENV_MASTER_PASSWORD,
-} from "../../core/secrets/credentials.ts";
+} from "@krakked/core/secrets/credentials";
 import { writePrivateFileAtomic } from "../deno/files.ts";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -247,7 +247,7 @@ export async function runSetupCommand(
  * @param io The run's I/O.
  * @param redactor Registers the entered secrets so no output shows them.
  * @returns The exit code (0 saved, 2 missing input, 3 key rejected, 4 unreachable, 1 other).
- * @throws {import("../../core/config/config.ts").ConfigError} For a bad config file.
+ * @throws {import("@krakked/core/config/config").ConfigError} For a bad config file.
  * @example Non-interactive
  * ```ts ignore
  * import { runSetupCli } from "./setup_cmd.ts";

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { loadMarketMetadata } from "../../core/market/metadata.ts";
-import type { TickerInfo } from "../../core/rest/types.ts";
-import type { Redactor } from "../../core/secrets/redact.ts";
+import { loadMarketMetadata } from "@krakked/core/market/metadata";
+import type { TickerInfo } from "@krakked/core/rest/types";
+import type { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
@@ -139,8 +139,8 @@ export function formatPct(pct: number | null): string {
  * @param io The run's I/O.
  * @param redactor Output redactor.
  * @returns 0.
- * @throws {import("../../core/market/pairs.ts").UnknownPairError} For a pair no spelling matches.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
+ * @throws {import("@krakked/core/market/pairs").UnknownPairError} For a pair no spelling matches.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be read.
  * @example Run
  * ```ts ignore
  * import { runTicker } from "./ticker_cmd.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { TradingMode } from "../../core/config/config.ts";
-import { isProtectiveKind } from "../../core/trade/risk.ts";
+import type { TradingMode } from "@krakked/core/config/config";
+import { isProtectiveKind } from "@krakked/core/trade/risk";
 import type { OrderDecision } from "../trading/orders.ts";
 
 /**

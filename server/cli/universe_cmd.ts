@@ -5,15 +5,15 @@
  * @module
  */
 
-import type { KrakkedConfig } from "../../core/config/config.ts";
+import type { KrakkedConfig } from "@krakked/core/config/config";
 import {
   estimate24hVolumeUsd,
   PairUniverse,
   type UniverseConfig,
   type UniverseRejection,
-} from "../../core/market/universe.ts";
-import type { TickerInfo } from "../../core/rest/types.ts";
-import type { Redactor } from "../../core/secrets/redact.ts";
+} from "@krakked/core/market/universe";
+import type { TickerInfo } from "@krakked/core/rest/types";
+import type { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
@@ -91,7 +91,7 @@ export interface UniverseOutput {
  * @returns Settings for {@linkcode PairUniverse}.
  * @example Defaults
  * ```ts
- * import { DEFAULT_CONFIG } from "../../core/config/config.ts";
+ * import { DEFAULT_CONFIG } from "@krakked/core/config/config";
  * import { universeConfigOf } from "./universe_cmd.ts";
  * universeConfigOf(DEFAULT_CONFIG).quote; // "USD"
  * ```
@@ -129,7 +129,7 @@ export function formatUsd(usd: number | null): string {
  * @param io The run's I/O.
  * @param redactor Output redactor (no credentials are loaded here).
  * @returns The rows, rejections and warnings.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be read.
  * @example Load
  * ```ts ignore
  * import { loadUniverse } from "./universe_cmd.ts";
@@ -213,7 +213,7 @@ function volumesOf(
  * @param io The run's I/O.
  * @param redactor Output redactor.
  * @returns 0.
- * @throws {import("../../core/rest/errors.ts").KrakenError} When Kraken cannot be read.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be read.
  * @example Run
  * ```ts ignore
  * import { runUniverse } from "./universe_cmd.ts";
