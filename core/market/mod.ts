@@ -59,6 +59,7 @@ export {
   selectUniverse,
   type SelectUniverseOptions,
   type UniverseConfig,
+  universeConfigOf,
   UniverseNotReadyError,
   type UniverseRefreshResult,
   type UniverseRejection,

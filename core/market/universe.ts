@@ -27,6 +27,7 @@
  */
 
 import { type Now, systemClock } from "../clock.ts";
+import type { KrakkedConfig } from "../config/config.ts";
 import type { TickerInfo } from "../rest/types.ts";
 import type { AssetTable } from "./assets.ts";
 import { loadMarketMetadata, type MetadataSource } from "./metadata.ts";
@@ -46,6 +47,32 @@ export interface UniverseConfig {
   min24hVolumeUsd?: number;
   /** Drop pairs that list any leverage (default `false`). */
   excludeLeveragedPairs?: boolean;
+}
+
+/**
+ * The universe settings of a configuration: `region.default_quote` and
+ * `supports_margin`, and the `universe.*` keys.
+ *
+ * @param config The configuration (its `region` and `universe`).
+ * @returns The universe settings.
+ * @example Defaults
+ * ```ts
+ * import { universeConfigOf } from "./universe.ts";
+ * import { DEFAULT_CONFIG } from "../config/config.ts";
+ * universeConfigOf(DEFAULT_CONFIG).quote; // "USD"
+ * ```
+ */
+export function universeConfigOf(
+  config: Pick<KrakkedConfig, "region" | "universe">,
+): UniverseConfig {
+  return {
+    quote: config.region.default_quote,
+    supportsMargin: config.region.supports_margin,
+    include: config.universe.include,
+    exclude: config.universe.exclude,
+    min24hVolumeUsd: config.universe.min_24h_volume_usd,
+    excludeLeveragedPairs: config.universe.exclude_leveraged_pairs,
+  };
 }
 
 /** The market-data calls the universe needs; the REST client fits it. */

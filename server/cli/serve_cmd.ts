@@ -14,28 +14,15 @@ import {
   parseFlags,
   usageError,
 } from "./args.ts";
+import type { ServeSettings } from "../serve.ts";
 import type { Command } from "./command.ts";
 import { type CliIo, writeLine } from "./io.ts";
 import { untilStopped } from "./stop_signal.ts";
 
-/** Parsed `serve` flags. */
-export interface ServeFlags {
+/** Parsed `serve` flags: the server's settings, tagged for the command table. */
+export interface ServeFlags extends ServeSettings {
   /** Discriminator: the command. */
   kind: "serve";
-  /** `--host`: bind address (default: `server.host` of config.yaml). */
-  host: string | undefined;
-  /** `--port` (default: `server.port` of config.yaml). */
-  port: number | undefined;
-  /** `--token`: access token for non-loopback binds. */
-  token: string | undefined;
-  /** `--sim`: run against the in-process simulator. */
-  sim: boolean;
-  /** `--seed`: the simulator's seed. */
-  seed: number | undefined;
-  /** `--live`: the second switch for live orders. */
-  live: boolean;
-  /** Extra synthetic simulator pairs (`--sim-pairs`, only with `--sim`). */
-  simPairs?: number;
 }
 
 /** What {@linkcode parseServeArgs} returns. */

@@ -5,11 +5,10 @@
  * @module
  */
 
-import type { KrakkedConfig } from "@krakked/core/config/config";
 import {
   estimate24hVolumeUsd,
   PairUniverse,
-  type UniverseConfig,
+  universeConfigOf,
   type UniverseRejection,
 } from "@krakked/core/market/universe";
 import type { TickerInfo } from "@krakked/core/rest/types";
@@ -82,29 +81,6 @@ export interface UniverseOutput {
   pairs: UniverseRow[];
   rejected: UniverseRejection[];
   warnings: string[];
-}
-
-/**
- * The universe settings of a config.
- *
- * @param config The config.
- * @returns Settings for {@linkcode PairUniverse}.
- * @example Defaults
- * ```ts
- * import { DEFAULT_CONFIG } from "@krakked/core/config/config";
- * import { universeConfigOf } from "./universe_cmd.ts";
- * universeConfigOf(DEFAULT_CONFIG).quote; // "USD"
- * ```
- */
-export function universeConfigOf(config: KrakkedConfig): UniverseConfig {
-  return {
-    quote: config.region.default_quote,
-    supportsMargin: config.region.supports_margin,
-    include: config.universe.include,
-    exclude: config.universe.exclude,
-    min24hVolumeUsd: config.universe.min_24h_volume_usd,
-    excludeLeveragedPairs: config.universe.exclude_leveraged_pairs,
-  };
 }
 
 /**

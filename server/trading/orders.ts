@@ -48,8 +48,10 @@ import {
   isProtectiveStop,
   type RiskOrder,
 } from "@krakked/core/trade/risk";
-import { selectUniverse } from "@krakked/core/market/universe";
-import { universeConfigOf } from "../cli/universe_cmd.ts";
+import {
+  selectUniverse,
+  universeConfigOf,
+} from "@krakked/core/market/universe";
 import type {
   OrderRequest,
   OrderSide,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { universeConfigOf } from "../../../core/market/universe.ts";
 import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
 import { usageMessage } from "./_parsed.ts";
 import {
   formatUsd,
   parseUniverseArgs,
-  universeConfigOf,
 } from "../../../server/cli/universe_cmd.ts";
 import { CliHarness, closedPortUrl } from "./_harness.ts";
 
