@@ -12,7 +12,7 @@ import { type Parsed, parseFlags, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
-import { openOrderService } from "./order_cmd.ts";
+import { withOrderService } from "./order_cmd.ts";
 import { modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked cancel`. */
@@ -166,30 +166,26 @@ export async function runCancel(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const { service, ctx } = await openOrderService(io, {
-    live: flags.live,
-    redactor,
-  });
-  try {
-    const decision: CancelDecision = flags.id === null
-      ? await service.cancelAll({ includeStops: flags.includeStops })
-      : await service.cancel(flags.id);
-    const report = cancelReport(decision);
-    if (flags.json) {
-      writeJson(io, decision);
-      // The warning about unprotected holdings is never silent.
-      if (decision.decision === "accepted") {
-        for (const line of report.err) writeLine(io.stderr, line);
-      }
-    } else {
-      for (const line of report.out) writeLine(io.stdout, line);
+  const decision: CancelDecision = await withOrderService(
+    io,
+    { live: flags.live, redactor, command: "cancel" },
+    (service) =>
+      flags.id === null
+        ? service.cancelAll({ includeStops: flags.includeStops })
+        : service.cancel(flags.id),
+  );
+  const report = cancelReport(decision);
+  if (flags.json) {
+    writeJson(io, decision);
+    // The warning about unprotected holdings is never silent.
+    if (decision.decision === "accepted") {
       for (const line of report.err) writeLine(io.stderr, line);
     }
-    return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
-  } finally {
-    await service.close();
-    ctx.rest.close();
+  } else {
+    for (const line of report.out) writeLine(io.stdout, line);
+    for (const line of report.err) writeLine(io.stderr, line);
   }
+  return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
 }
 
 /** `krakked cancel`, for the command table. */

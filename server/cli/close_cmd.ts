@@ -11,7 +11,6 @@
  */
 
 import { Redactor } from "@krakked/core/secrets/redact";
-import { type OrderDecision, TicketError } from "../trading/orders.ts";
 import {
   isUsageError,
   type Parsed,
@@ -20,9 +19,9 @@ import {
   type UsageProblem,
 } from "./args.ts";
 import type { Command } from "./command.ts";
-import { EXIT, UsageError } from "./errors.ts";
+import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
-import { openOrderService, printExit } from "./order_cmd.ts";
+import { printExit, withOrderService } from "./order_cmd.ts";
 import { modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked close`. */
@@ -147,41 +146,29 @@ export async function runClose(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const { service, ctx } = await openOrderService(io, {
-    live: flags.live,
-    redactor,
-  });
-  try {
-    let decision: OrderDecision;
-    try {
-      decision = await service.closePosition(
+  const decision = await withOrderService(
+    io,
+    { live: flags.live, redactor, command: "close" },
+    (service) =>
+      service.closePosition(
         flags.pair,
         flags.volume,
         flags.limitPrice === null ? {} : { limitPrice: flags.limitPrice },
-      );
-    } catch (error) {
-      if (error instanceof TicketError) {
-        throw new UsageError(error.message, "close");
-      }
-      throw error;
-    }
-    if (decision.decision === "accepted") {
-      return printExit(io, decision, flags.pair, flags.json);
-    }
-    if (flags.json) writeJson(io, decision);
-    else {
-      writeLine(
-        io.stderr,
-        `${
-          modeLabel(decision.mode)
-        } REJECTED (${decision.rule}): ${decision.message}`,
-      );
-    }
-    return EXIT.error;
-  } finally {
-    await service.close();
-    ctx.rest.close();
+      ),
+  );
+  if (decision.decision === "accepted") {
+    return printExit(io, decision, flags.pair, flags.json);
   }
+  if (flags.json) writeJson(io, decision);
+  else {
+    writeLine(
+      io.stderr,
+      `${
+        modeLabel(decision.mode)
+      } REJECTED (${decision.rule}): ${decision.message}`,
+    );
+  }
+  return EXIT.error;
 }
 
 /** `krakked close`, for the command table. */

@@ -205,6 +205,39 @@ export async function openOrderService(
 }
 
 /**
+ * Run one piece of work on the shared order service and close it after,
+ * whatever happens; a malformed ticket becomes a usage error of `command`.
+ *
+ * @param io The run's I/O.
+ * @param options `--live`, the redactor and the command's name.
+ * @param work What to do with the service.
+ * @returns What `work` returned.
+ * @throws {UsageError} For a malformed ticket.
+ * @example Place
+ * ```ts ignore
+ * await withOrderService(io, { live: false, command: "order" }, (s) => s.place(ticket));
+ * ```
+ */
+export async function withOrderService<T>(
+  io: CliIo,
+  options: { live: boolean; redactor?: Redactor | undefined; command: string },
+  work: (service: OrderService) => Promise<T>,
+): Promise<T> {
+  const { service, ctx } = await openOrderService(io, options);
+  try {
+    return await work(service);
+  } catch (error) {
+    if (error instanceof TicketError) {
+      throw new UsageError(error.message, options.command);
+    }
+    throw error;
+  } finally {
+    await service.close();
+    ctx.rest.close();
+  }
+}
+
+/**
  * One line describing a decision.
  *
  * @param decision The decision.
@@ -255,35 +288,22 @@ export async function runOrder(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const { service, ctx } = await openOrderService(io, {
-    live: flags.live,
-    redactor,
-  });
-  try {
-    let decision: OrderDecision;
-    try {
-      decision = await service.place(flags.ticket);
-    } catch (error) {
-      if (error instanceof TicketError) {
-        throw new UsageError(error.message, "order");
-      }
-      throw error;
-    }
-    if (decision.decision === "accepted" && decision.exit !== undefined) {
-      return printExit(io, decision, flags.ticket.pair, flags.json);
-    }
-    if (flags.json) writeJson(io, decision);
-    else {
-      writeLine(
-        decision.decision === "accepted" ? io.stdout : io.stderr,
-        `${modeLabel(decision.mode)} ${describeDecision(decision)}`,
-      );
-    }
-    return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
-  } finally {
-    await service.close();
-    ctx.rest.close();
+  const decision = await withOrderService(
+    io,
+    { live: flags.live, redactor, command: "order" },
+    (service) => service.place(flags.ticket),
+  );
+  if (decision.decision === "accepted" && decision.exit !== undefined) {
+    return printExit(io, decision, flags.ticket.pair, flags.json);
   }
+  if (flags.json) writeJson(io, decision);
+  else {
+    writeLine(
+      decision.decision === "accepted" ? io.stdout : io.stderr,
+      `${modeLabel(decision.mode)} ${describeDecision(decision)}`,
+    );
+  }
+  return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
 }
 
 /**

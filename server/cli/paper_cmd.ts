@@ -11,7 +11,7 @@ import type { Command } from "./command.ts";
 import { table } from "./context.ts";
 import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
-import { openOrderService } from "./order_cmd.ts";
+import { withOrderService } from "./order_cmd.ts";
 import { orderRole } from "./trade_text.ts";
 import type { PaperOrder } from "@krakked/core/trade/paper";
 
@@ -154,115 +154,112 @@ export async function runPaper(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const { service, ctx } = await openOrderService(io, {
-    live: false,
-    redactor,
-  });
-  try {
-    if (flags.view === "reset") {
-      const balances = await service.resetPaper();
-      if (flags.json) writeJson(io, { balances });
-      else {
-        writeLine(
-          io.stdout,
-          `Paper account reset: ${
-            Object.entries(balances).map(([a, v]) => `${v} ${a}`).join(", ")
-          }`,
-        );
+  return await withOrderService(
+    io,
+    { live: false, redactor, command: "paper" },
+    async (service) => {
+      if (flags.view === "reset") {
+        const balances = await service.resetPaper();
+        if (flags.json) writeJson(io, { balances });
+        else {
+          writeLine(
+            io.stdout,
+            `Paper account reset: ${
+              Object.entries(balances).map(([a, v]) => `${v} ${a}`).join(", ")
+            }`,
+          );
+        }
+        return EXIT.ok;
+      }
+      const summary = await service.paperSummary();
+      switch (flags.view) {
+        case "balances":
+          if (flags.json) writeJson(io, { balances: summary.balances });
+          else {
+            writeLine(
+              io.stdout,
+              table(
+                ["asset", "balance"],
+                Object.entries(summary.balances).sort(([a], [b]) =>
+                  a < b ? -1 : 1
+                ),
+                [1],
+              ),
+            );
+          }
+          break;
+        case "positions": {
+          const open = summary.positions.filter((p) => p.qty !== "0");
+          if (flags.json) writeJson(io, { positions: open });
+          else if (open.length === 0) writeLine(io.stdout, "No open positions");
+          else {
+            writeLine(
+              io.stdout,
+              table(
+                ["pair", "qty", "cost basis", "mark", "unrealised", "realised"],
+                open.map((p) => [
+                  p.pair,
+                  p.qty,
+                  p.costBasis,
+                  p.markPrice ?? "-",
+                  p.unrealizedPnl ?? "-",
+                  p.realizedPnl,
+                ]),
+                [1, 2, 3, 4, 5],
+              ),
+            );
+          }
+          break;
+        }
+        case "orders": {
+          const rows = paperOrderRows(summary.openOrders);
+          if (flags.json) writeJson(io, { orders: rows });
+          else if (rows.length === 0) {
+            writeLine(io.stdout, "No open paper orders");
+          } else {
+            writeLine(
+              io.stdout,
+              table(
+                [
+                  "id",
+                  "pair",
+                  "side",
+                  "type",
+                  "volume",
+                  "price",
+                  "filled",
+                  "role",
+                ],
+                rows.map((r) => [
+                  r.id,
+                  r.pair,
+                  r.side,
+                  r.type,
+                  r.volume,
+                  r.price ?? "-",
+                  r.filled,
+                  r.role,
+                ]),
+                [4, 5, 6],
+              ),
+            );
+          }
+          break;
+        }
+        case "pnl":
+          if (flags.json) writeJson(io, { pnl: summary.pnl });
+          else {
+            const p = summary.pnl;
+            writeLine(
+              io.stdout,
+              `realised ${p.realized}  unrealised ${p.unrealized}  fees ${p.fees}  net ${p.net}`,
+            );
+          }
+          break;
       }
       return EXIT.ok;
-    }
-    const summary = await service.paperSummary();
-    switch (flags.view) {
-      case "balances":
-        if (flags.json) writeJson(io, { balances: summary.balances });
-        else {
-          writeLine(
-            io.stdout,
-            table(
-              ["asset", "balance"],
-              Object.entries(summary.balances).sort(([a], [b]) =>
-                a < b ? -1 : 1
-              ),
-              [1],
-            ),
-          );
-        }
-        break;
-      case "positions": {
-        const open = summary.positions.filter((p) => p.qty !== "0");
-        if (flags.json) writeJson(io, { positions: open });
-        else if (open.length === 0) writeLine(io.stdout, "No open positions");
-        else {
-          writeLine(
-            io.stdout,
-            table(
-              ["pair", "qty", "cost basis", "mark", "unrealised", "realised"],
-              open.map((p) => [
-                p.pair,
-                p.qty,
-                p.costBasis,
-                p.markPrice ?? "-",
-                p.unrealizedPnl ?? "-",
-                p.realizedPnl,
-              ]),
-              [1, 2, 3, 4, 5],
-            ),
-          );
-        }
-        break;
-      }
-      case "orders": {
-        const rows = paperOrderRows(summary.openOrders);
-        if (flags.json) writeJson(io, { orders: rows });
-        else if (rows.length === 0) {
-          writeLine(io.stdout, "No open paper orders");
-        } else {
-          writeLine(
-            io.stdout,
-            table(
-              [
-                "id",
-                "pair",
-                "side",
-                "type",
-                "volume",
-                "price",
-                "filled",
-                "role",
-              ],
-              rows.map((r) => [
-                r.id,
-                r.pair,
-                r.side,
-                r.type,
-                r.volume,
-                r.price ?? "-",
-                r.filled,
-                r.role,
-              ]),
-              [4, 5, 6],
-            ),
-          );
-        }
-        break;
-      }
-      case "pnl":
-        if (flags.json) writeJson(io, { pnl: summary.pnl });
-        else {
-          const p = summary.pnl;
-          writeLine(
-            io.stdout,
-            `realised ${p.realized}  unrealised ${p.unrealized}  fees ${p.fees}  net ${p.net}`,
-          );
-        }
-        break;
-    }
-    return EXIT.ok;
-  } finally {
-    await service.close();
-    ctx.rest.close();
-  }
+    },
+  );
 }
 
 /** `krakked paper`, for the command table. */
