@@ -109,6 +109,7 @@ const DOT = 46;
 const MINUS = 45;
 const ZERO = 48;
 const NINE = 57;
+const CR = 13;
 
 /**
  * Validates the row `text[start, end)` without allocating and returns its
@@ -195,14 +196,20 @@ function scanOhlcCsv(text: string, path: string): ScannedCsv {
   let lineNumber = 1;
   while (start < text.length) {
     lineNumber++;
-    const end = text.indexOf("\n", start);
-    const terminated = end >= 0;
+    const newline = text.indexOf("\n", start);
+    const terminated = newline >= 0;
+    // CRLF files (edited on Windows, or by a spreadsheet) are read as LF
+    // and rewritten with LF on the next write, never dropped.
+    const crlf = terminated && newline > start &&
+      text.charCodeAt(newline - 1) === CR;
+    if (crlf) dirty = true;
+    const end = crlf ? newline - 1 : newline;
     const openTimeSec = terminated ? scanRow(text, start, end) : NaN;
     if (Number.isNaN(openTimeSec)) {
       // A torn or garbled tail is dropped; the next write rewrites the file.
       if (badLine === 0) badLine = lineNumber;
       dirty = true;
-      start = terminated ? end + 1 : text.length;
+      start = terminated ? newline + 1 : text.length;
       continue;
     }
     if (badLine !== 0) {
@@ -214,7 +221,7 @@ function scanOhlcCsv(text: string, path: string): ScannedCsv {
     previous = openTimeSec;
     times.push(openTimeSec);
     rows.push(text.slice(start, end));
-    start = end + 1;
+    start = newline + 1;
   }
   if (!sorted) {
     const candles = mergeCandles(

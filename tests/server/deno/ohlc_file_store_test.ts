@@ -295,3 +295,37 @@ Deno.test("FileOhlcStore serializes concurrent writes to one series", async () =
     assert.deepEqual((await fresh.since("XBTUSD", "1m", 600)).length, 11);
   });
 });
+
+Deno.test("FileOhlcStore keeps every row of a CRLF file and writes it back as LF", async () => {
+  await withTempDir(async (dir) => {
+    const store = new FileOhlcStore(dir);
+    const path = store.pathFor("XBTUSD", "1m");
+    await Deno.mkdir(join(dir, "1m"), { recursive: true });
+    // A file saved by a Windows editor or a spreadsheet: every line CRLF.
+    const rows = range(60, 500);
+    await Deno.writeTextFile(
+      path,
+      [OHLC_CSV_HEADER, ...rows.map((c) => formatCandleRow(c).trimEnd())]
+        .map((line) => `${line}\r\n`).join(""),
+    );
+    assert.deepEqual(
+      parseOhlcCsv(await Deno.readTextFile(path), path).candles,
+      rows,
+    );
+    // A backfill that adds one candle keeps the 500 it found.
+    assert.deepEqual(
+      await store.upsert("XBTUSD", "1m", [candle(60 + 500 * 60)]),
+      {
+        added: 1,
+        changed: 0,
+      },
+    );
+    const text = await Deno.readTextFile(path);
+    assert.equal(text.includes("\r"), false, "rewritten with LF");
+    assert.equal(text.trimEnd().split("\n").length, 1 + 501);
+    assert.deepEqual(
+      await new FileOhlcStore(dir).since("XBTUSD", "1m", 0),
+      range(60, 501),
+    );
+  });
+});
