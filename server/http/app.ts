@@ -18,7 +18,7 @@ import { Hono } from "hono";
 import { KrakenError } from "@krakked/core/rest/errors";
 import type { AppDeps } from "./deps.ts";
 import { errorAnswer, HttpError } from "./errors.ts";
-import { hostGuard } from "./guard.ts";
+import { hostGuard, originGuard } from "./guard.ts";
 import { PublicProxy } from "./public_proxy.ts";
 import { contentSecurityPolicy } from "./security.ts";
 import { orderRoutes } from "./routes/orders.ts";
@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
   );
 
   app.route("/", statusRoutes(deps, counters, () => proxy.stats));
+  app.use("/api/public/*", originGuard(() => deps.allowedHosts));
   app.route("/", publicRoutes(proxy));
   app.route("/", privateRoutes(deps));
   app.route("/", orderRoutes(deps));

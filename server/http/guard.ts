@@ -5,6 +5,8 @@
  * - {@linkcode hostGuard} runs on every request: a loopback `Host` (the
  *   DNS-rebinding defence), or the access token when a non-loopback bind
  *   has one.
+ * - {@linkcode originGuard} runs on the public proxy: same origin, or no
+ *   browser at all (the CLI, scripts).
  * - {@linkcode sessionGuard} runs on the page's own API areas (private reads,
  *   orders): a same-origin request (CSRF defence; a state-changing one must
  *   carry our `Origin`), the per-run session cookie, and the service behind
@@ -76,6 +78,41 @@ export function hostGuard(options: HostGuardOptions): MiddlewareHandler {
           "Requests must use a loopback host name such as 127.0.0.1",
         );
       }
+    }
+    await next();
+  };
+}
+
+/**
+ * The guard of the public proxy: browsers may use it only from the page's
+ * own origin (`Sec-Fetch-Site` same-origin or none, or our `Origin`), so a
+ * cross-site page cannot drain the shared public budget; the CLI and
+ * scripts, which send no `Origin`, keep working.
+ *
+ * @param allowedHosts Accepted `host:port` values for `Origin`, read per request.
+ * @returns The middleware.
+ * @throws {HttpError} 403 `cross_origin`.
+ * @example Guard the public proxy
+ * ```ts ignore
+ * app.use("/api/public/*", originGuard(() => ["127.0.0.1:8787"]));
+ * ```
+ */
+export function originGuard(
+  allowedHosts: () => readonly string[],
+): MiddlewareHandler {
+  return async (c, next) => {
+    if (
+      !isSameOrigin(
+        c.req.header("origin") ?? null,
+        allowedHosts(),
+        c.req.header("sec-fetch-site") ?? null,
+      )
+    ) {
+      throw new HttpError(
+        403,
+        "cross_origin",
+        "Cross-site requests are refused",
+      );
     }
     await next();
   };

@@ -418,3 +418,29 @@ Deno.test("request logs hold method, path, status and duration but no query valu
     }
   }
 });
+
+Deno.test("the public proxy serves the page's own origin and non-browser clients only", async () => {
+  const { request, rest } = setup();
+  const crossSite = [
+    { origin: "https://evil.example" },
+    { "sec-fetch-site": "cross-site" },
+    { "sec-fetch-site": "same-site", origin: "http://127.0.0.1:8787" },
+  ];
+  for (const headers of crossSite) {
+    const res = await request("/api/public/Time", { headers });
+    assert.equal(res.status, 403, JSON.stringify(headers));
+    assert.equal((await res.json()).error.code, "cross_origin");
+  }
+  assert.equal(rest.publicCalls.length, 0, "no budget spent on them");
+  for (
+    const headers of [
+      {},
+      { origin: "http://127.0.0.1:8787", "sec-fetch-site": "same-origin" },
+      { "sec-fetch-site": "none" },
+    ]
+  ) {
+    const res = await request("/api/public/Time", { headers });
+    assert.equal(res.status, 200, JSON.stringify(headers));
+    await res.body?.cancel();
+  }
+});
