@@ -18,7 +18,7 @@ import { Logger } from "@krakked/core/log";
 import { RestClient } from "@krakked/core/rest/client";
 import { KrakenError } from "@krakked/core/rest/errors";
 import { resolveCredentials } from "@krakked/core/secrets/credentials";
-import type { Secret } from "@krakked/core/secrets/secret";
+import { Secret } from "@krakked/core/secrets/secret";
 import { PrivateStream } from "@krakked/core/trade/private_stream";
 import { PrivateWsSession } from "@krakked/core/trade/ws_session";
 import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
@@ -203,7 +203,9 @@ async function startUpstream(
       websocket: webSocketPlugin(),
     });
     started.defer(() => sim.close());
-    logger.redactor.register(sim.credentials.apiSecret);
+    // The simulator keeps its own holder; the client gets its own type.
+    const simSecret = new Secret(sim.credentials.apiSecret.reveal());
+    logger.redactor.register(simSecret);
     return {
       restUrl: sim.url,
       wsPublicUrl: sim.wsPublicUrl,
@@ -211,7 +213,7 @@ async function startUpstream(
       // The simulator's own test account: simulated balances and orders.
       credentials: {
         key: sim.credentials.apiKey,
-        secret: sim.credentials.apiSecret,
+        secret: simSecret,
       },
       sim,
     };

@@ -146,6 +146,7 @@ const RULES: readonly Rule[] = [
   ["etrade:", "order", false],
   ["edatabase:", "service", true],
   ["ebm:", "order", false],
+  // An error prefix Kraken may answer with; no funding call exists here.
   ["efunding:", "invalid_request", false],
   ["eauth:", "auth", false],
   ["eaccount:", "permission", false],

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { Secret } from "@krakked/core";
+import { SimSecret } from "./secret.ts";
 import { SimAccount } from "./exchange/account.ts";
 import type { SimTier } from "./exchange/rate_limits.ts";
 import {
@@ -137,7 +137,10 @@ export interface Simulator extends AsyncDisposable, SimulatorParts {
   /** The bound port. */
   readonly port: number;
   /** Simulator-only credentials of the main key. */
-  readonly credentials: { readonly apiKey: string; readonly apiSecret: Secret };
+  readonly credentials: {
+    readonly apiKey: string;
+    readonly apiSecret: SimSecret;
+  };
   /** Stop serving and release held requests. */
   close(): Promise<void>;
 }
@@ -323,7 +326,7 @@ export async function startSimulator(
     wsPublicUrl: `ws://${host}:${port}/v2`,
     wsAuthUrl: `ws://${host}:${port}/auth/v2`,
     port,
-    credentials: { apiKey, apiSecret: new Secret(apiSecret) },
+    credentials: { apiKey, apiSecret: new SimSecret(apiSecret) },
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -4,7 +4,7 @@
  * (docs/kraken/REST.md §7.1, §7.2).
  *
  * This is the simulator's implementation, written apart from the client's
- * model in core (`@krakked/core/rest/ratelimit`) on purpose: the simulator
+ * rate-limit model on purpose: the simulator
  * is the oracle the client's limiter is tested against, so a wrong number
  * or a wrong decay in one of them shows up as a refusal the other did not
  * predict (see "Oracle policy" in the simulator's README). The two tables

@@ -5,7 +5,7 @@
  * sub-accounts) are refused whatever the key (docs/kraken/REST.md §3, §7.1).
  *
  * This is the simulator's own table, kept apart from the client's allowlist
- * in core (`@krakked/core/rest/methods`): the simulator must answer a method
+ * on purpose: the simulator must answer a method
  * the client should never call (a funding one, a misspelt one) the way
  * Kraken does, which it cannot do if it only knows the client's list.
  *
@@ -54,24 +54,24 @@ export function isPublicMethod(method: string): boolean {
  * authentication, exactly as for a key without those permissions.
  */
 export const FORBIDDEN_METHODS: ReadonlySet<string> = new Set([
-  "DepositMethods",
-  "DepositAddresses",
-  "DepositStatus",
+  "DepositMethods", // denied
+  "DepositAddresses", // denied
+  "DepositStatus", // denied
   "WithdrawMethods", // denied
   "WithdrawAddresses", // denied
   "WithdrawInfo", // denied
   "Withdraw", // denied
   "WithdrawStatus", // denied
   "WithdrawCancel", // denied
-  "WalletTransfer",
-  "CreateSubaccount",
-  "AccountTransfer",
-  "Earn/Allocate",
-  "Earn/Deallocate",
-  "Earn/AllocateStatus",
-  "Earn/DeallocateStatus",
-  "Earn/Strategies",
-  "Earn/Allocations",
+  "WalletTransfer", // denied
+  "CreateSubaccount", // denied
+  "AccountTransfer", // denied
+  "Earn/Allocate", // denied
+  "Earn/Deallocate", // denied
+  "Earn/AllocateStatus", // denied
+  "Earn/DeallocateStatus", // denied
+  "Earn/Strategies", // denied
+  "Earn/Allocations", // denied
 ]);
 
 /**

@@ -85,7 +85,7 @@ export async function tradingSim(
     baseUrl: sim.url,
     credentials: {
       key: sim.credentials.apiKey,
-      secret: sim.credentials.apiSecret,
+      secret: sim.credentials.apiSecret.reveal(),
     },
     fetch: http.fetch,
     now: clock.now,

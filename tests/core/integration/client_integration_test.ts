@@ -72,7 +72,7 @@ function clientFor(
     baseUrl: sim.url,
     credentials: {
       key: sim.credentials.apiKey,
-      secret: sim.credentials.apiSecret,
+      secret: sim.credentials.apiSecret.reveal(),
     },
     fetch: wire.fetch,
     random: () => 0,
@@ -567,7 +567,7 @@ Deno.test("signing with the official vector secret, wrong secrets, reused nonces
       baseUrl: sim.url,
       credentials: {
         key: defaultCredentials(98).apiKey,
-        secret: sim.credentials.apiSecret,
+        secret: sim.credentials.apiSecret.reveal(),
       },
     });
     caught.push(

@@ -130,7 +130,7 @@ async function setup(tier: Tier = "pro") {
     baseUrl: sim.url,
     credentials: {
       key: sim.credentials.apiKey,
-      secret: sim.credentials.apiSecret,
+      secret: sim.credentials.apiSecret.reveal(),
     },
     fetch: timedFetch,
     tier,

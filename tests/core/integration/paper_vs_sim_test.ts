@@ -96,7 +96,7 @@ for (const pair of ["XBTUSD", "ETHUSD"]) {
       baseUrl: sim.url,
       credentials: {
         key: sim.credentials.apiKey,
-        secret: sim.credentials.apiSecret,
+        secret: sim.credentials.apiSecret.reveal(),
       },
       limiter,
       publicLimiter,

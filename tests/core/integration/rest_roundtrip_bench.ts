@@ -44,7 +44,7 @@ const privateClient = new RestClient({
   baseUrl: account.url,
   credentials: {
     key: account.credentials.apiKey,
-    secret: account.credentials.apiSecret,
+    secret: account.credentials.apiSecret.reveal(),
   },
   now: clientNow,
   limiter: new RateLimiter({ tier: "pro", now: clientNow }),

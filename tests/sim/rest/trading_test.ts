@@ -45,7 +45,7 @@ async function setup(
     nonce,
     credentials: {
       key: sim.credentials.apiKey,
-      secret: sim.credentials.apiSecret,
+      secret: sim.credentials.apiSecret.reveal(),
     },
     random: () => 0,
   });

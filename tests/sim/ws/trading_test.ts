@@ -128,7 +128,7 @@ async function setup(): Promise<Setup> {
     baseUrl: sim.url,
     credentials: {
       key: sim.credentials.apiKey,
-      secret: sim.credentials.apiSecret,
+      secret: sim.credentials.apiSecret.reveal(),
     },
     nonce: new NonceSource(),
     random: () => 0,
