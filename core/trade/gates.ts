@@ -373,6 +373,19 @@ function exitProblem(
   return null;
 }
 
+/** The price an exit is valued at (its notional): its own, else the book's. */
+function exitFill(
+  request: OrderRequest,
+  context: GateContext,
+): { first: string; average: string } | undefined {
+  const price = expectedPrice(request, context.referencePrice) ??
+    (context.book === undefined ? undefined : fillEstimate({
+      side: request.side,
+      volume: request.volume,
+    }, context.book)?.average);
+  return price === undefined ? undefined : { first: price, average: price };
+}
+
 /**
  * The prices an entry can fill at: from the book when there is one (walked
  * to the order's size, up to its limit), else from the reference price for
@@ -514,14 +527,9 @@ export function prepareOrder(
       "intent",
     ));
   }
-  const fill = intent === "entry" ? entryFill(request, context) : (() => {
-    const price = expectedPrice(request, context.referencePrice) ??
-      (context.book === undefined ? undefined : fillEstimate({
-        side: request.side,
-        volume: request.volume,
-      }, context.book)?.average);
-    return price === undefined ? undefined : { first: price, average: price };
-  })();
+  const fill = intent === "entry"
+    ? entryFill(request, context)
+    : exitFill(request, context);
   if (fill === undefined) {
     return failed(reject(
       "price_unavailable",

@@ -894,6 +894,7 @@ export class OrderClient {
     if (options.usdPrice !== undefined) market.usdPrice = options.usdPrice;
     // Judge the exit as it will be sent before touching anything.
     this.#gate(request, pair, { ...market, account: after }, {});
+    const uncoveredBefore = uncoveredVolume(account, pair.base);
     const result: ExitResult = {
       route,
       pair: pair.id,
@@ -902,7 +903,7 @@ export class OrderClient {
       cancelledStops: [],
       reprotect: null,
       exit: null,
-      uncovered: uncoveredVolume(account, pair.base),
+      uncovered: uncoveredBefore,
       problem: null,
     };
     if (route === "dry_run") {
@@ -910,7 +911,6 @@ export class OrderClient {
       result.cancelledStops = plan.cancel.map((o) => o.id);
       return result;
     }
-    const uncoveredBefore = uncoveredVolume(account, pair.base);
     try {
       for (const stop of plan.cancel) {
         await this.#cancelUnchecked(route, stop.id, this.#find(stop.id));
@@ -1452,8 +1452,7 @@ export class OrderClient {
     changes: AmendChanges,
     context: MarketContext,
   ): void {
-    const filled = tracked?.state.filledQty ??
-      (open === undefined ? "0" : "0");
+    const filled = tracked?.state.filledQty ?? "0";
     if (open !== undefined && isProtectiveStop(open)) {
       const bestBid = context.book?.bids[0]?.price ?? context.referencePrice;
       const refusal = judgeStopAmend(account, open, {
