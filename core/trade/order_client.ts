@@ -21,6 +21,11 @@
  * @module
  */
 
+import {
+  callListeners,
+  type ListenerErrorHandler,
+  rethrowLater,
+} from "../_listener_error.ts";
 import { record } from "../_record.ts";
 import { type Now, type SetTimer, systemClock } from "../clock.ts";
 import { addDecimal, compareDecimal, subtractDecimal } from "../decimal.ts";
@@ -139,6 +144,12 @@ export interface OrderClientOptions {
    * book or reference price of its own.
    */
   books?: (pairId: string) => RiskBook | undefined;
+  /**
+   * Receives exceptions thrown by listeners (every listener still runs).
+   * Default: rethrown from a microtask, which ends a Deno process; servers
+   * pass a handler that logs.
+   */
+  onListenerError?: ListenerErrorHandler;
 }
 
 /** Market inputs for one placement. */
@@ -394,6 +405,7 @@ export class OrderClient {
   #byOrderId = new Map<string, string>();
   #closeParents = new Map<string, string>();
   #listeners = new Set<(event: OrderClientEvent) => void>();
+  #onListenerError: ListenerErrorHandler;
   #settleWaiters = new Map<string, Array<() => void>>();
   #finishWaiters = new Map<string, Array<() => void>>();
   #timers = new Set<() => void>();
@@ -409,6 +421,7 @@ export class OrderClient {
   constructor(options: OrderClientOptions) {
     this.#config = options.config;
     this.#liveSwitch = options.liveSwitch ?? false;
+    this.#onListenerError = options.onListenerError ?? rethrowLater;
     this.#pairs = options.pairs;
     this.#transport = options.transport;
     this.#rest = options.rest;
@@ -2013,14 +2026,11 @@ export class OrderClient {
   }
 
   #emit(event: OrderClientEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    callListeners(
+      this.#listeners,
+      event,
+      this.#onListenerError,
+      `OrderClient ${event.type}`,
+    );
   }
 }

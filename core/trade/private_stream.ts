@@ -17,6 +17,11 @@
  * @module
  */
 
+import {
+  callListeners,
+  type ListenerErrorHandler,
+  rethrowLater,
+} from "../_listener_error.ts";
 import { record } from "../_record.ts";
 import { type Now, systemClock } from "../clock.ts";
 import type { OrderInfo } from "../rest/types.ts";
@@ -102,6 +107,12 @@ export interface PrivateStreamOptions {
   closedWindowSec?: number;
   /** Clock, ms (default `systemClock.now`). */
   now?: Now;
+  /**
+   * Receives exceptions thrown by listeners (every listener still runs).
+   * Default: rethrown from a microtask, which ends a Deno process; servers
+   * pass a handler that logs.
+   */
+  onListenerError?: ListenerErrorHandler;
 }
 
 function integer(value: unknown): number | undefined {
@@ -192,6 +203,7 @@ export class PrivateStream {
   #closedWindowSec: number;
   #now: Now;
   #listeners = new Set<(event: PrivateStreamEvent) => void>();
+  #onListenerError: ListenerErrorHandler;
   #subscriptions: WsSubscription[] = [];
   #offs: Array<() => void> = [];
   #expected = new Map<PrivateChannel, number>();
@@ -215,6 +227,7 @@ export class PrivateStream {
     this.#snapTrades = options.snapTrades ?? false;
     this.#closedWindowSec = options.closedWindowSec ?? 3600;
     this.#now = options.now ?? systemClock.now;
+    this.#onListenerError = options.onListenerError ?? rethrowLater;
   }
 
   /** Sequence gaps seen. */
@@ -393,14 +406,11 @@ export class PrivateStream {
   }
 
   #emit(event: PrivateStreamEvent): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    callListeners(
+      this.#listeners,
+      event,
+      this.#onListenerError,
+      `PrivateStream ${event.type}`,
+    );
   }
 }

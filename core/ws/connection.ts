@@ -16,6 +16,11 @@
  */
 
 import {
+  callListeners,
+  type ListenerErrorHandler,
+  rethrowLater,
+} from "../_listener_error.ts";
+import {
   type CancelTimer,
   type Now,
   type Random,
@@ -120,6 +125,12 @@ export interface WsConnectionOptions extends Partial<ConnectionConfig> {
   firstDataTimeoutMs?: number;
   /** First `req_id` used (then +1 per request). Default 1. */
   firstReqId?: number;
+  /**
+   * Receives exceptions thrown by event listeners (every listener still
+   * runs). Default: rethrown from a microtask, which ends a Deno process;
+   * servers pass a handler that logs.
+   */
+  onListenerError?: ListenerErrorHandler;
 }
 
 /** What a caller asks to subscribe to. */
@@ -341,6 +352,7 @@ export class WsConnection {
   #bookResubscribes = new Map<string, number>();
 
   #listeners = new Map<string, Set<(payload: never) => void>>();
+  #onListenerError: ListenerErrorHandler;
 
   /**
    * Create a connection; nothing happens until {@linkcode connect}.
@@ -372,6 +384,7 @@ export class WsConnection {
     this.#firstDataTimeoutMs = options.firstDataTimeoutMs ?? 15_000;
     this.#books = options.books ?? new BookSet();
     this.#nextReqId = options.firstReqId ?? 1;
+    this.#onListenerError = options.onListenerError ?? rethrowLater;
   }
 
   /** The endpoint URL. */
@@ -1260,21 +1273,13 @@ export class WsConnection {
   ): void {
     const set = this.#listeners.get(event);
     if (set === undefined || set.size === 0) return;
-    let failure: { error: unknown } | undefined;
-    for (const fn of [...set]) {
-      try {
-        (fn as (payload: WsConnectionEvents[K]) => void)(payload);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-    // Report a listener's exception without losing the connection's state.
-    if (failure !== undefined) {
-      const { error } = failure;
-      queueMicrotask(() => {
-        throw error;
-      });
-    }
+    // A listener's exception is reported without losing the connection's state.
+    callListeners(
+      set as Set<(payload: WsConnectionEvents[K]) => void>,
+      payload,
+      this.#onListenerError,
+      `WsConnection ${event}`,
+    );
   }
 }
 
