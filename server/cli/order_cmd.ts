@@ -27,7 +27,7 @@ import type { Command } from "./command.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
-import { exitReport, modeLabel } from "./trade_text.ts";
+import { dryRunLines, exitReport, modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked order`. */
 export const ORDER_HELP =
@@ -302,6 +302,11 @@ export async function runOrder(
       decision.decision === "accepted" ? io.stdout : io.stderr,
       `${modeLabel(decision.mode)} ${describeDecision(decision)}`,
     );
+    if (decision.decision === "accepted" && decision.encoded !== undefined) {
+      for (const line of dryRunLines(decision.encoded)) {
+        writeLine(io.stdout, line);
+      }
+    }
   }
   return decision.decision === "accepted" ? EXIT.ok : EXIT.error;
 }

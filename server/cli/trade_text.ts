@@ -6,7 +6,9 @@
  * @module
  */
 
+import { encodeForm } from "@krakked/core/auth/sign";
 import type { TradingMode } from "@krakked/core/config/config";
+import type { FormPair, WsAddOrderParams } from "@krakked/core/trade/encode";
 import { isProtectiveKind } from "@krakked/core/trade/risk";
 import type { OrderDecision } from "../trading/orders.ts";
 
@@ -103,6 +105,9 @@ export function exitReport(
           : exit.cancelledStops.join(", ")
       }`,
     );
+    if (decision.encoded !== undefined) {
+      out.push(...dryRunLines(decision.encoded));
+    }
     return { out, err, failed: false };
   }
   const parts = [`sold ${exit.sold} of ${exit.volume}`];
@@ -149,4 +154,37 @@ export function exitReport(
     }
   }
   return { out, err, failed: exit.problem !== null };
+}
+
+/**
+ * What a dry run would have sent, as Kraken would receive it: the REST
+ * `AddOrder` body (form-encoded, in the order it is signed) and the WS v2
+ * `add_order` request. The nonce, `API-Sign` and the WS token are added
+ * only when sending, so they are never shown (and a dry run never has them).
+ *
+ * @param encoded The dry run's encoded requests.
+ * @returns The lines, for stdout.
+ * @example A market buy
+ * ```ts
+ * import { dryRunLines } from "./trade_text.ts";
+ * dryRunLines({ rest: [["pair", "XXBTZUSD"], ["type", "buy"]], ws: null });
+ * // ["would send REST: POST /0/private/AddOrder pair=XXBTZUSD&type=buy (nonce and API-Sign added when sending)"]
+ * ```
+ */
+export function dryRunLines(
+  encoded: { rest: readonly FormPair[]; ws: WsAddOrderParams | null },
+): string[] {
+  const lines = [
+    `would send REST: POST /0/private/AddOrder ${
+      encodeForm(encoded.rest)
+    } (nonce and API-Sign added when sending)`,
+  ];
+  if (encoded.ws !== null) {
+    lines.push(
+      `or WS v2: ${
+        JSON.stringify({ method: "add_order", params: encoded.ws })
+      } (token added when sending)`,
+    );
+  }
+  return lines;
 }

@@ -224,6 +224,38 @@ Deno.test("order against the simulator: each mode and gate, with exit codes", as
         Object.fromEntries(decision.encoded.rest)["close[ordertype]"],
         "stop-loss",
       );
+      const text = await h.run([
+        "order",
+        "buy",
+        "BTC/USD",
+        volume,
+        "--stop-loss",
+        (ask * 0.95).toFixed(1),
+      ]);
+      assert.equal(text.code, 0, text.stderr);
+      const [head, rest, ws] = text.stdout.trimEnd().split("\n");
+      assert.match(head!, /^DRY-RUN ACCEPTED \(DRY-RUN\).*nothing was sent$/);
+      // What Kraken would receive: the signed form body and the WS request.
+      const body = rest!.match(
+        /^would send REST: POST \/0\/private\/AddOrder (\S+) \(nonce and API-Sign added when sending\)$/,
+      );
+      assert.ok(body, rest);
+      const form = new URLSearchParams(body[1]!);
+      // Another run: the same request but its own userref.
+      const withoutRef = (pairs: Iterable<readonly [string, unknown]>) =>
+        [...pairs].filter(([k]) => k !== "userref").map(([k]) => k);
+      assert.deepEqual(withoutRef(form), withoutRef(decision.encoded.rest));
+      assert.equal(form.get("pair"), "XBTUSD");
+      assert.equal(form.get("volume"), volume);
+      assert.equal(form.has("nonce"), false);
+      const wsJson = ws!.match(
+        /^or WS v2: (\{.*\}) \(token added when sending\)$/,
+      );
+      assert.ok(wsJson, ws);
+      const wsRequest = JSON.parse(wsJson[1]!);
+      assert.equal(wsRequest.method, "add_order");
+      assert.equal(wsRequest.params.symbol, "BTC/USD");
+      assert.equal(wsRequest.params.order_qty, Number(volume));
       const none = await h.run(["order", "buy", "XBTUSD", volume]);
       assert.equal(none.code, 1);
       assert.match(none.stderr, /REJECTED \(stop_loss_required\)/);
