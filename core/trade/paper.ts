@@ -24,7 +24,8 @@
  *   `cost_decimals`, always charged in the quote currency (`fciq`).
  * - Balances per asset; funds held by open orders are not available to new
  *   ones (buys hold `remaining × price × (1 + taker %)`, sells the base).
- * - P&L per pair, FIFO over fill prices: realised P&L is gross of fees and
+ * - P&L per pair, FIFO over fill prices (the FIFO of `core/account/fifo.ts`,
+ *   shared with the live account): realised P&L is gross of fees and
  *   fees are reported beside it; unrealised P&L marks longs at the best bid
  *   and shorts at the best ask.
  * - All money is exact decimal text; the whole state is plain JSON
@@ -35,6 +36,7 @@
  * @module
  */
 
+import { applyFifoFill, type Lot, markLots } from "../account/fifo.ts";
 import { type Now, systemClock } from "../clock.ts";
 import {
   addDecimal,
@@ -164,13 +166,8 @@ export interface PaperFill {
   atMs: number;
 }
 
-/** A FIFO lot: signed quantity (long > 0) at a fill price. */
-export interface PaperLot {
-  /** Signed quantity (base). */
-  qty: string;
-  /** Fill price. */
-  price: string;
-}
+/** A FIFO lot: signed quantity (long > 0) at a fill price (core/account's {@linkcode Lot}). */
+export type PaperLot = Lot;
 
 /** Position bookkeeping of one pair. Plain JSON. */
 export interface PaperPositionState {
@@ -495,25 +492,14 @@ export class PaperBroker {
     const id = this.#pairId(pair);
     const state = this.#state.positions[id] ??
       { qty: "0", lots: [], realizedPnl: "0", fees: "0" };
-    let costBasis = "0";
-    for (const lot of state.lots) {
-      costBasis = addDecimal(costBasis, multiplyDecimal(lot.qty, lot.price));
-    }
     const sign = compareDecimal(state.qty, "0");
     const mark = this.#state.marks[id];
     const markPrice = sign === 0
       ? null
       : (sign > 0 ? mark?.bid : mark?.ask) ?? null;
-    let unrealizedPnl: string | null = sign === 0 ? "0" : null;
-    if (markPrice !== null) {
-      unrealizedPnl = "0";
-      for (const lot of state.lots) {
-        unrealizedPnl = addDecimal(
-          unrealizedPnl,
-          multiplyDecimal(subtractDecimal(markPrice, lot.price), lot.qty),
-        );
-      }
-    }
+    const marked = markLots(state.lots, markPrice);
+    const costBasis = marked.costBasis;
+    const unrealizedPnl = sign === 0 ? "0" : marked.unrealizedPnl;
     return {
       pair: id,
       ...structuredClone(state),
@@ -1049,7 +1035,7 @@ export class PaperBroker {
     });
   }
 
-  /** FIFO position bookkeeping for one fill. */
+  /** FIFO position bookkeeping for one fill (core/account's FIFO). */
   #recordPosition(
     pairId: string,
     side: OrderSide,
@@ -1059,33 +1045,13 @@ export class PaperBroker {
   ): void {
     const position = this.#state.positions[pairId] ??
       { qty: "0", lots: [], realizedPnl: "0", fees: "0" };
-    this.#state.positions[pairId] = position;
-    position.fees = addDecimal(position.fees, fee);
-    // A buy closes short lots (qty < 0), a sell closes long lots.
-    const closes = side === "buy" ? -1 : 1;
-    let left = qty;
-    while (compareDecimal(left, "0") > 0 && position.lots.length > 0) {
-      const lot = position.lots[0] as PaperLot;
-      if (compareDecimal(lot.qty, "0") !== closes) break;
-      const size = closes > 0 ? lot.qty : lot.qty.slice(1);
-      const take = minDecimal(left, size);
-      // Long lot sold: (price − lot) × take; short lot bought: (lot − price) × take.
-      const perUnit = closes > 0
-        ? subtractDecimal(price, lot.price)
-        : subtractDecimal(lot.price, price);
-      position.realizedPnl = addDecimal(
-        position.realizedPnl,
-        multiplyDecimal(perUnit, take),
-      );
-      const rest = subtractDecimal(size, take);
-      if (compareDecimal(rest, "0") === 0) position.lots.shift();
-      else lot.qty = closes > 0 ? rest : `-${rest}`;
-      left = subtractDecimal(left, take);
-    }
-    if (compareDecimal(left, "0") > 0) {
-      position.lots.push({ qty: side === "buy" ? left : `-${left}`, price });
-    }
-    position.qty = addDecimal(position.qty, side === "buy" ? qty : `-${qty}`);
+    const { book } = applyFifoFill(position, { side, qty, price });
+    this.#state.positions[pairId] = {
+      qty: book.qty,
+      lots: book.lots,
+      realizedPnl: book.realizedPnl,
+      fees: addDecimal(position.fees, fee),
+    };
   }
 
   #spawnClose(
