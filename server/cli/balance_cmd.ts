@@ -135,7 +135,7 @@ export async function runBalance(
 ): Promise<number> {
   const ctx = await loadCommandContext(io, { credentials: true, redactor });
   try {
-    requireCredentials(ctx.credentials);
+    requireCredentials(ctx.credentials, io.env);
     const [assetsResult, balances] = await Promise.all([
       ctx.rest.assets().then(
         (a) => AssetTable.fromAssets(a),

@@ -149,9 +149,39 @@ export async function resolveCliCredentials(
 }
 
 /**
- * Require found credentials for a private command.
+ * Which credential variable is missing when only one of
+ * `KRAKEN_API_KEY`/`KRAKEN_API_SECRET` is set (an empty value counts as
+ * unset, as in core's resolution). Pure.
+ *
+ * @param env Environment lookup.
+ * @returns The set and the missing name, or `undefined` when both or
+ *   neither are set.
+ * @example Only the key
+ * ```ts
+ * import { incompleteEnvCredentials } from "./context.ts";
+ * incompleteEnvCredentials((n) => n === "KRAKEN_API_KEY" ? "k" : undefined);
+ * // { set: "KRAKEN_API_KEY", missing: "KRAKEN_API_SECRET" }
+ * ```
+ */
+export function incompleteEnvCredentials(
+  env: (name: string) => string | undefined,
+): { set: string; missing: string } | undefined {
+  const key = (env(ENV_API_KEY)?.trim() ?? "") !== "";
+  const secret = (env(ENV_API_SECRET)?.trim() ?? "") !== "";
+  if (key === secret) return undefined;
+  return key
+    ? { set: ENV_API_KEY, missing: ENV_API_SECRET }
+    : { set: ENV_API_SECRET, missing: ENV_API_KEY };
+}
+
+/**
+ * Require found credentials for a private command. When only one of the
+ * two environment variables is set, the error says the credentials are
+ * incomplete and names the missing one (the README's promise), instead of
+ * "No credentials".
  *
  * @param result The credential outcome.
+ * @param env Environment lookup, to name a missing variable.
  * @throws {CredentialsError} When none were found or the file could not be opened.
  * @example Require
  * ```ts
@@ -161,11 +191,27 @@ export async function resolveCliCredentials(
  */
 export function requireCredentials(
   result: CredentialsResult | undefined,
+  env: (name: string) => string | undefined = () => undefined,
 ): void {
   if (result === undefined || result.kind === "found") return;
-  if (result.kind === "none") throw new CredentialsError(result.reason);
+  const problem = result.kind === "none"
+    ? result.reason
+    : `Cannot open the secrets file: ${result.error.message}`;
+  const partial = incompleteEnvCredentials(env);
+  if (partial === undefined) throw new CredentialsError(problem);
+  const head =
+    `Incomplete credentials: ${partial.set} is set but ${partial.missing} is not, so neither is used`;
+  // "No credentials: set both…" only repeats the head; a file problem adds news.
+  const noFile = result.kind === "none" &&
+    result.reason.startsWith("No credentials");
   throw new CredentialsError(
-    `Cannot open the secrets file: ${result.error.message}`,
+    noFile
+      ? head
+      : `${head}; ${problem.charAt(0).toLowerCase()}${problem.slice(1)}`,
+    {
+      suggestion:
+        `Set ${partial.missing} as well (both are needed), or unset ${partial.set} and run 'krakked setup'`,
+    },
   );
 }
 
@@ -237,5 +283,12 @@ export async function loadCommandContext(
     ...(io.retry ? { retry: io.retry } : {}),
   });
   for (const w of ctx.warnings) writeLine(io.stderr, `warning: ${w}`);
+  // Found elsewhere (the secrets file) despite a half-set environment: say
+  // so. Without credentials the error itself names the missing variable.
+  if (ctx.credentials?.kind === "found") {
+    for (const w of ctx.credentials.warnings) {
+      writeLine(io.stderr, `warning: ${w}`);
+    }
+  }
   return ctx;
 }

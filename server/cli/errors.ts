@@ -71,6 +71,20 @@ export class CredentialsError extends Error {
   readonly kind = "credentials" as const;
   /** Error name. */
   override name = "CredentialsError";
+  /** What to do, when it differs from the general hint. */
+  readonly suggestion: string | undefined;
+
+  /**
+   * Create the error.
+   *
+   * @param message What is missing or unreadable.
+   * @param options `suggestion`: what to do, when the general hint
+   *   (set both variables or run setup) does not fit.
+   */
+  constructor(message: string, options: { suggestion?: string } = {}) {
+    super(message);
+    this.suggestion = options.suggestion;
+  }
 }
 
 /**
@@ -240,7 +254,8 @@ export function describeError(error: unknown, command?: string): CliFailure {
     return failure(
       "credentials",
       error.message,
-      "Set KRAKEN_API_KEY and KRAKEN_API_SECRET, or run 'krakked setup'",
+      error.suggestion ??
+        "Set KRAKEN_API_KEY and KRAKEN_API_SECRET, or run 'krakked setup'",
     );
   }
   if (error instanceof ConfigError) {

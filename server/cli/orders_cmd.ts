@@ -133,7 +133,7 @@ export async function runOrders(
 ): Promise<number> {
   const ctx = await loadCommandContext(io, { credentials: true, redactor });
   try {
-    requireCredentials(ctx.credentials);
+    requireCredentials(ctx.credentials, io.env);
     const rows = orderRows((await ctx.rest.openOrders()).open);
     if (flags.json) {
       writeJson(io, { orders: rows });

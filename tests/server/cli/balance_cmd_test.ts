@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { AssetTable } from "../../../core/market/assets.ts";
 import {
   balanceRows,
@@ -194,4 +195,72 @@ Deno.test("balance --json without credentials prints a credentials error", async
         "Set KRAKEN_API_KEY and KRAKEN_API_SECRET, or run 'krakked setup'",
     },
   });
+});
+
+Deno.test("only one of KRAKEN_API_KEY/KRAKEN_API_SECRET set: incomplete, naming the missing one", async (t) => {
+  await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+  const cases = [
+    [
+      { KRAKEN_API_KEY: "only-the-key-0123" },
+      "KRAKEN_API_KEY",
+      "KRAKEN_API_SECRET",
+    ],
+    [
+      { KRAKEN_API_SECRET: "b25seS10aGUtc2VjcmV0" },
+      "KRAKEN_API_SECRET",
+      "KRAKEN_API_KEY",
+    ],
+    [
+      { KRAKEN_API_KEY: "only-the-key-0123", KRAKEN_API_SECRET: " " },
+      "KRAKEN_API_KEY",
+      "KRAKEN_API_SECRET",
+    ],
+  ] as const;
+  for (const [env, set, missing] of cases) {
+    await t.step(`${set} alone, text`, async () => {
+      const run = await h.run(["balance"], { env });
+      assert.equal(run.code, 3);
+      assert.equal(run.stdout, "");
+      assert.equal(
+        run.stderr,
+        `krakked balance: Incomplete credentials: ${set} is set but ${missing} is not, so neither is used\n`,
+      );
+      assert.deepEqual(
+        leakedSecrets([run.stderr], Object.values(env).filter((v) => v.trim())),
+        [],
+      );
+    });
+    await t.step(`${set} alone, --json`, async () => {
+      const run = await h.run(["orders", "--json"], { env });
+      assert.equal(run.code, 3);
+      assert.equal(run.stderr, "");
+      assert.deepEqual(JSON.parse(run.stdout), {
+        error: {
+          category: "credentials",
+          message:
+            `Incomplete credentials: ${set} is set but ${missing} is not, so neither is used`,
+          suggestion:
+            `Set ${missing} as well (both are needed), or unset ${set} and run 'krakked setup'`,
+        },
+      });
+    });
+  }
+  await t.step(
+    "with a secrets file but no password, both problems are named",
+    async () => {
+      await Deno.writeTextFile(join(h.dir, "secrets.enc"), "{}");
+      try {
+        const run = await h.run(["balance"], {
+          env: { KRAKEN_API_KEY: "only-the-key-0123" },
+        });
+        assert.equal(run.code, 3);
+        assert.match(
+          run.stderr,
+          /^krakked balance: Incomplete credentials: KRAKEN_API_KEY is set but KRAKEN_API_SECRET is not, so neither is used; a secrets file exists but no master password was given/,
+        );
+      } finally {
+        await Deno.remove(join(h.dir, "secrets.enc"));
+      }
+    },
+  );
 });
