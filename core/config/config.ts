@@ -162,6 +162,8 @@ export class ConfigError extends Error {
   readonly path: string;
   /** 1-based line in the file, when known. */
   readonly line: number | undefined;
+  /** 1-based column in the file, when known (YAML syntax errors). */
+  readonly column: number | undefined;
 
   /**
    * Create the error.
@@ -169,13 +171,18 @@ export class ConfigError extends Error {
    * @param path Dotted key path ("" for the document).
    * @param message What is wrong.
    * @param line 1-based line, when known.
+   * @param column 1-based column, when known.
    */
-  constructor(path: string, message: string, line?: number) {
-    const where = (path ? ` at ${path}` : "") +
-      (line !== undefined ? ` (line ${line})` : "");
-    super(`Invalid config${where}: ${message}`);
+  constructor(path: string, message: string, line?: number, column?: number) {
+    const at = line === undefined
+      ? ""
+      : column === undefined
+      ? ` (line ${line})`
+      : ` (line ${line}, column ${column})`;
+    super(`Invalid config${path ? ` at ${path}` : ""}${at}: ${message}`);
     this.path = path;
     this.line = line;
+    this.column = column;
   }
 }
 
@@ -290,11 +297,12 @@ export function parseConfig(text: string | undefined): LoadedConfig {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
-    const line = first.linePos?.[0]?.line;
+    const pos = first.linePos?.[0];
     throw new ConfigError(
       "",
-      first.message.split("\n")[0] ?? "malformed YAML",
-      line,
+      yamlProblem(text, first.code, first.message, pos?.line),
+      pos?.line,
+      pos?.col,
     );
   }
   const lineOf = (path: string[]): number | undefined => {
@@ -316,6 +324,44 @@ export function parseConfig(text: string | undefined): LoadedConfig {
     lineOf,
   });
   return { config: deepFreeze(config) as KrakkedConfig, warnings };
+}
+
+/** Hints for the YAML mistakes people make in a config file, by parser code. */
+const YAML_HINTS: Readonly<Record<string, string>> = {
+  BLOCK_AS_IMPLICIT_KEY:
+    'a value that contains ": " needs quotes, and a nested key goes on its own line, indented',
+  MULTILINE_IMPLICIT_KEY: "indent a nested key under its section",
+  BAD_INDENT: "check the indentation and that every bracket is closed",
+  TAB_AS_INDENT: "indent with spaces, not tabs",
+  DUPLICATE_KEY: "a key may appear once per section",
+  MISSING_CHAR: "close the quote or bracket",
+};
+
+/**
+ * One line saying what is wrong with the YAML: the parser's sentence
+ * without its own position and code excerpt (which end on a colon and a
+ * multi-line caret drawing), the text of the offending line, and a hint.
+ */
+function yamlProblem(
+  text: string,
+  code: string,
+  message: string,
+  line: number | undefined,
+): string {
+  const sentence = (message.split("\n")[0] ?? "")
+    .replace(/ at line \d+, column \d+:?$/, "")
+    .replace(/:$/, "")
+    .trim() || "malformed YAML";
+  const source = line === undefined
+    ? undefined
+    : text.split(/\r?\n/)[line - 1]?.trim();
+  const where = line === undefined
+    ? ""
+    : source
+    ? ` in ${JSON.stringify(source)}`
+    : " at the end of the file";
+  const hint = YAML_HINTS[code];
+  return `${sentence}${where}${hint === undefined ? "" : ` (${hint})`}`;
 }
 
 interface Ctx {

@@ -14,6 +14,7 @@ import {
   writeJson,
   writeLine,
 } from "../../../server/cli/io.ts";
+import { CliHarness, closedPortUrl } from "./_harness.ts";
 
 Deno.test("table() aligns columns by visible width", () => {
   assert.equal(
@@ -125,4 +126,40 @@ Deno.test("writeLine() and writeJson() end with a newline", () => {
   writeLine(stdout, "a");
   writeJson({ stdout }, { b: [1] });
   assert.equal(out, 'a\n{\n  "b": [\n    1\n  ]\n}\n');
+});
+
+Deno.test("a YAML syntax error names line, column, the line's text and a hint", async (t) => {
+  await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+  const cases = [
+    [
+      "connection:\n  rest_url: http://127.0.0.1:1 x: y\n",
+      `Invalid config (line 2, column 13): Nested mappings are not allowed in compact mappings in "rest_url: http://127.0.0.1:1 x: y" (a value that contains ": " needs quotes, and a nested key goes on its own line, indented)`,
+    ],
+    [
+      "connection:\n\trest_url: http://127.0.0.1:1\n",
+      `Invalid config (line 2, column 1): Tabs are not allowed as indentation in "rest_url: http://127.0.0.1:1" (indent with spaces, not tabs)`,
+    ],
+    [
+      "universe:\n  include: [XBTUSD\n",
+      /^Invalid config \(line 3, column 1\): .* at the end of the file \(check the indentation and that every bracket is closed\)$/,
+    ],
+  ] as const;
+  for (const [yaml, expected] of cases) {
+    await t.step(JSON.stringify(yaml), async () => {
+      await Deno.writeTextFile(join(h.dir, "config.yaml"), yaml);
+      const text = await h.run(["universe"]);
+      assert.equal(text.code, 1);
+      assert.equal(text.stdout, "");
+      const line = text.stderr.replace(/^krakked universe: /, "").trimEnd();
+      assert.ok(!line.endsWith(":"), line);
+      assert.ok(!line.includes("\n"), line);
+      if (typeof expected === "string") assert.equal(line, expected);
+      else assert.match(line, expected);
+      const json = await h.run(["universe", "--json"]);
+      assert.equal(json.code, 1);
+      const { error } = JSON.parse(json.stdout);
+      assert.equal(error.category, "config");
+      assert.equal(error.message, line);
+    });
+  }
 });
