@@ -210,7 +210,7 @@ export async function openOrderService(
  *
  * @param io The run's I/O.
  * @param options `--live`, the redactor and the command's name.
- * @param work What to do with the service.
+ * @param work What to do with the service (and the loaded context).
  * @returns What `work` returned.
  * @throws {UsageError} For a malformed ticket.
  * @example Place
@@ -221,11 +221,11 @@ export async function openOrderService(
 export async function withOrderService<T>(
   io: CliIo,
   options: { live: boolean; redactor?: Redactor | undefined; command: string },
-  work: (service: OrderService) => Promise<T>,
+  work: (service: OrderService, ctx: CliContext) => Promise<T>,
 ): Promise<T> {
   const { service, ctx } = await openOrderService(io, options);
   try {
-    return await work(service);
+    return await work(service, ctx);
   } catch (error) {
     if (error instanceof TicketError) {
       throw new UsageError(error.message, options.command);

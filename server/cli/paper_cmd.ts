@@ -5,11 +5,13 @@
  * @module
  */
 
+import { join } from "node:path";
 import { Redactor } from "@krakked/core/secrets/redact";
+import { PAPER_FILE } from "../trading/orders.ts";
 import { type Parsed, parseFlags, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { table } from "./context.ts";
-import { EXIT } from "./errors.ts";
+import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { withOrderService } from "./order_cmd.ts";
 import { orderRole } from "./trade_text.ts";
@@ -17,7 +19,8 @@ import type { PaperOrder } from "@krakked/core/trade/paper";
 
 /** Help text of `krakked paper`. */
 export const PAPER_HELP =
-  `Usage: krakked paper balances|positions|orders|pnl|reset [--json]
+  `Usage: krakked paper balances|positions|orders|pnl [--json]
+       krakked paper reset [--yes] [--json]
 
 Shows the paper trading account (paper.json in the config directory),
 marked to the current books. Paper orders are placed with 'krakked order'
@@ -29,8 +32,14 @@ when trading.mode is paper.
               filled and role (stop: a protective stop covering a holding;
               order: anything else)
   pnl         realised, unrealised, fees and net P&L
-  reset       start over with trading.paper_starting_usd (default 10000 USD)
-  --json      print JSON`;
+  reset       delete the paper account and start over with the USD amount
+              trading.paper_starting_usd sets in config.yaml; asks first,
+              and names the amount
+  --yes, -y   reset without asking (needed without a terminal)
+  --json      print JSON
+
+Exit codes: 0 ok, 1 reset declined or error, 2 usage (reset without a
+terminal and without --yes), 4 network.`;
 
 /** The `paper` views. */
 export type PaperView = "balances" | "positions" | "orders" | "pnl" | "reset";
@@ -43,6 +52,8 @@ export interface PaperFlags {
   view: PaperView;
   /** `--json`. */
   json: boolean;
+  /** `--yes`: reset without asking. */
+  yes: boolean;
 }
 
 const VIEWS: readonly PaperView[] = [
@@ -112,16 +123,18 @@ export function paperOrderRows(
  * Parse `paper` flags. Pure.
  *
  * @param args Arguments after `paper`.
- * @returns The flags, help, or a usage error for an unknown view or flag.
+ * @returns The flags, help, or a usage error for an unknown view or flag,
+ *   or `--yes` with a view other than `reset`.
  * @example Parse
  * ```ts
  * import { parsePaperArgs } from "./paper_cmd.ts";
- * parsePaperArgs(["pnl", "--json"]); // { kind: "paper", view: "pnl", json: true }
+ * parsePaperArgs(["pnl", "--json"]); // { kind: "paper", view: "pnl", json: true, yes: false }
  * ```
  */
 export function parsePaperArgs(args: readonly string[]): Parsed<PaperFlags> {
   const parsed = parseFlags(args, {
-    booleans: ["json"],
+    booleans: ["json", "yes"],
+    aliases: { "-y": "yes" },
     positionals: ["view"],
   });
   if (parsed.kind !== "flags") return parsed;
@@ -133,7 +146,36 @@ export function parsePaperArgs(args: readonly string[]): Parsed<PaperFlags> {
       }`,
     );
   }
-  return { kind: "paper", view, json: parsed.booleans.has("json") };
+  const yes = parsed.booleans.has("yes");
+  if (yes && view !== "reset") {
+    return usageError("--yes goes with 'paper reset' only");
+  }
+  return { kind: "paper", view, json: parsed.booleans.has("json"), yes };
+}
+
+/**
+ * Ask before `paper reset` throws the account away: `--yes` skips the
+ * question; without a terminal and without `--yes` it is a usage error.
+ *
+ * @returns `true` to go ahead.
+ */
+function confirmReset(
+  flags: PaperFlags,
+  io: CliIo,
+  startingUsd: number,
+  path: string,
+): boolean {
+  if (flags.yes) return true;
+  if (!io.interactive) {
+    throw new UsageError(
+      "paper reset deletes the paper account and there is no terminal to ask on: add --yes to confirm",
+      "paper",
+    );
+  }
+  const answer = io.promptLine(
+    `Reset the paper account (${path}): delete its balances, positions, orders and P&L and start over with ${startingUsd} USD? [y/N] `,
+  );
+  return /^y(es)?$/i.test(answer?.trim() ?? "");
 }
 
 /**
@@ -146,7 +188,7 @@ export function parsePaperArgs(args: readonly string[]): Parsed<PaperFlags> {
  * @throws {import("@krakked/core/rest/errors").KrakenError} When the books cannot be read.
  * @example Run
  * ```ts ignore
- * await runPaper({ kind: "paper", view: "balances", json: false }, io);
+ * await runPaper({ kind: "paper", view: "balances", json: false, yes: false }, io);
  * ```
  */
 export async function runPaper(
@@ -157,10 +199,25 @@ export async function runPaper(
   return await withOrderService(
     io,
     { live: false, redactor, command: "paper" },
-    async (service) => {
+    async (service, ctx) => {
       if (flags.view === "reset") {
+        const path = join(ctx.paths.dir, PAPER_FILE);
+        if (
+          !confirmReset(
+            flags,
+            io,
+            ctx.config.trading.paper_starting_usd,
+            path,
+          )
+        ) {
+          if (flags.json) writeJson(io, { reset: false });
+          else {
+            writeLine(io.stderr, "Kept the paper account; nothing was changed");
+          }
+          return EXIT.error;
+        }
         const balances = await service.resetPaper();
-        if (flags.json) writeJson(io, { balances });
+        if (flags.json) writeJson(io, { reset: true, balances });
         else {
           writeLine(
             io.stdout,

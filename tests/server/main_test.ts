@@ -198,6 +198,7 @@ Deno.test("parseArgs() tags each command line", async (t) => {
       kind: "paper",
       view: "orders",
       json: false,
+      yes: false,
     });
     assert.deepEqual(parseArgs(["ohlc", "export", "XBTUSD", "1h"]), {
       kind: "ohlc",

@@ -13,13 +13,28 @@ Deno.test("parsePaperArgs() takes one view", () => {
     kind: "paper",
     view: "pnl",
     json: true,
+    yes: false,
   });
   assert.deepEqual(parsePaperArgs(["orders"]), {
     kind: "paper",
     view: "orders",
     json: false,
+    yes: false,
+  });
+  assert.deepEqual(parsePaperArgs(["reset", "-y"]), {
+    kind: "paper",
+    view: "reset",
+    json: false,
+    yes: true,
   });
   assert.deepEqual(parsePaperArgs(["--help"]), { kind: "help" });
+  assert.match(
+    usageMessage(parsePaperArgs(["pnl", "--yes"])),
+    /--yes goes with 'paper reset' only/,
+  );
+  // The amount comes from config.yaml, never a figure in the help.
+  assert.doesNotMatch(PAPER_HELP, /10[,_ ]?000/);
+  assert.match(PAPER_HELP, /trading\.paper_starting_usd/);
   assert.match(PAPER_HELP, /orders +open paper orders/);
   for (const args of [[], ["order"], ["pnl", "x"], ["pnl", "--all"]]) {
     usageMessage(parsePaperArgs(args), args.join(" "));
@@ -205,11 +220,90 @@ Deno.test("paper balances, positions, pnl and reset after a paper fill", async (
     /^realised \S+ {2}unrealised \S+ {2}fees \S+ {2}net \S+\n$/,
   );
 
-  const reset = await h.run(["paper", "reset"]);
+  const reset = await h.run(["paper", "reset", "--yes"]);
   assert.equal(reset.code, 0);
   assert.equal(reset.stdout, "Paper account reset: 10000 USD\n");
   assert.deepEqual(
     JSON.parse((await h.run(["paper", "balances", "--json"])).stdout),
     { balances: { USD: "10000" } },
   );
+});
+
+Deno.test("paper reset asks first, names the configured amount, and --yes skips the question", async (t) => {
+  await using h = await CliHarness.start({
+    extraConfig: `${PAPER_CONFIG}  paper_starting_usd: 2500\n`,
+  });
+  const { ask } = await simQuote(h.restUrl);
+  const buy = await h.run([
+    "order",
+    "buy",
+    "XBTUSD",
+    (100 / ask).toFixed(6),
+    "--stop-loss",
+    (ask * 0.95).toFixed(1),
+  ]);
+  assert.equal(buy.code, 0, buy.stderr);
+  const usd = async () =>
+    JSON.parse((await h.run(["paper", "balances", "--json"])).stdout)
+      .balances.USD;
+  const spentUsd = await usd();
+  assert.notEqual(spentUsd, "2500");
+
+  await t.step(
+    "no terminal and no --yes: usage error, nothing changed",
+    async () => {
+      const run = await h.run(["paper", "reset"]);
+      assert.equal(run.code, 2);
+      assert.match(
+        run.stderr,
+        /^krakked paper: paper reset deletes the paper account and there is no terminal to ask on: add --yes to confirm\n/,
+      );
+      assert.equal(await usd(), spentUsd);
+      const json = await h.run(["paper", "reset", "--json"]);
+      assert.equal(json.code, 2);
+      assert.equal(JSON.parse(json.stdout).error.category, "usage");
+    },
+  );
+  await t.step("declined on a terminal: exit 1, nothing changed", async () => {
+    const questions: string[] = [];
+    const run = await h.run(["paper", "reset"], {
+      io: {
+        interactive: true,
+        promptLine: (q) => {
+          questions.push(q);
+          return "n";
+        },
+      },
+    });
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, "Kept the paper account; nothing was changed\n");
+    assert.equal(questions.length, 1);
+    assert.match(questions[0]!, /start over with 2500 USD\? \[y\/N\] $/);
+    assert.equal(await usd(), spentUsd);
+  });
+  await t.step(
+    "confirmed on a terminal: reset to the configured amount",
+    async () => {
+      const run = await h.run(["paper", "reset"], {
+        io: { interactive: true, promptLine: () => "y" },
+      });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "Paper account reset: 2500 USD\n");
+    },
+  );
+  await t.step("--yes --json resets without asking", async () => {
+    const run = await h.run(["paper", "reset", "--yes", "--json"], {
+      io: {
+        interactive: true,
+        promptLine: () => {
+          throw new Error("--yes must not ask");
+        },
+      },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), {
+      reset: true,
+      balances: { USD: "2500" },
+    });
+  });
 });
