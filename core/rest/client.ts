@@ -13,6 +13,7 @@ import { type Now, type Random, type SetTimer, systemClock } from "../clock.ts";
 import type { DecimalString } from "../decimal.ts";
 import { encodeForm, type FormValue, KrakenSigner } from "../auth/sign.ts";
 import { NonceSource } from "../auth/nonce.ts";
+import { Redactor } from "../secrets/redact.ts";
 import { Secret } from "../secrets/secret.ts";
 import { KrakenError, LOCAL_CODES } from "./errors.ts";
 import {
@@ -93,6 +94,15 @@ export interface RestClientOptions {
   now?: Now;
   /** Per-request timeout covering the whole round trip (default 10000 ms). */
   timeoutMs?: number;
+  /**
+   * Deadline of a whole call: waiting in the limiter queue and the nonce
+   * lane, every attempt and the back-off between them. A call still queued
+   * when it passes is never sent. Default: none, so a library caller's
+   * long, paced job (a backfill, a burst of orders) waits its turn; each
+   * round trip is still bounded by `timeoutMs`. A server answering people
+   * sets one (see {@linkcode DEFAULT_CALL_DEADLINE_MS}).
+   */
+  deadlineMs?: number;
   /** `User-Agent` header (default `krakked/0.1`). */
   userAgent?: string;
   /** API key and secret, needed for private calls. */
@@ -153,8 +163,14 @@ export type CallParams = { readonly [key: string]: ParamValue };
 
 /** Per-call options of the raw calls. */
 export interface CallOptions {
-  /** Abort the call (waiting, sending or retrying). */
+  /**
+   * Abort the call: one still waiting (limiter, nonce lane, back-off) is
+   * never signed nor sent; a read in flight is cut off; an order already
+   * sent runs to its answer or its round-trip timeout.
+   */
   signal?: AbortSignal;
+  /** This call's deadline (default: the client's `deadlineMs`). */
+  deadlineMs?: number;
   /** The pair for the trading-engine counter (default: `params.pair`, else `*`). */
   pair?: string;
   /**
@@ -186,6 +202,14 @@ export type AssetPairsInfo = "info" | "leverage" | "fees" | "margin";
 
 /** Start/end of a private history query: Unix seconds or a txid. */
 export type HistoryBound = number | string;
+
+/**
+ * A sensible deadline of a whole call, queue and retries included, for a
+ * server that answers people (30 s): a page request that waits longer is
+ * better answered with a timeout than left hanging, and three 10 s round
+ * trips fit.
+ */
+export const DEFAULT_CALL_DEADLINE_MS = 30_000;
 
 const DEFAULT_BASE_URL = "https://api.kraken.com";
 const DEFAULT_USER_AGENT = "krakked/0.1";
@@ -282,6 +306,7 @@ export class RestClient {
   #fetch: FetchLike;
   #now: Now;
   #timeoutMs: number;
+  #deadlineMs: number | undefined;
   #userAgent: string;
   #key: string | undefined;
   #secret: Secret | undefined;
@@ -320,6 +345,12 @@ export class RestClient {
     if (!(this.#timeoutMs > 0)) {
       throw new RangeError(
         `Cannot create RestClient: timeoutMs must be > 0, got ${this.#timeoutMs}`,
+      );
+    }
+    this.#deadlineMs = options.deadlineMs;
+    if (this.#deadlineMs !== undefined && !(this.#deadlineMs > 0)) {
+      throw new RangeError(
+        `Cannot create RestClient: deadlineMs must be > 0, got ${this.#deadlineMs}`,
       );
     }
     this.#userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
@@ -913,7 +944,55 @@ export class RestClient {
     return (await this.callPrivate(method, params)).result;
   }
 
+  /**
+   * One call within its deadline: waiting in the limiter and the nonce
+   * lane, sending and retrying all end when the deadline passes or the
+   * caller's signal aborts. A call that has not been signed yet is then
+   * never sent; an order already on the wire is left to its own round-trip
+   * timeout (aborting it would only hide its outcome).
+   */
   async #call(
+    spec: MethodSpec,
+    params: CallParams,
+    options: CallOptions,
+  ): Promise<RestAnswer<unknown> & { raw: string }> {
+    const deadlineMs = options.deadlineMs ?? this.#deadlineMs;
+    const outer = options.signal;
+    if (outer?.aborted) throw aborted(spec);
+    if (deadlineMs === undefined) {
+      return await this.#attempts(spec, params, options);
+    }
+    const controller = new AbortController();
+    let expired = false;
+    const cancelTimer = this.#setTimer(() => {
+      expired = true;
+      controller.abort();
+    }, deadlineMs);
+    const onAbort = () => controller.abort();
+    outer?.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await this.#attempts(spec, params, {
+        ...options,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (
+        expired && error instanceof KrakenError &&
+        error.code === LOCAL_CODES.aborted
+      ) {
+        throw new KrakenError(
+          `Kraken ${spec.name} call missed its deadline of ${deadlineMs} ms (queued, sent or retried for that long)`,
+          { codes: [LOCAL_CODES.timeout], method: spec.name },
+        );
+      }
+      throw error;
+    } finally {
+      cancelTimer();
+      outer?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #attempts(
     spec: MethodSpec,
     params: CallParams,
     options: CallOptions,
@@ -1035,17 +1114,9 @@ export class RestClient {
         });
       }
       if (spec.trading) {
-        const n = spec.trading === "batch_add"
-          ? Math.max(1, countItems(params.orders))
-          : spec.trading === "batch_cancel"
-          ? Math.max(
-            1,
-            countItems(params.orders) + countItems(params.cl_ord_ids),
-          )
-          : 1;
         await this.#limiter.schedule({
           counter: "trading",
-          cost: options.tradingCost ?? tradingPenalty(spec.trading, 0, n),
+          cost: tradingCost(spec, params, options),
           priority: spec.priority,
           pair: pairOf(params, options),
           ...(signal ? { signal } : {}),
@@ -1054,6 +1125,18 @@ export class RestClient {
     } catch (error) {
       if (signal?.aborted) throw aborted(spec);
       throw error;
+    }
+  }
+
+  /** Give back what {@linkcode RestClient.#wait} charged for a private call. */
+  #refund(spec: MethodSpec, params: CallParams, options: CallOptions): void {
+    if (spec.cost > 0) this.#limiter.refund("rest", spec.cost);
+    if (spec.trading) {
+      this.#limiter.refund(
+        "trading",
+        tradingCost(spec, params, options),
+        pairOf(params, options),
+      );
     }
   }
 
@@ -1085,7 +1168,18 @@ export class RestClient {
     const path = `/0/private/${spec.name}`;
     const otpValue = this.#otp ? await this.#otp() : undefined;
     const otp = otpValue instanceof Secret ? otpValue.reveal() : otpValue;
+    // What this call sends that must never come back out of it: an echoing
+    // upstream (a proxy, a hostile or broken endpoint) may quote it in its
+    // error strings or its result.
+    const sentValues = [this.#key!, this.#secret!.reveal()];
+    if (otp !== undefined) sentValues.push(otp);
     const sent = await inLane(this.#nonces, async () => {
+      // Abandoned while waiting for the lane: nothing is signed or sent,
+      // and the budget it was charged goes back to the calls still wanted.
+      if (options.signal?.aborted) {
+        this.#refund(spec, params, options);
+        throw aborted(spec);
+      }
       const nonce = String(this.#nonces.next());
       const body = spec.body === "json"
         ? jsonBody(nonce, otp === undefined ? params : { ...params, otp })
@@ -1095,6 +1189,7 @@ export class RestClient {
           ...pairs,
         ]);
       const signature = await signer.sign({ path, nonce, body });
+      sentValues.push(nonce, signature);
       const sent = this.#send(spec, `${this.#baseUrl}${path}`, {
         method: "POST",
         headers: {
@@ -1107,13 +1202,24 @@ export class RestClient {
           Accept: "application/json",
         },
         body,
-      }, options.signal);
+      }, spec.trading ? undefined : options.signal);
       // Hold the lane until the headers arrive (or the request fails), so
       // the next nonce cannot overtake this one on the wire.
       await sent.response.catch(() => undefined);
       return sent;
     });
-    return await this.#read(spec, await sent.response, sent.finish);
+    const scrub = new Redactor();
+    for (const value of sentValues) scrub.register(value);
+    try {
+      const answer = await this.#read(spec, await sent.response, sent.finish);
+      return {
+        result: scrub.value(answer.result),
+        warnings: answer.warnings.map((w) => scrub.text(w)),
+        raw: scrub.text(answer.raw),
+      };
+    } catch (error) {
+      throw error instanceof KrakenError ? scrubbedError(error, scrub) : error;
+    }
   }
 
   /**
@@ -1227,6 +1333,24 @@ function withoutRaw(
   return { result: answer.result, warnings: answer.warnings };
 }
 
+/** The trading-engine cost a call is charged (the worst case unless given). */
+function tradingCost(
+  spec: MethodSpec,
+  params: CallParams,
+  options: CallOptions,
+): number {
+  if (!spec.trading) return 0;
+  const n = spec.trading === "batch_add"
+    ? Math.max(1, countItems(params.orders))
+    : spec.trading === "batch_cancel"
+    ? Math.max(
+      1,
+      countItems(params.orders) + countItems(params.cl_ord_ids),
+    )
+    : 1;
+  return options.tradingCost ?? tradingPenalty(spec.trading, 0, n);
+}
+
 function pairOf(params: CallParams, options: CallOptions): string {
   if (options.pair !== undefined) return options.pair;
   return typeof params.pair === "string" ? params.pair : "*";
@@ -1253,6 +1377,28 @@ function notAllowed(method: string, access: "public" | "private"): KrakenError {
     `Kraken ${access} method ${shown} is not allowed by Krakked`,
     { codes: [LOCAL_CODES.methodNotAllowed] },
   );
+}
+
+/**
+ * The same error with every value the call sent removed from its message
+ * and codes (kind, retryability, method and status kept).
+ */
+function scrubbedError(error: KrakenError, scrub: Redactor): KrakenError {
+  const message = scrub.text(error.message);
+  const codes = error.codes.map((code) => scrub.text(code));
+  if (
+    message === error.message && codes.every((c, i) => c === error.codes[i])
+  ) {
+    return error;
+  }
+  return new KrakenError(message, {
+    codes,
+    kind: error.kind,
+    retryable: error.retryable,
+    ...(error.method === undefined ? {} : { method: error.method }),
+    ...(error.httpStatus === undefined ? {} : { httpStatus: error.httpStatus }),
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+  });
 }
 
 function aborted(spec: MethodSpec): KrakenError {

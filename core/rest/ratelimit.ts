@@ -472,6 +472,34 @@ export class RateLimiter {
   }
 
   /**
+   * Give back what {@linkcode RateLimiter.schedule} charged for a call
+   * that was then never sent (its caller went away while it waited for the
+   * nonce lane): Kraken counts only the calls it receives, so the budget
+   * stays for the calls that are still wanted.
+   *
+   * @param counter The counter that was charged.
+   * @param cost The cost that was charged.
+   * @param pair The pair, for the trading counter.
+   * @throws {RangeError} When the cost is negative or not finite.
+   * @example Refund
+   * ```ts
+   * import { RateLimiter } from "./ratelimit.ts";
+   * const limiter = new RateLimiter();
+   * await limiter.schedule({ counter: "rest", cost: 1 });
+   * limiter.refund("rest", 1); // the call was abandoned before it was sent
+   * limiter.close();
+   * ```
+   */
+  refund(counter: CounterName, cost: number, pair?: string): void {
+    checkCost(cost);
+    const lane = this.#lanes.get(laneKey(counter, pair));
+    if (lane === undefined) return;
+    const decayed = decay(lane.counter, this.#now());
+    lane.counter = { ...decayed, level: Math.max(0, decayed.level - cost) };
+    this.#pump(lane);
+  }
+
+  /**
    * The counter's current state (decayed to now), for status displays and
    * tests.
    *

@@ -58,4 +58,10 @@ export {
   type SetupResult,
   type ValidationFailureKind,
 } from "./setup.ts";
-export { isSecretFieldName, redactAll, Redactor } from "./redact.ts";
+export {
+  isSecretFieldName,
+  MIN_REDACTED_LENGTH,
+  redactAll,
+  Redactor,
+  secretSpellings,
+} from "./redact.ts";

@@ -143,3 +143,65 @@ Deno.test("Logger writes JSON lines without registered secrets or secret fields"
   assert.deepEqual(JSON.parse(lines[0]!).status, 200);
   assert.equal(JSON.parse(lines[2]!).level, "error");
 });
+
+Deno.test("Redactor removes values, not ordinary words", async (t) => {
+  await t.step(
+    "a short typed password never masks the message about it",
+    () => {
+      const r = new Redactor();
+      r.register("short");
+      r.register(new Secret("too"));
+      assert.equal(
+        r.text("The password is too short; use at least 8 characters"),
+        "The password is too short; use at least 8 characters",
+      );
+    },
+  );
+  await t.step("an 8-character value is still removed wherever it is", () => {
+    const r = new Redactor();
+    r.register("hunter22");
+    assert.equal(r.text("x-hunter22-y"), "x-[redacted]-y");
+  });
+});
+
+Deno.test("Redactor removes the spellings an echo may use", () => {
+  const secret = "a/b+c=d/e+f=g/h+i==";
+  const key = 'key-"quoted" with space';
+  const r = new Redactor();
+  r.register(secret);
+  r.register(key);
+  const echoes = [
+    secret,
+    JSON.stringify(secret),
+    JSON.stringify(secret).replaceAll("/", "\\/"),
+    encodeURIComponent(secret),
+    JSON.stringify(key),
+    encodeURIComponent(key),
+    new URLSearchParams({ k: key }).toString(),
+  ];
+  for (const echo of echoes) {
+    const out = r.text(`before ${echo} after`);
+    assert.match(out, /^before .*\[redacted\].* after$/, echo);
+    for (const form of echoes) assert.ok(!out.includes(form), out);
+  }
+});
+
+Deno.test("Redactor.json() scrubs strings and keys of a result, and is the identity otherwise", () => {
+  const r = new Redactor();
+  r.register(SECRET);
+  const plain = { a: [1, "two", { b: null }] };
+  assert.equal(r.json(plain), JSON.stringify(plain));
+  const echoed = {
+    [SECRET]: { note: `sig ${SECRET}`, list: [SECRET, 3] },
+    nested: { deeper: [{ s: `"${SECRET}"` }] },
+  };
+  const text = r.json(echoed);
+  assert.ok(!text.includes(SECRET), text);
+  assert.deepEqual(JSON.parse(text), {
+    "[redacted]": { note: "sig [redacted]", list: ["[redacted]", 3] },
+    nested: { deeper: [{ s: '"[redacted]"' }] },
+  });
+  assert.deepEqual(r.value(echoed.nested), {
+    deeper: [{ s: '"[redacted]"' }],
+  });
+});
