@@ -61,21 +61,39 @@ export interface SetupOptions {
   onTransientFailure?: "ask" | "save_unvalidated";
   /** Save even when authentication failed (explicit override), marked unvalidated. */
   overrideAuthFailure?: boolean;
+  /**
+   * The file being replaced holds a validated key: save only a key that
+   * validates now. An unvalidated key (an overridden auth failure, or a
+   * transient failure saved unvalidated) then saves nothing and reports
+   * `keptExisting`, so a rejected key can never replace a good one.
+   */
+  replacesValidated?: boolean;
   /** Clock for the validated-at time. */
   now?: Now;
   /** PBKDF2 iterations (tests never lower it below the minimum). */
   iterations?: number;
 }
 
-/** The outcome of {@linkcode runSetup}. */
+/**
+ * The outcome of {@linkcode runSetup}. `keptExisting` is set when saving
+ * unvalidated was asked for but refused because it would have replaced a
+ * validated file ({@linkcode SetupOptions.replacesValidated}).
+ */
 export type SetupResult =
   | { kind: "saved"; validated: boolean }
-  | { kind: "auth_failed"; saved: boolean; errorKind: string; message: string }
+  | {
+    kind: "auth_failed";
+    saved: boolean;
+    errorKind: string;
+    message: string;
+    keptExisting?: true;
+  }
   | {
     kind: "transient_failure";
     saved: boolean;
     errorKind: string;
     message: string;
+    keptExisting?: true;
   }
   | { kind: "failed"; saved: false; message: string };
 
@@ -117,15 +135,32 @@ export async function runSetup(
     const cls = classifyValidationError(error);
     const errorKind = kindOf(error);
     const message = safeMessage(error, credentials);
+    const kept = options.replacesValidated === true
+      ? { keptExisting: true as const }
+      : {};
     if (cls === "auth") {
-      const saved = options.overrideAuthFailure === true;
+      const wanted = options.overrideAuthFailure === true;
+      const saved = wanted && options.replacesValidated !== true;
       if (saved) await seal(false);
-      return { kind: "auth_failed", saved, errorKind, message };
+      return {
+        kind: "auth_failed",
+        saved,
+        errorKind,
+        message,
+        ...(wanted && !saved ? kept : {}),
+      };
     }
     if (cls === "transient") {
-      const saved = options.onTransientFailure === "save_unvalidated";
+      const wanted = options.onTransientFailure === "save_unvalidated";
+      const saved = wanted && options.replacesValidated !== true;
       if (saved) await seal(false);
-      return { kind: "transient_failure", saved, errorKind, message };
+      return {
+        kind: "transient_failure",
+        saved,
+        errorKind,
+        message,
+        ...(wanted && !saved ? kept : {}),
+      };
     }
     return { kind: "failed", saved: false, message };
   }

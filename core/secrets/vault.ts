@@ -86,6 +86,9 @@ export interface SealedVault extends VaultHeader {
   ciphertext: string;
 }
 
+/** The shortest master password the vault accepts, in characters. */
+export const MIN_MASTER_PASSWORD_LENGTH = 8;
+
 /** Why a vault could not be used. */
 export type VaultErrorKind = "wrong_password_or_corrupted" | "weak_password";
 
@@ -151,10 +154,10 @@ export async function sealCredentials(
   password: Secret,
   options: SealOptions = {},
 ): Promise<SealedVault> {
-  if (password.length < 8) {
+  if (password.length < MIN_MASTER_PASSWORD_LENGTH) {
     throw new VaultError(
       "weak_password",
-      `Master password is too short: ${password.length} characters, at least 8 needed`,
+      `Master password is too short: ${password.length} characters, at least ${MIN_MASTER_PASSWORD_LENGTH} needed`,
     );
   }
   const iterations = options.iterations ?? MIN_PBKDF2_ITERATIONS;
@@ -201,6 +204,25 @@ export async function sealCredentials(
   );
   plaintext.fill(0);
   return { ...header, ciphertext: encodeBase64(new Uint8Array(ciphertext)) };
+}
+
+/**
+ * Read a secrets file's header without the password: whether the text is a
+ * well-formed vault of this version, and its validated flag and time. The
+ * header is only authenticated when the vault is opened, so use this for
+ * decisions about the file (ask before replacing it), never to trust it.
+ *
+ * @param text The file text.
+ * @returns The header, or `undefined` when the text is not a vault.
+ * @example Peek
+ * ```ts
+ * import { readVaultHeader } from "./vault.ts";
+ * readVaultHeader("{}"); // undefined
+ * ```
+ */
+export function readVaultHeader(text: string): VaultHeader | undefined {
+  const vault = parseVaultText(text);
+  return vault ? checkShape(vault)?.header : undefined;
 }
 
 /** What {@linkcode openVault} returns. */

@@ -17,13 +17,17 @@ import { RestClient } from "@krakked/core/rest/client";
 import { Redactor } from "@krakked/core/secrets/redact";
 import { runSetup, type SetupResult } from "@krakked/core/secrets/setup";
 import { Secret } from "@krakked/core/secrets/secret";
-import type { ApiCredentials } from "@krakked/core/secrets/vault";
+import {
+  type ApiCredentials,
+  MIN_MASTER_PASSWORD_LENGTH,
+  readVaultHeader,
+} from "@krakked/core/secrets/vault";
 import {
   ENV_API_KEY,
   ENV_API_SECRET,
   ENV_MASTER_PASSWORD,
 } from "@krakked/core/secrets/credentials";
-import { writePrivateFileAtomic } from "../deno/files.ts";
+import { readOptionalText, writePrivateFileAtomic } from "../deno/files.ts";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadContext } from "./context.ts";
@@ -44,14 +48,18 @@ export const SETUP_HELP =
   `Usage: krakked setup [--yes] [--save-unvalidated] [--force] [--json]
 
 Stores your Kraken API key in an encrypted secrets file after checking it
-against Kraken (a read-only Balance call).
+against Kraken (a read-only Balance call). An existing secrets file is
+replaced only after you agree (on a terminal) or with --yes, and a file
+whose key Kraken accepted is never replaced by a key it did not accept.
 
-  --yes               non-interactive: read ${ENV_API_KEY}, ${ENV_API_SECRET} and ${ENV_MASTER_PASSWORD}
+  --yes               non-interactive: read ${ENV_API_KEY}, ${ENV_API_SECRET} and ${ENV_MASTER_PASSWORD};
+                      replaces an existing secrets file without asking
   --save-unvalidated  if Kraken cannot be reached, save anyway, marked unvalidated
   --force             save even if Kraken rejects the key (marked unvalidated)
   --json              print the outcome as JSON
 
-Exit codes: 0 saved, 1 error, 2 usage, 3 key rejected, 4 Kraken unreachable.`;
+Exit codes: 0 saved, 1 error or replacement declined, 2 usage or missing
+input, 3 key rejected, 4 Kraken unreachable.`;
 
 /**
  * Parse `setup` flags. Pure.
@@ -93,6 +101,8 @@ export interface SetupIo {
   save: (text: string) => Promise<void>;
   /** Where the file goes, for messages. */
   secretsPath: string;
+  /** The current secrets file's text, `undefined` when there is none. */
+  readExisting: () => Promise<string | undefined>;
 }
 
 /** The outcome of the setup command. */
@@ -118,6 +128,10 @@ async function gather(
           `Non-interactive setup needs ${ENV_API_KEY}, ${ENV_API_SECRET} and ${ENV_MASTER_PASSWORD} (or run on a terminal)`,
       };
     }
+    const weak = passwordProblem(password.length);
+    if (weak !== undefined) {
+      return { error: `${ENV_MASTER_PASSWORD} ${weak}` };
+    }
     return {
       credentials: { key: new Secret(key), secret: new Secret(secret) },
       password: new Secret(password),
@@ -129,16 +143,20 @@ async function gather(
   if (!secret || secret.length === 0) return { error: "No private key given" };
   for (let attempt = 0; attempt < 3; attempt++) {
     const p1 = await io.promptSecret(
-      "New master password (hidden, 8+ characters): ",
+      `New master password (hidden, ${MIN_MASTER_PASSWORD_LENGTH}+ characters): `,
     );
-    const p2 = await io.promptSecret("Repeat the master password: ");
-    if (!p1 || !p2) return { error: "No master password given" };
-    if (p1.reveal() !== p2.reveal()) {
-      io.say("The passwords differ; try again");
+    if (!p1) return { error: "No master password given" };
+    // Judge the password before asking for it again: typing a password
+    // twice only to hear it was too short is the wrong order.
+    const weak = passwordProblem(p1.length);
+    if (weak !== undefined) {
+      io.say(`The master password ${weak}; try again`);
       continue;
     }
-    if (p1.length < 8) {
-      io.say("The password is too short; use at least 8 characters");
+    const p2 = await io.promptSecret("Repeat the master password: ");
+    if (!p2) return { error: "No master password given" };
+    if (p1.reveal() !== p2.reveal()) {
+      io.say("The passwords differ; try again");
       continue;
     }
     return {
@@ -150,6 +168,86 @@ async function gather(
     };
   }
   return { error: "Master password not confirmed" };
+}
+
+/**
+ * What is wrong with a master password of this length, if anything (the
+ * vault's rule: at least {@linkcode MIN_MASTER_PASSWORD_LENGTH}
+ * characters). Pure; it sees only the length, never the password.
+ *
+ * @param length The password's length in characters.
+ * @returns The problem, e.g. `has 5 characters, at least 8 are needed`.
+ * @example Too short
+ * ```ts
+ * import { passwordProblem } from "./setup_cmd.ts";
+ * passwordProblem(5); // "has 5 characters, at least 8 are needed"
+ * passwordProblem(12); // undefined
+ * ```
+ */
+export function passwordProblem(length: number): string | undefined {
+  return length < MIN_MASTER_PASSWORD_LENGTH
+    ? `has ${length} character${
+      length === 1 ? "" : "s"
+    }, at least ${MIN_MASTER_PASSWORD_LENGTH} are needed`
+    : undefined;
+}
+
+/** What is already at the secrets path, for the replace decision. */
+interface Existing {
+  /** How to name it in the question and messages. */
+  description: string;
+  /** It holds a key Kraken accepted: only a validated key may replace it. */
+  validated: boolean;
+}
+
+function describeExisting(text: string): Existing {
+  const header = readVaultHeader(text);
+  if (header === undefined) {
+    return {
+      description: "a secrets file that is not a readable vault",
+      validated: false,
+    };
+  }
+  return header.validated
+    ? {
+      description: `a secrets file with a key Kraken accepted${
+        header.validatedAt ? ` (checked ${header.validatedAt})` : ""
+      }`,
+      validated: true,
+    }
+    : {
+      description: "a secrets file with an unvalidated key",
+      validated: false,
+    };
+}
+
+/**
+ * Ask before replacing an existing secrets file. Returns the existing
+ * file's facts to go on, or the outcome that ends the command.
+ */
+function confirmReplace(
+  flags: SetupFlags,
+  io: SetupIo,
+  existing: Existing,
+): SetupCommandResult | undefined {
+  const where = `${io.secretsPath} already holds ${existing.description}`;
+  const rule = existing.validated
+    ? "; only a key Kraken accepts can replace it"
+    : "";
+  if (flags.yes) return undefined;
+  if (!io.interactive) {
+    return {
+      exitCode: 2,
+      message:
+        `${where}: add --yes to replace it${rule} (or set KRAKKED_CONFIG_DIR to another directory)`,
+    };
+  }
+  const answer = io.promptLine(`${where}${rule}. Replace it? [y/N] `);
+  if (/^y(es)?$/i.test(answer?.trim() ?? "")) return undefined;
+  return {
+    exitCode: 1,
+    message: "Kept the existing secrets file; nothing was changed",
+  };
 }
 
 /**
@@ -172,6 +270,15 @@ export async function runSetupCommand(
   flags: SetupFlags,
   io: SetupIo,
 ): Promise<SetupCommandResult> {
+  const existingText = await io.readExisting();
+  const existing = existingText === undefined
+    ? undefined
+    : describeExisting(existingText);
+  if (existing !== undefined) {
+    const stop = confirmReplace(flags, io, existing);
+    if (stop !== undefined) return stop;
+  }
+  const replacesValidated = existing?.validated === true;
   const input = await gather(flags, io);
   if ("error" in input) return { exitCode: 2, message: input.error };
   let transientPolicy: "ask" | "save_unvalidated" = flags.saveUnvalidated
@@ -184,7 +291,10 @@ export async function runSetupCommand(
       save: io.save,
       onTransientFailure: transientPolicy,
       overrideAuthFailure: flags.force,
+      replacesValidated,
     });
+    const kept =
+      `kept the existing secrets file, whose key Kraken accepted: an unvalidated key never replaces it (remove ${io.secretsPath} first to store this one anyway)`;
     switch (result.kind) {
       case "saved":
         return {
@@ -198,6 +308,8 @@ export async function runSetupCommand(
           result,
           message: result.saved
             ? `Kraken rejected the key (${result.errorKind}); saved anyway, marked unvalidated (--force): ${io.secretsPath}`
+            : result.keptExisting
+            ? `Kraken rejected the key (${result.errorKind}): ${result.message}. Nothing was saved; ${kept}`
             : `Kraken rejected the key (${result.errorKind}): ${result.message}. Nothing was saved`,
         };
       case "transient_failure": {
@@ -209,16 +321,21 @@ export async function runSetupCommand(
               `Kraken could not be reached (${result.errorKind}); saved unvalidated: ${io.secretsPath}`,
           };
         }
-        if (!io.interactive || flags.yes || attempt >= 5) {
+        if (
+          !io.interactive || flags.yes || attempt >= 5 || result.keptExisting
+        ) {
           return {
             exitCode: 4,
             result,
-            message:
-              `Kraken could not be reached (${result.errorKind}): ${result.message}. Nothing was saved; retry, or use --save-unvalidated`,
+            message: result.keptExisting
+              ? `Kraken could not be reached (${result.errorKind}): ${result.message}. Nothing was saved; ${kept}`
+              : `Kraken could not be reached (${result.errorKind}): ${result.message}. Nothing was saved; retry, or use --save-unvalidated`,
           };
         }
         const answer = io.promptLine(
-          "Kraken could not be reached. [r]etry, [s]ave unvalidated, or [q]uit? ",
+          replacesValidated
+            ? "Kraken could not be reached. [r]etry or [q]uit (an unvalidated key does not replace the validated one)? "
+            : "Kraken could not be reached. [r]etry, [s]ave unvalidated, or [q]uit? ",
         )
           ?.toLowerCase();
         if (answer === "s") transientPolicy = "save_unvalidated";
@@ -307,6 +424,7 @@ export async function runSetupCli(
     },
     save: (text) => writePrivateFileAtomic(ctx.paths.secrets, text),
     secretsPath: ctx.paths.secrets,
+    readExisting: () => readOptionalText(ctx.paths.secrets),
   });
   const saved = outcome.result !== undefined && "saved" in outcome.result
     ? outcome.result.saved

@@ -140,3 +140,54 @@ Deno.test("classifyValidationError() reads the kind of any error-like value", ()
   assert.equal(classifyValidationError(new Error("x")), "other");
   assert.equal(classifyValidationError(null), "other");
 });
+
+Deno.test("runSetup() with replacesValidated saves only a key that validates now", async (t) => {
+  for (
+    const [kind, policy] of [
+      ["auth", { overrideAuthFailure: true }],
+      ["network", { onTransientFailure: "save_unvalidated" as const }],
+    ] as const
+  ) {
+    await t.step(
+      `${kind} failure with the override: kept, nothing saved`,
+      async () => {
+        const s = store();
+        const r = await runSetup(creds(), PASSWORD, {
+          validate: () => Promise.reject(new FakeKrakenError(kind, "no")),
+          save: s.save,
+          replacesValidated: true,
+          ...policy,
+        });
+        assert.equal(
+          r.kind === "saved" || r.kind === "failed"
+            ? undefined
+            : r.keptExisting,
+          true,
+        );
+        assert.equal("saved" in r && r.saved, false);
+        assert.deepEqual(s.files, []);
+      },
+    );
+  }
+  await t.step(
+    "a failure without the override does not claim to keep anything",
+    async () => {
+      const r = await runSetup(creds(), PASSWORD, {
+        validate: () => Promise.reject(new FakeKrakenError("auth", "no")),
+        save: store().save,
+        replacesValidated: true,
+      });
+      assert.ok(r.kind === "auth_failed" && r.keptExisting === undefined);
+    },
+  );
+  await t.step("a key that validates is saved", async () => {
+    const s = store();
+    const r = await runSetup(creds(), PASSWORD, {
+      validate: () => Promise.resolve(),
+      save: s.save,
+      replacesValidated: true,
+    });
+    assert.equal(r.kind, "saved");
+    assert.equal(s.files.length, 1);
+  });
+});

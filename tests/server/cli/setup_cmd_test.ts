@@ -228,3 +228,161 @@ Deno.test("interactive setup asks for the key, the secret and the password twice
   assert.equal(opened.header.validated, true);
   assertNoLeak(run, [key, secret, PASSWORD]);
 });
+
+Deno.test("interactive setup judges the password before the repeat prompt", async () => {
+  await using h = await CliHarness.start();
+  const { KRAKEN_API_KEY: key, KRAKEN_API_SECRET: secret } =
+    h.simCredentialsEnv;
+  const asked: string[] = [];
+  const answers = [secret, "tiny7", PASSWORD, PASSWORD];
+  const run = await h.run(["setup"], {
+    io: {
+      interactive: true,
+      promptLine: (message) => {
+        asked.push(message);
+        return key;
+      },
+      promptSecret: (message) => {
+        asked.push(message);
+        const next = answers.shift();
+        return Promise.resolve(
+          next === undefined ? undefined : new Secret(next),
+        );
+      },
+    },
+  });
+  assert.equal(run.code, 0, run.stderr);
+  // The short one is refused at once: no "Repeat" follows it.
+  assert.deepEqual(asked, [
+    "Kraken API key: ",
+    "Kraken private key (hidden): ",
+    "New master password (hidden, 8+ characters): ",
+    "New master password (hidden, 8+ characters): ",
+    "Repeat the master password: ",
+  ]);
+  assert.match(
+    run.stderr,
+    /The master password has 5 characters, at least 8 are needed; try again\n/,
+  );
+  assertNoLeak(run, [key, secret, PASSWORD, "tiny7"]);
+});
+
+Deno.test("setup --yes with a short KRAKKED_MASTER_PASSWORD is refused before any call", async () => {
+  await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+  const run = await h.run(["setup", "--yes"], {
+    env: {
+      KRAKEN_API_KEY: "k".repeat(56),
+      KRAKEN_API_SECRET: WRONG_SECRET,
+      KRAKKED_MASTER_PASSWORD: "pw",
+    },
+  });
+  assert.equal(run.code, 2);
+  assert.equal(
+    run.stderr,
+    "KRAKKED_MASTER_PASSWORD has 2 characters, at least 8 are needed\n",
+  );
+  assert.equal(await exists(join(h.dir, "secrets.enc")), false);
+});
+
+Deno.test("setup never replaces an existing secrets file without asking", async (t) => {
+  await using h = await CliHarness.start();
+  const path = join(h.dir, "secrets.enc");
+  const good = { ...h.simCredentialsEnv, KRAKKED_MASTER_PASSWORD: PASSWORD };
+  const first = await h.run(["setup", "--yes"], { env: good });
+  assert.equal(first.code, 0, first.stderr);
+  const original = await Deno.readTextFile(path);
+  const rejected = { ...good, KRAKEN_API_SECRET: WRONG_SECRET };
+  const unchanged = async () =>
+    assert.equal(await Deno.readTextFile(path), original);
+
+  await t.step(
+    "no terminal, no --yes: usage error naming the file",
+    async () => {
+      const run = await h.run(["setup"], { env: good });
+      assert.equal(run.code, 2);
+      assert.equal(
+        run.stderr,
+        `${path} already holds a secrets file with a key Kraken accepted (checked ${
+          JSON.parse(original).validatedAt
+        }): add --yes to replace it; only a key Kraken accepts can replace it (or set KRAKKED_CONFIG_DIR to another directory)\n`,
+      );
+      await unchanged();
+    },
+  );
+  await t.step(
+    "on a terminal: asks first; no keeps the file, exit 1",
+    async () => {
+      const asked: string[] = [];
+      const run = await h.run(["setup"], {
+        io: {
+          interactive: true,
+          promptLine: (message) => {
+            asked.push(message);
+            return "n";
+          },
+          promptSecret: () => {
+            throw new Error("nothing may be asked after a no");
+          },
+        },
+      });
+      assert.equal(run.code, 1);
+      assert.equal(asked.length, 1);
+      assert.match(
+        asked[0]!,
+        /already holds a secrets file with a key Kraken accepted .*Replace it\? \[y\/N\] $/,
+      );
+      assert.equal(
+        run.stderr,
+        "Kept the existing secrets file; nothing was changed\n",
+      );
+      await unchanged();
+    },
+  );
+  await t.step(
+    "--yes --force with a rejected key keeps the validated file (exit 3)",
+    async () => {
+      const run = await h.run(["setup", "--yes", "--force"], { env: rejected });
+      assert.equal(run.code, 3);
+      assert.match(
+        run.stderr,
+        /^Kraken rejected the key \(auth\): .*Nothing was saved; kept the existing secrets file, whose key Kraken accepted: an unvalidated key never replaces it/m,
+      );
+      await unchanged();
+      assertNoLeak(run, [WRONG_SECRET, PASSWORD, good.KRAKEN_API_SECRET]);
+    },
+  );
+  await t.step("--yes --force --json says it kept the file", async () => {
+    const run = await h.run(["setup", "--yes", "--force", "--json"], {
+      env: rejected,
+    });
+    assert.equal(run.code, 3);
+    const out = JSON.parse(run.stdout);
+    assert.equal(out.saved, false);
+    assert.equal(out.outcome, "auth_failed");
+    await unchanged();
+  });
+  await t.step("--yes with a key Kraken accepts replaces it", async () => {
+    const run = await h.run(["setup", "--yes"], {
+      env: { ...good, KRAKKED_MASTER_PASSWORD: "another long password" },
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const opened = await openVault(
+      await Deno.readTextFile(path),
+      new Secret("another long password"),
+    );
+    assert.equal(opened.header.validated, true);
+  });
+  await t.step(
+    "an unvalidated file may be replaced by --yes --force",
+    async () => {
+      await Deno.writeTextFile(path, "not a vault");
+      const run = await h.run(["setup", "--yes", "--force"], { env: rejected });
+      assert.equal(run.code, 3);
+      const opened = await openVault(
+        await Deno.readTextFile(path),
+        new Secret(PASSWORD),
+      );
+      assert.equal(opened.header.validated, false);
+    },
+  );
+});
