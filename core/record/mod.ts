@@ -8,9 +8,50 @@
  * @module
  */
 
-export * from "./bronze.ts";
-export * from "./gaps.ts";
-export * from "./gold.ts";
-export * from "./recorder.ts";
-export * from "./silver.ts";
-export * from "./tap.ts";
+export {
+  bronzeFromRestTrades,
+  bronzeFromWsText,
+  type BronzeSource,
+  type BronzeTrade,
+  isTradeFrameText,
+  type Receipt,
+} from "./bronze.ts";
+export {
+  backfillCursor,
+  type BackfillStep,
+  backfillStep,
+  dedupeTrades,
+  GapTracker,
+  missingIds,
+  type TrackedSymbol,
+  type TradeGap,
+} from "./gaps.ts";
+export {
+  bucketStartUs,
+  GOLD_TIMEFRAMES,
+  type GoldCandle,
+  goldFromTrades,
+  type GoldOptions,
+  type GoldTimeframe,
+  isBucketClosed,
+  rollupGold,
+  spanUs,
+  vwapText,
+} from "./gold.ts";
+export {
+  type RecordBatch,
+  type RecorderCounts,
+  TradeRecorder,
+} from "./recorder.ts";
+export {
+  canonicalSymbol,
+  formatTimestampUs,
+  KRAKEN_EXCHANGE,
+  parseTimestampUs,
+  RecordInputError,
+  type RecordInputErrorKind,
+  type SilverTrade,
+  silverTradeId,
+  toSilver,
+} from "./silver.ts";
+export { type FrameTap, tapWebSocket } from "./tap.ts";
