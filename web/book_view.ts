@@ -6,6 +6,7 @@
  */
 
 import type { BookView, LevelView } from "../worker/protocol.ts";
+import { formatSpread } from "./format.ts";
 
 interface LevelRow {
   tr: HTMLTableRowElement;
@@ -34,7 +35,7 @@ function makeRows(tbody: HTMLTableSectionElement, n: number): LevelRow[] {
  * @example Show a book
  * ```ts ignore
  * const ladder = new BookLadder(asksBody, bidsBody, badge);
- * ladder.show(book);
+ * ladder.show(book, 1);
  * ```
  */
 export class BookLadder {
@@ -67,8 +68,9 @@ export class BookLadder {
    * Show a book view.
    *
    * @param book The book.
+   * @param priceDecimals The pair's price decimals (for the spread).
    */
-  show(book: BookView): void {
+  show(book: BookView, priceDecimals: number): void {
     this.#badge.dataset.state = book.integrity;
     const label = book.integrity === "ok"
       ? "checksum ok"
@@ -94,11 +96,11 @@ export class BookLadder {
       max,
       false,
     );
-    const bestAsk = Number(book.asks[0]?.price);
-    const bestBid = Number(book.bids[0]?.price);
-    const spread = Number.isFinite(bestAsk) && Number.isFinite(bestBid)
-      ? `spread ${(bestAsk - bestBid).toPrecision(4)}`
-      : "";
+    const spread = formatSpread(
+      Number(book.bids[0]?.price),
+      Number(book.asks[0]?.price),
+      priceDecimals,
+    );
     if (this.#spread.textContent !== spread) this.#spread.textContent = spread;
   }
 

@@ -34,6 +34,8 @@ export class ChartView {
   #candles: ISeriesApi<"Candlestick">;
   #volume: ISeriesApi<"Histogram">;
   #lastTimeSec: number | undefined;
+  #lastClose: number | undefined;
+  #live: CandleView | undefined;
   #drawn = 0;
 
   /**
@@ -83,6 +85,11 @@ export class ChartView {
     return this.#drawn;
   }
 
+  /** Close of the newest bar drawn (the price-scale label), if any. */
+  get lastClose(): number | undefined {
+    return this.#lastClose;
+  }
+
   /**
    * Replace the drawn series.
    *
@@ -113,7 +120,13 @@ export class ChartView {
         : "rgba(239,83,80,0.45)",
     })));
     this.#lastTimeSec = candles.at(-1)?.timeSec;
+    this.#lastClose = candles.at(-1)?.close;
     this.#drawn = candles.length;
+    // History holds closed candles only: draw the forming one again, or the
+    // last-price label would fall back to the previous close until the next
+    // trade (and disagree with the table's last meanwhile).
+    const live = this.#live;
+    if (live !== undefined) this.update(live);
   }
 
   /**
@@ -145,6 +158,8 @@ export class ChartView {
       this.#drawn++;
     }
     this.#lastTimeSec = candle.timeSec;
+    this.#lastClose = candle.close;
+    this.#live = candle;
     return true;
   }
 
@@ -153,6 +168,8 @@ export class ChartView {
     this.#candles.setData([]);
     this.#volume.setData([]);
     this.#lastTimeSec = undefined;
+    this.#lastClose = undefined;
+    this.#live = undefined;
     this.#drawn = 0;
   }
 }

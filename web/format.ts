@@ -85,6 +85,33 @@ export function spreadBps(
 }
 
 /**
+ * The book's spread at the pair's price precision, with basis points of the
+ * mid price: the ladder's prices and the spread read alike.
+ *
+ * @param bid Best bid.
+ * @param ask Best ask.
+ * @param decimals Price decimals of the pair.
+ * @returns Text such as `spread 1.9 · 0.2 bp`, or `""` when a side is missing.
+ * @example Format
+ * ```ts
+ * import { formatSpread } from "./format.ts";
+ * formatSpread(97010.5, 97012.4, 1); // "spread 1.9 · 0.2 bp"
+ * ```
+ */
+export function formatSpread(
+  bid: number,
+  ask: number,
+  decimals: number,
+): string {
+  if (!Number.isFinite(bid) || !Number.isFinite(ask)) return "";
+  const bps = spreadBps(bid, ask);
+  const price = formatPrice(ask - bid, decimals);
+  return bps === undefined
+    ? `spread ${price}`
+    : `spread ${price} · ${bps.toFixed(bps < 10 ? 1 : 0)} bp`;
+}
+
+/**
  * Format an age for people.
  *
  * @param ageMs The age.

@@ -17,10 +17,13 @@
  */
 
 import {
+  type ConfigView,
+  type InitInfo,
   type LadderDepth,
   PAGE_TIMEFRAMES,
   type PageTimeframe,
   type PairView,
+  type ProgressView,
   type StatusView,
   type WorkerBatch,
 } from "../worker/protocol.ts";
@@ -28,6 +31,7 @@ import { AccountPanel } from "./account_panel.ts";
 import { BookLadder } from "./book_view.ts";
 import { ChartView } from "./chart_view.ts";
 import { ConfirmDialog } from "./confirm_dialog.ts";
+import { formatPrice } from "./format.ts";
 import { MarketTable, type SortKey } from "./market_table.ts";
 import { OrderTicket } from "./order_ticket.ts";
 import { StatusBar } from "./status_bar.ts";
@@ -135,14 +139,10 @@ function applyBatch(batch: WorkerBatch): void {
     const mine = selected === undefined
       ? undefined
       : batch.tickers.find((t) => t.symbol === selected.symbol);
-    if (mine?.last !== undefined && selected !== undefined) {
-      byId("detail-last").textContent = mine.last.toFixed(
-        selected.priceDecimals,
-      );
-    }
+    if (mine?.last !== undefined) showDetailPrice(mine.last);
   }
   if (batch.book !== undefined && batch.book.symbol === view.pair?.symbol) {
-    ladder.show(batch.book);
+    ladder.show(batch.book, view.pair.priceDecimals);
     const bid = batch.book.bids[0]?.price;
     const ask = batch.book.asks[0]?.price;
     ticket.setQuote(
@@ -151,7 +151,10 @@ function applyBatch(batch: WorkerBatch): void {
     );
   }
   if (batch.trades.length > 0) {
-    tape.add(batch.trades.filter((t) => t.symbol === view.pair?.symbol));
+    const mine = batch.trades.filter((t) => t.symbol === view.pair?.symbol);
+    tape.add(mine);
+    const newest = mine.at(-1);
+    if (newest !== undefined) showDetailPrice(Number(newest.price));
   }
   for (const chunk of batch.history) {
     if (chunk.pair !== view.pair?.id || chunk.timeframe !== view.timeframe) {
@@ -161,7 +164,7 @@ function applyBatch(batch: WorkerBatch): void {
     markOnce("krakked:history-network");
     historyEvent(`network:${chunk.candles.length}`);
     if (chunk.candles.length > 0) markOnce("krakked:first-candle");
-    chartEl.dataset.bars = String(chart?.barCount ?? 0);
+    chartDrawn();
   }
   const live = batch.liveCandle;
   if (
@@ -169,44 +172,89 @@ function applyBatch(batch: WorkerBatch): void {
     live.timeframe === view.timeframe && chart?.update(live.candle)
   ) {
     markOnce("krakked:first-candle");
-    chartEl.dataset.bars = String(chart.barCount);
+    showDetailPrice(live.candle.close);
+    chartDrawn();
   }
   const progress = batch.progress;
   if (
     progress !== undefined && progress.pair === view.pair?.id &&
     progress.timeframe === view.timeframe
   ) {
-    showProgress(progress.phase, progress.done, progress.total, progress.error);
+    showProgress(progress, view.pair);
   }
   if (batch.account !== undefined) account.showStream(batch.account);
   for (const n of batch.notices) notice(n.level, n.message);
 }
 
-function showProgress(
-  phase: string,
-  done: number,
-  total: number,
-  error?: string,
-): void {
+/**
+ * The history bar of the selected series. It names the series it is about
+ * (a label never outlives its selection: `select` hides it), counts trade
+ * pages rather than intervals for older history (the page budget is what
+ * bounds that phase), and stays out of the way while the chart already
+ * shows candles and only the newest few are being topped up.
+ */
+function showProgress(progress: ProgressView, pair: PairView): void {
   const bar = byId<HTMLProgressElement>("backfill-bar");
   const label = byId("backfill-label");
   const box = byId("backfill");
-  box.dataset.phase = phase;
-  if (phase === "done") {
+  box.dataset.phase = progress.phase;
+  box.dataset.series = `${pair.id}/${progress.timeframe}`;
+  const series = `${pair.symbol} ${progress.timeframe}`;
+  const haveCandles = (chart?.barCount ?? 0) > 0;
+  if (
+    progress.phase === "done" || (progress.phase === "ohlc" && haveCandles)
+  ) {
     box.hidden = true;
     return;
   }
   box.hidden = false;
-  if (phase === "failed") {
+  if (progress.phase === "failed") {
     bar.removeAttribute("value");
-    label.textContent = `History backfill failed: ${error ?? "unknown error"}`;
+    label.textContent = `History for ${series} stopped: ${
+      progress.error ?? "unknown error"
+    }`;
     return;
   }
-  bar.max = Math.max(1, total);
-  bar.value = Math.min(done, total);
-  label.textContent = `Loading ${
-    phase === "ohlc" ? "candles" : "older trades"
-  }: ${Math.round(done)} of ${Math.round(total)} intervals`;
+  if (progress.total > 0) {
+    bar.max = progress.total;
+    bar.value = Math.min(progress.done, progress.total);
+  } else {
+    bar.removeAttribute("value");
+  }
+  label.textContent = progress.phase === "ohlc"
+    ? `Loading ${series} candles…`
+    : `Loading older ${series} history from trades: page ${
+      Math.min(progress.done + 1, progress.total)
+    } of at most ${progress.total}`;
+}
+
+function resetProgress(): void {
+  const box = byId("backfill");
+  box.hidden = true;
+  box.dataset.phase = "";
+  box.dataset.series = "";
+  byId("backfill-label").textContent = "";
+}
+
+/** The title's price: the newest known price of the selected pair. */
+function showDetailPrice(price: number | undefined): void {
+  const pair = view.pair;
+  if (pair === undefined || price === undefined || !Number.isFinite(price)) {
+    return;
+  }
+  const text = formatPrice(price, pair.priceDecimals);
+  const el = byId("detail-last");
+  if (el.textContent !== text) el.textContent = text;
+}
+
+function chartDrawn(): void {
+  chartEl.dataset.bars = String(chart?.barCount ?? 0);
+  const close = chart?.lastClose;
+  chartEl.dataset.last = close === undefined || view.pair === undefined
+    ? ""
+    : formatPrice(close, view.pair.priceDecimals);
+  // No ticker or trade yet: the newest candle's close is the price known.
+  if (byId("detail-last").textContent === "") showDetailPrice(close);
 }
 
 async function select(pair: PairView | undefined): Promise<void> {
@@ -217,6 +265,7 @@ async function select(pair: PairView | undefined): Promise<void> {
   if (pair === undefined) {
     title.textContent = "Select a market";
     detail.dataset.pair = "";
+    resetProgress();
     return;
   }
   const timeframe = view.timeframe;
@@ -226,14 +275,22 @@ async function select(pair: PairView | undefined): Promise<void> {
     `#${encodeURIComponent(pair.id)}/${timeframe}`,
   );
   title.textContent = `${pair.symbol} · ${timeframe}`;
+  const samePair = detail.dataset.pair === pair.id;
   detail.dataset.pair = pair.id;
   byId("detail-body").hidden = false;
   ticket.setPair(pair);
   chart ??= new ChartView(chartEl);
   chart.clear();
   chartEl.dataset.history = "";
-  chartEl.dataset.bars = "0";
-  tape.clear();
+  chartDrawn();
+  resetProgress();
+  // Trades do not depend on the timeframe: the tape (and the worker's
+  // trade subscription) stays when only the timeframe changes.
+  if (!samePair) {
+    tape.clear();
+    byId("detail-last").textContent = "";
+  }
+  showDetailPrice(table?.ticker(pair.symbol)?.last);
   const result = await client.request("select", {
     pair: pair.id,
     timeframe,
@@ -255,7 +312,7 @@ async function select(pair: PairView | undefined): Promise<void> {
     markOnce("krakked:history-cache-miss");
     historyEvent("cache:0");
   }
-  chartEl.dataset.bars = String(chart.barCount);
+  chartDrawn();
 }
 
 function setTimeframe(timeframe: PageTimeframe): void {
@@ -360,27 +417,83 @@ async function watchAccount(): Promise<void> {
   if (!result.ok) account.showStreamError(result.error.message);
 }
 
-async function start(): Promise<void> {
-  wireControls();
-  const trading = loadTradingInfo();
-  void trading.then((info) => ticket.setTrading(info));
-  const init = await client.request("init", {});
-  if (!init.ok) {
-    byId("ws-state").textContent = "not started";
-    notice("error", `Cannot start: ${init.error.message}`);
-    byId("market-note").textContent =
-      `The market list could not be loaded: ${init.error.message}. Reload to retry.`;
-    return;
-  }
-  const { config, pairs, storage } = init.value;
-  toleranceSec = config.staleToleranceSec;
-  pairsById = new Map(pairs.map((p) => [p.id, p]));
-  quote = config.quote;
+function showMode(config: ConfigView): void {
   document.body.dataset.mode = config.mode;
   byId("mode-badge").textContent = config.simulated ? "SIMULATED" : "LIVE";
   byId("mode-badge").dataset.mode = config.mode;
   byId("sim-banner").hidden = !config.simulated;
   byId("version").textContent = `Krakked ${config.version}`;
+}
+
+/**
+ * Ask the worker to start until it can. While the server cannot reach
+ * Kraken (or the page cannot reach the server), say so plainly, name the
+ * offline way (`deno task serve --sim`) and retry with a growing pause
+ * (and at once on "Retry now").
+ */
+async function initialize(): Promise<InitInfo> {
+  const panel = byId("upstream-down");
+  const retry = byId<HTMLButtonElement>("upstream-retry");
+  let waitMs = 5_000;
+  for (;;) {
+    const init = await client.request("init", {});
+    if (init.ok) {
+      panel.hidden = true;
+      byId("market-note").textContent = "";
+      return init.value;
+    }
+    const error = init.error;
+    if (error.config !== undefined) showMode(error.config);
+    const upstream = error.kind === "upstream_unreachable";
+    byId("ws-state").textContent = "not started";
+    byId("ws-state").dataset.state = "bad";
+    const rest = byId("rest-state");
+    rest.textContent = upstream
+      ? "Kraken unreachable"
+      : error.kind === "network"
+      ? "server unreachable"
+      : "error";
+    rest.dataset.state = "bad";
+    byId("upstream-title").textContent = upstream
+      ? "Kraken unreachable"
+      : error.kind === "network"
+      ? "The Krakked server is not answering"
+      : "The market list could not be loaded";
+    const text = byId("upstream-text");
+    text.textContent = upstream
+      ? "The Krakked server is running, but it cannot reach Kraken's API. Check the network connection (and connection.rest_url in config.yaml)."
+      : error.message;
+    // The low-level cause, for the curious (hover), not as the headline.
+    text.title = error.message;
+    panel.dataset.kind = error.kind;
+    panel.hidden = false;
+    byId("market-note").textContent = "No markets until Kraken answers.";
+    const seconds = Math.round(waitMs / 1000);
+    byId("upstream-next").textContent = `Retrying every ${seconds} s.`;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, waitMs);
+      function done(): void {
+        clearTimeout(timer);
+        retry.removeEventListener("click", done);
+        resolve();
+      }
+      retry.addEventListener("click", done);
+    });
+    byId("upstream-next").textContent = "Retrying…";
+    waitMs = Math.min(waitMs * 2, 30_000);
+  }
+}
+
+async function start(): Promise<void> {
+  wireControls();
+  const trading = loadTradingInfo();
+  void trading.then((info) => ticket.setTrading(info));
+  const init = await initialize();
+  const { config, pairs, storage } = init;
+  toleranceSec = config.staleToleranceSec;
+  pairsById = new Map(pairs.map((p) => [p.id, p]));
+  quote = config.quote;
+  showMode(config);
   byId("storage-state").textContent = storage.kind === "indexeddb"
     ? "IndexedDB"
     : "memory only";

@@ -115,6 +115,16 @@ export class MarketTable {
     return this.#rowsBuilt;
   }
 
+  /**
+   * The newest ticker shown for a symbol.
+   *
+   * @param symbol WS v2 symbol.
+   * @returns The merged ticker row, or `undefined` before any arrived.
+   */
+  ticker(symbol: string): TickerView | undefined {
+    return this.#bySymbol.get(symbol)?.ticker;
+  }
+
   /** Current sort column and direction. */
   get sort(): { key: SortKey; descending: boolean } {
     return { key: this.#sortKey, descending: this.#sortDescending };

@@ -102,7 +102,7 @@ export class StatusBar {
     set(
       this.#el.rest,
       status.restReachable === null
-        ? "unknown"
+        ? "checking"
         : status.restReachable
         ? "reachable"
         : "unreachable",

@@ -58,6 +58,7 @@ import {
   type BalanceView,
   type BookView,
   type CandleView,
+  type ConfigView,
   type InitInfo,
   type LadderDepth,
   type OrderView,
@@ -66,6 +67,7 @@ import {
   type PageTimeframe,
   type PairView,
   parsePageMessage,
+  type ProgressView,
   PROTOCOL_VERSION,
   type RequestMap,
   type RequestMethod,
@@ -212,6 +214,9 @@ export function tickerView(ticker: Ticker, atMs: number): TickerView {
     view.last = last;
     view.lastText = ticker.last as string;
   }
+  // Kraken's WS v2 ticker `change_pct` is the 24 h change in percent: the
+  // last price against the price 24 hours ago (docs/kraken/WS_V2.md, 3.1).
+  // The CLI's "24h %" is the same measure, so page and CLI agree.
   const change = num(ticker.changePct);
   if (change !== undefined) view.changePct = change;
   const volume = num(ticker.volume);
@@ -244,6 +249,35 @@ function errorValue(error: unknown): WorkerError {
     "internal",
     error instanceof Error ? error.message : String(error),
   );
+}
+
+function configView(config: ServerConfig): ConfigView {
+  return {
+    mode: config.mode,
+    simulated: config.simulated,
+    version: config.version,
+    staleToleranceSec: config.staleToleranceSec,
+    timeframes: config.timeframes,
+    quote: config.quote,
+    privateData: config.privateData,
+    tradingMode: config.tradingMode,
+  };
+}
+
+/**
+ * A failed market load, for the page: the server's config goes along (the
+ * page still shows the mode), and an unreachable Kraken says what to do.
+ */
+function startError(error: unknown, config: ServerConfig): ProxyCallError {
+  const value = errorValue(error);
+  const unreachable = value.kind === "upstream_unreachable";
+  return new ProxyCallError({
+    ...value,
+    message: unreachable
+      ? `Kraken is unreachable from the Krakked server: ${value.message}`
+      : value.message,
+    config: configView(config),
+  }, { cause: error });
 }
 
 function pairView(pair: PairMetadata): PairView {
@@ -287,6 +321,8 @@ export class MarketWorker {
   #watched = new Set<string>();
   #selection: Selection | undefined;
   #generation = 0;
+  #fillRun = 0;
+  #cacheOpening: Promise<CandleCache> | undefined;
   #failedSymbols = new Map<string, string>();
   #restReachable: boolean | null = null;
   #restError: string | undefined;
@@ -418,7 +454,8 @@ export class MarketWorker {
   async #start(): Promise<Result<InitInfo>> {
     const config = await this.#client.config();
     this.#config = config;
-    const cachePromise = this.#openCache();
+    // Opened while the market loads; kept for a retry after a failed init.
+    const cachePromise = this.#cacheOpening ??= this.#openCache();
     const market = await loadMarketMetadata({
       assets: async () =>
         (await this.#client.publicCall("Assets")).result as Record<
@@ -430,6 +467,8 @@ export class MarketWorker {
           string,
           AssetPairInfo
         >,
+    }).catch((error) => {
+      throw startError(error, config);
     });
     this.#assets = market.assets;
     const all = market.pairs;
@@ -452,16 +491,7 @@ export class MarketWorker {
       ok: true,
       value: {
         protocol: PROTOCOL_VERSION,
-        config: {
-          mode: config.mode,
-          simulated: config.simulated,
-          version: config.version,
-          staleToleranceSec: config.staleToleranceSec,
-          timeframes: config.timeframes,
-          quote: config.quote,
-          privateData: config.privateData,
-          tradingMode: config.tradingMode,
-        },
+        config: configView(config),
         pairs,
         storage: this.#cache.storage,
       },
@@ -740,35 +770,75 @@ export class MarketWorker {
     };
   }
 
-  /** Fill the selected series from the proxy after the cached answer went out. */
+  /**
+   * Fill the selected series from the proxy after the cached answer went
+   * out. One fill runs at a time: a newer one (another selection, a
+   * reconnect) silences the older, so the page never sees two fills'
+   * progress interleaved. Every fill ends with a `done` or `failed`
+   * progress, and says `ohlc` at once, before its first request, so the
+   * page never keeps a previous series' label.
+   */
   #startFill(): void {
     const selection = this.#selection;
     if (selection === undefined) return;
     const { pair, timeframe, limit } = selection;
     const generation = selection.generation;
+    const run = ++this.#fillRun;
     const current = () =>
-      !this.#closed && this.#selection?.generation === generation;
+      !this.#closed && this.#selection?.generation === generation &&
+      this.#fillRun === run;
     const cache = this.#cache as CandleCache;
-    const onProgress = (progress: BackfillProgress) => {
+    const maxPages = this.#deps.maxTradePages ?? 10;
+    const report = (
+      phase: ProgressView["phase"],
+      unit: ProgressView["unit"],
+      done: number,
+      total: number,
+      error?: string,
+    ) => {
       if (!current()) return;
       this.#coalescer.progress({
         pair: pair.id,
         timeframe,
-        phase: progress.phase,
-        done: Math.round(progress.done),
-        total: Math.round(progress.total),
+        phase,
+        unit,
+        done: Math.max(0, Math.round(done)),
+        total: Math.max(0, Math.round(total)),
+        ...(error === undefined ? {} : { error }),
       });
     };
-    const run = async () => {
-      const report = await backfillOhlc(pair.id, timeframe, {
+    // OHLC progress comes from core in intervals; trade pages are counted
+    // here, before each request, so a slow (paced) page shows which page
+    // it waits for instead of a frozen interval count.
+    const onProgress = (progress: BackfillProgress) => {
+      if (progress.phase === "ohlc") {
+        report("ohlc", "intervals", progress.done, progress.total);
+      }
+    };
+    const client = this.#client;
+    const pagedSource = () => {
+      let pages = 0;
+      return {
+        ohlc: (id: string, options: { interval: number; since?: number }) =>
+          client.ohlc(id, options),
+        trades: (id: string, options: { since?: string; count?: number }) => {
+          report("trades", "pages", pages, maxPages);
+          pages++;
+          return client.trades(id, options);
+        },
+      };
+    };
+    report("ohlc", "intervals", 0, 0);
+    const fill = async () => {
+      const result = await backfillOhlc(pair.id, timeframe, {
         store: cache,
-        source: this.#client,
+        source: pagedSource(),
         now: this.#now,
         onProgress,
         fromTrades: true,
         priceDecimals: pair.priceDecimals,
         volumeDecimals: pair.volumeDecimals,
-        maxPages: this.#deps.maxTradePages ?? 10,
+        maxPages,
       });
       if (!current()) return;
       await this.#sendHistory(pair, timeframe, limit);
@@ -778,43 +848,27 @@ export class MarketWorker {
       const intervalSec = timeframeToSeconds(timeframe);
       if (
         current() && oldest !== undefined && held.length < limit &&
-        intervalSec <= 900 && report.ohlcPages > 0
+        intervalSec <= 900 && result.ohlcPages > 0
       ) {
         await backfillFromTrades(pair.id, timeframe, {
           store: cache,
-          source: this.#client,
+          source: pagedSource(),
           now: this.#now,
-          onProgress,
           sinceSec: oldest - (limit - held.length) * intervalSec,
           untilSec: oldest,
           priceDecimals: pair.priceDecimals,
           volumeDecimals: pair.volumeDecimals,
-          maxPages: this.#deps.maxTradePages ?? 10,
+          maxPages,
         });
         if (!current()) return;
         await this.#sendHistory(pair, timeframe, limit);
       }
-      if (current()) {
-        this.#coalescer.progress({
-          pair: pair.id,
-          timeframe,
-          phase: "done",
-          done: 1,
-          total: 1,
-        });
-      }
+      report("done", "intervals", 1, 1);
     };
-    run().catch((error) => {
+    fill().catch((error) => {
       if (!current()) return;
       const value = errorValue(error);
-      this.#coalescer.progress({
-        pair: pair.id,
-        timeframe,
-        phase: "failed",
-        done: 0,
-        total: 1,
-        error: value.message,
-      });
+      report("failed", "intervals", 0, 0, value.message);
       this.#coalescer.notice({
         level: "warning",
         code: "backfill_failed",

@@ -40,6 +40,7 @@ export type WorkerErrorKind =
   | "not_ready"
   | "no_credentials"
   | "storage"
+  | "upstream_unreachable"
   | "internal";
 
 /** A failure, as a value. */
@@ -52,6 +53,12 @@ export interface WorkerError {
   status?: number;
   /** The server's stable error code, when it sent one. */
   code?: string;
+  /**
+   * The server's configuration, when it was read before the failure (an
+   * `init` that reached the server but not Kraken), so the page can still
+   * say which mode it runs in.
+   */
+  config?: ConfigView;
 }
 
 /** Success or failure, as a value. */
@@ -287,7 +294,10 @@ export interface TickerView {
   last?: number;
   /** Last price as exact text, for display at the pair's precision. */
   lastText?: string;
-  /** 24 h change in percent. */
+  /**
+   * 24 h change in percent: last price against the price 24 hours ago
+   * (Kraken's WS v2 ticker `change_pct`), shown as "24h %".
+   */
   changePct?: number;
   /** 24 h volume in the quote currency (volume × VWAP). */
   volumeQuote?: number;
@@ -363,7 +373,11 @@ export interface LiveCandleView {
   candle: CandleView;
 }
 
-/** Backfill progress of the selected series. */
+/**
+ * Backfill progress of the selected series. One fill per selection: it
+ * starts with `ohlc` (0 of 0: nothing known yet), may page `trades` for
+ * older history, and always ends with `done` or `failed`.
+ */
 export interface ProgressView {
   /** Pair id. */
   pair: string;
@@ -371,9 +385,15 @@ export interface ProgressView {
   timeframe: PageTimeframe;
   /** `ohlc` or `trades` while running, `done` or `failed` at the end. */
   phase: "ohlc" | "trades" | "done" | "failed";
-  /** Intervals covered. */
+  /**
+   * What `done` and `total` count: candle `intervals` (the `OHLC` phase) or
+   * `Trades` `pages` (the older-history phase: `done` pages fetched of at
+   * most `total`; the phase may end early when it reaches the range).
+   */
+  unit: "intervals" | "pages";
+  /** Units covered. */
   done: number;
-  /** Intervals wanted (estimate). */
+  /** Units wanted (an estimate or a budget; 0 when not known yet). */
   total: number;
   /** Failure text when `failed`. */
   error?: string;

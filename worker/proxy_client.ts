@@ -148,8 +148,15 @@ export class ProxyClient implements OhlcSource, TradesSource {
       const message = typeof info.message === "string"
         ? info.message
         : `HTTP ${response.status}`;
+      // The proxy answers a Kraken it cannot reach with its error `kind`
+      // "network" (HTTP 504): the page says so instead of "HTTP 504".
+      const kind: WorkerErrorKind = code === "no_credentials"
+        ? "no_credentials"
+        : info.kind === "network"
+        ? "upstream_unreachable"
+        : "http";
       throw new ProxyCallError({
-        kind: code === "no_credentials" ? "no_credentials" : "http",
+        kind,
         status: response.status,
         message: `${pathOnly(path)} failed: ${message}`,
         ...(code === undefined ? {} : { code }),

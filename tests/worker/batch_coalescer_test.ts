@@ -135,6 +135,7 @@ Deno.test("BatchCoalescer keeps queues in order and caps trades", () => {
     pair: "XBTUSD",
     timeframe: "1m",
     phase: "ohlc",
+    unit: "intervals",
     done: 1,
     total: 2,
   });
@@ -142,6 +143,7 @@ Deno.test("BatchCoalescer keeps queues in order and caps trades", () => {
     pair: "XBTUSD",
     timeframe: "1m",
     phase: "done",
+    unit: "intervals",
     done: 2,
     total: 2,
   });

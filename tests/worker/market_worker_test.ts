@@ -64,7 +64,12 @@ interface Harness {
 }
 
 async function harness(
-  options: { seed?: Candle[]; ohlcFrom?: number } = {},
+  options: {
+    seed?: Candle[];
+    ohlcFrom?: number;
+    /** While `true`, the proxy answers public calls as for an unreachable Kraken. */
+    upstreamDown?: { value: boolean };
+  } = {},
 ): Promise<Harness> {
   const clock = new FakeClock(T0);
   const sockets = new FakeWebSocketFactory();
@@ -78,6 +83,20 @@ async function harness(
   const fetch = new FakeFetch((request) => {
     const url = new URL(request.url);
     log.push(`fetch ${url.pathname}`);
+    if (
+      options.upstreamDown?.value === true &&
+      url.pathname.startsWith("/api/public/")
+    ) {
+      // What the server's proxy answers when Kraken is unreachable.
+      return jsonResponse({
+        error: {
+          code: "Krakked:Fetch failed",
+          kind: "network",
+          message:
+            "Kraken AssetPairs call failed: the request could not be sent or read (TypeError)",
+        },
+      }, { status: 504 });
+    }
     switch (url.pathname) {
       case "/api/config":
         return jsonResponse({
@@ -416,6 +435,75 @@ Deno.test("MarketWorker streams the selected book with its checksum state and th
       (m as { params: { channel: string } }).params.channel
     );
     assert.ok(unsubscribed.includes("trade") && unsubscribed.includes("ohlc"));
+  } finally {
+    h.worker.close();
+  }
+});
+
+Deno.test("MarketWorker: an unreachable Kraken fails init with its own kind and the server's config, and a retry recovers", async () => {
+  const down = { value: true };
+  const h = await harness({ upstreamDown: down });
+  try {
+    await h.worker.receive(request(1, "init", {}));
+    const failed = h.replies().at(-1);
+    if (failed?.method !== "init" || failed.result.ok) {
+      throw new Error("init should fail while Kraken is unreachable");
+    }
+    assert.equal(failed.result.error.kind, "upstream_unreachable");
+    assert.match(failed.result.error.message, /Kraken is unreachable/);
+    assert.equal(failed.result.error.config?.mode, "sim");
+    assert.equal(
+      h.sockets.instances.length,
+      0,
+      "no stream is opened without a market",
+    );
+    down.value = false;
+    await h.worker.receive(request(2, "init", {}));
+    const retried = h.replies().at(-1);
+    assert.equal(retried?.id, 2);
+    assert.equal(retried?.result.ok, true);
+  } finally {
+    h.worker.close();
+  }
+});
+
+Deno.test("MarketWorker: a fill's progress belongs to its selection and always ends", async () => {
+  const h = await harness();
+  try {
+    await h.worker.receive(request(1, "init", {}));
+    h.sockets.last().open();
+    const params = { timeframe: "1m", depth: 10, limit: 40 };
+    await h.worker.receive(request(2, "select", { pair: "XBTUSD", ...params }));
+    await h.settle();
+    // A second pair while the first may still be filling.
+    await h.worker.receive(request(3, "select", { pair: "ETHUSD", ...params }));
+    const replyAt = h.messages.findIndex((m) =>
+      m.kind === "reply" && m.id === 3
+    );
+    await h.settle();
+    const after = h.messages.slice(replyAt).flatMap((m) =>
+      m.kind === "batch" && m.progress !== undefined ? [m.progress] : []
+    );
+    assert.ok(after.length > 0, "the second fill reported");
+    assert.deepEqual(
+      [...new Set(after.map((p) => p.pair))],
+      ["ETHUSD"],
+      "no progress of the first pair after the second was selected",
+    );
+    assert.equal(after.at(-1)?.phase, "done");
+    const all = h.batches().flatMap((b) =>
+      b.progress === undefined ? [] : [b.progress]
+    );
+    for (const p of all) {
+      assert.ok(p.done >= 0 && p.total >= 0, JSON.stringify(p));
+      if (p.total > 0) assert.ok(p.done <= p.total, JSON.stringify(p));
+      if (p.phase === "trades") {
+        // Older history counts pages within the budget, never intervals.
+        assert.equal(p.unit, "pages");
+        assert.equal(p.total, 10);
+        assert.ok(p.done < p.total);
+      }
+    }
   } finally {
     h.worker.close();
   }
