@@ -15,16 +15,26 @@
 import { join } from "node:path";
 import { type KrakkedConfig, parseConfig } from "@krakked/core/config/config";
 import { Logger } from "@krakked/core/log";
-import { RestClient } from "@krakked/core/rest/client";
+import {
+  DEFAULT_CALL_DEADLINE_MS,
+  RestClient,
+} from "@krakked/core/rest/client";
 import { KrakenError } from "@krakked/core/rest/errors";
-import { resolveCredentials } from "@krakked/core/secrets/credentials";
+import {
+  ENV_MASTER_PASSWORD,
+  resolveCredentials,
+} from "@krakked/core/secrets/credentials";
 import { Secret } from "@krakked/core/secrets/secret";
 import { PrivateStream } from "@krakked/core/trade/private_stream";
 import { PrivateWsSession } from "@krakked/core/trade/ws_session";
 import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
 import { configDir, type ConfigPaths, configPaths } from "./deno/config_dir.ts";
 import { denoCredentialSources } from "./deno/credentials_source.ts";
-import { readOptionalText } from "./deno/files.ts";
+import {
+  FILE_LIMITS,
+  readOptionalText,
+  tightenConfigDir,
+} from "./deno/files.ts";
 import { createApp } from "./http/app.ts";
 import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
@@ -52,6 +62,8 @@ export interface ServeSettings {
   live: boolean;
   /** Extra synthetic simulator pairs. */
   simPairs?: number;
+  /** The in-process simulator's port (with `sim`; default 0, any free port). */
+  simPort?: number;
 }
 
 /** A running server. */
@@ -113,8 +125,10 @@ interface Upstream {
  * @param settings What to serve.
  * @param options Test hooks.
  * @returns The running server.
- * @throws {Error} For a non-loopback host without a token, an unreadable
- *   config, or a port in use (`Deno.errors.AddrInUse`).
+ * @throws {PortInUseError} For a port in use (naming the port and the flag).
+ * @throws {import("./deno/files.ts").InputFileError} For a config file that
+ *   is not a regular file or is too large.
+ * @throws {Error} For a non-loopback host without a token or a bad config.
  * @example Serve against the simulator
  * ```ts ignore
  * const running = await startServe({
@@ -166,8 +180,19 @@ async function readServeConfig(
   const paths =
     () => (pathsCache ??= configPaths(configDir(Deno.build.os, env)));
   const { config, warnings } = parseConfig(
-    options.configText ?? (await readOptionalText(paths().config)),
+    options.configText ??
+      (await readOptionalText(paths().config, {
+        maxBytes: FILE_LIMITS.config,
+      })),
   );
+  if (options.configText === undefined) {
+    // The README promises a private config directory: an existing one
+    // that is open to others is tightened before secrets are read.
+    const { dir, secrets } = paths();
+    for (const path of await tightenConfigDir(dir, secrets)) {
+      say(`note: tightened the permissions of ${path} (0700/0600)`);
+    }
+  }
   for (const w of warnings) say(`warning: ${w}`);
   const host = settings.host ?? config.server.host;
   const port = settings.port ?? config.server.port;
@@ -192,16 +217,22 @@ async function startUpstream(
 ): Promise<Upstream> {
   const { settings, config, logger, say, paths } = context;
   if (settings.sim) {
-    const sim = await startSimulator({
-      port: 0,
-      seed: settings.seed ?? 1,
-      // The simulator meters the key by the tier the client paces for.
-      tier: config.connection.api_tier,
-      ...(settings.simPairs !== undefined
-        ? { syntheticPairs: settings.simPairs }
-        : {}),
-      websocket: webSocketPlugin(),
-    });
+    const sim = await bindOrExplain(
+      () =>
+        startSimulator({
+          port: settings.simPort ?? 0,
+          seed: settings.seed ?? 1,
+          // The simulator meters the key by the tier the client paces for.
+          tier: config.connection.api_tier,
+          ...(settings.simPairs !== undefined
+            ? { syntheticPairs: settings.simPairs }
+            : {}),
+          websocket: webSocketPlugin(),
+        }),
+      "127.0.0.1",
+      settings.simPort ?? 0,
+      "--sim-port",
+    );
     started.defer(() => sim.close());
     // The simulator keeps its own holder; the client gets its own type.
     const simSecret = new Secret(sim.credentials.apiSecret.reveal());
@@ -225,6 +256,9 @@ async function startUpstream(
     credentials: undefined,
     sim: undefined,
   };
+  // The master password may come from the environment: never shown either.
+  const password = context.env(ENV_MASTER_PASSWORD);
+  if (password !== undefined) logger.redactor.register(password);
   const resolved = await resolveCredentials(
     denoCredentialSources({ secretsPath: paths().secrets, env: context.env }),
   );
@@ -265,6 +299,12 @@ async function openRest(
   const rest = new RestClient({
     baseUrl: upstream.restUrl,
     timeoutMs: config.connection.timeout_ms,
+    // A page request is answered within this, queue and retries included;
+    // one whose caller went away is dropped before it is signed.
+    deadlineMs: Math.max(
+      DEFAULT_CALL_DEADLINE_MS,
+      config.connection.timeout_ms,
+    ),
     tier: config.connection.api_tier,
     ...(upstream.credentials ? { credentials: upstream.credentials } : {}),
   });
@@ -440,13 +480,19 @@ function listen(
 ): string {
   const { host } = context;
   const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: host,
-    port: context.port,
-    signal: controller.signal,
-    // Quiet: the caller prints the URL.
-    onListen: () => {},
-  }, app.fetch);
+  const server = bindOrExplainSync(
+    () =>
+      Deno.serve({
+        hostname: host,
+        port: context.port,
+        signal: controller.signal,
+        // Quiet: the caller prints the URL.
+        onListen: () => {},
+      }, app.fetch),
+    host,
+    context.port,
+    "--port",
+  );
   started.defer(async () => {
     controller.abort();
     await server.finished;
@@ -457,4 +503,71 @@ function listen(
   return `http://${
     shownHost.includes(":") ? `[${shownHost}]` : shownHost
   }:${port}`;
+}
+
+/**
+ * A port that is already taken, named with the flag that picks another.
+ *
+ * @example The message
+ * ```ts ignore
+ * new PortInUseError("127.0.0.1", 8787, "--port").message;
+ * // "Port 8787 on 127.0.0.1 is already in use (another krakked?): stop it, or pick another port with --port 8788 (--port 0 takes any free one)"
+ * ```
+ */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+
+  /**
+   * Create the error.
+   *
+   * @param host The bind address.
+   * @param port The port in use.
+   * @param flag The flag that sets it (`--port`, `--sim-port`).
+   * @param options The underlying `AddrInUse` error.
+   */
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    readonly flag: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Port ${port} on ${host} is already in use (another krakked?): stop it, or pick another port with ${flag} ${
+        port >= 65_535 ? port - 1 : port + 1
+      } (${flag} 0 takes any free one)`,
+      options,
+    );
+  }
+}
+
+function bindOrExplainSync<T>(
+  bind: () => T,
+  host: string,
+  port: number,
+  flag: string,
+): T {
+  try {
+    return bind();
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new PortInUseError(host, port, flag, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function bindOrExplain<T>(
+  bind: () => Promise<T>,
+  host: string,
+  port: number,
+  flag: string,
+): Promise<T> {
+  try {
+    return await bind();
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new PortInUseError(host, port, flag, { cause: error });
+    }
+    throw error;
+  }
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { systemClock } from "@krakked/core/clock";
+import { LineBuffer } from "@krakked/core/log";
 import { MAX_SYNTHETIC_PAIRS } from "@krakked/sim";
 import {
   integerFlag,
@@ -30,14 +32,15 @@ export type ServeArgs = Parsed<ServeFlags>;
 
 /** Help text of `krakked serve`. */
 export const SERVE_HELP =
-  `Usage: krakked serve [--sim [--seed S] [--sim-pairs N]] [--port N] [--host H --token T]
+  `Usage: krakked serve [--sim [--seed S] [--sim-pairs N] [--sim-port N]] [--port N] [--host H --token T]
 
 Runs the local server and market-watch page on http://127.0.0.1:8787.
 
   --sim         run fully offline against the built-in Kraken simulator (the page says SIMULATED)
   --seed S      simulator seed (with --sim; default 1)
   --sim-pairs N add N synthetic USD markets SYN001/USD… to the simulator (with --sim; 0 to ${MAX_SYNTHETIC_PAIRS})
-  --port N      port (default: server.port in config.yaml, 8787)
+  --sim-port N  the simulator's port on 127.0.0.1 (with --sim; default: any free port)
+  --port N      port (default: server.port in config.yaml, 8787; 0 takes any free one)
   --host H      bind address (default 127.0.0.1); a non-loopback host needs --token
   --token T     access token required on every request (for non-loopback binds)
   --live        second switch for live orders (also KRAKKED_LIVE=1)
@@ -61,7 +64,7 @@ const MIN_TOKEN_LENGTH = 16;
 export function parseServeArgs(args: readonly string[]): ServeArgs {
   const parsed = parseFlags(args, {
     booleans: ["sim", "live"],
-    values: ["host", "token", "port", "seed", "sim-pairs"],
+    values: ["host", "token", "port", "seed", "sim-pairs", "sim-port"],
   });
   if (parsed.kind !== "flags") return parsed;
   const port = integerFlag(parsed, "port", { min: 0, max: 65_535 });
@@ -76,6 +79,8 @@ export function parseServeArgs(args: readonly string[]): ServeArgs {
     max: MAX_SYNTHETIC_PAIRS,
   });
   if (isUsageError(simPairs)) return simPairs;
+  const simPort = integerFlag(parsed, "sim-port", { min: 0, max: 65_535 });
+  if (isUsageError(simPort)) return simPort;
   const token = parsed.values.get("token");
   if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
     return usageError(
@@ -86,6 +91,9 @@ export function parseServeArgs(args: readonly string[]): ServeArgs {
   if (simPairs !== undefined && !sim) {
     return usageError("--sim-pairs only works with --sim");
   }
+  if (simPort !== undefined && !sim) {
+    return usageError("--sim-port only works with --sim");
+  }
   return {
     kind: "serve",
     host: parsed.values.get("host"),
@@ -95,6 +103,7 @@ export function parseServeArgs(args: readonly string[]): ServeArgs {
     seed,
     live: parsed.booleans.has("live"),
     ...(simPairs === undefined ? {} : { simPairs }),
+    ...(simPort === undefined ? {} : { simPort }),
   };
 }
 
@@ -120,7 +129,14 @@ export async function runServe(
   // Loaded on demand: the other commands never pay for the HTTP stack.
   const { startServe } = await import("../serve.ts");
   const say = (line: string) => writeLine(io.stderr, line);
-  const running = await startServe(flags, { say, logSink: say });
+  // The request log is batched: one stderr write per millisecond at most,
+  // not one blocking write per request.
+  const log = new LineBuffer({
+    write: io.stderr,
+    setTimer: systemClock.setTimer,
+  });
+  const running = await startServe(flags, { say, logSink: log.push })
+    .finally(() => log.flush());
   say(
     `Krakked ${
       running.mode === "sim"
@@ -132,6 +148,7 @@ export async function runServe(
     await untilStopped();
   } finally {
     await running.close();
+    await log.flush();
   }
   return 0;
 }

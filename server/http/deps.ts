@@ -18,6 +18,7 @@ export interface AppRest {
   callPrivate(
     method: string,
     params?: CallParams,
+    options?: { signal?: AbortSignal },
   ): Promise<RestAnswer<unknown>>;
   readonly hasCredentials: boolean;
 }

@@ -8,6 +8,9 @@
  */
 
 import { KrakenError, type KrakenErrorKind } from "@krakked/core/rest/errors";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Redactor } from "@krakked/core/secrets/redact";
 import { ProxyParamError } from "./public_proxy.ts";
 import { TicketError } from "../trading/orders.ts";
 
@@ -141,7 +144,9 @@ export function errorAnswer(
       status: upstreamStatus(error.kind),
       body: {
         error: {
-          code: error.code,
+          // Kraken's code is wire text too: an echoing upstream puts what
+          // it was sent in it.
+          code: redact(error.code),
           kind: error.kind,
           message: redact(error.message),
         },
@@ -149,7 +154,7 @@ export function errorAnswer(
       log: {
         level: "warn",
         msg: "upstream",
-        fields: { kind: error.kind, code: error.code },
+        fields: { kind: error.kind, code: redact(error.code) },
       },
     };
   }
@@ -158,6 +163,33 @@ export function errorAnswer(
     body: { error: { code: "internal", message: "Internal error" } },
     log: { level: "error", msg: "unhandled", fields: { error } },
   };
+}
+
+/**
+ * A JSON answer that may carry upstream data (a Kraken result, an order
+ * decision quoting Kraken's error): serialised once, with every value the
+ * redactor holds removed (the key, the secret, WS tokens, the master
+ * password, in all their spellings).
+ *
+ * @param c The request's context (headers set by guards are kept).
+ * @param redactor The server's redactor.
+ * @param body The JSON-serialisable body.
+ * @param status The HTTP status (default 200).
+ * @returns The response.
+ * @example Answer a private read
+ * ```ts ignore
+ * return jsonAnswer(c, deps.logger.redactor, { result });
+ * ```
+ */
+export function jsonAnswer(
+  c: Context,
+  redactor: Pick<Redactor, "json">,
+  body: unknown,
+  status: ContentfulStatusCode = 200,
+): Response {
+  return c.body(redactor.json(body), status, {
+    "Content-Type": "application/json",
+  });
 }
 
 function refused(

@@ -27,7 +27,7 @@ import {
 } from "@krakked/core/market/metadata";
 import type { PairMetadata } from "@krakked/core/market/pairs";
 import type { CallParams, RestAnswer } from "@krakked/core/rest/client";
-import { KrakenError } from "@krakked/core/rest/errors";
+import { KrakenError, LOCAL_CODES } from "@krakked/core/rest/errors";
 import type {
   AssetInfo,
   AssetPairInfo,
@@ -69,7 +69,11 @@ import {
 import type { PrivateStream } from "@krakked/core/trade/private_stream";
 import { RestOrderTransport } from "@krakked/core/trade/rest_transport";
 import { OrderRejectedError } from "@krakked/core/trade/rules";
-import { readOptionalText, writePrivateFileAtomic } from "../deno/files.ts";
+import {
+  FILE_LIMITS,
+  readOptionalText,
+  writePrivateFileAtomic,
+} from "../deno/files.ts";
 
 /** File name of the paper broker's state inside the config directory. */
 export const PAPER_FILE = "paper.json";
@@ -100,6 +104,16 @@ export interface OrderServiceRest {
   ): Promise<RestAnswer<unknown>>;
   /** Whether credentials are configured. */
   readonly hasCredentials: boolean;
+}
+
+/** Per-call options of the service's public methods. */
+export interface CallerOptions {
+  /**
+   * The caller went away (an HTTP client disconnected): a call still
+   * waiting for its turn, or still waiting to be sent, is dropped and never
+   * reaches Kraken. An order already sent stays sent.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@linkcode OrderService}. */
@@ -588,8 +602,14 @@ export class OrderService {
    * @throws {TicketError} For an unknown pair.
    * @throws {KrakenError} When market data could not be read.
    */
-  place(ticket: OrderTicket): Promise<OrderDecision> {
-    return this.#serial(() => this.#place(ticket));
+  place(
+    ticket: OrderTicket,
+    options: CallerOptions = {},
+  ): Promise<OrderDecision> {
+    return this.#serial(
+      () => this.#place(ticket, options.signal),
+      options.signal,
+    );
   }
 
   /**
@@ -600,7 +620,7 @@ export class OrderService {
    * @returns The decision.
    * @throws {KrakenError} When Kraken could not be reached.
    */
-  cancel(id: string): Promise<CancelDecision> {
+  cancel(id: string, options: CallerOptions = {}): Promise<CancelDecision> {
     return this.#serial(async () => {
       const refused = this.#routeRefusal();
       if (refused !== undefined) return refused;
@@ -630,7 +650,7 @@ export class OrderService {
         }
         throw error;
       }
-    });
+    }, options.signal);
   }
 
   /**
@@ -643,7 +663,7 @@ export class OrderService {
    * @throws {KrakenError} When Kraken could not be reached.
    */
   cancelAll(
-    options: { includeStops?: boolean } = {},
+    options: { includeStops?: boolean } & CallerOptions = {},
   ): Promise<CancelDecision> {
     return this.#serial(async () => {
       const refused = this.#routeRefusal();
@@ -655,7 +675,11 @@ export class OrderService {
         return this.#noCredentials();
       }
       const { client } = await this.#load();
-      const result: CancelAllResult = await client.cancelAll(options);
+      const result: CancelAllResult = await client.cancelAll(
+        options.includeStops === undefined
+          ? {}
+          : { includeStops: options.includeStops },
+      );
       await this.#savePaper();
       return {
         decision: "accepted",
@@ -664,7 +688,7 @@ export class OrderService {
         keptStops: result.keptStops,
         uncovered: result.uncovered,
       };
-    });
+    }, options.signal);
   }
 
   /**
@@ -682,9 +706,12 @@ export class OrderService {
   closePosition(
     pair: string,
     volume: string | "all",
-    options: { limitPrice?: string } = {},
+    options: { limitPrice?: string } & CallerOptions = {},
   ): Promise<OrderDecision> {
-    return this.#serial(() => this.#closePosition(pair, volume, options));
+    return this.#serial(
+      () => this.#closePosition(pair, volume, options),
+      options.signal,
+    );
   }
 
   /**
@@ -694,7 +721,9 @@ export class OrderService {
    * @returns The mode and the orders, oldest first.
    * @throws {KrakenError} When market data could not be read.
    */
-  orders(): Promise<{ mode: TradingMode; orders: OrderView[] }> {
+  orders(
+    options: CallerOptions = {},
+  ): Promise<{ mode: TradingMode; orders: OrderView[] }> {
     return this.#serial(async () => {
       if (this.mode === "read_only") return { mode: this.mode, orders: [] };
       const { client } = await this.#load();
@@ -715,7 +744,7 @@ export class OrderService {
         ) => accountView(o, "live"));
       }
       return { mode: this.mode, orders: [...tracked, ...extra] };
-    });
+    }, options.signal);
   }
 
   /**
@@ -841,8 +870,23 @@ export class OrderService {
     });
   }
 
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn, fn);
+  /**
+   * Runs calls one at a time. A call whose caller went away (its signal
+   * aborted) while it waited for its turn is dropped when its turn comes:
+   * nothing of it is judged, signed or sent.
+   */
+  #serial<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const task = signal === undefined ? fn : () => {
+      if (signal.aborted) {
+        return Promise.reject(
+          new KrakenError("The request was abandoned before it ran", {
+            codes: [LOCAL_CODES.aborted],
+          }),
+        );
+      }
+      return fn();
+    };
+    const run = this.#queue.then(task, task);
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -909,7 +953,9 @@ export class OrderService {
     if (this.#paper === undefined) {
       const saved = this.#paperPath === undefined
         ? undefined
-        : await readOptionalText(this.#paperPath);
+        : await readOptionalText(this.#paperPath, {
+          maxBytes: FILE_LIMITS.paper,
+        });
       this.#paper = saved === undefined
         ? new PaperBroker({
           pairs: market.pairs,
@@ -1019,7 +1065,10 @@ export class OrderService {
     );
   }
 
-  async #place(ticket: OrderTicket): Promise<OrderDecision> {
+  async #place(
+    ticket: OrderTicket,
+    signal?: AbortSignal,
+  ): Promise<OrderDecision> {
     const route = resolveRoute(this.#config, this.#liveSwitch);
     if (!route.ok) {
       const r = route.rejection;
@@ -1045,6 +1094,7 @@ export class OrderService {
       );
     }
     const context = await this.#marketContext(market, pair);
+    if (signal !== undefined) context.signal = signal;
     if (ticket.intent === "exit") {
       return await this.#exit(client, pair, ticket.volume, {
         ...(ticket.type === "limit" && ticket.price !== undefined

@@ -9,7 +9,8 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { AppDeps, AppOrders } from "../deps.ts";
-import { HttpError } from "../errors.ts";
+import { readBodyText } from "../body.ts";
+import { HttpError, jsonAnswer } from "../errors.ts";
 import { sessionGuard } from "../guard.ts";
 import { parseTicket } from "../../trading/orders.ts";
 
@@ -21,15 +22,12 @@ function decisionStatus(decision: { decision: string }): 200 | 422 {
   return decision.decision === "accepted" ? 200 : 422;
 }
 
-/** The order ticket body: JSON, at most 4 KiB. */
+/** The order ticket body: JSON, at most 4 KiB, counted while it streams in. */
 async function ticketBody(c: Context): Promise<unknown> {
   if (!(c.req.header("content-type") ?? "").includes("application/json")) {
     throw new HttpError(415, "bad_content_type", "Send the order as JSON");
   }
-  const raw = await c.req.text();
-  if (raw.length > MAX_ORDER_BODY_BYTES) {
-    throw new HttpError(413, "too_large", "The order body is too large");
-  }
+  const raw = await readBodyText(c.req.raw, MAX_ORDER_BODY_BYTES);
   try {
     return JSON.parse(raw);
   } catch {
@@ -39,13 +37,10 @@ async function ticketBody(c: Context): Promise<unknown> {
 
 /** A small JSON object body, or none (`{}`). */
 async function smallJson(c: Context): Promise<Record<string, unknown>> {
-  const raw = await c.req.text();
+  const raw = await readBodyText(c.req.raw, MAX_ORDER_BODY_BYTES);
   if (raw.trim() === "") return {};
   if (!(c.req.header("content-type") ?? "").includes("application/json")) {
     throw new HttpError(415, "bad_content_type", "Send the body as JSON");
-  }
-  if (raw.length > MAX_ORDER_BODY_BYTES) {
-    throw new HttpError(413, "too_large", "The body is too large");
   }
   let body: unknown;
   try {
@@ -85,11 +80,23 @@ export function orderRoutes(deps: AppDeps): Hono {
   app.use("/api/orders/*", guard);
   app.use("/api/paper", guard);
 
-  app.get("/api/orders", async (c) => c.json(await orders().orders()));
+  const redactor = deps.logger.redactor;
+  // The caller's connection: when it goes away, a call still queued is
+  // dropped before anything is signed or sent.
+  const caller = (c: Context) => ({ signal: c.req.raw.signal });
+  const answer = (
+    c: Context,
+    decision: { decision: string },
+  ): Response => jsonAnswer(c, redactor, decision, decisionStatus(decision));
+
+  app.get(
+    "/api/orders",
+    async (c) => jsonAnswer(c, redactor, await orders().orders(caller(c))),
+  );
 
   app.post("/api/orders", async (c) => {
-    const decision = await orders().place(parseTicket(await ticketBody(c)));
-    return c.json(decision, decisionStatus(decision));
+    const ticket = parseTicket(await ticketBody(c));
+    return answer(c, await orders().place(ticket, caller(c)));
   });
 
   app.post("/api/orders/cancel-all", async (c) => {
@@ -103,8 +110,9 @@ export function orderRoutes(deps: AppDeps): Hono {
     }
     const decision = await orders().cancelAll({
       includeStops: includeStops === true,
+      ...caller(c),
     });
-    return c.json(decision, decisionStatus(decision));
+    return answer(c, decision);
   });
 
   app.post("/api/orders/close", async (c) => {
@@ -129,9 +137,9 @@ export function orderRoutes(deps: AppDeps): Hono {
     const decision = await orders().closePosition(
       pair,
       all === true ? "all" : volume as string,
-      price === undefined ? {} : { limitPrice: price },
+      price === undefined ? caller(c) : { limitPrice: price, ...caller(c) },
     );
-    return c.json(decision, decisionStatus(decision));
+    return answer(c, decision);
   });
 
   app.delete("/api/orders/:id", async (c) => {
@@ -139,11 +147,13 @@ export function orderRoutes(deps: AppDeps): Hono {
     if (!/^[A-Za-z0-9:_-]{1,64}$/.test(id)) {
       throw new HttpError(400, "bad_order_id", "Invalid order id");
     }
-    const decision = await orders().cancel(id);
-    return c.json(decision, decisionStatus(decision));
+    return answer(c, await orders().cancel(id, caller(c)));
   });
 
-  app.get("/api/paper", async (c) => c.json(await orders().paperSummary()));
+  app.get(
+    "/api/paper",
+    async (c) => jsonAnswer(c, redactor, await orders().paperSummary()),
+  );
 
   return app;
 }

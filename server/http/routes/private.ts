@@ -9,7 +9,7 @@
 
 import { Hono } from "hono";
 import type { AppDeps } from "../deps.ts";
-import { HttpError } from "../errors.ts";
+import { HttpError, jsonAnswer } from "../errors.ts";
 import { sessionGuard } from "../guard.ts";
 
 /** Private read-only routes and the Kraken method behind each. */
@@ -69,6 +69,7 @@ export function privateRoutes(deps: AppDeps): Hono {
         "No private stream is running",
       );
     }
+    const redactor = deps.logger.redactor;
     let cleanup = () => {};
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -76,10 +77,12 @@ export function privateRoutes(deps: AppDeps): Hono {
         controller.enqueue(enc.encode(`: connected\n\n`));
         cleanup = events.subscribe(
           (event) => {
+            // The relay's data came from Kraken's private stream and REST
+            // reads: scrubbed of every registered secret before it leaves.
             controller.enqueue(
               enc.encode(
-                `event: ${event.channel}\ndata: ${
-                  JSON.stringify(event.data)
+                `event: ${redactor.text(event.channel)}\ndata: ${
+                  redactor.json(event.data)
                 }\n\n`,
               ),
             );
@@ -117,8 +120,12 @@ export function privateRoutes(deps: AppDeps): Hono {
       }
       params[key] = value;
     }
-    const { result } = await deps.rest.callPrivate(route.method, params);
-    return c.json({ result });
+    // The caller's connection: when it goes away, a call still queued is
+    // never signed nor sent.
+    const { result } = await deps.rest.callPrivate(route.method, params, {
+      signal: c.req.raw.signal,
+    });
+    return jsonAnswer(c, deps.logger.redactor, { result });
   });
 
   return app;
