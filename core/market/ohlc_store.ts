@@ -21,6 +21,22 @@ export interface UpsertResult {
   added: number;
   /** Candles that replaced a stored one with different data. */
   changed: number;
+  /**
+   * Set when the write also repaired what was stored and so holds fewer
+   * rows than were loaded (duplicated rows collapsed, a torn or garbled
+   * tail dropped): how many rows went, and where the old copy was kept.
+   */
+  repaired?: StoreRepair;
+}
+
+/** A store write that dropped stored rows (see {@linkcode UpsertResult.repaired}). */
+export interface StoreRepair {
+  /** Rows in the stored copy before the write. */
+  rowsBefore: number;
+  /** Rows the write dropped from it (duplicates, a bad tail). */
+  rowsDropped: number;
+  /** Where the stored copy was kept before it was replaced, if anywhere. */
+  backup?: string;
 }
 
 /**

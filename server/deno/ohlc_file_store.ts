@@ -20,7 +20,10 @@
  * a temp file in the same directory, syncs it and renames it over the old
  * one, so readers see either the old or the new file. A crash during an
  * append can leave a last line without its `\n` (or garbled): such a tail is
- * ignored on load and the next write rewrites the file without it. A bad row
+ * ignored on load and the next write rewrites the file without it; so are
+ * duplicated rows (they collapse) and CRLF line ends. A write that would
+ * hold fewer rows than the file had first copies the file to `<file>.bak`
+ * and says so (`UpsertResult.repaired`, the `onRepair` option). A bad row
  * followed by good rows is corruption and fails the load with a SyntaxError.
  *
  * One process should own a root: series are cached in memory after their
@@ -40,7 +43,11 @@ import {
   type Timeframe,
   timeframeToSeconds,
 } from "@krakked/core/market/ohlc";
-import type { OhlcStore, UpsertResult } from "@krakked/core/market/ohlc_store";
+import type {
+  OhlcStore,
+  StoreRepair,
+  UpsertResult,
+} from "@krakked/core/market/ohlc_store";
 import { expandHome } from "./config_dir.ts";
 
 /** The header line of every file (without its `\n`). */
@@ -60,12 +67,20 @@ interface Series {
   exists: boolean;
   /** Whether the file needs a rewrite (bad tail, unsorted rows). */
   dirty: boolean;
+  /** Rows in the file when it was loaded (bad and duplicated ones too). */
+  fileRows: number;
 }
 
 /** Options of {@linkcode FileOhlcStore}. */
 export interface FileOhlcStoreOptions {
   /** Home directory for `~` (default `$HOME`, then `%USERPROFILE%`). */
   homeDir?: string;
+  /**
+   * Told when a write holds fewer rows than the file had (duplicates
+   * collapsed, a bad tail dropped); the old file is kept as `<file>.bak`.
+   * Default: a warning line on stderr, so it is never silent.
+   */
+  onRepair?: (path: string, repair: StoreRepair) => void;
 }
 
 /**
@@ -170,6 +185,8 @@ interface ScannedCsv {
   times: number[];
   rows: Array<Candle | string>;
   dirty: boolean;
+  /** Rows in the file, bad and duplicated ones included. */
+  fileRows: number;
 }
 
 function scanOhlcCsv(text: string, path: string): ScannedCsv {
@@ -177,7 +194,7 @@ function scanOhlcCsv(text: string, path: string): ScannedCsv {
   if (headerEnd < 0) {
     // A crash while creating the file can leave a partial header.
     if (OHLC_CSV_HEADER.startsWith(text)) {
-      return { times: [], rows: [], dirty: true };
+      return { times: [], rows: [], dirty: true, fileRows: 0 };
     }
     throw new SyntaxError(`Cannot read "${path}": the header line is missing`);
   }
@@ -194,8 +211,10 @@ function scanOhlcCsv(text: string, path: string): ScannedCsv {
   let previous = -Infinity;
   let start = headerEnd + 1;
   let lineNumber = 1;
+  let fileRows = 0;
   while (start < text.length) {
     lineNumber++;
+    fileRows++;
     const newline = text.indexOf("\n", start);
     const terminated = newline >= 0;
     // CRLF files (edited on Windows, or by a spreadsheet) are read as LF
@@ -232,9 +251,10 @@ function scanOhlcCsv(text: string, path: string): ScannedCsv {
       times: candles.map((candle) => candle.openTimeSec),
       rows: candles,
       dirty: true,
+      fileRows,
     };
   }
-  return { times, rows, dirty };
+  return { times, rows, dirty, fileRows };
 }
 
 /**
@@ -306,6 +326,7 @@ function readRange(series: Series, from: number): Candle[] {
  */
 export class FileOhlcStore implements OhlcStore {
   #root: string;
+  #onRepair: (path: string, repair: StoreRepair) => void;
   #series = new Map<string, Series>();
   #queues = new Map<string, Promise<unknown>>();
 
@@ -329,6 +350,10 @@ export class FileOhlcStore implements OhlcStore {
       );
     }
     this.#root = expanded;
+    this.#onRepair = options.onRepair ?? ((path, repair) =>
+      console.error(
+        `warning: ${path}: rewritten with ${repair.rowsDropped} fewer of ${repair.rowsBefore} rows (duplicated or damaged rows); the old file is ${repair.backup}`,
+      ));
   }
 
   /** The root directory, `~` expanded. */
@@ -375,14 +400,39 @@ export class FileOhlcStore implements OhlcStore {
       series = { ...scanOhlcCsv(text, path), exists: true };
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-      series = { times: [], rows: [], exists: false, dirty: false };
+      series = {
+        times: [],
+        rows: [],
+        exists: false,
+        dirty: false,
+        fileRows: 0,
+      };
     }
     this.#series.set(path, series);
     return series;
   }
 
-  async #rewrite(path: string, series: Series): Promise<void> {
+  /**
+   * Writes a series over its file. When it holds fewer rows than the file
+   * had, the file is first copied to `<file>.bak` and the repair reported:
+   * a file is never silently shortened.
+   */
+  async #rewrite(
+    path: string,
+    series: Series,
+    before: Series,
+  ): Promise<StoreRepair | undefined> {
     await Deno.mkdir(dirname(path), { recursive: true });
+    let repair: StoreRepair | undefined;
+    if (before.exists && series.times.length < before.fileRows) {
+      const backup = `${path}.bak`;
+      await Deno.copyFile(path, backup);
+      repair = {
+        rowsBefore: before.fileRows,
+        rowsDropped: before.fileRows - series.times.length,
+        backup,
+      };
+    }
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     const parts: string[] = [OHLC_CSV_HEADER, "\n"];
     for (const row of series.rows) {
@@ -401,6 +451,8 @@ export class FileOhlcStore implements OhlcStore {
       await Deno.remove(tmp).catch(() => {});
       throw error;
     }
+    if (repair !== undefined) this.#onRepair(path, repair);
+    return repair;
   }
 
   async #append(path: string, candles: readonly Candle[]): Promise<void> {
@@ -447,8 +499,10 @@ export class FileOhlcStore implements OhlcStore {
           changedBeforeTail = true;
         }
       }
-      const result = { added, changed };
-      if (added + changed === 0) return result;
+      const result: UpsertResult = { added, changed };
+      // Nothing new, but a file to repair (duplicates, a bad tail, CRLF):
+      // this write is the one that cleans it.
+      if (added + changed === 0 && !series.dirty) return result;
       if (series.exists && !series.dirty && !changedBeforeTail) {
         const fresh = incoming.filter((c) => c.openTimeSec > tailSec);
         await this.#append(path, fresh);
@@ -456,12 +510,14 @@ export class FileOhlcStore implements OhlcStore {
           series.times.push(candle.openTimeSec);
           series.rows.push(candle);
         }
+        series.fileRows += fresh.length;
         return result;
       }
       const merged = mergeSeries(series, incoming);
-      await this.#rewrite(path, merged);
+      const repaired = await this.#rewrite(path, merged, series);
+      merged.fileRows = merged.times.length;
       this.#series.set(path, merged);
-      return result;
+      return repaired === undefined ? result : { ...result, repaired };
     });
   }
 
@@ -547,7 +603,7 @@ function mergeSeries(series: Series, incoming: readonly Candle[]): Series {
       j++;
     }
   }
-  return { times, rows, exists: true, dirty: false };
+  return { times, rows, exists: true, dirty: false, fileRows: times.length };
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

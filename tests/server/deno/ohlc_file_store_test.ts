@@ -329,3 +329,63 @@ Deno.test("FileOhlcStore keeps every row of a CRLF file and writes it back as LF
     );
   });
 });
+
+Deno.test("a duplicated row collapses on the next write, even one that adds nothing, and the old file is kept", async () => {
+  await withTempDir(async (dir) => {
+    const repairs: unknown[] = [];
+    const store = new FileOhlcStore(dir, {
+      onRepair: (path, repair) => repairs.push({ path, ...repair }),
+    });
+    const path = store.pathFor("XBTUSD", "1m");
+    const rows = range(60, 5);
+    const original = OHLC_CSV_HEADER + "\n" +
+      rows.map(formatCandleRow).join("") + formatCandleRow(rows[4]!);
+    await Deno.mkdir(join(dir, "1m"), { recursive: true });
+    await Deno.writeTextFile(path, original);
+    // A backfill that finds nothing new.
+    const result = await store.upsert("XBTUSD", "1m", rows);
+    assert.equal(result.added + result.changed, 0);
+    assert.deepEqual(result.repaired, {
+      rowsBefore: 6,
+      rowsDropped: 1,
+      backup: `${path}.bak`,
+    });
+    assert.deepEqual(repairs, [{ path, ...result.repaired }]);
+    assert.equal(
+      await Deno.readTextFile(path),
+      OHLC_CSV_HEADER + "\n" + rows.map(formatCandleRow).join(""),
+    );
+    assert.equal(await Deno.readTextFile(`${path}.bak`), original);
+  });
+});
+
+Deno.test("a rewrite never holds fewer rows than the file had without a backup and a report", async () => {
+  await withTempDir(async (dir) => {
+    const repairs: unknown[] = [];
+    const store = new FileOhlcStore(dir, {
+      onRepair: (_path, repair) => repairs.push(repair),
+    });
+    const path = store.pathFor("XBTUSD", "1m");
+    const rows = range(60, 4);
+    // A torn tail after good rows.
+    const original = OHLC_CSV_HEADER + "\n" +
+      rows.map(formatCandleRow).join("") + "300,30000.0,3001";
+    await Deno.mkdir(join(dir, "1m"), { recursive: true });
+    await Deno.writeTextFile(path, original);
+    // Nothing new: the repair alone would shorten the file by the torn row.
+    const result = await store.upsert("XBTUSD", "1m", rows.slice(0, 2));
+    assert.equal(result.added + result.changed, 0);
+    assert.equal(result.repaired?.rowsBefore, 5);
+    assert.equal(result.repaired?.rowsDropped, 1);
+    assert.equal(await Deno.readTextFile(`${path}.bak`), original);
+    assert.deepEqual(await store.last("XBTUSD", "1m", 10), rows);
+    // A clean file is appended to and rewritten without any backup churn.
+    await Deno.remove(`${path}.bak`);
+    const clean = await store.upsert("XBTUSD", "1m", [candle(360)]);
+    assert.equal(clean.repaired, undefined);
+    const changed = await store.upsert("XBTUSD", "1m", [candle(60, "1.0")]);
+    assert.equal(changed.repaired, undefined);
+    await assert.rejects(Deno.stat(`${path}.bak`), Deno.errors.NotFound);
+    assert.equal(repairs.length, 1);
+  });
+});
