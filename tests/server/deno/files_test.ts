@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  FILE_LIMITS,
+  InputFileError,
   readOptionalText,
+  tightenConfigDir,
   writePrivateFileAtomic,
 } from "../../../server/deno/files.ts";
 import { denoCredentialSources } from "../../../server/deno/credentials_source.ts";
@@ -99,4 +102,90 @@ Deno.test("denoCredentialSources() reads the file and takes the password from th
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("readOptionalText() reads only regular files under its cap, with a typed error", async (t) => {
+  const root = await Deno.makeTempDir();
+  try {
+    await t.step("/dev/zero is refused before it is read", async () => {
+      const error = await readOptionalText("/dev/zero").catch((e) => e);
+      assert.ok(error instanceof InputFileError, String(error));
+      assert.equal(error.kind, "not_regular");
+      assert.match(error.message, /\/dev\/zero/);
+    });
+    await t.step("a directory is refused", async () => {
+      const error = await readOptionalText(root).catch((e) => e);
+      assert.ok(error instanceof InputFileError);
+      assert.equal(error.kind, "not_regular");
+    });
+    await t.step("a FIFO is refused without blocking on it", async () => {
+      const fifo = join(root, "config.yaml");
+      const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+      assert.equal(made.code, 0);
+      const error = await readOptionalText(fifo).catch((e) => e);
+      assert.ok(error instanceof InputFileError);
+      assert.equal(error.kind, "not_regular");
+    });
+    await t.step("a file over the cap is refused", async () => {
+      const big = join(root, "big.yaml");
+      await Deno.writeTextFile(big, "x".repeat(2048));
+      const error = await readOptionalText(big, { maxBytes: 1024 }).catch((
+        e,
+      ) => e);
+      assert.ok(error instanceof InputFileError);
+      assert.equal(error.kind, "too_large");
+      assert.equal(
+        await readOptionalText(big, { maxBytes: 2048 }),
+        "x".repeat(2048),
+      );
+    });
+    await t.step(
+      "a symlink to a regular file is read; a missing file is undefined",
+      async () => {
+        const target = join(root, "real.yaml");
+        await Deno.writeTextFile(target, "a: 1\n");
+        const link = join(root, "link.yaml");
+        await Deno.symlink(target, link);
+        assert.equal(await readOptionalText(link), "a: 1\n");
+        assert.equal(
+          await readOptionalText(join(root, "none.yaml")),
+          undefined,
+        );
+      },
+    );
+    await t.step("the caps are small enough to matter", () => {
+      assert.ok(FILE_LIMITS.secrets <= 64 * 1024);
+      assert.ok(FILE_LIMITS.config <= 1024 * 1024);
+      assert.ok(FILE_LIMITS.paper <= 64 * 1024 * 1024);
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "an existing config directory is tightened to 0700 and secrets.enc to 0600",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const dir = join(root, "kraken_bot");
+      await Deno.mkdir(dir, { mode: 0o755 });
+      await Deno.chmod(dir, 0o755);
+      const secrets = join(dir, "secrets.enc");
+      await Deno.writeTextFile(secrets, "{}");
+      await Deno.chmod(secrets, 0o644);
+      assert.deepEqual(await tightenConfigDir(dir, secrets), [dir, secrets]);
+      assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+      assert.equal((await Deno.stat(secrets)).mode! & 0o777, 0o600);
+      assert.deepEqual(await tightenConfigDir(dir, secrets), []);
+      // Writing a private file into an existing open directory tightens it.
+      await Deno.chmod(dir, 0o755);
+      await writePrivateFileAtomic(join(dir, "paper.json"), "{}");
+      assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
 });
