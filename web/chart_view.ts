@@ -37,6 +37,7 @@ export class ChartView {
   #lastClose: number | undefined;
   #live: CandleView | undefined;
   #drawn = 0;
+  #history = 0;
 
   /**
    * Create the chart in a container.
@@ -85,6 +86,11 @@ export class ChartView {
     return this.#drawn;
   }
 
+  /** Closed candles drawn from history (not counting the forming one). */
+  get historyCount(): number {
+    return this.#history;
+  }
+
   /** Close of the newest bar drawn (the price-scale label), if any. */
   get lastClose(): number | undefined {
     return this.#lastClose;
@@ -122,6 +128,7 @@ export class ChartView {
     this.#lastTimeSec = candles.at(-1)?.timeSec;
     this.#lastClose = candles.at(-1)?.close;
     this.#drawn = candles.length;
+    this.#history = candles.length;
     // History holds closed candles only: draw the forming one again, or the
     // last-price label would fall back to the previous close until the next
     // trade (and disagree with the table's last meanwhile).
@@ -171,5 +178,6 @@ export class ChartView {
     this.#lastClose = undefined;
     this.#live = undefined;
     this.#drawn = 0;
+    this.#history = 0;
   }
 }

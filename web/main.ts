@@ -200,7 +200,7 @@ function showProgress(progress: ProgressView, pair: PairView): void {
   box.dataset.phase = progress.phase;
   box.dataset.series = `${pair.id}/${progress.timeframe}`;
   const series = `${pair.symbol} ${progress.timeframe}`;
-  const haveCandles = (chart?.barCount ?? 0) > 0;
+  const haveCandles = (chart?.historyCount ?? 0) > 0;
   if (
     progress.phase === "done" || (progress.phase === "ohlc" && haveCandles)
   ) {

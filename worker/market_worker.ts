@@ -816,12 +816,20 @@ export class MarketWorker {
       }
     };
     const client = this.#client;
+    // A superseded fill stops before its next request: its paced pages
+    // would otherwise hold up the new selection's behind the rate limiter.
+    const stillWanted = () => {
+      if (!current()) throw new Error("superseded by a newer selection");
+    };
     const pagedSource = () => {
       let pages = 0;
       return {
-        ohlc: (id: string, options: { interval: number; since?: number }) =>
-          client.ohlc(id, options),
+        ohlc: (id: string, options: { interval: number; since?: number }) => {
+          stillWanted();
+          return client.ohlc(id, options);
+        },
         trades: (id: string, options: { since?: string; count?: number }) => {
+          stillWanted();
           report("trades", "pages", pages, maxPages);
           pages++;
           return client.trades(id, options);
