@@ -328,6 +328,7 @@ export class RestClient {
   #otp: RestClientOptions["otp"];
   #authFailures = 0;
   #lockedUntilMs = 0;
+  #closing = new AbortController();
 
   /**
    * Create a client. Nothing is sent until a method is called.
@@ -415,10 +416,13 @@ export class RestClient {
   }
 
   /**
-   * Close the limiter this client created (a shared one is left alone):
-   * waiting calls reject and its timers are cancelled.
+   * End every call still in progress (waiting, backing off or reading; an
+   * order already sent is left to its round-trip timeout) and close the
+   * limiter this client created (a shared one is left alone): waiting calls
+   * reject and timers are cancelled.
    */
   close(): void {
+    this.#closing.abort();
     if (this.#ownsLimiter) this.#limiter.close();
   }
 
@@ -958,18 +962,19 @@ export class RestClient {
   ): Promise<RestAnswer<unknown> & { raw: string }> {
     const deadlineMs = options.deadlineMs ?? this.#deadlineMs;
     const outer = options.signal;
-    if (outer?.aborted) throw aborted(spec);
-    if (deadlineMs === undefined) {
-      return await this.#attempts(spec, params, options);
-    }
+    if (outer?.aborted || this.#closing.signal.aborted) throw aborted(spec);
     const controller = new AbortController();
     let expired = false;
-    const cancelTimer = this.#setTimer(() => {
-      expired = true;
-      controller.abort();
-    }, deadlineMs);
+    const cancelTimer = deadlineMs === undefined
+      ? () => {}
+      : this.#setTimer(() => {
+        expired = true;
+        controller.abort();
+      }, deadlineMs);
     const onAbort = () => controller.abort();
     outer?.addEventListener("abort", onAbort, { once: true });
+    // close() ends every call still waiting, sleeping or reading.
+    this.#closing.signal.addEventListener("abort", onAbort, { once: true });
     try {
       return await this.#attempts(spec, params, {
         ...options,
@@ -989,6 +994,7 @@ export class RestClient {
     } finally {
       cancelTimer();
       outer?.removeEventListener("abort", onAbort);
+      this.#closing.signal.removeEventListener("abort", onAbort);
     }
   }
 

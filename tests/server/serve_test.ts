@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
-import { startServe } from "../../server/serve.ts";
+import { PortInUseError, startServe } from "../../server/serve.ts";
 import { defaultCredentials } from "@krakked/sim";
 import { startWith, TRADING } from "./_serve_harness.ts";
 
@@ -277,11 +277,88 @@ Deno.test({
         say: (l) => said.push(l),
         env: () => undefined,
       }),
-    Deno.errors.AddrInUse,
+    (error: unknown) => {
+      // The error names the port and the flag that picks another.
+      assert.ok(error instanceof PortInUseError, String(error));
+      assert.ok(error.cause instanceof Deno.errors.AddrInUse);
+      assert.match(
+        error.message,
+        new RegExp(`Port ${taken.addr.port} on 127\\.0\\.0\\.1 .*--port`),
+      );
+      return true;
+    },
   );
   assert.ok(
     said.some((l) => l.startsWith("Trading: ")),
     "the failure came after the order service started",
+  );
+});
+
+Deno.test({
+  name: "serve --sim --sim-port N pins the simulator's port",
+  sanitizeOps: true,
+  sanitizeResources: true,
+}, async () => {
+  // A free port: bind one, note it, let it go.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const simPort = probe.addr.port;
+  probe.close();
+  const args = parseServeArgs([
+    "--sim",
+    "--port",
+    "0",
+    "--sim-port",
+    String(simPort),
+  ]);
+  assert.ok(args.kind === "serve");
+  assert.equal(args.simPort, simPort);
+  const options = {
+    staticDir: "/nonexistent-krakked-page",
+    configText: "",
+    logSink: () => {},
+    say: () => {},
+    env: () => undefined,
+  };
+  const running = await startServe(args, options);
+  try {
+    assert.equal(running.simUrl, `http://127.0.0.1:${simPort}`);
+    const res = await fetch(`${running.simUrl}/0/public/Time`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await running.close();
+  }
+  assert.deepEqual(parseServeArgs(["--sim-port", "9000"]), {
+    kind: "usage_error",
+    message: "--sim-port only works with --sim",
+  });
+});
+
+// Without the sanitizers: the simulator leaves its engine's timer running
+// when its own bind fails (server/sim, reported separately).
+Deno.test("a taken --sim-port is named with the flag that picks another", async () => {
+  using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const args = parseServeArgs([
+    "--sim",
+    "--port",
+    "0",
+    "--sim-port",
+    String(taken.addr.port),
+  ]);
+  assert.ok(args.kind === "serve");
+  await assert.rejects(
+    () =>
+      startServe(args, {
+        staticDir: "/nonexistent-krakked-page",
+        configText: "",
+        logSink: () => {},
+        say: () => {},
+        env: () => undefined,
+      }),
+    (error: unknown) =>
+      error instanceof PortInUseError && error.port === taken.addr.port &&
+      error.flag === "--sim-port" &&
+      error.message.includes(`--sim-port ${taken.addr.port + 1}`),
   );
 });
 
