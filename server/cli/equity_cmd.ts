@@ -1,0 +1,143 @@
+/**
+ * `krakked equity`: what the account is worth now in USD — every
+ * `BalanceEx` balance (staked and earn wallets shown apart, folded in the
+ * total) at the live mid, through the USD pair or a cross (XBT, USDT).
+ *
+ * @module
+ */
+
+import { equityOf, type EquityReport } from "@krakked/core/account/equity";
+import { AssetTable } from "@krakked/core/market/assets";
+import { pairsFromAssetPairs } from "@krakked/core/market/pairs";
+import { Redactor } from "@krakked/core/secrets/redact";
+import { isUsageError, type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
+import { loadCommandContext, requireCredentials, table } from "./context.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
+import {
+  liveQuotes,
+  type OutputFormat,
+  outputFormat,
+  writeCsv,
+} from "./pnl_cmd.ts";
+
+/** Help text of `krakked equity`. */
+export const EQUITY_HELP = `Usage: krakked equity [--json|--csv]
+
+The account's equity in USD now: every balance (read-only BalanceEx call),
+staked and earn wallets (ETH.S, DOT.F) on their own lines and folded into the
+total, valued at the live mid of the asset's USD pair, or through its XBT or
+USDT pair when it has none. KFEE fee credits count at 0.01 USD. An asset with
+no price is listed as unpriced and left out of the total, never valued at 0.
+
+  --json   print {valuation, total, complete, lines, byAsset, unpriced}
+  --csv    print the lines as CSV`;
+
+/** Parsed `equity` flags. */
+export interface EquityFlags {
+  /** Discriminator: the command. */
+  kind: "equity";
+  /** Output. */
+  format: OutputFormat;
+}
+
+/**
+ * Parse `equity` flags. Pure.
+ *
+ * @param args Arguments after `equity`.
+ * @returns The flags, help, or a usage error.
+ * @example Parse
+ * ```ts
+ * import { parseEquityArgs } from "./equity_cmd.ts";
+ * parseEquityArgs(["--csv"]); // { kind: "equity", format: "csv" }
+ * ```
+ */
+export function parseEquityArgs(
+  args: readonly string[],
+): Parsed<EquityFlags> {
+  const parsed = parseFlags(args, { booleans: ["json", "csv"] });
+  if (parsed.kind !== "flags") return parsed;
+  const format = outputFormat(parsed);
+  if (isUsageError(format)) return format;
+  return { kind: "equity", format };
+}
+
+/**
+ * Run `krakked equity`.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O.
+ * @param redactor Registers the credentials so no output shows them.
+ * @returns 0.
+ * @throws {import("./errors.ts").CredentialsError} Without credentials.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken refuses or cannot be reached.
+ */
+export async function runEquity(
+  flags: EquityFlags,
+  io: CliIo,
+  redactor: Redactor = new Redactor(),
+): Promise<number> {
+  const ctx = await loadCommandContext(io, { credentials: true, redactor });
+  try {
+    requireCredentials(ctx.credentials);
+    const [assets, balances] = await Promise.all([
+      ctx.rest.assets().then(
+        (a) => AssetTable.fromAssets(a),
+        () => AssetTable.fallback(),
+      ),
+      ctx.rest.balanceEx(),
+    ]);
+    const pairs = pairsFromAssetPairs(await ctx.rest.assetPairs(), { assets });
+    const needed = Object.keys(balances).map((k) =>
+      assets.parseBalance(k).asset
+    );
+    const report: EquityReport = equityOf(
+      balances,
+      assets,
+      await liveQuotes(ctx, pairs, needed),
+    );
+    if (flags.format === "json") {
+      writeJson(io, report);
+      return 0;
+    }
+    const rows = report.lines.map((l) => [
+      l.wallet === null ? l.asset : `${l.asset}.${l.wallet}`,
+      l.balance,
+      l.price ?? "",
+      l.usd ?? "unpriced",
+      l.route.join(" × "),
+    ]);
+    if (flags.format === "csv") {
+      writeCsv(
+        io,
+        ["asset", "balance", "price_usd", "value_usd", "route"],
+        rows,
+      );
+      return 0;
+    }
+    writeLine(
+      io.stdout,
+      table(["asset", "balance", "price", "value USD", "via"], rows, [1, 2, 3]),
+    );
+    writeLine(
+      io.stdout,
+      `\nequity ${report.total} USD${
+        report.complete
+          ? ""
+          : ` (without unpriced: ${report.unpriced.join(", ")})`
+      }`,
+    );
+    return 0;
+  } finally {
+    ctx.rest.close();
+  }
+}
+
+/** `krakked equity`, for the command table. */
+export const equityCommand: Command<EquityFlags> = {
+  name: "equity",
+  summary: "Show the account's equity in USD, every balance priced",
+  help: EQUITY_HELP,
+  parse: parseEquityArgs,
+  run: runEquity,
+};
