@@ -13,21 +13,27 @@ import { closeCommand } from "./close_cmd.ts";
 import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor_cmd.ts";
 import { ohlcCommand } from "./ohlc_cmd.ts";
+import { orderbookCommand } from "./orderbook_cmd.ts";
 import { orderCommand } from "./order_cmd.ts";
 import { ordersCommand } from "./orders_cmd.ts";
 import { paperCommand } from "./paper_cmd.ts";
 import { serveCommand } from "./serve_cmd.ts";
 import { setupCommand } from "./setup_cmd.ts";
 import { simCommand } from "./sim_cmd.ts";
+import { statusCommand } from "./status_cmd.ts";
 import { tickerCommand } from "./ticker_cmd.ts";
+import { tradesCommand } from "./trades_cmd.ts";
 import { universeCommand } from "./universe_cmd.ts";
 
 /** Every command, in help order. */
 export const COMMANDS = [
   setupCommand,
   doctorCommand,
+  statusCommand,
   universeCommand,
   tickerCommand,
+  orderbookCommand,
+  tradesCommand,
   balanceCommand,
   ordersCommand,
   orderCommand,

@@ -238,7 +238,11 @@ function failure(
 export function describeError(error: unknown, command?: string): CliFailure {
   if (error instanceof KrakenError) {
     const category = categoryForKind(error.kind);
-    return failure(category, error.message, krakenSuggestion(category));
+    // `--watch` streams over the WebSocket URL, not the REST one.
+    const suggestion = category === "network" && error.method === "WebSocket"
+      ? "Check the network or connection.ws_public_url"
+      : krakenSuggestion(category);
+    return failure(category, error.message, suggestion);
   }
   if (
     error instanceof UsageError || error instanceof UnknownPairError ||

@@ -34,6 +34,11 @@ export interface CliIo {
   os: string;
   /** Retry policy of the REST clients the commands create (default: the client's). */
   retry?: RetryOptions;
+  /**
+   * Ends a long-running command (`--watch`) as Ctrl+C does; tests abort it.
+   * The process's SIGINT and SIGTERM always work as well.
+   */
+  stop?: AbortSignal;
 }
 
 function streamWriter(

@@ -13,6 +13,7 @@ import {
   type Simulator,
   type SimulatorOptions,
   startSimulator,
+  startSimulatorWithWs,
 } from "@krakked/sim";
 import type { Secret } from "../../../core/secrets/secret.ts";
 
@@ -75,6 +76,8 @@ export class CliHarness implements AsyncDisposable {
       sim?: SimulatorOptions;
       restUrl?: string;
       extraConfig?: string;
+      /** Start the simulator's WebSocket v2 side too (for `--watch`). */
+      ws?: boolean;
     } = {},
   ): Promise<CliHarness> {
     const dir = await Deno.makeTempDir({ prefix: "krakked_cli_" });
@@ -82,12 +85,18 @@ export class CliHarness implements AsyncDisposable {
     let sim: Simulator | undefined;
     let restUrl = options.restUrl;
     if (restUrl === undefined) {
-      sim = await startSimulator({ now, ...options.sim });
+      sim = options.ws
+        ? await startSimulatorWithWs({ now, ...options.sim })
+        : await startSimulator({ now, ...options.sim });
       restUrl = sim.url;
     }
+    // The public WebSocket too, so --watch streams from the simulator.
+    const ws = sim === undefined || !options.ws
+      ? ""
+      : `  ws_public_url: ${sim.wsPublicUrl}\n  ws_auth_url: ${sim.wsAuthUrl}\n`;
     await Deno.writeTextFile(
       join(dir, "config.yaml"),
-      `connection:\n  rest_url: ${restUrl}\n  timeout_ms: 5000\n${
+      `connection:\n  rest_url: ${restUrl}\n  timeout_ms: 5000\n${ws}${
         options.extraConfig ?? ""
       }`,
     );

@@ -1,0 +1,283 @@
+/**
+ * `krakked status`: is Kraken (or the simulator) up, and how does this
+ * machine reach it. Kraken's `SystemStatus` and `Time`, the round trip and
+ * clock offset measured on that call, and the configured endpoints; with
+ * `--watch`, the WS v2 `status` channel streamed until Ctrl+C.
+ *
+ * The report is a list of sections ({@linkcode STATUS_SECTIONS}), each one
+ * read on its own and printed as a block of lines and one key of the JSON
+ * object, so more (the server's own counters, say) is one more entry.
+ *
+ * @module
+ */
+
+import type { Redactor } from "@krakked/core/secrets/redact";
+import { type Parsed, parseFlags } from "./args.ts";
+import type { Command } from "./command.ts";
+import { type CliContext, loadCommandContext } from "./context.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { watchFlags } from "./orderbook_cmd.ts";
+import { runWatch } from "./watch.ts";
+import { isUsageError } from "./args.ts";
+
+/** Help text of `krakked status`. */
+export const STATUS_HELP =
+  `Usage: krakked status [--json] [--watch [--updates N]]
+
+Shows whether Kraken (or the simulator connection.rest_url points at) is up
+and how this machine reaches it:
+
+  exchange     Kraken's SystemStatus: online, maintenance, cancel_only or
+               post_only, and when Kraken reported it
+  time         Kraken's server time, the REST round trip of that call, and
+               this clock's offset from Kraken's (Kraken reports whole seconds)
+  connection   the REST and WebSocket URLs, timeout and rate-limit tier in use
+
+  --json        print {"exchange": {status, timestamp}, "time": {serverTime,
+                serverUnix, localTime, offsetMs, roundTripMs}, "connection":
+                {restUrl, wsPublicUrl, wsAuthUrl, timeoutMs, apiTier}}
+  --watch       stream the WebSocket v2 status channel until Ctrl+C (one line,
+                or one JSON object, per status Kraken sends)
+  --updates N   with --watch: stop after N status messages
+
+Exit codes: 0 ok (also when Kraken reports maintenance: the status is the
+answer), 1 error, 2 usage, 4 Kraken unreachable.`;
+
+/** Parsed `status` flags. */
+export interface StatusFlags {
+  /** Discriminator: the command. */
+  kind: "status";
+  /** `--json`. */
+  json: boolean;
+  /** `--watch`. */
+  watch: boolean;
+  /** `--updates N`. */
+  updates: number | undefined;
+}
+
+/**
+ * Parse `status` arguments. Pure.
+ *
+ * @param args Arguments after `status`.
+ * @returns The flags, help, or a usage error.
+ * @example Parse
+ * ```ts
+ * import { parseStatusArgs } from "./status_cmd.ts";
+ * parseStatusArgs(["--json"]); // { kind: "status", json: true, watch: false, updates: undefined }
+ * ```
+ */
+export function parseStatusArgs(args: readonly string[]): Parsed<StatusFlags> {
+  const parsed = parseFlags(args, {
+    booleans: ["json", "watch"],
+    values: ["updates"],
+  });
+  if (parsed.kind !== "flags") return parsed;
+  const watch = watchFlags(parsed);
+  if (isUsageError(watch)) return watch;
+  return { kind: "status", json: parsed.booleans.has("json"), ...watch };
+}
+
+/** One section of the report: its JSON value and its text lines. */
+export interface StatusBlock {
+  /** The section's JSON value. */
+  json: Record<string, unknown>;
+  /** Its text lines (without the section name). */
+  lines: string[];
+}
+
+/** What a section may read. */
+export interface StatusInputs {
+  /** The command's context (config, REST client). */
+  ctx: CliContext;
+  /** Clock, ms since the epoch. */
+  now: () => number;
+}
+
+/** One section of `krakked status`. */
+export interface StatusSection {
+  /** Its key in the JSON object and its label in the text. */
+  name: string;
+  /** Read it. Throw what fails; `main` reports it. */
+  read(inputs: StatusInputs): Promise<StatusBlock>;
+}
+
+/** Kraken's `SystemStatus`. */
+const exchangeSection: StatusSection = {
+  name: "exchange",
+  async read({ ctx }) {
+    const s = await ctx.rest.systemStatus();
+    return {
+      json: { status: s.status, timestamp: s.timestamp },
+      lines: [`${s.status} (reported ${s.timestamp})`],
+    };
+  },
+};
+
+/** Kraken's `Time`, with the round trip and the clock offset. */
+const timeSection: StatusSection = {
+  name: "time",
+  async read({ ctx, now }) {
+    const sentMs = now();
+    const t = await ctx.rest.time();
+    const receivedMs = now();
+    const roundTripMs = receivedMs - sentMs;
+    // The server's whole second was read about half a round trip ago.
+    const offsetMs = Math.round(
+      t.unixtime * 1000 - (sentMs + roundTripMs / 2),
+    );
+    const serverTime = new Date(t.unixtime * 1000).toISOString();
+    return {
+      json: {
+        serverTime,
+        serverUnix: t.unixtime,
+        localTime: new Date(receivedMs).toISOString(),
+        offsetMs,
+        roundTripMs,
+      },
+      lines: [
+        `server ${serverTime}, REST round trip ${roundTripMs} ms`,
+        `this clock is ${Math.abs(offsetMs)} ms ${
+          offsetMs > 0 ? "behind" : "ahead of"
+        } Kraken's (whole seconds, so ±1000 ms is normal)`,
+      ],
+    };
+  },
+};
+
+/** The endpoints and limits in use (no call). */
+const connectionSection: StatusSection = {
+  name: "connection",
+  read({ ctx }) {
+    const c = ctx.config.connection;
+    return Promise.resolve({
+      json: {
+        restUrl: c.rest_url,
+        wsPublicUrl: c.ws_public_url,
+        wsAuthUrl: c.ws_auth_url,
+        timeoutMs: c.timeout_ms,
+        apiTier: c.api_tier,
+      },
+      lines: [
+        `REST ${c.rest_url} (timeout ${c.timeout_ms} ms, tier ${c.api_tier})`,
+        `WebSocket ${c.ws_public_url}, private ${c.ws_auth_url}`,
+      ],
+    });
+  },
+};
+
+/** The sections of `krakked status`, in print order. */
+export const STATUS_SECTIONS: readonly StatusSection[] = [
+  exchangeSection,
+  timeSection,
+  connectionSection,
+];
+
+/**
+ * Read every section (one after the other: the time section's round trip
+ * must not share the wire with another call).
+ *
+ * @param inputs Context and clock.
+ * @param sections The sections (default {@linkcode STATUS_SECTIONS}).
+ * @returns Each section's block, by name, in order.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be read.
+ * @example Read
+ * ```ts ignore
+ * const report = await readStatus({ ctx, now: Date.now });
+ * ```
+ */
+export async function readStatus(
+  inputs: StatusInputs,
+  sections: readonly StatusSection[] = STATUS_SECTIONS,
+): Promise<Map<string, StatusBlock>> {
+  const report = new Map<string, StatusBlock>();
+  for (const section of sections) {
+    report.set(section.name, await section.read(inputs));
+  }
+  return report;
+}
+
+/**
+ * Run `krakked status`.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O.
+ * @param redactor Output redactor.
+ * @returns 0.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken cannot be reached.
+ * @example Run
+ * ```ts ignore
+ * await runStatus({ kind: "status", json: false, watch: false, updates: undefined }, io);
+ * ```
+ */
+export async function runStatus(
+  flags: StatusFlags,
+  io: CliIo,
+  redactor?: Redactor,
+): Promise<number> {
+  const ctx = await loadCommandContext(io, { redactor });
+  try {
+    if (flags.watch) {
+      await runWatch(io, {
+        url: ctx.config.connection.ws_public_url,
+        updates: flags.updates,
+        command: "status",
+        start: (connection, printed) => {
+          connection.on("status", (s) => {
+            const at = new Date(io.now()).toISOString();
+            if (flags.json) {
+              io.stdout(
+                `${
+                  JSON.stringify({
+                    source: "ws",
+                    at,
+                    system: s.system,
+                    apiVersion: s.apiVersion ?? null,
+                    connectionId: s.connectionId ?? null,
+                    version: s.version ?? null,
+                  })
+                }\n`,
+              );
+            } else {
+              writeLine(
+                io.stdout,
+                `${at} ${s.system} (WebSocket ${s.apiVersion ?? "?"}, version ${
+                  s.version ?? "?"
+                }, connection ${s.connectionId ?? "?"})`,
+              );
+            }
+            printed();
+          });
+        },
+      });
+      return 0;
+    }
+    const report = await readStatus({ ctx, now: io.now });
+    if (flags.json) {
+      writeJson(
+        io,
+        Object.fromEntries([...report].map(([name, b]) => [name, b.json])),
+      );
+    } else {
+      for (const [name, block] of report) {
+        block.lines.forEach((line, i) =>
+          writeLine(
+            io.stdout,
+            `${i === 0 ? name.padEnd(11) : " ".repeat(11)} ${line}`,
+          )
+        );
+      }
+    }
+    return 0;
+  } finally {
+    ctx.rest.close();
+  }
+}
+
+/** `krakked status`, for the command table. */
+export const statusCommand: Command<StatusFlags> = {
+  name: "status",
+  summary: "Show Kraken's system status, server time and the connection in use",
+  help: STATUS_HELP,
+  parse: parseStatusArgs,
+  run: runStatus,
+};
