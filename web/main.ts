@@ -469,7 +469,7 @@ async function initialize(): Promise<InitInfo> {
     panel.hidden = false;
     byId("market-note").textContent = "No markets until Kraken answers.";
     const seconds = Math.round(waitMs / 1000);
-    byId("upstream-next").textContent = `Retrying every ${seconds} s.`;
+    byId("upstream-next").textContent = `Next try in ${seconds} s.`;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, waitMs);
       function done(): void {

@@ -13,7 +13,7 @@
  */
 
 /** Bumped when a message shape changes incompatibly. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The chart timeframes the page offers (a subset of Kraken's). */
 export type PageTimeframe = "1m" | "5m" | "15m" | "1h" | "4h" | "1d";
