@@ -10,6 +10,7 @@ import {
   DEFAULT_SIM_PORT,
   MAX_SYNTHETIC_PAIRS,
   runSimulator,
+  SIM_ACTIVITIES,
   SIM_TIERS,
 } from "@krakked/sim";
 import {
@@ -46,6 +47,8 @@ export interface SimFlags {
   historyDays?: number;
   /** `--synthetic-pairs`: extra SYN001/USD… pairs. */
   syntheticPairs?: number;
+  /** `--activity`: how busy the market is. */
+  activity?: typeof SIM_ACTIVITIES[number];
   /** `false` with `--no-control`: no `/_sim/` fault-injection routes. */
   control: boolean;
 }
@@ -65,6 +68,8 @@ which open nothing but this simulator. Ctrl+C stops it.
   --tier T            REST rate-limit tier: starter, intermediate or pro (default starter)
   --history-days N    days of market history to serve (default 40)
   --synthetic-pairs N add N synthetic USD pairs SYN001/USD… (0 to ${MAX_SYNTHETIC_PAIRS}, default 0) for load tests
+  --activity A        quiet, normal or busy (default normal: live Kraken trade rates;
+                      quiet ≈ 2 % of that, busy 3×)
   --no-control        disable the /_sim/ fault-injection routes
   --help              this text`;
 
@@ -92,6 +97,7 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
       "tier",
       "history-days",
       "synthetic-pairs",
+      "activity",
     ],
   });
   if (parsed.kind !== "flags") return parsed;
@@ -111,6 +117,8 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
   if (isUsageError(syntheticPairs)) return syntheticPairs;
   const tier = choiceFlag(parsed, "tier", SIM_TIERS);
   if (isUsageError(tier)) return tier;
+  const activity = choiceFlag(parsed, "activity", SIM_ACTIVITIES);
+  if (isUsageError(activity)) return activity;
   const host = parsed.values.get("host");
   const apiKey = parsed.values.get("api-key");
   const apiSecret = parsed.values.get("api-secret");
@@ -124,6 +132,7 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
     ...(apiSecret === undefined ? {} : { apiSecret }),
     ...(historyDays === undefined ? {} : { historyDays }),
     ...(syntheticPairs === undefined ? {} : { syntheticPairs }),
+    ...(activity === undefined ? {} : { activity }),
     control: !parsed.booleans.has("no-control"),
   };
 }
@@ -155,6 +164,7 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
     ...(flags.syntheticPairs === undefined
       ? {}
       : { syntheticPairs: flags.syntheticPairs }),
+    ...(flags.activity === undefined ? {} : { activity: flags.activity }),
     control: flags.control,
   }, {
     stdout: (line) => writeLine(io.stdout, line),

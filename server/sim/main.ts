@@ -8,6 +8,7 @@
  */
 
 import type { SimTier } from "./exchange/rate_limits.ts";
+import type { SimActivity } from "./exchange/market.ts";
 import { startSimulator, webSocketPlugin } from "./server.ts";
 
 /** Default port of the standalone simulator. */
@@ -31,6 +32,8 @@ export interface SimRunOptions {
   historyDays?: number;
   /** Synthetic USD pairs to add (default 0). */
   syntheticPairs?: number;
+  /** Market activity (default `normal`). */
+  activity?: SimActivity;
   /** `/_sim/` fault-injection routes (default true). */
   control?: boolean;
 }
@@ -101,6 +104,7 @@ export async function runSimulator(
       ...(options.syntheticPairs !== undefined
         ? { syntheticPairs: options.syntheticPairs }
         : {}),
+      ...(options.activity !== undefined ? { activity: options.activity } : {}),
     });
   } catch (error) {
     err(
@@ -116,6 +120,7 @@ export async function runSimulator(
   out(`WS auth:     ${sim.wsAuthUrl}`);
   out(`Seed:        ${sim.seed}`);
   out(`Tier:        ${tier}`);
+  out(`Activity:    ${sim.market.activity}`);
   if (sim.market.catalogue.syntheticPairs > 0) {
     out(
       `Pairs:       ${sim.market.pairs.length} (${sim.market.catalogue.syntheticPairs} synthetic)`,

@@ -50,7 +50,11 @@ export type { SimEngine } from "./exchange/engine.ts";
 export type { PrivateContext, PrivateHandler } from "./rest/private.ts";
 export { SimApiError } from "./exchange/params.ts";
 export type { SimAccount } from "./exchange/account.ts";
-export type { Market } from "./exchange/market.ts";
+export {
+  type Market,
+  SIM_ACTIVITIES,
+  type SimActivity,
+} from "./exchange/market.ts";
 export {
   assetByKey,
   ASSETS,

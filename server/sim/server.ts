@@ -27,7 +27,7 @@ import {
 import { SimControl } from "./control.ts";
 import { SimEngine, type SimEngineOptions } from "./exchange/engine.ts";
 import { engineRestHandlers } from "./rest/trading.ts";
-import { Market } from "./exchange/market.ts";
+import { Market, type SimActivity } from "./exchange/market.ts";
 import { SimCatalogue } from "./exchange/pairs.ts";
 import type { PrivateHandler } from "./rest/private.ts";
 import { SeededRandom } from "./exchange/prng.ts";
@@ -105,6 +105,12 @@ export interface SimulatorOptions {
   control?: boolean;
   /** Days of visible market history (default 40). */
   historyDays?: number;
+  /**
+   * How busy the market is (default `normal`: live Kraken rates, see
+   * docs/kraken/MARKET.md); `quiet` trades about 2 % of that, for tests
+   * that page through weeks of trades; `busy` 3×.
+   */
+  activity?: SimActivity;
   /**
    * Extra synthetic USD spot pairs (`SYN001USD` …) for load tests, 0 to
    * 999 (default 0); REST and WS list and serve them like any pair.
@@ -206,6 +212,7 @@ export async function startSimulator(
     ...(options.historyDays !== undefined
       ? { historyDays: options.historyDays }
       : {}),
+    ...(options.activity !== undefined ? { activity: options.activity } : {}),
   });
   const account = SimAccount.seeded(market, {
     seed,

@@ -565,6 +565,8 @@ export class SimAccount {
       timeMs: number;
       maker: boolean;
       feeIn?: "quote" | "base";
+      /** The public trade id of this fill (the market's tape); default: the account's own counter. */
+      tradeId?: number;
     },
   ): SimOwnTrade {
     const order = this.#orders.get(txid);
@@ -621,7 +623,7 @@ export class SimAccount {
       costUnits,
       feeUnits,
       maker: fill.maker,
-      tradeId: this.#nextTradeId++,
+      tradeId: fill.tradeId ?? this.#nextTradeId++,
       ledgerIds: [quoteEntry.id, baseEntry.id],
     };
     this.#trades.set(trade.txid, trade);

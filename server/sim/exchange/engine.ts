@@ -531,12 +531,15 @@ export class SimEngine {
     for (const key of pairs) {
       for (const trade of this.#market.tradesBetween(key, fromMs, nowMs)) {
         const atMs = trade.timeUs / 1000;
+        // The engine's own fills are on the tape too; they never fill its orders again.
+        if (trade.own) continue;
         push(atMs, 1, () =>
           this.#onPublicTrade(
             key,
             BigInt(trade.priceUnits),
             BigInt(trade.volumeUnits),
             atMs,
+            this.#market.tradeIdNow(trade),
           ));
       }
     }
@@ -551,6 +554,7 @@ export class SimEngine {
     priceUnits: bigint,
     volumeUnits: bigint,
     atMs: number,
+    tradeId: number,
   ): void {
     const lives = [...this.#live.values()].filter((l) =>
       l.order.pair.key === pairKey
@@ -605,7 +609,7 @@ export class SimEngine {
       const volume = strict ? available : (available < left ? available : left);
       if (volume <= 0n) continue;
       if (!strict) left -= volume;
-      if (this.#fill(live, limit, volume, atMs, true)) {
+      if (this.#fill(live, limit, volume, atMs, true, tradeId)) {
         this.#afterFills(live, atMs);
       }
     }
@@ -1101,6 +1105,7 @@ export class SimEngine {
     volumeUnits: bigint,
     atMs: number,
     maker: boolean,
+    publicTradeId?: number,
   ): boolean {
     const { order } = live;
     const other: "quote" | "base" = live.feeIn === "base" ? "quote" : "base";
@@ -1123,12 +1128,26 @@ export class SimEngine {
       this.#finish(live, "canceled", "Insufficient funds", atMs);
       return false;
     }
+    // A taker fill goes on the public tape (one trade id sequence) and
+    // takes the liquidity from the book; a maker fill is the public trade
+    // that reached the order.
+    const tradeId = maker ? publicTradeId : this.#market.recordTrade(
+      order.pair.key,
+      {
+        priceUnits: Number(priceUnits),
+        volumeUnits: Number(volumeUnits),
+        side: order.type === "buy" ? "b" : "s",
+        orderType: order.ordertype.includes("limit") ? "l" : "m",
+        atMs,
+      },
+    ).tradeId;
     const trade: SimOwnTrade = this.#account.fill(order.txid, {
       priceUnits,
       volumeUnits,
       timeMs: atMs,
       maker,
       feeIn,
+      ...(tradeId !== undefined ? { tradeId } : {}),
     });
     this.#emit("executions", tradeRow(trade, order, feeIn));
     if (live.displayUnits !== undefined && maker) {

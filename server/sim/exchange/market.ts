@@ -1,9 +1,10 @@
 /**
  * The simulator's deterministic market: public trades, candles, the L2 book,
- * ticker and spread for every catalogue pair, all pure functions of
- * `(seed, pair, time)` evaluated lazily at the injected clock's `now()`.
+ * ticker and spread for every catalogue pair, as functions of
+ * `(seed, activity, pair, time)` evaluated lazily at the injected clock's
+ * `now()`, plus the simulator's own fills, which join the same tape.
  *
- * ## How the data is made
+ * ## How the data is made (docs/kraken/MARKET.md has the targets)
  *
  * - **Price path.** Each asset has a USD log-price made of value noise at
  *   nine time scales (1 minute … 45 days, amplitude ∝ √scale, so it looks
@@ -11,27 +12,45 @@
  *   `base / quote` plus a small pair-specific component, so cross pairs stay
  *   consistent with USD pairs. The path can be evaluated at any minute
  *   without iterating from the beginning.
- * - **Trades.** Day `d` of a pair has `N_d` trades (hashed around the pair's
- *   `tradesPerDay`); they are spread over the day's minutes by hashed
- *   weights (so some minutes are busy and some empty), and each trade's time
- *   (µs), side, order type, volume (lot units) and price (tick units, path
- *   plus micro-noise) is hashed from `(seed, pair, minute, k)`. Trade ids are
- *   contiguous per pair: `1 + Σ N_k` over earlier days plus the position in
- *   the day. Trades exist mathematically at all times; the market shows
- *   those in `[historyStartMs, now()]`.
- * - **Candles** are aggregated from exactly those trades (cached per
- *   1440/60/15/1-minute block), so REST `OHLC` equals candles rebuilt from
- *   REST `Trades` by construction: open/close = first/last trade, high/low,
- *   volume = Σ volume, count, vwap = Σ(price×volume)/Σvolume rounded half up
- *   to `pair_decimals`. An interval without trades repeats the previous close
- *   with volume 0, count 0 and vwap 0.
+ * - **Trade counts.** Day `d` of a pair has `N_d = R + D(d+1) − D(d)` trades
+ *   (`R` the pair's daily rate × the activity factor, `D` hashed in
+ *   `[0, 0.35 R)`), so the id base of a day, `d·R + D(d) − D(0)`, is closed
+ *   form: no walk from 1970. The day's trades are spread over its minutes by
+ *   weights that switch regime (calm, normal, busy per 15 minutes), drift on
+ *   hour and 10-minute scales and follow the UTC day: minutes are bursty, and
+ *   quiet pairs have empty minutes.
+ * - **Trades in a minute** come from one seeded stream per minute: taker
+ *   orders of 1…n fills (a geometric count, larger on the majors), their
+ *   arrival gaps a mixture of short (≈80 ms, self-exciting bursts) and long
+ *   gaps, each order at the top of the book around the path (1-tick spread on
+ *   the majors) and walking the book's price grid for its later fills. Sizes
+ *   are heavy-tailed: log-normal body with a Pareto tail, some rounded to
+ *   one significant digit as people type them. Trade ids are contiguous per
+ *   pair.
+ * - **Candles** are aggregated from exactly those trades (15-minute, hour
+ *   and day blocks cached per pair), so REST `OHLC` equals candles rebuilt
+ *   from REST `Trades` by construction: open/close = first/last trade,
+ *   high/low, volume = Σ volume, count, vwap = Σ(price×volume)/Σvolume
+ *   rounded half up to `pair_decimals`. An interval without trades repeats
+ *   the previous close with volume 0, count 0 and vwap 0.
  * - **Book.** Levels sit on an absolute price grid (one level per block of
- *   ticks, hashed offset), each with a quantity that changes at its own
- *   hashed period. The top of book follows the latest trade: a buy leaves the
- *   best ask at the trade price, a sell leaves the best bid there, and the
- *   other side is a hashed spread away. So Depth, Ticker `a`/`b`/`c` and
- *   Spread agree at every instant, and a moving price changes only the
- *   levels near the top.
+ *   ticks, hashed offset), each with a quantity that grows with the distance
+ *   from the top and changes at its own hashed period (hundreds of ms on the
+ *   majors, so the top 10 changes tens of times a second). The top follows
+ *   the latest trade: a buy leaves the best ask at the trade price, a sell
+ *   the best bid, and the other side is a hashed spread away. So Depth,
+ *   Ticker `a`/`b`/`c` and Spread agree at every instant.
+ * - **Own fills.** {@linkcode Market.recordTrade} puts a fill of the
+ *   simulator's own orders on the public tape (same id sequence: later
+ *   trades shift up by one) and consumes the book level it took from; the
+ *   level refills exponentially. Everything before the fill stays a pure
+ *   function of seed and time; a simulator that traded differs from one
+ *   that did not only from its first fill on.
+ *
+ * Time: a window `(fromMs, toMs]` covers the microseconds
+ * `(fromMs·1000 + 999, toMs·1000 + 999]` — the whole current millisecond is
+ * visible, so a fill recorded at `now` (at the end of the millisecond) is
+ * visible at once and never shifts a trade already shown.
  *
  * ## API for the WebSocket side
  *
@@ -41,8 +60,7 @@
  * - {@linkcode Market.tradesBetween} — trades in `(fromMs, toMs]`.
  * - {@linkcode Market.advance} — everything that changed in `(fromMs, toMs]`
  *   for one pair: new trades, the new book and the level changes to send
- *   (via {@linkcode diffBooks}). The WS layer owns the timer and calls this
- *   with consecutive windows; the result is a pure function of the window.
+ *   (via {@linkcode diffBooks}).
  * - {@linkcode Market.candles}, {@linkcode Market.ticker} for `ohlc` and
  *   `ticker` channels; {@linkcode Market.pairs} / {@linkcode Market.pair} for
  *   `instrument` (precisions, `ordermin`, `costmin`, tick size).
@@ -50,10 +68,10 @@
  * @module
  */
 
-import { normal, unit } from "./prng.ts";
+import { hash32, hashText, normal, unit } from "./prng.ts";
 import { divideRounded, formatUnits, pow10 } from "./units.ts";
 import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
-import { hashText } from "./prng.ts";
+import { Lru } from "./lru.ts";
 
 const MINUTE_MS = 60_000;
 const MINUTE_US = 60_000_000;
@@ -64,7 +82,7 @@ const MINUTE_SPAN_US = 59_999_000;
 
 /** Value-noise scales of the price path, in minutes (1 min … ≈45 days). */
 const SCALES_MIN = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
-/** Cached block sizes for candle aggregation, largest first. */
+/** Cached block sizes for candle aggregation, largest first (1 = a minute). */
 const BLOCK_MIN = [1440, 60, 15, 1];
 
 /** Candle intervals Kraken accepts, in minutes (REST.md §6). */
@@ -80,18 +98,31 @@ export const OHLC_INTERVALS: readonly number[] = Object.freeze([
   21600,
 ]);
 
+/** How busy the simulated market is (`--activity`). */
+export type SimActivity = "quiet" | "normal" | "busy";
+
+/** The activity levels, quietest first. */
+export const SIM_ACTIVITIES: readonly SimActivity[] = Object.freeze([
+  "quiet",
+  "normal",
+  "busy",
+]);
+
+/**
+ * Trade-rate factor of each activity level: `normal` is the documented live
+ * rate (docs/kraken/MARKET.md), `quiet` about what the simulator traded
+ * before issue 15 (for tests that page through weeks of trades), `busy` a
+ * load test.
+ */
+export const ACTIVITY_FACTOR: Readonly<Record<SimActivity, number>> = Object
+  .freeze({ quiet: 0.02, normal: 1, busy: 3 });
+
 // Hash channels: one constant per independent random quantity.
 const CH_PATH = 11;
 const CH_PAIR_PATH = 12;
 const CH_DAY_COUNT = 13;
 const CH_WEIGHT = 14;
-const CH_TIME = 15;
-const CH_SUB_US = 16;
-const CH_SIDE = 17;
-const CH_TYPE = 18;
-const CH_VOLUME = 19;
-const CH_BIG = 20;
-const CH_MICRO = 21;
+const CH_MINUTE = 15;
 const CH_SPREAD = 22;
 const CH_LEVEL_AT = 23;
 const CH_LEVEL_PERIOD = 24;
@@ -117,6 +148,8 @@ export interface SimTrade {
   readonly side: "b" | "s";
   /** Taker order type: market or limit. */
   readonly orderType: "m" | "l";
+  /** Set on a fill of the simulator's own orders (see {@linkcode Market.recordTrade}). */
+  readonly own?: true;
 }
 
 /** An exact aggregate of trades (candle body). */
@@ -237,6 +270,8 @@ export interface MarketOptions {
   historyStartMs?: number;
   /** The pairs and assets it trades (default: the standard catalogue). */
   catalogue?: SimCatalogue;
+  /** How busy the market is (default `normal`: live Kraken rates). */
+  activity?: SimActivity;
 }
 
 interface PairModel {
@@ -247,73 +282,147 @@ interface PairModel {
   readonly quoteSalt: number;
   /** Volatility of the pair-specific component. */
   readonly pairVolatility: number;
-  /** Micro-noise around the path per trade (log units). */
+  /** Noise of an order's price around the path (log units). */
   readonly microSigma: number;
-  /** Typical trade volume in base units. */
-  readonly tradeVolume: number;
+  /** Trades per day at this activity (≥ 4). */
+  readonly dayRate: number;
+  /** Mean fills per taker order (≥ 1). */
+  readonly fillsMean: number;
+  /** Mean trade volume in base units. */
+  readonly meanVolume: number;
+  /** Mean quantity of the best level, base units. */
+  readonly topQty: number;
   /** Typical spread in ticks (≥ 1). */
   readonly spreadTicks: number;
   /** Ticks per book-level block (≥ 1). */
   readonly levelBlock: number;
+  /** Shortest period of a level's quantity, ms. */
+  readonly levelPeriodMs: number;
+  /** Time constant of a consumed level's refill, ms. */
+  readonly refillMs: number;
   /** `10^pair_decimals`. */
   readonly priceScale: number;
   /** `10^lot_decimals`. */
   readonly lotScale: number;
-  /** Cumulative trade counts per day since 1970 (grown on demand). */
-  dayIds: Float64Array;
-  dayIdsLength: number;
 }
 
-interface LastTrade {
-  readonly trade: SimTrade;
+/** Liquidity the simulator's own fills took from one level. */
+interface Consumption {
+  readonly atMs: number;
+  readonly qtyUnits: number;
 }
 
-class BoundedMap<K, V> {
-  #map = new Map<K, V>();
-  #cap: number;
-  constructor(cap: number) {
-    this.#cap = cap;
-  }
-  get(key: K): V | undefined {
-    return this.#map.get(key);
-  }
-  set(key: K, value: V): void {
-    if (this.#map.size >= this.#cap) {
-      const first = this.#map.keys().next();
-      if (!first.done) this.#map.delete(first.value);
-    }
-    this.#map.set(key, value);
-  }
+/** What the simulator's own fills changed for one pair (private to a market). */
+interface OwnTape {
+  /** Own trades, oldest first. */
+  readonly trades: TapeTrade[];
+  /** Consumed liquidity by `a:<price>` / `b:<price>`. */
+  readonly consumed: Map<string, Consumption[]>;
+}
+
+/**
+ * Per-pair caches, sized per pair. Pure entries (day prefixes, generated
+ * minutes) may be shared by every market with the same seed and activity;
+ * the aggregates and the merged tape are private once a market has own
+ * trades on the pair.
+ */
+interface PairState {
+  readonly model: PairModel;
+  /** Day → cumulative trade counts at each minute (1441). */
+  readonly prefixes: Lru<number, Uint32Array>;
+  /** Minute → generated trades (ids before any own trade). */
+  readonly synth: Lru<number, readonly SimTrade[]>;
+  /** Minute → its aggregate (edges of ranges only). */
+  aggs: Lru<number, TradeAggregate | null>;
+  /** `start·4 + size index` → aggregate of a 15/60/1440-minute block. */
+  blocks: Lru<number, TradeAggregate | null>;
+  /** Minute → synthetic and own trades with final ids (when `own`). */
+  merged: Lru<number, readonly SimTrade[]> | undefined;
+  own: OwnTape | undefined;
 }
 
 const EMPTY: readonly SimTrade[] = Object.freeze([]);
 
-interface Store {
-  dayPrefix: BoundedMap<string, Uint32Array>;
-  minuteTrades: BoundedMap<string, readonly SimTrade[]>;
-  blocks: BoundedMap<string, TradeAggregate | null>;
-}
+/** Shared pure caches: `seed|activity` → pair key → state (four stores at most). */
+const STORES = new Map<string, Map<string, PairState>>();
 
-const STORES = new Map<number, Store>();
-
-function storeFor(seed: number): Store {
-  let store = STORES.get(seed);
+function sharedStore(seed: number, activity: SimActivity): Map<
+  string,
+  PairState
+> {
+  const key = `${seed}|${activity}`;
+  let store = STORES.get(key);
   if (!store) {
     if (STORES.size >= 4) STORES.delete(STORES.keys().next().value!);
-    store = {
-      dayPrefix: new BoundedMap(4096),
-      minuteTrades: new BoundedMap(20_000),
-      blocks: new BoundedMap(400_000),
-    };
-    STORES.set(seed, store);
+    store = new Map();
+    STORES.set(key, store);
   }
   return store;
 }
 
+/** A float stream (mulberry32): the cheap source of a minute's or a day's draws. */
+class Stream {
+  state: number;
+  constructor(state: number) {
+    this.state = state | 0;
+  }
+  /** The next float in `[0, 1)`. */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}
+
+/** A stream over one hash of its inputs. */
+function stream(seed: number, a: number, b: number, c: number): Stream {
+  return new Stream(hash32(seed, a, b, c));
+}
+
+/** A standard normal from two draws (Box–Muller). */
+function gauss(rng: Stream): number {
+  const u = 1 - rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/** Mean of `min(50, Pareto(α = 1.6))`, the tail factor of trade sizes. */
+const TAIL_MEAN = (() => {
+  // E[min(c, P)] for P ≥ 1 with P(P > x) = x^-α: (α − c^(1−α)) / (α − 1).
+  const a = 1.6;
+  const c = 50;
+  return (a - c ** (1 - a)) / (a - 1);
+})();
+const TAIL_SHARE = 0.04;
+const SIZE_SIGMA = 1.3;
+const SIZE_NORM = 1 - TAIL_SHARE + TAIL_SHARE * TAIL_MEAN;
+
+/** A heavy-tailed size factor with mean 1. */
+function sizeFactor(rng: Stream): number {
+  const body = Math.exp(SIZE_SIGMA * gauss(rng) - SIZE_SIGMA ** 2 / 2);
+  const tail = rng.next() < TAIL_SHARE
+    ? Math.min(50, (1 - rng.next()) ** (-1 / 1.6))
+    : 1;
+  return (body * tail) / SIZE_NORM;
+}
+
+/** `x` rounded to one significant digit (`0.0734` → `0.07`). */
+function roundSignificant(x: number): number {
+  if (x <= 0) return x;
+  const scale = 10 ** Math.floor(Math.log10(x));
+  return Math.max(1, Math.round(x / scale)) * scale;
+}
+
+/** A spread in ticks around the typical one: 1 tick most of the time on the majors. */
+function spreadOf(spreadTicks: number, u: number): number {
+  return Math.max(1, Math.round(spreadTicks * (0.4 + 1.2 * u)));
+}
+
 /**
  * The deterministic market. Create one per simulator; every method is a
- * pure function of the seed, the pair and the time it is asked about (the
- * caches only save work).
+ * function of the seed, the activity, the pair, the time it is asked about
+ * and the own fills recorded so far (the caches only save work).
  *
  * @example Query the market at a fixed time
  * ```ts
@@ -321,7 +430,7 @@ function storeFor(seed: number): Store {
  * const market = new Market({ seed: 7, now: () => Date.UTC(2025, 0, 10) });
  * const book = market.book("XBTUSD", { depth: 10 });
  * const candles = market.candles("XBTUSD", 60, { count: 24 });
- * const trades = market.tradesBetween("XBTUSD", Date.UTC(2025, 0, 9, 23), Date.UTC(2025, 0, 10));
+ * const trades = market.tradesBetween("XBTUSD", Date.UTC(2025, 0, 9, 23, 59), Date.UTC(2025, 0, 10));
  * ```
  */
 export class Market {
@@ -329,26 +438,27 @@ export class Market {
   #now: () => number;
   #historyStartMs: number;
   #catalogue: SimCatalogue;
-  #models = new Map<string, PairModel>();
-  #dayPrefix: BoundedMap<string, Uint32Array>;
-  #minuteTrades: BoundedMap<string, readonly SimTrade[]>;
-  #blocks: BoundedMap<string, TradeAggregate | null>;
+  #activity: SimActivity;
+  #shared: Map<string, PairState>;
+  #states = new Map<string, PairState>();
 
   /**
    * Create the market.
    *
-   * @param options Seed, clock, history depth and catalogue.
+   * @param options Seed, clock, history depth, catalogue and activity.
+   * @throws {RangeError} For an unknown activity.
    */
   constructor(options: MarketOptions = {}) {
     this.#seed = Math.trunc(options.seed ?? 1);
     this.#now = options.now ?? Date.now;
     this.#catalogue = options.catalogue ?? SimCatalogue.standard();
-    // Everything cached is a pure function of the seed, so markets with the
-    // same seed (e.g. one per test) share the work.
-    const store = storeFor(this.#seed);
-    this.#dayPrefix = store.dayPrefix;
-    this.#minuteTrades = store.minuteTrades;
-    this.#blocks = store.blocks;
+    this.#activity = options.activity ?? "normal";
+    if (!SIM_ACTIVITIES.includes(this.#activity)) {
+      throw new RangeError(`Unknown activity: ${String(options.activity)}`);
+    }
+    // Everything generated is a pure function of the seed and activity, so
+    // markets with the same ones (e.g. one per test) share that work.
+    this.#shared = sharedStore(this.#seed, this.#activity);
     const startNow = this.#now();
     this.#historyStartMs = options.historyStartMs ??
       Math.floor(startNow / DAY_MS) * DAY_MS -
@@ -358,6 +468,11 @@ export class Market {
   /** The seed. */
   get seed(): number {
     return this.#seed;
+  }
+
+  /** The activity level. */
+  get activity(): SimActivity {
+    return this.#activity;
   }
 
   /** The clock (ms since the epoch). */
@@ -391,6 +506,32 @@ export class Market {
     return this.#catalogue.resolvePair(name);
   }
 
+  /**
+   * The model parameters of a pair at this activity: trades per day, mean
+   * trade volume and best-level quantity (base units), typical spread in
+   * ticks, the shortest level period. For the realism report.
+   *
+   * @param pairName Any spelling of the pair.
+   * @returns The parameters.
+   * @throws {RangeError} For an unknown pair.
+   */
+  profile(pairName: string): {
+    tradesPerDay: number;
+    meanVolume: number;
+    topQty: number;
+    spreadTicks: number;
+    levelPeriodMs: number;
+  } {
+    const m = this.#state(pairName).model;
+    return {
+      tradesPerDay: m.dayRate,
+      meanVolume: m.meanVolume,
+      topQty: m.topQty,
+      spreadTicks: m.spreadTicks,
+      levelPeriodMs: m.levelPeriodMs,
+    };
+  }
+
   // -------------------------------------------------------------------------
   // Prices
 
@@ -404,7 +545,7 @@ export class Market {
    * @throws {RangeError} For an unknown pair.
    */
   modelPrice(pairName: string, atMs: number): number {
-    const model = this.#model(pairName);
+    const model = this.#state(pairName).model;
     return Math.exp(this.#logPrice(model, atMs / MINUTE_MS));
   }
 
@@ -418,17 +559,18 @@ export class Market {
    * @throws {RangeError} For an unknown pair.
    */
   lastPrice(pairName: string, atMs: number = this.#now()): number {
-    const model = this.#model(pairName);
-    return this.#lastTrade(model, atMs * 1000).trade.priceUnits /
-      model.priceScale;
+    const state = this.#state(pairName);
+    return this.#lastTrade(state, horizonUs(atMs)).priceUnits /
+      state.model.priceScale;
   }
 
   // -------------------------------------------------------------------------
   // Trades
 
   /**
-   * Trades with `fromMs < time ≤ toMs` (clamped to visible history and to
-   * now), oldest first.
+   * Trades with `fromMs < time ≤ toMs` (in whole milliseconds: the µs
+   * `(fromMs·1000 + 999, toMs·1000 + 999]`), clamped to visible history and
+   * to now, oldest first.
    *
    * @param pairName Any spelling of the pair.
    * @param fromMs Exclusive start, ms.
@@ -437,14 +579,17 @@ export class Market {
    * @throws {RangeError} For an unknown pair.
    */
   tradesBetween(pairName: string, fromMs: number, toMs: number): SimTrade[] {
-    const model = this.#model(pairName);
-    const endUs = Math.min(toMs, this.#now()) * 1000;
-    const startUs = Math.max(fromMs * 1000, this.#historyStartMs * 1000 - 1);
+    const state = this.#state(pairName);
+    const endUs = horizonUs(Math.min(toMs, this.#now()));
+    const startUs = Math.max(
+      horizonUs(fromMs),
+      this.#historyStartMs * 1000 - 1,
+    );
     const out: SimTrade[] = [];
     if (endUs <= startUs) return out;
     const lastMinute = Math.floor(endUs / MINUTE_US);
     for (let m = Math.floor((startUs + 1) / MINUTE_US); m <= lastMinute; m++) {
-      for (const t of this.#minute(model, m)) {
+      for (const t of this.#minute(state, m)) {
         if (t.timeUs > startUs && t.timeUs <= endUs) out.push(t);
       }
     }
@@ -465,9 +610,9 @@ export class Market {
     pairName: string,
     options: { sinceNs?: bigint; count?: number } = {},
   ): { trades: SimTrade[]; lastNs: bigint } {
-    const model = this.#model(pairName);
+    const state = this.#state(pairName);
     const count = options.count ?? 1000;
-    const nowUs = this.#now() * 1000;
+    const nowUs = horizonUs(this.#now());
     const historyUs = this.#historyStartMs * 1000;
     const trades: SimTrade[] = [];
     if (options.sinceNs === undefined) {
@@ -477,12 +622,12 @@ export class Market {
         m >= firstMinute && trades.length < count;
         m--
       ) {
-        const minute = this.#minute(model, m);
+        const minute = this.#minute(state, m);
         for (let i = minute.length - 1; i >= 0 && trades.length < count; i--) {
           const t = minute[i]!;
           if (t.timeUs <= nowUs && t.timeUs >= historyUs) trades.push(t);
         }
-        if (minute.length === 0) m = this.#skipEmptyBack(model, m, firstMinute);
+        if (minute.length === 0) m = this.#skipEmptyBack(state, m, firstMinute);
       }
       trades.reverse();
       const lastNs = trades.at(-1)?.timeNs ?? BigInt(nowUs) * 1000n;
@@ -498,14 +643,112 @@ export class Market {
       m <= lastMinute && trades.length < count;
       m++
     ) {
-      const minute = this.#minute(model, m);
+      const minute = this.#minute(state, m);
       for (const t of minute) {
         if (trades.length >= count) break;
         if (t.timeNs > startNs && t.timeUs <= nowUs) trades.push(t);
       }
-      if (minute.length === 0) m = this.#skipEmptyForward(model, m, lastMinute);
+      if (minute.length === 0) m = this.#skipEmptyForward(state, m, lastMinute);
     }
     return { trades, lastNs: trades.at(-1)?.timeNs ?? since };
+  }
+
+  /**
+   * Put a fill of the simulator's own orders on the public tape at `atMs`
+   * (normally now): it gets the next trade id of the pair (every later
+   * trade's id moves up by one, so ids stay one contiguous sequence), shows
+   * in `Trades`, the `trade` channel, OHLC and the ticker, becomes the last
+   * trade the book's top follows, and takes `volumeUnits` from the level at
+   * `priceUnits` on the side it traded against; the level refills
+   * exponentially (`refillMs` of the pair). Trades already visible never
+   * change.
+   *
+   * @param pairName Any spelling of the pair.
+   * @param fill Price (tick units), volume (lot units), taker side, order type, time.
+   * @returns The public trade, with its id.
+   * @throws {RangeError} For an unknown pair or a non-positive volume.
+   */
+  recordTrade(
+    pairName: string,
+    fill: {
+      priceUnits: number;
+      volumeUnits: number;
+      side: "b" | "s";
+      orderType: "m" | "l";
+      atMs?: number;
+    },
+  ): SimTrade {
+    if (!(fill.volumeUnits > 0) || !(fill.priceUnits > 0)) {
+      throw new RangeError("An own trade needs a positive price and volume");
+    }
+    const state = this.#own(pairName);
+    const own = state.own!;
+    const atMs = Math.floor(fill.atMs ?? this.#now());
+    const previous = own.trades.at(-1);
+    let timeUs = horizonUs(atMs);
+    let subNs = 500;
+    if (previous && !earlier(previous, timeUs, subNs)) {
+      timeUs = previous.timeUs;
+      subNs = previous.subNs + 1;
+      if (subNs > 999) {
+        timeUs += 1;
+        subNs = 500;
+      }
+    }
+    const minute = Math.floor(timeUs / MINUTE_US);
+    const day = Math.floor(minute / DAY_MIN);
+    const prefix = this.#prefix(state, day);
+    let before = this.#dayIdBase(state.model, day) +
+      prefix[minute - day * DAY_MIN]!;
+    for (const s of this.#synth(state, minute)) {
+      const t = s as TapeTrade;
+      if (t.timeUs < timeUs || (t.timeUs === timeUs && t.subNs < subNs)) {
+        before++;
+      }
+    }
+    const trade = new TapeTrade(
+      state.model.pair.key,
+      before + own.trades.length + 1,
+      timeUs,
+      subNs,
+      fill.priceUnits,
+      fill.volumeUnits,
+      fill.side,
+      fill.orderType,
+      true,
+    );
+    own.trades.push(trade);
+    // Taker buys take asks, sells take bids.
+    const key = `${fill.side === "b" ? "a" : "b"}:${fill.priceUnits}`;
+    const list = own.consumed.get(key) ?? [];
+    list.push({ atMs, qtyUnits: fill.volumeUnits });
+    own.consumed.set(key, list);
+    // Forget what the fill changed: its minute and later, blocks that cover it.
+    state.merged!.deleteWhere((m) => m >= minute);
+    state.aggs.deleteWhere((m) => m >= minute);
+    state.blocks.deleteWhere((k) => {
+      const start = Math.floor(k / 4);
+      return start + BLOCK_MIN[k % 4]! > minute;
+    });
+    return trade;
+  }
+
+  /**
+   * A trade's id on the tape now: own fills recorded after a trade was
+   * read shift the ids of trades behind them, so a trade read ahead of time
+   * (e.g. a replay window) asks for its current id here.
+   *
+   * @param trade A trade this market returned.
+   * @returns Its current id.
+   * @throws {RangeError} For an unknown pair.
+   */
+  tradeIdNow(trade: SimTrade): number {
+    const state = this.#state(trade.pair);
+    const own = state.own?.trades;
+    if (!(trade instanceof TapeTrade) || trade.own || !own) {
+      return trade.tradeId;
+    }
+    return trade.baseId + firstAtOrAfter(own, trade.timeUs, trade.subNs);
   }
 
   // -------------------------------------------------------------------------
@@ -526,8 +769,8 @@ export class Market {
     fromMs: number,
     toMs: number,
   ): TradeAggregate | undefined {
-    const model = this.#model(pairName);
-    return this.#aggregateUs(model, fromMs * 1000, toMs * 1000) ?? undefined;
+    const state = this.#state(pairName);
+    return this.#aggregateUs(state, fromMs * 1000, toMs * 1000) ?? undefined;
   }
 
   /**
@@ -548,7 +791,8 @@ export class Market {
     intervalMin: number,
     options: { count?: number; atMs?: number } = {},
   ): Candle[] {
-    const model = this.#model(pairName);
+    const state = this.#state(pairName);
+    const model = state.model;
     if (!OHLC_INTERVALS.includes(intervalMin)) {
       throw new RangeError(`Unknown OHLC interval: ${intervalMin}`);
     }
@@ -567,8 +811,8 @@ export class Market {
     const lot = model.pair.lotDecimals;
     let prevClose: number | undefined;
     for (let start = firstStart; start <= formingStart; start += spanMs) {
-      const endUs = Math.min((start + spanMs) * 1000, atMs * 1000 + 1);
-      const agg = this.#aggregateUs(model, start * 1000, endUs);
+      const endUs = Math.min((start + spanMs) * 1000, horizonUs(atMs) + 1);
+      const agg = this.#aggregateUs(state, start * 1000, endUs);
       if (agg) {
         out.push({
           time: start / 1000,
@@ -584,7 +828,7 @@ export class Market {
         });
         prevClose = agg.close;
       } else {
-        prevClose ??= this.#lastTrade(model, start * 1000 - 1).trade.priceUnits;
+        prevClose ??= this.#lastTrade(state, start * 1000 - 1).priceUnits;
         const close = formatUnits(prevClose, d);
         out.push({
           time: start / 1000,
@@ -608,7 +852,8 @@ export class Market {
 
   /**
    * The L2 book at an instant: `depth` levels per side (1–1000), asks
-   * ascending and bids descending, consistent with the latest trade.
+   * ascending and bids descending, consistent with the latest trade and
+   * with the liquidity the simulator's own fills took.
    *
    * @param pairName Any spelling of the pair.
    * @param options `depth` (default 10) and `atMs` (default now).
@@ -619,25 +864,39 @@ export class Market {
     pairName: string,
     options: { depth?: number; atMs?: number } = {},
   ): BookSnapshot {
-    const model = this.#model(pairName);
+    const state = this.#state(pairName);
+    const model = state.model;
     const atMs = options.atMs ?? this.#now();
     const depth = Math.max(1, Math.min(options.depth ?? 10, 1000));
-    const last = this.#lastTrade(model, atMs * 1000).trade;
+    const last = this.#lastTrade(state, horizonUs(atMs));
     const { bestBid, bestAsk } = this.#top(model, last);
     const asks: BookLevel[] = [];
     const bids: BookLevel[] = [];
-    const topMs = last.timeUs / 1000;
-    asks.push(this.#level(model, bestAsk, atMs, topMs));
-    for (let i = bestAsk + 1; asks.length < depth;) {
+    const topMs = Math.floor(last.timeUs / 1000);
+    // Bounded walks: a level emptied by own fills is skipped, not looped on.
+    let level = this.#level(state, "a", bestAsk, atMs, topMs, 0);
+    if (level) asks.push(level);
+    for (
+      let i = bestAsk + 1, n = 0;
+      asks.length < depth && n < 4 * depth;
+      n++
+    ) {
       const next = this.#nextLevelUp(model, i);
-      asks.push(this.#level(model, next, atMs, 0));
+      level = this.#level(state, "a", next, atMs, 0, next - bestAsk);
+      if (level) asks.push(level);
       i = next + 1;
     }
-    bids.push(this.#level(model, bestBid, atMs, topMs));
-    for (let i = bestBid - 1; bids.length < depth && i >= 1;) {
+    level = this.#level(state, "b", bestBid, atMs, topMs, 0);
+    if (level) bids.push(level);
+    for (
+      let i = bestBid - 1, n = 0;
+      bids.length < depth && i >= 1 && n < 4 * depth;
+      n++
+    ) {
       const next = this.#nextLevelDown(model, i);
       if (next < 1) break;
-      bids.push(this.#level(model, next, atMs, 0));
+      level = this.#level(state, "b", next, atMs, 0, bestBid - next);
+      if (level) bids.push(level);
       i = next - 1;
     }
     return { pair: model.pair.key, atMs, asks, bids };
@@ -645,7 +904,8 @@ export class Market {
 
   /**
    * Ticker values at an instant: best bid/ask, last trade, today's (since
-   * 00:00 UTC) and rolling 24 h aggregates.
+   * 00:00 UTC) and rolling 24 h aggregates (from cached 15-minute, hour and
+   * day blocks: no re-aggregation of the day per call).
    *
    * @param pairName Any spelling of the pair.
    * @param atMs The instant (default now).
@@ -653,18 +913,18 @@ export class Market {
    * @throws {RangeError} For an unknown pair.
    */
   ticker(pairName: string, atMs: number = this.#now()): TickerSnapshot {
-    const model = this.#model(pairName);
-    const book = this.book(model.pair.key, { depth: 1, atMs });
-    const last = this.#lastTrade(model, atMs * 1000).trade;
-    const endUs = atMs * 1000 + 1;
+    const state = this.#state(pairName);
+    const book = this.book(state.model.pair.key, { depth: 1, atMs });
+    const last = this.#lastTrade(state, horizonUs(atMs));
+    const endUs = horizonUs(atMs) + 1;
     const dayStartMs = Math.floor(atMs / DAY_MS) * DAY_MS;
     return {
-      pair: model.pair.key,
+      pair: state.model.pair.key,
       ask: book.asks[0]!,
       bid: book.bids[0]!,
       last,
-      today: this.#aggregateUs(model, dayStartMs * 1000, endUs) ?? undefined,
-      day: this.#aggregateUs(model, (atMs - DAY_MS) * 1000 + 1, endUs) ??
+      today: this.#aggregateUs(state, dayStartMs * 1000, endUs) ?? undefined,
+      day: this.#aggregateUs(state, endUs - DAY_MS * 1000, endUs) ??
         undefined,
     };
   }
@@ -682,10 +942,10 @@ export class Market {
     pairName: string,
     options: { limit?: number; atMs?: number } = {},
   ): Array<{ timeMs: number; bidUnits: number; askUnits: number }> {
-    const model = this.#model(pairName);
+    const state = this.#state(pairName);
     const atMs = options.atMs ?? this.#now();
     const limit = options.limit ?? 200;
-    const nowUs = atMs * 1000;
+    const nowUs = horizonUs(atMs);
     const floorMinute = Math.floor(
       Math.max(atMs - DAY_MS, this.#historyStartMs) / MINUTE_MS,
     );
@@ -696,11 +956,11 @@ export class Market {
       m >= floorMinute && rows.length < limit;
       m--
     ) {
-      const minute = this.#minute(model, m);
+      const minute = this.#minute(state, m);
       for (let i = minute.length - 1; i >= 0 && rows.length < limit; i--) {
         const t = minute[i]!;
         if (t.timeUs > nowUs) continue;
-        const { bestBid, bestAsk } = this.#top(model, t);
+        const { bestBid, bestAsk } = this.#top(state.model, t);
         const newest = rows.at(-1);
         if (
           newest && newest.bidUnits === bestBid && newest.askUnits === bestAsk
@@ -715,7 +975,7 @@ export class Market {
           askUnits: bestAsk,
         });
       }
-      if (minute.length === 0) m = this.#skipEmptyBack(model, m, floorMinute);
+      if (minute.length === 0) m = this.#skipEmptyBack(state, m, floorMinute);
     }
     return rows.reverse();
   }
@@ -755,41 +1015,89 @@ export class Market {
   }
 
   // -------------------------------------------------------------------------
-  // Internals
+  // Internals: state and model
 
-  #model(name: string): PairModel {
+  #state(name: string): PairState {
     const pair = this.#catalogue.resolvePair(name);
     if (!pair) throw new RangeError(`Unknown asset pair: ${name}`);
-    let model = this.#models.get(pair.key);
-    if (!model) {
-      const base = this.#catalogue.asset(pair.base)!;
-      const quote = this.#catalogue.asset(pair.quote)!;
-      const price = this.#catalogue.referencePrice(pair);
-      const tick = 10 ** -pair.pairDecimals;
-      const spreadTicks = Math.max(
-        1,
-        Math.round((price * pair.spreadBps * 1e-4) / tick),
-      );
-      model = {
-        pair,
-        base,
-        quote,
-        baseSalt: hashText(base.key),
-        quoteSalt: hashText(quote.key),
-        pairVolatility: 0.08 *
-          Math.max(base.dailyVolatility, quote.dailyVolatility),
-        microSigma: pair.spreadBps * 1e-4 * 1.5,
-        tradeVolume: pair.tradeUsd / base.usdPrice,
-        spreadTicks,
-        levelBlock: spreadTicks,
-        priceScale: 10 ** pair.pairDecimals,
-        lotScale: 10 ** pair.lotDecimals,
-        dayIds: new Float64Array(0),
-        dayIdsLength: 0,
+    let state = this.#states.get(pair.key) ?? this.#shared.get(pair.key);
+    if (!state) {
+      const model = this.#buildModel(pair);
+      const perMinute = model.dayRate / DAY_MIN;
+      state = {
+        model,
+        prefixes: new Lru(3),
+        // About 20,000 generated trades per pair at most (×2 generations).
+        synth: new Lru(
+          Math.min(512, Math.max(16, Math.ceil(20_000 / perMinute))),
+        ),
+        aggs: new Lru(256),
+        blocks: new Lru(1024),
+        merged: undefined,
+        own: undefined,
       };
-      this.#models.set(pair.key, model);
+      this.#shared.set(pair.key, state);
     }
-    return model;
+    return state;
+  }
+
+  /** The pair's state, private to this market (own trades change it). */
+  #own(name: string): PairState {
+    const state = this.#state(name);
+    if (state.own) return state;
+    const mine: PairState = {
+      model: state.model,
+      prefixes: state.prefixes,
+      synth: state.synth,
+      aggs: new Lru(256),
+      blocks: new Lru(1024),
+      merged: new Lru(64),
+      own: { trades: [], consumed: new Map() },
+    };
+    this.#states.set(state.model.pair.key, mine);
+    return mine;
+  }
+
+  #buildModel(pair: SimPair): PairModel {
+    const base = this.#catalogue.asset(pair.base)!;
+    const quote = this.#catalogue.asset(pair.quote)!;
+    const price = this.#catalogue.referencePrice(pair);
+    const tick = 10 ** -pair.pairDecimals;
+    const spreadTicks = Math.max(
+      1,
+      Math.round((price * pair.spreadBps * 1e-4) / tick),
+    );
+    const dayRate = Math.max(
+      4,
+      Math.round(pair.tradesPerDay * ACTIVITY_FACTOR[this.#activity]),
+    );
+    const meanVolume = pair.tradeUsd / (base.usdPrice || 1);
+    const levelPeriodMs = Math.min(
+      15_000,
+      Math.max(150, Math.round(4000 / Math.sqrt(Math.max(1, dayRate) / 1000))),
+    );
+    return {
+      pair,
+      base,
+      quote,
+      baseSalt: hashText(base.key),
+      quoteSalt: hashText(quote.key),
+      pairVolatility: 0.08 *
+        Math.max(base.dailyVolatility, quote.dailyVolatility),
+      microSigma: Math.max(pair.spreadBps * 1e-4 * 1.5, (2 * tick) / price),
+      dayRate,
+      // The shape of an order does not depend on the activity level.
+      fillsMean: 1 +
+        0.9 * Math.min(1, Math.log10(Math.max(10, pair.tradesPerDay)) / 5),
+      meanVolume,
+      topQty: meanVolume * 12,
+      spreadTicks,
+      levelBlock: Math.max(2, spreadTicks),
+      levelPeriodMs,
+      refillMs: Math.min(120_000, Math.max(5_000, levelPeriodMs * 40)),
+      priceScale: 10 ** pair.pairDecimals,
+      lotScale: 10 ** pair.lotDecimals,
+    };
   }
 
   #assetLog(asset: SimAsset, salt: number, tMin: number): number {
@@ -813,48 +1121,52 @@ export class Market {
       model.pairVolatility * own;
   }
 
-  #dayCount(model: PairModel, day: number): number {
-    const u = unit(this.#seed, CH_DAY_COUNT, model.pair.index, day);
-    return Math.round(model.pair.tradesPerDay * (0.5 + u));
+  // -------------------------------------------------------------------------
+  // Internals: counts and ids
+
+  #dayShift(model: PairModel, day: number): number {
+    return Math.floor(
+      0.35 * model.dayRate *
+        unit(this.#seed, CH_DAY_COUNT, model.pair.index, day),
+    );
   }
 
-  /** Id of the first trade of `day` minus one. */
+  /** Id of the first trade of `day` minus one (closed form). */
   #dayIdBase(model: PairModel, day: number): number {
-    if (day <= 0) return 0;
-    if (model.dayIdsLength < day + 1) {
-      const size = Math.max(day + 1, model.dayIds.length * 2, 1024);
-      const next = new Float64Array(size);
-      next.set(model.dayIds.subarray(0, model.dayIdsLength));
-      let k = model.dayIdsLength;
-      if (k === 0) {
-        next[0] = 0;
-        k = 1;
-      }
-      for (; k < size; k++) {
-        next[k] = next[k - 1]! + this.#dayCount(model, k - 1);
-      }
-      model.dayIds = next;
-      model.dayIdsLength = size;
-    }
-    return model.dayIds[day]!;
+    return day * model.dayRate + this.#dayShift(model, day) -
+      this.#dayShift(model, 0);
   }
 
   /** Cumulative trade counts at each minute of the day (length 1441). */
-  #prefix(model: PairModel, day: number): Uint32Array {
-    const key = `${model.pair.index}:${day}`;
-    let prefix = this.#dayPrefix.get(key);
+  #prefix(state: PairState, day: number): Uint32Array {
+    let prefix = state.prefixes.get(day);
     if (prefix) return prefix;
-    const total = this.#dayCount(model, day);
+    const model = state.model;
+    const total = model.dayRate + this.#dayShift(model, day + 1) -
+      this.#dayShift(model, day);
+    const rng = stream(this.#seed, CH_WEIGHT, model.pair.index, day);
+    const hourKnots = new Float64Array(25);
+    for (let i = 0; i < 25; i++) hourKnots[i] = gauss(rng);
+    const tenKnots = new Float64Array(145);
+    for (let i = 0; i < 145; i++) tenKnots[i] = gauss(rng);
+    // Regimes per 15 minutes, a Markov chain: stay with 0.8, else redraw.
+    const regimes = new Float64Array(96);
+    let regime = 1;
+    for (let i = 0; i < 96; i++) {
+      if (i === 0 || rng.next() < 0.2) {
+        const u = rng.next();
+        regime = u < 0.12 ? 2.5 : u < 0.4 ? 0.45 : 1;
+      }
+      regimes[i] = regime;
+    }
     const weights = new Float64Array(DAY_MIN);
     let sum = 0;
-    const firstMinute = day * DAY_MIN;
     for (let m = 0; m < DAY_MIN; m++) {
-      // Busier in US/EU hours, clustered activity, some dead minutes.
-      const profile = 1 + 0.5 * Math.sin((2 * Math.PI * (m - 780)) / DAY_MIN);
-      const w = profile *
+      const profile = 1 + 0.45 * Math.sin((2 * Math.PI * (m - 780)) / DAY_MIN);
+      const w = profile * regimes[Math.floor(m / 15)]! *
         Math.exp(
-          1.4 *
-            normal(this.#seed, CH_WEIGHT, model.pair.index, firstMinute + m),
+          0.5 * smooth(hourKnots, m / 60) + 0.35 * smooth(tenKnots, m / 10) +
+            0.5 * gauss(rng),
         );
       weights[m] = w;
       sum += w;
@@ -867,117 +1179,223 @@ export class Market {
         ? total
         : Math.floor((total * acc) / sum);
     }
-    this.#dayPrefix.set(key, prefix);
+    state.prefixes.set(day, prefix);
     return prefix;
   }
 
-  #minuteCount(model: PairModel, minute: number): number {
+  /** Trades in one minute, own ones included. */
+  #minuteSize(state: PairState, minute: number): number {
     const day = Math.floor(minute / DAY_MIN);
-    const prefix = this.#prefix(model, day);
+    const prefix = this.#prefix(state, day);
     const m = minute - day * DAY_MIN;
-    return prefix[m + 1]! - prefix[m]!;
+    const n = prefix[m + 1]! - prefix[m]!;
+    return n + this.#ownIn(state, minute);
   }
 
-  /** Every trade of one minute (not filtered by now or history). */
-  #minute(model: PairModel, minute: number): readonly SimTrade[] {
-    const key = `${model.pair.index}:${minute}`;
-    const cached = this.#minuteTrades.get(key);
+  // -------------------------------------------------------------------------
+  // Internals: trades
+
+  /** Every generated trade of one minute, ids as if no own trade existed. */
+  #synth(state: PairState, minute: number): readonly SimTrade[] {
+    const cached = state.synth.get(minute);
     if (cached) return cached;
+    const trades: TapeTrade[] = [];
+    const key = state.model.pair.key;
     const day = Math.floor(minute / DAY_MIN);
-    const prefix = this.#prefix(model, day);
+    const firstId = this.#dayIdBase(state.model, day) +
+      this.#prefix(state, day)[minute - day * DAY_MIN]! + 1;
+    this.#generate(
+      state,
+      minute,
+      (timeUs, subNs, priceUnits, volumeUnits, side, orderType) => {
+        trades.push(
+          new TapeTrade(
+            key,
+            firstId + trades.length,
+            timeUs,
+            subNs,
+            priceUnits,
+            volumeUnits,
+            side,
+            orderType,
+          ),
+        );
+      },
+    );
+    const out = trades.length === 0 ? EMPTY : trades;
+    state.synth.set(minute, out);
+    return out;
+  }
+
+  /**
+   * Generate one minute's trades into `sink`, oldest first (one seeded
+   * stream per minute). Returns the id of its first trade (before own trades).
+   */
+  #generate(state: PairState, minute: number, sink: TradeSink): number {
+    const model = state.model;
+    const day = Math.floor(minute / DAY_MIN);
+    const prefix = this.#prefix(state, day);
     const m = minute - day * DAY_MIN;
     const count = prefix[m + 1]! - prefix[m]!;
-    if (count === 0) {
-      this.#minuteTrades.set(key, EMPTY);
-      return EMPTY;
-    }
-    const seed = this.#seed;
-    const idx = model.pair.index;
     const firstId = this.#dayIdBase(model, day) + prefix[m]! + 1;
-    const offsets: number[] = [];
-    for (let k = 0; k < count; k++) {
-      offsets.push(
-        Math.floor(unit(seed, CH_TIME, idx, minute, k) * MINUTE_SPAN_US),
-      );
+    if (count === 0) return firstId;
+    const idx = model.pair.index;
+    const rng = stream(this.#seed, CH_MINUTE, idx, minute);
+    // Taker orders of 1…n fills.
+    const fills: number[] = [];
+    const more = 1 - 1 / model.fillsMean;
+    for (let left = count; left > 0;) {
+      let k = 1;
+      while (k < left && rng.next() < more) k++;
+      fills.push(k);
+      left -= k;
     }
-    offsets.sort((a, b) => a - b);
-    for (let k = 1; k < count; k++) {
-      if (offsets[k]! <= offsets[k - 1]!) offsets[k] = offsets[k - 1]! + 1;
+    // Arrival gaps: bursts of short gaps between long ones, scaled to the minute.
+    const n = fills.length;
+    const longMean = Math.max(0.1, (60 - 0.052 * n) / (0.35 * n + 1));
+    const at = new Float64Array(n);
+    let clock = 0;
+    for (let i = 0; i <= n; i++) {
+      const mean = i > 0 && rng.next() < 0.65 ? 0.08 : longMean;
+      clock += -Math.log(1 - rng.next()) * mean;
+      if (i < n) at[i] = clock;
     }
+    const room = MINUTE_SPAN_US - count;
     const l0 = this.#logPrice(model, minute);
     const l1 = this.#logPrice(model, minute + 1);
-    const rising = l1 >= l0;
-    const trades: SimTrade[] = [];
-    for (let k = 0; k < count; k++) {
-      const offsetUs = offsets[k]!;
-      const frac = offsetUs / MINUTE_US;
-      const logP = l0 + (l1 - l0) * frac +
-        model.microSigma * normal(seed, CH_MICRO, idx, minute * 64 + k);
-      const priceUnits = Math.max(
-        1,
-        Math.round(Math.exp(logP) * model.priceScale),
-      );
-      const big = unit(seed, CH_BIG, idx, minute, k) < 0.04 ? 6 : 1;
-      const volume = model.tradeVolume * big *
-        Math.exp(0.9 * normal(seed, CH_VOLUME, idx, minute * 64 + k));
-      const volumeUnits = Math.max(1, Math.round(volume * model.lotScale));
-      const buyShare = rising ? 0.6 : 0.4;
-      const timeUs = minute * MINUTE_US + offsetUs;
-      trades.push({
-        pair: model.pair.key,
-        tradeId: firstId + k,
-        timeUs,
-        timeNs: BigInt(timeUs) * 1000n +
-          BigInt(Math.floor(unit(seed, CH_SUB_US, idx, minute, k) * 1000)),
-        priceUnits,
-        volumeUnits,
-        side: unit(seed, CH_SIDE, idx, minute, k) < buyShare ? "b" : "s",
-        orderType: unit(seed, CH_TYPE, idx, minute, k) < 0.3 ? "l" : "m",
-      });
+    const buyShare = l1 >= l0 ? 0.55 : 0.45;
+    const minuteUs = minute * MINUTE_US;
+    let lastUs = -1;
+    for (let i = 0; i < n; i++) {
+      const offsetUs = Math.floor((at[i]! / clock) * room);
+      const logP = l0 + (l1 - l0) * (offsetUs / MINUTE_US) +
+        model.microSigma * gauss(rng);
+      const mid = Math.exp(logP) * model.priceScale;
+      const spread = spreadOf(model.spreadTicks, rng.next());
+      const bid = Math.max(1, Math.round(mid - spread / 2));
+      const side: "b" | "s" = rng.next() < buyShare ? "b" : "s";
+      const orderType: "m" | "l" = rng.next() < 0.35 ? "l" : "m";
+      const rounded = rng.next() < 0.15;
+      let price = side === "b" ? bid + spread : bid;
+      for (let j = 0; j < fills[i]!; j++) {
+        if (j > 0) {
+          if (side === "b") price = this.#nextLevelUp(model, price + 1);
+          else {
+            const down = this.#nextLevelDown(model, price - 1);
+            if (down >= 1) price = down;
+          }
+        }
+        let volume = model.meanVolume * sizeFactor(rng);
+        if (rounded) volume = roundSignificant(volume);
+        lastUs = Math.max(offsetUs + j, lastUs + 1);
+        sink(
+          minuteUs + lastUs,
+          Math.floor(rng.next() * 500),
+          price,
+          Math.max(1, Math.round(volume * model.lotScale)),
+          side,
+          orderType,
+        );
+      }
     }
-    this.#minuteTrades.set(key, trades);
-    return trades;
+    return firstId;
+  }
+
+  /** A minute's aggregate without keeping its trades when it can. */
+  #minuteAggregate(state: PairState, minute: number): TradeAggregate | null {
+    const cached = state.synth.get(minute);
+    if (cached || this.#ownIn(state, minute) > 0) {
+      return aggregateOf(this.#minute(state, minute));
+    }
+    const acc = new Accumulator();
+    this.#generate(
+      state,
+      minute,
+      (_us, _ns, price, volume) => acc.add(price, volume),
+    );
+    return acc.result();
+  }
+
+  /** Own trades in one minute. */
+  #ownIn(state: PairState, minute: number): number {
+    const trades = state.own?.trades;
+    if (!trades || trades.length === 0) return 0;
+    return firstAtOrAfter(trades, (minute + 1) * MINUTE_US, 0) -
+      firstAtOrAfter(trades, minute * MINUTE_US, 0);
+  }
+
+  /** Every trade of one minute with final ids, own trades merged in. */
+  #minute(state: PairState, minute: number): readonly SimTrade[] {
+    const synth = this.#synth(state, minute);
+    const own = state.own;
+    if (!own || own.trades.length === 0) return synth;
+    const cached = state.merged!.get(minute);
+    if (cached) return cached;
+    const from = firstAtOrAfter(own.trades, minute * MINUTE_US, 0);
+    const to = firstAtOrAfter(own.trades, (minute + 1) * MINUTE_US, 0);
+    let out: readonly SimTrade[] = synth;
+    if (from > 0 || to > from) {
+      const merged: SimTrade[] = [];
+      let p = from;
+      for (const s of synth) {
+        const t = s as TapeTrade;
+        while (p < to && earlier(own.trades[p]!, t.timeUs, t.subNs)) {
+          merged.push(own.trades[p++]!);
+        }
+        merged.push(p === 0 ? t : t.withId(t.tradeId + p));
+      }
+      while (p < to) merged.push(own.trades[p++]!);
+      out = merged;
+    }
+    state.merged!.set(minute, out);
+    return out;
   }
 
   /** Skip back over empty minutes; returns the minute before the next busy one (loop does m--). */
   #skipEmptyBack(
-    model: PairModel,
+    state: PairState,
     minute: number,
     floorMinute: number,
   ): number {
     let m = minute - 1;
-    while (m >= floorMinute && this.#minuteCount(model, m) === 0) m--;
+    while (m >= floorMinute && this.#minuteSize(state, m) === 0) m--;
     return m + 1;
   }
 
   #skipEmptyForward(
-    model: PairModel,
+    state: PairState,
     minute: number,
     lastMinute: number,
   ): number {
     let m = minute + 1;
-    while (m <= lastMinute && this.#minuteCount(model, m) === 0) m++;
+    while (m <= lastMinute && this.#minuteSize(state, m) === 0) m++;
     return m - 1;
   }
 
   /** The latest trade at or before `atUs` (visible or not). */
-  #lastTrade(model: PairModel, atUs: number): LastTrade {
+  #lastTrade(state: PairState, atUs: number): SimTrade {
     let m = Math.floor(atUs / MINUTE_US);
     // Bounded search: even the quietest pair trades every few hours.
     for (let steps = 0; steps < 60 * DAY_MIN; steps++, m--) {
-      if (this.#minuteCount(model, m) === 0) continue;
-      const minute = this.#minute(model, m);
+      if (this.#minuteSize(state, m) === 0) continue;
+      const minute = this.#minute(state, m);
       for (let i = minute.length - 1; i >= 0; i--) {
-        if (minute[i]!.timeUs <= atUs) return { trade: minute[i]! };
+        if (minute[i]!.timeUs <= atUs) return minute[i]!;
       }
     }
-    throw new RangeError(`No trade found before ${atUs} for ${model.pair.key}`);
+    throw new RangeError(
+      `No trade found before ${atUs} for ${state.model.pair.key}`,
+    );
   }
 
+  // -------------------------------------------------------------------------
+  // Internals: book
+
   #top(model: PairModel, last: SimTrade): { bestBid: number; bestAsk: number } {
-    const jitter = 0.4 +
-      1.2 * unit(this.#seed, CH_SPREAD, model.pair.index, last.tradeId);
-    const spread = Math.max(1, Math.round(model.spreadTicks * jitter));
+    const spread = spreadOf(
+      model.spreadTicks,
+      unit(this.#seed, CH_SPREAD, model.pair.index, last.timeUs),
+    );
     const price = last.priceUnits;
     if (last.side === "b") {
       return { bestAsk: price, bestBid: Math.max(1, price - spread) };
@@ -1014,30 +1432,55 @@ export class Market {
     }
   }
 
+  /** One level, or `undefined` when own fills emptied it. */
   #level(
-    model: PairModel,
+    state: PairState,
+    side: "a" | "b",
     priceUnits: number,
     atMs: number,
     minUpdatedMs: number,
-  ): BookLevel {
+    distanceTicks: number,
+  ): BookLevel | undefined {
+    const model = state.model;
     const seed = this.#seed;
     const idx = model.pair.index;
-    const periodMs = 4_000 +
-      Math.floor(unit(seed, CH_LEVEL_PERIOD, idx, priceUnits) * 56_000);
+    const levels = distanceTicks / model.levelBlock;
+    const periodMs = Math.round(
+      model.levelPeriodMs *
+        (1 + 3 * unit(seed, CH_LEVEL_PERIOD, idx, priceUnits)) *
+        (1 + levels / 8),
+    );
     const phaseMs = Math.floor(
       unit(seed, CH_LEVEL_PHASE, idx, priceUnits) * periodMs,
     );
     const epoch = Math.floor((atMs + phaseMs) / periodMs);
     const wall = unit(seed, CH_LEVEL_WALL, idx, priceUnits, epoch) < 0.05
-      ? 8
+      ? 6
       : 1;
-    const qty = model.tradeVolume * 1.5 * wall *
-      Math.exp(normal(seed, CH_LEVEL_QTY + idx * 64, priceUnits, epoch));
-    const qtyUnits = Math.max(1, Math.round(qty * model.lotScale));
-    const updatedMs = Math.max(
+    const qty = model.topQty * (1 + 0.3 * levels) * wall *
+      Math.exp(
+        0.9 * normal(seed, CH_LEVEL_QTY + idx * 64, priceUnits, epoch) - 0.405,
+      );
+    let qtyUnits = Math.max(1, Math.round(qty * model.lotScale));
+    let updatedMs = Math.max(
       epoch * periodMs - phaseMs,
       Math.floor(minUpdatedMs),
     );
+    const consumed = state.own?.consumed.get(`${side}:${priceUnits}`);
+    if (consumed) {
+      // Refill in tenth steps of the time constant, so the level changes a
+      // few times, not on every tick.
+      const step = model.refillMs / 10;
+      let taken = 0;
+      for (const c of consumed) {
+        if (c.atMs > atMs) continue;
+        const steps = Math.floor((atMs - c.atMs) / step);
+        taken += c.qtyUnits * Math.exp((-steps * step) / model.refillMs);
+        updatedMs = Math.max(updatedMs, c.atMs + steps * step);
+      }
+      qtyUnits -= Math.round(taken);
+      if (qtyUnits <= 0) return undefined;
+    }
     return {
       price: formatUnits(priceUnits, model.pair.pairDecimals),
       qty: formatUnits(qtyUnits, model.pair.lotDecimals),
@@ -1047,70 +1490,223 @@ export class Market {
     };
   }
 
+  // -------------------------------------------------------------------------
+  // Internals: aggregates
+
   /** Aggregate of trades with `fromUs ≤ time < toUs`, clamped to history and now. */
   #aggregateUs(
-    model: PairModel,
+    state: PairState,
     fromUs: number,
     toUs: number,
   ): TradeAggregate | null {
     const lo = Math.max(fromUs, this.#historyStartMs * 1000);
-    const hi = Math.min(toUs, this.#now() * 1000 + 1);
+    const hi = Math.min(toUs, horizonUs(this.#now()) + 1);
     if (hi <= lo) return null;
     const firstFull = Math.ceil(lo / MINUTE_US);
     const lastFull = Math.floor(hi / MINUTE_US); // exclusive
-    if (firstFull >= lastFull) return this.#partial(model, lo, hi);
-    let agg = this.#partial(model, lo, firstFull * MINUTE_US);
-    agg = merge(agg, this.#wholeMinutes(model, firstFull, lastFull));
-    return merge(agg, this.#partial(model, lastFull * MINUTE_US, hi));
+    if (firstFull >= lastFull) return this.#partial(state, lo, hi);
+    let agg = this.#partial(state, lo, firstFull * MINUTE_US);
+    agg = merge(agg, this.#wholeMinutes(state, firstFull, lastFull));
+    return merge(agg, this.#partial(state, lastFull * MINUTE_US, hi));
   }
 
   #partial(
-    model: PairModel,
+    state: PairState,
     fromUs: number,
     toUs: number,
   ): TradeAggregate | null {
     if (toUs <= fromUs) return null;
     let agg: TradeAggregate | null = null;
     for (let m = Math.floor(fromUs / MINUTE_US); m * MINUTE_US < toUs; m++) {
-      for (const t of this.#minute(model, m)) {
-        if (t.timeUs >= fromUs && t.timeUs < toUs) agg = merge(agg, single(t));
-      }
+      const trades = this.#minute(state, m).filter((t) =>
+        t.timeUs >= fromUs && t.timeUs < toUs
+      );
+      agg = merge(agg, aggregateOf(trades));
     }
     return agg;
   }
 
   #wholeMinutes(
-    model: PairModel,
+    state: PairState,
     from: number,
     to: number,
   ): TradeAggregate | null {
     let agg: TradeAggregate | null = null;
     let m = from;
     while (m < to) {
-      const size = BLOCK_MIN.find((s) => m % s === 0 && m + s <= to) ?? 1;
-      agg = merge(agg, this.#block(model, size, m));
+      const sizeIndex = BLOCK_MIN.findIndex((s) => m % s === 0 && m + s <= to);
+      const size = BLOCK_MIN[sizeIndex]!;
+      agg = merge(agg, this.#block(state, sizeIndex, m, true));
       m += size;
     }
     return agg;
   }
 
-  #block(model: PairModel, size: number, start: number): TradeAggregate | null {
+  /** Aggregate of one aligned block; minutes are cached only as range edges. */
+  #block(
+    state: PairState,
+    sizeIndex: number,
+    start: number,
+    edge: boolean,
+  ): TradeAggregate | null {
+    const size = BLOCK_MIN[sizeIndex]!;
+    const cache = size === 1 ? state.aggs : state.blocks;
+    const key = size === 1 ? start : start * 4 + sizeIndex;
+    if (size > 1 || edge) {
+      const cached = cache.get(key);
+      if (cached !== undefined) return cached;
+    }
+    let agg: TradeAggregate | null;
     if (size === 1) {
-      let agg: TradeAggregate | null = null;
-      for (const t of this.#minute(model, start)) agg = merge(agg, single(t));
-      return agg;
+      agg = this.#minuteAggregate(state, start);
+    } else {
+      agg = null;
+      const smaller = BLOCK_MIN[sizeIndex + 1]!;
+      for (let m = start; m < start + size; m += smaller) {
+        agg = merge(agg, this.#block(state, sizeIndex + 1, m, false));
+      }
     }
-    const key = `${model.pair.index}:${size}:${start}`;
-    const cached = this.#blocks.get(key);
-    if (cached !== undefined) return cached;
-    const smaller = BLOCK_MIN[BLOCK_MIN.indexOf(size) + 1] ?? 1;
-    let agg: TradeAggregate | null = null;
-    for (let m = start; m < start + size; m += smaller) {
-      agg = merge(agg, this.#block(model, smaller, m));
-    }
-    this.#blocks.set(key, agg);
+    if (size > 1 || edge) cache.set(key, agg);
     return agg;
   }
+}
+
+/** The last microsecond a millisecond covers: windows are whole milliseconds. */
+function horizonUs(ms: number): number {
+  return Math.floor(ms) * 1000 + 999;
+}
+
+/** Index of the first trade at or after `(timeUs, subNs)` in a list sorted by time. */
+function firstAtOrAfter(
+  trades: readonly TapeTrade[],
+  timeUs: number,
+  subNs: number,
+): number {
+  let lo = 0;
+  let hi = trades.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (earlier(trades[mid]!, timeUs, subNs)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Whether a trade is strictly before `(timeUs, subNs)`. */
+function earlier(t: TapeTrade, timeUs: number, subNs: number): boolean {
+  return t.timeUs < timeUs || (t.timeUs === timeUs && t.subNs < subNs);
+}
+
+/** Where generated trades go: a list or an aggregate. */
+type TradeSink = (
+  timeUs: number,
+  subNs: number,
+  priceUnits: number,
+  volumeUnits: number,
+  side: "b" | "s",
+  orderType: "m" | "l",
+) => void;
+
+/** A trade of the tape; `timeNs` is made only when asked for. */
+class TapeTrade implements SimTrade {
+  readonly own?: true;
+  constructor(
+    readonly pair: string,
+    readonly tradeId: number,
+    readonly timeUs: number,
+    /** Nanoseconds past `timeUs` (generated 0–499, own 500–999). */
+    readonly subNs: number,
+    readonly priceUnits: number,
+    readonly volumeUnits: number,
+    readonly side: "b" | "s",
+    readonly orderType: "m" | "l",
+    own = false,
+    /** The id before own trades shifted it (generated trades). */
+    readonly baseId: number = tradeId,
+  ) {
+    if (own) this.own = true;
+  }
+
+  get timeNs(): bigint {
+    return BigInt(this.timeUs) * 1000n + BigInt(this.subNs);
+  }
+
+  /** The same trade under another id. */
+  withId(tradeId: number): TapeTrade {
+    return new TapeTrade(
+      this.pair,
+      tradeId,
+      this.timeUs,
+      this.subNs,
+      this.priceUnits,
+      this.volumeUnits,
+      this.side,
+      this.orderType,
+      this.own === true,
+      this.baseId,
+    );
+  }
+}
+
+/** Exact running sums of trades in time order. */
+class Accumulator {
+  count = 0;
+  #volume = 0;
+  #pv = 0;
+  #bigVolume = 0n;
+  #bigPv = 0n;
+  #open = 0;
+  #high = -Infinity;
+  #low = Infinity;
+  #close = 0;
+
+  add(priceUnits: number, volumeUnits: number): void {
+    const p = priceUnits * volumeUnits;
+    if (Number.isSafeInteger(p) && Number.isSafeInteger(this.#pv + p)) {
+      this.#pv += p;
+    } else {
+      this.#bigPv += BigInt(priceUnits) * BigInt(volumeUnits);
+    }
+    if (Number.isSafeInteger(this.#volume + volumeUnits)) {
+      this.#volume += volumeUnits;
+    } else {
+      this.#bigVolume += BigInt(volumeUnits);
+    }
+    if (this.count === 0) this.#open = priceUnits;
+    if (priceUnits > this.#high) this.#high = priceUnits;
+    if (priceUnits < this.#low) this.#low = priceUnits;
+    this.#close = priceUnits;
+    this.count++;
+  }
+
+  result(): TradeAggregate | null {
+    if (this.count === 0) return null;
+    return {
+      count: this.count,
+      volume: BigInt(this.#volume) + this.#bigVolume,
+      pv: BigInt(this.#pv) + this.#bigPv,
+      open: this.#open,
+      high: this.#high,
+      low: this.#low,
+      close: this.#close,
+    };
+  }
+}
+
+/** Smooth interpolation between knots at integer positions. */
+function smooth(knots: Float64Array, x: number): number {
+  const k = Math.floor(x);
+  const f = x - k;
+  const a = knots[k] ?? 0;
+  const b = knots[k + 1] ?? a;
+  return a + (b - a) * f * f * (3 - 2 * f);
+}
+
+/** The exact aggregate of trades in time order (`null` for none). */
+function aggregateOf(trades: readonly SimTrade[]): TradeAggregate | null {
+  const acc = new Accumulator();
+  for (const t of trades) acc.add(t.priceUnits, t.volumeUnits);
+  return acc.result();
 }
 
 function valueNoise(
@@ -1131,19 +1727,6 @@ function valueNoise(
 
 function hashOffset(seed: number, index: number, block: number): number {
   return Math.floor(unit(seed, CH_LEVEL_AT, index, block) * 2 ** 31);
-}
-
-function single(t: SimTrade): TradeAggregate {
-  const volume = BigInt(t.volumeUnits);
-  return {
-    count: 1,
-    volume,
-    pv: volume * BigInt(t.priceUnits),
-    open: t.priceUnits,
-    high: t.priceUnits,
-    low: t.priceUnits,
-    close: t.priceUnits,
-  };
 }
 
 /**

@@ -49,7 +49,12 @@ export interface EngineHarness extends Disposable {
  */
 export function engineHarness(options: SimEngineOptions = {}): EngineHarness {
   const clock = { ms: START_MS };
-  const market = new Market({ seed: SEED, now: () => clock.ms });
+  // Quiet: the engine tests reason about individual trades over hours.
+  const market = new Market({
+    seed: SEED,
+    now: () => clock.ms,
+    activity: "quiet",
+  });
   const account = SimAccount.seeded(market, { seed: SEED });
   const control = new SimControl();
   const engine = new SimEngine({ market, account, control }, options);
@@ -92,6 +97,7 @@ export function futureTrades(
     seed: SEED,
     now: () => toMs,
     historyStartMs: START_MS - 40 * 86_400_000,
+    activity: "quiet",
   });
   return market.tradesBetween(pair, fromMs, toMs);
 }
