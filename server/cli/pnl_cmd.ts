@@ -40,6 +40,7 @@ import {
   PairResolver,
   pairsFromAssetPairs,
 } from "@krakked/core/market/pairs";
+import type { RestClient } from "@krakked/core/rest/client";
 import type { LedgerEntry, TradeInfo } from "@krakked/core/rest/types";
 import { Redactor } from "@krakked/core/secrets/redact";
 import { accountCacheDir, fileHistoryStore } from "../deno/account_store.ts";
@@ -153,25 +154,41 @@ export async function loadAccountData(ctx: CliContext): Promise<AccountData> {
     ctx.config.connection.rest_url,
     key,
   );
-  const assets = await ctx.rest.assets().then(
+  return await loadAccountHistory(ctx.rest, dir);
+}
+
+/**
+ * Loads trades and ledger through the cache files in `cacheDir`, with
+ * asset and pair names from the REST client.
+ *
+ * @param rest A REST client with credentials.
+ * @param cacheDir The account's cache folder (`accountCacheDir`).
+ * @returns The history.
+ * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken refuses or cannot be reached.
+ */
+export async function loadAccountHistory(
+  rest: RestClient,
+  cacheDir: string,
+): Promise<AccountData> {
+  const assets = await rest.assets().then(
     (a) => AssetTable.fromAssets(a),
     () => AssetTable.fallback(),
   );
-  const pairs = pairsFromAssetPairs(await ctx.rest.assetPairs(), { assets });
+  const pairs = pairsFromAssetPairs(await rest.assetPairs(), { assets });
   const byKey = new Map(pairs.map((p) => [p.restKey, p]));
   const tradeHistory = await hydrateHistory<TradeInfo>(
     async (ofs) => {
-      const page = await ctx.rest.tradesHistory({ ofs });
+      const page = await rest.tradesHistory({ ofs });
       return { rows: page.trades, count: page.count };
     },
-    fileHistoryStore(`${dir}/trades.jsonl`),
+    fileHistoryStore(`${cacheDir}/trades.jsonl`),
   );
   const ledgerHistory = await hydrateHistory<LedgerEntry>(
     async (ofs) => {
-      const page = await ctx.rest.ledgers({ ofs });
+      const page = await rest.ledgers({ ofs });
       return { rows: page.ledger, count: page.count };
     },
-    fileHistoryStore(`${dir}/ledger.jsonl`),
+    fileHistoryStore(`${cacheDir}/ledger.jsonl`),
   );
   const flows = cashFlows(ledgerHistory.rows, assets);
   const trades = accountTrades(tradeHistory.rows, {

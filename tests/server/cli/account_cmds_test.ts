@@ -1,0 +1,175 @@
+// `krakked equity`, `pnl` and `ledger` through `main` against the simulator:
+// pnl equals an independent FIFO over the raw rows the simulator serves,
+// a second run reuses the cache and fetches only new rows, and bad flags
+// are usage errors.
+import assert from "node:assert/strict";
+import { parseLedgerArgs } from "../../../server/cli/ledger_cmd.ts";
+import { parsePnlArgs, type PnlJson } from "../../../server/cli/pnl_cmd.ts";
+import { parseEquityArgs } from "../../../server/cli/equity_cmd.ts";
+import { fixed, oracleFifo } from "../../sim/history_oracle.ts";
+import { usageMessage } from "./_parsed.ts";
+import { CliHarness, leakedSecrets } from "./_harness.ts";
+
+const RETRY = { retry: { maxAttempts: 4, baseDelayMs: 200 } };
+
+Deno.test("pnl, equity and ledger flags parse, and bad ones are usage errors", () => {
+  assert.deepEqual(parsePnlArgs(["--by", "day", "--since", "2025-01-01"]), {
+    kind: "pnl",
+    sinceSec: 1735689600,
+    pair: undefined,
+    by: "day",
+    format: "table",
+  });
+  assert.match(usageMessage(parsePnlArgs(["--by", "week"])), /--by must be/);
+  assert.match(
+    usageMessage(parsePnlArgs(["--since", "yesterday"])),
+    /Invalid date/,
+  );
+  assert.match(usageMessage(parsePnlArgs(["--json", "--csv"])), /not both/);
+  assert.deepEqual(parseEquityArgs(["--csv"]), {
+    kind: "equity",
+    format: "csv",
+  });
+  assert.match(
+    usageMessage(parseLedgerArgs(["--type", "withdraw"])),
+    /--type must be one of/,
+  );
+  const ledger = parseLedgerArgs(["--type", "deposit,withdrawal", "--json"]);
+  assert.equal(ledger.kind, "ledger");
+  assert.deepEqual((ledger as { types: string[] }).types, [
+    "deposit",
+    "withdrawal",
+  ]);
+});
+
+Deno.test("krakked pnl --json equals an independent FIFO of the simulator's raw history; a rerun is warm", async () => {
+  await using h = await CliHarness.start({
+    sim: { tier: "pro" },
+    extraConfig: "  api_tier: pro\n",
+  });
+  const sim = h.sim!;
+  const env = h.simCredentialsEnv;
+  const first = await h.run(["pnl", "--json"], { env, io: RETRY });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /trades cold: 3 pages, 107 new, 107 cached/);
+  const doc = JSON.parse(first.stdout) as PnlJson;
+
+  const trades = Object.fromEntries(
+    sim.account.trades().map((t) => [t.txid, sim.account.tradeInfo(t)]),
+  );
+  const ledger = Object.fromEntries(
+    sim.account.ledger().map((e) => [e.id, sim.account.ledgerInfo(e)]),
+  );
+  const byKey = new Map(
+    sim.account.trades().map((t) => [t.pair.key, t.pair]),
+  );
+  const oracle = oracleFifo(trades, ledger, (key) => byKey.get(key)!);
+  assert.equal(fixed(doc.totals.fees), oracle.fees, "fees");
+  let realized = 0n;
+  for (const g of doc.groups) {
+    assert.equal(
+      fixed(g.realizedPnl),
+      oracle.realizedByAsset.get(g.key) ?? 0n,
+      `realised ${g.key}`,
+    );
+    realized += fixed(g.realizedPnl);
+  }
+  assert.equal(fixed(doc.totals.realizedPnl), realized);
+  for (const p of doc.positions) {
+    assert.equal(fixed(p.qty), oracle.qty.get(p.asset), `qty ${p.asset}`);
+    assert.equal(
+      fixed(p.costBasis),
+      oracle.cost.get(p.asset),
+      `cost ${p.asset}`,
+    );
+  }
+  // XBT/EUR trades have no EUR rate in the account's own history: listed.
+  assert.deepEqual(
+    doc.unpriced.filter((u) => u.kind === "trade").map((u) => u.id).sort(),
+    [...oracle.skipped].sort(),
+  );
+  assert.equal(doc.totals.complete, false);
+
+  // A restart: the cache answers, one page each proves nothing is new.
+  const second = await h.run(["pnl", "--json"], { env, io: RETRY });
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /trades warm: 1 page, 0 new, 107 cached/);
+  assert.deepEqual(JSON.parse(second.stdout).groups, doc.groups);
+
+  // A new fill on the exchange: only it is fetched.
+  const pair = sim.account.trades()[0]!.pair;
+  const order = sim.account.openOrder({
+    pair: pair.key,
+    type: "buy",
+    ordertype: "market",
+    volumeUnits:
+      BigInt(Math.round(Number(pair.ordermin) * 10 ** pair.lotDecimals)) * 2n,
+    timeMs: h.now(),
+  });
+  sim.account.fill(order.txid, {
+    priceUnits: sim.account.trades()[0]!.priceUnits,
+    volumeUnits: order.volumeUnits,
+    timeMs: h.now(),
+    maker: false,
+  });
+  const third = await h.run(["pnl", "--by", "pair"], { env, io: RETRY });
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /trades warm: 1 page, 1 new, 108 cached/);
+  assert.match(third.stdout, /performance -?\d/);
+  assert.deepEqual(
+    leakedSecrets([first.stdout, first.stderr, third.stdout], [
+      env.KRAKEN_API_SECRET,
+    ]),
+    [],
+  );
+});
+
+Deno.test("krakked equity and ledger read the simulated account", async () => {
+  await using h = await CliHarness.start({
+    sim: { tier: "pro" },
+    extraConfig: "  api_tier: pro\n",
+  });
+  const env = h.simCredentialsEnv;
+  const equity = await h.run(["equity", "--json"], { env, io: RETRY });
+  assert.equal(equity.code, 0, equity.stderr);
+  const report = JSON.parse(equity.stdout);
+  assert.ok(Number(report.total) > 0);
+  // The seeded account holds EUR, which has no USD route: listed, not 0.
+  assert.deepEqual(report.unpriced, ["EUR"]);
+  const eur = report.lines.find((l: { asset: string }) => l.asset === "EUR");
+  assert.equal(eur.usd, null);
+
+  const csv = await h.run(["equity", "--csv"], { env, io: RETRY });
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.match(csv.stdout, /^asset,balance,price_usd,value_usd,route\n/);
+
+  const deposits = await h.run(["ledger", "--type", "deposit", "--json"], {
+    env,
+    io: RETRY,
+  });
+  assert.equal(deposits.code, 0, deposits.stderr);
+  const entries = JSON.parse(deposits.stdout).entries as Array<
+    { type: string; asset: string }
+  >;
+  assert.deepEqual(entries.map((e) => e.asset), ["USD", "BTC", "ETH", "EUR"]);
+  assert.ok(entries.every((e) => e.type === "deposit"));
+  const csvLedger = await h.run(["ledger", "--csv", "--asset", "XBT"], {
+    env,
+    io: RETRY,
+  });
+  assert.equal(csvLedger.code, 0, csvLedger.stderr);
+  const lines = csvLedger.stdout.trim().split("\n");
+  assert.equal(
+    lines[0],
+    "time,id,refid,type,subtype,kind,asset,amount,fee,balance",
+  );
+  assert.ok(
+    lines.length > 2 && lines.slice(1).every((l) => l.split(",")[6] === "BTC"),
+  );
+});
+
+Deno.test("krakked pnl without credentials is an auth error", async () => {
+  await using h = await CliHarness.start();
+  const run = await h.run(["pnl", "--json"]);
+  assert.equal(run.code, 3, run.stderr);
+});
