@@ -12,11 +12,14 @@ import { cancelCommand } from "./cancel_cmd.ts";
 import { closeCommand } from "./close_cmd.ts";
 import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor_cmd.ts";
+import { equityCommand } from "./equity_cmd.ts";
+import { ledgerCommand } from "./ledger_cmd.ts";
 import { ohlcCommand } from "./ohlc_cmd.ts";
 import { orderbookCommand } from "./orderbook_cmd.ts";
 import { orderCommand } from "./order_cmd.ts";
 import { ordersCommand } from "./orders_cmd.ts";
 import { paperCommand } from "./paper_cmd.ts";
+import { pnlCommand } from "./pnl_cmd.ts";
 import { serveCommand } from "./serve_cmd.ts";
 import { setupCommand } from "./setup_cmd.ts";
 import { simCommand } from "./sim_cmd.ts";
@@ -35,6 +38,9 @@ export const COMMANDS = [
   orderbookCommand,
   tradesCommand,
   balanceCommand,
+  equityCommand,
+  pnlCommand,
+  ledgerCommand,
   ordersCommand,
   orderCommand,
   closeCommand,
