@@ -69,6 +69,8 @@ async function harness(
     ohlcFrom?: number;
     /** While `true`, the proxy answers public calls as for an unreachable Kraken. */
     upstreamDown?: { value: boolean };
+    /** Trades answers wait for this (a slow, paced page). */
+    tradesGate?: Promise<void>;
   } = {},
 ): Promise<Harness> {
   const clock = new FakeClock(T0);
@@ -80,9 +82,10 @@ async function harness(
     await cache.upsert("XBTUSD", "1m", options.seed);
   }
   const ohlcFrom = options.ohlcFrom ?? nowOpenSec - 15 * MIN;
-  const fetch = new FakeFetch((request) => {
+  const fetch = new FakeFetch(async (request) => {
     const url = new URL(request.url);
     log.push(`fetch ${url.pathname}`);
+    if (url.pathname === "/api/public/Trades") await options.tradesGate;
     if (
       options.upstreamDown?.value === true &&
       url.pathname.startsWith("/api/public/")
@@ -504,6 +507,53 @@ Deno.test("MarketWorker: a fill's progress belongs to its selection and always e
         assert.ok(p.done < p.total);
       }
     }
+  } finally {
+    h.worker.close();
+  }
+});
+
+Deno.test("MarketWorker: a superseded fill sends no further requests", async () => {
+  // The OHLC window holds 5 candles and `limit` wants 40: the first pair's
+  // fill goes on to page Trades for older history.
+  let openGate = () => {};
+  const tradesGate = new Promise<void>((resolve) => openGate = resolve);
+  const h = await harness({ ohlcFrom: nowOpenSec - 5 * MIN, tradesGate });
+  try {
+    await h.worker.receive(request(1, "init", {}));
+    h.sockets.last().open();
+    const params = { timeframe: "1m", depth: 10, limit: 40 };
+    await h.worker.receive(request(2, "select", { pair: "XBTUSD", ...params }));
+    // Until the first Trades page is on its way (and held at the gate).
+    for (let i = 0; i < 50; i++) {
+      if (h.log.includes("fetch /api/public/Trades")) break;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      h.clock.advance(16);
+      const last = h.batches().at(-1);
+      if (last !== undefined) {
+        await h.worker.receive({ kind: "ack", seq: last.seq });
+      }
+    }
+    assert.ok(
+      h.log.includes("fetch /api/public/Trades"),
+      `trades paging began: ${h.log.join(", ")}`,
+    );
+    await h.worker.receive(request(3, "select", { pair: "ETHUSD", ...params }));
+    const switchedAt = h.fetch.calls.length;
+    openGate();
+    await h.settle();
+    const later = h.fetch.calls.slice(switchedAt).map((c) => new URL(c.url))
+      .filter((u) => u.pathname.startsWith("/api/public/"));
+    const first = later.filter((u) => u.searchParams.get("pair") === "XBTUSD");
+    // The page held at the gate was already on its way; nothing after it.
+    assert.deepEqual(
+      first.map((u) => u.search),
+      [],
+      "the first pair's fill went on",
+    );
+    assert.ok(
+      later.some((u) => u.searchParams.get("pair") === "ETHUSD"),
+      "the second pair's fill ran",
+    );
   } finally {
     h.worker.close();
   }
