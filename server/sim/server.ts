@@ -25,6 +25,7 @@ import {
   type SimPermission,
 } from "./rest/auth.ts";
 import { SimControl } from "./control.ts";
+import { seedAccountHistory } from "./exchange/history.ts";
 import { SimEngine, type SimEngineOptions } from "./exchange/engine.ts";
 import { engineRestHandlers } from "./rest/trading.ts";
 import { Market, type SimActivity } from "./exchange/market.ts";
@@ -118,6 +119,12 @@ export interface SimulatorOptions {
   syntheticPairs?: number;
   /** Closed orders in the seeded account history (default 60). */
   closedOrders?: number;
+  /**
+   * Months of older account history before the seeded month
+   * (`exchange/history.ts`): `trades` fills over `days` (default 180), with
+   * deposits, withdrawals, fee credits and staking rewards. Default: none.
+   */
+  accountHistory?: { trades: number; days?: number };
   /**
    * The matching engine behind the trading methods (REST and WS): on by
    * default; `false` leaves trading methods unimplemented
@@ -218,6 +225,16 @@ export async function startSimulator(
     seed,
     ...(options.closedOrders !== undefined
       ? { closedOrders: options.closedOrders }
+      : {}),
+    ...(options.accountHistory
+      ? {
+        before: (a: SimAccount) =>
+          seedAccountHistory(a, market, {
+            ...options.accountHistory!,
+            seed,
+            endMs: now() - 31 * 86_400_000,
+          }),
+      }
       : {}),
   });
   const control = new SimControl();

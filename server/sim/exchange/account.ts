@@ -215,6 +215,8 @@ export interface SeedAccountOptions {
   nowMs?: number;
   /** Number of closed orders to generate (default 60, > one 50-row page). */
   closedOrders?: number;
+  /** Writes older history first (e.g. `seedAccountHistory` of `./history.ts`). */
+  before?: (account: SimAccount) => void;
 }
 
 /**
@@ -264,6 +266,7 @@ export class SimAccount {
   static seeded(market: Market, options: SeedAccountOptions = {}): SimAccount {
     const seed = options.seed ?? 1;
     const account = new SimAccount(market, seed);
+    options.before?.(account);
     seedHistory(account, market, new SeededRandom(seed * 31 + 5), {
       nowMs: options.nowMs ?? market.now(),
       closedOrders: options.closedOrders ?? 60,
@@ -501,7 +504,7 @@ export class SimAccount {
       volumeUnits: bigint;
       timeMs: number;
       maker: boolean;
-      feeIn?: "quote" | "base";
+      feeIn?: "quote" | "base" | "kfee";
     },
   ): {
     costUnits: bigint;
@@ -529,7 +532,8 @@ export class SimAccount {
       decimalsOf(pair.base),
     );
     const inBase = fill.feeIn === "base";
-    const quoteFeeUnits = inBase ? 0n : feeUnits;
+    // Fee credits (KFEE) pay instead of either asset; see `fill`.
+    const quoteFeeUnits = inBase || fill.feeIn === "kfee" ? 0n : feeUnits;
     const baseFeeUnits = inBase
       ? divideRounded(baseUnits * perMillion, 1_000_000n)
       : 0n;
@@ -564,7 +568,7 @@ export class SimAccount {
       volumeUnits: bigint;
       timeMs: number;
       maker: boolean;
-      feeIn?: "quote" | "base";
+      feeIn?: "quote" | "base" | "kfee";
       /** The public trade id of this fill (the market's tape); default: the account's own counter. */
       tradeId?: number;
     },
@@ -586,7 +590,9 @@ export class SimAccount {
     const { costUnits, feeUnits, baseUnits } = amounts;
     if (
       this.balance(pair.quote) + amounts.quoteDeltaUnits < 0n ||
-      this.balance(pair.base) + amounts.baseDeltaUnits < 0n
+      this.balance(pair.base) + amounts.baseDeltaUnits < 0n ||
+      (fill.feeIn === "kfee" &&
+        this.balance("KFEE") < rescaleUnits(feeUnits, decimalsOf("ZUSD"), 4))
     ) {
       throw new RangeError(
         `Cannot fill order ${txid}: a balance of ${pair.altname} would go negative`,
@@ -610,6 +616,9 @@ export class SimAccount {
       amountUnits: buy ? baseUnits : -baseUnits,
       feeUnits: amounts.baseFeeUnits,
     });
+    if (fill.feeIn === "kfee") {
+      this.#postKfeeFee(pair, tradeTxid, feeUnits, fill.timeMs);
+    }
     const trade: SimOwnTrade = {
       txid: tradeTxid,
       ordertxid: order.txid,
@@ -664,6 +673,60 @@ export class SimAccount {
     order.closetmMs = close.timeMs;
     this.#emit({ kind: "order", order });
     return order;
+  }
+
+  /**
+   * Post a ledger entry of any type (history seeding: withdrawals,
+   * transfers, staking rewards, fee credits). No funding call reaches this:
+   * it only writes the simulated account's own ledger.
+   *
+   * @param input Type, asset key, signed amount, fee, time and an optional
+   *   refid (default a new funding reference).
+   * @returns The entry.
+   * @throws {RangeError} When the balance would go negative.
+   */
+  record(input: {
+    type: string;
+    asset: string;
+    amountUnits: bigint;
+    feeUnits?: bigint;
+    timeMs: number;
+    refid?: string;
+  }): SimLedgerEntry {
+    return this.#post({
+      refid: input.refid ?? newId(this.#random, "funding"),
+      timeMs: input.timeMs,
+      type: input.type,
+      asset: input.asset,
+      amountUnits: input.amountUnits,
+      feeUnits: input.feeUnits ?? 0n,
+    });
+  }
+
+  /**
+   * A fill paid with fee credits: a KFEE `trade` entry, amount 0, the
+   * credits in `fee` (1 credit = 0.01 USD, so credit units at 2 decimals
+   * equal USD units at 4). USD-quoted pairs only.
+   */
+  #postKfeeFee(
+    pair: SimPair,
+    refid: string,
+    feeUnits: bigint,
+    timeMs: number,
+  ): void {
+    if (pair.quote !== "ZUSD") {
+      throw new RangeError(
+        `Cannot pay a ${pair.altname} fee with KFEE: USD pairs only`,
+      );
+    }
+    this.#post({
+      refid,
+      timeMs,
+      type: "trade",
+      asset: "KFEE",
+      amountUnits: 0n,
+      feeUnits: rescaleUnits(feeUnits, decimalsOf("ZUSD"), 4),
+    });
   }
 
   // -------------------------------------------------------------------------
