@@ -129,11 +129,12 @@ export async function runServe(
   // Loaded on demand: the other commands never pay for the HTTP stack.
   const { startServe } = await import("../serve.ts");
   const say = (line: string) => writeLine(io.stderr, line);
-  // The request log is batched: one stderr write per millisecond at most,
-  // not one blocking write per request.
+  // The request log is batched: one stderr write per 10 ms at most, not
+  // one blocking write per request.
   const log = new LineBuffer({
     write: io.stderr,
     setTimer: systemClock.setTimer,
+    delayMs: 10,
   });
   const running = await startServe(flags, { say, logSink: log.push })
     .finally(() => log.flush());

@@ -20,7 +20,11 @@ import type { AppDeps } from "./deps.ts";
 import { errorAnswer, HttpError } from "./errors.ts";
 import { hostGuard, originGuard } from "./guard.ts";
 import { PublicProxy } from "./public_proxy.ts";
-import { contentSecurityPolicy } from "./security.ts";
+import {
+  contentSecurityPolicy,
+  securityHeaders,
+  withSecurityHeaders,
+} from "./security.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { privateRoutes } from "./routes/private.ts";
@@ -63,32 +67,30 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
         };
     },
   });
-  const csp = contentSecurityPolicy([deps.wsPublicUrl]);
+  const headers = securityHeaders(
+    contentSecurityPolicy([deps.wsPublicUrl]),
+  );
   const app = new Hono();
 
-  // Logging, metrics and security headers for every response.
+  // Logging, metrics and security headers for every response. The headers
+  // go onto the finished answer in place: `c.header()` after `next()`
+  // rebuilds the Response on every call in Hono 4.
   app.use("*", async (c, next) => {
     const t0 = performance.now();
     await next();
-    c.header("X-Content-Type-Options", "nosniff");
-    c.header("X-Frame-Options", "DENY");
-    c.header("Referrer-Policy", "no-referrer");
-    c.header("Cross-Origin-Opener-Policy", "same-origin");
-    c.header("Cross-Origin-Resource-Policy", "same-origin");
-    c.header("Content-Security-Policy", csp);
+    const res = withSecurityHeaders(c.res, headers);
+    if (res !== c.res) c.res = res;
+    const status = res.status;
     counters.requests++;
-    counters.byStatus.set(
-      c.res.status,
-      (counters.byStatus.get(c.res.status) ?? 0) + 1,
-    );
-    if (c.res.status >= 500) counters.errors++;
+    counters.byStatus.set(status, (counters.byStatus.get(status) ?? 0) + 1);
+    if (status >= 500) counters.errors++;
     // Path only: query values could hold anything.
-    deps.logger.info("request", {
-      method: c.req.method,
-      path: new URL(c.req.url).pathname,
-      status: c.res.status,
-      durationMs: Math.round((performance.now() - t0) * 10) / 10,
-    });
+    deps.logger.request(
+      c.req.method,
+      c.req.path,
+      status,
+      performance.now() - t0,
+    );
   });
 
   app.use(

@@ -126,3 +126,65 @@ export function contentSecurityPolicy(wsUrls: readonly string[]): string {
     "frame-ancestors 'none'",
   ].join("; ");
 }
+
+/**
+ * The security headers every answer carries, in one list built once per
+ * server: content sniffing off, no framing, no referrer, same-origin
+ * opener and resource policies, and the page's CSP.
+ *
+ * @param csp The Content-Security-Policy value ({@linkcode contentSecurityPolicy}).
+ * @returns Name and value pairs.
+ * @example Build once
+ * ```ts
+ * import { contentSecurityPolicy, securityHeaders } from "./security.ts";
+ * const headers = securityHeaders(contentSecurityPolicy([]));
+ * ```
+ */
+export function securityHeaders(
+  csp: string,
+): readonly (readonly [string, string])[] {
+  return Object.freeze(
+    [
+      ["X-Content-Type-Options", "nosniff"],
+      ["X-Frame-Options", "DENY"],
+      ["Referrer-Policy", "no-referrer"],
+      ["Cross-Origin-Opener-Policy", "same-origin"],
+      ["Cross-Origin-Resource-Policy", "same-origin"],
+      ["Content-Security-Policy", csp],
+    ] as const,
+  );
+}
+
+/**
+ * Put the security headers on a finished answer, once. The answer's own
+ * headers are set in place when they can be changed; an answer with
+ * immutable headers (a `fetch` result, `Response.redirect`) is copied once
+ * with them added.
+ *
+ * @param response The answer.
+ * @param headers From {@linkcode securityHeaders}.
+ * @returns The answer carrying them (the same object when possible).
+ * @example Add to an answer
+ * ```ts
+ * import { contentSecurityPolicy, securityHeaders, withSecurityHeaders } from "./security.ts";
+ * const list = securityHeaders(contentSecurityPolicy([]));
+ * withSecurityHeaders(new Response("ok"), list);
+ * ```
+ */
+export function withSecurityHeaders(
+  response: Response,
+  headers: readonly (readonly [string, string])[],
+): Response {
+  try {
+    for (const [name, value] of headers) response.headers.set(name, value);
+    return response;
+  } catch {
+    const copy = new Headers(response.headers);
+    for (const [name, value] of headers) copy.set(name, value);
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: copy,
+    });
+  }
+}

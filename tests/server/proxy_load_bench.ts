@@ -1,123 +1,34 @@
 /**
- * Proxied public requests through the real server (`startServe` with `--sim`)
- * on loopback: a warm cache (the same Ticker URL again and again) and a cold
- * one (a distinct OHLC `since` on every request, so every request goes
- * upstream through the shared public rate limiter).
+ * Proxy speed against its floor, in one run: Krakked's warm cached public
+ * route (`krakked serve --sim`, the real CLI in its own process, its log
+ * lines going to a pipe this script drains) and a bare `Deno.serve`
+ * answering the same bytes and headers (`_floor_server.ts`, its own
+ * process). Rounds are interleaved (floor, Krakked, Krakked, floor, …) at
+ * 1, 16 and 64 connections; the report gives req/s, p50 and p99 per side
+ * (every round's latencies pooled) and the ratios, with the median of the
+ * per-round throughput ratios.
  *
- * Two ways to run it:
+ * ```sh
+ * deno task bench:load                  # Deno load generator (_load_gen.ts)
+ * deno task bench:load --wrk            # wrk, when installed (apt-get install wrk)
+ * deno task bench:load --profile        # also a CPU profile of Krakked at c=64
+ * deno task bench:load --before DIR     # also a Krakked checkout in DIR (git archive)
+ * deno task bench:load --seconds 3 --rounds 3
+ * ```
  *
- * - `deno bench --allow-net=127.0.0.1,localhost --allow-read --allow-write --allow-env tests/server/proxy_load_bench.ts`
- *   (part of `deno task bench`): per-request latency, sequential and 64 at once.
- * - `deno run --allow-net=127.0.0.1,localhost --allow-read --allow-env tests/server/proxy_load_bench.ts`:
- *   a load report with requests per second and p50/p99 latency.
+ * The load generator runs in this process, each server in its own. On a
+ * 2-core machine the generator takes one core: see `_load_gen.ts` on what
+ * that means for fairness, and use `--wrk` to cross-check.
  *
- * Cold requests are bounded by design: every upstream call waits for the
- * public counter (Kraken's per-IP budget, a burst of 5 then 1 per second),
- * so cold throughput is about 1 request per second however fast the server is.
+ * Targets (issue 13): Krakked ≥ 0.5× the floor's req/s at c=16 and c=64,
+ * Krakked's p99 ≤ 3× the floor's.
  */
 
-import { type RunningServer, startServe } from "../../server/serve.ts";
+import { quantile, runLoad } from "./_load_gen.ts";
+import { cpuProfile, Inspector, summarizeCpu } from "./_inspector.ts";
 
-const TICKER_PATH = "/api/public/Ticker?pair=XBTUSD";
-
-async function start(): Promise<RunningServer> {
-  const staticDir = await Deno.makeTempDir({ prefix: "krakked_bench_static_" });
-  const server = await startServe({
-    host: "127.0.0.1",
-    port: 0,
-    token: undefined,
-    sim: true,
-    seed: 1,
-    live: false,
-  }, {
-    staticDir,
-    configText: "",
-    logSink: () => {},
-    say: () => {},
-    env: () => undefined,
-  });
-  let closed = false;
-  return {
-    ...server,
-    async close() {
-      // Idempotent: deno bench may call the shutdown bench more than once.
-      if (closed) return;
-      closed = true;
-      await server.close();
-      await Deno.remove(staticDir, { recursive: true });
-    },
-  };
-}
-
-let coldSince = 1_700_000_000;
-
-/** A cold URL: a `since` no request used before. */
-function coldPath(): string {
-  coldSince += 60;
-  return `/api/public/OHLC?pair=XBTUSD&interval=60&since=${coldSince}`;
-}
-
-async function get(url: string): Promise<string> {
-  const response = await fetch(url);
-  const body = await response.arrayBuffer();
-  if (response.status !== 200) {
-    throw new Error(
-      `GET ${url} answered ${response.status}: ${
-        new TextDecoder().decode(body)
-      }`,
-    );
-  }
-  return response.headers.get("x-krakked-cache") ?? "none";
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-}
-
-interface LoadResult {
-  requests: number;
-  seconds: number;
-  perSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  sources: Record<string, number>;
-}
-
-/** `total` requests from `concurrency` workers; latency per request. */
-async function load(
-  baseUrl: string,
-  path: () => string,
-  total: number,
-  concurrency: number,
-): Promise<LoadResult> {
-  const latencies: number[] = [];
-  const sources: Record<string, number> = {};
-  let next = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next++;
-        const started = performance.now();
-        const source = await get(baseUrl + path());
-        latencies.push(performance.now() - started);
-        sources[source] = (sources[source] ?? 0) + 1;
-      }
-    }),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    requests: total,
-    seconds,
-    perSecond: total / seconds,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    sources,
-  };
-}
-
+const ROOT = new URL("../../", import.meta.url).pathname;
+const PATH = "/api/public/Ticker?pair=XBTUSD";
 const encoder = new TextEncoder();
 
 /** The report goes to stdout (console is linted out of tests). */
@@ -125,99 +36,373 @@ function say(line: string): void {
   Deno.stdout.writeSync(encoder.encode(`${line}\n`));
 }
 
-function show(name: string, r: LoadResult): void {
-  say(
-    `${name.padEnd(44)} ${String(r.requests).padStart(6)} req  ${
-      r.perSecond.toFixed(0).padStart(6)
-    } req/s  p50 ${r.p50Ms.toFixed(2).padStart(8)} ms  p99 ${
-      r.p99Ms.toFixed(2).padStart(8)
-    } ms  ${JSON.stringify(r.sources)}`,
-  );
+interface Args {
+  seconds: number;
+  rounds: number;
+  concurrency: number[];
+  wrk: boolean;
+  profile: boolean;
+  before: string | undefined;
 }
 
-async function report(): Promise<void> {
-  const server = await start();
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    seconds: 3,
+    rounds: 3,
+    concurrency: [1, 16, 64],
+    wrk: false,
+    profile: false,
+    before: undefined,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--seconds") args.seconds = Number(value());
+    else if (a === "--rounds") args.rounds = Number(value());
+    else if (a === "--c") args.concurrency = value().split(",").map(Number);
+    else if (a === "--wrk") args.wrk = true;
+    else if (a === "--profile") args.profile = true;
+    else if (a === "--before") args.before = value();
+    else throw new Error(`unknown flag ${a}`);
+  }
+  return args;
+}
+
+interface Target {
+  name: string;
+  url: string;
+  process: Deno.ChildProcess;
+  inspectorUrl?: string;
+  /** Bytes the process wrote to stderr (Krakked: its log). */
+  stderrBytes: () => number;
+}
+
+/** Read lines from a stream until `match` finds something; drain the rest. */
+function watch(
+  stream: ReadableStream<Uint8Array>,
+): {
+  until: (re: RegExp) => Promise<RegExpExecArray>;
+  bytes: () => number;
+} {
+  let text = "";
+  let bytes = 0;
+  const waiters: { re: RegExp; resolve: (m: RegExpExecArray) => void }[] = [];
+  const decoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of stream) {
+      bytes += chunk.length;
+      // Keep the start of the output (the lines waited for); drain the rest.
+      if (text.length < 65_536) {
+        text += decoder.decode(chunk, { stream: true });
+        for (let i = waiters.length - 1; i >= 0; i--) {
+          const m = waiters[i]!.re.exec(text);
+          if (m) {
+            waiters[i]!.resolve(m);
+            waiters.splice(i, 1);
+          }
+        }
+      }
+    }
+  })();
+  return {
+    until: (re) =>
+      new Promise((resolve, reject) => {
+        const m = re.exec(text);
+        if (m) return resolve(m);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${re}: ${text}`)),
+          60_000,
+        );
+        waiters.push({
+          re,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
+      }),
+    bytes: () => bytes,
+  };
+}
+
+async function startKrakked(
+  name: string,
+  root: string,
+  configDir: string,
+  inspect: boolean,
+): Promise<Target> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(inspect ? ["--inspect=127.0.0.1:0"] : []),
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys=osRelease,homedir",
+      `${root}/server/main.ts`,
+      "serve",
+      "--sim",
+      "--port",
+      "0",
+    ],
+    cwd: root,
+    env: { KRAKKED_CONFIG_DIR: configDir },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  watch(process.stdout);
+  // The operator's notes and the log both go to stderr.
+  const err = watch(process.stderr);
+  const inspectorUrl = inspect
+    ? (await err.until(/Debugger listening on (ws:\/\/\S+)/))[1]
+    : undefined;
+  const url = (await err.until(/open (http:\/\/[\d.]+:\d+)/))[1]!;
+  return {
+    name,
+    url,
+    process,
+    ...(inspectorUrl !== undefined ? { inspectorUrl } : {}),
+    stderrBytes: err.bytes,
+  };
+}
+
+async function startFloor(answerFile: string): Promise<Target> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read",
+      `${ROOT}tests/server/_floor_server.ts`,
+      answerFile,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = watch(process.stdout);
+  const err = watch(process.stderr);
+  const url = (await out.until(/(http:\/\/[\d.]+:\d+)/))[1]!;
+  return { name: "floor", url, process, stderrBytes: err.bytes };
+}
+
+interface Sample {
+  ok: number;
+  failed: number;
+  seconds: number;
+  latencies: number[];
+  /** wrk only: its own percentiles, ms. */
+  p50?: number;
+  p99?: number;
+}
+
+function wrkUnit(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+}
+
+async function runWrk(
+  url: string,
+  concurrency: number,
+  seconds: number,
+): Promise<Sample> {
+  const { stdout } = await new Deno.Command("wrk", {
+    args: [
+      "-t1",
+      `-c${concurrency}`,
+      `-d${seconds}s`,
+      "--latency",
+      url + PATH,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  const count = /(\d+) requests in ([\d.]+)(ms|s)/.exec(text);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  const pct = (p: string) => {
+    const m = new RegExp(`\\s${p}%\\s+([\\d.]+)(us|ms|s)`).exec(text);
+    return m ? wrkUnit(m[1]!, m[2]!) : NaN;
+  };
+  if (count === null) throw new Error(`wrk said: ${text}`);
+  const failed = Number(non2xx?.[1] ?? 0);
+  return {
+    ok: Number(count[1]) - failed,
+    failed,
+    seconds: wrkUnit(count[2]!, count[3]!) / (count[3] === "ms" ? 1000 : 1000),
+    latencies: [],
+    p50: pct("50"),
+    p99: pct("99"),
+  };
+}
+
+async function measure(
+  target: Target,
+  concurrency: number,
+  args: Args,
+): Promise<Sample> {
+  if (args.wrk) return await runWrk(target.url, concurrency, args.seconds);
+  // A short unmeasured warm-up: connections open, JIT warm.
+  await runLoad(target.url + PATH, concurrency, 0.3);
+  const r = await runLoad(target.url + PATH, concurrency, args.seconds);
+  return {
+    ok: r.ok,
+    failed: r.failed,
+    seconds: r.seconds,
+    latencies: Array.from(r.latenciesMs),
+  };
+}
+
+interface Pooled {
+  rps: number;
+  p50: number;
+  p99: number;
+  failed: number;
+  perRoundRps: number[];
+}
+
+function pool(samples: Sample[]): Pooled {
+  const ok = samples.reduce((s, x) => s + x.ok, 0);
+  const seconds = samples.reduce((s, x) => s + x.seconds, 0);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)]!;
+  };
+  let p50: number;
+  let p99: number;
+  if (samples.every((s) => s.p50 !== undefined)) {
+    // wrk gives percentiles per round only: the median round's.
+    p50 = median(samples.map((s) => s.p50!));
+    p99 = median(samples.map((s) => s.p99!));
+  } else {
+    const all = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
+    p50 = quantile(all, 0.5);
+    p99 = quantile(all, 0.99);
+  }
+  return {
+    rps: ok / seconds,
+    p50,
+    p99,
+    failed: samples.reduce((s, x) => s + x.failed, 0),
+    perRoundRps: samples.map((s) => s.ok / s.seconds),
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args);
+  const work = await Deno.makeTempDir({ prefix: "krakked_load_" });
+  const targets: Target[] = [];
   try {
+    const krakked = await startKrakked(
+      "krakked",
+      ROOT.replace(/\/$/, ""),
+      `${work}/config`,
+      args.profile,
+    );
+    targets.push(krakked);
+    if (args.before !== undefined) {
+      targets.push(
+        await startKrakked(
+          "before",
+          args.before,
+          `${work}/config_before`,
+          false,
+        ),
+      );
+    }
+    // The floor answers exactly what Krakked answers (less Date and length).
+    const first = await fetch(krakked.url + PATH);
+    const body = await first.text();
+    if (first.status !== 200) {
+      throw new Error(`Krakked answered ${first.status}`);
+    }
+    const headers = [...first.headers.entries()].filter(([k]) =>
+      k !== "date" && k !== "content-length"
+    );
+    await Deno.writeTextFile(
+      `${work}/answer.json`,
+      JSON.stringify({ body, headers }),
+    );
+    targets.unshift(await startFloor(`${work}/answer.json`));
+
     say(
-      `Krakked proxy load, server ${server.url} (--sim), Deno ${Deno.version.deno}`,
+      `proxy load: GET ${PATH}, ${args.rounds} interleaved rounds of ${args.seconds} s, ` +
+        `generator ${args.wrk ? "wrk -t1" : "Deno raw TCP (_load_gen.ts)"}, ` +
+        `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
     );
-    await get(server.url + TICKER_PATH);
-    show(
-      "warm Ticker, 1 client",
-      await load(server.url, () => TICKER_PATH, 5_000, 1),
+    say(`answer: ${body.length} body bytes, ${headers.length} headers`);
+    const results = new Map<string, Map<number, Sample[]>>();
+    for (const t of targets) results.set(t.name, new Map());
+    for (const c of args.concurrency) {
+      for (let round = 0; round < args.rounds; round++) {
+        const order = round % 2 === 0 ? targets : [...targets].reverse();
+        for (const t of order) {
+          const sample = await measure(t, c, args);
+          const list = results.get(t.name)!.get(c) ?? [];
+          list.push(sample);
+          results.get(t.name)!.set(c, list);
+        }
+      }
+    }
+
+    say("");
+    say(
+      "target    conns     req/s   p50 ms   p99 ms  failed   ×floor req/s (median round)  ×floor p99",
     );
-    show(
-      "warm Ticker, 16 clients",
-      await load(server.url, () => TICKER_PATH, 20_000, 16),
+    for (const c of args.concurrency) {
+      const floor = pool(results.get("floor")!.get(c)!);
+      for (const t of targets) {
+        const p = pool(results.get(t.name)!.get(c)!);
+        const ratios = p.perRoundRps.map((r, i) => r / floor.perRoundRps[i]!)
+          .sort((a, b) => a - b);
+        const mid = ratios[Math.floor(ratios.length / 2)]!;
+        say(
+          `${t.name.padEnd(8)} ${String(c).padStart(6)} ${
+            p.rps.toFixed(0).padStart(9)
+          } ${p.p50.toFixed(2).padStart(8)} ${p.p99.toFixed(2).padStart(8)} ${
+            String(p.failed).padStart(7)
+          }   ${(p.rps / floor.rps).toFixed(2).padStart(5)}× (${
+            mid.toFixed(2)
+          }×)              ${(p.p99 / floor.p99).toFixed(2).padStart(5)}×`,
+        );
+      }
+    }
+    say(
+      `Krakked log: ${(krakked.stderrBytes() / 1024).toFixed(0)} KiB on stderr`,
     );
-    show(
-      "warm Ticker, 64 clients",
-      await load(server.url, () => TICKER_PATH, 20_000, 64),
-    );
-    // Let the public counter drain so the cold runs start with a full burst.
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
-    show(
-      "cold OHLC since, burst (5 within budget)",
-      await load(server.url, coldPath, 5, 1),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
-    show(
-      "cold OHLC since, 1 client, sustained",
-      await load(server.url, coldPath, 15, 1),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
-    show(
-      "cold OHLC since, 15 at once",
-      await load(server.url, coldPath, 15, 15),
-    );
+
+    if (args.profile && krakked.inspectorUrl !== undefined) {
+      const inspector = await Inspector.connect(krakked.inspectorUrl);
+      const profile = await cpuProfile(inspector, async () => {
+        await measure(krakked, 64, args);
+      });
+      inspector.close();
+      await Deno.writeTextFile(
+        `${ROOT}test-artifacts/proxy_load.cpuprofile`,
+        JSON.stringify(profile),
+      );
+      say("");
+      say(
+        "CPU profile of Krakked at c=64 (test-artifacts/proxy_load.cpuprofile):",
+      );
+      for (const line of summarizeCpu(profile, 30)) say(line);
+    }
   } finally {
-    await server.close();
+    for (const t of targets) {
+      try {
+        t.process.kill("SIGTERM");
+        await t.process.status;
+      } catch {
+        // already gone
+      }
+    }
+    await Deno.remove(work, { recursive: true });
   }
 }
 
-if (import.meta.main) {
-  await report();
-} else {
-  const server = await start();
-  const base = server.url;
-  await get(base + TICKER_PATH);
-
-  Deno.bench({
-    name: "proxy: warm Ticker (cache hit), one request",
-    async fn() {
-      await get(base + TICKER_PATH);
-    },
-  });
-
-  Deno.bench({
-    name: "proxy: warm Ticker (cache hit), 64 concurrent requests",
-    async fn(b) {
-      b.start();
-      await Promise.all(
-        Array.from({ length: 64 }, () => get(base + TICKER_PATH)),
-      );
-      b.end();
-    },
-  });
-
-  // Few iterations: beyond the burst of 5, every cold request waits about a
-  // second for the public counter.
-  Deno.bench({
-    name: "proxy: cold OHLC (distinct since, upstream), one request",
-    n: 4,
-    warmup: 0,
-    async fn() {
-      await get(base + coldPath());
-    },
-  });
-
-  // Close the server once the last benchmark has run.
-  Deno.bench({
-    name: "proxy: (shutdown)",
-    n: 1,
-    warmup: 0,
-    async fn() {
-      await server.close();
-    },
-  });
-}
+if (import.meta.main) await main();
