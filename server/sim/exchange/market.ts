@@ -82,6 +82,11 @@ const MINUTE_SPAN_US = 59_999_000;
 
 /** Value-noise scales of the price path, in minutes (1 min … ≈45 days). */
 const SCALES_MIN = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
+/** Weights of the scales, `√(scale / 1 day)`. */
+const SCALE_WEIGHTS = SCALES_MIN.map((s) => Math.sqrt(s / 1440));
+/** Scales of a pair's own price component, minutes, and their weights. */
+const PAIR_SCALES_MIN = [1, 16, 256];
+const PAIR_SCALE_WEIGHTS = PAIR_SCALES_MIN.map((s) => Math.sqrt(s / 1440));
 /** Cached block sizes for candle aggregation, largest first (1 = a minute). */
 const BLOCK_MIN = [1440, 60, 15, 1];
 
@@ -441,6 +446,7 @@ export class Market {
   #activity: SimActivity;
   #shared: Map<string, PairState>;
   #states = new Map<string, PairState>();
+  #knots = new Map<number, Knots>();
 
   /**
    * Create the market.
@@ -1102,23 +1108,34 @@ export class Market {
 
   #assetLog(asset: SimAsset, salt: number, tMin: number): number {
     if (asset.dailyVolatility === 0) return Math.log(asset.usdPrice || 1);
+    const knots = this.#knotsFor(CH_PATH, salt, SCALES_MIN.length);
     let sum = 0;
-    for (const scale of SCALES_MIN) {
-      sum += Math.sqrt(scale / DAY_MIN) *
-        valueNoise(this.#seed, CH_PATH, salt, scale, tMin);
+    for (let i = 0; i < SCALES_MIN.length; i++) {
+      sum += SCALE_WEIGHTS[i]! * knots.at(i, SCALES_MIN[i]!, tMin);
     }
     return Math.log(asset.usdPrice) + 0.45 * asset.dailyVolatility * sum;
   }
 
   #logPrice(model: PairModel, tMin: number): number {
+    const knots = this.#knotsFor(CH_PAIR_PATH, model.pair.index, 3);
     let own = 0;
-    for (const scale of [1, 16, 256]) {
-      own += Math.sqrt(scale / DAY_MIN) *
-        valueNoise(this.#seed, CH_PAIR_PATH, model.pair.index, scale, tMin);
+    for (let i = 0; i < 3; i++) {
+      own += PAIR_SCALE_WEIGHTS[i]! * knots.at(i, PAIR_SCALES_MIN[i]!, tMin);
     }
     return this.#assetLog(model.base, model.baseSalt, tMin) -
       this.#assetLog(model.quote, model.quoteSalt, tMin) +
       model.pairVolatility * own;
+  }
+
+  /** The value-noise knots of one path, remembered between nearby minutes. */
+  #knotsFor(channel: number, salt: number, scales: number): Knots {
+    const key = channel * 2 ** 33 + (salt >>> 0);
+    let knots = this.#knots.get(key);
+    if (!knots) {
+      knots = new Knots(this.#seed, channel, salt, scales);
+      this.#knots.set(key, knots);
+    }
+    return knots;
   }
 
   // -------------------------------------------------------------------------
@@ -1559,6 +1576,21 @@ export class Market {
     let agg: TradeAggregate | null;
     if (size === 1) {
       agg = this.#minuteAggregate(state, start);
+    } else if (size === BLOCK_MIN[BLOCK_MIN.length - 2]) {
+      // The smallest cached block: one running sum over its minutes.
+      const acc = new Accumulator();
+      const sink: TradeSink = (_us, _ns, price, volume) =>
+        acc.add(price, volume);
+      for (let m = start; m < start + size; m++) {
+        if (state.synth.has(m) || this.#ownIn(state, m) > 0) {
+          for (const t of this.#minute(state, m)) {
+            acc.add(t.priceUnits, t.volumeUnits);
+          }
+        } else {
+          this.#generate(state, m, sink);
+        }
+      }
+      agg = acc.result();
     } else {
       agg = null;
       const smaller = BLOCK_MIN[sizeIndex + 1]!;
@@ -1709,20 +1741,45 @@ function aggregateOf(trades: readonly SimTrade[]): TradeAggregate | null {
   return acc.result();
 }
 
-function valueNoise(
-  seed: number,
-  channel: number,
-  salt: number,
-  scale: number,
-  tMin: number,
-): number {
-  const x = tMin / scale;
-  const k = Math.floor(x);
-  const f = x - k;
-  const a = unit(seed, channel, salt, scale, k) * 2 - 1;
-  const b = unit(seed, channel, salt, scale, k + 1) * 2 - 1;
-  const s = f * f * (3 - 2 * f);
-  return a + (b - a) * s;
+/**
+ * Value noise of one path at several scales, with the two knots around the
+ * last point asked for kept per scale: the same numbers as
+ * value noise with smoothstep between hashed knots, without re-hashing knots shared by nearby minutes.
+ */
+class Knots {
+  #seed: number;
+  #channel: number;
+  #salt: number;
+  #k: Float64Array;
+  #a: Float64Array;
+  #b: Float64Array;
+
+  constructor(seed: number, channel: number, salt: number, scales: number) {
+    this.#seed = seed;
+    this.#channel = channel;
+    this.#salt = salt;
+    this.#k = new Float64Array(scales).fill(NaN);
+    this.#a = new Float64Array(scales);
+    this.#b = new Float64Array(scales);
+  }
+
+  /** The noise of scale number `i` (of `scale` minutes) at `tMin`. */
+  at(i: number, scale: number, tMin: number): number {
+    const x = tMin / scale;
+    const k = Math.floor(x);
+    if (this.#k[i] !== k) {
+      const a = this.#k[i] === k - 1
+        ? this.#b[i]!
+        : unit(this.#seed, this.#channel, this.#salt, scale, k) * 2 - 1;
+      this.#a[i] = a;
+      this.#b[i] = unit(this.#seed, this.#channel, this.#salt, scale, k + 1) *
+          2 - 1;
+      this.#k[i] = k;
+    }
+    const f = x - k;
+    const a = this.#a[i]!;
+    return a + (this.#b[i]! - a) * (f * f * (3 - 2 * f));
+  }
 }
 
 function hashOffset(seed: number, index: number, block: number): number {
