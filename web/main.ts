@@ -264,6 +264,7 @@ async function select(pair: PairView | undefined): Promise<void> {
   const title = byId("detail-title");
   if (pair === undefined) {
     title.textContent = "Select a market";
+    title.title = "";
     detail.dataset.pair = "";
     resetProgress();
     return;
@@ -275,6 +276,7 @@ async function select(pair: PairView | undefined): Promise<void> {
     `#${encodeURIComponent(pair.id)}/${timeframe}`,
   );
   title.textContent = `${pair.symbol} · ${timeframe}`;
+  title.title = `Kraken pair id ${pair.id}`;
   const samePair = detail.dataset.pair === pair.id;
   detail.dataset.pair = pair.id;
   byId("detail-body").hidden = false;

@@ -147,6 +147,8 @@ export class MarketTable {
       name.scope = "row";
       name.className = "sym";
       name.textContent = pair.symbol;
+      // People read BTC/USD; scripts and the CLI's --json also know XBTUSD.
+      name.title = `Kraken pair id ${pair.id}`;
       tr.append(name);
       const last = cell(tr, "num last");
       const change = cell(tr, "num change");

@@ -108,6 +108,12 @@ export class StatusBar {
         : "unreachable",
       status.restReachable === false ? "bad" : "ok",
     );
+    const restHint = status.restReachable === false
+      ? `Kraken did not answer the server${
+        status.restError === undefined ? "" : ` (${status.restError})`
+      }. To work offline: deno task serve --sim`
+      : "";
+    if (this.#el.rest.title !== restHint) this.#el.rest.title = restHint;
     set(
       this.#el.storage,
       status.storage.kind === "indexeddb" ? "IndexedDB" : "memory only",
