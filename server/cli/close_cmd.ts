@@ -20,6 +20,7 @@ import {
 } from "./args.ts";
 import type { Command } from "./command.ts";
 import { EXIT } from "./errors.ts";
+import { symbolNamer } from "./symbols.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { printExit, withOrderService } from "./order_cmd.ts";
 import { modeLabel } from "./trade_text.ts";
@@ -146,18 +147,26 @@ export async function runClose(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const decision = await withOrderService(
+  const { decision, symbolOf } = await withOrderService(
     io,
     { live: flags.live, redactor, command: "close" },
-    (service) =>
-      service.closePosition(
+    async (service, ctx) => {
+      const decision = await service.closePosition(
         flags.pair,
         flags.volume,
         flags.limitPrice === null ? {} : { limitPrice: flags.limitPrice },
-      ),
+      );
+      return {
+        decision,
+        // Warnings go to stderr as text even with --json.
+        symbolOf: decision.decision === "accepted"
+          ? await symbolNamer(ctx)
+          : undefined,
+      };
+    },
   );
   if (decision.decision === "accepted") {
-    return printExit(io, decision, flags.pair, flags.json);
+    return printExit(io, decision, flags.pair, flags.json, symbolOf);
   }
   if (flags.json) writeJson(io, decision);
   else {

@@ -291,6 +291,7 @@ export async function runOhlc(
     if (flags.json) {
       writeJson(io, {
         pair: pair.id,
+        symbol: pair.wsV2,
         timeframe: flags.timeframe,
         file,
         ...report,
@@ -298,7 +299,7 @@ export async function runOhlc(
     } else {
       writeLine(
         io.stdout,
-        `${pair.id} ${flags.timeframe}: ${report.added} new, ${report.changed} changed candles ` +
+        `${pair.wsV2} ${flags.timeframe}: ${report.added} new, ${report.changed} changed candles ` +
           `(${report.ohlcPages} OHLC, ${report.tradePages} Trades pages) in ${file}`,
       );
     }

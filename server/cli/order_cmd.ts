@@ -27,6 +27,7 @@ import type { Command } from "./command.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { symbolNamer } from "./symbols.ts";
 import { dryRunLines, exitReport, modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked order`. */
@@ -288,13 +289,22 @@ export async function runOrder(
   io: CliIo,
   redactor: Redactor = new Redactor(),
 ): Promise<number> {
-  const decision = await withOrderService(
+  const { decision, symbolOf } = await withOrderService(
     io,
     { live: flags.live, redactor, command: "order" },
-    (service) => service.place(flags.ticket),
+    async (service, ctx) => {
+      const decision = await service.place(flags.ticket);
+      const exit = decision.decision === "accepted" &&
+        decision.exit !== undefined;
+      return {
+        decision,
+        // Warnings go to stderr as text even with --json.
+        symbolOf: exit ? await symbolNamer(ctx) : undefined,
+      };
+    },
   );
   if (decision.decision === "accepted" && decision.exit !== undefined) {
-    return printExit(io, decision, flags.ticket.pair, flags.json);
+    return printExit(io, decision, flags.ticket.pair, flags.json, symbolOf);
   }
   if (flags.json) writeJson(io, decision);
   else {
@@ -320,6 +330,7 @@ export async function runOrder(
  * @param decision The accepted decision with its exit summary.
  * @param pair The pair as asked.
  * @param json Print the decision as JSON.
+ * @param symbolOf Names the pair for people (`XBTUSD` → `BTC/USD`).
  * @returns 0, or 1 when a step after the first failed (`exit.problem`).
  * @example Print
  * ```ts ignore
@@ -331,8 +342,9 @@ export function printExit(
   decision: Extract<OrderDecision, { decision: "accepted" }>,
   pair: string,
   json: boolean,
+  symbolOf?: (idOrSpelling: string) => string,
 ): number {
-  const report = exitReport(decision, pair);
+  const report = exitReport(decision, pair, symbolOf);
   if (json) writeJson(io, decision);
   else for (const line of report.out) writeLine(io.stdout, line);
   for (const line of report.err) writeLine(io.stderr, line);

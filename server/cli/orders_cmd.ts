@@ -9,6 +9,7 @@ import { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
+import { symbolNamer } from "./symbols.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { orderRole } from "./trade_text.ts";
 
@@ -56,6 +57,8 @@ export interface OrderRow {
   txid: string;
   /** Pair as in `descr.pair` (the altname, e.g. `XBTUSD`). */
   pair: string;
+  /** The pair as text output shows it (`BTC/USD`); the altname when unknown. */
+  symbol: string;
   side: "buy" | "sell";
   /** Order type, e.g. `limit`. */
   type: string;
@@ -80,6 +83,7 @@ export interface OrderRow {
  * Build the rows from an `OpenOrders` result, oldest first. Pure.
  *
  * @param open The `open` member, keyed by txid.
+ * @param symbolOf Names a pair for people (`XBTUSD` → `BTC/USD`).
  * @returns The rows.
  * @example Rows
  * ```ts
@@ -89,10 +93,12 @@ export interface OrderRow {
  */
 export function orderRows(
   open: Readonly<Record<string, OrderInfo>>,
+  symbolOf: (altname: string) => string = (altname) => altname,
 ): OrderRow[] {
   return Object.entries(open).map(([txid, o]) => ({
     txid,
     pair: o.descr.pair,
+    symbol: symbolOf(o.descr.pair),
     side: o.descr.type,
     type: o.descr.ordertype,
     price: o.descr.price,
@@ -134,7 +140,11 @@ export async function runOrders(
   const ctx = await loadCommandContext(io, { credentials: true, redactor });
   try {
     requireCredentials(ctx.credentials, io.env);
-    const rows = orderRows((await ctx.rest.openOrders()).open);
+    const open = (await ctx.rest.openOrders()).open;
+    const rows = orderRows(
+      open,
+      Object.keys(open).length === 0 ? undefined : await symbolNamer(ctx),
+    );
     if (flags.json) {
       writeJson(io, { orders: rows });
       return 0;
@@ -159,7 +169,7 @@ export async function runOrders(
         ],
         rows.map((r) => [
           r.txid,
-          r.pair,
+          r.symbol,
           r.side,
           r.type,
           r.price,

@@ -14,6 +14,7 @@ import { table } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { withOrderService } from "./order_cmd.ts";
+import { symbolNamer } from "./symbols.ts";
 import { orderRole } from "./trade_text.ts";
 import type { PaperOrder } from "@krakked/core/trade/paper";
 
@@ -70,6 +71,8 @@ export interface PaperOrderRow {
   id: string;
   /** Canonical pair id. */
   pair: string;
+  /** The pair as text output shows it (`BTC/USD`). */
+  symbol: string;
   /** `buy` or `sell`. */
   side: string;
   /** Order type (`limit`, `stop-loss`, …). */
@@ -94,6 +97,7 @@ export interface PaperOrderRow {
  * The rows of `paper orders`, in the broker's order. Pure.
  *
  * @param orders The paper broker's open orders.
+ * @param symbolOf Names a pair for people (`XBTUSD` → `BTC/USD`).
  * @returns The rows.
  * @example None
  * ```ts
@@ -103,10 +107,12 @@ export interface PaperOrderRow {
  */
 export function paperOrderRows(
   orders: readonly PaperOrder[],
+  symbolOf: (id: string) => string = (id) => id,
 ): PaperOrderRow[] {
   return orders.map((o) => ({
     id: o.id,
     pair: o.pair,
+    symbol: symbolOf(o.pair),
     side: o.side,
     type: o.type,
     volume: o.volume,
@@ -246,7 +252,9 @@ export async function runPaper(
           }
           break;
         case "positions": {
-          const open = summary.positions.filter((p) => p.qty !== "0");
+          const name = await symbolNamer(ctx);
+          const open = summary.positions.filter((p) => p.qty !== "0")
+            .map((p) => ({ ...p, symbol: name(p.pair) }));
           if (flags.json) writeJson(io, { positions: open });
           else if (open.length === 0) writeLine(io.stdout, "No open positions");
           else {
@@ -255,7 +263,7 @@ export async function runPaper(
               table(
                 ["pair", "qty", "cost basis", "mark", "unrealised", "realised"],
                 open.map((p) => [
-                  p.pair,
+                  p.symbol,
                   p.qty,
                   p.costBasis,
                   p.markPrice ?? "-",
@@ -269,7 +277,10 @@ export async function runPaper(
           break;
         }
         case "orders": {
-          const rows = paperOrderRows(summary.openOrders);
+          const rows = paperOrderRows(
+            summary.openOrders,
+            await symbolNamer(ctx),
+          );
           if (flags.json) writeJson(io, { orders: rows });
           else if (rows.length === 0) {
             writeLine(io.stdout, "No open paper orders");
@@ -289,7 +300,7 @@ export async function runPaper(
                 ],
                 rows.map((r) => [
                   r.id,
-                  r.pair,
+                  r.symbol,
                   r.side,
                   r.type,
                   r.volume,

@@ -78,3 +78,27 @@ export function marketOf(ctx: CliContext): Promise<MarketMetadata> {
     supportsMargin: ctx.config.region.supports_margin,
   });
 }
+
+/**
+ * A function naming pairs for people (`XBTUSD` → `BTC/USD`), for output
+ * that holds Kraken ids (orders, paper positions, exits). Never fails: when
+ * the metadata cannot be loaded, ids print as they are.
+ *
+ * @param ctx The command's context.
+ * @returns The namer.
+ * @example Name
+ * ```ts ignore
+ * const name = await symbolNamer(ctx);
+ * name("XBTUSD"); // "BTC/USD"
+ * ```
+ */
+export async function symbolNamer(
+  ctx: CliContext,
+): Promise<(idOrSpelling: string) => string> {
+  try {
+    const { resolver } = await marketOf(ctx);
+    return (id) => displaySymbol(resolver, id);
+  } catch {
+    return (id) => id;
+  }
+}

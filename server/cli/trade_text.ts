@@ -67,6 +67,7 @@ export interface ExitReport {
  *
  * @param decision An accepted decision with its `exit` summary.
  * @param pair The pair as asked (used when the decision has no order).
+ * @param symbolOf Names the pair for people (`XBTUSD` → `BTC/USD`).
  * @returns The report.
  * @example A full close
  * ```ts
@@ -81,10 +82,11 @@ export interface ExitReport {
 export function exitReport(
   decision: Extract<OrderDecision, { decision: "accepted" }>,
   pair: string,
+  symbolOf: (idOrSpelling: string) => string = (id) => id,
 ): ExitReport {
   const exit = decision.exit;
   const order = decision.order;
-  const name = order?.pair ?? pair;
+  const name = symbolOf(order?.pair ?? pair);
   const head = `${modeLabel(decision.mode)} EXIT ${name} (${
     modeLabel(decision.route)
   })`;

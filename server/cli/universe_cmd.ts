@@ -26,7 +26,8 @@ region's quote currency (region.default_quote), filtered by the universe
 section of config.yaml (include, exclude, min_24h_volume_usd,
 exclude_leveraged_pairs).
 
-Columns: canonical id, WS v2 symbol, price and volume decimals, minimum order
+Columns: the pair (BTC/USD, the WS v2 symbol every command prints), Kraken's
+id (the REST altname, XBTUSD), price and volume decimals, minimum order
 volume (ordermin) and the estimated 24 h volume in USD.
 
   --json   print {"pairs": [{id, wsV2, restKey, base, quote, status, priceDecimals,
@@ -209,8 +210,8 @@ export async function runUniverse(
   }
   for (const w of output.warnings) writeLine(io.stderr, `warning: ${w}`);
   const rows = output.pairs.map((p) => [
-    p.id,
     p.wsV2,
+    p.id,
     String(p.priceDecimals),
     String(p.volumeDecimals),
     p.ordermin,
@@ -219,7 +220,7 @@ export async function runUniverse(
   writeLine(
     io.stdout,
     table(
-      ["pair", "ws v2", "price dp", "vol dp", "ordermin", "24h vol USD"],
+      ["pair", "kraken id", "price dp", "vol dp", "ordermin", "24h vol USD"],
       rows,
       [2, 3, 4, 5],
     ),

@@ -209,7 +209,7 @@ Deno.test("round trip on paper from the CLI: buy with a stop, close --all, P&L b
     const lines = run.stdout.trimEnd().split("\n");
     assert.equal(lines.length, 3, run.stdout);
     const head = lines[0]!.match(
-      /^PAPER EXIT XBTUSD \(PAPER\): sold (\S+) of (\S+), notional \d+\.\d\d USD, order O\S+ filled$/,
+      /^PAPER EXIT BTC\/USD \(PAPER\): sold (\S+) of (\S+), notional \d+\.\d\d USD, order O\S+ filled$/,
     );
     assert.ok(head, lines[0]);
     assert.equal(Number(head[1]), Number(volume));
@@ -396,7 +396,7 @@ Deno.test("round trip live against the simulator from the CLI: buy with a stop, 
       assert.match(
         table.stdout,
         new RegExp(
-          `^${stopId} +ATOMUSD +sell +stop-loss +\\S+ +\\S+ +\\S+ +stop `,
+          `^${stopId} +ATOM\\/USD +sell +stop-loss +\\S+ +\\S+ +\\S+ +stop `,
           "m",
         ),
       );
@@ -415,7 +415,7 @@ Deno.test("round trip live against the simulator from the CLI: buy with a stop, 
     assert.equal(run.stderr, "");
     const lines = run.stdout.trimEnd().split("\n");
     const head = lines[0]!.match(
-      /^LIVE EXIT ATOMUSD \(LIVE\): sold (\S+) of (\S+), notional \d+\.\d\d USD, order O\S+ filled$/,
+      /^LIVE EXIT ATOM\/USD \(LIVE\): sold (\S+) of (\S+), notional \d+\.\d\d USD, order O\S+ filled$/,
     );
     assert.ok(head, lines[0]);
     assert.equal(Number(head[1]), Number(volume));
@@ -512,7 +512,7 @@ Deno.test("close live: a re-protect stop the exchange refuses is reported loudly
   assert.match(run.stdout, /^re-protect stop: \(not placed\) for \S+ at /m);
   assert.match(
     run.stderr,
-    /^WARNING: \S+ of ATOMUSD's base asset is still held WITHOUT a stop-loss$/m,
+    /^WARNING: \S+ of ATOM\/USD's base asset is still held WITHOUT a stop-loss$/m,
   );
   assert.match(
     run.stderr,
@@ -530,7 +530,7 @@ Deno.test("close live: a re-protect stop the exchange refuses is reported loudly
   assert.ok(Number(decision.exit.uncovered) > 0);
   assert.match(
     json.stderr,
-    /^WARNING: \S+ of ATOMUSD's base asset is still held WITHOUT a stop-loss\n$/,
+    /^WARNING: \S+ of ATOM\/USD's base asset is still held WITHOUT a stop-loss\n$/,
   );
 });
 

@@ -131,7 +131,7 @@ Deno.test("ohlc backfill then export round-trips the simulator's closed candles"
     assert.equal(run.code, 0, run.stderr);
     assert.match(
       run.stdout,
-      /^XBTUSD 1h: 0 new, 0 changed candles .* in .*XBTUSD\.csv\n$/,
+      /^BTC\/USD 1h: 0 new, 0 changed candles .* in .*XBTUSD\.csv\n$/,
     );
   });
 

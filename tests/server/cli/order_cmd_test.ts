@@ -450,7 +450,7 @@ Deno.test("order in paper mode: every pair spelling, and --exit sells what is he
       assert.match(
         lines[0]!,
         new RegExp(
-          `^PAPER EXIT XBTUSD \\(PAPER\\): sold ${volume} of ${volume}, notional \\d+\\.\\d\\d USD, order O\\S+ filled$`,
+          `^PAPER EXIT BTC\\/USD \\(PAPER\\): sold ${volume} of ${volume}, notional \\d+\\.\\d\\d USD, order O\\S+ filled$`,
         ),
       );
       assert.match(lines[1]!, /^stops cancelled: O\S+$/);

@@ -46,6 +46,7 @@ Deno.test("orderRows() flattens OpenOrders oldest first", () => {
   assert.deepEqual(rows[0], {
     txid: "A",
     pair: "XBTUSD",
+    symbol: "XBTUSD",
     side: "buy",
     type: "limit",
     price: "1.5",

@@ -88,6 +88,7 @@ Deno.test("paperOrderRows() flattens open paper orders with their role", () => {
     {
       id: "OAAAAA-AAAAA-AAAAAB",
       pair: "XBTUSD",
+      symbol: "XBTUSD",
       side: "buy",
       type: "limit",
       volume: "0.01",
@@ -101,6 +102,7 @@ Deno.test("paperOrderRows() flattens open paper orders with their role", () => {
     {
       id: "OAAAAA-AAAAA-AAAAAC",
       pair: "XBTUSD",
+      symbol: "XBTUSD",
       side: "sell",
       type: "stop-loss",
       volume: "0.004",
@@ -158,8 +160,8 @@ Deno.test("paper orders lists resting orders and stops with their role", async (
     /^id +pair +side +type +volume +price +filled +role$/,
   );
   assert.equal(lines.length, 4);
-  assert.ok(lines.some((l) => /XBTUSD +sell +stop-loss .* stop$/.test(l)));
-  assert.ok(lines.some((l) => /XBTUSD +buy +limit .* order$/.test(l)));
+  assert.ok(lines.some((l) => /BTC\/USD +sell +stop-loss .* stop$/.test(l)));
+  assert.ok(lines.some((l) => /BTC\/USD +buy +limit .* order$/.test(l)));
 });
 
 Deno.test("paper balances, positions, pnl and reset after a paper fill", async () => {
@@ -203,7 +205,8 @@ Deno.test("paper balances, positions, pnl and reset after a paper fill", async (
   assert.ok(positions[0].markPrice !== null, "marked to the current book");
   const table = await h.run(["paper", "positions"]);
   assert.match(table.stdout, /^pair\s+qty/);
-  assert.match(table.stdout, /XBTUSD/);
+  assert.match(table.stdout, /\nBTC\/USD +/);
+  assert.equal(positions[0].symbol, "BTC/USD");
 
   const pnl = JSON.parse((await h.run(["paper", "pnl", "--json"])).stdout).pnl;
   const fees = fills.reduce((s, f) => s + Number(f.fee), 0);

@@ -35,24 +35,31 @@ Deno.test("parseTickerArgs() needs at least one pair", () => {
   );
 });
 
-Deno.test("tickerRow() takes last, bid, ask and the change since the open", async (t) => {
+Deno.test("tickerRow() takes last, bid, ask, the 24 h change and today's", async (t) => {
+  const pair = { id: "XUSD", restKey: "XXZUSD", wsV2: "X/USD" };
   await t.step("change", () => {
-    assert.deepEqual(tickerRow("x", { id: "XUSD", wsV2: "X/USD" }, TICKER), {
+    assert.deepEqual(tickerRow("x", pair, TICKER, "99.00"), {
       input: "x",
+      symbol: "X/USD",
       id: "XUSD",
+      restKey: "XXZUSD",
       wsV2: "X/USD",
       last: "101.45",
       bid: "101.40",
       ask: "101.50",
+      price24hAgo: "99.00",
+      change24hPct: 2.47,
       open: "100.00",
+      changeTodayPct: 1.45,
       changePct: 1.45,
       volume24h: "25.5",
       vwap24h: "100.7",
     });
   });
-  await t.step("a zero open has no change", () => {
-    const row = tickerRow("x", { id: "X", wsV2: "X" }, { ...TICKER, o: "0" });
-    assert.equal(row.changePct, null);
+  await t.step("no reference price has no change", () => {
+    const row = tickerRow("x", pair, { ...TICKER, o: "0" }, null);
+    assert.equal(row.changeTodayPct, null);
+    assert.equal(row.change24hPct, null);
   });
 });
 
@@ -94,6 +101,38 @@ Deno.test("ticker XBTUSD btc/usd --json resolves both spellings to one pair", as
     info.v[1].split(".")[1]?.length,
   );
   assert.equal(typeof a.changePct, "number");
+  assert.equal(a.symbol, "BTC/USD");
+  assert.equal(a.restKey, "XXBTZUSD");
+  assert.equal(typeof a.change24hPct, "number");
+});
+
+Deno.test("ticker's 24h % is the page's measure: the WS v2 ticker's change_pct", async () => {
+  await using h = await CliHarness.start({ ws: true });
+  // What the page reads: the simulator's WS v2 ticker snapshot.
+  const ws = new WebSocket(h.sim!.wsPublicUrl);
+  const changePct = await new Promise<number>((resolve, reject) => {
+    ws.onopen = () =>
+      ws.send(JSON.stringify({
+        method: "subscribe",
+        params: { channel: "ticker", symbol: ["BTC/USD"] },
+      }));
+    ws.onerror = () => reject(new Error("WebSocket failed"));
+    ws.onmessage = (m) => {
+      const frame = JSON.parse(String(m.data));
+      if (frame.channel === "ticker") resolve(frame.data[0].change_pct);
+    };
+  });
+  const closed = new Promise((resolve) => (ws.onclose = resolve));
+  ws.close();
+  await closed;
+  const run = await h.run(["ticker", "BTC/USD", "--json"]);
+  assert.equal(run.code, 0, run.stderr);
+  const [row] = JSON.parse(run.stdout).tickers;
+  // Both round to 2 decimals; a trade between the two reads may move it.
+  assert.ok(
+    Math.abs(row.change24hPct - changePct) <= 0.011,
+    `CLI ${row.change24hPct} vs WS change_pct ${changePct}`,
+  );
 });
 
 Deno.test("ticker prints a table and colours the change only on a terminal", async () => {
@@ -101,11 +140,12 @@ Deno.test("ticker prints a table and colours the change only on a terminal", asy
   const plain = await h.run(["ticker", "XBTUSD", "ETHUSD"]);
   assert.equal(plain.code, 0, plain.stderr);
   const lines = plain.stdout.trimEnd().split("\n");
-  assert.match(lines[0]!, /^pair +last +bid +ask +chg today +24h volume$/);
+  assert.match(lines[0]!, /^pair +last +bid +ask +24h % +24h volume$/);
   assert.match(
     lines[2]!,
-    /^XBTUSD +[\d.]+ +[\d.]+ +[\d.]+ +[+-]?\d+\.\d\d% +[\d.]+$/,
+    /^BTC\/USD +[\d.]+ +[\d.]+ +[\d.]+ +[+-]?\d+\.\d\d% +[\d.]+$/,
   );
+  assert.match(lines[3]!, /^ETH\/USD /);
   assert.ok(!plain.stdout.includes("\x1b["));
   const tty = await h.run(["ticker", "XBTUSD", "ETHUSD", "SOLUSD"], {
     io: { stdoutIsTerminal: true },

@@ -103,12 +103,12 @@ Deno.test("universe prints an aligned table", async () => {
   const lines = run.stdout.trimEnd().split("\n");
   assert.match(
     lines[0]!,
-    /^pair +ws v2 +price dp +vol dp +ordermin +24h vol USD$/,
+    /^pair +kraken id +price dp +vol dp +ordermin +24h vol USD$/,
   );
   assert.match(lines[1]!, /^-+( +-+){5}$/);
-  const btc = lines.find((l) => l.startsWith("XBTUSD "));
+  const btc = lines.find((l) => l.startsWith("BTC/USD "));
   assert.ok(btc, run.stdout);
-  assert.match(btc, /^XBTUSD +BTC\/USD +\d+ +\d+ +[\d.]+ +[\d,]+$/);
+  assert.match(btc, /^BTC\/USD +XBTUSD +\d+ +\d+ +[\d.]+ +[\d,]+$/);
   assert.match(lines.at(-1)!, /^\d+ pairs; \d+ left out/);
 });
 
