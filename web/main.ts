@@ -255,6 +255,11 @@ function chartDrawn(): void {
     : formatPrice(close, view.pair.priceDecimals);
   // No ticker or trade yet: the newest candle's close is the price known.
   if (byId("detail-last").textContent === "") showDetailPrice(close);
+  // Candles are on screen now: a "loading candles" bar has nothing to add.
+  const box = byId("backfill");
+  if (box.dataset.phase === "ohlc" && (chart?.historyCount ?? 0) > 0) {
+    box.hidden = true;
+  }
 }
 
 async function select(pair: PairView | undefined): Promise<void> {
