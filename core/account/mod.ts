@@ -46,7 +46,7 @@ export {
   VALUATION_ASSET,
 } from "./rates.ts";
 export type { Quote, QuoteSource, RateAt, UsdPrice } from "./rates.ts";
-export { reconcile } from "./reconcile.ts";
+export { balancesBySymbol, reconcile } from "./reconcile.ts";
 export type {
   AccountSnapshot,
   Drift,

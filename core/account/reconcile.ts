@@ -10,6 +10,9 @@
  */
 
 import { compareDecimal, isDecimalText } from "../decimal.ts";
+import type { AssetTable } from "../market/assets.ts";
+import type { ExtendedBalance } from "../rest/types.ts";
+import { accountAsset } from "./assets.ts";
 
 /** One open order as both sides can describe it. */
 export interface OrderView {
@@ -130,4 +133,32 @@ export function reconcile(
     if (fields.length > 0) drifts.push({ kind: "order", id, fields });
   }
   return drifts;
+}
+
+/**
+ * REST balances keyed the way the WS v2 `balances` channel names them: the
+ * common code, with a wallet suffix kept (`BTC`, `DOT.S`, `KFEE`).
+ *
+ * @param balances A `BalanceEx` (or `Balance`) result by asset key.
+ * @param assets The asset table.
+ * @returns Balance text by symbol.
+ * @example Symbols
+ * ```ts
+ * import { AssetTable } from "../market/assets.ts";
+ * import { balancesBySymbol } from "./reconcile.ts";
+ * balancesBySymbol({ XXBT: "1.5", "DOT.S": "2" }, AssetTable.fallback());
+ * // { BTC: "1.5", "DOT.S": "2" }
+ * ```
+ */
+export function balancesBySymbol(
+  balances: Readonly<Record<string, ExtendedBalance | string>>,
+  assets: AssetTable,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(balances)) {
+    const { asset, wallet } = accountAsset(key, assets);
+    out[wallet === null ? asset : `${asset}.${wallet}`] =
+      typeof value === "string" ? value : value.balance;
+  }
+  return out;
 }
