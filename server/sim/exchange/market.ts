@@ -447,6 +447,7 @@ export class Market {
   #shared: Map<string, PairState>;
   #states = new Map<string, PairState>();
   #knots = new Map<number, Knots>();
+  #ownLog: SimTrade[] = [];
 
   /**
    * Create the market.
@@ -515,7 +516,8 @@ export class Market {
   /**
    * The model parameters of a pair at this activity: trades per day, mean
    * trade volume and best-level quantity (base units), typical spread in
-   * ticks, the shortest level period. For the realism report.
+   * ticks, the shortest level period and the refill time constant (ms).
+   * For the realism report and tests.
    *
    * @param pairName Any spelling of the pair.
    * @returns The parameters.
@@ -527,6 +529,7 @@ export class Market {
     topQty: number;
     spreadTicks: number;
     levelPeriodMs: number;
+    refillMs: number;
   } {
     const m = this.#state(pairName).model;
     return {
@@ -535,6 +538,7 @@ export class Market {
       topQty: m.topQty,
       spreadTicks: m.spreadTicks,
       levelPeriodMs: m.levelPeriodMs,
+      refillMs: m.refillMs,
     };
   }
 
@@ -724,6 +728,7 @@ export class Market {
       true,
     );
     own.trades.push(trade);
+    this.#ownLog.push(trade);
     // Taker buys take asks, sells take bids.
     const key = `${fill.side === "b" ? "a" : "b"}:${fill.priceUnits}`;
     const list = own.consumed.get(key) ?? [];
@@ -737,6 +742,18 @@ export class Market {
       return start + BLOCK_MIN[k % 4]! > minute;
     });
     return trade;
+  }
+
+  /**
+   * Own trades recorded after the first `from` (all pairs, in the order
+   * they were recorded): a streaming consumer whose window already passed
+   * a fill's instant (same millisecond) still sends it.
+   *
+   * @param from How many own trades the consumer has seen.
+   * @returns The new ones.
+   */
+  ownTradesSince(from: number): readonly SimTrade[] {
+    return this.#ownLog.slice(from);
   }
 
   /**
@@ -1490,7 +1507,8 @@ export class Market {
       const step = model.refillMs / 10;
       let taken = 0;
       for (const c of consumed) {
-        if (c.atMs > atMs) continue;
+        // Fully refilled after ten time constants.
+        if (c.atMs > atMs || atMs - c.atMs >= 10 * model.refillMs) continue;
         const steps = Math.floor((atMs - c.atMs) / step);
         taken += c.qtyUnits * Math.exp((-steps * step) / model.refillMs);
         updatedMs = Math.max(updatedMs, c.atMs + steps * step);

@@ -318,6 +318,8 @@ export class WsFeed {
   /** The book of each pair at the cursor, at the largest depth asked for. */
   #books = new Map<string, { depth: number; book: BookSnapshot }>();
   #instrument: string | undefined;
+  /** Own trades of the market seen so far. */
+  #ownSeen: number;
 
   /**
    * Start the feed at the market's current time.
@@ -327,6 +329,7 @@ export class WsFeed {
   constructor(market: Market) {
     this.market = market;
     this.#cursorMs = market.now();
+    this.#ownSeen = market.ownTradesSince(0).length;
   }
 
   /** The time the last window ended (snapshots describe this instant), ms. */
@@ -346,13 +349,27 @@ export class WsFeed {
     const fromMs = this.#cursorMs;
     const pairs = new Map<string, PairStep>();
     if (nowMs <= fromMs) return new FeedStep({ fromMs, toMs: fromMs }, pairs);
+    // Own fills recorded in the millisecond the last window ended in are
+    // behind the cursor: send them first.
+    const late = new Map<string, SimTrade[]>();
+    const fresh = this.market.ownTradesSince(this.#ownSeen);
+    this.#ownSeen += fresh.length;
+    for (const t of fresh) {
+      if (t.timeUs > fromMs * 1000 + 999) continue;
+      const list = late.get(t.pair) ?? [];
+      list.push(t);
+      late.set(t.pair, list);
+    }
     for (const [pairKey, want] of demand) {
       const pair = this.market.pair(pairKey);
       if (!pair) continue;
       const needsTrades = want.trade || want.tickerTrades ||
         want.ohlcIntervals.size > 0;
       const trades = needsTrades
-        ? this.market.tradesBetween(pair.key, fromMs, nowMs)
+        ? [
+          ...(late.get(pair.key) ?? []),
+          ...this.market.tradesBetween(pair.key, fromMs, nowMs),
+        ]
         : [];
       const depth = Math.max(want.bookDepth, want.tickerBbo ? 1 : 0);
       let before: BookSnapshot | undefined;
