@@ -473,6 +473,9 @@ async function initialize(): Promise<InitInfo> {
     // The low-level cause, for the curious (hover), not as the headline.
     text.title = error.message;
     panel.dataset.kind = error.kind;
+    const serverDown = error.kind === "network";
+    byId("upstream-sim-hint").hidden = serverDown;
+    byId("upstream-server-hint").hidden = !serverDown;
     panel.hidden = false;
     byId("market-note").textContent = "No markets until Kraken answers.";
     const seconds = Math.round(waitMs / 1000);
