@@ -193,7 +193,7 @@ export function bookText(view: OrderbookJson): string[] {
   const spreadPct =
     view.spread === null || bid === undefined || Number(bid) === 0
       ? ""
-      : ` (${(Number(view.spread) / Number(bid) * 100).toFixed(3)}%)`;
+      : ` (${pctText(Number(view.spread) / Number(bid) * 100)})`;
   return [
     `${view.pair.symbol} order book, top ${n} (${
       view.source === "rest" ? "REST Depth" : "WebSocket v2, checksum verified"
@@ -201,6 +201,11 @@ export function bookText(view: OrderbookJson): string[] {
     table(["bid qty", "bid", "ask", "ask qty"], rows, [0, 1, 2, 3]),
     `spread ${view.spread ?? "-"}${spreadPct}`,
   ];
+}
+
+/** A small percentage with two significant digits, a larger one with 3 decimals. */
+function pctText(pct: number): string {
+  return `${pct === 0 || pct >= 0.01 ? pct.toFixed(3) : pct.toPrecision(2)}%`;
 }
 
 /** The WS v2 book depth that holds `levels` levels. */
