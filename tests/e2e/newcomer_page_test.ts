@@ -16,6 +16,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { buildWeb } from "../../server/build.ts";
 import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
 import { startServe } from "../../server/serve.ts";
+import { startSimulatorWithWs } from "@krakked/sim";
 import { PAGE_TIMEFRAMES } from "../../worker/protocol.ts";
 import {
   ARTIFACTS,
@@ -368,7 +369,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "newcomer page without --sim: an unreachable Kraken is named, with the --sim way out",
+    "newcomer page without --sim: an unreachable Kraken is named, with the --sim way out, and the page recovers when it answers",
   ignore: SKIP,
   sanitizeResources: true,
   sanitizeOps: true,
@@ -398,6 +399,7 @@ Deno.test({
     );
     const userDataDir = await Deno.makeTempDir({ prefix: "krakked-e2e-" });
     let context: BrowserContext | undefined;
+    let kraken: Awaited<ReturnType<typeof startSimulatorWithWs>> | undefined;
     try {
       const launched = await launch(chromium, userDataDir, {
         width: 390,
@@ -424,9 +426,22 @@ Deno.test({
         path: new URL("newcomer-unreachable-390.png", ARTIFACTS).pathname,
         fullPage: true,
       });
+      // "Kraken" comes back (a simulator on the same port): Retry recovers
+      // without a reload.
+      kraken = await startSimulatorWithWs({ port: closed, seed: 1 });
+      await page.locator("#upstream-retry").click();
+      await page.waitForFunction(
+        () =>
+          document.getElementById("upstream-down")!.hidden &&
+          document.querySelectorAll("#market-body tr").length > 3 &&
+          document.getElementById("rest-state")!.textContent === "reachable",
+        undefined,
+        { timeout: WAIT_MS },
+      );
     } finally {
       await context?.close();
       await server.close();
+      await kraken?.close();
       await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
       await Deno.remove(home, { recursive: true }).catch(() => {});
     }
