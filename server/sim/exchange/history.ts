@@ -60,8 +60,8 @@ function units(text: string, asset: string): bigint {
  * @param account The account, before any other history is seeded.
  * @param market The market (prices).
  * @param options Size, span, end and seed.
- * @returns How many fills were made (a sell without the base is skipped,
- *   so it can be fewer than asked only when balances run dry).
+ * @returns How many fills were made: `trades`, unless the balances run
+ *   dry for four draws in a row at some instant.
  * @throws {RangeError} When `trades` is negative or a pair is missing from
  *   the catalogue.
  */
@@ -163,7 +163,14 @@ export function seedAccountHistory(
       }
       nextStakeMs += 7 * DAY_MS;
     }
-    if (fillOne(account, market, random, t, { usdPairs, cross })) made++;
+    // A draw the balances cannot pay for is canceled; draw again (a sell
+    // becomes a buy when the base runs out), so `trades` fills are made.
+    for (let attempt = 0; attempt < 4; attempt++) {
+      if (fillOne(account, market, random, t + attempt, { usdPairs, cross })) {
+        made++;
+        break;
+      }
+    }
   }
   return made;
 }
