@@ -8,7 +8,9 @@
 
 import {
   DEFAULT_SIM_PORT,
+  formatReport,
   MAX_SYNTHETIC_PAIRS,
+  realismReport,
   runSimulator,
   SIM_ACTIVITIES,
   SIM_TIERS,
@@ -51,6 +53,8 @@ export interface SimFlags {
   activity?: typeof SIM_ACTIVITIES[number];
   /** `false` with `--no-control`: no `/_sim/` fault-injection routes. */
   control: boolean;
+  /** `--report`: print the realism report for the seed and exit. */
+  report?: true;
 }
 
 /** Help text of `krakked sim`. */
@@ -71,6 +75,10 @@ which open nothing but this simulator. Ctrl+C stops it.
   --activity A        quiet, normal or busy (default normal: live Kraken trade rates;
                       quiet ≈ 2 % of that, busy 3×)
   --no-control        disable the /_sim/ fault-injection routes
+  --report            print the realism report (trades, volume, spreads, top
+                      size, update rates, empty candles per major over the
+                      last 24 h, next to live figures) for --seed/--activity
+                      and exit
   --help              this text`;
 
 /**
@@ -87,7 +95,7 @@ which open nothing but this simulator. Ctrl+C stops it.
  */
 export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
   const parsed = parseFlags(args, {
-    booleans: ["no-control"],
+    booleans: ["no-control", "report"],
     values: [
       "port",
       "host",
@@ -134,6 +142,7 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
     ...(syntheticPairs === undefined ? {} : { syntheticPairs }),
     ...(activity === undefined ? {} : { activity }),
     control: !parsed.booleans.has("no-control"),
+    ...(parsed.booleans.has("report") ? { report: true as const } : {}),
   };
 }
 
@@ -151,6 +160,18 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
  * ```
  */
 export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
+  if (flags.report) {
+    const header = {
+      seed: flags.seed ?? 1,
+      activity: flags.activity ?? "normal",
+      atMs: Date.now(),
+    };
+    const rows = realismReport(header);
+    for (const line of formatReport(rows, header)) {
+      writeLine(io.stdout, line);
+    }
+    return 0;
+  }
   return await runSimulator({
     ...(flags.host === undefined ? {} : { hostname: flags.host }),
     ...(flags.port === undefined ? {} : { port: flags.port }),

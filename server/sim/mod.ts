@@ -72,3 +72,11 @@ export {
   type SimMainIo,
   type SimRunOptions,
 } from "./main.ts";
+export {
+  formatReport,
+  LIVE_TARGETS,
+  type PairRealism,
+  type RealismOptions,
+  realismReport,
+  REPORT_PAIRS,
+} from "./report.ts";

@@ -16,7 +16,7 @@
  * - Faults for tests: `faults` (`faults.ts`).
  *
  * Time: every decision uses the market's clock (`market.now()`). The feed
- * advances on a timer every `tickMs` (default 250 ms) while connections are
+ * advances on a timer every `tickMs` (default 100 ms) while connections are
  * open, and before every subscribe so snapshots and updates join up; tests
  * pass `tickMs: 0` and call {@linkcode WsSimulator.tick} after moving a fake
  * clock, so cadence is counted in frames, not wall time.
@@ -90,7 +90,7 @@ export interface WsSimulatorOptions {
   account?: SimAccount;
   /** The REST control object: its `systemStatus` is mirrored both ways. */
   control?: SimControl;
-  /** Feed timer period, ms (default 250; 0 = no timer, call `tick()`). */
+  /** Feed timer period, ms (default 100; 0 = no timer, call `tick()`). */
   tickMs?: number;
   /** Data silence before a heartbeat, ms (default 1000). */
   heartbeatMs?: number;
@@ -340,7 +340,8 @@ export class WsSimulator {
   }
 
   #startTimer(): void {
-    const tickMs = this.#options.tickMs ?? 250;
+    // 100 ms: the majors change their top 10 tens of times a second (issue 15).
+    const tickMs = this.#options.tickMs ?? 100;
     if (tickMs <= 0 || this.#timer !== undefined || this.#closed) return;
     this.#timer = setInterval(() => {
       // A throw in a timer would end the process; report it and keep serving.
