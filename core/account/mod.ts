@@ -53,5 +53,11 @@ export type {
   DriftField,
   OrderView,
 } from "./reconcile.ts";
+export { AccountReconciler } from "./reconciler.ts";
+export type {
+  AccountReconcilerOptions,
+  ReconcileReason,
+  ReconcileReport,
+} from "./reconciler.ts";
 export { accountTrades } from "./trades.ts";
 export type { AccountFee, AccountTrade, TradePairNames } from "./trades.ts";
