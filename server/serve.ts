@@ -18,6 +18,7 @@ import { Logger } from "@krakked/core/log";
 import {
   DEFAULT_CALL_DEADLINE_MS,
   RestClient,
+  type RetryOptions,
 } from "@krakked/core/rest/client";
 import { KrakenError } from "@krakked/core/rest/errors";
 import {
@@ -93,6 +94,8 @@ export interface StartServeOptions {
   say?: (line: string) => void;
   /** Paper account file (default `<config dir>/paper.json`, `paper-sim.json` with `--sim`). */
   paperPath?: string;
+  /** Retry policy of the server's REST client (default: the client's). */
+  restRetry?: RetryOptions;
 }
 
 /** What every step reads: the settings, the operator's outputs, the config. */
@@ -307,6 +310,7 @@ async function openRest(
     ),
     tier: config.connection.api_tier,
     ...(upstream.credentials ? { credentials: upstream.credentials } : {}),
+    ...(context.options.restRetry ? { retry: context.options.restRetry } : {}),
   });
   started.defer(() => rest.close());
   if (!context.settings.sim) {
