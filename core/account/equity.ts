@@ -14,7 +14,7 @@ import { addDecimal, compareDecimal, multiplyDecimal } from "../decimal.ts";
 import type { AssetTable } from "../market/assets.ts";
 import type { ExtendedBalance } from "../rest/types.ts";
 import { accountAsset } from "./assets.ts";
-import { type QuoteSource, usdPrice, VALUATION_ASSET } from "./rates.ts";
+import { priceIn, type QuoteSource, VALUATION_ASSET } from "./rates.ts";
 
 /** One balance line. */
 export interface EquityLine {
@@ -26,12 +26,12 @@ export interface EquityLine {
   wallet: string | null;
   /** Balance, as Kraken printed it. */
   balance: string;
-  /** USD per unit, or `null` when unpriced. */
+  /** Price per unit in the valuation currency, or `null` when unpriced. */
   price: string | null;
   /** The pairs the price went through. */
   route: string[];
-  /** `balance × price`, or `null` when unpriced. */
-  usd: string | null;
+  /** `balance × price` in the valuation currency, or `null` when unpriced. */
+  value: string | null;
 }
 
 /** One asset with its wallets folded. */
@@ -42,13 +42,13 @@ export interface EquityAsset {
   balance: string;
   /** USD per unit, or `null`. */
   price: string | null;
-  /** Value, or `null` when unpriced. */
-  usd: string | null;
+  /** Value in the valuation currency, or `null` when unpriced. */
+  value: string | null;
 }
 
 /** Equity of the account now. */
 export interface EquityReport {
-  /** Always `USD`. */
+  /** The valuation currency (`USD` unless asked otherwise). */
   valuation: string;
   /** Sum of the priced lines. */
   total: string;
@@ -68,6 +68,7 @@ export interface EquityReport {
  * @param balances Balances by asset key.
  * @param assets The asset table.
  * @param quotes The live quotes.
+ * @param options `valuation`: the currency to value in (default `USD`).
  * @returns The equity report.
  * @throws {SyntaxError} When a balance is not decimal text.
  * @example An asset with no route
@@ -87,15 +88,17 @@ export function equityOf(
   balances: Readonly<Record<string, ExtendedBalance | string>>,
   assets: AssetTable,
   quotes: QuoteSource,
+  options: { valuation?: string } = {},
 ): EquityReport {
+  const valuation = options.valuation ?? VALUATION_ASSET;
   const lines: EquityLine[] = [];
-  const priceCache = new Map<string, ReturnType<typeof usdPrice>>();
+  const priceCache = new Map<string, ReturnType<typeof priceIn>>();
   for (const [key, value] of Object.entries(balances)) {
     const balance = typeof value === "string" ? value : value.balance;
     const { asset, wallet } = accountAsset(key, assets);
     let priced = priceCache.get(asset);
     if (priced === undefined) {
-      priced = usdPrice(asset, quotes);
+      priced = priceIn(asset, valuation, quotes);
       priceCache.set(asset, priced);
     }
     lines.push({
@@ -105,7 +108,7 @@ export function equityOf(
       balance,
       price: priced?.price ?? null,
       route: priced?.route ?? [],
-      usd: priced === null ? null : multiplyDecimal(balance, priced.price),
+      value: priced === null ? null : multiplyDecimal(balance, priced.price),
     });
   }
   lines.sort((a, b) =>
@@ -122,17 +125,17 @@ export function equityOf(
   const unpriced = new Set<string>();
   for (const line of lines) {
     const seen = folded.get(line.asset) ??
-      { asset: line.asset, balance: "0", price: line.price, usd: null };
+      { asset: line.asset, balance: "0", price: line.price, value: null };
     seen.balance = addDecimal(seen.balance, line.balance);
     folded.set(line.asset, seen);
-    if (line.usd !== null) total = addDecimal(total, line.usd);
+    if (line.value !== null) total = addDecimal(total, line.value);
     else if (compareDecimal(line.balance, "0") !== 0) unpriced.add(line.asset);
   }
   for (const a of folded.values()) {
-    a.usd = a.price === null ? null : multiplyDecimal(a.balance, a.price);
+    a.value = a.price === null ? null : multiplyDecimal(a.balance, a.price);
   }
   return {
-    valuation: VALUATION_ASSET,
+    valuation,
     total,
     complete: unpriced.size === 0,
     lines,

@@ -41,6 +41,7 @@ export type {
 export {
   CROSS_ASSETS,
   midOf,
+  priceIn,
   tradeRates,
   usdPrice,
   VALUATION_ASSET,

@@ -94,22 +94,50 @@ export function midOf(quote: Quote): string {
  * ```
  */
 export function usdPrice(asset: string, quotes: QuoteSource): UsdPrice | null {
-  if (asset === VALUATION_ASSET) return { price: "1", route: [] };
+  return priceIn(asset, VALUATION_ASSET, quotes);
+}
+
+/**
+ * The price of an asset now in any currency (the region's quote, e.g.
+ * EUR): 1 for the currency itself, else the mid of `asset/currency`, else
+ * through a cross in {@linkcode CROSS_ASSETS}. KFEE has a price in USD
+ * only (its fixed 0.01); inverse pairs are never used.
+ *
+ * @param asset Common code.
+ * @param currency Common code of the valuation currency.
+ * @param quotes The live quotes.
+ * @returns The price and route, or `null` when no route exists.
+ * @example In EUR
+ * ```ts
+ * import { priceIn } from "./rates.ts";
+ * const quotes = { "BTC/EUR": { bid: "60000", ask: "60002" } };
+ * priceIn("BTC", "EUR", (b, q) => quotes[`${b}/${q}` as keyof typeof quotes]);
+ * // { price: "60001", route: ["BTC/EUR"] }
+ * ```
+ */
+export function priceIn(
+  asset: string,
+  currency: string,
+  quotes: QuoteSource,
+): UsdPrice | null {
+  if (asset === currency) return { price: "1", route: [] };
   if (asset === FEE_CREDIT_ASSET) {
-    return { price: FEE_CREDIT_USD, route: ["KFEE fixed"] };
+    return currency === VALUATION_ASSET
+      ? { price: FEE_CREDIT_USD, route: ["KFEE fixed"] }
+      : null;
   }
-  const direct = quotes(asset, VALUATION_ASSET);
+  const direct = quotes(asset, currency);
   if (direct !== undefined) {
-    return { price: midOf(direct), route: [`${asset}/${VALUATION_ASSET}`] };
+    return { price: midOf(direct), route: [`${asset}/${currency}`] };
   }
   for (const cross of CROSS_ASSETS) {
-    if (cross === asset) continue;
+    if (cross === asset || cross === currency) continue;
     const leg = quotes(asset, cross);
-    const usd = quotes(cross, VALUATION_ASSET);
-    if (leg === undefined || usd === undefined) continue;
+    const tail = quotes(cross, currency);
+    if (leg === undefined || tail === undefined) continue;
     return {
-      price: multiplyDecimal(midOf(leg), midOf(usd)),
-      route: [`${asset}/${cross}`, `${cross}/${VALUATION_ASSET}`],
+      price: multiplyDecimal(midOf(leg), midOf(tail)),
+      route: [`${asset}/${cross}`, `${cross}/${currency}`],
     };
   }
   return null;

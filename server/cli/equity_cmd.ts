@@ -9,6 +9,7 @@
 import { equityOf, type EquityReport } from "@krakked/core/account/equity";
 import { AssetTable } from "@krakked/core/market/assets";
 import { pairsFromAssetPairs } from "@krakked/core/market/pairs";
+import { VALUATION_ASSET } from "@krakked/core/account/rates";
 import { Redactor } from "@krakked/core/secrets/redact";
 import { isUsageError, type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -22,7 +23,7 @@ import {
 } from "./pnl_cmd.ts";
 
 /** Help text of `krakked equity`. */
-export const EQUITY_HELP = `Usage: krakked equity [--json|--csv]
+export const EQUITY_HELP = `Usage: krakked equity [--quote Q] [--json|--csv]
 
 The account's equity in USD now: every balance (read-only BalanceEx call),
 staked and earn wallets (ETH.S, DOT.F) on their own lines and folded into the
@@ -30,8 +31,11 @@ total, valued at the live mid of the asset's USD pair, or through its XBT or
 USDT pair when it has none. KFEE fee credits count at 0.01 USD. An asset with
 no price is listed as unpriced and left out of the total, never valued at 0.
 
-  --json   print {valuation, total, complete, lines, byAsset, unpriced}
-  --csv    print the lines as CSV`;
+  --quote Q  also value it in Q (default: region.default_quote of the config,
+             when that is not USD), e.g. EUR
+  --json     print {valuation, total, complete, lines, byAsset, unpriced,
+             inQuote} (inQuote: the same in Q, or null)
+  --csv      print the lines as CSV (USD)`;
 
 /** Parsed `equity` flags. */
 export interface EquityFlags {
@@ -39,6 +43,8 @@ export interface EquityFlags {
   kind: "equity";
   /** Output. */
   format: OutputFormat;
+  /** A second valuation currency, as typed (default from the config). */
+  quote: string | undefined;
 }
 
 /**
@@ -49,17 +55,20 @@ export interface EquityFlags {
  * @example Parse
  * ```ts
  * import { parseEquityArgs } from "./equity_cmd.ts";
- * parseEquityArgs(["--csv"]); // { kind: "equity", format: "csv" }
+ * parseEquityArgs(["--csv"]); // { kind: "equity", format: "csv", quote: undefined }
  * ```
  */
 export function parseEquityArgs(
   args: readonly string[],
 ): Parsed<EquityFlags> {
-  const parsed = parseFlags(args, { booleans: ["json", "csv"] });
+  const parsed = parseFlags(args, {
+    booleans: ["json", "csv"],
+    values: ["quote"],
+  });
   if (parsed.kind !== "flags") return parsed;
   const format = outputFormat(parsed);
   if (isUsageError(format)) return format;
-  return { kind: "equity", format };
+  return { kind: "equity", format, quote: parsed.values.get("quote") };
 }
 
 /**
@@ -91,20 +100,29 @@ export async function runEquity(
     const needed = Object.keys(balances).map((k) =>
       assets.parseBalance(k).asset
     );
-    const report: EquityReport = equityOf(
-      balances,
-      assets,
-      await liveQuotes(ctx, pairs, needed),
+    const quoteCode = assets.toCommon(
+      flags.quote ?? ctx.config.region.default_quote,
     );
+    const second = quoteCode === VALUATION_ASSET ? null : quoteCode;
+    const quotes = await liveQuotes(
+      ctx,
+      pairs,
+      needed,
+      second === null ? [VALUATION_ASSET] : [VALUATION_ASSET, second],
+    );
+    const report: EquityReport = equityOf(balances, assets, quotes);
+    const inQuote = second === null
+      ? null
+      : equityOf(balances, assets, quotes, { valuation: second });
     if (flags.format === "json") {
-      writeJson(io, report);
+      writeJson(io, { ...report, inQuote });
       return 0;
     }
     const rows = report.lines.map((l) => [
       l.wallet === null ? l.asset : `${l.asset}.${l.wallet}`,
       l.balance,
       l.price ?? "",
-      l.usd ?? "unpriced",
+      l.value ?? "unpriced",
       l.route.join(" × "),
     ]);
     if (flags.format === "csv") {
@@ -119,9 +137,19 @@ export async function runEquity(
       io.stdout,
       table(["asset", "balance", "price", "value USD", "via"], rows, [1, 2, 3]),
     );
+    if (inQuote !== null) {
+      writeLine(
+        io.stdout,
+        `\nequity in ${inQuote.valuation}: ${inQuote.total}${
+          inQuote.complete
+            ? ""
+            : ` (without unpriced: ${inQuote.unpriced.join(", ")})`
+        }`,
+      );
+    }
     writeLine(
       io.stdout,
-      `\nequity ${report.total} USD${
+      `${inQuote === null ? "\n" : ""}equity ${report.total} USD${
         report.complete
           ? ""
           : ` (without unpriced: ${report.unpriced.join(", ")})`

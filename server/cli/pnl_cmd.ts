@@ -220,15 +220,17 @@ export async function loadAccountHistory(
  * @param ctx The command context.
  * @param pairs Pair metadata.
  * @param needed Common codes to price.
+ * @param currencies Valuation currencies (default USD).
  * @returns A quote source.
  */
 export async function liveQuotes(
   ctx: CliContext,
   pairs: readonly PairMetadata[],
   needed: Iterable<string>,
+  currencies: readonly string[] = [VALUATION_ASSET],
 ): Promise<QuoteSource> {
   const bases = new Set([...needed, ...CROSS_ASSETS]);
-  const quotesWanted = new Set([VALUATION_ASSET, ...CROSS_ASSETS]);
+  const quotesWanted = new Set([...currencies, ...CROSS_ASSETS]);
   const wanted = pairs.filter((p) =>
     bases.has(p.base) && quotesWanted.has(p.quote) && p.base !== p.quote
   );

@@ -234,8 +234,8 @@ Deno.test("an asset with no USD pair is valued through BTC, one with no route is
     const abc = report.lines.filter((l) => l.asset === "ABC");
     assert.deepEqual(abc.map((l) => l.wallet), [null, "S"]);
     assert.deepEqual(abc[0]?.route, ["ABC/BTC", "BTC/USD"]);
-    assert.equal(report.byAsset.find((a) => a.asset === "ABC")?.usd, "30.3");
-    assert.equal(report.lines.find((l) => l.asset === "DEF")?.usd, null);
+    assert.equal(report.byAsset.find((a) => a.asset === "ABC")?.value, "30.3");
+    assert.equal(report.lines.find((l) => l.asset === "DEF")?.value, null);
   });
 
   await t.step("FIFO of a BTC-quoted trade at the trade-time BTC rate", () => {

@@ -29,6 +29,7 @@ Deno.test("pnl, equity and ledger flags parse, and bad ones are usage errors", (
   assert.deepEqual(parseEquityArgs(["--csv"]), {
     kind: "equity",
     format: "csv",
+    quote: undefined,
   });
   assert.match(
     usageMessage(parseLedgerArgs(["--type", "withdraw"])),
@@ -137,7 +138,19 @@ Deno.test("krakked equity and ledger read the simulated account", async () => {
   // The seeded account holds EUR, which has no USD route: listed, not 0.
   assert.deepEqual(report.unpriced, ["EUR"]);
   const eur = report.lines.find((l: { asset: string }) => l.asset === "EUR");
-  assert.equal(eur.usd, null);
+  assert.equal(eur.value, null);
+
+  assert.equal(report.inQuote, null, "the default region quote is USD");
+  const eurRun = await h.run(["equity", "--json", "--quote", "EUR"], {
+    env,
+    io: RETRY,
+  });
+  assert.equal(eurRun.code, 0, eurRun.stderr);
+  const inEur = JSON.parse(eurRun.stdout).inQuote;
+  assert.equal(inEur.valuation, "EUR");
+  const eurLine = inEur.lines.find((l: { asset: string }) => l.asset === "EUR");
+  assert.equal(eurLine.price, "1");
+  assert.ok(Number(inEur.total) > Number(eurLine.value));
 
   const csv = await h.run(["equity", "--csv"], { env, io: RETRY });
   assert.equal(csv.code, 0, csv.stderr);
