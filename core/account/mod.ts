@@ -60,5 +60,10 @@ export type {
   ReconcileReason,
   ReconcileReport,
 } from "./reconciler.ts";
-export { accountTrades } from "./trades.ts";
-export type { AccountFee, AccountTrade, TradePairNames } from "./trades.ts";
+export { accountTrades, accountTradesFromFills } from "./trades.ts";
+export type {
+  AccountFee,
+  AccountTrade,
+  FillLike,
+  TradePairNames,
+} from "./trades.ts";

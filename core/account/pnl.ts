@@ -217,7 +217,9 @@ export function computePnl(
   flows: readonly NetFlow[],
   options: PnlOptions,
 ): PnlReport {
-  const { rateAt } = options;
+  // USD is worth 1 whatever the rate source says about it.
+  const rateAt: RateAt = (asset, timeSec) =>
+    asset === VALUATION_ASSET ? "1" : options.rateAt(asset, timeSec);
   const since = options.sinceSec ?? -Infinity;
   const until = options.untilSec ?? Infinity;
   const events: Event[] = [

@@ -118,3 +118,72 @@ export function accountTrades(
     a.timeSec - b.timeSec || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   );
 }
+
+/** A fill as the paper broker records it (`PaperFill`), structurally. */
+export interface FillLike {
+  /** Trade id. */
+  tradeId: string;
+  /** Canonical pair id. */
+  pair: string;
+  /** Side. */
+  side: "buy" | "sell";
+  /** Quantity (base). */
+  qty: string;
+  /** Price. */
+  price: string;
+  /** `qty × price` (quote). */
+  cost: string;
+  /** Fee amount. */
+  fee: string;
+  /** Fee asset, common code. */
+  feeAsset: string;
+  /** When, ms. */
+  atMs: number;
+}
+
+/**
+ * Turns paper fills into account trades, so the paper account's P&L runs
+ * through the same {@linkcode AccountTrade} path as the live one.
+ *
+ * @param fills Fills, any order.
+ * @param pairOf Canonical pair id → base and quote common codes.
+ * @returns Account trades, oldest first.
+ * @throws {RangeError} When a fill's pair is unknown.
+ * @example Paper fills
+ * ```ts
+ * import { accountTradesFromFills } from "./trades.ts";
+ * accountTradesFromFills([
+ *   { tradeId: "T1", pair: "ETHUSD", side: "buy", qty: "1", price: "2000",
+ *     cost: "2000", fee: "5.2", feeAsset: "USD", atMs: 1_000 },
+ * ], () => ({ base: "ETH", quote: "USD" }))[0]?.timeSec; // 1
+ * ```
+ */
+export function accountTradesFromFills(
+  fills: readonly FillLike[],
+  pairOf: (pair: string) => { base: string; quote: string } | undefined,
+): AccountTrade[] {
+  return fills.map((f): AccountTrade => {
+    const names = pairOf(f.pair);
+    if (names === undefined) {
+      throw new RangeError(
+        `Cannot read fill ${f.tradeId}: unknown pair ${f.pair}`,
+      );
+    }
+    return {
+      id: f.tradeId,
+      pair: f.pair,
+      base: names.base,
+      quote: names.quote,
+      side: f.side,
+      price: f.price,
+      vol: f.qty,
+      cost: f.cost,
+      timeSec: f.atMs / 1000,
+      fees: compareDecimal(f.fee, "0") === 0
+        ? []
+        : [{ asset: f.feeAsset, amount: f.fee }],
+    };
+  }).sort((a, b) =>
+    a.timeSec - b.timeSec || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}

@@ -5,6 +5,9 @@
  * volume (Kraken's schedule, REST.md §5.1).
  */
 import assert from "node:assert/strict";
+import { computePnl } from "../../../core/account/pnl.ts";
+import { accountTradesFromFills } from "../../../core/account/trades.ts";
+import { addDecimal } from "../../../core/decimal.ts";
 import {
   type GateContext,
   type PreparedOrder,
@@ -167,6 +170,33 @@ Deno.test("a market buy walks the depth, pays taker fees and gets its stop-loss;
   assert.equal(position.qty, "0");
   assert.deepEqual(position.lots, []);
   assert.equal(position.unrealizedPnl, "0");
+  // The same fills through the live account's path (core/account) give the
+  // same realised P&L and fees, and equity 985.61588 = 1000 deposited
+  // − 13.17 − 1.21412.
+  const account = computePnl(
+    accountTradesFromFills(
+      paper.fills(),
+      () => ({ base: "ETH", quote: "USD" }),
+    ),
+    [{
+      id: "start",
+      refid: "start",
+      timeSec: 0,
+      kind: "external",
+      type: "deposit",
+      asset: "USD",
+      amount: "1000",
+      fee: "0",
+    }],
+    { rateAt: () => null },
+  );
+  assert.equal(account.realizedPnl, position.realizedPnl);
+  assert.equal(account.fees, position.fees);
+  assert.equal(account.positions.length, 0);
+  assert.equal(
+    addDecimal(account.netDeposits, account.performance),
+    paper.balances()["USD"],
+  );
   // Money check: 1000 − 240.07 + 226.9 − 1.21412 = 985.61588.
   assert.equal(paper.openOrders().length, 0);
 });
