@@ -11,7 +11,7 @@ import { KrakenError, type KrakenErrorKind } from "@krakked/core/rest/errors";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Redactor } from "@krakked/core/secrets/redact";
-import { ProxyParamError } from "./public_proxy.ts";
+import { ProxyBusyError, ProxyParamError } from "./public_proxy.ts";
 import { TicketError } from "../trading/orders.ts";
 
 /** The statuses a request can fail with. */
@@ -138,6 +138,9 @@ export function errorAnswer(
   }
   if (error instanceof ProxyParamError) {
     return refused(400, error.code, error.message);
+  }
+  if (error instanceof ProxyBusyError) {
+    return refused(429, error.code, error.message);
   }
   if (error instanceof KrakenError) {
     return {

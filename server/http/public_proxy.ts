@@ -5,6 +5,16 @@
  * goes through the one shared REST client (and so its shared rate limiter),
  * however many browser tabs ask.
  *
+ * Fairness: the shared public budget is shared per client. A client is the
+ * page (a same-origin browser request: `Sec-Fetch-Site: same-origin` or our
+ * own `Origin`; cross-site browsers are refused before this) or, for
+ * anything else (the CLI, scripts), its remote address. Upstream calls are
+ * handed to the limiter a few at a time, taking turns between clients, so a
+ * greedy script's backlog waits behind its own calls, not in front of the
+ * page's. On a loopback bind every script shares the address 127.0.0.1 and
+ * so one turn: the page is protected from them, they are not from each
+ * other.
+ *
  * @module
  */
 
@@ -204,6 +214,88 @@ export interface PublicProxyOptions {
   maxEntries?: number;
   /** Called after each upstream call with its outcome (REST reachability). */
   onUpstream?: (ok: boolean, error?: unknown) => void;
+  /**
+   * Upstream calls handed to the shared REST limiter at once (default 2).
+   * The rest wait in per-client queues and are taken in turn, one client
+   * after the other, so no client's backlog sits in front of another's.
+   */
+  maxConcurrent?: number;
+  /** Upstream calls one client may have waiting (default 64); more get a 429. */
+  maxQueuedPerClient?: number;
+}
+
+/** A client has too many upstream calls waiting: answered with HTTP 429. */
+export class ProxyBusyError extends Error {
+  override name = "ProxyBusyError";
+  /** Always `busy`. */
+  readonly code = "busy";
+}
+
+/** One upstream call waiting for its turn. */
+interface GateTask {
+  started: boolean;
+  run: () => void;
+}
+
+/**
+ * Round-robin admission of upstream calls: at most `max` run at once; the
+ * next one is taken from the next client in turn. A task may wait in several
+ * clients' queues (a coalesced call joined by another client): whichever
+ * turn comes first runs it.
+ */
+class FairGate {
+  #max: number;
+  #running = 0;
+  #queues = new Map<string, GateTask[]>();
+  /** Clients with waiting tasks, in turn order. */
+  #turns: string[] = [];
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  waiting(client: string): number {
+    return this.#queues.get(client)?.filter((t) => !t.started).length ?? 0;
+  }
+
+  enqueue(client: string, task: GateTask): void {
+    const queue = this.#queues.get(client);
+    if (queue === undefined) {
+      this.#queues.set(client, [task]);
+      this.#turns.push(client);
+    } else {
+      queue.push(task);
+    }
+    this.#pump();
+  }
+
+  done(): void {
+    this.#running--;
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#running < this.#max) {
+      const task = this.#next();
+      if (task === undefined) return;
+      task.started = true;
+      this.#running++;
+      task.run();
+    }
+  }
+
+  #next(): GateTask | undefined {
+    while (this.#turns.length > 0) {
+      const client = this.#turns.shift()!;
+      const queue = this.#queues.get(client)!;
+      let task = queue.shift();
+      while (task !== undefined && task.started) task = queue.shift();
+      if (queue.some((t) => !t.started)) this.#turns.push(client);
+      else this.#queues.delete(client);
+      if (task !== undefined) return task;
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -223,7 +315,9 @@ export class PublicProxy {
   #now: () => number;
   #maxEntries: number;
   #cache = new Map<string, { expiresAt: number; result: unknown }>();
-  #inflight = new Map<string, Promise<unknown>>();
+  #inflight = new Map<string, { result: Promise<unknown>; task: GateTask }>();
+  #gate: FairGate;
+  #maxQueued: number;
   #onUpstream: ((ok: boolean, error?: unknown) => void) | undefined;
   /** Counters for status and metrics. */
   readonly stats: ProxyStats = {
@@ -245,18 +339,28 @@ export class PublicProxy {
     this.#now = options.now ?? Date.now;
     this.#maxEntries = options.maxEntries ?? 2_000;
     this.#onUpstream = options.onUpstream;
+    this.#gate = new FairGate(options.maxConcurrent ?? 2);
+    this.#maxQueued = options.maxQueuedPerClient ?? 64;
   }
 
   /**
-   * Answer one public call.
+   * Answer one public call. Cached answers and calls joining an identical
+   * one in flight cost nothing upstream; the other calls take turns with
+   * every other client's (see {@linkcode PublicProxyOptions.maxConcurrent}).
    *
    * @param method Kraken method name.
    * @param query Query parameters from the browser.
+   * @param client Who asks (the page, or a remote address): the unit of fairness.
    * @returns The result and where it came from.
    * @throws {ProxyParamError} For bad input (before any upstream call).
+   * @throws {ProxyBusyError} When this client already has too many calls waiting.
    * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken fails.
    */
-  async get(method: string, query: URLSearchParams): Promise<ProxyAnswer> {
+  async get(
+    method: string,
+    query: URLSearchParams,
+    client = "default",
+  ): Promise<ProxyAnswer> {
     this.stats.requests++;
     const params = validatePublicRequest(method, query);
     const key = `${method}?${new URLSearchParams(params)}`;
@@ -269,12 +373,30 @@ export class PublicProxy {
     const running = this.#inflight.get(key);
     if (running) {
       this.stats.coalesced++;
-      return { result: await running, source: "coalesced" };
+      // Still waiting for its turn: it may now also go on this client's turn.
+      if (!running.task.started) this.#gate.enqueue(client, running.task);
+      return { result: await running.result, source: "coalesced" };
     }
-    const call = this.#fetch(method, key, params);
-    this.#inflight.set(key, call);
+    if (this.#gate.waiting(client) >= this.#maxQueued) {
+      throw new ProxyBusyError(
+        `Too many public calls from this client are waiting (${this.#maxQueued}); retry later`,
+      );
+    }
+    let task!: GateTask;
+    const result = new Promise<unknown>((resolve, reject) => {
+      task = {
+        started: false,
+        run: () => {
+          this.#fetch(method, key, params).then(resolve, reject).finally(() =>
+            this.#gate.done()
+          );
+        },
+      };
+    });
+    this.#inflight.set(key, { result, task });
+    this.#gate.enqueue(client, task);
     try {
-      return { result: await call, source: "miss" };
+      return { result: await result, source: "miss" };
     } finally {
       this.#inflight.delete(key);
     }

@@ -25,9 +25,40 @@ export function publicRoutes(proxy: PublicProxy): Hono {
     const answer = await proxy.get(
       c.req.param("method"),
       new URL(c.req.url).searchParams,
+      proxyClient(
+        c.req.header("sec-fetch-site"),
+        c.req.header("origin"),
+        (c.env as Partial<Deno.ServeHandlerInfo> | undefined)?.remoteAddr,
+      ),
     );
     c.header("X-Krakked-Cache", answer.source);
     return c.json({ error: [], result: answer.result });
   });
   return app;
+}
+
+/**
+ * The proxy's unit of fairness for a request (see `public_proxy.ts`): the
+ * page for a same-origin browser request (the origin guard has already
+ * refused other origins), else the remote address.
+ *
+ * @param secFetchSite The `Sec-Fetch-Site` header.
+ * @param origin The `Origin` header.
+ * @param remoteAddr The connection's remote address (from `Deno.serve`).
+ * @returns `page`, `addr:<ip>` or `addr:unknown`.
+ * @example The page
+ * ```ts
+ * import { proxyClient } from "./public.ts";
+ * proxyClient("same-origin", undefined, undefined); // "page"
+ * ```
+ */
+export function proxyClient(
+  secFetchSite: string | undefined,
+  origin: string | undefined,
+  remoteAddr: Deno.Addr | undefined,
+): string {
+  if (secFetchSite === "same-origin" || origin !== undefined) return "page";
+  return remoteAddr !== undefined && "hostname" in remoteAddr
+    ? `addr:${remoteAddr.hostname}`
+    : "addr:unknown";
 }
