@@ -105,6 +105,8 @@ export async function runSimulator(
         ? { syntheticPairs: options.syntheticPairs }
         : {}),
       ...(options.activity !== undefined ? { activity: options.activity } : {}),
+      // A client of the standalone simulator meets Kraken's public throttle.
+      publicThrottle: true,
     });
   } catch (error) {
     err(

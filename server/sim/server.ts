@@ -29,6 +29,7 @@ import { seedAccountHistory } from "./exchange/history.ts";
 import { SimEngine, type SimEngineOptions } from "./exchange/engine.ts";
 import { engineRestHandlers } from "./rest/trading.ts";
 import { Market, type SimActivity } from "./exchange/market.ts";
+import { PublicThrottle } from "./exchange/rate_limits.ts";
 import { SimCatalogue } from "./exchange/pairs.ts";
 import type { PrivateHandler } from "./rest/private.ts";
 import { SeededRandom } from "./exchange/prng.ts";
@@ -112,6 +113,14 @@ export interface SimulatorOptions {
    * that page through weeks of trades; `busy` 3×.
    */
   activity?: SimActivity;
+  /**
+   * Kraken's per-IP throttle of public REST calls (`EGeneral:Too many
+   * requests` after a burst of about 30, 1 per second sustained; REST.md
+   * §7.3): `true` for those figures, or your own. Default off (tests, and
+   * `serve --sim`, whose proxy meters public calls itself); the standalone
+   * `krakked sim` turns it on.
+   */
+  publicThrottle?: boolean | { burst?: number; perSecond?: number };
   /**
    * Extra synthetic USD spot pairs (`SYN001USD` …) for load tests, 0 to
    * 999 (default 0); REST and WS list and serve them like any pair.
@@ -286,6 +295,13 @@ export async function startSimulator(
     now,
     controlRoutes: options.control ?? true,
     privateHandlers,
+    ...(options.publicThrottle
+      ? {
+        publicThrottle: new PublicThrottle(
+          options.publicThrottle === true ? {} : options.publicThrottle,
+        ),
+      }
+      : {}),
   });
   const plugin = options.websocket?.(parts);
   const hostname = options.hostname ?? "127.0.0.1";

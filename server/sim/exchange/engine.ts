@@ -1149,7 +1149,7 @@ export class SimEngine {
       feeIn,
       ...(tradeId !== undefined ? { tradeId } : {}),
     });
-    this.#emit("executions", tradeRow(trade, order, feeIn));
+    this.#emit("executions", tradeRow(trade, order, feeIn, this.#account));
     if (live.displayUnits !== undefined && maker) {
       live.displayLeftUnits -= volumeUnits;
       const remaining = order.volumeUnits - order.volExecUnits;
@@ -1276,7 +1276,12 @@ export class SimEngine {
     this.#account.closeOrder(order.txid, { status, reason, timeMs: atMs });
     this.#emit(
       "executions",
-      statusRow(order, status === "closed" ? "filled" : status, atMs),
+      statusRow(
+        order,
+        status === "closed" ? "filled" : status,
+        atMs,
+        this.#account,
+      ),
     );
   }
 
@@ -1793,7 +1798,7 @@ export class SimEngine {
       return;
     }
     // A change made directly on the account (a test's deposit, seeding).
-    const rows = accountEventRows(event, this.#foreignStatus);
+    const rows = accountEventRows(event, this.#foreignStatus, this.#account);
     for (const row of rows.executions) this.#emit("executions", row);
     for (const row of rows.balances) this.#emit("balances", row);
     if (event.kind === "order" && !isOpen(event.order)) {

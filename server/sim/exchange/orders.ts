@@ -9,7 +9,8 @@
  * prices (decimals `EOrder:Invalid price`, tick `EOrder:Tick size check
  * failed`) → per-type fields, flags, time in force, references, close,
  * deadline (`EGeneral:Invalid arguments`, `EService:Deadline elapsed`) →
- * `ordermin` (`EOrder:Order minimum not met`) → `costmin`
+ * `ordermin` (`EGeneral:Invalid arguments:volume minimum not met`, as
+ * Kraken answers today) → `costmin`
  * (`EOrder:Cost minimum not met`).
  *
  * @module
@@ -45,7 +46,10 @@ export const ORDER_ERRORS: Readonly<{
   invalidArguments: INVALID_ARGUMENTS,
   unknownPair: "EQuery:Unknown asset pair",
   insufficientFunds: "EOrder:Insufficient funds",
-  orderMinimum: "EOrder:Order minimum not met",
+  // What Kraken answers today (issue 15's live capture); REST.md §5 and the
+  // error catalog document `EOrder:Order minimum not met`. Both are in
+  // docs/kraken/FIDELITY.md.
+  orderMinimum: "EGeneral:Invalid arguments:volume minimum not met",
   costMinimum: "EOrder:Cost minimum not met",
   tickSize: "EOrder:Tick size check failed",
   invalidPrice: "EOrder:Invalid price",
@@ -714,10 +718,10 @@ export function parseOrder(
  * @param pair The pair.
  * @param volumeUnits Volume, lot units.
  * @param priceUnits Expected price, tick units.
- * @throws {SimApiError} `EOrder:Order minimum not met` or `EOrder:Cost minimum not met`.
+ * @throws {SimApiError} `EGeneral:Invalid arguments:volume minimum not met` or `EOrder:Cost minimum not met`.
  * @example Too small
  * ```ts ignore
- * checkMinimums(resolvePair("XBTUSD")!, 1000n, 650000n); // throws Order minimum not met
+ * checkMinimums(resolvePair("XBTUSD")!, 1000n, 650000n); // throws: volume minimum not met
  * ```
  */
 export function checkMinimums(

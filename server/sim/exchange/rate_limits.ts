@@ -247,3 +247,61 @@ function ageRow(row: "amend" | "edit" | "cancel", ageMs: number): number {
   if (column === -1) column = AGE_LIMITS_SEC.length;
   return parts[0]! + parts[column + 1]!;
 }
+
+/**
+ * Kraken's per-IP throttle of public REST calls (REST.md §7.3, [obs]):
+ * about 30 rapid calls, then `EGeneral:Too many requests` (HTTP 200); a
+ * sustained 1 call per second is fine; an idle IP is clear after ~30 s. A
+ * leaky bucket per peer address: each call adds 1, the level drains at
+ * `perSecond`; a call that would exceed `burst` is refused (and not
+ * counted).
+ *
+ * @example Throttle
+ * ```ts
+ * import { PublicThrottle } from "./rate_limits.ts";
+ * const throttle = new PublicThrottle({ burst: 2, perSecond: 1 });
+ * throttle.take("127.0.0.1", 0); // true
+ * throttle.take("127.0.0.1", 0); // true
+ * throttle.take("127.0.0.1", 0); // false
+ * throttle.take("127.0.0.1", 1000); // true
+ * ```
+ */
+export class PublicThrottle {
+  /** Calls allowed at once. */
+  readonly burst: number;
+  /** Calls per second drained. */
+  readonly perSecond: number;
+  #peers = new Map<string, { level: number; atMs: number }>();
+
+  /**
+   * Create a throttle.
+   *
+   * @param options `burst` (default 30) and `perSecond` (default 1).
+   */
+  constructor(options: { burst?: number; perSecond?: number } = {}) {
+    this.burst = options.burst ?? 30;
+    this.perSecond = options.perSecond ?? 1;
+  }
+
+  /**
+   * Count one call of a peer.
+   *
+   * @param peer The peer address.
+   * @param nowMs Now.
+   * @returns `true` when the call may proceed.
+   */
+  take(peer: string, nowMs: number): boolean {
+    const state = this.#peers.get(peer) ?? { level: 0, atMs: nowMs };
+    const level = Math.max(
+      0,
+      state.level - ((nowMs - state.atMs) / 1000) * this.perSecond,
+    );
+    if (level + 1 > this.burst) {
+      this.#peers.set(peer, { level, atMs: nowMs });
+      return false;
+    }
+    if (this.#peers.size > 10_000) this.#peers.clear();
+    this.#peers.set(peer, { level: level + 1, atMs: nowMs });
+    return true;
+  }
+}

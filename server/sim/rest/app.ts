@@ -18,6 +18,7 @@
  * @module
  */
 
+import type { PublicThrottle } from "../exchange/rate_limits.ts";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { SimAccount } from "../exchange/account.ts";
@@ -65,6 +66,8 @@ export interface RestAppOptions {
   controlRoutes?: boolean;
   /** Extra or overriding private methods (trading, later). */
   privateHandlers?: Readonly<Record<string, PrivateHandler>>;
+  /** Kraken's per-IP public throttle (default none). */
+  publicThrottle?: PublicThrottle;
 }
 
 const JSON_TYPE = "application/json; charset=utf-8";
@@ -243,6 +246,13 @@ export function createRestApp(
     const method = c.req.param("method");
     if (!isPublicMethod(method) || !Object.hasOwn(PUBLIC_HANDLERS, method)) {
       return errorResponse("EGeneral:Unknown method");
+    }
+    const throttle = options.publicThrottle;
+    if (
+      throttle &&
+      !throttle.take(c.env?.remoteAddr?.hostname ?? "unknown", now())
+    ) {
+      return errorResponse("EGeneral:Too many requests");
     }
     try {
       const params = await readParams(c);

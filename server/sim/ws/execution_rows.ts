@@ -10,7 +10,12 @@
 import type { SimOrder, SimOwnTrade } from "../exchange/account.ts";
 import { formatUnits } from "../exchange/units.ts";
 import { assetByKey } from "../exchange/pairs.ts";
-import { orderReport, tradeReport } from "./private.ts";
+import {
+  type FeeValuer,
+  orderFeeUsd,
+  orderReport,
+  tradeReport,
+} from "./private.ts";
 import { rfc3339FromMs, WireNumber, type WireObject } from "./wire.ts";
 
 /** What the rows need to know beyond the account order. */
@@ -39,7 +44,8 @@ function ids(order: SimOrder): WireObject {
   return {
     order_id: order.txid,
     cl_ord_id: order.clOrdId,
-    order_userref: order.userref === 0 ? undefined : order.userref,
+    // Kraken prints 0 when no userref was given.
+    order_userref: order.userref,
   };
 }
 
@@ -107,6 +113,7 @@ export function statusRow(
   order: SimOrder,
   execType: "new" | "filled" | "canceled" | "expired",
   timeMs: number,
+  valuer?: FeeValuer,
 ): WireObject {
   const { pair } = order;
   const qd = assetByKey(pair.quote)?.decimals ?? 8;
@@ -120,7 +127,13 @@ export function statusRow(
       ? undefined
       : num(order.volExecUnits, pair.lotDecimals),
     cum_cost: execType === "new" ? undefined : num(order.costUnits, qd),
-    avg_price: execType === "new" ? undefined : full.avg_price,
+    // Cancel and expiry reports carry avg_price (0 when nothing filled) and
+    // the fees paid in USD.
+    avg_price: execType === "new" ? undefined : full.avg_price ??
+      orderReport(order, { execType: "canceled" }).avg_price,
+    fee_usd_equiv: execType === "canceled" || execType === "expired"
+      ? orderFeeUsd(order, timeMs, valuer)
+      : undefined,
     reason: execType === "canceled" || execType === "expired"
       ? order.reason ?? undefined
       : undefined,
@@ -145,11 +158,12 @@ export function tradeRow(
   trade: SimOwnTrade,
   order: SimOrder,
   feeIn: "quote" | "base",
+  valuer?: FeeValuer,
 ): WireObject {
   return {
-    ...tradeReport(trade, order),
+    ...tradeReport(trade, order, valuer),
     cl_ord_id: order.clOrdId,
-    order_userref: order.userref === 0 ? undefined : order.userref,
+    order_userref: order.userref,
     fee_ccy_pref: feeIn === "base" ? "fcib" : "fciq",
   };
 }

@@ -36,6 +36,81 @@ function units(value: bigint | number, decimals: number): WireNumber {
 }
 
 /**
+ * What a report needs from the account to price fees: USD rates and the
+ * ledger entries a trade wrote ({@linkcode SimAccount} is one).
+ */
+export interface FeeValuer {
+  /** USD per unit of an asset at an instant. */
+  usdRate(asset: string, atMs?: number): number;
+  /** A ledger entry by id. */
+  ledgerEntry(
+    id: string,
+  ): { readonly asset: string; readonly feeUnits: bigint } | undefined;
+}
+
+/** USD text with up to 5 decimals (`4.51`, `0.0`). */
+function usdNumber(value: number): WireNumber {
+  const text = (Math.round(value * 1e5) / 1e5).toFixed(5)
+    .replace(/0+$/, "").replace(/\.$/, ".0");
+  return new WireNumber(text);
+}
+
+/**
+ * The fee a trade was charged, in the asset the ledger charged it in: the
+ * base asset for `fcib` (Kraken's default when selling), else the quote.
+ * Without a valuer, the quote-currency fee of the trade.
+ */
+function chargedFee(
+  trade: SimOwnTrade,
+  valuer: FeeValuer | undefined,
+): { asset: string; units: bigint } {
+  for (const id of [...trade.ledgerIds].reverse()) {
+    const entry = valuer?.ledgerEntry(id);
+    if (entry && entry.feeUnits > 0n) {
+      return { asset: entry.asset, units: entry.feeUnits };
+    }
+  }
+  return { asset: trade.pair.quote, units: trade.feeUnits };
+}
+
+/** A fee's value in USD at an instant (`0` without a valuer). */
+function feeUsd(
+  fee: { asset: string; units: bigint },
+  atMs: number,
+  valuer: FeeValuer | undefined,
+): WireNumber {
+  if (!valuer || fee.units === 0n) return usdNumber(0);
+  return usdNumber(
+    (Number(fee.units) / 10 ** assetDecimals(fee.asset)) *
+      valuer.usdRate(fee.asset, atMs),
+  );
+}
+
+/**
+ * The fees an order paid so far, in USD (its quote-currency fee total).
+ *
+ * @param order The order.
+ * @param atMs The instant to value it at.
+ * @param valuer Rates (omitted: `0`).
+ * @returns The wire number.
+ * @example Fee in USD
+ * ```ts ignore
+ * orderFeeUsd(order, Date.now(), account);
+ * ```
+ */
+export function orderFeeUsd(
+  order: SimOrder,
+  atMs: number,
+  valuer: FeeValuer | undefined,
+): WireNumber {
+  return feeUsd(
+    { asset: order.pair.quote, units: order.feeUnits },
+    atMs,
+    valuer,
+  );
+}
+
+/**
  * The `balances` snapshot rows: one per asset held, spot wallet `main`.
  *
  * @param account The account.
@@ -113,8 +188,13 @@ function orderStatus(order: SimOrder): string {
   }
 }
 
-function averagePrice(order: SimOrder): WireNumber | undefined {
-  if (order.volExecUnits === 0n) return undefined;
+function averagePrice(
+  order: SimOrder,
+  zero = false,
+): WireNumber | undefined {
+  if (order.volExecUnits === 0n) {
+    return zero ? units(0n, order.pair.pairDecimals) : undefined;
+  }
   const { pair } = order;
   const qd = assetDecimals(pair.quote);
   return units(
@@ -145,7 +225,7 @@ function averagePrice(order: SimOrder): WireNumber | undefined {
  */
 export function orderReport(
   order: SimOrder,
-  options: { execType?: string } = {},
+  options: { execType?: string; valuer?: FeeValuer | undefined } = {},
 ): WireObject {
   const { pair } = order;
   const qd = assetDecimals(pair.quote);
@@ -156,7 +236,8 @@ export function orderReport(
   return {
     order_id: order.txid,
     cl_ord_id: order.clOrdId,
-    order_userref: order.userref === 0 ? undefined : order.userref,
+    // Kraken prints 0 when no userref was given.
+    order_userref: order.userref,
     symbol: pair.symbol,
     side: order.type,
     order_type: order.ordertype,
@@ -169,8 +250,13 @@ export function orderReport(
     order_status: status,
     cum_qty: units(order.volExecUnits, pair.lotDecimals),
     cum_cost: units(order.costUnits, qd),
-    avg_price: averagePrice(order),
+    avg_price: averagePrice(order, closed),
     fee_ccy_pref: order.oflags.includes("fcib") ? "fcib" : "fciq",
+    fee_usd_equiv: orderFeeUsd(
+      order,
+      closed ? order.closetmMs ?? order.opentmMs : order.opentmMs,
+      options.valuer,
+    ),
     reason: closed && order.reason !== null ? order.reason : undefined,
     timestamp: rfc3339FromMs(
       closed ? order.closetmMs ?? order.opentmMs : order.opentmMs,
@@ -195,9 +281,14 @@ export function orderReport(
  * tradeReport(trade, account.order(trade.ordertxid)!);
  * ```
  */
-export function tradeReport(trade: SimOwnTrade, order: SimOrder): WireObject {
+export function tradeReport(
+  trade: SimOwnTrade,
+  order: SimOrder,
+  valuer?: FeeValuer,
+): WireObject {
   const { pair } = trade;
   const qd = assetDecimals(pair.quote);
+  const fee = chargedFee(trade, valuer);
   return {
     order_id: trade.ordertxid,
     exec_id: trade.txid,
@@ -216,7 +307,13 @@ export function tradeReport(trade: SimOwnTrade, order: SimOrder): WireObject {
     cum_qty: units(order.volExecUnits, pair.lotDecimals),
     cum_cost: units(order.costUnits, qd),
     avg_price: averagePrice(order),
-    fees: [{ asset: assetSymbol(pair.quote), qty: units(trade.feeUnits, qd) }],
+    // The asset the ledger charged (base with fcib, Kraken's default on
+    // sells); WS_V2.md §4 says quote, the ledger and balances say otherwise.
+    fees: [{
+      asset: assetSymbol(fee.asset),
+      qty: units(fee.units, assetDecimals(fee.asset)),
+    }],
+    fee_usd_equiv: feeUsd(fee, trade.timeMs, valuer),
     timestamp: rfc3339FromMs(trade.timeMs),
   };
 }
@@ -245,13 +342,13 @@ export function executionSnapshotRows(
   if (options.snapTrades) {
     for (const trade of account.trades().slice(-50)) {
       const order = account.order(trade.ordertxid);
-      if (order) rows.push(tradeReport(trade, order));
+      if (order) rows.push(tradeReport(trade, order, account));
     }
   }
   if (options.snapOrders) {
     for (const order of account.orders()) {
       if (order.status === "open" || order.status === "pending") {
-        rows.push(orderReport(order));
+        rows.push(orderReport(order, { valuer: account }));
       }
     }
   }
@@ -289,6 +386,7 @@ export interface PrivateRows {
 export function accountEventRows(
   event: AccountEvent,
   lastStatus: Map<string, string>,
+  valuer?: FeeValuer,
 ): PrivateRows {
   switch (event.kind) {
     case "ledger":
@@ -296,7 +394,7 @@ export function accountEventRows(
     case "trade":
       lastStatus.set(event.order.txid, "partially_filled");
       return {
-        executions: [tradeReport(event.trade, event.order)],
+        executions: [tradeReport(event.trade, event.order, valuer)],
         balances: [],
       };
     case "order": {
@@ -309,7 +407,10 @@ export function accountEventRows(
       if (status === "partially_filled") {
         return { executions: [], balances: [] };
       }
-      return { executions: [orderReport(event.order)], balances: [] };
+      return {
+        executions: [orderReport(event.order, { valuer })],
+        balances: [],
+      };
     }
   }
 }

@@ -51,6 +51,7 @@ export const WS_ERRORS: Readonly<{
   invalidArguments: string;
   methodNotSupported: string;
   privateOnPublic: string;
+  publicOnPrivate: string;
 }> = Object.freeze({
   pairNotSupported: "Currency pair not supported",
   nameInvalid: "Subscription name invalid",
@@ -62,6 +63,9 @@ export const WS_ERRORS: Readonly<{
   invalidArguments: "EGeneral:Invalid arguments",
   methodNotSupported: "Method not supported",
   privateOnPublic: "Private data and trading are unavailable in this endpoint",
+  // Issue 15's live capture of ws-auth.kraken.com/v2 (not in the v2 docs).
+  publicOnPrivate:
+    "Public market data subscriptions are unavailable on this endpoint",
 });
 
 /** One live subscription of a connection. */
@@ -314,6 +318,9 @@ function decideSubscription(
       params,
       context,
     );
+  }
+  if (context.endpoint === "private" && method === "subscribe") {
+    return [reject(WS_ERRORS.publicOnPrivate)];
   }
   const snapshot = optionalBoolean(params.snapshot, channel !== "trade");
   if (snapshot === undefined) return [reject(WS_ERRORS.invalidArguments)];

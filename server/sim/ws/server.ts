@@ -591,7 +591,11 @@ export class WsSimulator {
   }
 
   #onAccountEvent(event: AccountEvent): void {
-    const rows = accountEventRows(event, this.#orderStatus);
+    const rows = accountEventRows(
+      event,
+      this.#orderStatus,
+      this.#options.account,
+    );
     this.publishPrivate("executions", rows.executions);
     this.publishPrivate("balances", rows.balances);
   }

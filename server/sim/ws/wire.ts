@@ -226,6 +226,25 @@ export interface WsTiming {
   timeOutMs: number;
 }
 
+/** Handling time between `time_in` and `time_out`, µs (Kraken's examples: 19–88 µs). */
+const HANDLING_US = 41;
+
+/**
+ * `time_in` and `time_out` at microsecond resolution, `time_out` after
+ * `time_in` (issue 15: they were at ms and always equal). A clock that only
+ * knows whole milliseconds gets the sub-millisecond part of the receipt
+ * from the monotonic clock.
+ */
+function stamps(timing: WsTiming): { time_in: string; time_out: string } {
+  const sub = Number.isInteger(timing.timeInMs)
+    ? Math.floor((performance.now() % 1) * 1000)
+    : 0;
+  const inUs = Math.round(timing.timeInMs * 1000) + sub;
+  const outUs = Math.max(Math.round(timing.timeOutMs * 1000) + sub, inUs) +
+    HANDLING_US;
+  return { time_in: rfc3339FromUs(inUs), time_out: rfc3339FromUs(outUs) };
+}
+
 /**
  * The `pong` answer to a `ping` (WS_V2.md §2.4).
  *
@@ -241,8 +260,7 @@ export function pongFrame(timing: WsTiming): string {
   return wireJson({
     method: "pong",
     req_id: timing.reqId,
-    time_in: rfc3339FromMs(timing.timeInMs),
-    time_out: rfc3339FromMs(timing.timeOutMs),
+    ...stamps(timing),
   });
 }
 
@@ -271,8 +289,7 @@ export function successFrame(
     req_id: options.reqId,
     result: options.result,
     success: true,
-    time_in: rfc3339FromMs(options.timeInMs),
-    time_out: rfc3339FromMs(options.timeOutMs),
+    ...stamps(options),
   });
 }
 
@@ -302,8 +319,7 @@ export function errorFrame(
     req_id: options.reqId,
     success: false,
     symbol: options.symbol,
-    time_in: rfc3339FromMs(options.timeInMs),
-    time_out: rfc3339FromMs(options.timeOutMs),
+    ...stamps(options),
   });
 }
 
@@ -382,7 +398,6 @@ export function bookFrame(
  */
 export function tickerRow(pair: SimPair, ticker: TickerSnapshot): WireObject {
   const d = pair.pairDecimals;
-  const extra = Math.max(0, 5 - d);
   const day = ticker.day;
   const last = ticker.last.priceUnits;
   const open = day?.open ?? last;
@@ -399,17 +414,16 @@ export function tickerRow(pair: SimPair, ticker: TickerSnapshot): WireObject {
     ask_qty: new WireNumber(ticker.ask.qty),
     last: new WireNumber(formatUnits(last, d)),
     volume: new WireNumber(formatUnits(day?.volume ?? 0n, pair.lotDecimals)),
-    // VWAP with REST Ticker's digits (at least 5 decimals), so both agree.
-    vwap: new WireNumber(
-      formatUnits(
-        day ? vwapUnits(day, extra) : BigInt(last) * 10n ** BigInt(extra),
-        d + extra,
-      ),
-    ),
+    // 24 h VWAP at the pair's price precision, rounded half up, as the
+    // other prices of the row (issue 15's live capture; the docs' DOGE
+    // example has 5 decimals because DOGE/USD prices have 5 there).
+    vwap: new WireNumber(formatUnits(day ? vwapUnits(day, 0) : last, d)),
     low: new WireNumber(formatUnits(day?.low ?? last, d)),
     high: new WireNumber(formatUnits(day?.high ?? last, d)),
     change: new WireNumber(formatUnits(change, d)),
     change_pct: new WireNumber(formatUnits(pctHundredths, 2)),
+    // 24 h trade count (issue 15's live capture; not in the v2 docs' list).
+    trades: day?.count ?? 0,
     timestamp: rfc3339FromUs(ticker.last.timeUs),
   };
 }

@@ -223,7 +223,7 @@ Deno.test("parseOrder() checks fields with Kraken's strings", async (t) => {
 Deno.test("checkMinimums(), checkDeadline(), parseVolume() and client order ids", () => {
   assert.equal(
     code(() => checkMinimums(XBT, 9_999n, 650_000n)),
-    "EOrder:Order minimum not met",
+    "EGeneral:Invalid arguments:volume minimum not met",
   );
   assert.equal(
     code(() => checkMinimums(resolvePair("XDGUSD")!, 1_300_000_000n, 10n)),

@@ -228,7 +228,7 @@ Deno.test("rejections carry Kraken's exact error strings", async (t) => {
     [
       "volume under ordermin",
       { ...base, volume: "0.00005" },
-      "EOrder:Order minimum not met",
+      "EGeneral:Invalid arguments:volume minimum not met",
     ],
     ["cost under costmin", {
       ...base,
