@@ -136,3 +136,59 @@ Deno.test("20 private requests whose clients went away are never sent, and the n
   assert.equal(fake.calls.length, 2);
   assert.ok(limiter.snapshot("rest").level <= 2);
 });
+
+Deno.test("over the wire: a client that disconnects cancels its queued private call", async () => {
+  let release!: () => void;
+  const first = new Promise<void>((resolve) => (release = resolve));
+  const fake = new FakeFetch(async (_request, recorded) => {
+    if (fake.calls.indexOf(recorded) === 0) await first;
+    return krakenResult({ ZUSD: "1.0000" });
+  });
+  using limiter = new RateLimiter({ tier: "pro" });
+  using rest = new RestClient({
+    baseUrl: "https://api.kraken.test",
+    fetch: fake.fetch,
+    credentials: { key: KEY, secret: new Secret(SECRET) },
+    limiter,
+  });
+  let hosts: string[] = [];
+  const { app } = createApp({
+    ...deps(rest),
+    get allowedHosts() {
+      return hosts;
+    },
+  });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request, info) => app.fetch(request, info),
+  );
+  hosts = allowedHosts("127.0.0.1", server.addr.port);
+  const url = `http://127.0.0.1:${server.addr.port}/api/private/balance`;
+  const headers = {
+    cookie: HEADERS.cookie,
+    host: `127.0.0.1:${server.addr.port}`,
+  };
+  const holding = fetch(url, { headers });
+  while (fake.calls.length === 0) await new Promise((r) => setTimeout(r, 1));
+  const gone = Array.from({ length: 20 }, () => {
+    const controller = new AbortController();
+    const answer = fetch(url, { headers, signal: controller.signal }).then(
+      (r) => r.body?.cancel(),
+      () => undefined,
+    );
+    return { controller, answer };
+  });
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+  for (const g of gone) g.controller.abort();
+  await Promise.all(gone.map((g) => g.answer));
+  // The server sees the disconnects before the first call finishes.
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 1));
+  release();
+  const held = await holding;
+  assert.equal(held.status, 200);
+  await held.body?.cancel();
+  const next = await fetch(url, { headers });
+  assert.equal(next.status, 200);
+  await next.body?.cancel();
+  assert.equal(fake.calls.length, 2);
+});
