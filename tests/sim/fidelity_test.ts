@@ -172,3 +172,45 @@ Deno.test("REST: order times have 4 decimals; below ordermin answers Kraken's cu
     assert.ok((text.split(".")[1]?.length ?? 0) <= 4, text);
   }
 });
+
+Deno.test("viqc: a buy market order's volume in quote currency buys that much", async () => {
+  await using sim = await startSimulator({
+    seed: 8,
+    now: () => START_MS,
+    engine: { tickMs: 0 },
+  });
+  const creds = {
+    key: sim.credentials.apiKey,
+    secret: sim.credentials.apiSecret.reveal(),
+  };
+  const placed = await privateCall(sim.url, "AddOrder", {
+    pair: "XBTUSD",
+    type: "buy",
+    ordertype: "market",
+    oflags: "viqc",
+    volume: "100",
+  }, creds);
+  assert.deepEqual(placed.error, []);
+  const txid = placed.result.txid[0] as string;
+  const query = await privateCall(sim.url, "QueryOrders", { txid }, creds);
+  const order = query.result[txid];
+  assert.equal(order.status, "closed");
+  const cost = Number(order.cost);
+  // Whole lots at the walked prices: at most one lot's price short of 100.
+  assert.ok(cost <= 100 && cost > 99.9, `cost ${cost}`);
+  for (
+    const bad of [{ type: "sell", ordertype: "market" }, {
+      type: "buy",
+      ordertype: "limit",
+      price: "1000",
+    }]
+  ) {
+    const refused = await privateCall(sim.url, "AddOrder", {
+      pair: "XBTUSD",
+      oflags: "viqc",
+      volume: "100",
+      ...bad,
+    }, creds);
+    assert.deepEqual(refused.error, ["EGeneral:Invalid arguments"]);
+  }
+});

@@ -674,9 +674,12 @@ export class SimEngine {
         checkDeadline(options.deadline, options.nowMs);
       }
       const specs = rows.map((row) =>
-        parseOrder(
-          { ...row, ...(options.validate ? { validate: "true" } : {}) },
-          { pair, nowMs: options.nowMs },
+        this.#inBase(
+          parseOrder(
+            { ...row, ...(options.validate ? { validate: "true" } : {}) },
+            { pair, nowMs: options.nowMs },
+          ),
+          options.nowMs,
         )
       );
       const checked = specs.map((spec) => {
@@ -701,7 +704,8 @@ export class SimEngine {
     });
   }
 
-  #placeChecked(spec: OrderSpec, nowMs: number): PlacedOrder {
+  #placeChecked(given: OrderSpec, nowMs: number): PlacedOrder {
+    const spec = this.#inBase(given, nowMs);
     this.#checkStatus(spec);
     const resolved = this.#resolve(
       spec,
@@ -711,6 +715,31 @@ export class SimEngine {
     checkMinimums(spec.pair, spec.volumeUnits, resolved.expectedUnits);
     if (spec.validate) return { descr: this.#descr(spec, resolved) };
     return this.#admit(spec, resolved, nowMs);
+  }
+
+  /**
+   * A `viqc` order's base volume: what its quote amount buys walking the
+   * asks now (whole levels, then the lots the rest pays for at the next
+   * level). Other orders unchanged.
+   */
+  #inBase(spec: OrderSpec, nowMs: number): OrderSpec {
+    const quote = spec.quoteVolumeUnits;
+    if (quote === undefined) return spec;
+    const { pair } = spec;
+    // Quote left, at the scale of price units × lot units.
+    let left = quote * pow10(pair.pairDecimals + pair.lotDecimals) /
+      pow10(pair.costDecimals);
+    let volumeUnits = 0n;
+    const book = this.#market.book(pair.key, { depth: 500, atMs: nowMs });
+    for (const level of book.asks) {
+      const price = BigInt(level.priceUnits);
+      const qty = BigInt(level.qtyUnits);
+      const take = left >= price * qty ? qty : left / price;
+      volumeUnits += take;
+      left -= take * price;
+      if (take < qty) break;
+    }
+    return { ...spec, volumeUnits };
   }
 
   /** Open-order cap, client id uniqueness and funds; then open and match. */

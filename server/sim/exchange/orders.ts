@@ -191,6 +191,12 @@ export interface OrderSpec {
   readonly reduceOnly: boolean;
   /** Validate only. */
   readonly validate: boolean;
+  /**
+   * `viqc`: the `volume` was given in quote currency (buy market orders
+   * only), units of `10^-cost_decimals`; the engine turns it into a base
+   * volume by walking the book when it places the order.
+   */
+  readonly quoteVolumeUnits?: bigint;
 }
 
 /** Raw order fields with REST names and REST text syntax. */
@@ -575,7 +581,22 @@ export function parseOrder(
   const ordertype = orderKind(fields.ordertype);
   const side = fields.type;
   if (side !== "buy" && side !== "sell") fail(INVALID_ARGUMENTS);
-  const volumeUnits = parseVolume(fields.volume, pair);
+  const inQuote = (fields.oflags ?? "").split(",").some((f) =>
+    f.trim() === "viqc"
+  );
+  let quoteVolumeUnits: bigint | undefined;
+  if (inQuote) {
+    // REST.md §4: volume in quote currency, buy market orders only.
+    if (side !== "buy" || ordertype !== "market") fail(INVALID_ARGUMENTS);
+    quoteVolumeUnits = parseVolume(fields.volume, {
+      ...pair,
+      lotDecimals: pair.costDecimals,
+    });
+  }
+  // A viqc order's base volume is known once it meets the book.
+  const volumeUnits = quoteVolumeUnits === undefined
+    ? parseVolume(fields.volume, pair)
+    : 0n;
 
   let price: PriceInput | undefined;
   let price2: PriceInput | undefined;
@@ -613,8 +634,7 @@ export function parseOrder(
     (f) => f !== "",
   );
   for (const flag of flags) {
-    // `viqc` (volume in quote) is not simulated.
-    if (!["post", "fcib", "fciq", "nompp"].includes(flag)) {
+    if (!["post", "fcib", "fciq", "nompp", "viqc"].includes(flag)) {
       fail(INVALID_ARGUMENTS);
     }
   }
@@ -708,6 +728,7 @@ export function parseOrder(
     triggerGiven: fields.trigger !== undefined,
     reduceOnly,
     validate,
+    ...(quoteVolumeUnits !== undefined ? { quoteVolumeUnits } : {}),
   };
 }
 
