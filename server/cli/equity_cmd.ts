@@ -16,6 +16,7 @@ import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import {
+  centsText,
   liveQuotes,
   type OutputFormat,
   outputFormat,
@@ -122,7 +123,11 @@ export async function runEquity(
       l.wallet === null ? l.asset : `${l.asset}.${l.wallet}`,
       l.balance,
       l.price ?? "",
-      l.value ?? "unpriced",
+      l.value === null
+        ? "unpriced"
+        : flags.format === "csv"
+        ? l.value
+        : centsText(l.value),
       l.route.join(" × "),
     ]);
     if (flags.format === "csv") {
@@ -140,7 +145,7 @@ export async function runEquity(
     if (inQuote !== null) {
       writeLine(
         io.stdout,
-        `\nequity in ${inQuote.valuation}: ${inQuote.total}${
+        `\nequity in ${inQuote.valuation}: ${centsText(inQuote.total)}${
           inQuote.complete
             ? ""
             : ` (without unpriced: ${inQuote.unpriced.join(", ")})`
@@ -149,7 +154,7 @@ export async function runEquity(
     }
     writeLine(
       io.stdout,
-      `${inQuote === null ? "\n" : ""}equity ${report.total} USD${
+      `${inQuote === null ? "\n" : ""}equity ${centsText(report.total)} USD${
         report.complete
           ? ""
           : ` (without unpriced: ${report.unpriced.join(", ")})`

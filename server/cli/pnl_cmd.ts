@@ -33,7 +33,12 @@ import {
   VALUATION_ASSET,
 } from "@krakked/core/account/rates";
 import { type AccountTrade, accountTrades } from "@krakked/core/account/trades";
-import { addDecimal } from "@krakked/core/decimal";
+import {
+  addDecimal,
+  compareDecimal,
+  roundDecimal,
+  toFixedDecimals,
+} from "@krakked/core/decimal";
 import { AssetTable } from "@krakked/core/market/assets";
 import {
   type PairMetadata,
@@ -366,6 +371,12 @@ export function pnlDocument(
   const pair = flags.pair === undefined
     ? null
     : data.resolver.resolve(flags.pair);
+  const meta = pair === null
+    ? undefined
+    : data.pairs.find((p) => p.id === pair);
+  const pairAssets = new Set(
+    meta === undefined ? [] : [meta.base, meta.quote],
+  );
   const full = computePnl(data.trades, netFlows(data.flows), {
     rateAt: tradeRates(data.trades),
     mark,
@@ -402,11 +413,27 @@ export function pnlDocument(
     pair,
     by: flags.by,
     totals,
-    groups: groupPnl(report, flags.by),
+    groups: pair === null
+      ? groupPnl(report, flags.by)
+      : groupPnl(report, flags.by).filter((g) =>
+        compareDecimal(g.realizedPnl, "0") !== 0 ||
+        compareDecimal(g.fees, "0") !== 0 ||
+        (flags.by === "asset" && pairAssets.has(g.key))
+      ),
     positions: full.positions,
     unpriced: full.unpriced,
     hydration: data.hydration,
   };
+}
+
+/**
+ * Money text for a table: rounded half up to two decimals (cents).
+ *
+ * @param value Exact decimal text.
+ * @returns E.g. `"56.62"`.
+ */
+export function centsText(value: string): string {
+  return toFixedDecimals(roundDecimal(value, 2), 2);
 }
 
 function hydrationLine(h: AccountData["hydration"]): string {
@@ -449,12 +476,14 @@ export async function runPnl(
       writeJson(io, doc);
       return 0;
     }
+    // CSV keeps every decimal; the table shows cents (JSON is exact too).
+    const cents = flags.format === "csv" ? (x: string) => x : centsText;
     const rows = doc.groups.map((g) => [
       g.key,
-      g.realizedPnl,
-      g.fees,
-      g.net,
-      g.unrealizedPnl ?? "",
+      cents(g.realizedPnl),
+      cents(g.fees),
+      cents(g.net),
+      g.unrealizedPnl === null ? "" : cents(g.unrealizedPnl),
     ]);
     if (flags.format === "csv") {
       writeCsv(
@@ -478,8 +507,14 @@ export async function runPnl(
       io.stdout,
       [
         "",
-        `realised ${t.realizedPnl}  fees ${t.fees}  income ${t.income}  unrealised ${t.unrealizedPnl} (change ${t.unrealizedChange})`,
-        `performance ${t.performance} USD  net deposits ${t.netDeposits} USD  trades ${t.trades}`,
+        `realised ${cents(t.realizedPnl)}  fees ${cents(t.fees)}  income ${
+          cents(t.income)
+        }  unrealised ${cents(t.unrealizedPnl)} (change ${
+          cents(t.unrealizedChange)
+        })`,
+        `performance ${cents(t.performance)} USD  net deposits ${
+          cents(t.netDeposits)
+        } USD  trades ${t.trades}`,
         ...(doc.unpriced.length > 0
           ? [
             `unpriced (left out of the sums): ${
