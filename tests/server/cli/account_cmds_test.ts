@@ -97,6 +97,26 @@ Deno.test("krakked pnl --json equals an independent FIFO of the simulator's raw 
   assert.match(second.stderr, /trades warm: 1 page, 0 new, 107 cached/);
   assert.deepEqual(JSON.parse(second.stdout).groups, doc.groups);
 
+  // One pair: its realised P&L and fees only, the same figures as the
+  // pair's rows of --by pair.
+  const onePair = await h.run(["pnl", "--json", "--pair", "eth/usd"], {
+    env,
+    io: RETRY,
+  });
+  assert.equal(onePair.code, 0, onePair.stderr);
+  const ethDoc = JSON.parse(onePair.stdout) as PnlJson;
+  assert.equal(ethDoc.pair, "ETHUSD");
+  const byPair = await h.run(["pnl", "--json", "--by", "pair"], {
+    env,
+    io: RETRY,
+  });
+  const ethRow = (JSON.parse(byPair.stdout) as PnlJson).groups.find((g) =>
+    g.key === "ETHUSD"
+  );
+  assert.equal(ethDoc.totals.realizedPnl, ethRow?.realizedPnl);
+  assert.equal(ethDoc.totals.fees, ethRow?.fees);
+  assert.ok(ethDoc.groups.every((g) => g.key === "ETH" || g.key === "USD"));
+
   // A new fill on the exchange: only it is fetched.
   const pair = sim.account.trades()[0]!.pair;
   const order = sim.account.openOrder({
