@@ -1,0 +1,691 @@
+/**
+ * The embedded recorder store: one DuckDB file holding bronze, silver and
+ * gold (docs/recorder.md).
+ *
+ * - **Bulk, not per value.** A batch is written as one tab-separated file,
+ *   loaded into session-only staging tables by DuckDB's parallel CSV reader
+ *   (typed columns, no inference), then moved into the layer tables by one
+ *   `INSERT … SELECT` each. (The DataChunk appender converts each value
+ *   through a JS→C call, and parsing text into `DECIMAL(38,18)` is ~60×
+ *   slower than into a 64-bit decimal, so decimals are staged split into a
+ *   whole part and a fraction; see schema.ts.)
+ * - **Dedupe without an index.** A PRIMARY KEY makes DuckDB probe an ART
+ *   index per row and store it; instead a batch is deduplicated in memory
+ *   and anti-joined against silver rows within its trade-time range, which
+ *   DuckDB prunes by row-group min/max.
+ * - **Frames once.** Bronze rows point at their frame
+ *   (`bronze_frames_kraken`, keyed by a 64-bit hash of the text) instead of
+ *   repeating a 50-trade snapshot fifty times.
+ * - **Idempotent.** Silver is unique by the deterministic trade id and
+ *   bronze by (symbol, trade_id) (both written from the same new-trade set),
+ *   gold by (exchange, symbol, bucket) with `INSERT OR REPLACE`, so a
+ *   replayed batch or a restart never duplicates a row.
+ * - **Nothing acknowledged is lost.** A batch (bronze + silver + the gold
+ *   it closes) is one transaction; {@linkcode RecordStore.write} resolves
+ *   after COMMIT, which DuckDB makes durable in its write-ahead log. A
+ *   `kill -9` before that loses only the unacknowledged batch, which the
+ *   next run finds again as a trade-id gap and backfills from REST.
+ * - **Gold per closed bucket.** DuckDB has no materialized views: buckets
+ *   touched by new trades are marked dirty and rebuilt once closed (1m from
+ *   silver, coarser ones from 1m through the exact notional); a late trade
+ *   (a backfill) marks its closed bucket dirty again. At open, buckets whose
+ *   gold disagrees with silver are marked dirty, so a crash between batches
+ *   cannot leave stale gold behind.
+ *
+ * @module
+ */
+
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBValue,
+} from "@duckdb/node-api";
+import type { BronzeTrade } from "@krakked/core/record/bronze";
+import type { TrackedSymbol } from "@krakked/core/record/gaps";
+import {
+  bucketStartUs,
+  GOLD_TIMEFRAMES,
+  type GoldCandle,
+  goldFromTrades,
+  type GoldTimeframe,
+  isBucketClosed,
+  rollupGold,
+  spanUs,
+} from "@krakked/core/record/gold";
+import {
+  KRAKEN_EXCHANGE,
+  parseTimestampUs,
+  type SilverTrade,
+} from "@krakked/core/record/silver";
+import {
+  goldTable,
+  INSERT_BRONZE,
+  INSERT_FRAMES,
+  INSERT_REJECTED,
+  INSERT_SILVER,
+  insertGoldSql,
+  schemaSql,
+  SELECT_NEW_TRADES,
+  STAGE_COLUMNS,
+  type StageTable,
+} from "./schema.ts";
+
+/** A recorded symbol and the precisions its gold needs. */
+export interface SymbolInfo {
+  /** Exchange (`kraken`). */
+  exchange: string;
+  /** Canonical symbol (`BTC/USD`). */
+  symbol: string;
+  /** The exchange's own symbol (WS v2 `BTC/USD`). */
+  exchangeSymbol: string;
+  /** REST pair key (`XXBTZUSD`). */
+  restPair: string;
+  /** `pair_decimals`: vwap is rounded to this. */
+  priceDecimals: number;
+  /** `lot_decimals`. */
+  volumeDecimals: number;
+}
+
+/** What one write did. */
+export interface WriteResult {
+  /** Bronze rows new to the store. */
+  bronzeInserted: number;
+  /** Silver rows new to the store. */
+  silverInserted: number;
+  /** Gold rows (re)built, all timeframes. */
+  goldBuilt: number;
+}
+
+/** Text that must be quoted in a staging file. */
+const NEEDS_QUOTES = /[\t\n\r"]/;
+
+/** A row of a query: column name → value. */
+export type Row = Record<string, DuckDBValue>;
+
+function num(value: DuckDBValue | undefined): number {
+  return typeof value === "bigint" ? Number(value) : Number(value);
+}
+
+function str(value: DuckDBValue | undefined): string {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+/**
+ * The embedded store. Not safe for concurrent writers: one recorder owns a
+ * file (DuckDB itself refuses a second process).
+ */
+export class RecordStore implements AsyncDisposable {
+  readonly path: string;
+  #stageFile: string;
+  #instance: DuckDBInstance;
+  #db: DuckDBConnection;
+  #symbols = new Map<string, SymbolInfo>();
+  #dirty = new Map<GoldTimeframe, Map<string, Set<number>>>();
+  #closed = false;
+
+  private constructor(
+    path: string,
+    stageFile: string,
+    instance: DuckDBInstance,
+    db: DuckDBConnection,
+  ) {
+    this.path = path;
+    this.#stageFile = stageFile;
+    this.#instance = instance;
+    this.#db = db;
+    for (const tf of GOLD_TIMEFRAMES) this.#dirty.set(tf, new Map());
+  }
+
+  /**
+   * Open (or create) a store file, create the schema, load the symbols and
+   * mark for rebuild every gold bucket that disagrees with silver.
+   *
+   * @param path The DuckDB file (`:memory:` for a throwaway store).
+   * @returns The store; close it (or `await using`).
+   * @throws {Error} DuckDB's error when the file cannot be opened (e.g.
+   *   another process holds it).
+   */
+  static async open(path: string): Promise<RecordStore> {
+    const stageFile = path === ":memory:"
+      ? await Deno.makeTempFile({ prefix: "krakked_stage_", suffix: ".ndjson" })
+      : `${path}.stage.ndjson`;
+    const instance = await DuckDBInstance.create(path);
+    const db = await instance.connect();
+    const store = new RecordStore(path, stageFile, instance, db);
+    try {
+      for (const sql of schemaSql()) await db.run(sql);
+      for (const row of await store.query(`SELECT * FROM record_symbols`)) {
+        const info: SymbolInfo = {
+          exchange: str(row.exchange),
+          symbol: str(row.symbol),
+          exchangeSymbol: str(row.exchange_symbol),
+          restPair: str(row.rest_pair),
+          priceDecimals: num(row.price_decimals),
+          volumeDecimals: num(row.volume_decimals),
+        };
+        store.#symbols.set(info.symbol, info);
+      }
+      await store.#markStaleGold();
+    } catch (error) {
+      db.closeSync();
+      instance.closeSync();
+      throw error;
+    }
+    return store;
+  }
+
+  /**
+   * Record symbols and their precisions (replacing earlier entries).
+   *
+   * @param symbols The symbols.
+   */
+  async registerSymbols(symbols: readonly SymbolInfo[]): Promise<void> {
+    for (const s of symbols) {
+      await this.#db.run(
+        `INSERT OR REPLACE INTO record_symbols VALUES ($1, $2, $3, $4, $5, $6)`,
+        [
+          s.exchange,
+          s.symbol,
+          s.exchangeSymbol,
+          s.restPair,
+          s.priceDecimals,
+          s.volumeDecimals,
+        ],
+      );
+      this.#symbols.set(s.symbol, { ...s });
+    }
+  }
+
+  /** The registered symbols. */
+  get symbols(): SymbolInfo[] {
+    return [...this.#symbols.values()];
+  }
+
+  /**
+   * Price decimals of a canonical symbol (8 when it was never registered).
+   *
+   * @param symbol Canonical symbol.
+   * @returns `pair_decimals`.
+   */
+  priceDecimals(symbol: string): number {
+    return this.#symbols.get(symbol)?.priceDecimals ?? 8;
+  }
+
+  /**
+   * Write a batch in one transaction: bronze and silver rows (duplicates
+   * ignored), then gold for every dirty bucket closed at `nowUs`.
+   * Resolves after COMMIT: the rows are then durable.
+   *
+   * @param batch Bronze and silver rows.
+   * @param nowUs The current time, µs (silver time; which buckets are closed).
+   * @returns How many rows were new, and gold rows built.
+   * @throws {Error} DuckDB's error; the transaction is rolled back.
+   */
+  async write(
+    batch: { bronze: readonly BronzeTrade[]; silver: readonly SilverTrade[] },
+    nowUs: number,
+    options: { gold?: boolean } = {},
+  ): Promise<WriteResult> {
+    const { minUs, maxUs, rejected } = await this.#stageTrades(batch);
+    await this.#db.run("BEGIN TRANSACTION");
+    try {
+      await this.#db.run(SELECT_NEW_TRADES, [
+        minUs - 1_000_000,
+        maxUs + 1_000_000,
+      ]);
+      const silver = await this.#db.run(INSERT_SILVER, [nowUs]);
+      await this.#db.run(INSERT_FRAMES);
+      const bronze = await this.#db.run(INSERT_BRONZE);
+      let bronzeInserted = bronze.rowsChanged;
+      if (rejected > 0) {
+        bronzeInserted += (await this.#db.run(INSERT_REJECTED)).rowsChanged;
+      }
+      for (const s of batch.silver) this.#markDirty(s.symbol, s.tsUs);
+      const goldBuilt = options.gold === false
+        ? 0
+        : await this.#buildGold(nowUs);
+      await this.#db.run("COMMIT");
+      return {
+        bronzeInserted,
+        silverInserted: silver.rowsChanged,
+        goldBuilt,
+      };
+    } catch (error) {
+      await this.#db.run("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Build gold for dirty buckets closed at `nowUs` (what `write` does after
+   * its trades), for a quiet market where no write comes.
+   *
+   * @param nowUs The current time, µs.
+   * @returns Gold rows built.
+   */
+  async flushGold(nowUs: number): Promise<number> {
+    if (!this.#hasClosedDirty(nowUs)) return 0;
+    await this.#db.run("BEGIN TRANSACTION");
+    try {
+      const built = await this.#buildGold(nowUs);
+      await this.#db.run("COMMIT");
+      return built;
+    } catch (error) {
+      await this.#db.run("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Buckets waiting to be built (not closed yet, or closed since the last write). */
+  get dirtyBuckets(): number {
+    let n = 0;
+    for (const bySymbol of this.#dirty.values()) {
+      for (const set of bySymbol.values()) n += set.size;
+    }
+    return n;
+  }
+
+  /**
+   * The highest stored trade id per exchange symbol and its time, to start
+   * a {@linkcode TrackedSymbol} tracker after a restart.
+   *
+   * @returns One entry per symbol in bronze.
+   */
+  async tracked(): Promise<TrackedSymbol[]> {
+    const rows = await this.query(
+      `SELECT symbol, max(trade_id) AS last_id,
+         arg_max(timestamp, trade_id) AS last_ts
+       FROM bronze_trades_kraken GROUP BY symbol`,
+    );
+    const out: TrackedSymbol[] = [];
+    for (const r of rows) {
+      try {
+        out.push({
+          symbol: str(r.symbol),
+          lastId: num(r.last_id),
+          lastUs: parseTimestampUs(str(r.last_ts)),
+        });
+      } catch {
+        // A row silver could not read has no usable time; skip the symbol's
+        // tracking rather than invent one (the next trade starts it afresh).
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Run a read query.
+   *
+   * @param sql SQL with `$1…` parameters.
+   * @param params Parameter values.
+   * @returns The rows as objects.
+   */
+  async query(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
+    const reader = await this.#db.runAndReadAll(sql, params);
+    return reader.getRowObjects();
+  }
+
+  /** Write everything to the main file (DuckDB checkpoint). */
+  async checkpoint(): Promise<void> {
+    await this.#db.run("CHECKPOINT");
+  }
+
+  /** Close the store. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      Deno.removeSync(this.#stageFile);
+    } catch {
+      // Never written, or already gone.
+    }
+    this.#db.closeSync();
+    this.#instance.closeSync();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+
+  #markDirty(symbol: string, tsUs: number): void {
+    for (const tf of GOLD_TIMEFRAMES) {
+      const bySymbol = this.#dirty.get(tf)!;
+      let set = bySymbol.get(symbol);
+      if (set === undefined) bySymbol.set(symbol, set = new Set());
+      set.add(bucketStartUs(tsUs, tf));
+    }
+  }
+
+  #hasClosedDirty(nowUs: number): boolean {
+    for (const [tf, bySymbol] of this.#dirty) {
+      for (const set of bySymbol.values()) {
+        for (const b of set) if (isBucketClosed(b, tf, nowUs)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Take the closed dirty buckets of a timeframe into stage_buckets. */
+  async #takeClosed(
+    tf: GoldTimeframe,
+    nowUs: number,
+  ): Promise<{ count: number; fromUs: number; toUs: number }> {
+    const rows: { symbol: string; bucket_us: number }[] = [];
+    let fromUs = Infinity;
+    let toUs = -Infinity;
+    for (const [symbol, set] of this.#dirty.get(tf)!) {
+      for (const b of set) {
+        if (!isBucketClosed(b, tf, nowUs)) continue;
+        set.delete(b);
+        rows.push({ symbol, bucket_us: b });
+        fromUs = Math.min(fromUs, b);
+        toUs = Math.max(toUs, b + spanUs(tf));
+      }
+    }
+    if (rows.length > 0) await this.#stage("stage_buckets", rows);
+    return { count: rows.length, fromUs, toUs };
+  }
+
+  async #buildGold(nowUs: number): Promise<number> {
+    let built = 0;
+    for (const tf of GOLD_TIMEFRAMES) {
+      const closed = await this.#takeClosed(tf, nowUs);
+      try {
+        if (closed.count === 0) continue;
+        const span = spanUs(tf);
+        const options = {
+          timeframe: tf,
+          priceDecimals: (s: string) => this.priceDecimals(s),
+        };
+        let candles: GoldCandle[];
+        if (tf === "1m") {
+          const rows = await this.query(
+            `SELECT s.exchange, s.symbol, s.exchange_trade_id AS id,
+               CAST(s.price AS VARCHAR) AS price, CAST(s.qty AS VARCHAR) AS qty,
+               epoch_us(s.ts) AS ts_us
+             FROM silver_trades s JOIN stage_buckets w
+               ON s.symbol = w.symbol AND (epoch_us(s.ts) // ${span}) * ${span} = w.bucket_us
+             WHERE s.ts >= make_timestamp($1) AND s.ts < make_timestamp($2)`,
+            [closed.fromUs, closed.toUs],
+          );
+          candles = goldFromTrades(rows.map(silverOfRow), options);
+        } else {
+          const rows = await this.query(
+            `SELECT g.exchange, g.symbol, epoch_us(g.bucket) AS bucket_us,
+               CAST(g.open AS VARCHAR) AS open, CAST(g.high AS VARCHAR) AS high,
+               CAST(g.low AS VARCHAR) AS low, CAST(g.close AS VARCHAR) AS close,
+               CAST(g.volume AS VARCHAR) AS volume, g.notional, g.trade_count,
+               g.first_trade_id, g.last_trade_id
+             FROM ohlcv_1m g JOIN stage_buckets w
+               ON g.symbol = w.symbol AND (epoch_us(g.bucket) // ${span}) * ${span} = w.bucket_us
+             WHERE g.bucket >= make_timestamp($1) AND g.bucket < make_timestamp($2)`,
+            [closed.fromUs, closed.toUs],
+          );
+          candles = rollupGold(rows.map(oneMinuteOfRow), options);
+        }
+        await this.#stageGold(candles);
+        await this.#db.run(insertGoldSql(tf), [nowUs]);
+        built += candles.length;
+      } finally {
+        // Left in place, a stale stage would be built again next time.
+        await this.#db.run("DROP TABLE IF EXISTS stage_buckets");
+        await this.#db.run("DROP TABLE IF EXISTS stage_gold");
+      }
+    }
+    return built;
+  }
+
+  /** Mark for rebuild every closed bucket whose gold disagrees with its source. */
+  async #markStaleGold(): Promise<void> {
+    const oneMinute = await this.query(
+      `WITH s AS (
+         SELECT exchange, symbol, (epoch_us(ts) // 60000000) * 60000000 AS b,
+           count(*) AS n, max(exchange_trade_id) AS last_id
+         FROM silver_trades GROUP BY ALL)
+       SELECT s.symbol, s.b FROM s LEFT JOIN ohlcv_1m g
+         ON g.exchange = s.exchange AND g.symbol = s.symbol AND epoch_us(g.bucket) = s.b
+       WHERE g.trade_count IS DISTINCT FROM s.n OR g.last_trade_id IS DISTINCT FROM s.last_id`,
+    );
+    for (const r of oneMinute) this.#markDirty(str(r.symbol), num(r.b));
+    for (const tf of GOLD_TIMEFRAMES.slice(1)) {
+      const span = spanUs(tf);
+      const stale = await this.query(
+        `WITH m AS (
+           SELECT exchange, symbol, (epoch_us(bucket) // ${span}) * ${span} AS b,
+             sum(trade_count) AS n, max(last_trade_id) AS last_id
+           FROM ohlcv_1m GROUP BY ALL)
+         SELECT m.symbol, m.b FROM m LEFT JOIN ${goldTable(tf)} g
+           ON g.exchange = m.exchange AND g.symbol = m.symbol AND epoch_us(g.bucket) = m.b
+         WHERE g.trade_count IS DISTINCT FROM m.n OR g.last_trade_id IS DISTINCT FROM m.last_id`,
+      );
+      for (const r of stale) {
+        const bySymbol = this.#dirty.get(tf)!;
+        const symbol = str(r.symbol);
+        let set = bySymbol.get(symbol);
+        if (set === undefined) bySymbol.set(symbol, set = new Set());
+        set.add(num(r.b));
+      }
+    }
+  }
+
+  /**
+   * Load rows into a session-only staging table through one tab-separated
+   * file read by DuckDB's parallel CSV reader with typed columns. Text is
+   * quoted only when it holds a tab, a newline or a quote (raw frames), and
+   * empty text is quoted so it stays empty rather than NULL.
+   */
+  async #stage(
+    table: StageTable,
+    rows: readonly Record<string, string | number>[],
+  ): Promise<void> {
+    const names = Object.keys(STAGE_COLUMNS[table]);
+    const columns = Object.entries(STAGE_COLUMNS[table])
+      .map(([name, type]) => `${name}: '${type}'`).join(", ");
+    if (rows.length === 0) {
+      await this.#db.run(
+        `CREATE OR REPLACE TEMP TABLE ${table} (${
+          Object.entries(STAGE_COLUMNS[table])
+            .map(([name, type]) => `${name} ${type}`).join(", ")
+        })`,
+      );
+      return;
+    }
+    const lines: string[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      let line = "";
+      for (let c = 0; c < names.length; c++) {
+        const value = row[names[c]!];
+        if (c > 0) line += "\t";
+        if (typeof value === "number") line += String(value);
+        else if (value === "" || value === undefined) line += '""';
+        else if (NEEDS_QUOTES.test(value)) {
+          line += `"${value.replaceAll('"', '""')}"`;
+        } else line += value;
+      }
+      lines[i] = line;
+    }
+    await Deno.writeTextFile(this.#stageFile, lines.join("\n") + "\n");
+    const file = this.#stageFile.replaceAll("'", "''");
+    await this.#db.run(
+      `CREATE OR REPLACE TEMP TABLE ${table} AS
+       SELECT * FROM read_csv('${file}', delim = '\t', header = false,
+         quote = '"', escape = '"', allow_quoted_nulls = false,
+         auto_detect = false, columns = {${columns}})`,
+    );
+  }
+
+  /**
+   * Stage a batch: its frames once each, one row per trade with its bronze
+   * and silver fields, and bronze rows silver rejected.
+   */
+  async #stageTrades(
+    batch: { bronze: readonly BronzeTrade[]; silver: readonly SilverTrade[] },
+  ): Promise<{ minUs: number; maxUs: number; rejected: number }> {
+    // Which silver row each bronze row became (none when silver rejected it).
+    const silverOf = new Map<string, SilverTrade>();
+    for (const s of batch.silver) {
+      silverOf.set(
+        `${s.original.symbol}\u0000${s.exchangeTradeId}\u0000${s.source}\u0000${s.receivedUs}`,
+        s,
+      );
+    }
+    const frames = new Map<string, number>();
+    const frameRows: Record<string, string | number>[] = [];
+    const trades: Record<string, string | number>[] = [];
+    const firstOf = new Map<string, number>();
+    const rejected: Record<string, string | number>[] = [];
+    let minUs = Infinity;
+    let maxUs = -Infinity;
+    for (const r of batch.bronze) {
+      let f = frames.get(r.raw);
+      if (f === undefined) {
+        f = frameRows.length;
+        frames.set(r.raw, f);
+        frameRows.push({
+          f,
+          "received_us": r.receivedUs,
+          "connection_id": r.connectionId,
+          source: r.source,
+          raw: r.raw,
+        });
+      }
+      const bronze = {
+        symbol: r.symbol,
+        side: r.side,
+        price: r.price,
+        qty: r.qty,
+        "ord_type": r.ordType,
+        "trade_id": r.tradeId,
+        timestamp: r.timestamp,
+        "received_us": r.receivedUs,
+        "connection_id": r.connectionId,
+        source: r.source,
+        f,
+      };
+      const s = silverOf.get(
+        `${r.symbol}\u0000${r.tradeId}\u0000${r.source}\u0000${r.receivedUs}`,
+      );
+      if (s === undefined) {
+        rejected.push(bronze);
+        continue;
+      }
+      if (s.tsUs < minUs) minUs = s.tsUs;
+      if (s.tsUs > maxUs) maxUs = s.tsUs;
+      // One row per trade id: a WS copy before a REST one, then the earliest.
+      const seen = firstOf.get(s.tradeId);
+      if (seen !== undefined) {
+        const kept = trades[seen]!;
+        const better = (r.source === "ws" && kept.source !== "ws") ||
+          (r.source === kept.source && r.receivedUs < Number(kept.received_us));
+        if (!better) continue;
+      } else firstOf.set(s.tradeId, trades.length);
+      const row = {
+        ...bronze,
+        exchange: s.exchange,
+        "s_symbol": s.symbol,
+        "s_trade_id": s.tradeId,
+        "s_side": s.side,
+        "price_i": wholePart(s.price),
+        "price_f": fractionPart(s.price),
+        "qty_i": wholePart(s.qty),
+        "qty_f": fractionPart(s.qty),
+        "ts_us": s.tsUs,
+      };
+      if (seen !== undefined) trades[seen] = row;
+      else trades.push(row);
+    }
+    await this.#stage("stage_frames", frameRows);
+    await this.#stage("stage_trades", trades);
+    await this.#stage("stage_rejected", rejected);
+    return {
+      minUs: Number.isFinite(minUs) ? minUs : 0,
+      maxUs: Number.isFinite(maxUs) ? maxUs : 0,
+      rejected: rejected.length,
+    };
+  }
+
+  async #stageGold(candles: readonly GoldCandle[]): Promise<void> {
+    await this.#stage(
+      "stage_gold",
+      candles.map((g) => ({
+        exchange: g.exchange,
+        symbol: g.symbol,
+        "bucket_us": g.bucketStartUs,
+        open: g.open,
+        high: g.high,
+        low: g.low,
+        close: g.close,
+        volume: g.volume,
+        vwap: g.vwap,
+        "trade_count": g.count,
+        notional: g.notional,
+        "first_trade_id": g.firstTradeId,
+        "last_trade_id": g.lastTradeId,
+      })),
+    );
+  }
+}
+
+/** The whole part of positive canonical decimal text, as a number. */
+function wholePart(text: string): number {
+  const dot = text.indexOf(".");
+  const whole = Number(dot < 0 ? text : text.slice(0, dot));
+  if (!Number.isSafeInteger(whole)) {
+    throw new RangeError(
+      `Cannot store decimal "${text}": the whole part exceeds 2^53`,
+    );
+  }
+  return whole;
+}
+
+/** The fraction of decimal text as `0.xxx` (silver's `DECIMAL(38,18)` holds 18 digits). */
+function fractionPart(text: string): string {
+  const dot = text.indexOf(".");
+  if (dot < 0) return "0";
+  if (text.length - dot - 1 > 18) {
+    throw new RangeError(
+      `Cannot store decimal "${text}": more than 18 fraction digits`,
+    );
+  }
+  return `0.${text.slice(dot + 1)}`;
+}
+
+function silverOfRow(r: Row): SilverTrade {
+  const symbol = str(r.symbol);
+  const id = num(r.id);
+  return {
+    exchange: str(r.exchange) || KRAKEN_EXCHANGE,
+    symbol,
+    tradeId: `${str(r.exchange)}:${symbol}:${id}`,
+    exchangeTradeId: id,
+    side: "BUY",
+    price: str(r.price),
+    qty: str(r.qty),
+    tsUs: num(r.ts_us),
+    receivedUs: 0,
+    source: "ws",
+    original: {},
+  };
+}
+
+function oneMinuteOfRow(r: Row): GoldCandle {
+  return {
+    exchange: str(r.exchange),
+    symbol: str(r.symbol),
+    timeframe: "1m",
+    bucketStartUs: num(r.bucket_us),
+    open: str(r.open),
+    high: str(r.high),
+    low: str(r.low),
+    close: str(r.close),
+    volume: str(r.volume),
+    notional: str(r.notional),
+    vwap: "0",
+    count: num(r.trade_count),
+    firstTradeId: num(r.first_trade_id),
+    lastTradeId: num(r.last_trade_id),
+  };
+}
