@@ -89,6 +89,7 @@ export {
   type TradingMode,
 } from "./config/config.ts";
 export { Logger, type LoggerOptions, type LogLevel } from "./log.ts";
+export type { ListenerErrorHandler } from "./listeners.ts";
 
 // Clock port: the defaults of every `now`, `setTimer` and `random` option
 export {

@@ -25,7 +25,7 @@ import {
   callListeners,
   type ListenerErrorHandler,
   rethrowLater,
-} from "../_listener_error.ts";
+} from "../listeners.ts";
 import { record } from "../_record.ts";
 import { type Now, type SetTimer, systemClock } from "../clock.ts";
 import { addDecimal, compareDecimal, subtractDecimal } from "../decimal.ts";

@@ -21,7 +21,7 @@ import {
   callListeners,
   type ListenerErrorHandler,
   rethrowLater,
-} from "../_listener_error.ts";
+} from "../listeners.ts";
 import { record } from "../_record.ts";
 import { type Now, systemClock } from "../clock.ts";
 import type { OrderInfo } from "../rest/types.ts";

@@ -19,7 +19,7 @@ import {
   callListeners,
   type ListenerErrorHandler,
   rethrowLater,
-} from "../_listener_error.ts";
+} from "../listeners.ts";
 import {
   type CancelTimer,
   type Now,

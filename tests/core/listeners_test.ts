@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { callListeners, rethrowLater } from "../../core/_listener_error.ts";
+import { callListeners, rethrowLater } from "../../core/listeners.ts";
 import { PrivateStream } from "../../core/trade/private_stream.ts";
 import { WsConnection } from "../../core/ws/connection.ts";
 import { FakeClock } from "../fakes/clock.ts";
