@@ -261,6 +261,21 @@ export function parseOhlcResult(result: unknown): OhlcResult {
   if (typeof last !== "number") {
     throw unexpected("OHLC", `"last" should be a number, got ${kindOf(last)}`);
   }
+  // Every row is [time, open, high, low, close, vwap, volume, count]: a bad
+  // one is Kraken's (or a proxy's) fault, reported as such, never a
+  // TypeError further down.
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i] as unknown[];
+    let ok = row.length >= 8 && Number.isSafeInteger(row[0]) &&
+      Number.isSafeInteger(row[7]);
+    for (let f = 1; ok && f <= 6; f++) ok = typeof row[f] === "string";
+    if (!ok) {
+      throw unexpected(
+        "OHLC",
+        `row ${i} under "${pair}" is not [time, open, high, low, close, vwap, volume, count]`,
+      );
+    }
+  }
   return { pair, rows: rows as OhlcResult["rows"], last };
 }
 

@@ -262,6 +262,26 @@ Deno.test("parseOhlcResult() and parseSpreadResult() need an integer cursor", ()
     () => parseOhlcResult({ X: [], last: "5" }),
     LOCAL_CODES.unexpectedResult,
   );
+  for (
+    const row of [
+      [1, "a"],
+      [null, null, null, null, null, null, null, null],
+      ["1", "1", "1", "1", "1", "1", "1", 1],
+      [1, "1", "1", "1", 1, "1", "1", 1],
+      [1.5, "1", "1", "1", "1", "1", "1", 1],
+      [1, "1", "1", "1", "1", "1", "1", "1"],
+    ]
+  ) {
+    const error = rejects(
+      () =>
+        parseOhlcResult({
+          X: [[1, "1", "1", "1", "1", "1", "1", 1], row],
+          last: 5,
+        }),
+      LOCAL_CODES.unexpectedResult,
+    );
+    assert.match(error.message, /row 1 under "X"/);
+  }
   assert.equal(parseSpreadResult({ X: [[1, "1", "2"]], last: 9 }).pair, "X");
   rejects(() => parseSpreadResult({ X: [] }), LOCAL_CODES.unexpectedResult);
 });
