@@ -4,16 +4,23 @@
  * API-Sign = base64(HMAC-SHA512(key = base64decode(secret),
  *                               message = path bytes ‖ SHA-256(nonce ‖ body)))
  * (docs/kraken/REST.md §2.2). The HMAC key schedule (the inner and outer
- * padded-key blocks) is computed once per secret and cloned for every
- * request, and the hashing is synchronous (`@noble/hashes`, audited pure
- * JS): WebCrypto needed two awaited trips through the thread pool per
- * signature and ran at about a quarter of node:crypto's HMAC.
+ * padded-key blocks) is computed once per secret, and the hashing is
+ * synchronous (`@noble/hashes`, audited pure JS): WebCrypto needed two
+ * awaited trips through the thread pool per signature and ran at about a
+ * quarter of node:crypto's HMAC.
+ *
+ * A signature allocates almost nothing: the keyed state is copied into one
+ * scratch HMAC per signer (`_cloneInto`, the states only), SHA-256 starts
+ * from a copied empty state, text is UTF-8 encoded into a reused buffer,
+ * and digests land in fixed arrays. `clone()` and one-shot `sha256()` built
+ * fresh hash objects, buffers and views for every request, which cost more
+ * than the hashing (tests/core/auth/sign_bench.ts).
  *
  * @module
  */
 
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { _HMAC } from "@noble/hashes/hmac.js";
+import { _SHA256, _SHA512, sha512 } from "@noble/hashes/sha2.js";
 import { decodeBase64, encodeBase64 } from "./base64.ts";
 import { Secret, timingSafeEqual } from "../secrets/secret.ts";
 
@@ -38,7 +45,33 @@ export interface SignInput {
   body: string;
 }
 
-type Mac = ReturnType<typeof hmac.create>;
+type Mac = _HMAC<_SHA512>;
+
+/** Reused hash states and buffers of one signer (signing is synchronous). */
+class Scratch {
+  readonly mac: Mac;
+  readonly sha: _SHA256;
+  readonly inner = new Uint8Array(32);
+  readonly out = new Uint8Array(64);
+  #text = new Uint8Array(1024);
+
+  constructor(keyed: Mac, empty: _SHA256) {
+    this.mac = keyed.clone();
+    this.sha = empty.clone();
+  }
+
+  /** UTF-8 bytes of `text` in the reused buffer (valid until the next call). */
+  utf8(text: string): Uint8Array {
+    // Three bytes per UTF-16 unit at most.
+    if (text.length * 3 > this.#text.length) {
+      this.#text = new Uint8Array(text.length * 3);
+    }
+    const { written } = encoder.encodeInto(text, this.#text);
+    return this.#text.subarray(0, written);
+  }
+}
+
+const EMPTY_SHA256 = new _SHA256();
 
 /**
  * Signs Kraken private requests with one API secret.
@@ -58,9 +91,11 @@ type Mac = ReturnType<typeof hmac.create>;
  */
 export class KrakenSigner {
   #mac: Mac;
+  #scratch: Scratch;
 
   private constructor(mac: Mac) {
     this.#mac = mac;
+    this.#scratch = new Scratch(mac, EMPTY_SHA256);
   }
 
   /**
@@ -93,7 +128,7 @@ export class KrakenSigner {
         "API secret is not valid base64: copy the private key exactly as Kraken shows it",
       );
     }
-    const mac = hmac.create(sha512, raw);
+    const mac = new _HMAC<_SHA512>(sha512, raw);
     raw.fill(0);
     return new KrakenSigner(mac);
   }
@@ -133,12 +168,17 @@ export class KrakenSigner {
     );
   }
 
+  /** The 64-byte MAC, in the scratch's buffer (read it before the next call). */
   #digest(input: SignInput): Uint8Array {
-    const inner = sha256(encoder.encode(input.nonce + input.body));
-    const mac = this.#mac.clone();
-    mac.update(encoder.encode(input.path));
-    mac.update(inner);
-    return mac.digest();
+    const s = this.#scratch;
+    EMPTY_SHA256._cloneInto(s.sha);
+    s.sha.update(s.utf8(input.nonce + input.body));
+    s.sha.digestInto(s.inner);
+    this.#mac._cloneInto(s.mac);
+    s.mac.update(s.utf8(input.path));
+    s.mac.update(s.inner);
+    s.mac.digestInto(s.out);
+    return s.out;
   }
 }
 

@@ -10,6 +10,7 @@
 export class Inspector {
   #ws: WebSocket;
   #next = 1;
+  #events = new Map<string, (params: unknown) => void>();
   #pending = new Map<
     number,
     { resolve: (v: unknown) => void; reject: (e: Error) => void }
@@ -20,10 +21,17 @@ export class Inspector {
     ws.onmessage = (event) => {
       const message = JSON.parse(String(event.data)) as {
         id?: number;
+        method?: string;
+        params?: unknown;
         result?: unknown;
         error?: { message: string };
       };
-      if (message.id === undefined) return;
+      if (message.id === undefined) {
+        if (message.method !== undefined) {
+          this.#events.get(message.method)?.(message.params);
+        }
+        return;
+      }
       const waiter = this.#pending.get(message.id);
       if (waiter === undefined) return;
       this.#pending.delete(message.id);
@@ -36,9 +44,14 @@ export class Inspector {
    * Connect to `ws://…` as printed by `--inspect` ("Debugger listening on").
    *
    * @param url The inspector WebSocket URL.
+   * @param options `run: false` leaves a `--inspect-wait` program waiting
+   *   (send `Runtime.runIfWaitingForDebugger` yourself).
    * @returns A connected session.
    */
-  static async connect(url: string): Promise<Inspector> {
+  static async connect(
+    url: string,
+    options: { run?: boolean } = {},
+  ): Promise<Inspector> {
     const ws = new WebSocket(url);
     await new Promise<void>((resolve, reject) => {
       ws.onopen = () => resolve();
@@ -47,7 +60,9 @@ export class Inspector {
     const inspector = new Inspector(ws);
     await inspector.send("Runtime.enable");
     // Deno waits for this before running a --inspect-wait program.
-    await inspector.send("Runtime.runIfWaitingForDebugger");
+    if (options.run !== false) {
+      await inspector.send("Runtime.runIfWaitingForDebugger");
+    }
     return inspector;
   }
 
@@ -64,6 +79,16 @@ export class Inspector {
       this.#pending.set(id, { resolve, reject });
       this.#ws.send(JSON.stringify({ id, method, params }));
     });
+  }
+
+  /**
+   * Listen to one event (one listener per event name).
+   *
+   * @param method The CDP event, e.g. `HeapProfiler.addHeapSnapshotChunk`.
+   * @param listener Called with the event's parameters.
+   */
+  on(method: string, listener: (params: unknown) => void): void {
+    this.#events.set(method, listener);
   }
 
   /** Close the session. */
@@ -164,5 +189,85 @@ export function summarizeCpu(profile: CpuProfile, top = 25): string[] {
       (100 * idle / total).toFixed(1)
     } % idle; shares of busy samples:`,
     ...rows,
+  ];
+}
+
+/**
+ * Take a heap snapshot and sum self sizes by V8 node type and by the
+ * biggest constructor names: where the JS heap is (code, strings, arrays,
+ * objects of which class).
+ *
+ * @param inspector The session.
+ * @param top How many constructor rows.
+ * @returns Lines of text.
+ */
+export async function heapSnapshotSummary(
+  inspector: Inspector,
+  top = 15,
+): Promise<string[]> {
+  const chunks: string[] = [];
+  inspector.on("HeapProfiler.addHeapSnapshotChunk", (p) => {
+    chunks.push((p as { chunk: string }).chunk);
+  });
+  await inspector.send("HeapProfiler.enable");
+  await inspector.send("HeapProfiler.takeHeapSnapshot", {
+    reportProgress: false,
+  });
+  const snapshot = JSON.parse(chunks.join("")) as {
+    snapshot: {
+      meta: { node_fields: string[]; node_types: [string[]] };
+    };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const typeAt = fields.indexOf("type");
+  const nameAt = fields.indexOf("name");
+  const sizeAt = fields.indexOf("self_size");
+  const byType = new Map<string, number>();
+  const byName = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += width) {
+    const type = types[snapshot.nodes[i + typeAt]!]!;
+    const size = snapshot.nodes[i + sizeAt]!;
+    total += size;
+    byType.set(type, (byType.get(type) ?? 0) + size);
+    const name = type === "object" || type === "closure" || type === "code"
+      ? `${type} ${snapshot.strings[snapshot.nodes[i + nameAt]!]}`
+      : type;
+    byName.set(name, (byName.get(name) ?? 0) + size);
+  }
+  const mib = (n: number) => (n / 1024 / 1024).toFixed(1);
+  // Strings by their first characters: source code, JSON, decimals.
+  const stringKinds = new Map<string, { n: number; size: number }>();
+  for (let i = 0; i < snapshot.nodes.length; i += width) {
+    if (types[snapshot.nodes[i + typeAt]!] !== "string") continue;
+    const text = snapshot.strings[snapshot.nodes[i + nameAt]!] ?? "";
+    const size = snapshot.nodes[i + sizeAt]!;
+    const key = size > 16_384
+      ? `large: ${JSON.stringify(text.slice(0, 40))}`
+      : size > 256
+      ? "256 B-16 KiB"
+      : "small (<=256 B)";
+    const entry = stringKinds.get(key) ?? { n: 0, size: 0 };
+    entry.n++;
+    entry.size += size;
+    stringKinds.set(key, entry);
+  }
+  const strings = [...stringKinds].sort((a, b) => b[1].size - a[1].size)
+    .slice(0, top).map(([k, v]) => `${k} ×${v.n} ${mib(v.size)}`);
+  return [
+    `  strings: ${strings.join("; ")}`,
+    `  heap snapshot: ${mib(total)} MiB in nodes; by type: ${
+      [...byType].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${mib(v)}`)
+        .join(", ")
+    }`,
+    `  largest names: ${
+      [...byName].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k, v]) =>
+        `${k} ${mib(v)}`
+      ).join(", ")
+    }`,
   ];
 }

@@ -14,6 +14,7 @@
  * deno task bench:load --profile        # also a CPU profile of Krakked at c=64
  * deno task bench:load --before DIR     # also a Krakked checkout in DIR (git archive)
  * deno task bench:load --seconds 3 --rounds 3
+ * deno task bench:load --v8 --optimize-for-size   # V8 flags for Krakked
  * ```
  *
  * The load generator runs in this process, each server in its own. On a
@@ -43,6 +44,8 @@ interface Args {
   wrk: boolean;
   profile: boolean;
   before: string | undefined;
+  /** V8 flags for Krakked (both checkouts). */
+  v8: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -53,6 +56,7 @@ function parseArgs(argv: readonly string[]): Args {
     wrk: false,
     profile: false,
     before: undefined,
+    v8: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -67,6 +71,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--wrk") args.wrk = true;
     else if (a === "--profile") args.profile = true;
     else if (a === "--before") args.before = value();
+    else if (a === "--v8") args.v8.push(value());
     else throw new Error(`unknown flag ${a}`);
   }
   return args;
@@ -134,11 +139,13 @@ async function startKrakked(
   root: string,
   configDir: string,
   inspect: boolean,
+  v8: readonly string[],
 ): Promise<Target> {
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...(inspect ? ["--inspect=127.0.0.1:0"] : []),
+      ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
       "--allow-net",
       "--allow-read",
       "--allow-write",
@@ -303,6 +310,7 @@ async function main(): Promise<void> {
       ROOT.replace(/\/$/, ""),
       `${work}/config`,
       args.profile,
+      args.v8,
     );
     targets.push(krakked);
     if (args.before !== undefined) {
@@ -312,6 +320,7 @@ async function main(): Promise<void> {
           args.before,
           `${work}/config_before`,
           false,
+          args.v8,
         ),
       );
     }

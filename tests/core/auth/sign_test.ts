@@ -231,3 +231,35 @@ Deno.test("create() reuses one imported key across many signatures", async () =>
     }),
   );
 });
+
+Deno.test("signSync equals an independent HMAC for any input, however signers interleave", async () => {
+  const { createHash, createHmac } = await import("node:crypto");
+  const secrets = [
+    DOC_SECRET,
+    "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=",
+    // Longer than SHA-512's block: the key is hashed first.
+    btoa(String.fromCharCode(...new Uint8Array(200).map((_, i) => i))),
+  ];
+  const signers = secrets.map((s) => KrakenSigner.createSync(s));
+  const raws = secrets.map((s) =>
+    Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
+  );
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const alphabet = "abcXYZ019=&%+[]€ü😀 \u0000";
+  for (let i = 0; i < 300; i++) {
+    // Bodies from empty to several KiB, past the signer's reused buffer.
+    const length = Math.floor(random() ** 3 * 6000);
+    let body = "";
+    for (let j = 0; j < length; j++) {
+      body += alphabet[Math.floor(random() * alphabet.length)];
+    }
+    const nonce = String(1_700_000_000_000 + i);
+    const path = random() < 0.5 ? "/0/private/Balance" : "/0/private/AddÖrder";
+    const k = Math.floor(random() * signers.length);
+    const inner = createHash("sha256").update(nonce + body).digest();
+    const expected = createHmac("sha512", raws[k]!).update(path).update(inner)
+      .digest("base64");
+    assert.equal(signers[k]!.signSync({ path, nonce, body }), expected);
+  }
+});

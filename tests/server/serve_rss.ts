@@ -1,0 +1,360 @@
+/**
+ * Memory of `krakked serve --sim` at N streaming pairs, reproducibly: the
+ * real CLI in its own process, the simulator in-process (as `--sim` runs
+ * it), and one WebSocket client doing what the page's worker does for a
+ * watch list: `ticker` for N pairs, plus `book` (depth 10) for each with
+ * `--book`. RSS is read from /proc; the JS heap, external memory and a
+ * sampling heap profile grouped by source area (simulator, server, core,
+ * dependencies, runtime) come over the inspector, so the report says how
+ * much of the memory is the simulator's.
+ *
+ * ```sh
+ * deno run -A tests/server/serve_rss.ts                 # 0, 30, 100, 300 pairs
+ * deno run -A tests/server/serve_rss.ts --pairs 30,300 --book --seconds 20
+ * deno run -A tests/server/serve_rss.ts --heap --snapshot  # JS heap by area and by kind
+ * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # V8 flags for the server
+ * ```
+ *
+ * RSS figures come from runs without the inspector (it costs memory of its
+ * own); `--heap` (a sampling heap profile from the start, grouped by source
+ * area) and `--snapshot` (a heap snapshot summed by kind) attach it.
+ * The floor: a bare `Deno.serve` process's RSS, measured in the same run.
+ * Linux only (/proc).
+ */
+
+import { heapSnapshotSummary, Inspector } from "./_inspector.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const encoder = new TextEncoder();
+
+function say(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+}
+
+interface Args {
+  pairs: number[];
+  seconds: number;
+  book: boolean;
+  v8: string[];
+  profile: boolean;
+  snapshot: boolean;
+  inspect: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    pairs: [0, 30, 100, 300],
+    seconds: 15,
+    book: false,
+    v8: [],
+    profile: false,
+    snapshot: false,
+    inspect: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === "--pairs") args.pairs = value().split(",").map(Number);
+    else if (a === "--seconds") args.seconds = Number(value());
+    else if (a === "--book") args.book = true;
+    else if (a === "--heap") args.inspect = args.profile = true;
+    else if (a === "--snapshot") args.inspect = args.snapshot = true;
+    else if (a === "--v8") args.v8.push(...argv.slice(i + 1)), i = argv.length;
+    else throw new Error(`unknown flag ${a}`);
+  }
+  return args;
+}
+
+/** Resident set size of a process, MiB (Linux). */
+async function rssMiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (kb === null) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb[1]) / 1024;
+}
+
+function watchText(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  const decoder = new TextDecoder();
+  (async () => {
+    for await (const chunk of stream) {
+      if (text.length < 65_536) text += decoder.decode(chunk, { stream: true });
+    }
+  })();
+  return () => text;
+}
+
+async function waitFor(
+  read: () => string,
+  re: RegExp,
+  what: string,
+): Promise<RegExpExecArray> {
+  for (let i = 0; i < 600; i++) {
+    const m = re.exec(read());
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${what}: ${read()}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Memory {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+}
+
+async function memory(
+  inspector: Inspector | undefined,
+  pid: number,
+): Promise<Memory> {
+  if (inspector === undefined) {
+    return {
+      rss: await rssMiB(pid),
+      heapUsed: NaN,
+      heapTotal: NaN,
+      external: NaN,
+    };
+  }
+  await inspector.send("HeapProfiler.collectGarbage");
+  const { result } = await inspector.send("Runtime.evaluate", {
+    expression: "JSON.stringify(Deno.memoryUsage())",
+    returnByValue: true,
+  }) as { result: { value: string } };
+  const m = JSON.parse(result.value) as Record<string, number>;
+  const mib = (n: number) => n / 1024 / 1024;
+  return {
+    rss: await rssMiB(pid),
+    heapUsed: mib(m.heapUsed!),
+    heapTotal: mib(m.heapTotal!),
+    external: mib(m.external!),
+  };
+}
+
+interface SamplingNode {
+  callFrame: { url: string; functionName: string };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/** Area of a source URL, for grouping live allocations. */
+function area(url: string): string {
+  if (url.includes("/server/sim/")) return "simulator (server/sim)";
+  if (url.includes("/server/")) return "server (http, trading, cli)";
+  if (url.includes("/core/")) return "core";
+  if (url.includes("node_modules")) return "npm dependencies";
+  if (url === "") return "(no script: runtime, compiled code)";
+  return "Deno runtime (ext:)";
+}
+
+/** Live sampled bytes per area, attributed to the innermost project frame. */
+function groupHeap(root: SamplingNode): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (node: SamplingNode, owner: string | undefined) => {
+    const url = node.callFrame.url;
+    const mine = /\/(server|core)\//.test(url) ? area(url) : undefined;
+    const who = mine ?? owner ?? area(url);
+    if (node.selfSize > 0) out.set(who, (out.get(who) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child, mine ?? owner);
+  };
+  walk(root, undefined);
+  return out;
+}
+
+async function startServe(pairs: number, v8: string[], inspect: boolean) {
+  const config = await Deno.makeTempDir({ prefix: "krakked_rss_" });
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(inspect ? ["--inspect-wait=127.0.0.1:0"] : []),
+      ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys=osRelease,homedir",
+      `${ROOT}/server/main.ts`,
+      "serve",
+      "--sim",
+      "--port",
+      "0",
+      ...(pairs > 0 ? ["--sim-pairs", String(pairs)] : []),
+    ],
+    cwd: ROOT,
+    env: { KRAKKED_CONFIG_DIR: config },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const err = watchText(process.stderr);
+  let inspector: Inspector | undefined;
+  if (inspect) {
+    const ws =
+      (await waitFor(err, /Debugger listening on (ws:\/\/\S+)/, "inspector"))[
+        1
+      ]!;
+    inspector = await Inspector.connect(ws, { run: false });
+    await inspector.send("HeapProfiler.enable");
+    await inspector.send("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+    });
+    await inspector.send("Runtime.runIfWaitingForDebugger");
+  }
+  const m = await waitFor(
+    err,
+    /offline simulator at (http:\/\/\S+?)\) — open (http:\/\/\S+)/,
+    "server URL",
+  );
+  return {
+    process,
+    inspector,
+    simUrl: m[1]!,
+    url: m[2]!,
+    async close() {
+      inspector?.close();
+      process.kill("SIGTERM");
+      await process.status;
+      await Deno.remove(config, { recursive: true });
+    },
+  };
+}
+
+/** The first `n` WS symbols the server's public proxy lists. */
+async function symbols(url: string, n: number): Promise<string[]> {
+  const res = await fetch(`${url}/api/public/AssetPairs`);
+  const body = await res.json() as {
+    result: Record<string, { wsname?: string }>;
+  };
+  const names = Object.values(body.result).map((p) => p.wsname).filter(
+    (s): s is string => s !== undefined,
+  );
+  // Synthetic pairs first: they exist for load tests like this one.
+  names.sort((a, b) =>
+    Number(!a.startsWith("SYN")) - Number(!b.startsWith("SYN"))
+  );
+  if (names.length < n) {
+    throw new Error(`only ${names.length} pairs, ${n} asked for`);
+  }
+  return names.slice(0, n);
+}
+
+/** A page-like client: ticker (and book) for every symbol; counts frames. */
+async function stream(
+  simUrl: string,
+  list: string[],
+  book: boolean,
+): Promise<{ frames: () => number; close: () => void }> {
+  const ws = new WebSocket(simUrl.replace(/^http/, "ws") + "/v2");
+  let frames = 0;
+  ws.onmessage = () => frames++;
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("cannot open the simulator's WS"));
+  });
+  let id = 1;
+  ws.send(JSON.stringify({
+    method: "subscribe",
+    params: { channel: "ticker", symbol: list },
+    req_id: id++,
+  }));
+  if (book) {
+    ws.send(JSON.stringify({
+      method: "subscribe",
+      params: { channel: "book", symbol: list, depth: 10 },
+      req_id: id++,
+    }));
+  }
+  return { frames: () => frames, close: () => ws.close() };
+}
+
+async function floorRss(): Promise<number> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      "Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, () => new Response('ok'))",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await sleep(3_000);
+  const rss = await rssMiB(process.pid);
+  process.kill("SIGTERM");
+  await process.status;
+  return rss;
+}
+
+const f1 = (n: number) => n.toFixed(1).padStart(6);
+
+async function main(): Promise<void> {
+  const args = parseArgs(Deno.args);
+  say(
+    `serve --sim memory, Deno ${Deno.version.deno}, ${args.seconds} s streaming, ` +
+      `channels: ticker${args.book ? " + book(10)" : ""}${
+        args.v8.length ? `, V8 ${args.v8.join(" ")}` : ""
+      }`,
+  );
+  say(`floor: bare Deno.serve RSS ${f1(await floorRss())} MiB`);
+  say(
+    "pairs  frames/s   RSS idle  RSS streaming (max)   heap used  heap total  external   MiB",
+  );
+  for (const n of args.pairs) {
+    const server = await startServe(n, args.v8, args.inspect);
+    try {
+      await sleep(3_000);
+      const idle = await memory(server.inspector, server.process.pid);
+      let client: Awaited<ReturnType<typeof stream>> | undefined;
+      let peak = idle.rss;
+      const t0 = performance.now();
+      if (n > 0) {
+        client = await stream(
+          server.simUrl,
+          await symbols(server.url, n),
+          args.book,
+        );
+        for (let s = 0; s < args.seconds; s++) {
+          await sleep(1_000);
+          peak = Math.max(peak, await rssMiB(server.process.pid));
+        }
+      }
+      const busy = await memory(server.inspector, server.process.pid);
+      const rate = client
+        ? client.frames() / ((performance.now() - t0) / 1000)
+        : 0;
+      client?.close();
+      const details = args.snapshot && server.inspector
+        ? await heapSnapshotSummary(server.inspector)
+        : [];
+      say(
+        `${String(n).padStart(5)} ${rate.toFixed(0).padStart(9)} ${
+          f1(idle.rss)
+        }    ${f1(busy.rss)} (${f1(peak)})        ${f1(busy.heapUsed)}    ${
+          f1(busy.heapTotal)
+        }    ${f1(busy.external)}`,
+      );
+      for (const line of details) say(`     ${line}`);
+      if (args.profile && server.inspector) {
+        const { profile } = await server.inspector.send(
+          "HeapProfiler.stopSampling",
+        ) as { profile: { head: SamplingNode } };
+        const groups = [...groupHeap(profile.head)].sort((a, b) => b[1] - a[1]);
+        say(
+          `       live JS heap by area (sampled): ${
+            groups.map(([k, v]) => `${k} ${(v / 1024 / 1024).toFixed(1)}`)
+              .join(", ")
+          } MiB`,
+        );
+      }
+    } finally {
+      await server.close();
+    }
+  }
+}
+
+if (import.meta.main) await main();
