@@ -113,6 +113,8 @@ Deno.test("typed public methods return the simulator's data with decimal strings
     port: 0,
     seed: SEED,
     now: () => NOW_MS,
+    // Quiet: the steps page through hours of trades 40 at a time.
+    activity: "quiet",
   });
   const wire = new CountingFetch();
   using publicLimiter = roomyPublicLimiter(() => NOW_MS);

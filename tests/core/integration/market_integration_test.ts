@@ -64,6 +64,9 @@ Deno.test("PairUniverse over the REST client keeps the online USD spot pairs", a
     port: 0,
     seed: SEED,
     now: () => NOW_MS,
+    // Quiet: these tests page through days of trades (issue 15's normal
+    // market trades ~135,000 a day on BTC/USD).
+    activity: "quiet",
   });
   const wire = new CountingFetch();
   const { client, limiter } = publicClient(sim, () => NOW_MS, wire, 1);
@@ -191,6 +194,9 @@ Deno.test("the resolver maps every spelling of every simulator pair", async () =
     port: 0,
     seed: SEED,
     now: () => NOW_MS,
+    // Quiet: these tests page through days of trades (issue 15's normal
+    // market trades ~135,000 a day on BTC/USD).
+    activity: "quiet",
   });
   const { client, limiter } = publicClient(sim, () => NOW_MS);
   using _limiter = limiter;
@@ -340,6 +346,9 @@ Deno.test("candles rebuilt from trades equal the REST OHLC candles where they ov
     port: 0,
     seed: SEED,
     now: () => NOW_MS,
+    // Quiet: these tests page through days of trades (issue 15's normal
+    // market trades ~135,000 a day on BTC/USD).
+    activity: "quiet",
   });
   const wire = new CountingFetch();
   const { client, limiter } = publicClient(sim, () => NOW_MS, wire);
