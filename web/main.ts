@@ -108,8 +108,55 @@ const client = new WorkerClient(
 );
 
 Object.defineProperty(globalThis, "krakkedStats", {
-  value: () => ({ ...client.stats, rowsBuilt: table?.rowsBuilt ?? 0 }),
+  value: () => ({
+    ...client.stats,
+    rowsBuilt: table?.rowsBuilt ?? 0,
+    rowsInDom: document.querySelectorAll("#market-body tr").length,
+    pairs: table?.size ?? 0,
+    matching: table?.matching ?? 0,
+    watch: statusBar.last?.watch,
+  }),
 });
+
+const PINS_KEY = "krakked:pinned";
+
+function loadPins(): string[] {
+  try {
+    const value = JSON.parse(localStorage.getItem(PINS_KEY) ?? "[]");
+    return Array.isArray(value)
+      ? value.filter((s): s is string => typeof s === "string").slice(0, 100)
+      : [];
+  } catch {
+    // Storage unavailable or garbage: start without pins.
+    return [];
+  }
+}
+
+let allQuotes = false;
+
+/**
+ * Tell the worker what the watch covers: the pins (focus) and the scope
+ * (the server's quote or every quote). A new scope brings its pairs.
+ */
+async function sendWatch(pinned: string[]): Promise<void> {
+  try {
+    localStorage.setItem(PINS_KEY, JSON.stringify(pinned));
+  } catch {
+    // Pins still work for this session.
+  }
+  const scope = allQuotes;
+  const result = await client.request("watch", { pinned, allQuotes: scope });
+  if (!result.ok) {
+    notice("error", `Cannot change the watch: ${result.error.message}`);
+    return;
+  }
+  if (table === undefined || scope !== allQuotes) return;
+  if (result.value.pairs.length !== table.size) {
+    pairsById = new Map(result.value.pairs.map((p) => [p.id, p]));
+    table.setPairs(result.value.pairs);
+    byId("row-count").textContent = `${table.matching} markets`;
+  }
+}
 
 function historyEvent(token: string): void {
   const events = chartEl.dataset.history ?? "";
@@ -125,9 +172,28 @@ function notice(level: string, text: string): void {
   while (list.children.length > 5) list.lastElementChild?.remove();
 }
 
+/** The watch in one line: sockets, subscriptions, what is in focus. */
+function showWatch(status: StatusView): void {
+  const watch = status.watch;
+  if (watch === undefined) return;
+  const focus = watch.focus.length === 0 ? "none" : watch.focus.join(", ");
+  const parts = [
+    `${watch.scouted} scouted`,
+    `${watch.connections} socket${watch.connections === 1 ? "" : "s"}`,
+    `${watch.subscriptions} subscriptions`,
+    `focus: ${focus}`,
+  ];
+  if (watch.unscouted > 0) parts.push(`${watch.unscouted} over budget`);
+  const text = parts.join(" · ");
+  const el = byId("watch-state");
+  if (el.textContent !== text) el.textContent = text;
+  el.title = `Subscriptions per socket: ${watch.perConnection.join(", ")}`;
+}
+
 function applyBatch(batch: WorkerBatch): void {
   if (batch.status !== undefined) {
     statusBar.show(batch.status);
+    showWatch(batch.status);
     table?.refreshBadges(
       batch.status.lastFrameAtMs,
       batch.status.failedSymbols,
@@ -379,6 +445,11 @@ function wireControls(): void {
       );
     });
   }
+  const everyQuote = byId<HTMLInputElement>("all-quotes");
+  everyQuote.addEventListener("change", () => {
+    allQuotes = everyQuote.checked;
+    void sendWatch(table?.pinned ?? []);
+  });
   const filter = byId<HTMLInputElement>("filter");
   let filterTimer: number | undefined;
   filter.addEventListener("input", () => {
@@ -408,14 +479,6 @@ function wireControls(): void {
       filter.focus();
     }
   });
-}
-
-let watchTimer: number | undefined;
-function watch(symbols: string[]): void {
-  clearTimeout(watchTimer);
-  watchTimer = setTimeout(() => {
-    void client.request("watch", { symbols });
-  }, 150);
 }
 
 async function watchAccount(): Promise<void> {
@@ -509,9 +572,10 @@ async function start(): Promise<void> {
     : "memory only";
   table = new MarketTable(byId("market-body"), {
     onSelect: (pair) => void select(pair),
-    onVisibleChange: watch,
+    onPinsChange: (pinned) => void sendWatch(pinned),
     staleToleranceSec: toleranceSec,
     flash: !reducedMotion,
+    pinned: loadPins(),
   });
   table.onFirstPrice = () => markOnce("krakked:first-price");
   table.setPairs(pairs);
@@ -520,7 +584,7 @@ async function start(): Promise<void> {
     ? "No markets match the server's universe."
     : "";
   if (pairs.length > 0) markOnce("krakked:first-row");
-  await client.request("watch", { symbols: table.visibleSymbols() });
+  await sendWatch(table.pinned);
 
   const [id, timeframe] = decodeURIComponent(location.hash.slice(1)).split("/");
   const known = PAGE_TIMEFRAMES.find((t) => t === timeframe);

@@ -20,6 +20,7 @@ import { BookSet } from "@krakked/core/ws/book";
 import {
   type WebSocketConstructor,
   WsConnection,
+  type WsSubscribeRequest,
   type WsSubscription,
 } from "@krakked/core/ws/connection";
 import type { WsCandle } from "@krakked/core/ws/candles";
@@ -76,10 +77,26 @@ import {
   type StatusView,
   type TickerView,
   type TradeView,
+  type WatchInfo,
+  type WatchParams,
+  type WatchStatus,
   type WorkerError,
   workerError,
   type WorkerMessage,
 } from "./protocol.ts";
+import {
+  diffPlans,
+  emptyPlan,
+  entryKey,
+  type FocusReason,
+  FocusTracker,
+  type PlannedEntry,
+  planUsage,
+  planWatch,
+  type WatchLimits,
+  watchLimits,
+  type WatchPlan,
+} from "./watch_plan.ts";
 import {
   ProxyCallError,
   ProxyClient,
@@ -115,6 +132,15 @@ export interface MarketWorkerDeps {
   EventSource?: EventSourceConstructor;
   /** Wait before reopening an account stream the server refused (default 15000 ms). */
   accountRetryMs?: number;
+  /** Budgets of the two-tier watch (defaults: `DEFAULT_WATCH_LIMITS`). */
+  watchLimits?: Partial<WatchLimits>;
+}
+
+/** One public socket of the watch and the entries it holds. */
+interface Socket {
+  ws: WsConnection;
+  subs: Map<string, WsSubscription>;
+  offs: (() => void)[];
 }
 
 /** The part of `EventSource` the worker uses. */
@@ -140,9 +166,6 @@ interface Selection {
   depth: LadderDepth;
   limit: number;
   generation: number;
-  book: WsSubscription;
-  trade: WsSubscription;
-  ohlc: WsSubscription;
 }
 
 function num(text: string | undefined): number | undefined {
@@ -314,11 +337,19 @@ export class MarketWorker {
   #assets: AssetTable = AssetTable.fallback();
   #cache: CandleCache | undefined;
   #books = new BookSet();
-  #ws: WsConnection | undefined;
   #live: LiveCache | undefined;
 
-  #watch: WsSubscription | undefined;
-  #watched = new Set<string>();
+  #limits: WatchLimits;
+  #focus: FocusTracker;
+  #plan: WatchPlan = emptyPlan();
+  #sockets = new Map<number, Socket>();
+  #pinned = new Set<string>();
+  #allQuotes = false;
+  /** The server's quote universe, and every online pair in any quote. */
+  #universe: PairMetadata[] = [];
+  #everyQuote: PairMetadata[] = [];
+  #cancelReplan: CancelTimer | undefined;
+  #replanQueued = false;
   #selection: Selection | undefined;
   #generation = 0;
   #fillRun = 0;
@@ -348,6 +379,8 @@ export class MarketWorker {
     this.#client = new ProxyClient(deps.origin, {
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
     });
+    this.#limits = watchLimits(deps.watchLimits);
+    this.#focus = new FocusTracker(this.#limits);
     this.#coalescer = new BatchCoalescer(
       (batch) => this.#deps.post(batch),
       deps.setTimer === undefined ? {} : { setTimer: deps.setTimer },
@@ -359,9 +392,19 @@ export class MarketWorker {
     return this.#cache;
   }
 
-  /** The WebSocket connection, once `init` started it. */
+  /** The first public socket (focus channels and the first scouts). */
   get connection(): WsConnection | undefined {
-    return this.#ws;
+    return this.#sockets.get(0)?.ws;
+  }
+
+  /** Every public socket, by index. */
+  get connections(): ReadonlyMap<number, WsConnection> {
+    return new Map([...this.#sockets].map(([i, s]) => [i, s.ws]));
+  }
+
+  /** The watch plan applied now (for tests and status). */
+  get plan(): Readonly<WatchPlan> {
+    return this.#plan;
   }
 
   /**
@@ -417,7 +460,7 @@ export class MarketWorker {
       case "init":
         return this.#initialize();
       case "watch":
-        return this.#ready(() => this.#watchSymbols(request.params.symbols));
+        return this.#ready(() => this.#setWatch(request.params));
       case "select":
         return this.#ready(() => this.#select(request.params));
       case "account":
@@ -472,21 +515,28 @@ export class MarketWorker {
     });
     this.#assets = market.assets;
     const all = market.pairs;
-    const selection = selectUniverse(all, { quote: config.quote }, {
-      resolver: market.resolver,
-    });
-    const chosen = new Set(selection.ids);
-    for (const pair of all) {
-      this.#allPairs.set(pair.id, pair);
-      if (!chosen.has(pair.id)) continue;
-      this.#pairs.set(pair.id, pair);
-      this.#bySymbol.set(pair.wsV2, pair);
+    for (const pair of all) this.#allPairs.set(pair.id, pair);
+    const pick = (quote: string) =>
+      selectUniverse(all, { quote }, { resolver: market.resolver }).ids.map(
+        (id) => this.#allPairs.get(id) as PairMetadata,
+      );
+    this.#universe = pick(config.quote).sort(bySymbolName);
+    // Every quote: the same selection rules, quote by quote (one symbol
+    // per market, online spot pairs only).
+    const quotes = [...new Set(all.map((p) => p.quote.toUpperCase()))];
+    const seen = new Set<string>();
+    for (const quote of quotes) {
+      for (const pair of pick(quote)) {
+        if (seen.has(pair.wsV2)) continue;
+        seen.add(pair.wsV2);
+        this.#everyQuote.push(pair);
+      }
     }
+    this.#everyQuote.sort(bySymbolName);
+    this.#setScope(false);
     this.#cache = await cachePromise;
     this.#connect(config);
-    const pairs = [...this.#pairs.values()].map(pairView).sort((a, b) =>
-      a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0
-    );
+    const pairs = this.#universe.map(pairView);
     return {
       ok: true,
       value: {
@@ -521,6 +571,19 @@ export class MarketWorker {
   }
 
   #connect(config: ServerConfig): void {
+    const live = new LiveCache({
+      now: this.#now,
+      staleToleranceSec: config.staleToleranceSec,
+      onCandleClosed: (candle) => this.#candleClosed(candle),
+    });
+    this.#live = live;
+    this.#replan();
+    this.#statusLoop();
+  }
+
+  /** Open public socket `index` and listen to it. */
+  #openSocket(index: number): Socket {
+    const config = this.#config as ServerConfig;
     const ws = new WsConnection(config.wsPublicUrl, {
       books: this.#books,
       setTimer: this.#setTimer,
@@ -529,20 +592,14 @@ export class MarketWorker {
         ? {}
         : { WebSocket: this.#deps.WebSocket }),
     });
-    const live = new LiveCache({
-      now: this.#now,
-      staleToleranceSec: config.staleToleranceSec,
-      onCandleClosed: (candle) => this.#candleClosed(candle),
-    });
-    this.#ws = ws;
-    this.#live = live;
-    this.#offs.push(live.attach(ws));
-    this.#offs.push(ws.on("frame", (frame) => {
+    const offs: (() => void)[] = [];
+    if (this.#live !== undefined) offs.push(this.#live.attach(ws));
+    offs.push(ws.on("frame", (frame) => {
       const atMs = this.#now();
       switch (frame.kind) {
         case "ticker": {
           const symbol = frame.ticker.symbol;
-          if (!this.#watched.has(symbol)) {
+          if (!this.#plan.scoutOn.has(symbol)) {
             const selected = this.#selection?.pair.wsV2;
             if (selected !== symbol) return;
           }
@@ -553,7 +610,7 @@ export class MarketWorker {
         case "trade": {
           const selected = this.#selection?.pair.wsV2;
           const trades = frame.trades.filter((t) => t.symbol === selected);
-          this.#coalescer.trades(trades.map(tradeView));
+          if (trades.length > 0) this.#coalescer.trades(trades.map(tradeView));
           return;
         }
         case "ohlc": {
@@ -573,13 +630,13 @@ export class MarketWorker {
           return;
       }
     }));
-    this.#offs.push(ws.on("book", (result) => {
+    offs.push(ws.on("book", (result) => {
       const selected = this.#selection?.pair.wsV2;
       if (result.kind !== "malformed" && result.symbol === selected) {
         this.#coalescer.book(() => this.#bookView());
       }
     }));
-    this.#offs.push(ws.on("subscription_error", (event) => {
+    offs.push(ws.on("subscription_error", (event) => {
       if (event.symbol !== undefined) {
         this.#failedSymbols.set(event.symbol, event.error);
       }
@@ -595,15 +652,170 @@ export class MarketWorker {
         "status",
       ] as const
     ) {
-      this.#offs.push(ws.on(name, () => this.#pushStatus()));
+      offs.push(ws.on(name, () => this.#pushStatus()));
     }
-    this.#offs.push(ws.on("resubscribed", () => {
+    offs.push(ws.on("resubscribed", () => {
       this.#pushStatus();
-      // Candles that closed while the socket was down are missing: refill.
-      if (this.#selection !== undefined) this.#startFill();
+      // Candles that closed while the focus socket was down are missing.
+      if (index === 0 && this.#selection !== undefined) this.#startFill();
     }));
     ws.connect();
-    this.#statusLoop();
+    const socket: Socket = { ws, subs: new Map(), offs };
+    this.#sockets.set(index, socket);
+    return socket;
+  }
+
+  #closeSocket(index: number): void {
+    const socket = this.#sockets.get(index);
+    if (socket === undefined) return;
+    this.#sockets.delete(index);
+    for (const off of socket.offs) off();
+    // Closing drops its subscriptions with it: no unsubscribe per entry.
+    socket.ws.close();
+  }
+
+  /** The scouted pairs of the current scope. */
+  #setScope(allQuotes: boolean): void {
+    this.#allQuotes = allQuotes;
+    this.#pairs.clear();
+    this.#bySymbol.clear();
+    for (const pair of allQuotes ? this.#everyQuote : this.#universe) {
+      this.#pairs.set(pair.id, pair);
+      this.#bySymbol.set(pair.wsV2, pair);
+    }
+  }
+
+  /** Why each pair wants focus now. */
+  #wanted(): [string, FocusReason][] {
+    const wanted: [string, FocusReason][] = [];
+    const selected = this.#selection?.pair.wsV2;
+    if (selected !== undefined) wanted.push([selected, "detail"]);
+    const feed = this.#accountFeed;
+    for (const order of feed.orders.values()) {
+      if (this.#bySymbol.has(order.pair)) wanted.push([order.pair, "order"]);
+    }
+    const quote = this.#config?.quote.toUpperCase();
+    for (const [asset, balance] of feed.balances) {
+      if (asset.toUpperCase() === quote || Number(balance) === 0) continue;
+      const symbol = `${asset}/${quote}`;
+      if (this.#bySymbol.has(symbol)) wanted.push([symbol, "position"]);
+    }
+    for (const symbol of this.#pinned) wanted.push([symbol, "pinned"]);
+    return wanted;
+  }
+
+  /** Replan soon (account changes arrive in bursts). */
+  #queueReplan(): void {
+    if (this.#replanQueued || this.#live === undefined) return;
+    this.#replanQueued = true;
+    queueMicrotask(() => {
+      this.#replanQueued = false;
+      this.#replan();
+    });
+  }
+
+  /**
+   * Decide the focus, plan the sockets and apply the difference:
+   * sockets that empty are closed, releases go before subscriptions (one
+   * book depth per symbol per socket), and new entries go out in
+   * request-sized groups.
+   */
+  #replan(): void {
+    if (this.#closed || this.#config === undefined) return;
+    this.#cancelReplan?.();
+    this.#cancelReplan = undefined;
+    const nowMs = this.#now();
+    const decision = this.#focus.update(this.#wanted(), nowMs);
+    const selection = this.#selection;
+    const scout = (this.#allQuotes ? this.#everyQuote : this.#universe).map(
+      (p) => p.wsV2,
+    );
+    const next = planWatch(this.#plan, scout, decision.focus, {
+      detail: selection?.pair.wsV2,
+      detailDepth: selection?.depth ?? 10,
+      intervalMin: timeframeToMinutes(selection?.timeframe ?? "5m"),
+    }, this.#limits);
+    const diff = diffPlans(this.#plan, next, this.#limits);
+    this.#plan = next;
+    for (const index of diff.close) this.#closeSocket(index);
+    for (const index of diff.open) this.#openSocket(index);
+    for (const [index, entries] of diff.unsubscribe) {
+      const socket = this.#sockets.get(index);
+      for (const entry of entries) {
+        const key = entryKey(entry);
+        socket?.subs.get(key)?.release();
+        socket?.subs.delete(key);
+      }
+    }
+    for (const [index, groups] of diff.subscribe) {
+      const socket = this.#sockets.get(index);
+      if (socket === undefined) continue;
+      for (const group of groups) this.#subscribeGroup(socket, group);
+    }
+    if (decision.nextChangeAtMs !== undefined) {
+      this.#cancelReplan = this.#setTimer(
+        () => this.#replan(),
+        Math.max(0, decision.nextChangeAtMs - nowMs),
+      );
+    }
+    this.#pushStatus();
+  }
+
+  /**
+   * Subscribe a group in one frame, holding each entry on its own so it
+   * can be released alone: the group's hold sends the frame, each entry's
+   * own hold only counts a reference, and the group's hold is dropped.
+   */
+  #subscribeGroup(socket: Socket, group: PlannedEntry[]): void {
+    const first = group[0];
+    if (first === undefined) return;
+    const request = (symbol: string | string[]): WsSubscribeRequest => {
+      const base: WsSubscribeRequest = { channel: first.channel, symbol };
+      if (first.channel === "trade") base.snapshot = true;
+      if (first.channel === "ohlc") {
+        base.interval = first.interval as number;
+        base.snapshot = true;
+      }
+      if (first.channel === "book") {
+        const pair = this.#bySymbol.get(symbol as string);
+        base.depth = first.depth as 10 | 25;
+        if (pair !== undefined) {
+          base.priceDecimals = pair.priceDecimals;
+          base.qtyDecimals = pair.volumeDecimals;
+        }
+      }
+      return base;
+    };
+    if (first.channel === "book") {
+      // Each book carries its own checksum precision.
+      for (const entry of group) {
+        socket.subs.set(
+          entryKey(entry),
+          socket.ws.subscribe(request(entry.symbol)),
+        );
+      }
+      return;
+    }
+    const hold = socket.ws.subscribe(request(group.map((e) => e.symbol)));
+    for (const entry of group) {
+      socket.subs.set(
+        entryKey(entry),
+        socket.ws.subscribe(request(entry.symbol)),
+      );
+    }
+    hold.release();
+  }
+
+  #watchStatus(): WatchStatus {
+    const usage = planUsage(this.#plan);
+    return {
+      scouted: this.#plan.scoutOn.size,
+      unscouted: this.#plan.unscouted.length,
+      focus: [...this.#plan.focus],
+      connections: usage.connections,
+      perConnection: usage.perConnection,
+      subscriptions: usage.entries,
+    };
   }
 
   #statusLoop(): void {
@@ -632,28 +844,38 @@ export class MarketWorker {
   }
 
   #statusView(): StatusView | undefined {
-    const ws = this.#ws;
     const config = this.#config;
-    if (ws === undefined || config === undefined) return undefined;
-    const snapshot = ws.snapshot();
+    const sockets = [...this.#sockets.entries()].sort(([a], [b]) => a - b)
+      .map(([, s]) => s.ws.snapshot());
+    if (sockets.length === 0 || config === undefined) return undefined;
+    // One line for all sockets: the worst state, summed reconnects, the
+    // newest frame and heartbeat.
+    const order = ["closed", "waiting", "connecting", "idle", "open"];
+    const worst = sockets.reduce((a, b) =>
+      order.indexOf(b.state) < order.indexOf(a.state) ? b : a
+    );
+    const max = (values: (number | undefined)[]) => {
+      const known = values.filter((v): v is number => v !== undefined);
+      return known.length === 0 ? undefined : Math.max(...known);
+    };
     const view: StatusView = {
       mode: config.mode,
-      wsState: snapshot.state,
-      reconnects: snapshot.reconnects,
-      attempt: snapshot.attempt,
+      wsState: worst.state,
+      reconnects: sockets.reduce((n, s) => n + s.reconnects, 0),
+      attempt: Math.max(...sockets.map((s) => s.attempt)),
       restReachable: this.#restReachable,
       checksumFailures: this.#books.checksumFailures(),
-      malformedFrames: snapshot.malformedFrames,
+      malformedFrames: sockets.reduce((n, s) => n + s.malformedFrames, 0),
       failedSymbols: Object.fromEntries(this.#failedSymbols),
       storage: this.#cache?.storage ?? { kind: "memory" },
+      watch: this.#watchStatus(),
     };
-    if (snapshot.lastHeartbeatAtMs !== undefined) {
-      view.lastHeartbeatAtMs = snapshot.lastHeartbeatAtMs;
-    }
-    if (snapshot.lastFrameAtMs !== undefined) {
-      view.lastFrameAtMs = snapshot.lastFrameAtMs;
-    }
-    if (snapshot.system !== undefined) view.system = snapshot.system.system;
+    const heartbeat = max(sockets.map((s) => s.lastHeartbeatAtMs));
+    if (heartbeat !== undefined) view.lastHeartbeatAtMs = heartbeat;
+    const frame = max(sockets.map((s) => s.lastFrameAtMs));
+    if (frame !== undefined) view.lastFrameAtMs = frame;
+    const system = sockets[0]?.system;
+    if (system !== undefined) view.system = system.system;
     if (this.#restError !== undefined) view.restError = this.#restError;
     return view;
   }
@@ -663,40 +885,32 @@ export class MarketWorker {
       this.#bySymbol.get(name.toUpperCase());
   }
 
-  #watchSymbols(
-    names: readonly string[],
-  ): Promise<Result<{ watching: number }>> {
-    const ws = this.#ws as WsConnection;
-    const symbols = [
-      ...new Set(
-        names.map((n) => this.#resolve(n)?.wsV2).filter((s): s is string =>
-          s !== undefined
+  #setWatch(params: WatchParams): Promise<Result<WatchInfo>> {
+    if (params.allQuotes !== this.#allQuotes) this.#setScope(params.allQuotes);
+    this.#pinned = new Set(
+      params.pinned.map((n) => this.#resolve(n)?.wsV2).filter((
+        s,
+      ): s is string => s !== undefined),
+    );
+    this.#replan();
+    return Promise.resolve({
+      ok: true,
+      value: {
+        pairs: (this.#allQuotes ? this.#everyQuote : this.#universe).map(
+          pairView,
         ),
-      ),
-    ];
-    const previous = this.#watch;
-    // Subscribe the new set before releasing the old: symbols in both keep
-    // their subscription (reference counts), so only the difference goes
-    // on the wire.
-    this.#watch = symbols.length === 0
-      ? undefined
-      : ws.subscribe({ channel: "ticker", symbol: symbols });
-    previous?.release();
-    this.#watched = new Set(symbols);
-    return Promise.resolve({ ok: true, value: { watching: symbols.length } });
+        allQuotes: this.#allQuotes,
+      },
+    });
   }
 
   async #select(
     params: RequestMap["select"]["params"],
   ): Promise<Result<SelectInfo>> {
-    const ws = this.#ws as WsConnection;
     const generation = ++this.#generation;
-    const previous = this.#selection;
     if (params.pair === null) {
       this.#selection = undefined;
-      previous?.book.release();
-      previous?.trade.release();
-      previous?.ohlc.release();
+      this.#replan();
       return {
         ok: true,
         value: {
@@ -717,41 +931,16 @@ export class MarketWorker {
         ),
       };
     }
-    const symbol = pair.wsV2;
-    const sameBook = previous !== undefined &&
-      previous.pair.id === pair.id && previous.depth === params.depth;
-    // One book depth per symbol per connection: release before re-subscribing.
-    if (!sameBook) previous?.book.release();
-    const book = sameBook ? previous.book : ws.subscribe({
-      channel: "book",
-      symbol,
-      depth: params.depth,
-      priceDecimals: pair.priceDecimals,
-      qtyDecimals: pair.volumeDecimals,
-    });
-    const samePair = previous !== undefined && previous.pair.id === pair.id;
-    const trade = samePair
-      ? previous.trade
-      : ws.subscribe({ channel: "trade", symbol, snapshot: true });
-    const sameSeries = samePair && previous.timeframe === params.timeframe;
-    const ohlc = sameSeries ? previous.ohlc : ws.subscribe({
-      channel: "ohlc",
-      symbol,
-      interval: timeframeToMinutes(params.timeframe),
-      snapshot: true,
-    });
-    if (!samePair) previous?.trade.release();
-    if (!sameSeries) previous?.ohlc.release();
     this.#selection = {
       pair,
       timeframe: params.timeframe,
       depth: params.depth,
       limit: params.limit ?? 1000,
       generation,
-      book,
-      trade,
-      ohlc,
     };
+    // The detail pair is the focus's first: its book, trades and candles
+    // come from the plan (a lingering previous pair keeps its own).
+    this.#replan();
     this.#coalescer.book(() => this.#bookView());
     const cache = this.#cache as CandleCache;
     const candles = await cache.last(
@@ -1058,6 +1247,8 @@ export class MarketWorker {
     switch (effect.type) {
       case "publish":
         this.#coalescer.account(() => accountView(this.#accountFeed));
+        // Positions and open orders are part of the focus.
+        this.#queueReplan();
         return;
       case "notice":
         this.#coalescer.notice({
@@ -1137,14 +1328,19 @@ export class MarketWorker {
   close(): void {
     this.#closed = true;
     this.#cancelStatus?.();
+    this.#cancelReplan?.();
     this.#cancelAccountRetry?.();
     this.#accountSource?.close();
     this.#accountSource = undefined;
     for (const off of this.#offs) off();
     this.#offs = [];
-    this.#ws?.close();
+    for (const index of [...this.#sockets.keys()]) this.#closeSocket(index);
     this.#coalescer.close();
   }
+}
+
+function bySymbolName(a: PairMetadata, b: PairMetadata): number {
+  return a.wsV2 < b.wsV2 ? -1 : a.wsV2 > b.wsV2 ? 1 : 0;
 }
 
 function resultOf(body: unknown): unknown {

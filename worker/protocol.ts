@@ -13,7 +13,7 @@
  */
 
 /** Bumped when a message shape changes incompatibly. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The chart timeframes the page offers (a subset of Kraken's). */
 export type PageTimeframe = "1m" | "5m" | "15m" | "1h" | "4h" | "1d";
@@ -223,12 +223,49 @@ export interface AccountUpdate {
   gaps: number;
 }
 
+/** Parameters of the `watch` request. */
+export interface WatchParams {
+  /** Pairs the person pinned (ids or WS v2 symbols). */
+  pinned: string[];
+  /** Scout every online pair in any quote, not only the server's quote. */
+  allQuotes: boolean;
+}
+
+/** Result of `watch`. */
+export interface WatchInfo {
+  /** The scouted pairs (the table's rows), sorted by symbol. */
+  pairs: PairView[];
+  /** Whether the scope is every quote. */
+  allQuotes: boolean;
+}
+
+/** How the two-tier watch stands (part of {@linkcode StatusView}). */
+export interface WatchStatus {
+  /** Pairs holding a ticker (scouts). */
+  scouted: number;
+  /** Pairs that did not fit in the socket budget (no ticker). */
+  unscouted: number;
+  /** Focused pairs (book, trades, candles), strongest first. */
+  focus: string[];
+  /** Public sockets in use. */
+  connections: number;
+  /** Subscription entries (channel × symbol) per socket, socket 0 first. */
+  perConnection: number[];
+  /** Subscription entries in all. */
+  subscriptions: number;
+}
+
 /** What each request method takes and returns. */
 export interface RequestMap {
   /** Read config and universe, start the stream. */
   init: { params: Record<string, never>; result: InitInfo };
-  /** Hold tickers for exactly these symbols (the rows the page shows). */
-  watch: { params: { symbols: string[] }; result: { watching: number } };
+  /**
+   * Set what the watch covers: every pair of the scope is scouted (ticker);
+   * `pinned` pairs join the focus (book, trades, candles) alongside the
+   * detail pair and pairs with positions or open orders. `allQuotes`
+   * widens the scope from the server's quote to every online pair.
+   */
+  watch: { params: WatchParams; result: WatchInfo };
   /** Select (or clear) the detail pair: book, trades, candles. */
   select: {
     params: {
@@ -427,6 +464,8 @@ export interface StatusView {
   failedSymbols: Record<string, string>;
   /** Candle cache state. */
   storage: StorageView;
+  /** The two-tier watch: scouts, focus, sockets. */
+  watch?: WatchStatus;
 }
 
 /** Something the page should say once. */
@@ -542,20 +581,33 @@ export function parsePageMessage(
     case "watchAccount":
       return { ok: true, value: { kind: "request", id, method, params: {} } };
     case "watch": {
-      const symbols = params.symbols;
+      const pinned = params.pinned;
+      const allQuotes = params.allQuotes ?? false;
       if (
-        !Array.isArray(symbols) || symbols.length > 5000 ||
-        !symbols.every((s) => typeof s === "string" && s.length <= 40)
+        !Array.isArray(pinned) || pinned.length > 500 ||
+        !pinned.every((s) => typeof s === "string" && s.length <= 40)
       ) {
         return bad(
-          `Cannot read watch ${id}: symbols must be a list of names`,
+          `Cannot read watch ${id}: pinned must be a list of at most 500 names`,
+          id,
+          method,
+        );
+      }
+      if (typeof allQuotes !== "boolean") {
+        return bad(
+          `Cannot read watch ${id}: allQuotes must be true or false`,
           id,
           method,
         );
       }
       return {
         ok: true,
-        value: { kind: "request", id, method, params: { symbols } },
+        value: {
+          kind: "request",
+          id,
+          method,
+          params: { pinned: pinned as string[], allQuotes },
+        },
       };
     }
     case "select": {

@@ -25,14 +25,17 @@
  * @module
  */
 
-/** Why a pair wants focus, strongest first. */
-export type FocusReason = "detail" | "order" | "position" | "pinned";
+/**
+ * Why a pair wants focus, strongest first: the open detail, a pair the
+ * person pinned (an explicit choice), an open order, a position.
+ */
+export type FocusReason = "detail" | "pinned" | "order" | "position";
 
 const RANK: Readonly<Record<FocusReason, number>> = {
   detail: 0,
-  order: 1,
-  position: 2,
-  pinned: 3,
+  pinned: 1,
+  order: 2,
+  position: 3,
 };
 /** Rank of a pair that is no longer wanted but still lingers. */
 const LINGER_RANK = 4;

@@ -3,6 +3,7 @@ import type { Candle } from "../../core/market/ohlc.ts";
 import { CandleCache } from "../../worker/candle_cache.ts";
 import { memoryKeyValueStore } from "../../worker/kv_store.ts";
 import { MarketWorker } from "../../worker/market_worker.ts";
+import type { WatchLimits } from "../../worker/watch_plan.ts";
 import type {
   WorkerBatch,
   WorkerMessage,
@@ -16,14 +17,20 @@ const T0 = Date.UTC(2025, 0, 1, 12, 0, 30); // 30 s into a minute
 const MIN = 60;
 const nowOpenSec = Math.floor(T0 / 1000 / MIN) * MIN; // forming candle
 
-function pairInfo(altname: string, base: string, status = "online") {
+function pairInfo(
+  altname: string,
+  base: string,
+  status = "online",
+  quote = "ZUSD",
+  wsQuote = "USD",
+) {
   return {
     altname,
-    wsname: `${base}/USD`,
+    wsname: `${base}/${wsQuote}`,
     aclass_base: "currency",
     base,
     aclass_quote: "currency",
-    quote: "ZUSD",
+    quote,
     pair_decimals: 1,
     lot_decimals: 8,
     leverage_buy: [],
@@ -71,6 +78,8 @@ async function harness(
     upstreamDown?: { value: boolean };
     /** Trades answers wait for this (a slow, paced page). */
     tradesGate?: Promise<void>;
+    /** Budgets of the two-tier watch. */
+    watchLimits?: Partial<WatchLimits>;
   } = {},
 ): Promise<Harness> {
   const clock = new FakeClock(T0);
@@ -122,6 +131,7 @@ async function harness(
             XXBTZUSD: pairInfo("XBTUSD", "XXBT"),
             XETHZUSD: pairInfo("ETHUSD", "XETH"),
             XXRPZUSD: pairInfo("XRPUSD", "XXRP", "cancel_only"),
+            XETHXXBT: pairInfo("ETHXBT", "XETH", "online", "XXBT", "XBT"),
           },
         });
       case "/api/public/OHLC": {
@@ -168,6 +178,9 @@ async function harness(
     now: clock.now,
     setTimer: clock.setTimer,
     openStore: () => kv,
+    ...(options.watchLimits === undefined
+      ? {}
+      : { watchLimits: options.watchLimits }),
   });
   const h: Harness = {
     worker,
@@ -243,7 +256,9 @@ Deno.test("MarketWorker answers bad and early requests with error values", async
       );
     });
     await t.step("watch before init", async () => {
-      await h.worker.receive(request(7, "watch", { symbols: ["BTC/USD"] }));
+      await h.worker.receive(
+        request(7, "watch", { pinned: ["BTC/USD"], allQuotes: false }),
+      );
       const reply = h.replies().at(-1);
       assert.equal(
         reply?.result.ok === false ? reply.result.error.kind : "",
@@ -261,15 +276,12 @@ Deno.test("MarketWorker answers bad and early requests with error values", async
   }
 });
 
-Deno.test("MarketWorker subscribes tickers for the watched rows and coalesces them", async () => {
+Deno.test("MarketWorker scouts every universe pair with a ticker and coalesces them; pins join the focus", async () => {
   const h = await harness();
   try {
     await h.worker.receive(request(1, "init", {}));
     const socket = h.sockets.last();
     socket.open();
-    await h.worker.receive(
-      request(2, "watch", { symbols: ["BTC/USD", "ETHUSD", "NOPE"] }),
-    );
     const subscribe = socket.sentMethod("subscribe").at(-1) as {
       params: { channel: string; symbol: string[] };
     };
@@ -294,11 +306,88 @@ Deno.test("MarketWorker subscribes tickers for the watched rows and coalesces th
     const tickers = h.batches().flatMap((b) => b.tickers);
     assert.deepEqual(tickers.map((t) => [t.symbol, t.last]), [["BTC/USD", 3]]);
     assert.equal(tickers[0]?.volumeQuote, 20);
-    await h.worker.receive(request(3, "watch", { symbols: ["ETH/USD"] }));
-    const unsubscribe = socket.sentMethod("unsubscribe").at(-1) as {
-      params: { symbol: string[] };
-    };
-    assert.deepEqual(unsubscribe.params.symbol, ["BTC/USD"]);
+    // A pin promotes ETH/USD: book, trade and candles, on the focus socket.
+    await h.worker.receive(
+      request(2, "watch", { pinned: ["ETHUSD", "NOPE"], allQuotes: false }),
+    );
+    const reply = h.replies().at(-1);
+    assert.ok(reply?.method === "watch" && reply.result.ok);
+    const focus = socket.sentMethod("subscribe").slice(1).map((m) =>
+      (m as { params: { channel: string; symbol: string[] } }).params
+    );
+    assert.deepEqual(
+      focus.map((p) => `${p.channel} ${p.symbol.join(",")}`).sort(),
+      ["book ETH/USD", "ohlc ETH/USD", "trade ETH/USD"],
+    );
+    assert.deepEqual(h.worker.plan.focus, ["ETH/USD"]);
+    // Unpinned: it lingers, then its focus channels go; the ticker stays.
+    await h.worker.receive(
+      request(3, "watch", { pinned: [], allQuotes: false }),
+    );
+    assert.equal(socket.sentMethod("unsubscribe").length, 0);
+    h.clock.advance(29_000);
+    assert.deepEqual(h.worker.plan.focus, ["ETH/USD"]);
+    h.clock.advance(1_000);
+    assert.deepEqual(h.worker.plan.focus, []);
+    const held = h.worker.connection?.snapshot().subscriptions.map((e) =>
+      e.channel
+    );
+    assert.deepEqual([...new Set(held)], ["ticker"]);
+    assert.equal(h.worker.plan.scoutOn.size, 2);
+  } finally {
+    h.worker.close();
+  }
+});
+
+Deno.test("MarketWorker spreads scouts over sockets within their budget; the all-quotes switch widens the scope", async () => {
+  // Socket 0 keeps 3 entries for one focused pair, so it scouts one pair.
+  const h = await harness({
+    watchLimits: { maxFocus: 1, maxEntriesPerConnection: 4, lingerMs: 0 },
+  });
+  try {
+    await h.worker.receive(request(1, "init", {}));
+    assert.equal(h.sockets.instances.length, 2);
+    const scouted = () =>
+      [...h.worker.connections.values()].flatMap((ws) =>
+        ws.snapshot().subscriptions.filter((e) => e.channel === "ticker").map(
+          (e) => e.symbol,
+        )
+      ).sort();
+    assert.deepEqual(scouted(), ["BTC/USD", "ETH/USD"]);
+    await h.worker.receive(
+      request(2, "watch", { pinned: [], allQuotes: true }),
+    );
+    const reply = h.replies().at(-1);
+    if (reply?.method !== "watch" || !reply.result.ok) {
+      throw new Error("watch failed");
+    }
+    assert.deepEqual(reply.result.value.pairs.map((p) => p.symbol), [
+      "BTC/USD",
+      "ETH/BTC",
+      "ETH/USD",
+    ]);
+    assert.deepEqual(scouted(), ["BTC/USD", "ETH/BTC", "ETH/USD"]);
+    // Socket 1 had room for it: no third socket.
+    assert.equal(h.worker.connections.size, 2);
+    // Back to one quote: ETH/BTC's ticker goes, the others stay put.
+    await h.worker.receive(
+      request(3, "watch", { pinned: [], allQuotes: false }),
+    );
+    assert.deepEqual(scouted(), ["BTC/USD", "ETH/USD"]);
+    assert.equal(h.worker.connections.size, 2);
+    // A detail pair's focus rides on socket 0 next to its scout.
+    await h.worker.receive(
+      request(4, "select", { pair: "ETHUSD", timeframe: "5m", depth: 25 }),
+    );
+    const onZero = h.worker.connection?.snapshot().subscriptions.map((e) =>
+      `${e.channel} ${e.symbol}`
+    ).sort();
+    assert.deepEqual(onZero, [
+      "book ETH/USD",
+      "ohlc ETH/USD",
+      "ticker BTC/USD",
+      "trade ETH/USD",
+    ]);
   } finally {
     h.worker.close();
   }
@@ -398,7 +487,7 @@ Deno.test("MarketWorker streams the selected book with its checksum state and th
     );
     const channels = socket.sentMethod("subscribe").map((m) =>
       (m as { params: { channel: string } }).params.channel
-    ).sort();
+    ).filter((c) => c !== "ticker").sort();
     assert.deepEqual(channels, ["book", "ohlc", "trade"]);
     // Official checksum vector from Kraken's docs is in core's tests; here a
     // one-level book whose checksum is wrong must show as resyncing.
@@ -434,10 +523,14 @@ Deno.test("MarketWorker streams the selected book with its checksum state and th
     await h.worker.receive(
       request(3, "select", { pair: null, timeframe: "5m", depth: 10 }),
     );
-    const unsubscribed = socket.sentMethod("unsubscribe").map((m) =>
-      (m as { params: { channel: string } }).params.channel
+    // The closed detail lingers in the focus, then leaves it.
+    assert.deepEqual(h.worker.plan.focus, ["BTC/USD"]);
+    h.clock.advance(30_000);
+    assert.deepEqual(h.worker.plan.focus, []);
+    const held = h.worker.connection?.snapshot().subscriptions.map((e) =>
+      e.channel
     );
-    assert.ok(unsubscribed.includes("trade") && unsubscribed.includes("ohlc"));
+    assert.deepEqual([...new Set(held)], ["ticker"]);
   } finally {
     h.worker.close();
   }

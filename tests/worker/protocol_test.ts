@@ -15,7 +15,7 @@ Deno.test("parsePageMessage() accepts every request shape after a structured clo
       kind: "request",
       id: 2,
       method: "watch",
-      params: { symbols: ["BTC/USD"] },
+      params: { pinned: ["BTC/USD"], allQuotes: true },
     },
     {
       kind: "request",
@@ -63,10 +63,21 @@ Deno.test("parsePageMessage() returns an error value naming what is wrong", asyn
       8,
     ],
     [
-      "bad symbols",
-      { kind: "request", id: 9, method: "watch", params: { symbols: [1] } },
-      /symbols/,
+      "bad pinned",
+      { kind: "request", id: 9, method: "watch", params: { pinned: [1] } },
+      /pinned/,
       9,
+    ],
+    [
+      "bad allQuotes",
+      {
+        kind: "request",
+        id: 12,
+        method: "watch",
+        params: { pinned: [], allQuotes: "yes" },
+      },
+      /allQuotes/,
+      12,
     ],
     [
       "bad timeframe",
