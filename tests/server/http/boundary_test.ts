@@ -192,3 +192,47 @@ Deno.test("over the wire: a client that disconnects cancels its queued private c
   await next.body?.cancel();
   assert.equal(fake.calls.length, 2);
 });
+
+Deno.test("order bodies are limited in bytes while they stream, before any order is judged", async () => {
+  const placed: unknown[] = [];
+  const orders = {
+    place: (ticket: unknown) => {
+      placed.push(ticket);
+      return Promise.resolve({ decision: "accepted" });
+    },
+  } as unknown as NonNullable<AppDeps["orders"]>;
+  const rest = { hasCredentials: true } as unknown as AppDeps["rest"];
+  const { app } = createApp({ ...deps(rest), orders });
+  const post = (body: BodyInit) =>
+    app.request(`${BASE}/api/orders`, {
+      method: "POST",
+      headers: {
+        ...HEADERS,
+        origin: BASE,
+        "content-type": "application/json",
+      },
+      body,
+    });
+  // 1,500 UTF-16 units, 4,500 bytes: over the 4 KiB limit.
+  const wide = JSON.stringify({
+    pair: "XBTUSD",
+    side: "buy",
+    volume: "1",
+    note: "€".repeat(1500),
+  });
+  const res = await post(wide);
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error.code, "too_large");
+  // A body that never ends is refused, not read to its end.
+  let pulled = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += 1024;
+      controller.enqueue(new Uint8Array(1024).fill(0x20));
+    },
+  });
+  const stream = await post(endless);
+  assert.equal(stream.status, 413);
+  assert.ok(pulled <= 8 * 1024, `pulled ${pulled} bytes`);
+  assert.deepEqual(placed, []);
+});
