@@ -410,6 +410,11 @@ export class RestClient {
     return this.#limiter;
   }
 
+  /** The whole-call deadline in ms (queue, attempts, back-off), if any. */
+  get deadlineMs(): number | undefined {
+    return this.#deadlineMs;
+  }
+
   /** The tier of the private limiter's REST and trading counters. */
   get tier(): Tier {
     return this.#limiter.tier;

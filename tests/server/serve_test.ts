@@ -321,6 +321,8 @@ Deno.test({
   };
   const running = await startServe(args, options);
   try {
+    // Page requests are answered within a deadline, queue and retries included.
+    assert.equal(running.rest.deadlineMs, 30_000);
     assert.equal(running.simUrl, `http://127.0.0.1:${simPort}`);
     const res = await fetch(`${running.simUrl}/0/public/Time`);
     assert.equal(res.status, 200);
