@@ -118,6 +118,7 @@ export class Redactor {
   /** Every spelling, longest first (a longer one may contain a shorter). */
   #needles: string[] = [];
   #shortest = Infinity;
+  #names = new Map<string, boolean>();
 
   /**
    * Register a value that must never be shown. Values shorter than
@@ -260,6 +261,16 @@ export class Redactor {
     return value;
   }
 
+  /** Field names repeat (every log line has the same few): decided once. */
+  #secretName(name: string): boolean {
+    let secret = this.#names.get(name);
+    if (secret === undefined) {
+      secret = isSecretFieldName(name);
+      if (this.#names.size < 1024) this.#names.set(name, secret);
+    }
+    return secret;
+  }
+
   #scrub(value: unknown, depth: number): unknown {
     if (depth > 8) return "[…]";
     if (typeof value === "string") return this.text(value);
@@ -270,10 +281,11 @@ export class Redactor {
     if (value instanceof Error) return this.error(value);
     if (typeof value === "object" && value !== null) {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) {
-        out[this.text(k)] = isSecretFieldName(k)
-          ? MASK
-          : this.#scrub(v, depth + 1);
+      for (const k in value) {
+        if (!Object.hasOwn(value, k)) continue;
+        const v = (value as Record<string, unknown>)[k];
+        const name = k.length < this.#shortest ? k : this.text(k);
+        out[name] = this.#secretName(k) ? MASK : this.#scrub(v, depth + 1);
       }
       return out;
     }
