@@ -14,6 +14,7 @@
  */
 
 import { RestClient } from "@krakked/core/rest/client";
+import type { KrakenErrorKind } from "@krakked/core/rest/errors";
 import { Redactor } from "@krakked/core/secrets/redact";
 import { runSetup, type SetupResult } from "@krakked/core/secrets/setup";
 import { Secret } from "@krakked/core/secrets/secret";
@@ -31,6 +32,7 @@ import { readOptionalText, writePrivateFileAtomic } from "../deno/files.ts";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadContext } from "./context.ts";
+import { categoryForKind, type ErrorCategory } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
 /** Parsed `setup` flags. */
@@ -402,7 +404,10 @@ export async function runSetupCli(
       if (secret !== undefined) redactor.register(secret);
       return secret;
     },
-    say: (line) => writeLine(io.stderr, line),
+    // With --json and no terminal, stdout's object is the whole answer.
+    say: flags.json && !io.interactive
+      ? () => {}
+      : (line) => writeLine(io.stderr, line),
     validate: async (credentials) => {
       redactor.register(credentials.key);
       redactor.register(credentials.secret);
@@ -430,13 +435,19 @@ export async function runSetupCli(
     ? outcome.result.saved
     : outcome.result?.kind === "saved";
   if (flags.json) {
+    const category = setupErrorCategory(outcome);
     writeJson(io, {
       exitCode: outcome.exitCode,
-      outcome: outcome.result?.kind ?? "input_error",
+      outcome: outcome.result?.kind ??
+        (outcome.exitCode === 2 ? "input_error" : "kept_existing"),
       saved,
       validated: outcome.result?.kind === "saved",
       path: ctx.paths.secrets,
       message: outcome.message,
+      // The one error shape every --json failure has, beside setup's own.
+      ...(category === undefined
+        ? {}
+        : { error: { category, message: outcome.message } }),
     });
   } else if (outcome.exitCode === 0) {
     writeLine(io.stdout, outcome.message);
@@ -445,6 +456,50 @@ export async function runSetupCli(
   }
   return outcome.exitCode;
 }
+
+/**
+ * The stable `error.category` of a failed setup, or `undefined` when it
+ * did not fail (saved, or the user kept the existing file). Pure.
+ *
+ * @param outcome The setup outcome.
+ * @returns The category.
+ * @example A rejected key
+ * ```ts ignore
+ * setupErrorCategory({ exitCode: 3, message: "…", result: { kind: "auth_failed", … } }); // "auth"
+ * ```
+ */
+export function setupErrorCategory(
+  outcome: SetupCommandResult,
+): ErrorCategory | undefined {
+  const result = outcome.result;
+  if (outcome.exitCode === 0) return undefined;
+  if (result === undefined) return outcome.exitCode === 2 ? "usage" : undefined;
+  switch (result.kind) {
+    case "saved":
+      return undefined;
+    case "auth_failed":
+    case "transient_failure":
+      return categoryForKind(
+        KRAKEN_KINDS.has(result.errorKind)
+          ? result.errorKind as KrakenErrorKind
+          : "unknown",
+      );
+    case "failed":
+      return "unexpected";
+  }
+}
+
+const KRAKEN_KINDS: ReadonlySet<string> = new Set<KrakenErrorKind>([
+  "auth",
+  "permission",
+  "nonce",
+  "rate_limit",
+  "invalid_request",
+  "order",
+  "service",
+  "network",
+  "unknown",
+]);
 
 /** `krakked setup`, for the command table. */
 export const setupCommand: Command<SetupFlags> = {

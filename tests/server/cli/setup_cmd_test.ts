@@ -359,6 +359,8 @@ Deno.test("setup never replaces an existing secrets file without asking", async 
     const out = JSON.parse(run.stdout);
     assert.equal(out.saved, false);
     assert.equal(out.outcome, "auth_failed");
+    assert.equal(out.error.category, "auth");
+    assert.equal(out.error.message, out.message);
     await unchanged();
   });
   await t.step("--yes with a key Kraken accepts replaces it", async () => {
@@ -385,4 +387,28 @@ Deno.test("setup never replaces an existing secrets file without asking", async 
       assert.equal(opened.header.validated, false);
     },
   );
+});
+
+Deno.test("setup --json failures carry the one error shape", async (t) => {
+  await t.step("missing input: usage, exit 2", async () => {
+    await using h = await CliHarness.start();
+    const run = await h.run(["setup", "--json"]);
+    assert.equal(run.code, 2);
+    const out = JSON.parse(run.stdout);
+    assert.equal(out.outcome, "input_error");
+    assert.equal(out.error.category, "usage");
+  });
+  await t.step("unreachable: network, exit 4", async () => {
+    await using h = await CliHarness.start({ restUrl: closedPortUrl() });
+    const run = await h.run(["setup", "--yes", "--json"], {
+      env: {
+        KRAKEN_API_KEY: "k".repeat(56),
+        KRAKEN_API_SECRET: WRONG_SECRET,
+        KRAKKED_MASTER_PASSWORD: PASSWORD,
+      },
+    });
+    assert.equal(run.code, 4);
+    assert.equal(run.stderr, "");
+    assert.equal(JSON.parse(run.stdout).error.category, "network");
+  });
 });
