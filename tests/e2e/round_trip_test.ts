@@ -421,8 +421,16 @@ Deno.test({
             // Empty volume and Enter: sell all.
             await page.keyboard.press("Enter");
             await dialog.waitFor({ state: "hidden" });
-            await page.locator('#account-result[data-outcome="accepted"]')
-              .waitFor({ timeout: WAIT_MS });
+            // The previous step's "Cancelled …" result is still accepted:
+            // wait for this step's own answer, however long the fill takes.
+            await page.waitForFunction(
+              () =>
+                document.querySelector(
+                  '#account-result[data-outcome="accepted"]',
+                )?.textContent?.startsWith("Sold ") === true,
+              undefined,
+              { timeout: WAIT_MS },
+            );
             assert.match(
               await page.textContent("#account-result") ?? "",
               /^Sold 0\.0006 of 0\.0006 BTC \(PAPER\) at ≈ [\d.]+ USD, fee [\d.]+ USD; stops moved: cancelled O\S+\. Order O\S+ filled$/,
