@@ -37,6 +37,7 @@ import {
   tightenConfigDir,
 } from "./deno/files.ts";
 import { createApp } from "./http/app.ts";
+import { withRequestDeadline } from "./http/deadline.ts";
 import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
@@ -431,7 +432,11 @@ function paperFile(context: ServeContext): string | undefined {
 
 /** The app with its session token, and the hosts it accepts once bound. */
 interface BuiltApp {
-  fetch: (request: Request) => Response | Promise<Response>;
+  /** The app; `info` (the remote address) reaches the routes as `c.env`. */
+  fetch: (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response>;
   /** Set once the port is known. */
   setAllowedHosts(hosts: string[]): void;
 }
@@ -492,7 +497,9 @@ function listen(
         signal: controller.signal,
         // Quiet: the caller prints the URL.
         onListen: () => {},
-      }, app.fetch),
+        // Requests that wait on Kraken answer within a deadline (Deno.serve
+        // itself has no header or idle timeout to set).
+      }, withRequestDeadline(app.fetch)),
     host,
     context.port,
     "--port",

@@ -1,0 +1,78 @@
+/**
+ * A deadline for the requests that wait on Kraken (private reads, orders,
+ * the paper account): past it the client gets a 504 and the request's
+ * signal aborts, so whatever the request still has queued is dropped
+ * before it is signed or sent.
+ *
+ * Why here: `Deno.serve` (Deno 2.9) has no header-read, request or idle
+ * timeout and no option for one; a connection that sends half a request
+ * line, or nothing, stays open (measured: 100 s and counting). What can be
+ * bounded from inside the handler is the time a request waits for an
+ * answer, which this does.
+ *
+ * @module
+ */
+
+/** The default request deadline: the REST call deadline plus a margin. */
+export const DEFAULT_REQUEST_DEADLINE_MS = 45_000;
+
+/** Paths whose requests wait on Kraken and get the deadline. */
+const BOUNDED = /^\/api\/(?:private\/(?!events$)|orders(?:\/|$)|paper(?:\/|$))/;
+
+/**
+ * Wrap a fetch handler so the requests that wait on Kraken answer within
+ * `deadlineMs`: the handler sees a request whose signal aborts when the
+ * client goes away or the deadline passes; at the deadline the client gets
+ * `504 {"error":{"code":"deadline", ...}}`. Other requests (the page, the
+ * public proxy, the event stream) pass through untouched.
+ *
+ * @param handler The app's fetch handler.
+ * @param deadlineMs The deadline (default {@linkcode DEFAULT_REQUEST_DEADLINE_MS}).
+ * @returns The wrapped handler.
+ * @example Serve with a deadline
+ * ```ts ignore
+ * Deno.serve(withRequestDeadline(app.fetch));
+ * ```
+ */
+export function withRequestDeadline<I>(
+  handler: (request: Request, info: I) => Response | Promise<Response>,
+  deadlineMs: number = DEFAULT_REQUEST_DEADLINE_MS,
+): (request: Request, info: I) => Promise<Response> {
+  return async (request, info) => {
+    const pathStart = request.url.indexOf("/", request.url.indexOf("//") + 2);
+    const path = request.url.slice(pathStart === -1 ? 0 : pathStart)
+      .split("?", 1)[0]!;
+    if (!BOUNDED.test(path)) return await handler(request, info);
+    const deadline = new AbortController();
+    let onDeadline!: () => void;
+    const expired = new Promise<Response>((resolve) => {
+      onDeadline = () =>
+        resolve(
+          Response.json({
+            error: {
+              code: "deadline",
+              message:
+                `No answer within ${deadlineMs} ms; nothing still queued was sent`,
+            },
+          }, { status: 504, headers: { "Cache-Control": "no-store" } }),
+        );
+    });
+    const timer = setTimeout(() => {
+      // The 504 first: a handler that answers as its signal aborts must
+      // not win the race with a late answer.
+      onDeadline();
+      deadline.abort(new DOMException("Request deadline", "TimeoutError"));
+    }, deadlineMs);
+    try {
+      const bounded = new Request(request, {
+        signal: AbortSignal.any([request.signal, deadline.signal]),
+      });
+      return await Promise.race([
+        Promise.resolve(handler(bounded, info)),
+        expired,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
