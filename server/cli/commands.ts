@@ -20,6 +20,7 @@ import { orderCommand } from "./order_cmd.ts";
 import { ordersCommand } from "./orders_cmd.ts";
 import { paperCommand } from "./paper_cmd.ts";
 import { pnlCommand } from "./pnl_cmd.ts";
+import { recordCommand } from "./record_cmd.ts";
 import { serveCommand } from "./serve_cmd.ts";
 import { setupCommand } from "./setup_cmd.ts";
 import { simCommand } from "./sim_cmd.ts";
@@ -47,6 +48,7 @@ export const COMMANDS = [
   cancelCommand,
   paperCommand,
   ohlcCommand,
+  recordCommand,
   serveCommand,
   simCommand,
 ] as const;

@@ -217,14 +217,17 @@ export class RecordStore implements AsyncDisposable {
    * Resolves after COMMIT: the rows are then durable.
    *
    * @param batch Bronze and silver rows.
-   * @param nowUs The current time, µs (silver time; which buckets are closed).
+   * @param nowUs The current time, µs: which buckets are closed.
+   * @param options `silverUs`: the silver time stamped on new rows (default
+   *   `nowUs`); `gold: false` defers gold (a bulk load builds it once at
+   *   the end with {@linkcode RecordStore.flushGold}).
    * @returns How many rows were new, and gold rows built.
    * @throws {Error} DuckDB's error; the transaction is rolled back.
    */
   async write(
     batch: { bronze: readonly BronzeTrade[]; silver: readonly SilverTrade[] },
     nowUs: number,
-    options: { gold?: boolean } = {},
+    options: { gold?: boolean; silverUs?: number } = {},
   ): Promise<WriteResult> {
     const { minUs, maxUs, rejected } = await this.#stageTrades(batch);
     await this.#db.run("BEGIN TRANSACTION");
@@ -233,7 +236,9 @@ export class RecordStore implements AsyncDisposable {
         minUs - 1_000_000,
         maxUs + 1_000_000,
       ]);
-      const silver = await this.#db.run(INSERT_SILVER, [nowUs]);
+      const silver = await this.#db.run(INSERT_SILVER, [
+        options.silverUs ?? nowUs,
+      ]);
       await this.#db.run(INSERT_FRAMES);
       const bronze = await this.#db.run(INSERT_BRONZE);
       let bronzeInserted = bronze.rowsChanged;

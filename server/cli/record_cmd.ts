@@ -1,0 +1,378 @@
+/**
+ * `krakked record`: capture Kraken WS v2 trades into an embedded DuckDB
+ * store as bronze, silver and gold (docs/recorder.md), plus
+ * `record validate` and `record status`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { loadMarketMetadata } from "@krakked/core/market/metadata";
+import type { PairMetadata } from "@krakked/core/market/pairs";
+import { PairUniverse, universeConfigOf } from "@krakked/core/market/universe";
+import { canonicalSymbol, KRAKEN_EXCHANGE } from "@krakked/core/record/silver";
+import type { Redactor } from "@krakked/core/secrets/redact";
+import { type RecorderStatus, runRecorder } from "../record/run.ts";
+import { RecordStore, type SymbolInfo } from "../record/store.ts";
+import { type CheckResult, validateStore } from "../record/validate.ts";
+import {
+  integerFlag,
+  isUsageError,
+  type Parsed,
+  parseFlags,
+  usageError,
+} from "./args.ts";
+import type { Command } from "./command.ts";
+import { loadCommandContext } from "./context.ts";
+import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { untilStopped } from "./stop_signal.ts";
+
+/** Help text of `krakked record`. */
+export const RECORD_HELP =
+  `Usage: krakked record [<pair>...|--universe] [--channels trade] [--store PATH]
+       krakked record validate [--store PATH] [--max-latency-ms N] [--json]
+       krakked record status [--store PATH] [--json]
+
+Records every Kraken trade of the pairs, exactly once, into one DuckDB file:
+BRONZE bronze_trades_kraken (as Kraken sent it, with the raw frame),
+SILVER silver_trades (BASE/QUOTE, id kraken:BTC/USD:<trade_id>, BUY/SELL,
+exact decimals, µs UTC) and GOLD ohlcv_1m/5m/15m/1h/1d (closed buckets,
+Kraken OHLC semantics). Gaps in Kraken's trade ids (a reconnect, a stall, a
+restart) are backfilled from REST Trades. Runs until Ctrl+C. Query the file
+with the DuckDB CLI (see docs/recorder.md).
+
+  <pair>...          pairs in any spelling (XBTUSD, BTC/USD, eth-usd)
+  --universe         the configured universe instead of a list
+  --channels LIST    trade (book is not recorded yet)
+  --store PATH       the DuckDB file (default <config dir>/record/market.duckdb)
+
+validate: checks each layer and data quality, one pass/fail line each
+(exit 1 when one fails). The store must not be open by a recorder.
+  --max-latency-ms N receive-to-silver p99 limit (default 250)
+  --json             {"ok": bool, "checks": [{name, ok, summary, counts, examples}]}
+
+status: what the store holds, and the running recorder's figures.`;
+
+/** Parsed `record` flags. */
+export type RecordFlags =
+  | {
+    kind: "record";
+    action: "run";
+    pairs: string[];
+    universe: boolean;
+    store: string | undefined;
+  }
+  | {
+    kind: "record";
+    action: "validate";
+    store: string | undefined;
+    json: boolean;
+    maxLatencyMs: number;
+  }
+  | {
+    kind: "record";
+    action: "status";
+    store: string | undefined;
+    json: boolean;
+  };
+
+/**
+ * Parse `record` arguments. Pure.
+ *
+ * @param args Arguments after `record`.
+ * @returns The flags, help, or a usage error.
+ * @example Parse
+ * ```ts
+ * import { parseRecordArgs } from "./record_cmd.ts";
+ * parseRecordArgs(["BTC/USD", "ETH/USD", "--store", "m.duckdb"]);
+ * parseRecordArgs(["validate", "--json"]);
+ * ```
+ */
+export function parseRecordArgs(
+  args: readonly string[],
+): Parsed<RecordFlags> {
+  const action = args[0] === "validate" || args[0] === "status"
+    ? args[0]
+    : "run";
+  if (action === "validate") {
+    const parsed = parseFlags(args.slice(1), {
+      booleans: ["json"],
+      values: ["store", "max-latency-ms"],
+    });
+    if (parsed.kind !== "flags") return parsed;
+    const max = integerFlag(parsed, "max-latency-ms", {
+      min: 1,
+      max: 86_400_000,
+    });
+    if (isUsageError(max)) return max;
+    return {
+      kind: "record",
+      action,
+      store: parsed.values.get("store"),
+      json: parsed.booleans.has("json"),
+      maxLatencyMs: max ?? 250,
+    };
+  }
+  if (action === "status") {
+    const parsed = parseFlags(args.slice(1), {
+      booleans: ["json"],
+      values: ["store"],
+    });
+    if (parsed.kind !== "flags") return parsed;
+    return {
+      kind: "record",
+      action,
+      store: parsed.values.get("store"),
+      json: parsed.booleans.has("json"),
+    };
+  }
+  const parsed = parseFlags(args, {
+    booleans: ["universe"],
+    values: ["channels", "store"],
+    positionals: ["pair"],
+    minPositionals: 0,
+    maxPositionals: Infinity,
+  });
+  if (parsed.kind !== "flags") return parsed;
+  const channels = (parsed.values.get("channels") ?? "trade").split(",")
+    .map((c) => c.trim()).filter((c) => c !== "");
+  for (const c of channels) {
+    if (c === "book") {
+      return usageError(
+        "--channels book is not recorded yet: only trade is implemented",
+      );
+    }
+    if (c !== "trade") {
+      return usageError(`Unknown channel "${c}" for --channels (trade)`);
+    }
+  }
+  const universe = parsed.booleans.has("universe");
+  if (universe === (parsed.positionals.length > 0)) {
+    return usageError("Give pairs or --universe (one of the two)");
+  }
+  return {
+    kind: "record",
+    action: "run",
+    pairs: parsed.positionals,
+    universe,
+    store: parsed.values.get("store"),
+  };
+}
+
+/** The status file a running recorder keeps beside its store. */
+export function statusPath(store: string): string {
+  return `${store}.status.json`;
+}
+
+function symbolInfo(pair: PairMetadata): SymbolInfo {
+  return {
+    exchange: KRAKEN_EXCHANGE,
+    symbol: canonicalSymbol(pair.wsV2),
+    exchangeSymbol: pair.wsV2,
+    restPair: pair.restKey,
+    priceDecimals: pair.priceDecimals,
+    volumeDecimals: pair.volumeDecimals,
+  };
+}
+
+/**
+ * Run `krakked record`, `record validate` or `record status`.
+ *
+ * @param flags Parsed flags.
+ * @param io The run's I/O (`io.stop` ends a recording as Ctrl+C does).
+ * @param redactor Output redactor.
+ * @returns 0, or 1 when validation fails.
+ */
+export async function runRecord(
+  flags: RecordFlags,
+  io: CliIo,
+  redactor?: Redactor,
+): Promise<number> {
+  const ctx = await loadCommandContext(io, { redactor });
+  try {
+    const store = flags.store ?? join(ctx.paths.dir, "record", "market.duckdb");
+    if (flags.action === "status") return await status(store, flags.json, io);
+    if (flags.action === "validate") {
+      await using db = await RecordStore.open(store);
+      const checks = await validateStore(db, {
+        now: io.now,
+        rest: ctx.rest,
+        maxLatencyMs: flags.maxLatencyMs,
+      });
+      return report(checks, flags.json, io);
+    }
+    const meta = await loadMarketMetadata(ctx.rest, {
+      supportsMargin: ctx.config.region.supports_margin,
+    });
+    let pairs: readonly PairMetadata[];
+    if (flags.universe) {
+      const universe = new PairUniverse(ctx.rest, {
+        config: universeConfigOf(ctx.config),
+        now: io.now,
+      });
+      const refreshed = await universe.refresh();
+      if (!refreshed.ok) throw refreshed.error;
+      pairs = refreshed.snapshot.pairs;
+    } else {
+      pairs = [...new Set(flags.pairs.map((p) => meta.resolver.resolve(p)))]
+        .map((id) => meta.resolver.get(id));
+    }
+    const symbols = pairs.map(symbolInfo);
+    await Deno.mkdir(join(store, ".."), { recursive: true });
+    await using db = await RecordStore.open(store);
+    await db.registerSymbols(symbols);
+    writeLine(
+      io.stderr,
+      `record: ${symbols.length} pairs into ${store} (Ctrl+C to stop)`,
+    );
+    const stop = new AbortController();
+    const stopped = untilStopped(io.stop).then(() => stop.abort());
+    let lastStatusWrite = 0;
+    const final = await runRecorder({
+      store: db,
+      rest: ctx.rest,
+      wsUrl: ctx.config.connection.ws_public_url,
+      symbols,
+      signal: stop.signal,
+      now: io.now,
+      log: (line) => writeLine(io.stderr, `record: ${line}`),
+      onStatus: (s) => {
+        const wall = Date.now();
+        if (wall - lastStatusWrite < 1000) return;
+        lastStatusWrite = wall;
+        void writeStatus(store, s, false);
+      },
+    });
+    await stopped;
+    await db.checkpoint();
+    await writeStatus(store, final, true);
+    writeLine(
+      io.stderr,
+      `record: stopped; ${final.silverRows} trades, ${final.goldRows} gold rows, ${final.gapsFilled}/${final.gapsFound} gaps backfilled, ${final.reconnects} reconnects`,
+    );
+    return 0;
+  } finally {
+    ctx.rest.close();
+  }
+}
+
+async function writeStatus(
+  store: string,
+  s: RecorderStatus,
+  stopped: boolean,
+): Promise<void> {
+  const text = JSON.stringify({
+    pid: Deno.pid,
+    running: !stopped,
+    writtenAt: new Date().toISOString(),
+    ...s,
+  });
+  // Write then rename, so a reader never sees half a file.
+  const tmp = `${statusPath(store)}.tmp`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, statusPath(store));
+}
+
+async function status(
+  store: string,
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  let recorder: unknown;
+  try {
+    recorder = JSON.parse(await Deno.readTextFile(statusPath(store)));
+  } catch {
+    recorder = null;
+  }
+  let tables: Record<string, unknown> | null = null;
+  let symbols: Record<string, unknown>[] = [];
+  let storeError: string | null = null;
+  try {
+    await using db = await RecordStore.open(store);
+    const [row] = await db.query(
+      `SELECT (SELECT count(*) FROM bronze_trades_kraken)::BIGINT AS bronze,
+         (SELECT count(*) FROM silver_trades)::BIGINT AS silver,
+         (SELECT count(*) FROM ohlcv_1m)::BIGINT AS gold_1m,
+         (SELECT count(*) FROM ohlcv_1d)::BIGINT AS gold_1d,
+         (SELECT count(*) FROM bronze_trades_kraken WHERE source = 'rest_backfill')::BIGINT AS backfilled`,
+    );
+    tables = Object.fromEntries(
+      Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]),
+    );
+    symbols = (await db.query(
+      `SELECT symbol, count(*)::BIGINT AS trades, max(exchange_trade_id) AS last_trade_id,
+         strftime(max(ts), '%Y-%m-%dT%H:%M:%S.%fZ') AS last_trade_at
+       FROM silver_trades GROUP BY symbol ORDER BY symbol`,
+    )).map((r) => ({
+      symbol: String(r.symbol),
+      trades: Number(r.trades),
+      lastTradeId: Number(r.last_trade_id),
+      lastTradeAt: String(r.last_trade_at),
+    }));
+  } catch (error) {
+    // A running recorder holds the file; its status file still speaks.
+    storeError = error instanceof Error ? error.message : String(error);
+  }
+  if (json) {
+    writeJson(io, { store, tables, symbols, recorder, storeError });
+    return 0;
+  }
+  writeLine(io.stdout, `store: ${store}`);
+  if (tables !== null) {
+    writeLine(
+      io.stdout,
+      `bronze ${tables.bronze} rows (${tables.backfilled} backfilled), silver ${tables.silver}, gold 1m ${tables.gold_1m}, 1d ${tables.gold_1d}`,
+    );
+    for (const s of symbols) {
+      writeLine(
+        io.stdout,
+        `  ${s.symbol}: ${s.trades} trades, last id ${s.lastTradeId} at ${s.lastTradeAt}`,
+      );
+    }
+  } else writeLine(io.stdout, `store not readable now: ${storeError}`);
+  if (recorder !== null && typeof recorder === "object") {
+    const r = recorder as RecorderStatus & { running: boolean; pid: number };
+    writeLine(
+      io.stdout,
+      `recorder ${
+        r.running ? `running (pid ${r.pid})` : "stopped"
+      }: ws ${r.wsState}, ${r.reconnects} reconnects, ${r.commits} commits, gaps ${r.gapsFilled}/${r.gapsFound} filled${
+        r.backfill
+          ? `, backfilling ${r.backfill.gap.symbol} ${r.backfill.gap.fromId}..${r.backfill.gap.toId}: ${r.backfill.fetched} fetched in ${r.backfill.pages} pages`
+          : ""
+      }`,
+    );
+  }
+  return 0;
+}
+
+function report(checks: CheckResult[], json: boolean, io: CliIo): number {
+  const ok = checks.every((c) => c.ok);
+  if (json) {
+    writeJson(io, { ok, checks });
+    return ok ? 0 : 1;
+  }
+  for (const c of checks) {
+    writeLine(io.stdout, `${c.ok ? "PASS" : "FAIL"} ${c.summary}`);
+    if (!c.ok) {
+      for (const e of c.examples) writeLine(io.stdout, `     ${e}`);
+    }
+  }
+  writeLine(
+    io.stdout,
+    `${checks.filter((c) => c.ok).length} passed, ${
+      checks.filter((c) => !c.ok).length
+    } failed`,
+  );
+  return ok ? 0 : 1;
+}
+
+/** `krakked record`, for the command table. */
+export const recordCommand: Command<RecordFlags> = {
+  name: "record",
+  summary:
+    "Record Kraken trades into bronze/silver/gold (DuckDB); validate, status",
+  help: RECORD_HELP,
+  parse: parseRecordArgs,
+  run: runRecord,
+};

@@ -1,0 +1,283 @@
+/**
+ * The live recorder: core's WS v2 client (reconnects, resubscribes) with a
+ * tap that hands each raw frame to core's {@linkcode TradeRecorder}, a
+ * writer that commits batches to the {@linkcode RecordStore} every
+ * `flushMs`, and a backfill worker that fills trade-id gaps from REST
+ * `Trades`, one gap at a time, marked `rest_backfill`.
+ *
+ * Two clocks: `now` decides which buckets are closed (the market's clock;
+ * a simulator can run it fast), `wallNow` stamps receive and silver times,
+ * so receive-to-silver latency is real whatever the market clock does. In
+ * production both are `Date.now`.
+ *
+ * @module
+ */
+
+import { backfillCursor, type TradeGap } from "@krakked/core/record/gaps";
+import { type RecordBatch, TradeRecorder } from "@krakked/core/record/recorder";
+import { tapWebSocket } from "@krakked/core/record/tap";
+import type { TradesResult } from "@krakked/core/rest/types";
+import {
+  type WebSocketConstructor,
+  WsConnection,
+} from "@krakked/core/ws/connection";
+import type { RecordStore, SymbolInfo } from "./store.ts";
+
+/** What the recorder needs from REST. */
+export interface TradesSource {
+  /** REST `Trades` of one pair from a `since` cursor. */
+  trades(
+    pair: string,
+    options: { since?: string | number; count?: number },
+  ): Promise<TradesResult>;
+}
+
+/** Options of {@linkcode runRecorder}. */
+export interface RecorderOptions {
+  /** The open store (symbols registered). */
+  store: RecordStore;
+  /** REST `Trades` for backfills. */
+  rest: TradesSource;
+  /** WS v2 public URL. */
+  wsUrl: string;
+  /** Symbols to record. */
+  symbols: readonly SymbolInfo[];
+  /** Stops the recorder. */
+  signal: AbortSignal;
+  /** Market clock, ms (closes buckets). */
+  now: () => number;
+  /** Wall clock, ms (receive and silver times). Default `Date.now`. */
+  wallNow?: () => number;
+  /** Commit period, ms (default 100). */
+  flushMs?: number;
+  /** WebSocket constructor (default `globalThis.WebSocket`). */
+  WebSocket?: WebSocketConstructor;
+  /** Progress and event lines. */
+  log?: (line: string) => void;
+  /** Called after every commit with the running figures. */
+  onStatus?: (status: RecorderStatus) => void;
+}
+
+/** Running figures of a recorder. */
+export interface RecorderStatus {
+  /** When it started, ms (wall). */
+  startedAtMs: number;
+  /** WS state. */
+  wsState: string;
+  /** Sockets opened after the first. */
+  reconnects: number;
+  /** Trade frames seen. */
+  tradeFrames: number;
+  /** Bronze rows committed as new. */
+  bronzeRows: number;
+  /** Silver rows committed as new. */
+  silverRows: number;
+  /** Gold rows built. */
+  goldRows: number;
+  /** Commits. */
+  commits: number;
+  /** Gaps found. */
+  gapsFound: number;
+  /** Gaps filled completely. */
+  gapsFilled: number;
+  /** Gaps REST could not fill (yet). */
+  gapsUnfilled: TradeGap[];
+  /** Trades fetched by backfills. */
+  backfilledTrades: number;
+  /** The gap being filled and how far, if any. */
+  backfill: { gap: TradeGap; fetched: number; pages: number } | undefined;
+  /** Rows silver rejected. */
+  rejectedRows: number;
+  /** Last commit, ms (wall). */
+  lastCommitAtMs: number | undefined;
+}
+
+/**
+ * Record until `signal` aborts; then commit what is pending, finish the
+ * backfill in progress and close the socket.
+ *
+ * @param options Store, sources, symbols, clocks.
+ * @returns The final figures.
+ */
+export async function runRecorder(
+  options: RecorderOptions,
+): Promise<RecorderStatus> {
+  const { store, rest } = options;
+  // Stops on the caller's signal or on a store failure.
+  const stop = new AbortController();
+  const signal = stop.signal;
+  if (options.signal.aborted) stop.abort();
+  options.signal.addEventListener("abort", () => stop.abort(), { once: true });
+  const wallNow = options.wallNow ?? Date.now;
+  const log = options.log ?? (() => {});
+  const flushMs = options.flushMs ?? 100;
+  const bySymbol = new Map(options.symbols.map((s) => [s.exchangeSymbol, s]));
+  const recorder = new TradeRecorder(
+    (await store.tracked()).filter((t) => bySymbol.has(t.symbol)),
+  );
+  const status: RecorderStatus = {
+    startedAtMs: wallNow(),
+    wsState: "idle",
+    reconnects: 0,
+    tradeFrames: 0,
+    bronzeRows: 0,
+    silverRows: 0,
+    goldRows: 0,
+    commits: 0,
+    gapsFound: 0,
+    gapsFilled: 0,
+    gapsUnfilled: [],
+    backfilledTrades: 0,
+    backfill: undefined,
+    rejectedRows: 0,
+    lastCommitAtMs: undefined,
+  };
+  let pending: RecordBatch = { bronze: [], silver: [], gaps: [], rejected: [] };
+  const gaps: TradeGap[] = [];
+  const take = (batch: RecordBatch) => {
+    for (const r of batch.bronze) pending.bronze.push(r);
+    for (const s of batch.silver) pending.silver.push(s);
+    for (const r of batch.rejected) {
+      log(
+        `rejected ${r.row.symbol} trade ${r.row.tradeId}: ${r.error.message}`,
+      );
+    }
+  };
+
+  const ws = new WsConnection(options.wsUrl, {
+    WebSocket: tapWebSocket(
+      options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor),
+      (text, socket) => {
+        const batch = recorder.onFrame(text, socket, wallNow() * 1000);
+        if (batch.bronze.length === 0 && batch.gaps.length === 0) return;
+        take(batch);
+        for (const gap of batch.gaps) {
+          status.gapsFound++;
+          log(
+            `gap ${gap.symbol} trade ids ${gap.fromId}..${gap.toId} (${
+              gap.toId - gap.fromId + 1
+            }): backfilling from REST Trades`,
+          );
+          gaps.push(gap);
+        }
+        if (gaps.length > 0) wake();
+      },
+    ),
+    onListenerError: (error) => log(`listener error: ${String(error)}`),
+  });
+  ws.on("open", ({ reconnect }) => {
+    status.wsState = "open";
+    if (reconnect) {
+      status.reconnects++;
+      log("reconnected; resubscribing");
+    }
+  });
+  ws.on("closed", ({ reason, willReconnect }) => {
+    status.wsState = willReconnect ? "reconnecting" : "closed";
+    log(`socket closed (${reason || "no reason"})`);
+  });
+  ws.on("stalled", ({ silentMs }) => log(`socket silent for ${silentMs} ms`));
+  ws.on(
+    "subscription_error",
+    (e) => log(`subscription error ${e.symbol ?? ""}: ${e.error}`),
+  );
+  const subscription = ws.subscribe({
+    channel: "trade",
+    symbol: options.symbols.map((s) => s.exchangeSymbol),
+    snapshot: true,
+  });
+  ws.connect();
+
+  // Writer: one commit at a time.
+  let writing: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  const flush = () => {
+    writing = writing.then(async () => {
+      const batch = pending;
+      pending = { bronze: [], silver: [], gaps: [], rejected: [] };
+      const nowUs = options.now() * 1000;
+      if (batch.bronze.length === 0) {
+        status.goldRows += await store.flushGold(nowUs);
+        return;
+      }
+      const result = await store.write(batch, nowUs, {
+        silverUs: wallNow() * 1000,
+      });
+      status.bronzeRows += result.bronzeInserted;
+      status.silverRows += result.silverInserted;
+      status.goldRows += result.goldBuilt;
+      status.commits++;
+      status.lastCommitAtMs = wallNow();
+      status.rejectedRows = recorder.counts.rejectedRows;
+      status.tradeFrames = recorder.counts.tradeFrames;
+      options.onStatus?.({ ...status });
+    }).catch((error) => {
+      failure ??= error;
+      log(`store write failed, stopping: ${String(error)}`);
+      stop.abort();
+    });
+    return writing;
+  };
+  const timer = setInterval(() => void flush(), flushMs);
+
+  // Backfill worker: gaps in order, page by page.
+  let wake: () => void = () => {};
+  const backfills = (async () => {
+    while (!signal.aborted || gaps.length > 0) {
+      const gap = gaps.shift();
+      if (gap === undefined) {
+        if (signal.aborted) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        continue;
+      }
+      const info = bySymbol.get(gap.symbol);
+      if (info === undefined) continue;
+      let cursor = backfillCursor(gap);
+      status.backfill = { gap, fetched: 0, pages: 0 };
+      let state: "more" | "done" | "exhausted" = "more";
+      try {
+        while (state === "more") {
+          const page = await rest.trades(info.restPair, { since: cursor });
+          const step = recorder.onBackfillPage(gap, page, {
+            cursor,
+            receivedUs: wallNow() * 1000,
+          });
+          take(step);
+          status.backfill.fetched += step.silver.length;
+          status.backfill.pages++;
+          status.backfilledTrades += step.silver.length;
+          state = step.state;
+          cursor = step.next;
+        }
+      } catch (error) {
+        log(`backfill ${gap.symbol} failed: ${String(error)}`);
+        state = "exhausted";
+      }
+      if (state === "done") {
+        status.gapsFilled++;
+        log(
+          `backfilled ${gap.symbol} ${gap.fromId}..${gap.toId} in ${status.backfill.pages} page(s)`,
+        );
+      } else status.gapsUnfilled.push(gap);
+      status.backfill = undefined;
+    }
+  })();
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+  subscription.release();
+  ws.close();
+  status.wsState = "closed";
+  wake();
+  await backfills;
+  clearInterval(timer);
+  await flush();
+  await store.flushGold(options.now() * 1000);
+  if (failure !== undefined) throw failure;
+  return status;
+}

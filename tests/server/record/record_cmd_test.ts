@@ -1,0 +1,219 @@
+/**
+ * `krakked record` against the simulator on loopback: 20 pairs, a forced
+ * disconnect, a stall and a restart, then `record validate` must pass with
+ * no duplicates, no gaps and gold equal to the simulator's REST OHLC for
+ * every fully recorded closed minute. The market clock runs 30× fast so
+ * minutes close within seconds.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseRecordArgs, statusPath } from "../../../server/cli/record_cmd.ts";
+import { startSimulatorWithWs } from "@krakked/sim";
+import { CliHarness } from "../cli/_harness.ts";
+
+const PAIRS = [
+  "XBTUSD",
+  "ETHUSD",
+  "SOLUSD",
+  "XRPUSD",
+  "XDGUSD",
+  "XBTEUR",
+  "USDTUSD",
+  "ADAUSD",
+  "LTCUSD",
+  "ETHEUR",
+  "XBTUSDT",
+  "DOTUSD",
+  "LINKUSD",
+  "USDCUSD",
+  "ETHXBT",
+  "XLMUSD",
+  "AVAXUSD",
+  "BCHUSD",
+  "SHIBUSD",
+  "ATOMUSD",
+];
+
+function fastClock(startMs: number, speed: number): () => number {
+  const t0 = Date.now();
+  return () => startMs + (Date.now() - t0) * speed;
+}
+
+interface Status {
+  commits: number;
+  reconnects: number;
+  gapsFound: number;
+  gapsFilled: number;
+  silverRows: number;
+}
+
+/** Wait for a condition on the running recorder's status file. */
+async function until(
+  store: string,
+  ok: (s: Status) => boolean,
+  what: string,
+  done: Promise<unknown>,
+): Promise<Status> {
+  let finished = false;
+  done.finally(() => (finished = true));
+  for (let i = 0; i < 600; i++) {
+    if (finished) throw new Error(`The recorder stopped before ${what}`);
+    try {
+      const s = JSON.parse(
+        await Deno.readTextFile(statusPath(store)),
+      ) as Status;
+      if (ok(s)) return s;
+    } catch {
+      // Not written yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+Deno.test("parseRecordArgs() reads the three actions and refuses what is not built", () => {
+  assert.deepEqual(parseRecordArgs(["BTC/USD", "--store", "x.duckdb"]), {
+    kind: "record",
+    action: "run",
+    pairs: ["BTC/USD"],
+    universe: false,
+    store: "x.duckdb",
+  });
+  assert.equal(parseRecordArgs(["--universe"]).kind, "record");
+  assert.equal(parseRecordArgs([]).kind, "usage_error");
+  assert.equal(parseRecordArgs(["BTC/USD", "--universe"]).kind, "usage_error");
+  assert.match(
+    JSON.stringify(parseRecordArgs(["BTC/USD", "--channels", "trade,book"])),
+    /not recorded yet/,
+  );
+  assert.deepEqual(
+    parseRecordArgs(["validate", "--json", "--max-latency-ms", "900"]),
+    {
+      kind: "record",
+      action: "validate",
+      store: undefined,
+      json: true,
+      maxLatencyMs: 900,
+    },
+  );
+  assert.equal(
+    parseRecordArgs(["validate", "--max-latency-ms", "0"]).kind,
+    "usage_error",
+  );
+  assert.equal(parseRecordArgs(["status"]).kind, "record");
+});
+
+Deno.test({
+  name:
+    "record: 20 pairs through a disconnect, a stall and a restart validate with no gaps, no duplicates, gold = REST OHLC",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const now = fastClock(Date.UTC(2025, 5, 15, 12, 0, 40), 30);
+    await using h = await CliHarness.start({ sim: { now }, ws: true });
+    const sim = h.sim as Awaited<ReturnType<typeof startSimulatorWithWs>>;
+    const store = join(h.dir, "market.duckdb");
+
+    const record = (stop: AbortController) =>
+      h.run(["record", ...PAIRS, "--store", store], {
+        io: { now, stop: stop.signal },
+      });
+
+    // First session: a forced disconnect, then a stall.
+    const first = new AbortController();
+    const run1 = record(first);
+    await until(store, (s) => s.commits >= 3, "the first commits", run1);
+    assert.equal(sim.ws.faults.drop({ scope: "public" }) > 0, true);
+    await until(
+      store,
+      (s) => s.reconnects >= 1 && s.commits >= 6,
+      "a reconnect",
+      run1,
+    );
+    sim.ws.faults.stall({ scope: "public" });
+    await new Promise((r) => setTimeout(r, 1500));
+    sim.ws.faults.resume();
+    await until(
+      store,
+      (s) => s.gapsFound >= 1 && s.gapsFilled === s.gapsFound,
+      "the backfill",
+      run1,
+    );
+    // Let two more market minutes close after the faults.
+    const after = now() + 150_000;
+    await until(store, () => now() >= after, "two more minutes", run1);
+    first.abort();
+    const one = await run1;
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stderr, /reconnected/);
+    assert.match(one.stderr, /backfilled/);
+
+    // A restart: the gap while it was down is found and backfilled.
+    await new Promise((r) => setTimeout(r, 1000));
+    const second = new AbortController();
+    const run2 = record(second);
+    await until(
+      store,
+      (s) => s.commits >= 3 && s.gapsFound >= 1 && s.gapsFilled === s.gapsFound,
+      "the restart backfill",
+      run2,
+    );
+    const later = now() + 90_000;
+    await until(
+      store,
+      () => now() >= later,
+      "a minute after the restart",
+      run2,
+    );
+    second.abort();
+    const two = await run2;
+    assert.equal(two.code, 0, two.stderr);
+
+    const validate = await h.run([
+      "record",
+      "validate",
+      "--store",
+      store,
+      "--json",
+    ], { io: { now } });
+    const result = JSON.parse(validate.stdout) as {
+      ok: boolean;
+      checks: {
+        name: string;
+        ok: boolean;
+        summary: string;
+        counts: Record<string, number>;
+        examples: string[];
+      }[];
+    };
+    const byName = new Map(result.checks.map((c) => [c.name, c]));
+    for (const c of result.checks) {
+      assert.ok(c.ok, `${c.summary}\n${c.examples.join("\n")}`);
+    }
+    assert.equal(validate.code, 0);
+    assert.equal(byName.get("no_duplicates")!.counts.silverDuplicates, 0);
+    assert.equal(byName.get("no_gaps")!.counts.gaps, 0);
+    assert.equal(byName.get("no_gaps")!.counts.symbols, 20);
+    assert.ok(
+      byName.get("bronze_native")!.counts.rest_backfill! > 0,
+      "nothing was backfilled",
+    );
+    const rest = byName.get("gold_matches_rest_ohlc")!.counts;
+    assert.equal(rest.symbols, 20);
+    assert.ok(
+      rest.compared! >= 20 * 3,
+      `only ${rest.compared} buckets compared with REST`,
+    );
+
+    const status = await h.run(
+      ["record", "status", "--store", store, "--json"],
+      { io: { now } },
+    );
+    const s = JSON.parse(status.stdout);
+    assert.equal(
+      s.tables.silver,
+      byName.get("no_duplicates")!.counts.silverRows,
+    );
+    assert.equal(s.recorder.running, false);
+  },
+});
