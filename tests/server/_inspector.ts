@@ -271,3 +271,20 @@ export async function heapSnapshotSummary(
     }`,
   ];
 }
+
+/**
+ * The V8 flags the `serve` task runs with (deno.json), so the benches
+ * measure the server as users start it.
+ *
+ * @param root The repository root.
+ * @returns The flags, e.g. `["--optimize-for-size"]`.
+ */
+export async function serveTaskV8Flags(root: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)) as {
+    tasks?: Record<string, string | { command?: string }>;
+  };
+  const task = config.tasks?.serve;
+  const command = typeof task === "string" ? task : task?.command ?? "";
+  const match = /--v8-flags=(\S+)/.exec(command);
+  return match ? match[1]!.split(",") : [];
+}

@@ -9,12 +9,14 @@
  * per-round throughput ratios.
  *
  * ```sh
- * deno task bench:load                  # Deno load generator (_load_gen.ts)
- * deno task bench:load --wrk            # wrk, when installed (apt-get install wrk)
+ * deno task bench:load                  # wrk when installed (apt-get install wrk)
+ * deno task bench:load --deno-gen       # the Deno load generator (_load_gen.ts)
  * deno task bench:load --profile        # also a CPU profile of Krakked at c=64
  * deno task bench:load --before DIR     # also a Krakked checkout in DIR (git archive)
+ * deno task bench:load --root DIR       # Krakked from DIR instead of this tree
  * deno task bench:load --seconds 3 --rounds 3
  * deno task bench:load --v8 --optimize-for-size   # V8 flags for Krakked
+ *                                        # (default: the serve task's; --v8 none)
  * ```
  *
  * The load generator runs in this process, each server in its own. On a
@@ -26,7 +28,12 @@
  */
 
 import { quantile, runLoad } from "./_load_gen.ts";
-import { cpuProfile, Inspector, summarizeCpu } from "./_inspector.ts";
+import {
+  cpuProfile,
+  Inspector,
+  serveTaskV8Flags,
+  summarizeCpu,
+} from "./_inspector.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PATH = "/api/public/Ticker?pair=XBTUSD";
@@ -44,19 +51,22 @@ interface Args {
   wrk: boolean;
   profile: boolean;
   before: string | undefined;
-  /** V8 flags for Krakked (both checkouts). */
-  v8: string[];
+  /** Krakked's checkout (default: this one). */
+  root: string;
+  /** V8 flags for Krakked (both checkouts); `undefined`: the serve task's. */
+  v8: string[] | undefined;
 }
 
-function parseArgs(argv: readonly string[]): Args {
+function parseArgs(argv: readonly string[], wrk: boolean): Args {
   const args: Args = {
     seconds: 3,
     rounds: 3,
     concurrency: [1, 16, 64],
-    wrk: false,
+    wrk,
     profile: false,
     before: undefined,
-    v8: [],
+    root: ROOT.replace(/\/$/, ""),
+    v8: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -69,10 +79,14 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--rounds") args.rounds = Number(value());
     else if (a === "--c") args.concurrency = value().split(",").map(Number);
     else if (a === "--wrk") args.wrk = true;
+    else if (a === "--deno-gen") args.wrk = false;
     else if (a === "--profile") args.profile = true;
     else if (a === "--before") args.before = value();
-    else if (a === "--v8") args.v8.push(value());
-    else throw new Error(`unknown flag ${a}`);
+    else if (a === "--root") args.root = value();
+    else if (a === "--v8") {
+      const flag = value();
+      args.v8 = [...(args.v8 ?? []), ...(flag === "none" ? [] : [flag])];
+    } else throw new Error(`unknown flag ${a}`);
   }
   return args;
 }
@@ -300,17 +314,33 @@ function pool(samples: Sample[]): Pooled {
   };
 }
 
+async function hasWrk(): Promise<boolean> {
+  try {
+    // `wrk --version` exits with 1; that it ran at all is the answer.
+    await new Deno.Command("wrk", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function main(): Promise<void> {
-  const args = parseArgs(Deno.args);
+  const wrk = await hasWrk();
+  const args = parseArgs(Deno.args, wrk);
+  const v8 = args.v8 ?? await serveTaskV8Flags(ROOT);
   const work = await Deno.makeTempDir({ prefix: "krakked_load_" });
   const targets: Target[] = [];
   try {
     const krakked = await startKrakked(
       "krakked",
-      ROOT.replace(/\/$/, ""),
+      args.root,
       `${work}/config`,
       args.profile,
-      args.v8,
+      v8,
     );
     targets.push(krakked);
     if (args.before !== undefined) {
@@ -320,7 +350,7 @@ async function main(): Promise<void> {
           args.before,
           `${work}/config_before`,
           false,
-          args.v8,
+          v8,
         ),
       );
     }
@@ -342,6 +372,7 @@ async function main(): Promise<void> {
     say(
       `proxy load: GET ${PATH}, ${args.rounds} interleaved rounds of ${args.seconds} s, ` +
         `generator ${args.wrk ? "wrk -t1" : "Deno raw TCP (_load_gen.ts)"}, ` +
+        `Krakked V8 flags: ${v8.join(" ") || "none"}, ` +
         `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
     );
     say(`answer: ${body.length} body bytes, ${headers.length} headers`);

@@ -12,7 +12,9 @@
  * deno run -A tests/server/serve_rss.ts                 # 0, 30, 100, 300 pairs
  * deno run -A tests/server/serve_rss.ts --pairs 30,300 --book --seconds 20
  * deno run -A tests/server/serve_rss.ts --heap --snapshot  # JS heap by area and by kind
+ * deno run -A tests/server/serve_rss.ts --root DIR     # another checkout (git archive)
  * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # V8 flags for the server
+ *   (default: those of the `serve` task in deno.json; `--v8 none` for none)
  * ```
  *
  * RSS figures come from runs without the inspector (it costs memory of its
@@ -22,9 +24,15 @@
  * Linux only (/proc).
  */
 
-import { heapSnapshotSummary, Inspector } from "./_inspector.ts";
+import {
+  heapSnapshotSummary,
+  Inspector,
+  serveTaskV8Flags,
+} from "./_inspector.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const HERE = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+/** Krakked's checkout (`--root DIR`; default: this one). */
+let ROOT = HERE;
 const encoder = new TextEncoder();
 
 function say(line: string): void {
@@ -35,7 +43,7 @@ interface Args {
   pairs: number[];
   seconds: number;
   book: boolean;
-  v8: string[];
+  v8: string[] | undefined;
   profile: boolean;
   snapshot: boolean;
   inspect: boolean;
@@ -46,7 +54,7 @@ function parseArgs(argv: readonly string[]): Args {
     pairs: [0, 30, 100, 300],
     seconds: 15,
     book: false,
-    v8: [],
+    v8: undefined,
     profile: false,
     snapshot: false,
     inspect: false,
@@ -61,10 +69,13 @@ function parseArgs(argv: readonly string[]): Args {
     if (a === "--pairs") args.pairs = value().split(",").map(Number);
     else if (a === "--seconds") args.seconds = Number(value());
     else if (a === "--book") args.book = true;
+    else if (a === "--root") ROOT = value().replace(/\/$/, "");
     else if (a === "--heap") args.inspect = args.profile = true;
     else if (a === "--snapshot") args.inspect = args.snapshot = true;
-    else if (a === "--v8") args.v8.push(...argv.slice(i + 1)), i = argv.length;
-    else throw new Error(`unknown flag ${a}`);
+    else if (a === "--v8") {
+      args.v8 = argv.slice(i + 1).filter((f) => f !== "none");
+      i = argv.length;
+    } else throw new Error(`unknown flag ${a}`);
   }
   return args;
 }
@@ -294,10 +305,11 @@ const f1 = (n: number) => n.toFixed(1).padStart(6);
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args);
+  const v8 = args.v8 ?? await serveTaskV8Flags(ROOT);
   say(
     `serve --sim memory, Deno ${Deno.version.deno}, ${args.seconds} s streaming, ` +
       `channels: ticker${args.book ? " + book(10)" : ""}${
-        args.v8.length ? `, V8 ${args.v8.join(" ")}` : ""
+        v8.length ? `, V8 ${v8.join(" ")}` : ""
       }`,
   );
   say(`floor: bare Deno.serve RSS ${f1(await floorRss())} MiB`);
@@ -305,7 +317,7 @@ async function main(): Promise<void> {
     "pairs  frames/s   RSS idle  RSS streaming (max)   heap used  heap total  external   MiB",
   );
   for (const n of args.pairs) {
-    const server = await startServe(n, args.v8, args.inspect);
+    const server = await startServe(n, v8, args.inspect);
     try {
       await sleep(3_000);
       const idle = await memory(server.inspector, server.process.pid);
