@@ -13,7 +13,7 @@ import { PairUniverse, universeConfigOf } from "@krakked/core/market/universe";
 import { canonicalSymbol, KRAKEN_EXCHANGE } from "@krakked/core/record/silver";
 import type { Redactor } from "@krakked/core/secrets/redact";
 import { type RecorderStatus, runRecorder } from "../record/run.ts";
-import { RecordStore, type SymbolInfo } from "../record/store.ts";
+import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { type CheckResult, validateStore } from "../record/validate.ts";
 import {
   integerFlag,
@@ -193,7 +193,7 @@ export async function runRecord(
     const store = flags.store ?? join(ctx.paths.dir, "record", "market.duckdb");
     if (flags.action === "status") return await status(store, flags.json, io);
     if (flags.action === "validate") {
-      await using db = await RecordStore.open(store);
+      await using db = await openStore(store);
       const checks = await validateStore(db, {
         now: io.now,
         rest: ctx.rest,
@@ -219,7 +219,7 @@ export async function runRecord(
     }
     const symbols = pairs.map(symbolInfo);
     await Deno.mkdir(join(store, ".."), { recursive: true });
-    await using db = await RecordStore.open(store);
+    await using db = await openStore(store);
     await db.registerSymbols(symbols);
     writeLine(
       io.stderr,
@@ -288,7 +288,7 @@ async function status(
   let symbols: Record<string, unknown>[] = [];
   let storeError: string | null = null;
   try {
-    await using db = await RecordStore.open(store);
+    await using db = await openStore(store);
     const [row] = await db.query(
       `SELECT (SELECT count(*) FROM bronze_trades_kraken)::BIGINT AS bronze,
          (SELECT count(*) FROM silver_trades)::BIGINT AS silver,
@@ -365,6 +365,16 @@ function report(checks: CheckResult[], json: boolean, io: CliIo): number {
     } failed`,
   );
   return ok ? 0 : 1;
+}
+
+/**
+ * Open the DuckDB store. Imported on first use: DuckDB is a native module
+ * that needs --allow-ffi, and only `record` may ask for it; every other
+ * command (and `deno task sim`/`serve`, which load this table) runs without.
+ */
+async function openStore(path: string): Promise<RecordStore> {
+  const { RecordStore } = await import("../record/store.ts");
+  return await RecordStore.open(path);
 }
 
 /** `krakked record`, for the command table. */
