@@ -13,7 +13,7 @@ import type { Command } from "./command.ts";
 import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { withOrderService } from "./order_cmd.ts";
-import { modeLabel } from "./trade_text.ts";
+import { decisionJson, modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked cancel`. */
 export const CANCEL_HELP =
@@ -176,7 +176,7 @@ export async function runCancel(
   );
   const report = cancelReport(decision);
   if (flags.json) {
-    writeJson(io, decision);
+    writeJson(io, decisionJson(decision));
     // The warning about unprotected holdings is never silent.
     if (decision.decision === "accepted") {
       for (const line of report.err) writeLine(io.stderr, line);

@@ -23,7 +23,7 @@ import { EXIT } from "./errors.ts";
 import { symbolNamer } from "./symbols.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { printExit, withOrderService } from "./order_cmd.ts";
-import { modeLabel } from "./trade_text.ts";
+import { decisionJson, modeLabel } from "./trade_text.ts";
 
 /** Help text of `krakked close`. */
 export const CLOSE_HELP =
@@ -168,7 +168,7 @@ export async function runClose(
   if (decision.decision === "accepted") {
     return printExit(io, decision, flags.pair, flags.json, symbolOf);
   }
-  if (flags.json) writeJson(io, decision);
+  if (flags.json) writeJson(io, decisionJson(decision));
   else {
     writeLine(
       io.stderr,

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ErrorCategory } from "./errors.ts";
 import { KrakenError } from "@krakked/core/rest/errors";
 import type { CredentialsResult } from "@krakked/core/secrets/credentials";
 
@@ -433,6 +434,47 @@ export function doctorExitCode(checks: readonly DoctorCheck[]): number {
     )
   ) return 3;
   return 1;
+}
+
+/**
+ * The `--json` error object of a failed doctor run: the failed check that
+ * decided the exit code, with a category from the one table (`network`,
+ * `credentials`, `auth`, `permission`, `config`), so scripts read doctor's
+ * failure like any command's.
+ *
+ * @param checks The checks.
+ * @returns `{ category, message, suggestion? }`, or `undefined` when nothing failed.
+ * @example Nothing failed
+ * ```ts
+ * import { doctorError } from "./doctor.ts";
+ * doctorError([]); // undefined
+ * ```
+ */
+export function doctorError(
+  checks: readonly DoctorCheck[],
+):
+  | { category: ErrorCategory; message: string; suggestion?: string }
+  | undefined {
+  const failed = checks.filter((c) => c.status === "fail");
+  const pick = (id: (c: DoctorCheck) => boolean) => failed.find(id);
+  const [check, category]: [DoctorCheck | undefined, ErrorCategory] =
+    pick((c) => c.id === "connectivity") !== undefined
+      ? [pick((c) => c.id === "connectivity"), "network"]
+      : pick((c) => c.id === "credentials") !== undefined
+      ? [pick((c) => c.id === "credentials"), "credentials"]
+      : pick((c) => c.id === "auth") !== undefined
+      ? [pick((c) => c.id === "auth"), "auth"]
+      : pick((c) => c.id.startsWith("perm_")) !== undefined
+      ? [pick((c) => c.id.startsWith("perm_")), "permission"]
+      : pick((c) => c.id === "config") !== undefined
+      ? [pick((c) => c.id === "config"), "config"]
+      : [failed[0], "unexpected"];
+  if (check === undefined) return undefined;
+  return {
+    category,
+    message: `${check.label}: ${check.detail}`,
+    ...(check.hint === undefined ? {} : { suggestion: check.hint }),
+  };
 }
 
 /**

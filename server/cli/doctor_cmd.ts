@@ -13,6 +13,7 @@ import type { Command } from "./command.ts";
 import { loadContext, resolveCliCredentials } from "./context.ts";
 import {
   type DoctorCheck,
+  doctorError,
   doctorExitCode,
   type DoctorInputs,
   type DoctorRest,
@@ -127,7 +128,14 @@ export async function runDoctorCommand(
   }
   const exitCode = doctorExitCode(checks);
   if (flags.json) {
-    writeJson(io, { checks, exitCode });
+    const error = doctorError(checks);
+    writeJson(io, {
+      checks,
+      exitCode,
+      // Exit codes and categories agree with the one table: the JSON error
+      // is there exactly when the run failed.
+      ...(exitCode !== 0 && error !== undefined ? { error } : {}),
+    });
   } else {
     writeLine(io.stdout, formatChecks(checks, colorAllowed(io)));
   }

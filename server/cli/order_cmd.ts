@@ -28,7 +28,12 @@ import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { symbolNamer } from "./symbols.ts";
-import { dryRunLines, exitReport, modeLabel } from "./trade_text.ts";
+import {
+  decisionJson,
+  dryRunLines,
+  exitReport,
+  modeLabel,
+} from "./trade_text.ts";
 
 /** Help text of `krakked order`. */
 export const ORDER_HELP =
@@ -306,7 +311,7 @@ export async function runOrder(
   if (decision.decision === "accepted" && decision.exit !== undefined) {
     return printExit(io, decision, flags.ticket.pair, flags.json, symbolOf);
   }
-  if (flags.json) writeJson(io, decision);
+  if (flags.json) writeJson(io, decisionJson(decision));
   else {
     writeLine(
       decision.decision === "accepted" ? io.stdout : io.stderr,

@@ -190,3 +190,34 @@ export function dryRunLines(
   }
   return lines;
 }
+
+/**
+ * A decision as `--json` prints it: as is, plus, for a rejection, the one
+ * error shape (`error.category` `order_rejected`, exit code 1), so scripts
+ * read a refused order like any failure and still have the rule.
+ *
+ * @param decision An order or cancel decision.
+ * @returns The object to print.
+ * @example A rejection
+ * ```ts
+ * import { decisionJson } from "./trade_text.ts";
+ * decisionJson({ decision: "rejected", rule: "mode_read_only", message: "read only" }).error;
+ * // { category: "order_rejected", message: "REJECTED (mode_read_only): read only" }
+ * ```
+ */
+export function decisionJson<
+  D extends { decision: string; rule?: string; message?: string },
+>(
+  decision: D,
+): D & { error?: { category: "order_rejected"; message: string } } {
+  if (decision.decision !== "rejected") return decision;
+  return {
+    ...decision,
+    error: {
+      category: "order_rejected",
+      message: `REJECTED (${decision.rule ?? "unknown"}): ${
+        decision.message ?? ""
+      }`,
+    },
+  };
+}
