@@ -377,14 +377,14 @@ export class RecordStore implements AsyncDisposable {
     tf: GoldTimeframe,
     nowUs: number,
   ): Promise<{ count: number; fromUs: number; toUs: number }> {
-    const rows: { symbol: string; bucket_us: number }[] = [];
+    const rows: [string, number][] = [];
     let fromUs = Infinity;
     let toUs = -Infinity;
     for (const [symbol, set] of this.#dirty.get(tf)!) {
       for (const b of set) {
         if (!isBucketClosed(b, tf, nowUs)) continue;
         set.delete(b);
-        rows.push({ symbol, bucket_us: b });
+        rows.push([symbol, b]);
         fromUs = Math.min(fromUs, b);
         toUs = Math.max(toUs, b + spanUs(tf));
       }
@@ -483,9 +483,8 @@ export class RecordStore implements AsyncDisposable {
    */
   async #stage(
     table: StageTable,
-    rows: readonly Record<string, string | number>[],
+    rows: readonly (readonly (string | number)[])[],
   ): Promise<void> {
-    const names = Object.keys(STAGE_COLUMNS[table]);
     const columns = Object.entries(STAGE_COLUMNS[table])
       .map(([name, type]) => `${name}: '${type}'`).join(", ");
     if (rows.length === 0) {
@@ -498,20 +497,7 @@ export class RecordStore implements AsyncDisposable {
       return;
     }
     const lines: string[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      let line = "";
-      for (let c = 0; c < names.length; c++) {
-        const value = row[names[c]!];
-        if (c > 0) line += "\t";
-        if (typeof value === "number") line += String(value);
-        else if (value === "" || value === undefined) line += '""';
-        else if (NEEDS_QUOTES.test(value)) {
-          line += `"${value.replaceAll('"', '""')}"`;
-        } else line += value;
-      }
-      lines[i] = line;
-    }
+    for (let i = 0; i < rows.length; i++) lines[i] = tsvLine(rows[i]!);
     await Deno.writeTextFile(this.#stageFile, lines.join("\n") + "\n");
     const file = this.#stageFile.replaceAll("'", "''");
     await this.#db.run(
@@ -537,11 +523,14 @@ export class RecordStore implements AsyncDisposable {
         s,
       );
     }
+    // Rows in STAGE_COLUMNS order (arrays: cheaper than keyed objects).
     const frames = new Map<string, number>();
-    const frameRows: Record<string, string | number>[] = [];
-    const trades: Record<string, string | number>[] = [];
+    const frameRows: (string | number)[][] = [];
+    const trades: (string | number)[][] = [];
+    const tradeSource: string[] = [];
+    const tradeReceived: number[] = [];
     const firstOf = new Map<string, number>();
-    const rejected: Record<string, string | number>[] = [];
+    const rejected: (string | number)[][] = [];
     let minUs = Infinity;
     let maxUs = -Infinity;
     for (const r of batch.bronze) {
@@ -549,32 +538,25 @@ export class RecordStore implements AsyncDisposable {
       if (f === undefined) {
         f = frameRows.length;
         frames.set(r.raw, f);
-        frameRows.push({
-          f,
-          "received_us": r.receivedUs,
-          "connection_id": r.connectionId,
-          source: r.source,
-          raw: r.raw,
-        });
+        frameRows.push([f, r.receivedUs, r.connectionId, r.source, r.raw]);
       }
-      const bronze = {
-        symbol: r.symbol,
-        side: r.side,
-        price: r.price,
-        qty: r.qty,
-        "ord_type": r.ordType,
-        "trade_id": r.tradeId,
-        timestamp: r.timestamp,
-        "received_us": r.receivedUs,
-        "connection_id": r.connectionId,
-        source: r.source,
-        f,
-      };
       const s = silverOf.get(
         `${r.symbol}\u0000${r.tradeId}\u0000${r.source}\u0000${r.receivedUs}`,
       );
       if (s === undefined) {
-        rejected.push(bronze);
+        rejected.push([
+          r.symbol,
+          r.side,
+          r.price,
+          r.qty,
+          r.ordType,
+          r.tradeId,
+          r.timestamp,
+          r.receivedUs,
+          r.connectionId,
+          r.source,
+          f,
+        ]);
         continue;
       }
       if (s.tsUs < minUs) minUs = s.tsUs;
@@ -582,25 +564,38 @@ export class RecordStore implements AsyncDisposable {
       // One row per trade id: a WS copy before a REST one, then the earliest.
       const seen = firstOf.get(s.tradeId);
       if (seen !== undefined) {
-        const kept = trades[seen]!;
-        const better = (r.source === "ws" && kept.source !== "ws") ||
-          (r.source === kept.source && r.receivedUs < Number(kept.received_us));
+        const better = (r.source === "ws" && tradeSource[seen] !== "ws") ||
+          (r.source === tradeSource[seen] &&
+            r.receivedUs < tradeReceived[seen]!);
         if (!better) continue;
-      } else firstOf.set(s.tradeId, trades.length);
-      const row = {
-        ...bronze,
-        exchange: s.exchange,
-        "s_symbol": s.symbol,
-        "s_trade_id": s.tradeId,
-        "s_side": s.side,
-        "price_i": wholePart(s.price),
-        "price_f": fractionPart(s.price),
-        "qty_i": wholePart(s.qty),
-        "qty_f": fractionPart(s.qty),
-        "ts_us": s.tsUs,
-      };
-      if (seen !== undefined) trades[seen] = row;
-      else trades.push(row);
+      }
+      const row = [
+        r.symbol,
+        r.side,
+        r.price,
+        r.qty,
+        r.ordType,
+        r.tradeId,
+        r.timestamp,
+        r.receivedUs,
+        r.connectionId,
+        r.source,
+        f,
+        s.exchange,
+        s.symbol,
+        s.tradeId,
+        s.side,
+        wholePart(s.price),
+        fractionPart(s.price),
+        wholePart(s.qty),
+        fractionPart(s.qty),
+        s.tsUs,
+      ];
+      const at = seen ?? trades.length;
+      if (seen === undefined) firstOf.set(s.tradeId, at);
+      trades[at] = row;
+      tradeSource[at] = r.source;
+      tradeReceived[at] = r.receivedUs;
     }
     await this.#stage("stage_frames", frameRows);
     await this.#stage("stage_trades", trades);
@@ -615,23 +610,38 @@ export class RecordStore implements AsyncDisposable {
   async #stageGold(candles: readonly GoldCandle[]): Promise<void> {
     await this.#stage(
       "stage_gold",
-      candles.map((g) => ({
-        exchange: g.exchange,
-        symbol: g.symbol,
-        "bucket_us": g.bucketStartUs,
-        open: g.open,
-        high: g.high,
-        low: g.low,
-        close: g.close,
-        volume: g.volume,
-        vwap: g.vwap,
-        "trade_count": g.count,
-        notional: g.notional,
-        "first_trade_id": g.firstTradeId,
-        "last_trade_id": g.lastTradeId,
-      })),
+      candles.map((g) => [
+        g.exchange,
+        g.symbol,
+        g.bucketStartUs,
+        g.open,
+        g.high,
+        g.low,
+        g.close,
+        g.volume,
+        g.vwap,
+        g.count,
+        g.notional,
+        g.firstTradeId,
+        g.lastTradeId,
+      ]),
     );
   }
+}
+
+/** One staging line: tab-separated, text quoted only when it must be. */
+function tsvLine(values: readonly (string | number)[]): string {
+  let line = "";
+  for (let c = 0; c < values.length; c++) {
+    const value = values[c]!;
+    if (c > 0) line += "\t";
+    if (typeof value === "number") line += value;
+    else if (value === "") line += '""';
+    else if (NEEDS_QUOTES.test(value)) {
+      line += `"${value.replaceAll('"', '""')}"`;
+    } else line += value;
+  }
+  return line;
 }
 
 /** The whole part of positive canonical decimal text, as a number. */
