@@ -16,8 +16,18 @@
 /** The default request deadline: the REST call deadline plus a margin. */
 export const DEFAULT_REQUEST_DEADLINE_MS = 45_000;
 
-/** Paths whose requests wait on Kraken and get the deadline. */
-const BOUNDED = /^\/api\/(?:private\/(?!events$)|orders(?:\/|$)|paper(?:\/|$))/;
+/**
+ * Whether a request waits on Kraken: private reads (not the event stream),
+ * orders and the paper account. No allocation: this runs on every request.
+ */
+function bounded(url: string): boolean {
+  const at = url.indexOf("/", url.indexOf("//") + 2);
+  if (at === -1 || !url.startsWith("/api/", at)) return false;
+  if (url.startsWith("/api/private/", at)) {
+    return !url.startsWith("/api/private/events", at);
+  }
+  return url.startsWith("/api/orders", at) || url.startsWith("/api/paper", at);
+}
 
 /**
  * Wrap a fetch handler so the requests that wait on Kraken answer within
@@ -39,10 +49,7 @@ export function withRequestDeadline<I>(
   deadlineMs: number = DEFAULT_REQUEST_DEADLINE_MS,
 ): (request: Request, info: I) => Promise<Response> {
   return async (request, info) => {
-    const pathStart = request.url.indexOf("/", request.url.indexOf("//") + 2);
-    const path = request.url.slice(pathStart === -1 ? 0 : pathStart)
-      .split("?", 1)[0]!;
-    if (!BOUNDED.test(path)) return await handler(request, info);
+    if (!bounded(request.url)) return await handler(request, info);
     const deadline = new AbortController();
     let onDeadline!: () => void;
     const expired = new Promise<Response>((resolve) => {
