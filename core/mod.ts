@@ -213,6 +213,7 @@ export {
 export {
   MemoryOhlcStore,
   type OhlcStore,
+  type StoreRepair,
   type UpsertResult,
 } from "./market/ohlc_store.ts";
 export {

@@ -90,6 +90,7 @@ export {
   diffCandles,
   MemoryOhlcStore,
   type OhlcStore,
+  type StoreRepair,
   type UpsertResult,
 } from "./ohlc_store.ts";
 export {
