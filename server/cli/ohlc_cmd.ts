@@ -5,6 +5,7 @@
  * @module
  */
 
+import { resolvePair } from "./symbols.ts";
 import { join } from "node:path";
 import type { KrakkedConfig } from "@krakked/core/config/config";
 import {
@@ -252,7 +253,7 @@ export async function runOhlc(
     const { resolver } = await loadMarketMetadata(ctx.rest, {
       supportsMargin: ctx.config.region.supports_margin,
     });
-    const pair = resolver.get(flags.pair);
+    const pair = resolvePair(resolver, flags.pair, "ohlc");
     const history = new OhlcHistory({
       store,
       source: ctx.rest,

@@ -20,7 +20,7 @@ import {
 import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
 import { type CliIo, writeLine } from "./io.ts";
-import { marketOf, type PairJson, pairJson } from "./symbols.ts";
+import { marketOf, type PairJson, pairJson, resolvePair } from "./symbols.ts";
 import { BOOK_PRINT_INTERVAL_MS, coalesce, runWatch } from "./watch.ts";
 
 /** Help text of `krakked orderbook`. */
@@ -236,7 +236,7 @@ export async function runOrderbook(
   const ctx = await loadCommandContext(io, { redactor });
   try {
     const { resolver } = await marketOf(ctx);
-    const pair = resolver.get(flags.pair);
+    const pair = resolvePair(resolver, flags.pair, "orderbook");
     const print = (view: OrderbookJson) => {
       if (flags.json) io.stdout(`${JSON.stringify(view)}\n`);
       else {

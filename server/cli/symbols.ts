@@ -12,8 +12,13 @@ import {
   loadMarketMetadata,
   type MarketMetadata,
 } from "@krakked/core/market/metadata";
-import type { PairMetadata, PairResolver } from "@krakked/core/market/pairs";
+import {
+  type PairMetadata,
+  type PairResolver,
+  UnknownPairError,
+} from "@krakked/core/market/pairs";
 import type { CliContext } from "./context.ts";
+import { UsageError } from "./errors.ts";
 
 /** A pair as `--json` prints it: the symbol people read, and Kraken's ids. */
 export interface PairJson {
@@ -100,5 +105,45 @@ export async function symbolNamer(
     return (id) => displaySymbol(resolver, id);
   } catch {
     return (id) => id;
+  }
+}
+
+/**
+ * Resolve a pair the user typed, for a command: its metadata, or a usage
+ * error whose suggestions are spelled as every output spells pairs
+ * (`did you mean BTC/USD?`, where core's own error lists ids).
+ *
+ * @param resolver Resolves spellings.
+ * @param input What the user typed.
+ * @param command The command, for its help.
+ * @returns The pair.
+ * @throws {UsageError} When no pair matches.
+ * @example Resolve
+ * ```ts ignore
+ * resolvePair(resolver, "btc-usd", "ticker").wsV2; // "BTC/USD"
+ * ```
+ */
+export function resolvePair(
+  resolver: Pick<PairResolver, "get">,
+  input: string,
+  command: string,
+): PairMetadata {
+  try {
+    return resolver.get(input);
+  } catch (error) {
+    if (!(error instanceof UnknownPairError)) throw error;
+    const named = error.suggestions.map((id) => {
+      try {
+        return resolver.get(id).wsV2;
+      } catch {
+        return id;
+      }
+    });
+    throw new UsageError(
+      `Unknown pair ${JSON.stringify(input)}${
+        named.length > 0 ? `; did you mean ${named.join(", ")}?` : ""
+      }`,
+      command,
+    );
   }
 }

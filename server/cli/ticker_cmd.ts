@@ -12,6 +12,7 @@ import type { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
+import { resolvePair } from "./symbols.ts";
 import { type CliIo, colorAllowed, paint, writeJson, writeLine } from "./io.ts";
 
 const DAY_SEC = 86_400;
@@ -198,7 +199,7 @@ export async function runTicker(
     });
     const wanted = flags.pairs.map((input) => ({
       input,
-      pair: resolver.get(input),
+      pair: resolvePair(resolver, input, "ticker"),
     }));
     const restKeys = [...new Set(wanted.map((w) => w.pair.restKey))];
     const tickers = await ctx.rest.ticker(restKeys);

@@ -15,7 +15,7 @@ import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { watchFlags } from "./orderbook_cmd.ts";
-import { marketOf, type PairJson, pairJson } from "./symbols.ts";
+import { marketOf, type PairJson, pairJson, resolvePair } from "./symbols.ts";
 import { runWatch } from "./watch.ts";
 
 /** Help text of `krakked trades`. */
@@ -171,7 +171,7 @@ export async function runTrades(
   const ctx = await loadCommandContext(io, { redactor });
   try {
     const { resolver } = await marketOf(ctx);
-    const pair = resolver.get(flags.pair);
+    const pair = resolvePair(resolver, flags.pair, "trades");
     if (!flags.watch) {
       const result = await ctx.rest.trades(pair.restKey, {
         count: flags.count,

@@ -159,6 +159,12 @@ Deno.test("orderbook against the simulator: text, --json and an unknown pair", a
     const run = await h.run(["orderbook", "NOPE/USD", "--json"]);
     assert.equal(run.code, 2);
     assert.equal(JSON.parse(run.stdout).error.category, "usage");
+    const typo = await h.run(["trades", "ETH/USDD"]);
+    assert.equal(typo.code, 2);
+    assert.match(
+      typo.stderr,
+      /^krakked trades: Unknown pair "ETH\/USDD"; did you mean ETH\/USD[,?]/,
+    );
   });
 });
 
