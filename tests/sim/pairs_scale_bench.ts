@@ -13,7 +13,9 @@
  * with `ps -o rss=`. One process per N, so no cache carries over.
  *
  * It prints one row per N and the growth ratios (time and RSS per pair), not
- * pass/fail: speed is measured here, never asserted in tests.
+ * pass/fail: speed is measured here, never asserted in tests. The CPU time
+ * the simulator spent on the subscription is printed beside the wall time:
+ * on a shared machine the wall time also counts other processes' turns.
  *
  * @module
  */
@@ -25,7 +27,21 @@ interface Row {
   pairs: number;
   startMs: number;
   firstTickerMs: number;
+  /** CPU time the simulator spent between the subscribe and the last snapshot. */
+  firstTickerCpuMs: number;
   rssMiB: number;
+}
+
+/** User + system CPU time of a process, ms (10 ms resolution: /proc stat ticks). */
+async function cpuMs(pid: number): Promise<number> {
+  const out = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function readLineContaining(
@@ -83,6 +99,7 @@ async function measure(pairs: number): Promise<Row> {
     const seen = new Set<string>();
     let tSub = 0;
     let firstTickerMs = 0;
+    let cpuAtSub = Promise.resolve(0);
     await new Promise<void>((resolve, reject) => {
       ws.onerror = () => reject(new Error("websocket error"));
       ws.onopen = () =>
@@ -97,6 +114,7 @@ async function measure(pairs: number): Promise<Row> {
         if (msg.channel === "instrument" && msg.type === "snapshot") {
           for (const p of msg.data.pairs) symbols.push(p.symbol);
           const want = symbols.slice(0, pairs);
+          cpuAtSub = cpuMs(child.pid);
           tSub = performance.now();
           ws.send(
             JSON.stringify({
@@ -113,10 +131,11 @@ async function measure(pairs: number): Promise<Row> {
         }
       };
     });
+    const firstTickerCpuMs = await cpuMs(child.pid) - await cpuAtSub;
     await new Promise((r) => setTimeout(r, 3000));
     const rss = await rssMiB(child.pid);
     ws.close();
-    return { pairs, startMs, firstTickerMs, rssMiB: rss };
+    return { pairs, startMs, firstTickerMs, firstTickerCpuMs, rssMiB: rss };
   } finally {
     reader.releaseLock();
     child.kill("SIGTERM");
@@ -130,13 +149,17 @@ const counts = Deno.args.length > 0
 const rows: Row[] = [];
 for (const n of counts) rows.push(await measure(n));
 // deno-lint-ignore no-console
-console.log("pairs  start(ms)  first-ticker(ms)  RSS(MiB)");
+console.log(
+  "pairs  start(ms)  first-ticker(ms)  first-ticker CPU(ms)  RSS(MiB)",
+);
 for (const r of rows) {
   // deno-lint-ignore no-console
   console.log(
     `${String(r.pairs).padStart(5)}  ${r.startMs.toFixed(0).padStart(9)}  ${
       r.firstTickerMs.toFixed(0).padStart(16)
-    }  ${r.rssMiB.toFixed(1).padStart(8)}`,
+    }  ${r.firstTickerCpuMs.toFixed(0).padStart(20)}  ${
+      r.rssMiB.toFixed(1).padStart(8)
+    }`,
   );
 }
 const first = rows[0]!;

@@ -309,6 +309,13 @@ interface PairModel {
   readonly priceScale: number;
   /** `10^lot_decimals`. */
   readonly lotScale: number;
+  /** Value-noise knots of the base, quote and pair paths (pure, per seed). */
+  readonly baseKnots: Knots;
+  readonly quoteKnots: Knots;
+  readonly pairKnots: Knots;
+  /** The last log price computed, by minute (consecutive minutes share ends). */
+  lastLogMinute: number;
+  lastLogPrice: number;
 }
 
 /** Liquidity the simulator's own fills took from one level. */
@@ -348,6 +355,11 @@ interface PairState {
 
 const EMPTY: readonly SimTrade[] = Object.freeze([]);
 
+// Scratch buffers of the generators (single-threaded, never held across calls).
+const DAY_WEIGHTS = new Float64Array(1440);
+const FILLS: number[] = [];
+let ARRIVALS = new Float64Array(256);
+
 /** Shared pure caches: `seed|activity` → pair key → state (four stores at most). */
 const STORES = new Map<string, Map<string, PairState>>();
 
@@ -386,10 +398,64 @@ function stream(seed: number, a: number, b: number, c: number): Stream {
   return new Stream(hash32(seed, a, b, c));
 }
 
-/** A standard normal from two draws (Box–Muller). */
+/** Inverse standard normal CDF at 4,096 midpoints (Acklam's rational approximation). */
+const NORMAL_TABLE = (() => {
+  const a = [
+    -39.69683028665376,
+    220.9460984245205,
+    -275.9285104469687,
+    138.357751867269,
+    -30.66479806614716,
+    2.506628277459239,
+  ];
+  const b = [
+    -54.47609879822406,
+    161.5858368580409,
+    -155.6989798598866,
+    66.80131188771972,
+    -13.28068155288572,
+  ];
+  const c = [
+    -0.007784894002430293,
+    -0.3223964580411365,
+    -2.400758277161838,
+    -2.549732539343734,
+    4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [
+    0.007784695709041462,
+    0.3224671290700398,
+    2.445134137142996,
+    3.754408661907416,
+  ];
+  const inverse = (p: number): number => {
+    if (p < 0.02425) {
+      const q = Math.sqrt(-2 * Math.log(p));
+      return (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) *
+          q + c[5]!) /
+        ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+    }
+    if (p > 1 - 0.02425) return -inverse(1 - p);
+    const q = p - 0.5;
+    const r = q * q;
+    return (((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r +
+      a[5]!) *
+      q /
+      (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1);
+  };
+  const table = new Float64Array(4097);
+  for (let i = 0; i < 4096; i++) table[i] = inverse((i + 0.5) / 4096);
+  table[4096] = table[4095]!;
+  return table;
+})();
+
+/** A standard normal from one draw (table of the inverse CDF, interpolated; |z| ≤ 3.7). */
 function gauss(rng: Stream): number {
-  const u = 1 - rng.next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
+  const x = rng.next() * 4096;
+  const i = x | 0;
+  const lo = NORMAL_TABLE[i]!;
+  return lo + (NORMAL_TABLE[i + 1]! - lo) * (x - i);
 }
 
 /** Mean of `min(50, Pareto(α = 1.6))`, the tail factor of trade sizes. */
@@ -446,7 +512,6 @@ export class Market {
   #activity: SimActivity;
   #shared: Map<string, PairState>;
   #states = new Map<string, PairState>();
-  #knots = new Map<number, Knots>();
   #ownLog: SimTrade[] = [];
 
   /**
@@ -897,7 +962,20 @@ export class Market {
     const bids: BookLevel[] = [];
     const topMs = Math.floor(last.timeUs / 1000);
     // Bounded walks: a level emptied by own fills is skipped, not looped on.
-    let level = this.#level(state, "a", bestAsk, atMs, topMs, 0);
+    // Depth grows with the distance from a per-minute reference of the path,
+    // not from the top: a level keeps its size when trades move the top.
+    const ref = Math.round(
+      Math.exp(this.#logPrice(model, Math.floor(atMs / MINUTE_MS))) *
+        model.priceScale,
+    );
+    let level = this.#level(
+      state,
+      "a",
+      bestAsk,
+      atMs,
+      topMs,
+      Math.abs(bestAsk - ref),
+    );
     if (level) asks.push(level);
     for (
       let i = bestAsk + 1, n = 0;
@@ -905,11 +983,18 @@ export class Market {
       n++
     ) {
       const next = this.#nextLevelUp(model, i);
-      level = this.#level(state, "a", next, atMs, 0, next - bestAsk);
+      level = this.#level(state, "a", next, atMs, 0, Math.abs(next - ref));
       if (level) asks.push(level);
       i = next + 1;
     }
-    level = this.#level(state, "b", bestBid, atMs, topMs, 0);
+    level = this.#level(
+      state,
+      "b",
+      bestBid,
+      atMs,
+      topMs,
+      Math.abs(ref - bestBid),
+    );
     if (level) bids.push(level);
     for (
       let i = bestBid - 1, n = 0;
@@ -918,7 +1003,7 @@ export class Market {
     ) {
       const next = this.#nextLevelDown(model, i);
       if (next < 1) break;
-      level = this.#level(state, "b", next, atMs, 0, bestBid - next);
+      level = this.#level(state, "b", next, atMs, 0, Math.abs(ref - next));
       if (level) bids.push(level);
       i = next - 1;
     }
@@ -1113,19 +1198,33 @@ export class Market {
       fillsMean: 1 +
         0.9 * Math.min(1, Math.log10(Math.max(10, pair.tradesPerDay)) / 5),
       meanVolume,
-      topQty: meanVolume * 12,
+      topQty: meanVolume * 8,
       spreadTicks,
       levelBlock: Math.max(2, spreadTicks),
       levelPeriodMs,
       refillMs: Math.min(120_000, Math.max(5_000, levelPeriodMs * 40)),
       priceScale: 10 ** pair.pairDecimals,
       lotScale: 10 ** pair.lotDecimals,
+      baseKnots: new Knots(
+        this.#seed,
+        CH_PATH,
+        hashText(base.key),
+        SCALES_MIN.length,
+      ),
+      quoteKnots: new Knots(
+        this.#seed,
+        CH_PATH,
+        hashText(quote.key),
+        SCALES_MIN.length,
+      ),
+      pairKnots: new Knots(this.#seed, CH_PAIR_PATH, pair.index, 3),
+      lastLogMinute: NaN,
+      lastLogPrice: 0,
     };
   }
 
-  #assetLog(asset: SimAsset, salt: number, tMin: number): number {
+  #assetLog(asset: SimAsset, knots: Knots, tMin: number): number {
     if (asset.dailyVolatility === 0) return Math.log(asset.usdPrice || 1);
-    const knots = this.#knotsFor(CH_PATH, salt, SCALES_MIN.length);
     let sum = 0;
     for (let i = 0; i < SCALES_MIN.length; i++) {
       sum += SCALE_WEIGHTS[i]! * knots.at(i, SCALES_MIN[i]!, tMin);
@@ -1134,25 +1233,18 @@ export class Market {
   }
 
   #logPrice(model: PairModel, tMin: number): number {
-    const knots = this.#knotsFor(CH_PAIR_PATH, model.pair.index, 3);
+    if (tMin === model.lastLogMinute) return model.lastLogPrice;
+    const knots = model.pairKnots;
     let own = 0;
     for (let i = 0; i < 3; i++) {
       own += PAIR_SCALE_WEIGHTS[i]! * knots.at(i, PAIR_SCALES_MIN[i]!, tMin);
     }
-    return this.#assetLog(model.base, model.baseSalt, tMin) -
-      this.#assetLog(model.quote, model.quoteSalt, tMin) +
+    const value = this.#assetLog(model.base, model.baseKnots, tMin) -
+      this.#assetLog(model.quote, model.quoteKnots, tMin) +
       model.pairVolatility * own;
-  }
-
-  /** The value-noise knots of one path, remembered between nearby minutes. */
-  #knotsFor(channel: number, salt: number, scales: number): Knots {
-    const key = channel * 2 ** 33 + (salt >>> 0);
-    let knots = this.#knots.get(key);
-    if (!knots) {
-      knots = new Knots(this.#seed, channel, salt, scales);
-      this.#knots.set(key, knots);
-    }
-    return knots;
+    model.lastLogMinute = tMin;
+    model.lastLogPrice = value;
+    return value;
   }
 
   // -------------------------------------------------------------------------
@@ -1193,7 +1285,7 @@ export class Market {
       }
       regimes[i] = regime;
     }
-    const weights = new Float64Array(DAY_MIN);
+    const weights = DAY_WEIGHTS;
     let sum = 0;
     for (let m = 0; m < DAY_MIN; m++) {
       const profile = 1 + 0.45 * Math.sin((2 * Math.PI * (m - 780)) / DAY_MIN);
@@ -1276,7 +1368,8 @@ export class Market {
     const idx = model.pair.index;
     const rng = stream(this.#seed, CH_MINUTE, idx, minute);
     // Taker orders of 1…n fills.
-    const fills: number[] = [];
+    const fills = FILLS;
+    fills.length = 0;
     const more = 1 - 1 / model.fillsMean;
     for (let left = count; left > 0;) {
       let k = 1;
@@ -1287,7 +1380,8 @@ export class Market {
     // Arrival gaps: bursts of short gaps between long ones, scaled to the minute.
     const n = fills.length;
     const longMean = Math.max(0.1, (60 - 0.052 * n) / (0.35 * n + 1));
-    const at = new Float64Array(n);
+    if (ARRIVALS.length < n) ARRIVALS = new Float64Array(n * 2);
+    const at = ARRIVALS;
     let clock = 0;
     for (let i = 0; i <= n; i++) {
       const mean = i > 0 && rng.next() < 0.65 ? 0.08 : longMean;
@@ -1491,7 +1585,8 @@ export class Market {
     const wall = unit(seed, CH_LEVEL_WALL, idx, priceUnits, epoch) < 0.05
       ? 6
       : 1;
-    const qty = model.topQty * (1 + 0.3 * levels) * wall *
+    // Depth: +3 % per grid level from the minute's reference, at most 4×.
+    const qty = model.topQty * Math.min(4, 1 + 0.03 * levels) * wall *
       Math.exp(
         0.9 * normal(seed, CH_LEVEL_QTY + idx * 64, priceUnits, epoch) - 0.405,
       );

@@ -14,7 +14,9 @@ import {
 } from "../../../server/sim/exchange/units.ts";
 import { SimApiError } from "../../../server/sim/exchange/params.ts";
 import { resolvePair } from "../../../server/sim/exchange/pairs.ts";
+import type { SimOrder } from "../../../server/sim/exchange/account.ts";
 import {
+  type EngineHarness,
   engineHarness,
   futureTrades,
   HOUR_MS,
@@ -32,6 +34,13 @@ function expectCode(fn: () => unknown, code: string): void {
   });
 }
 
+/** USD cost of an order's fills (a USD-quoted pair), as a decimal string. */
+function fillsUsd(h: EngineHarness, order: SimOrder): string {
+  let units = 0n;
+  for (const id of order.tradeIds) units += h.account.trade(id)!.costUnits;
+  return String(Number(units) / 10_000);
+}
+
 function perMillion(percent: number): bigint {
   return BigInt(Math.round(percent * 10_000));
 }
@@ -46,7 +55,6 @@ Deno.test("a market buy walks the book with taker fees and two ledger entries pe
   const volume = BigInt(a0.qtyUnits) + BigInt(a1.qtyUnits) / 2n;
   const usdBefore = h.account.balance("ZUSD");
   const btcBefore = h.account.balance("XXBT");
-  const fee = feeTier(XBT.fees, h.account.thirtyDayUsd(START_MS)).fee;
 
   const placed = h.engine.add({
     ordertype: "market",
@@ -70,7 +78,12 @@ Deno.test("a market buy walks the book with taker fees and two ledger entries pe
   ]);
   let cost = 0n;
   let fees = 0n;
+  // An order's earlier fills count in the 30-day volume of its later ones:
+  // a walk of realistic levels can reach the next fee tier.
+  let volume30 = h.account.thirtyDayUsd(START_MS) - Number(fillsUsd(h, order));
   for (const trade of trades) {
+    const fee = feeTier(XBT.fees, volume30).fee;
+    volume30 += Number(trade.costUnits) / 10_000;
     const expectedCost = rescaleUnits(
       trade.priceUnits * trade.volumeUnits,
       9,
@@ -435,6 +448,7 @@ Deno.test("post-only, IOC and GTD", async (t) => {
 
   await t.step("IOC fills what crosses and cancels the rest", () => {
     using h = engineHarness();
+    h.account.deposit("ZUSD", 100_000_000_000n, START_MS - 1);
     const ask = h.market.book("XBTUSD").asks[0]!;
     const volume = BigInt(ask.qtyUnits) * 2n;
     const order = h.engine.add({
@@ -865,6 +879,9 @@ Deno.test("cancel by txid, client order id and user reference", () => {
 
 Deno.test("amend stops, icebergs and quantities; post-only amends that would take are refused", () => {
   using h = engineHarness();
+  // Enough for the orders below ($20,000 and 1 BTC), not for 5 BTC.
+  h.account.deposit("ZUSD", 200_000_000n, START_MS - 1);
+  h.account.deposit("XXBT", 10_000_000_000n, START_MS - 1);
   const last = BigInt(Math.round(h.market.lastPrice("XBTUSD") * 10));
   const stop = h.engine.add({
     ordertype: "stop-loss-limit",
@@ -953,6 +970,7 @@ Deno.test("amend stops, icebergs and quantities; post-only amends that would tak
   h.engine.amend({ txid: partial.txid }, { orderQty: "0.0001" }, START_MS);
   assert.equal(h.account.order(partial.txid)!.status, "open");
   const book = h.market.book("XBTUSD").asks[0]!;
+  h.account.deposit("ZUSD", 100_000_000_000n, START_MS - 1); // 3 top levels
   const taker = h.engine.add({
     ordertype: "limit",
     type: "buy",
