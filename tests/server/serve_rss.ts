@@ -13,7 +13,7 @@
  * deno run -A tests/server/serve_rss.ts --pairs 30,300 --book --seconds 20
  * deno run -A tests/server/serve_rss.ts --heap --snapshot  # JS heap by area and by kind
  * deno run -A tests/server/serve_rss.ts --root DIR     # another checkout (git archive)
- * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # V8 flags for the server
+ * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # a V8 flag (repeatable)
  *   (default: those of the `serve` task in deno.json; `--v8 none` for none)
  * ```
  *
@@ -73,8 +73,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--heap") args.inspect = args.profile = true;
     else if (a === "--snapshot") args.inspect = args.snapshot = true;
     else if (a === "--v8") {
-      args.v8 = argv.slice(i + 1).filter((f) => f !== "none");
-      i = argv.length;
+      const flag = value();
+      args.v8 = [...(args.v8 ?? []), ...(flag === "none" ? [] : [flag])];
     } else throw new Error(`unknown flag ${a}`);
   }
   return args;
