@@ -11,7 +11,11 @@
  * Counters for tests and devtools: `krakkedStats()` returns the batches
  * applied, the frames that applied more than one (the page applies at most
  * one per animation frame, so this stays 0), the most ticker rows in one
- * batch, and the table rows ever built (built once, then updated in place).
+ * batch, the row elements ever built and in the DOM now (the table is
+ * virtual: a window's worth, whatever the number of pairs), the pairs in
+ * the model, priced and matching the filter, and the worker's watch
+ * (sockets, subscriptions, focus). `krakkedMoves` is the set of symbols
+ * whose price moved since a test last cleared it.
  *
  * @module
  */
@@ -113,10 +117,15 @@ Object.defineProperty(globalThis, "krakkedStats", {
     rowsBuilt: table?.rowsBuilt ?? 0,
     rowsInDom: document.querySelectorAll("#market-body tr").length,
     pairs: table?.size ?? 0,
+    priced: table?.priced ?? 0,
     matching: table?.matching ?? 0,
     watch: statusBar.last?.watch,
   }),
 });
+
+/** Symbols whose price moved since the set was last cleared (tests). */
+const moves = new Set<string>();
+Object.defineProperty(globalThis, "krakkedMoves", { value: moves });
 
 const PINS_KEY = "krakked:pinned";
 
@@ -573,6 +582,7 @@ async function start(): Promise<void> {
   table = new MarketTable(byId("market-body"), {
     onSelect: (pair) => void select(pair),
     onPinsChange: (pinned) => void sendWatch(pinned),
+    onPriceMove: (symbol) => moves.add(symbol),
     staleToleranceSec: toleranceSec,
     flash: !reducedMotion,
     pinned: loadPins(),

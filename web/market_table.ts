@@ -70,6 +70,8 @@ export interface MarketTableOptions {
   overscan?: number;
   /** Pairs pinned at start (WS v2 symbols). */
   pinned?: readonly string[];
+  /** Called when a pair's last price moves (on screen or not). */
+  onPriceMove?: (symbol: string) => void;
 }
 
 function cell(
@@ -198,6 +200,13 @@ export class MarketTable {
     return this.#rows.length;
   }
 
+  /** Pairs that have a last price. */
+  get priced(): number {
+    let n = 0;
+    for (const row of this.#rows) if (row.lastValue !== undefined) n++;
+    return n;
+  }
+
   /** The pinned symbols. */
   get pinned(): string[] {
     return [...this.#pinned];
@@ -272,6 +281,7 @@ export class MarketTable {
       if (merged.last !== undefined) {
         if (row.lastValue !== undefined && merged.last !== row.lastValue) {
           row.pendingFlash = merged.last > row.lastValue ? "up" : "down";
+          this.#options.onPriceMove?.(row.pair.symbol);
         }
         row.lastValue = merged.last;
         if (!this.#firstPriceSeen) {
