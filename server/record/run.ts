@@ -277,7 +277,9 @@ export async function runRecorder(
   await backfills;
   clearInterval(timer);
   await flush();
-  await store.flushGold(options.now() * 1000);
+  const untilUs = options.now() * 1000;
+  await store.flushGold(untilUs);
+  await store.setRecordedUntil(untilUs);
   if (failure !== undefined) throw failure;
   return status;
 }

@@ -281,6 +281,31 @@ export class RecordStore implements AsyncDisposable {
     }
   }
 
+  /**
+   * Note how far (market time) the recording ran, at a clean stop: buckets
+   * closed by then have their gold; later ones were not fully recorded.
+   *
+   * @param nowUs The market time of the last gold flush, µs.
+   */
+  async setRecordedUntil(nowUs: number): Promise<void> {
+    await this.#db.run(
+      `INSERT OR REPLACE INTO record_meta VALUES ('recorded_until_us', $1)`,
+      [String(nowUs)],
+    );
+  }
+
+  /**
+   * How far the last recording ran (see {@linkcode RecordStore.setRecordedUntil}).
+   *
+   * @returns µs, or `undefined` before any clean stop.
+   */
+  async recordedUntil(): Promise<number | undefined> {
+    const [row] = await this.query(
+      `SELECT value FROM record_meta WHERE key = 'recorded_until_us'`,
+    );
+    return row === undefined ? undefined : Number(row.value);
+  }
+
   /** Buckets waiting to be built (not closed yet, or closed since the last write). */
   get dirtyBuckets(): number {
     let n = 0;
@@ -485,26 +510,60 @@ export class RecordStore implements AsyncDisposable {
     table: StageTable,
     rows: readonly (readonly (string | number)[])[],
   ): Promise<void> {
-    const columns = Object.entries(STAGE_COLUMNS[table])
-      .map(([name, type]) => `${name}: '${type}'`).join(", ");
-    if (rows.length === 0) {
-      await this.#db.run(
-        `CREATE OR REPLACE TEMP TABLE ${table} (${
-          Object.entries(STAGE_COLUMNS[table])
-            .map(([name, type]) => `${name} ${type}`).join(", ")
-        })`,
-      );
-      return;
-    }
     const lines: string[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) lines[i] = tsvLine(rows[i]!);
+    await this.#stageLines(table, lines);
+  }
+
+  /** Load ready TSV lines into a staging table with DuckDB's CSV reader. */
+  async #stageLines(
+    table: StageTable,
+    lines: readonly string[],
+  ): Promise<void> {
+    if (lines.length === 0) return await this.#stageEmpty(table);
     await Deno.writeTextFile(this.#stageFile, lines.join("\n") + "\n");
     const file = this.#stageFile.replaceAll("'", "''");
     await this.#db.run(
       `CREATE OR REPLACE TEMP TABLE ${table} AS
        SELECT * FROM read_csv('${file}', delim = '\t', header = false,
          quote = '"', escape = '"', allow_quoted_nulls = false,
-         auto_detect = false, columns = {${columns}})`,
+         auto_detect = false, columns = {${stageColumns(table)}})`,
+    );
+  }
+
+  /**
+   * Load rows as newline-delimited JSON arrays with DuckDB's JSON reader:
+   * for long text full of quotes (raw frames), where JSON.stringify's
+   * native escaping is far cheaper than CSV quoting in JS.
+   */
+  async #stageJson(
+    table: StageTable,
+    rows: readonly (readonly (string | number)[])[],
+  ): Promise<void> {
+    if (rows.length === 0) return await this.#stageEmpty(table);
+    const names = Object.keys(STAGE_COLUMNS[table]);
+    let text = "";
+    for (const row of rows) text += JSON.stringify(row) + "\n";
+    await Deno.writeTextFile(this.#stageFile, text);
+    const file = this.#stageFile.replaceAll("'", "''");
+    const types = Object.values(STAGE_COLUMNS[table]);
+    await this.#db.run(
+      `CREATE OR REPLACE TEMP TABLE ${table} AS
+       SELECT ${
+        names.map((n, i) => `CAST(json ->> '$[${i}]' AS ${types[i]}) AS ${n}`)
+          .join(", ")
+      }
+       FROM read_json('${file}', format = 'newline_delimited', records = false,
+         columns = {json: 'JSON'})`,
+    );
+  }
+
+  async #stageEmpty(table: StageTable): Promise<void> {
+    await this.#db.run(
+      `CREATE OR REPLACE TEMP TABLE ${table} (${
+        Object.entries(STAGE_COLUMNS[table])
+          .map(([name, type]) => `${name} ${type}`).join(", ")
+      })`,
     );
   }
 
@@ -515,34 +574,29 @@ export class RecordStore implements AsyncDisposable {
   async #stageTrades(
     batch: { bronze: readonly BronzeTrade[]; silver: readonly SilverTrade[] },
   ): Promise<{ minUs: number; maxUs: number; rejected: number }> {
-    // Which silver row each bronze row became (none when silver rejected it).
-    const silverOf = new Map<string, SilverTrade>();
-    for (const s of batch.silver) {
-      silverOf.set(
-        `${s.original.symbol}\u0000${s.exchangeTradeId}\u0000${s.source}\u0000${s.receivedUs}`,
-        s,
-      );
-    }
-    // Rows in STAGE_COLUMNS order (arrays: cheaper than keyed objects).
+    // Which silver row each bronze row became (none when silver rejected
+    // it). Batches from TradeRecorder list silver rows in their bronze
+    // rows' order, so one pointer walks both; any other order falls back
+    // to a lookup.
+    const pairs = pairSilver(batch.bronze, batch.silver);
     const frames = new Map<string, number>();
     const frameRows: (string | number)[][] = [];
-    const trades: (string | number)[][] = [];
+    const trades: string[] = [];
     const tradeSource: string[] = [];
     const tradeReceived: number[] = [];
     const firstOf = new Map<string, number>();
     const rejected: (string | number)[][] = [];
     let minUs = Infinity;
     let maxUs = -Infinity;
-    for (const r of batch.bronze) {
+    for (let i = 0; i < batch.bronze.length; i++) {
+      const r = batch.bronze[i]!;
       let f = frames.get(r.raw);
       if (f === undefined) {
         f = frameRows.length;
         frames.set(r.raw, f);
         frameRows.push([f, r.receivedUs, r.connectionId, r.source, r.raw]);
       }
-      const s = silverOf.get(
-        `${r.symbol}\u0000${r.tradeId}\u0000${r.source}\u0000${r.receivedUs}`,
-      );
+      const s = pairs[i];
       if (s === undefined) {
         rejected.push([
           r.symbol,
@@ -569,36 +623,23 @@ export class RecordStore implements AsyncDisposable {
             r.receivedUs < tradeReceived[seen]!);
         if (!better) continue;
       }
-      const row = [
-        r.symbol,
-        r.side,
-        r.price,
-        r.qty,
-        r.ordType,
-        r.tradeId,
-        r.timestamp,
-        r.receivedUs,
-        r.connectionId,
-        r.source,
-        f,
-        s.exchange,
-        s.symbol,
-        s.tradeId,
-        s.side,
-        wholePart(s.price),
-        fractionPart(s.price),
-        wholePart(s.qty),
-        fractionPart(s.qty),
-        s.tsUs,
-      ];
+      // Fields silver has read (decimals, times, sides, ids) need no
+      // quoting; free text from the wire goes through field().
+      const line = field(r.symbol) + "\t" + r.side + "\t" + r.price + "\t" +
+        r.qty + "\t" + field(r.ordType) + "\t" + r.tradeId + "\t" +
+        r.timestamp + "\t" + r.receivedUs + "\t" + field(r.connectionId) +
+        "\t" + r.source + "\t" + f + "\t" + field(s.exchange) + "\t" +
+        field(s.symbol) + "\t" + field(s.tradeId) + "\t" + s.side + "\t" +
+        wholePart(s.price) + "\t" + fractionPart(s.price) + "\t" +
+        wholePart(s.qty) + "\t" + fractionPart(s.qty) + "\t" + s.tsUs;
       const at = seen ?? trades.length;
       if (seen === undefined) firstOf.set(s.tradeId, at);
-      trades[at] = row;
+      trades[at] = line;
       tradeSource[at] = r.source;
       tradeReceived[at] = r.receivedUs;
     }
-    await this.#stage("stage_frames", frameRows);
-    await this.#stage("stage_trades", trades);
+    await this.#stageJson("stage_frames", frameRows);
+    await this.#stageLines("stage_trades", trades);
     await this.#stage("stage_rejected", rejected);
     return {
       minUs: Number.isFinite(minUs) ? minUs : 0,
@@ -627,6 +668,58 @@ export class RecordStore implements AsyncDisposable {
       ]),
     );
   }
+}
+
+/** The `columns = {…}` of a staging table for DuckDB's readers. */
+function stageColumns(table: StageTable): string {
+  return Object.entries(STAGE_COLUMNS[table])
+    .map(([name, type]) => `${name}: '${type}'`).join(", ");
+}
+
+/** Free text as one TSV field: quoted only when it holds a tab, newline or quote; empty text quoted so it stays empty, not NULL. */
+function field(value: string): string {
+  if (value === "") return '""';
+  return NEEDS_QUOTES.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** Pair each bronze row with the silver row it became, or `undefined`. */
+function pairSilver(
+  bronze: readonly BronzeTrade[],
+  silver: readonly SilverTrade[],
+): (SilverTrade | undefined)[] {
+  const out: (SilverTrade | undefined)[] = new Array(bronze.length);
+  let j = 0;
+  for (let i = 0; i < bronze.length; i++) {
+    const r = bronze[i]!;
+    const s = silver[j];
+    if (
+      s !== undefined && s.exchangeTradeId === r.tradeId &&
+      s.source === r.source && s.receivedUs === r.receivedUs &&
+      s.original.symbol === r.symbol
+    ) {
+      out[i] = s;
+      j++;
+    }
+  }
+  if (j === silver.length) return out;
+  // Not in bronze order: look each one up.
+  const key = (
+    symbol: string | undefined,
+    id: number,
+    source: string,
+    at: number,
+  ) => `${symbol}\u0000${id}\u0000${source}\u0000${at}`;
+  const bySilver = new Map(
+    silver.map((
+      s,
+    ) => [
+      key(s.original.symbol, s.exchangeTradeId, s.source, s.receivedUs),
+      s,
+    ]),
+  );
+  return bronze.map((r) =>
+    bySilver.get(key(r.symbol, r.tradeId, r.source, r.receivedUs))
+  );
 }
 
 /** One staging line: tab-separated, text quoted only when it must be. */

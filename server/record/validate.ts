@@ -99,7 +99,10 @@ export async function validateStore(
   store: RecordStore,
   options: ValidateOptions,
 ): Promise<CheckResult[]> {
-  const nowUs = options.now() * 1000;
+  // Buckets close at the clock's time, or where the last recording stopped
+  // if that was earlier: a bucket forming then was not fully recorded.
+  const until = await store.recordedUntil();
+  const nowUs = Math.min(options.now() * 1000, until ?? Infinity);
   const out: CheckResult[] = [];
   out.push(await bronzeNative(store));
   out.push(await silverNormalized(store));
