@@ -123,6 +123,9 @@ Object.defineProperty(globalThis, "krakkedStats", {
   }),
 });
 
+// The table itself, for devtools and the bench (tests/e2e/watch_bench.ts).
+Object.defineProperty(globalThis, "krakkedTable", { get: () => table });
+
 /** Symbols whose price moved since the set was last cleared (tests). */
 const moves = new Set<string>();
 Object.defineProperty(globalThis, "krakkedMoves", { value: moves });

@@ -165,7 +165,10 @@ export class MarketTable {
     this.#scroller.addEventListener("scroll", () => this.#queueRender(), {
       passive: true,
     });
-    addEventListener("resize", () => this.#queueRender());
+    addEventListener("resize", () => {
+      this.#rowHeight = 0;
+      this.#queueRender();
+    });
     tbody.addEventListener("click", (event) => {
       const target = event.target as Element;
       const tr = target.closest("tr");
@@ -487,7 +490,10 @@ export class MarketTable {
     const head = table.tHead?.offsetHeight ?? 0;
     const offset = table.getBoundingClientRect().top -
       scroller.getBoundingClientRect().top + scroller.scrollTop + head;
-    return { offset, head, view: scroller.clientHeight || innerHeight };
+    // The wrap is only as tall as its content (a max-height): after a
+    // filter that left few rows it is short, so the window spans at least
+    // the viewport.
+    return { offset, head, view: Math.max(scroller.clientHeight, innerHeight) };
   }
 
   /** The window of shown rows to render: viewport plus overscan. */
@@ -536,13 +542,13 @@ export class MarketTable {
       cursor = next;
     }
     this.#updateTabStop();
-    const firstTr = this.#tbody.firstElementChild as HTMLElement | null;
-    const measured = firstTr?.offsetHeight ?? 0;
-    if (measured > 0 && measured !== this.#rowHeight) {
-      const before = this.#rowHeight;
-      this.#rowHeight = measured;
-      // The first measurement (or a zoom) changes the window's size.
-      if (before === 0 || Math.abs(before - measured) > 0.5) {
+    // Measured once (reading it on every render would force a layout);
+    // a resize measures again.
+    if (this.#rowHeight === 0) {
+      const firstTr = this.#tbody.firstElementChild as HTMLElement | null;
+      const measured = firstTr?.offsetHeight ?? 0;
+      if (measured > 0) {
+        this.#rowHeight = measured;
         this.#queueRender();
       }
     }
