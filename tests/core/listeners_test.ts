@@ -73,7 +73,7 @@ Deno.test("rethrowLater reports the error asynchronously, as EventTarget does", 
   assert.equal(await reported, boom);
 });
 
-Deno.test("WsConnection hands a listener's exception to onListenerError and keeps going", async () => {
+Deno.test("WsConnection hands a listener's exception to onListenerError and keeps going", () => {
   const clock = new FakeClock(0);
   const sockets = new FakeWebSocketFactory();
   const reports: [unknown, string][] = [];
