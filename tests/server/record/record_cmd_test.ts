@@ -169,12 +169,16 @@ Deno.test({
     const two = await run2;
     assert.equal(two.code, 0, two.stderr);
 
+    // The latency limit here is loose on purpose: CI shares two cores with
+    // other suites; the bench script reports the real figure.
     const validate = await h.run([
       "record",
       "validate",
       "--store",
       store,
       "--json",
+      "--max-latency-ms",
+      "10000",
     ], { io: { now } });
     const result = JSON.parse(validate.stdout) as {
       ok: boolean;
