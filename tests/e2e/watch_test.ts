@@ -359,7 +359,39 @@ Deno.test({
       );
 
       await t.step(
-        "the page keeps ticking at the bottom of the table",
+        "the keyboard walks every row: End, Home, PageDown, arrows",
+        async () => {
+          const order = await page.evaluate(() =>
+            (globalThis as unknown as {
+              krakkedTable: { visibleSymbols(): string[] };
+            }).krakkedTable.visibleSymbols()
+          );
+          const focused = () =>
+            page.evaluate(() =>
+              (document.activeElement as HTMLElement | null)?.dataset.symbol ??
+                ""
+            );
+          await page.locator("#filter").focus();
+          await page.keyboard.press("ArrowDown");
+          const start = await focused();
+          assert.ok(order.includes(start), `focus on "${start}"`);
+          await page.keyboard.press("End");
+          assert.equal(await focused(), order.at(-1));
+          await page.keyboard.press("ArrowUp");
+          assert.equal(await focused(), order.at(-2));
+          await page.keyboard.press("Home");
+          assert.equal(await focused(), order[0]);
+          await page.keyboard.press("PageDown");
+          const paged = order.indexOf(await focused());
+          assert.ok(paged > 5, `PageDown moved to row ${paged}`);
+          await page.keyboard.press("ArrowDown");
+          assert.equal(await focused(), order[paged + 1]);
+          assert.ok((await stats(page)).rowsInDom <= MAX_ROW_NODES);
+        },
+      );
+
+      await t.step(
+        "the page keeps ticking",
         async () => {
           const before = await stats(page);
           const cells = () =>
@@ -422,6 +454,39 @@ Deno.test({
               JSON.stringify([...focus].sort()) === JSON.stringify(w.books);
           });
           assert.ok(wire(relay.sockets).books.length <= 8);
+        },
+      );
+
+      await t.step(
+        "390 px: no sideways scroll, the window follows",
+        async () => {
+          await page.locator("#filter").fill("");
+          await page.setViewportSize({ width: 390, height: 844 });
+          await page.waitForFunction(() => innerWidth === 390, undefined, {
+            timeout: WAIT_MS,
+          });
+          const seen = await page.evaluate(async () => {
+            const frame = () => new Promise((r) => requestAnimationFrame(r));
+            const wrap = document.querySelector<HTMLElement>(".table-wrap")!;
+            wrap.scrollTop = wrap.scrollHeight;
+            await frame();
+            await frame();
+            const rows = [...document.querySelectorAll<HTMLElement>(
+              "#market-body tr",
+            )];
+            const table = (globalThis as unknown as {
+              krakkedTable: { visibleSymbols(): string[] };
+            }).krakkedTable.visibleSymbols();
+            return {
+              wide: document.documentElement.scrollWidth > innerWidth,
+              rows: rows.length,
+              last: rows.at(-1)?.dataset.symbol,
+              expected: table.at(-1),
+            };
+          });
+          assert.equal(seen.wide, false, "the page scrolls sideways");
+          assert.ok(seen.rows <= MAX_ROW_NODES, `${seen.rows} row nodes`);
+          assert.equal(seen.last, seen.expected, "the last row is reachable");
         },
       );
 

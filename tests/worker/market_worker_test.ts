@@ -393,6 +393,30 @@ Deno.test("MarketWorker spreads scouts over sockets within their budget; the all
   }
 });
 
+Deno.test("MarketWorker: a book depth change on the open pair swaps the book, nothing else", async () => {
+  const h = await harness();
+  try {
+    await h.worker.receive(request(1, "init", {}));
+    h.sockets.last().open();
+    await h.worker.receive(
+      request(2, "select", { pair: "XBTUSD", timeframe: "5m", depth: 10 }),
+    );
+    await h.worker.receive(
+      request(3, "select", { pair: "XBTUSD", timeframe: "5m", depth: 25 }),
+    );
+    const reply = h.replies().at(-1);
+    assert.ok(reply?.method === "select" && reply.result.ok);
+    const held = h.worker.connection?.snapshot().subscriptions
+      .filter((e) => e.channel !== "ticker").map((e) => e.key).sort();
+    assert.equal(held?.length, 3);
+    assert.ok(held?.some((k) => k.includes("book") && k.includes("25")));
+    assert.ok(!held?.some((k) => k.includes("book") && k.includes("10")));
+    assert.deepEqual(h.worker.plan.focus, ["BTC/USD"]);
+  } finally {
+    h.worker.close();
+  }
+});
+
 Deno.test("MarketWorker answers select from the cache at once, then fills the gap through the proxy", async () => {
   // Cached: 11 closed candles ending 20 minutes ago; the OHLC window starts
   // 15 minutes ago, so minutes -19…-16 must come from trades, and older
