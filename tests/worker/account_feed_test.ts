@@ -512,6 +512,9 @@ Deno.test("MarketWorker follows the server's account stream and asks REST only w
       "USD",
     ]);
     assert.ok(!paths.some((p) => p.startsWith("/api/private/")));
+    // A position (BTC against the server's quote) joins the watch's focus:
+    // book, trades and candles without opening its detail.
+    assert.deepEqual(worker.plan.focus, ["BTC/USD"]);
 
     // A drop, then the browser's reconnect: the server replays, no REST.
     source.fail(0);
