@@ -42,6 +42,8 @@ import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
 import { AccountRelay } from "./trading/account_relay.ts";
+import { AccountService, openAccount } from "./trading/account_service.ts";
+import { accountCacheDir } from "./deno/account_store.ts";
 import { BookFeed } from "./trading/book_feed.ts";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
 
@@ -157,7 +159,21 @@ export async function startServe(
     started,
     account?.stream,
   );
-  const app = await buildApp(context, upstream, rest, account?.relay, orders);
+  const accountView = openAccountView(
+    context,
+    rest,
+    started,
+    account,
+    orders,
+  );
+  const app = await buildApp(
+    context,
+    upstream,
+    rest,
+    account?.relay,
+    orders,
+    accountView,
+  );
   const url = listen(context, app, started);
   // Everything started: from now on, close() owns it.
   const owned = started.move();
@@ -340,7 +356,11 @@ function openPrivateStream(
   upstream: Upstream,
   rest: RestClient,
   started: AsyncDisposableStack,
-): { stream: PrivateStream; relay: AccountRelay } | undefined {
+): {
+  stream: PrivateStream;
+  relay: AccountRelay;
+  live?: AccountService;
+} | undefined {
   if (upstream.credentials === undefined) return undefined;
   const { redactor } = context.logger;
   const session = new PrivateWsSession(upstream.wsAuthUrl, {
@@ -357,9 +377,66 @@ function openPrivateStream(
     state: () => session.connection.state,
   });
   started.defer(() => relay.close());
+  // The live account follows the stream from its first frame (issue 17).
+  const live = context.config.trading.mode === "live"
+    ? openAccount({
+      source: "live",
+      rest,
+      stream,
+      connection: session.connection,
+      relay,
+      logger: context.logger,
+      cacheDir: () => historyCacheDir(context, upstream, started),
+    })
+    : undefined;
+  if (live) started.defer(() => live.close());
   stream.start();
   session.connect();
-  return { stream, relay };
+  return { stream, relay, ...(live ? { live } : {}) };
+}
+
+/** The account's history cache: per account in the config dir; a temp dir for the simulator. */
+async function historyCacheDir(
+  context: ServeContext,
+  upstream: Upstream,
+  started: AsyncDisposableStack,
+): Promise<string> {
+  if (!context.settings.sim && upstream.credentials) {
+    try {
+      return await accountCacheDir(
+        context.paths().dir,
+        upstream.restUrl,
+        upstream.credentials.key,
+      );
+    } catch { /* no config dir: a temp dir below */ }
+  }
+  const dir = await Deno.makeTempDir({ prefix: "krakked-account-" });
+  started.defer(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+  return dir;
+}
+
+/**
+ * The account the page shows: the live one (hydrated, reconciled) in live
+ * mode, the paper account in paper mode.
+ */
+function openAccountView(
+  context: ServeContext,
+  rest: RestClient,
+  started: AsyncDisposableStack,
+  account: { relay: AccountRelay; live?: AccountService } | undefined,
+  orders: OrderService,
+): AccountService | undefined {
+  if (account?.live) return account.live;
+  if (context.config.trading.mode !== "paper") return undefined;
+  const paper = openAccount({
+    source: "paper",
+    rest,
+    paper: () => orders.paperSummary(),
+    logger: context.logger,
+    ...(account ? { relay: account.relay } : {}),
+  });
+  started.defer(() => paper.close());
+  return paper;
 }
 
 /**
@@ -448,6 +525,7 @@ async function buildApp(
   rest: RestClient,
   relay: AccountRelay | undefined,
   orders: OrderService,
+  account: AccountService | undefined,
 ): Promise<BuiltApp> {
   const { settings, say } = context;
   const staticDir = context.options.staticDir ??
@@ -472,6 +550,7 @@ async function buildApp(
     version: SERVER_VERSION,
     ...(relay ? { accountEvents: relay } : {}),
     orders,
+    ...(account ? { account } : {}),
   });
   return {
     fetch: app.fetch,

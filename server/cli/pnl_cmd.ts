@@ -229,7 +229,7 @@ export async function loadAccountHistory(
  * @returns A quote source.
  */
 export async function liveQuotes(
-  ctx: CliContext,
+  ctx: Pick<CliContext, "rest">,
   pairs: readonly PairMetadata[],
   needed: Iterable<string>,
   currencies: readonly string[] = [VALUATION_ASSET],

@@ -25,6 +25,7 @@ import {
   securityHeaders,
   withSecurityHeaders,
 } from "./security.ts";
+import { accountRoutes } from "./routes/account.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { privateRoutes } from "./routes/private.ts";
@@ -107,6 +108,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
   app.use("/api/public/*", originGuard(() => deps.allowedHosts));
   app.route("/", publicRoutes(proxy));
   app.route("/", privateRoutes(deps));
+  app.route("/", accountRoutes(deps));
   app.route("/", orderRoutes(deps));
   app.all("/api/*", () => {
     throw new HttpError(404, "not_found", "No such API route");

@@ -11,6 +11,7 @@ import type { KrakkedConfig } from "@krakked/core/config/config";
 import type { StaticFile } from "./static_files.ts";
 import type { OrderService } from "../trading/orders.ts";
 import type { AccountEvents } from "../trading/account_relay.ts";
+import type { AccountService } from "../trading/account_service.ts";
 
 /** What the app needs from the REST client. */
 export interface AppRest {
@@ -60,4 +61,9 @@ export interface AppDeps {
   accountEvents?: AccountEvents;
   /** The order service behind `/api/orders` and `/api/paper`. */
   orders?: AppOrders;
+  /** The account behind `/api/account` (and the order gate). */
+  account?: Pick<
+    AccountService,
+    "document" | "ordersAllowed" | "phase" | "whenReady"
+  >;
 }

@@ -9,7 +9,10 @@
  *
  * Relayed events, by `channel`: `executions` and `balances` (snapshots and
  * updates), `resync` (REST's open orders and balances, which replace what
- * the page holds) and `gap` (for the page's counter).
+ * the page holds) and `gap` (for the page's counter). The account service
+ * adds its own through {@linkcode AccountRelay.publish}: `account` (the
+ * `/api/account` document; the newest one is replayed) and
+ * `account_drift` (a reconciliation that found drift).
  *
  * @module
  */
@@ -87,6 +90,7 @@ export class AccountRelay implements AccountEvents {
   >();
   #log: Entry[] = [];
   #resyncAsked = false;
+  #latest = new Map<string, AccountEvent>();
 
   /**
    * Start relaying (the stream itself is started by its owner).
@@ -116,6 +120,7 @@ export class AccountRelay implements AccountEvents {
     onEnd?: () => void,
   ): () => void {
     for (const entry of this.#log) listener(entry.event);
+    for (const event of this.#latest.values()) listener(event);
     this.#listeners.set(listener, onEnd);
     return () => void this.#listeners.delete(listener);
   }
@@ -130,10 +135,24 @@ export class AccountRelay implements AccountEvents {
     return this.#log.length;
   }
 
+  /**
+   * Sends an event that does not come from the stream (the account
+   * service's document and drift reports) to every listener.
+   *
+   * @param event The event.
+   * @param replay Keep it (replacing the previous one of its channel) for
+   *   late listeners.
+   */
+  publish(event: AccountEvent, replay = false): void {
+    if (replay) this.#latest.set(event.channel, event);
+    for (const listener of [...this.#listeners.keys()]) listener(event);
+  }
+
   /** Stop relaying and end every listener (the stream is closed by its owner). */
   close(): void {
     this.#off();
     this.#log = [];
+    this.#latest.clear();
     const ends = [...this.#listeners.values()];
     this.#listeners.clear();
     for (const end of ends) end?.();

@@ -1,0 +1,68 @@
+/**
+ * The account area: `/api/account`, the account's equity, positions and
+ * P&L (core/account, kept by the server's account service), and the order
+ * gate: until the account is hydrated and reconciled, placing an order
+ * (or closing a position, which places one) waits a moment for it, then is
+ * refused with `503 account_loading`. Cancels are never held back.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { AppDeps } from "../deps.ts";
+import { HttpError, jsonAnswer } from "../errors.ts";
+import { sessionGuard } from "../guard.ts";
+
+/**
+ * The account routes and the order gate. Mount before the order routes.
+ *
+ * @param deps The app's dependencies (`account`, the session).
+ * @returns A Hono app.
+ * @example Mount
+ * ```ts ignore
+ * app.route("/", accountRoutes(deps));
+ * ```
+ */
+export function accountRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+
+  const gate = async (
+    c: { req: { method: string } },
+    next: () => Promise<void>,
+  ) => {
+    const account = deps.account;
+    if (
+      c.req.method === "POST" && account !== undefined &&
+      !account.ordersAllowed && !(await account.whenReady())
+    ) {
+      throw new HttpError(
+        503,
+        "account_loading",
+        account.phase === "failed"
+          ? "The account could not be loaded: orders are refused until it is (see the server log)"
+          : "The account is loading (balances, open orders, trades and ledger, then reconciliation): orders are refused until it is done",
+      );
+    }
+    await next();
+  };
+  app.use("/api/orders", gate);
+  app.use("/api/orders/close", gate);
+
+  app.use(
+    "/api/account",
+    sessionGuard({
+      area: "account",
+      sessionToken: deps.sessionToken,
+      allowedHosts: () => deps.allowedHosts,
+      available: () => deps.account !== undefined,
+      unavailable: () =>
+        new HttpError(404, "no_account", "This server follows no account"),
+    }),
+  );
+  app.get(
+    "/api/account",
+    (c) => jsonAnswer(c, deps.logger.redactor, deps.account!.document()),
+  );
+
+  return app;
+}

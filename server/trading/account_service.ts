@@ -1,0 +1,612 @@
+/**
+ * The server's account truth (issue 17): at start, balances, open orders,
+ * the trade history and the ledger are loaded through core/account and the
+ * incremental history cache, then reconciled against the private stream;
+ * until that is done the account is `loading` and orders are refused. The
+ * private stream then keeps the view current (balances from its frames,
+ * new fills re-read incrementally from the cache), and an
+ * {@linkcode AccountReconciler} compares the stream with REST periodically
+ * and on every reconnect — before the stream's own resync, which would
+ * otherwise overwrite what it had wrong. Drift is logged and published.
+ *
+ * In paper mode the view is the paper account's, in the same shape.
+ *
+ * @module
+ */
+
+import { equityOf, type EquityReport } from "@krakked/core/account/equity";
+import { usdPrice } from "@krakked/core/account/rates";
+import {
+  type AccountSnapshot,
+  balancesBySymbol,
+  type OrderView,
+} from "@krakked/core/account/reconcile";
+import {
+  AccountReconciler,
+  type ReconcileReason,
+  type ReconcileReport,
+} from "@krakked/core/account/reconciler";
+import type { Logger } from "@krakked/core/log";
+import { AssetTable } from "@krakked/core/market/assets";
+import { pairsFromAssetPairs } from "@krakked/core/market/pairs";
+import type { RestClient } from "@krakked/core/rest/client";
+import type { OrderInfo } from "@krakked/core/rest/types";
+import type { ExecutionReport } from "@krakked/core/trade/lifecycle";
+import type {
+  PrivateStream,
+  PrivateStreamEvent,
+} from "@krakked/core/trade/private_stream";
+import {
+  type AccountData,
+  liveQuotes,
+  loadAccountHistory,
+  pnlDocument,
+  type PnlJson,
+} from "../cli/pnl_cmd.ts";
+import type { AccountRelay } from "./account_relay.ts";
+import type { PaperSummary } from "./orders.ts";
+
+/** Where the account stands. */
+export type AccountPhase = "loading" | "ready" | "failed";
+
+/** The `/api/account` document (and the `account` SSE event's data). */
+export interface AccountDocument {
+  /** `live` (Kraken or the simulator, read only) or `paper`. */
+  source: "live" | "paper";
+  /** `loading` until hydrated and reconciled. */
+  phase: AccountPhase;
+  /** Why hydration failed, when it did. */
+  error: string | null;
+  /** When this view was computed, ms. */
+  atMs: number;
+  /** Equity in USD with per-asset lines and unpriced assets (null while loading). */
+  equity: EquityReport | null;
+  /** P&L (the `krakked pnl --json` document; null while loading or in paper mode). */
+  pnl: Omit<PnlJson, "hydration"> | null;
+  /** Paper totals and positions (paper mode only). */
+  paper: PaperSummary | null;
+  /** Open orders loaded at hydration and kept from the stream. */
+  openOrders: number;
+  /** What loading the history did. */
+  hydration: AccountData["hydration"] | null;
+  /** How long hydration took, ms. */
+  hydrationMs: number | null;
+  /** The latest reconciliation, drifts included. */
+  reconcile: ReconcileReport | null;
+  /** The newest reports that found drift (at most 20), newest last. */
+  driftReports: ReconcileReport[];
+  /** Equity samples since start (for the page's chart). */
+  history: { atMs: number; equity: string }[];
+}
+
+/** An event for the page's server-sent events. */
+export interface AccountServiceEvent {
+  /** `account` (the document) or `account_drift` (a report with drifts). */
+  channel: "account" | "account_drift";
+  /** Its data. */
+  data: AccountDocument | ReconcileReport;
+}
+
+/** Options of {@linkcode AccountService}. */
+export interface AccountServiceOptions {
+  /** `live` follows the Kraken account; `paper` shows the paper account. */
+  source: "live" | "paper";
+  /** A REST client (with credentials for `live`). */
+  rest: RestClient;
+  /** The server's private stream (live). */
+  stream?: PrivateStream;
+  /** Finds (or makes) the history cache folder (`accountCacheDir`). */
+  cacheDir?: () => Promise<string>;
+  /** The paper account (paper). */
+  paper?: () => Promise<PaperSummary>;
+  /** Logger (drift is a warning). */
+  logger: Pick<Logger, "info" | "warn">;
+  /** Reconciliation period, ms (default 60,000). */
+  reconcileMs?: number;
+  /**
+   * How long an order placed while the account loads waits for it before
+   * being refused, ms (default 3,000; 0 refuses at once).
+   */
+  orderWaitMs?: number;
+  /** Wait after a stream event before recomputing, ms (default 250). */
+  debounceMs?: number;
+  /** Clock, ms. */
+  now?: () => number;
+  /** The private connection, for the reconnect check. */
+  connection?: {
+    on(
+      event: "open",
+      listener: (info: { reconnect: boolean }) => void,
+    ): () => void;
+  };
+  /** The page's event relay: `account` and `account_drift` go out on it. */
+  relay?: Pick<AccountRelay, "publish">;
+}
+
+const MAX_SAMPLES = 2_000;
+
+/**
+ * The account, hydrated once and kept current.
+ *
+ * @example Start and read
+ * ```ts ignore
+ * const account = new AccountService({ source: "live", rest, stream, logger });
+ * account.start();
+ * await account.ready;
+ * account.document().equity?.total;
+ * ```
+ */
+export class AccountService {
+  #o: AccountServiceOptions;
+  #now: () => number;
+  #phase: AccountPhase = "loading";
+  #error: string | null = null;
+  #data: AccountData | undefined;
+  #assets: AssetTable = AssetTable.fallback();
+  #restBalances: Record<string, string> = {};
+  #streamOrders = new Map<string, OrderView>();
+  #restOrderCount = 0;
+  #doc: AccountDocument;
+  #samples: { atMs: number; equity: string }[] = [];
+  #driftReports: ReconcileReport[] = [];
+  #listeners = new Set<(event: AccountServiceEvent) => void>();
+  #offs: (() => void)[] = [];
+  #reconciler: AccountReconciler | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #refreshTrades = false;
+  #refreshing: Promise<void> | undefined;
+  #closed = false;
+  #hydrationMs: number | null = null;
+  #cacheDir: string | undefined;
+  /** Settles when the first hydration finished (ready or failed). */
+  readonly ready: Promise<void>;
+  #settle!: () => void;
+
+  /**
+   * Create the service; nothing is read until {@linkcode start}.
+   *
+   * @param options Source, clients, stream and timing.
+   */
+  constructor(options: AccountServiceOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.ready = new Promise((r) => (this.#settle = r));
+    this.#doc = this.#build(null, null, null);
+    const stream = options.stream;
+    if (options.source === "live" && stream !== undefined) {
+      // From construction on: the executions snapshot must not be missed.
+      this.#offs.push(stream.on((event) => this.#onStream(event)));
+    }
+    if (options.connection !== undefined) {
+      // The stream resyncs on the same event, after a REST round trip; the
+      // check reads the stream's state now, before that resync replaces it.
+      this.#offs.push(options.connection.on("open", ({ reconnect }) => {
+        if (reconnect) void this.onReconnect();
+      }));
+    }
+    const relay = options.relay;
+    if (relay !== undefined) {
+      this.#listeners.add((event) =>
+        relay.publish(
+          { channel: event.channel, data: event.data },
+          event.channel === "account",
+        )
+      );
+    }
+  }
+
+  /** `loading`, `ready` or `failed`. */
+  get phase(): AccountPhase {
+    return this.#phase;
+  }
+
+  /** Whether orders may go out (the account is hydrated and reconciled). */
+  get ordersAllowed(): boolean {
+    return this.#phase === "ready";
+  }
+
+  /**
+   * Waits (up to `orderWaitMs`) for the account to be ready.
+   *
+   * @returns Whether orders may go out now.
+   */
+  async whenReady(): Promise<boolean> {
+    if (this.ordersAllowed) return true;
+    const waitMs = this.#o.orderWaitMs ?? 3_000;
+    if (waitMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.ready,
+        new Promise((r) => (timer = setTimeout(r, waitMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    return this.ordersAllowed;
+  }
+
+  /** The current view. */
+  document(): AccountDocument {
+    return this.#doc;
+  }
+
+  /**
+   * Listen to changes (the document after each recompute, drift reports).
+   *
+   * @param listener Called per event.
+   * @returns Unsubscribe.
+   */
+  subscribe(listener: (event: AccountServiceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /**
+   * Hydrates, then keeps current. Call before the private stream starts,
+   * so the reconnect check runs ahead of the stream's resync.
+   */
+  start(): void {
+    void this.#hydrate().finally(() => this.#settle());
+    if (this.#o.source === "paper") {
+      // Paper fills happen in this process: look again every few seconds.
+      const poll = setInterval(() => {
+        if (this.#phase === "ready") void this.#refresh();
+      }, this.#o.reconcileMs ?? 5_000);
+      this.#offs.push(() => clearInterval(poll));
+    }
+  }
+
+  /**
+   * The private connection reopened: compare the stream's state with REST
+   * now, before the resync replaces it.
+   *
+   * @returns The report.
+   */
+  onReconnect(): Promise<ReconcileReport> | undefined {
+    return this.#reconciler?.check("reconnect");
+  }
+
+  /**
+   * Reconcile now.
+   *
+   * @param reason Why.
+   * @returns The report, or undefined before hydration.
+   */
+  check(
+    reason: ReconcileReason = "manual",
+  ): Promise<ReconcileReport> | undefined {
+    return this.#reconciler?.check(reason);
+  }
+
+  /** Stop following; listeners are dropped. */
+  close(): void {
+    this.#closed = true;
+    this.#reconciler?.stop();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    for (const off of this.#offs.splice(0)) off();
+    this.#listeners.clear();
+  }
+
+  async #hydrate(): Promise<void> {
+    const t0 = performance.now();
+    try {
+      if (this.#o.source === "paper") {
+        await this.#recompute();
+      } else {
+        const rest = this.#o.rest;
+        if (this.#o.cacheDir === undefined) {
+          throw new Error("no history cache folder");
+        }
+        const cacheDir = await this.#o.cacheDir();
+        this.#cacheDir = cacheDir;
+        const [data, balances, open] = await Promise.all([
+          loadAccountHistory(rest, cacheDir),
+          rest.balanceEx(),
+          rest.openOrders(),
+        ]);
+        this.#data = data;
+        this.#assets = data.assets;
+        this.#restBalances = balancesBySymbol(balances, data.assets);
+        this.#restOrderCount = Object.keys(open.open).length;
+        this.#reconciler = new AccountReconciler({
+          stream: () => this.#streamSnapshot(),
+          rest: () => this.#restSnapshot(),
+          onReport: (report) => this.#onReport(report),
+          intervalMs: this.#o.reconcileMs ?? 60_000,
+        });
+        this.#hydrationMs = performance.now() - t0;
+        await this.#recompute();
+        // Reconciled before anything is shown or any order allowed: the
+        // stream's snapshot may still be on its way, so wait for it briefly.
+        await this.#waitForStream();
+        await this.#reconciler.check("start");
+        // Then periodically (the reconciler's own start() would check again now).
+        const every = setInterval(
+          () => void this.#reconciler?.check("periodic"),
+          this.#o.reconcileMs ?? 60_000,
+        );
+        this.#offs.push(() => clearInterval(every));
+      }
+      this.#hydrationMs ??= performance.now() - t0;
+      this.#phase = "ready";
+      this.#o.logger.info("account hydrated", {
+        source: this.#o.source,
+        ms: Math.round(this.#hydrationMs),
+        ...(this.#data
+          ? {
+            trades: this.#data.trades.length,
+            ledger: this.#data.flows.length,
+            tradesMode: this.#data.hydration.trades.mode,
+          }
+          : {}),
+      });
+    } catch (error) {
+      this.#phase = "failed";
+      this.#error = error instanceof Error ? error.message : String(error);
+      this.#o.logger.warn("account hydration failed", { error: this.#error });
+    }
+    this.#publishDoc();
+  }
+
+  async #waitForStream(): Promise<void> {
+    const stream = this.#o.stream;
+    if (stream === undefined) return;
+    for (let i = 0; i < 50 && !this.#closed; i++) {
+      if (Object.keys(stream.balances()).length > 0) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  #streamSnapshot(): AccountSnapshot {
+    return {
+      balances: this.#o.stream?.balances() ?? this.#restBalances,
+      // Pairs resolve now: the executions snapshot can come before the
+      // pair table is loaded.
+      openOrders: Object.fromEntries(
+        [...this.#streamOrders].map((
+          [id, o],
+        ) => [id, { ...o, pair: this.#pairId(o.pair) }]),
+      ),
+    };
+  }
+
+  async #restSnapshot(): Promise<AccountSnapshot> {
+    const rest = this.#o.rest;
+    const [balances, open] = await Promise.all([
+      rest.balanceEx(),
+      rest.openOrders(),
+    ]);
+    this.#restBalances = balancesBySymbol(balances, this.#assets);
+    this.#restOrderCount = Object.keys(open.open).length;
+    const orders: Record<string, OrderView> = {};
+    for (const [id, info] of Object.entries(open.open)) {
+      orders[id] = this.#restOrder(info);
+    }
+    return { balances: this.#restBalances, openOrders: orders };
+  }
+
+  #pairId(spelling: string | undefined): string {
+    if (spelling === undefined) return "";
+    try {
+      return this.#data?.resolver.resolve(spelling) ?? spelling;
+    } catch {
+      return spelling;
+    }
+  }
+
+  #restOrder(info: OrderInfo): OrderView {
+    return {
+      pair: this.#pairId(info.descr.pair),
+      side: info.descr.type,
+      qty: info.vol,
+      filled: info.vol_exec,
+    };
+  }
+
+  #onReport(report: ReconcileReport): void {
+    if (report.drifts.length > 0) {
+      this.#o.logger.warn("account drift", {
+        reason: report.reason,
+        drifts: report.drifts,
+      });
+      this.#driftReports = [...this.#driftReports, report].slice(-20);
+      this.#emit({ channel: "account_drift", data: report });
+    } else if (report.error !== undefined) {
+      this.#o.logger.warn("account reconciliation failed", {
+        reason: report.reason,
+        error: report.error,
+      });
+    }
+    this.#doc = {
+      ...this.#doc,
+      reconcile: report,
+      driftReports: this.#driftReports,
+    };
+    this.#publishDoc();
+  }
+
+  #onStream(event: PrivateStreamEvent): void {
+    if (event.type === "executions") {
+      if (event.kind === "snapshot") this.#streamOrders.clear();
+      for (const r of event.reports) this.#applyReport(r);
+      if (event.reports.some((r) => r.exec_type === "trade")) {
+        this.#refreshTrades = true;
+      }
+    } else if (event.type === "resync") {
+      this.#streamOrders.clear();
+      for (const [id, info] of Object.entries(event.result.open)) {
+        this.#streamOrders.set(id, this.#restOrder(info));
+      }
+      this.#refreshTrades = true;
+    } else if (event.type !== "balances") {
+      return;
+    }
+    this.#schedule();
+  }
+
+  #applyReport(r: ExecutionReport): void {
+    const id = r.order_id;
+    if (id === undefined) return;
+    const status = r.order_status ?? r.exec_type;
+    if (
+      ["filled", "canceled", "expired", "rejected"].includes(status) ||
+      r.exec_type === "canceled" || r.exec_type === "expired"
+    ) {
+      this.#streamOrders.delete(id);
+      return;
+    }
+    const prev = this.#streamOrders.get(id);
+    this.#streamOrders.set(id, {
+      pair: r.symbol ?? prev?.pair ?? "",
+      side: r.side ?? prev?.side ?? "",
+      qty: r.order_qty !== undefined ? String(r.order_qty) : prev?.qty ?? "0",
+      filled: r.cum_qty !== undefined ? String(r.cum_qty) : prev?.filled ?? "0",
+    });
+  }
+
+  #schedule(): void {
+    if (this.#phase !== "ready" || this.#closed) return;
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#refresh();
+    }, this.#o.debounceMs ?? 250);
+  }
+
+  #refresh(): Promise<void> {
+    if (this.#refreshing !== undefined) return this.#refreshing;
+    this.#refreshing = (async () => {
+      try {
+        if (this.#refreshTrades && this.#cacheDir !== undefined) {
+          this.#refreshTrades = false;
+          // Incremental: the cache fetches only the rows it lacks.
+          this.#data = await loadAccountHistory(this.#o.rest, this.#cacheDir);
+        }
+        await this.#recompute();
+        this.#publishDoc();
+      } catch (error) {
+        this.#o.logger.warn("account refresh failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Paper-mode and live updates: recompute from what is held now. */
+  async #recompute(): Promise<void> {
+    const rest = this.#o.rest;
+    if (this.#o.source === "paper") {
+      const paper = await this.#o.paper!();
+      const pairs = await this.#pairs();
+      const quotes = await liveQuotes(
+        { rest },
+        pairs,
+        Object.keys(paper.balances),
+      );
+      const equity = equityOf(paper.balances, this.#assets, quotes);
+      this.#doc = this.#build(equity, null, paper);
+      return;
+    }
+    const data = this.#data!;
+    const balances = this.#o.stream !== undefined &&
+        Object.keys(this.#o.stream.balances()).length > 0
+      ? this.#o.stream.balances()
+      : this.#restBalances;
+    const held = new Set<string>();
+    for (const t of data.trades) held.add(t.base).add(t.quote);
+    for (const f of data.flows) held.add(f.asset);
+    for (const key of Object.keys(balances)) {
+      held.add(key.split(".")[0]!);
+    }
+    const quotes = await liveQuotes({ rest }, data.pairs, held);
+    const equity = equityOf(balances, data.assets, quotes);
+    const { hydration: _h, ...pnl } = pnlDocument(
+      data,
+      { sinceSec: undefined, pair: undefined, by: "asset" },
+      (asset) => usdPrice(asset, quotes)?.price ?? null,
+    );
+    this.#doc = this.#build(equity, pnl, null);
+  }
+
+  #pairsCache: AccountData["pairs"] | undefined;
+  async #pairs(): Promise<AccountData["pairs"]> {
+    if (this.#pairsCache) return this.#pairsCache;
+    const rest = this.#o.rest;
+    this.#assets = await rest.assets().then(
+      (a) => AssetTable.fromAssets(a),
+      () => AssetTable.fallback(),
+    );
+    this.#pairsCache = pairsFromAssetPairs(await rest.assetPairs(), {
+      assets: this.#assets,
+    });
+    return this.#pairsCache;
+  }
+
+  #build(
+    equity: EquityReport | null,
+    pnl: AccountDocument["pnl"],
+    paper: PaperSummary | null,
+  ): AccountDocument {
+    const atMs = this.#now();
+    if (equity !== null) {
+      const last = this.#samples.at(-1);
+      if (last === undefined || last.equity !== equity.total) {
+        this.#samples.push({ atMs, equity: equity.total });
+        if (this.#samples.length > MAX_SAMPLES) this.#samples.shift();
+      }
+    }
+    return {
+      source: this.#o.source,
+      phase: this.#phase,
+      error: this.#error,
+      atMs,
+      equity,
+      pnl,
+      paper,
+      openOrders: this.#o.source === "paper"
+        ? paper?.openOrders.length ?? 0
+        : Math.max(this.#streamOrders.size, this.#restOrderCount),
+      hydration: this.#data?.hydration ?? null,
+      hydrationMs: this.#hydrationMs,
+      reconcile: this.#reconciler?.last ?? null,
+      driftReports: this.#driftReports,
+      history: [...this.#samples],
+    };
+  }
+
+  #publishDoc(): void {
+    this.#doc = {
+      ...this.#doc,
+      phase: this.#phase,
+      error: this.#error,
+      hydrationMs: this.#hydrationMs,
+    };
+    this.#emit({ channel: "account", data: this.#doc });
+  }
+
+  #emit(event: AccountServiceEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#o.logger.warn("account listener failed", {
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Creates and starts the account service.
+ *
+ * @param options The service's options.
+ * @returns The started service (close it when the server stops).
+ */
+export function openAccount(options: AccountServiceOptions): AccountService {
+  const account = new AccountService(options);
+  account.start();
+  return account;
+}

@@ -1,0 +1,284 @@
+// The server's account (issue 17): hydrated and reconciled before orders
+// go out, served at /api/account and over the account SSE, and a drift
+// forced behind the private stream's back is reported on reconnect — not
+// hidden by the resync that follows.
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
+import { compareDecimal } from "../../../core/decimal.ts";
+import { Logger } from "../../../core/log.ts";
+import { RestClient } from "../../../core/rest/client.ts";
+import { createApp } from "../../../server/http/app.ts";
+import { allowedHosts } from "../../../server/http/loopback.ts";
+import { SESSION_COOKIE } from "../../../server/http/security.ts";
+import {
+  loadAccountHistory,
+  pnlDocument,
+} from "../../../server/cli/pnl_cmd.ts";
+import type { AccountDocument } from "../../../server/trading/account_service.ts";
+import { type Json, type Server, startWith } from "../_serve_harness.ts";
+
+const LIVE = "trading:\n  mode: live\n";
+
+async function until<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  what: string,
+): Promise<T> {
+  for (let i = 0; i < 300; i++) {
+    const value = await read();
+    if (ok(value)) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+const account = async (s: Server): Promise<AccountDocument> =>
+  (await s.get("/api/account")).body as AccountDocument;
+
+/** Reads server-sent events until `want` matches one, or the time runs out. */
+async function nextEvent(
+  s: Server,
+  want: (name: string, data: Json) => boolean,
+  act: () => Promise<void>,
+): Promise<{ name: string; data: Json }> {
+  const controller = new AbortController();
+  const res = await fetch(`${s.url}/api/private/events`, {
+    headers: { cookie: s.cookie },
+    signal: controller.signal,
+  });
+  assert.equal(res.status, 200);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const timer = setTimeout(() => controller.abort(), 20_000);
+  let buffer = "";
+  let acted = false;
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("event stream ended");
+      buffer += value;
+      if (!acted) {
+        acted = true;
+        await act();
+      }
+      let cut: number;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (name === undefined || data === undefined) continue;
+        const parsed = JSON.parse(data);
+        if (want(name, parsed)) return { name, data: parsed };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+    await reader.cancel().catch(() => {});
+  }
+}
+
+Deno.test("serve: the live account is hydrated and reconciled, and /api/account equals an independent P&L of the simulator", async () => {
+  const s = await startWith(LIVE);
+  try {
+    const doc = await until(
+      () => account(s),
+      (d) => d.phase !== "loading",
+      "hydration",
+    );
+    assert.equal(doc.phase, "ready", doc.error ?? "");
+    assert.equal(doc.source, "live");
+    assert.ok(doc.equity !== null && doc.pnl !== null);
+    assert.ok(doc.equity.lines.length > 0, "per-asset lines");
+    assert.ok(Array.isArray(doc.equity.unpriced));
+    assert.ok(doc.reconcile !== null, "reconciled before ready");
+    assert.equal(doc.reconcile.reason, "start");
+    assert.deepEqual(doc.reconcile.drifts, [], "stream and REST agree");
+    assert.equal(doc.hydration?.trades.mode, "cold");
+    assert.ok((doc.pnl.totals.trades ?? 0) > 0, "the seeded month has trades");
+    // The same history read independently: realised, fees and deposits
+    // match to the last decimal (unrealised moves with the market).
+    const sim = s.running.simulator!;
+    const rest = new RestClient({
+      baseUrl: sim.url,
+      credentials: {
+        key: sim.credentials.apiKey,
+        secret: sim.credentials.apiSecret.reveal(),
+      },
+      tier: "pro",
+    });
+    const dir = await Deno.makeTempDir();
+    try {
+      const data = await loadAccountHistory(rest, dir);
+      const own = pnlDocument(
+        data,
+        { sinceSec: undefined, pair: undefined, by: "asset" },
+        () => null,
+      );
+      for (
+        const field of ["realizedPnl", "fees", "netDeposits", "income"] as const
+      ) {
+        assert.equal(
+          compareDecimal(doc.pnl.totals[field], own.totals[field]),
+          0,
+          `${field}: ${doc.pnl.totals[field]} vs ${own.totals[field]}`,
+        );
+      }
+      assert.equal(doc.pnl.totals.trades, own.totals.trades);
+    } finally {
+      rest.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+    // Equity is the sum of its priced lines; nothing unpriced is valued.
+    const sum = doc.equity.lines.reduce(
+      (a, l) => (l.value === null ? a : a + Number(l.value)),
+      0,
+    );
+    assert.ok(Math.abs(sum - Number(doc.equity.total)) < 1e-6);
+    for (const l of doc.equity.lines) {
+      if (l.value === null) assert.ok(doc.equity.unpriced.includes(l.asset));
+    }
+    // Once ready, an order passes the gate (and meets the live switch).
+    const order = await s.post("/api/orders", {
+      pair: "XBTUSD",
+      side: "buy",
+      type: "limit",
+      volume: "0.001",
+      price: "1000",
+      stopLoss: "900",
+    });
+    assert.notEqual(order.body?.error?.code, "account_loading");
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("serve: a balance changed behind the stream's back is reported on reconnect, by event and route", async () => {
+  const s = await startWith(LIVE);
+  try {
+    await until(() => account(s), (d) => d.phase === "ready", "hydration");
+    const sim = s.running.simulator!;
+    const fault = async (command: Json) => {
+      const res = await fetch(`${sim.url}/_sim/ws/faults`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(command),
+      });
+      assert.equal(res.status, 200, await res.text());
+    };
+    const event = await nextEvent(
+      s,
+      (name) => name === "account_drift",
+      async () => {
+        // The stream stalls: the adjustment's balances frame is lost.
+        await fault({ action: "stall", scope: "private" });
+        sim.account.record({
+          type: "adjustment",
+          asset: "ZUSD",
+          amountUnits: -12_345_6789n,
+          timeMs: Date.now(),
+        });
+        await fault({ action: "resume" });
+        // The reconnect check runs before the stream's resync.
+        await fault({ action: "drop", scope: "private" });
+      },
+    );
+    assert.equal(event.data.reason, "reconnect");
+    const usd = event.data.drifts.find((d: Json) => d.id === "USD");
+    assert.ok(usd, JSON.stringify(event.data.drifts));
+    assert.equal(usd.fields[0].field, "balance");
+    assert.notEqual(usd.fields[0].stream, usd.fields[0].rest);
+    const doc = await account(s);
+    assert.ok(
+      doc.driftReports.some((r) => r.drifts.some((d) => d.id === "USD")),
+      "the route keeps the drift",
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("the order gate refuses placements with account_loading until the account is ready; cancels pass", async () => {
+  let ready = false;
+  const logger = new Logger({ sink: () => {} });
+  const session = "session-token-for-tests-AAAAAAAAAAAAAAAA";
+  const placed: string[] = [];
+  const { app } = createApp({
+    mode: "sim",
+    config: DEFAULT_CONFIG,
+    rest: {
+      hasCredentials: true,
+      callPublic: () => Promise.reject(new Error("no")),
+      callPrivate: () => Promise.reject(new Error("no")),
+    },
+    sessionToken: session,
+    allowedHosts: allowedHosts("127.0.0.1", 8787),
+    wsPublicUrl: "ws://127.0.0.1:9999/v2",
+    staticFiles: new Map(),
+    logger,
+    version: "test",
+    account: {
+      document: () =>
+        ({ phase: ready ? "ready" : "loading" }) as AccountDocument,
+      get ordersAllowed() {
+        return ready;
+      },
+      get phase() {
+        return ready ? "ready" as const : "loading" as const;
+      },
+      whenReady: () => Promise.resolve(ready),
+    },
+    orders: {
+      place: (ticket: { pair: string }) => {
+        placed.push(ticket.pair);
+        return Promise.resolve({
+          decision: "rejected",
+          mode: "paper",
+          rule: "t",
+          message: "t",
+        });
+      },
+      cancel: () =>
+        Promise.resolve({
+          decision: "rejected",
+          mode: "paper",
+          rule: "t",
+          message: "t",
+        }),
+    } as unknown as NonNullable<Parameters<typeof createApp>[0]["orders"]>,
+  });
+  const call = (method: string, path: string, body?: unknown) =>
+    app.request(`http://127.0.0.1:8787${path}`, {
+      method,
+      headers: {
+        host: "127.0.0.1:8787",
+        origin: "http://127.0.0.1:8787",
+        cookie: `${SESSION_COOKIE}=${session}`,
+        "content-type": "application/json",
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const ticket = {
+    pair: "XBTUSD",
+    side: "buy",
+    type: "limit",
+    volume: "0.001",
+    price: "1000",
+  };
+  const refused = await call("POST", "/api/orders", ticket);
+  assert.equal(refused.status, 503);
+  const body = await refused.json();
+  assert.equal(body.error.code, "account_loading");
+  assert.match(body.error.message, /loading/);
+  assert.equal(
+    (await call("POST", "/api/orders/close", { pair: "XBTUSD" })).status,
+    503,
+  );
+  assert.deepEqual(placed, [], "nothing reached the order service");
+  assert.notEqual((await call("DELETE", "/api/orders/OABC-123")).status, 503);
+  const view = await call("GET", "/api/account");
+  assert.equal((await view.json()).phase, "loading");
+  ready = true;
+  await (await call("POST", "/api/orders", ticket)).body?.cancel();
+  assert.deepEqual(placed, ["XBTUSD"]);
+});
