@@ -126,12 +126,16 @@ export class Logger {
    * @param path The URL path, without the query.
    * @param status The answer's status.
    * @param durationMs Time to answer, ms (rounded to 0.1 ms here).
+   * @param requestId The request's correlation id, written as `rid`
+   *   (JSON-escaped, not scrubbed: the caller passes an id it minted or
+   *   checked).
    */
   request(
     method: string,
     path: string,
     status: number,
     durationMs: number,
+    requestId?: string,
   ): void {
     const level: LogLevel = status >= 500 ? "error" : "info";
     if (ORDER[level] < this.#level) return;
@@ -145,6 +149,8 @@ export class Logger {
           JSON.stringify(this.#redactor.text(path))
         },"status":${Math.trunc(status)},"durationMs":${
           Math.round(durationMs * 10) / 10
+        }${
+          requestId === undefined ? "" : `,"rid":${JSON.stringify(requestId)}`
         }}`,
     );
   }

@@ -45,6 +45,11 @@ import { AccountRelay } from "./trading/account_relay.ts";
 import { AccountService, openAccount } from "./trading/account_service.ts";
 import { accountCacheDir } from "./deno/account_store.ts";
 import { BookFeed } from "./trading/book_feed.ts";
+import { OpsMonitor } from "./trading/ops.ts";
+import { tracedFetch } from "./trading/ops_fetch.ts";
+import { RotatingLogFile } from "./trading/ops_log_file.ts";
+import { IdMint } from "./http/request_id.ts";
+import { RateLimiter } from "@krakked/core/rest/ratelimit";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
 
 /** The version reported by the server. */
@@ -68,6 +73,10 @@ export interface ServeSettings {
   simPairs?: number;
   /** The in-process simulator's port (with `sim`; default 0, any free port). */
   simPort?: number;
+  /** Also append the JSON log lines to this file (rotated by size). */
+  logFile?: string;
+  /** Rotation size of `logFile`, bytes (default 10 MiB). */
+  logMaxBytes?: number;
 }
 
 /** A running server. */
@@ -113,6 +122,12 @@ interface ServeContext {
   host: string;
   port: number;
   logger: Logger;
+  /** Correlation ids of requests and upstream calls. */
+  mint: IdMint;
+  /** The log file, with `--log-file`. */
+  logFile: RotatingLogFile | undefined;
+  /** The ops monitor, once the REST client (its limiter) exists. */
+  ops?: OpsMonitor;
 }
 
 /** Where Kraken (or the simulator) is, and the account to use there. */
@@ -149,6 +164,9 @@ export async function startServe(
 ): Promise<RunningServer> {
   const context = await readServeConfig(settings, options);
   await using started = new AsyncDisposableStack();
+  // Closed last: every other step's closing lines still reach the file.
+  const logFile = context.logFile;
+  if (logFile) started.defer(() => logFile.close());
   const upstream = await startUpstream(context, started);
   const rest = await openRest(context, upstream, started);
   const account = openPrivateStream(context, upstream, rest, started);
@@ -221,10 +239,35 @@ async function readServeConfig(
       `Refusing to bind ${host} without --token: only loopback binds are open without one`,
     );
   }
+  const sink = options.logSink ?? ((l: string) => console.error(l));
+  const logFile = settings.logFile === undefined
+    ? undefined
+    : new RotatingLogFile(settings.logFile, {
+      ...(settings.logMaxBytes === undefined
+        ? {}
+        : { maxBytes: settings.logMaxBytes }),
+      onError: (error) =>
+        say(`warning: cannot write the log file: ${String(error)}`),
+    });
   const logger = new Logger({
-    sink: options.logSink ?? ((l) => console.error(l)),
+    sink: logFile === undefined ? sink : (line) => {
+      sink(line);
+      logFile.push(line);
+    },
   });
-  return { settings, options, env, say, paths, config, host, port, logger };
+  return {
+    settings,
+    options,
+    env,
+    say,
+    paths,
+    config,
+    host,
+    port,
+    logger,
+    mint: new IdMint(),
+    logFile,
+  };
 }
 
 /**
@@ -316,8 +359,21 @@ async function openRest(
   started: AsyncDisposableStack,
 ): Promise<RestClient> {
   const { config } = context;
+  // The limiter is the server's own; the ops monitor reads it, and every
+  // upstream call is traced (correlation id, order key, counted).
+  const limiter = new RateLimiter({ tier: config.connection.api_tier });
+  started.defer(() => limiter.close());
+  const ops = new OpsMonitor({ limiter, logger: context.logger });
+  started.defer(() => ops.close());
+  context.ops = ops;
   const rest = new RestClient({
     baseUrl: upstream.restUrl,
+    limiter,
+    fetch: tracedFetch((input, init) => fetch(input, init), {
+      logger: context.logger,
+      mint: context.mint,
+      ops,
+    }),
     timeoutMs: config.connection.timeout_ms,
     // A page request is answered within this, queue and retries included;
     // one whose caller went away is dropped before it is signed.
@@ -364,6 +420,7 @@ function openPrivateStream(
   if (upstream.credentials === undefined) return undefined;
   const { redactor } = context.logger;
   const session = new PrivateWsSession(upstream.wsAuthUrl, {
+    ...(context.ops ? { onListenerError: context.ops.listenerError } : {}),
     getToken: async () => {
       const { token } = await rest.getWebSocketsToken();
       redactor.register(token);
@@ -371,7 +428,11 @@ function openPrivateStream(
     },
   });
   started.defer(() => session.close());
-  const stream = new PrivateStream(session, { rest });
+  const stream = new PrivateStream(session, {
+    rest,
+    ...(context.ops ? { onListenerError: context.ops.listenerError } : {}),
+  });
+  context.ops?.watchConnection("auth", session.connection);
   started.defer(() => stream.stop());
   const relay = new AccountRelay(stream, {
     state: () => session.connection.state,
@@ -458,10 +519,13 @@ async function startOrders(
     config.trading.enable_live_orders && liveSwitch &&
     upstream.credentials !== undefined;
   const paperPath = context.options.paperPath ?? paperFile(context);
+  const ops = context.ops;
   const books = new BookFeed(upstream.wsPublicUrl, {
     staleToleranceSec: config.market_data.ws.stale_tolerance_seconds,
+    ...(ops ? { onListenerError: ops.listenerError } : {}),
   });
   started.defer(() => books.close());
+  ops?.watchConnection("public", books.connection);
   const orders = new OrderService({
     config,
     liveSwitch,
@@ -469,8 +533,15 @@ async function startOrders(
     books,
     ...(paperPath !== undefined ? { paperPath } : {}),
     ...(liveArmed && stream ? { stream } : {}),
+    ...(ops
+      ? {
+        onListenerError: ops.listenerError,
+        onOrderEvent: (event) => ops.orderEvent(event),
+      }
+      : {}),
   });
   started.defer(() => orders.close());
+  ops?.deadManFrom(() => orders.deadManState());
   if (liveArmed && await orders.armDeadMan()) {
     say(
       `Dead-man switch armed: Kraken cancels all orders ${config.trading.dead_man_seconds} s after this server stops refreshing it`,
@@ -547,6 +618,8 @@ async function buildApp(
     wsPublicUrl: upstream.wsPublicUrl,
     staticFiles,
     logger: context.logger,
+    ...(context.ops ? { ops: context.ops } : {}),
+    requestIds: context.mint,
     version: SERVER_VERSION,
     ...(relay ? { accountEvents: relay } : {}),
     orders,

@@ -14,6 +14,7 @@ import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor_cmd.ts";
 import { equityCommand } from "./equity_cmd.ts";
 import { ledgerCommand } from "./ledger_cmd.ts";
+import { logsCommand } from "./logs_cmd.ts";
 import { ohlcCommand } from "./ohlc_cmd.ts";
 import { orderbookCommand } from "./orderbook_cmd.ts";
 import { orderCommand } from "./order_cmd.ts";
@@ -50,6 +51,7 @@ export const COMMANDS = [
   ohlcCommand,
   recordCommand,
   serveCommand,
+  logsCommand,
   simCommand,
 ] as const;
 

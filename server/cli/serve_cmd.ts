@@ -32,7 +32,7 @@ export type ServeArgs = Parsed<ServeFlags>;
 
 /** Help text of `krakked serve`. */
 export const SERVE_HELP =
-  `Usage: krakked serve [--sim [--seed S] [--sim-pairs N] [--sim-port N]] [--port N] [--host H --token T]
+  `Usage: krakked serve [--sim [--seed S] [--sim-pairs N] [--sim-port N]] [--port N] [--host H --token T] [--log-file PATH]
 
 Runs the local server and market-watch page on http://127.0.0.1:8787.
 
@@ -44,6 +44,8 @@ Runs the local server and market-watch page on http://127.0.0.1:8787.
   --host H      bind address (default 127.0.0.1); a non-loopback host needs --token
   --token T     access token required on every request (for non-loopback binds)
   --live        second switch for live orders (also KRAKKED_LIVE=1)
+  --log-file PATH  also append the JSON log lines to PATH (rotated to PATH.1 at
+                10 MiB); 'krakked logs --order ID --log-file PATH' reads it
   --help        this text`;
 
 /** The shortest `--token` accepted. */
@@ -64,7 +66,15 @@ const MIN_TOKEN_LENGTH = 16;
 export function parseServeArgs(args: readonly string[]): ServeArgs {
   const parsed = parseFlags(args, {
     booleans: ["sim", "live"],
-    values: ["host", "token", "port", "seed", "sim-pairs", "sim-port"],
+    values: [
+      "host",
+      "token",
+      "port",
+      "seed",
+      "sim-pairs",
+      "sim-port",
+      "log-file",
+    ],
   });
   if (parsed.kind !== "flags") return parsed;
   const port = integerFlag(parsed, "port", { min: 0, max: 65_535 });
@@ -104,6 +114,9 @@ export function parseServeArgs(args: readonly string[]): ServeArgs {
     live: parsed.booleans.has("live"),
     ...(simPairs === undefined ? {} : { simPairs }),
     ...(simPort === undefined ? {} : { simPort }),
+    ...(parsed.values.has("log-file")
+      ? { logFile: parsed.values.get("log-file")! }
+      : {}),
   };
 }
 

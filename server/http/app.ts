@@ -26,11 +26,19 @@ import {
   withSecurityHeaders,
 } from "./security.ts";
 import { accountRoutes } from "./routes/account.ts";
+import { opsRoutes } from "./routes/ops.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { pageRoutes } from "./routes/page.ts";
 import { privateRoutes } from "./routes/private.ts";
 import { publicRoutes } from "./routes/public.ts";
 import { type ServerCounters, statusRoutes } from "./routes/status.ts";
+import {
+  IdMint,
+  isSaneRequestId,
+  needsScope,
+  REQUEST_ID_HEADER,
+  withRequestId,
+} from "./request_id.ts";
 
 /**
  * Build the app.
@@ -72,15 +80,21 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     contentSecurityPolicy([deps.wsPublicUrl]),
   );
   const app = new Hono();
+  const mint = deps.requestIds ?? new IdMint();
 
   // Logging, metrics and security headers for every response. The headers
   // go onto the finished answer in place: `c.header()` after `next()`
   // rebuilds the Response on every call in Hono 4.
   app.use("*", async (c, next) => {
     const t0 = performance.now();
-    await next();
+    // The correlation id: a sane inbound one, else minted; echoed below.
+    const inbound = c.req.raw.headers.get(REQUEST_ID_HEADER);
+    const rid = isSaneRequestId(inbound) ? inbound : mint.next();
+    if (needsScope(c.req.path)) await withRequestId(rid, next);
+    else await next();
     const res = withSecurityHeaders(c.res, headers);
     if (res !== c.res) c.res = res;
+    res.headers.set(REQUEST_ID_HEADER, rid);
     const status = res.status;
     counters.requests++;
     counters.byStatus.set(status, (counters.byStatus.get(status) ?? 0) + 1);
@@ -91,6 +105,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
       c.req.path,
       status,
       performance.now() - t0,
+      rid,
     );
   });
 
@@ -105,6 +120,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
   );
 
   app.route("/", statusRoutes(deps, counters, () => proxy.stats));
+  app.route("/", opsRoutes(deps.ops, deps.logger.redactor));
   app.use("/api/public/*", originGuard(() => deps.allowedHosts));
   app.route("/", publicRoutes(proxy));
   app.route("/", privateRoutes(deps));

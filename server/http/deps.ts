@@ -11,6 +11,8 @@ import type { KrakkedConfig } from "@krakked/core/config/config";
 import type { StaticFile } from "./static_files.ts";
 import type { OrderService } from "../trading/orders.ts";
 import type { AccountEvents } from "../trading/account_relay.ts";
+import type { OpsSource } from "./routes/ops.ts";
+import type { IdMint } from "./request_id.ts";
 import type { AccountService } from "../trading/account_service.ts";
 
 /** What the app needs from the REST client. */
@@ -61,6 +63,10 @@ export interface AppDeps {
   accountEvents?: AccountEvents;
   /** The order service behind `/api/orders` and `/api/paper`. */
   orders?: AppOrders;
+  /** The ops monitor behind `/api/ops` (and its event stream). */
+  ops?: OpsSource;
+  /** Mints request correlation ids (default: a new mint). */
+  requestIds?: IdMint;
   /** The account behind `/api/account` (and the order gate). */
   account?: Pick<
     AccountService,

@@ -27,6 +27,7 @@ import {
   WsConnection,
   type WsSubscription,
 } from "@krakked/core/ws/connection";
+import type { ListenerErrorHandler } from "@krakked/core/listeners";
 import type { PairMetadata } from "@krakked/core/market/pairs";
 import type { PaperBook } from "@krakked/core/trade/paper";
 import type { BookSource } from "./orders.ts";
@@ -58,6 +59,11 @@ export interface BookFeedOptions {
   random?: () => number;
   /** Connection tunables (backoff, watchdog, …); core's defaults otherwise. */
   connection?: Partial<ConnectionConfig> & { firstDataTimeoutMs?: number };
+  /**
+   * Receives exceptions thrown by the connection's event listeners
+   * (default: rethrown from a microtask, which ends a Deno process).
+   */
+  onListenerError?: ListenerErrorHandler;
 }
 
 /** One watched pair as reported by {@linkcode BookFeed.status}. */
@@ -125,6 +131,7 @@ export class BookFeed implements BookSource {
   #updatedAtMs = new Map<string, number>();
   #listeners = new Set<(pairId: string) => void>();
   #listenerErrors = 0;
+  #onListenerError: ListenerErrorHandler | undefined;
   #offBook: () => void;
   #closed = false;
 
@@ -150,6 +157,7 @@ export class BookFeed implements BookSource {
     this.#depth = options.depth ?? BOOK_FEED_DEPTH;
     this.#books = new BookSet({ defaultDepth: this.#depth });
     this.#now = options.now ?? Date.now;
+    this.#onListenerError = options.onListenerError;
     this.#connection = new WsConnection(url, {
       ...options.connection,
       books: this.#books,
@@ -159,6 +167,9 @@ export class BookFeed implements BookSource {
         : { WebSocket: options.WebSocket }),
       ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
       ...(options.random === undefined ? {} : { random: options.random }),
+      ...(options.onListenerError === undefined
+        ? {}
+        : { onListenerError: options.onListenerError }),
     });
     // WsConnection rethrows a listener's exception asynchronously, which
     // would end the process: nothing below may throw.
@@ -169,6 +180,11 @@ export class BookFeed implements BookSource {
       if (ids === undefined || this.#listeners.size === 0) return;
       for (const pairId of ids) this.#notify(pairId);
     });
+  }
+
+  /** The feed's WS connection (for the ops view: events and snapshots). */
+  get connection(): WsConnection {
+    return this.#connection;
   }
 
   /** The endpoint URL. */
@@ -323,9 +339,14 @@ export class BookFeed implements BookSource {
     for (const listener of [...this.#listeners]) {
       try {
         listener(pairId);
-      } catch {
+      } catch (error) {
         // A listener's bug must not stop the feed or the other listeners.
         this.#listenerErrors++;
+        try {
+          this.#onListenerError?.(error, "BookFeed update");
+        } catch {
+          // Nor may the handler's.
+        }
       }
     }
   }

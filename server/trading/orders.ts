@@ -39,6 +39,7 @@ import {
   type CancelAllResult,
   type ExitResult,
   OrderClient,
+  type OrderClientEvent,
   type PlaceContext,
   type TrackedOrder,
 } from "@krakked/core/trade/order_client";
@@ -67,6 +68,8 @@ import {
   type PaperPosition,
 } from "@krakked/core/trade/paper";
 import type { PrivateStream } from "@krakked/core/trade/private_stream";
+import type { ListenerErrorHandler } from "@krakked/core/listeners";
+import type { DeadManState, DeadManSwitch } from "@krakked/core/trade/dead_man";
 import { RestOrderTransport } from "@krakked/core/trade/rest_transport";
 import { OrderRejectedError } from "@krakked/core/trade/rules";
 import {
@@ -138,6 +141,13 @@ export interface OrderServiceOptions {
    * `Depth` only for a pair the feed has no current book of.
    */
   books?: BookSource;
+  /**
+   * Receives exceptions thrown by the order client's listeners (default:
+   * rethrown from a microtask, which ends a Deno process).
+   */
+  onListenerError?: ListenerErrorHandler;
+  /** Receives every order client event (lifecycle, fills, dead-man). */
+  onOrderEvent?: (event: OrderClientEvent) => void;
 }
 
 /** A source of current books (best first), e.g. the server's WS v2 feed. */
@@ -544,6 +554,9 @@ export class OrderService {
   #offBooks: (() => void) | undefined;
   #dirtyBooks = new Set<string>();
   #draining = false;
+  #onListenerError: ListenerErrorHandler | undefined;
+  #onOrderEvent: ((event: OrderClientEvent) => void) | undefined;
+  #deadMan: DeadManSwitch | undefined;
 
   /**
    * Creates the service; nothing is loaded until the first call.
@@ -558,6 +571,8 @@ export class OrderService {
     this.#stream = options.stream;
     this.#now = options.now ?? Date.now;
     this.#books = options.books;
+    this.#onListenerError = options.onListenerError;
+    this.#onOrderEvent = options.onOrderEvent;
     // Paper: resting orders react to every book change of the live feed
     // (fills, triggered stops), not only when someone asks.
     this.#offBooks = options.books?.onUpdate?.((pairId) =>
@@ -817,11 +832,20 @@ export class OrderService {
     }
     const { client } = await this.#load();
     // Refresh at a third of the countdown (Kraken: every 15–30 s for 60 s).
-    client.startDeadMan({
+    this.#deadMan = client.startDeadMan({
       timeoutSec: seconds,
       refreshMs: Math.max(1_000, Math.floor((seconds * 1000) / 3)),
     });
     return true;
+  }
+
+  /**
+   * The dead-man switch's state, when it was armed.
+   *
+   * @returns Its phase, expiry and failures, or `undefined`.
+   */
+  deadManState(): DeadManState | undefined {
+    return this.#deadMan?.state;
   }
 
   /**
@@ -999,7 +1023,11 @@ export class OrderService {
       ...(live ? { transport: this.#transport!, rest: this.#rest } : {}),
       ...(live && this.#stream !== undefined ? { stream: this.#stream } : {}),
       now: this.#now,
+      ...(this.#onListenerError === undefined
+        ? {}
+        : { onListenerError: this.#onListenerError }),
     });
+    if (this.#onOrderEvent !== undefined) client.on(this.#onOrderEvent);
     return { market, client };
   }
 

@@ -1,0 +1,132 @@
+/**
+ * The server REST client's fetch, traced: every upstream call gets its own
+ * id (`…-u<n>`), carries the correlation id of the request that caused it
+ * (`rid`, when the request is scoped, see `../http/request_id.ts`), and is
+ * written as one `upstream` log line with the Kraken method, status and
+ * time. A private order call also names its order: the `userref` or
+ * `cl_ord_id` (the tracking key `userref:42` / `cl_ord_id:…`), and the
+ * Kraken id (`txid`) of a cancel, so `krakked logs --order` links the REST
+ * requests to the order's lifecycle lines. The body is read for those few
+ * fields only; nothing else from it (nonce, otp) is ever logged, and the
+ * signature headers are never looked at.
+ *
+ * @module
+ */
+
+import type { FetchLike } from "@krakked/core/rest/client";
+import type { Logger } from "@krakked/core/log";
+import { currentRequestId, type IdMint } from "../http/request_id.ts";
+import type { OpsMonitor } from "./ops.ts";
+
+/** Private methods charged to the per-pair trading-engine counter. */
+const TRADING = new Set([
+  "AddOrder",
+  "AddOrderBatch",
+  "AmendOrder",
+  "EditOrder",
+  "CancelOrder",
+]);
+
+/** What an order call names. */
+interface OrderFields {
+  order?: string;
+  orderId?: string;
+  pair?: string;
+}
+
+function orderFields(body: unknown): OrderFields {
+  if (typeof body !== "string" || body.length > 16_384) return {};
+  let get: (name: string) => unknown;
+  if (body.startsWith("{")) {
+    try {
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      get = (name) => parsed[name];
+    } catch {
+      return {};
+    }
+  } else {
+    const form = new URLSearchParams(body);
+    get = (name) => form.get(name) ?? undefined;
+  }
+  const out: OrderFields = {};
+  const userref = get("userref");
+  const clOrdId = get("cl_ord_id");
+  if (typeof clOrdId === "string" && clOrdId !== "") {
+    out.order = `cl_ord_id:${clOrdId}`;
+  } else if (
+    (typeof userref === "string" && /^-?\d{1,10}$/.test(userref)) ||
+    typeof userref === "number"
+  ) out.order = `userref:${userref}`;
+  const txid = get("txid");
+  if (typeof txid === "string" && /^[A-Z0-9-]{6,40}$/.test(txid)) {
+    out.orderId = txid;
+  }
+  const pair = get("pair");
+  if (typeof pair === "string" && /^[A-Za-z0-9./]{2,24}$/.test(pair)) {
+    out.pair = pair;
+  }
+  return out;
+}
+
+/**
+ * Wrap a fetch for the server's REST client.
+ *
+ * @param inner The real fetch.
+ * @param options Logger, id mint and the ops monitor.
+ * @returns The traced fetch.
+ * @example
+ * ```ts ignore
+ * const rest = new RestClient({ fetch: tracedFetch(fetch, { logger, mint, ops }) });
+ * ```
+ */
+export function tracedFetch(
+  inner: FetchLike,
+  options: { logger: Logger; mint: IdMint; ops?: OpsMonitor },
+): FetchLike {
+  const { logger, mint, ops } = options;
+  return async (input, init) => {
+    const url = typeof input === "string"
+      ? input
+      : input instanceof URL
+      ? input.href
+      : input.url;
+    const path = new URL(url).pathname;
+    const method = path.slice(path.lastIndexOf("/") + 1);
+    const isPrivate = path.includes("/private/");
+    const fields = isPrivate ? orderFields(init?.body) : {};
+    const uid = mint.next("u");
+    const rid = currentRequestId();
+    const t0 = performance.now();
+    const base = {
+      uid,
+      ...(rid === undefined ? {} : { rid }),
+      call: method,
+      ...(fields.order === undefined ? {} : { order: fields.order }),
+      ...(fields.orderId === undefined ? {} : { orderId: fields.orderId }),
+    };
+    const tradingPair = TRADING.has(method) ? fields.pair ?? "*" : undefined;
+    try {
+      const response = await inner(input, init);
+      ops?.upstreamCall(method, response.status < 500, tradingPair);
+      // Public calls are cached and coalesced across callers: debug only.
+      logger.log(
+        isPrivate || response.status >= 400 ? "info" : "debug",
+        "upstream",
+        {
+          ...base,
+          status: response.status,
+          durationMs: Math.round((performance.now() - t0) * 10) / 10,
+        },
+      );
+      return response;
+    } catch (error) {
+      ops?.upstreamCall(method, false, tradingPair);
+      logger.warn("upstream", {
+        ...base,
+        error: error instanceof Error ? error.name : "unknown",
+        durationMs: Math.round((performance.now() - t0) * 10) / 10,
+      });
+      throw error;
+    }
+  };
+}
