@@ -12,6 +12,7 @@ import type { PairMetadata } from "@krakked/core/market/pairs";
 import { PairUniverse, universeConfigOf } from "@krakked/core/market/universe";
 import { canonicalSymbol, KRAKEN_EXCHANGE } from "@krakked/core/record/silver";
 import type { Redactor } from "@krakked/core/secrets/redact";
+import { TradeLog } from "../record/log.ts";
 import { type RecorderStatus, runRecorder } from "../record/run.ts";
 import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { type CheckResult, validateStore } from "../record/validate.ts";
@@ -29,7 +30,7 @@ import { untilStopped } from "./stop_signal.ts";
 
 /** Help text of `krakked record`. */
 export const RECORD_HELP =
-  `Usage: krakked record [<pair>...|--universe] [--channels trade] [--store PATH]
+  `Usage: krakked record [<pair>...|--universe] [--channels trade] [--store PATH] [--log nats://HOST:PORT]
        krakked record validate [--store PATH] [--max-latency-ms N] [--json]
        krakked record status [--store PATH] [--json]
 
@@ -45,6 +46,8 @@ with the DuckDB CLI (see docs/recorder.md).
   --universe         the configured universe instead of a list
   --channels LIST    trade (book is not recorded yet)
   --store PATH       the DuckDB file (default <config dir>/record/market.duckdb)
+  --log URL          also publish bronze to NATS JetStream (nats-server -js),
+                     one message per trade, message id = the silver trade id
 
 validate: checks each layer and data quality, one pass/fail line each
 (exit 1 when one fails). The store must not be open by a recorder.
@@ -61,6 +64,7 @@ export type RecordFlags =
     pairs: string[];
     universe: boolean;
     store: string | undefined;
+    log: string | undefined;
   }
   | {
     kind: "record";
@@ -128,7 +132,7 @@ export function parseRecordArgs(
   }
   const parsed = parseFlags(args, {
     booleans: ["universe"],
-    values: ["channels", "store"],
+    values: ["channels", "store", "log"],
     positionals: ["pair"],
     minPositionals: 0,
     maxPositionals: Infinity,
@@ -146,6 +150,10 @@ export function parseRecordArgs(
       return usageError(`Unknown channel "${c}" for --channels (trade)`);
     }
   }
+  const log = parsed.values.get("log");
+  if (log !== undefined && !log.startsWith("nats://")) {
+    return usageError(`--log takes a nats:// URL, got "${log}"`);
+  }
   const universe = parsed.booleans.has("universe");
   if (universe === (parsed.positionals.length > 0)) {
     return usageError("Give pairs or --universe (one of the two)");
@@ -156,6 +164,7 @@ export function parseRecordArgs(
     pairs: parsed.positionals,
     universe,
     store: parsed.values.get("store"),
+    log,
   };
 }
 
@@ -225,6 +234,9 @@ export async function runRecord(
       io.stderr,
       `record: ${symbols.length} pairs into ${store} (Ctrl+C to stop)`,
     );
+    await using tradeLog = flags.log === undefined
+      ? undefined
+      : await TradeLog.connect(flags.log);
     const stop = new AbortController();
     const stopped = untilStopped(io.stop).then(() => stop.abort());
     let lastStatusWrite = 0;
@@ -233,6 +245,7 @@ export async function runRecord(
       rest: ctx.rest,
       wsUrl: ctx.config.connection.ws_public_url,
       symbols,
+      ...(tradeLog !== undefined ? { tradeLog } : {}),
       signal: stop.signal,
       now: io.now,
       log: (line) => writeLine(io.stderr, `record: ${line}`),
@@ -248,7 +261,11 @@ export async function runRecord(
     await writeStatus(store, final, true);
     writeLine(
       io.stderr,
-      `record: stopped; ${final.silverRows} trades, ${final.goldRows} gold rows, ${final.gapsFilled}/${final.gapsFound} gaps backfilled, ${final.reconnects} reconnects`,
+      `record: stopped; ${final.silverRows} trades, ${final.goldRows} gold rows, ${final.gapsFilled}/${final.gapsFound} gaps backfilled, ${final.reconnects} reconnects${
+        tradeLog === undefined
+          ? ""
+          : `, ${final.logged} new in ${tradeLog.stream}`
+      }`,
     );
     return 0;
   } finally {

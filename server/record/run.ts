@@ -21,6 +21,7 @@ import {
   type WebSocketConstructor,
   WsConnection,
 } from "@krakked/core/ws/connection";
+import type { TradeLog } from "./log.ts";
 import type { RecordStore, SymbolInfo } from "./store.ts";
 
 /** What the recorder needs from REST. */
@@ -52,6 +53,11 @@ export interface RecorderOptions {
   flushMs?: number;
   /** WebSocket constructor (default `globalThis.WebSocket`). */
   WebSocket?: WebSocketConstructor;
+  /**
+   * A JetStream log: each batch is published (and acknowledged) before it
+   * is committed to the store (see server/record/log.ts).
+   */
+  tradeLog?: TradeLog;
   /** Progress and event lines. */
   log?: (line: string) => void;
   /** Called after every commit with the running figures. */
@@ -74,6 +80,8 @@ export interface RecorderStatus {
   silverRows: number;
   /** Gold rows built. */
   goldRows: number;
+  /** Trades the JetStream log stored (new message ids). */
+  logged: number;
   /** Commits. */
   commits: number;
   /** Gaps found. */
@@ -123,6 +131,7 @@ export async function runRecorder(
     bronzeRows: 0,
     silverRows: 0,
     goldRows: 0,
+    logged: 0,
     commits: 0,
     gapsFound: 0,
     gapsFilled: 0,
@@ -200,6 +209,9 @@ export async function runRecorder(
         status.goldRows += await store.flushGold(nowUs);
         return;
       }
+      if (options.tradeLog !== undefined) {
+        status.logged += (await options.tradeLog.publish(batch)).stored;
+      }
       const result = await store.write(batch, nowUs, {
         silverUs: wallNow() * 1000,
       });
@@ -213,7 +225,7 @@ export async function runRecorder(
       options.onStatus?.({ ...status });
     }).catch((error) => {
       failure ??= error;
-      log(`store write failed, stopping: ${String(error)}`);
+      log(`write failed, stopping: ${String(error)}`);
       stop.abort();
     });
     return writing;

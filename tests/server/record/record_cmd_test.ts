@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseRecordArgs, statusPath } from "../../../server/cli/record_cmd.ts";
 import { startSimulatorWithWs } from "@krakked/sim";
+import { TradeLog } from "../../../server/record/log.ts";
 import { CliHarness } from "../cli/_harness.ts";
+import { NatsServer } from "./_nats.ts";
 
 const PAIRS = [
   "XBTUSD",
@@ -78,7 +80,12 @@ Deno.test("parseRecordArgs() reads the three actions and refuses what is not bui
     pairs: ["BTC/USD"],
     universe: false,
     store: "x.duckdb",
+    log: undefined,
   });
+  assert.equal(
+    parseRecordArgs(["BTC/USD", "--log", "http://x"]).kind,
+    "usage_error",
+  );
   assert.equal(parseRecordArgs(["--universe"]).kind, "record");
   assert.equal(parseRecordArgs([]).kind, "usage_error");
   assert.equal(parseRecordArgs(["BTC/USD", "--universe"]).kind, "usage_error");
@@ -219,5 +226,45 @@ Deno.test({
       byName.get("no_duplicates")!.counts.silverRows,
     );
     assert.equal(s.recorder.running, false);
+  },
+});
+
+Deno.test({
+  name: "record --log publishes every stored trade once to JetStream",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const now = fastClock(Date.UTC(2025, 5, 15, 12, 0, 40), 30);
+    await using nats = await NatsServer.start();
+    await using h = await CliHarness.start({ sim: { now }, ws: true });
+    const store = join(h.dir, "market.duckdb");
+    const stop = new AbortController();
+    const run = h.run(
+      [
+        "record",
+        "XBTUSD",
+        "ETHUSD",
+        "XDGUSD",
+        "--store",
+        store,
+        "--log",
+        nats.url,
+      ],
+      { io: { now, stop: stop.signal } },
+    );
+    await until(store, (s) => s.commits >= 5, "five commits", run);
+    stop.abort();
+    const done = await run;
+    assert.equal(done.code, 0, done.stderr);
+    await using log = await TradeLog.connect(nats.url);
+    const status = await h.run(
+      ["record", "status", "--store", store, "--json"],
+      {
+        io: { now },
+      },
+    );
+    const silver = JSON.parse(status.stdout).tables.silver as number;
+    assert.ok(silver > 0);
+    assert.equal(await log.count(), silver);
   },
 });
