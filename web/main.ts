@@ -38,6 +38,7 @@ import { ConfirmDialog } from "./confirm_dialog.ts";
 import { formatPrice } from "./format.ts";
 import { MarketTable, type SortKey } from "./market_table.ts";
 import { OrderTicket } from "./order_ticket.ts";
+import { PortfolioView } from "./portfolio_view.ts";
 import { StatusBar } from "./status_bar.ts";
 import { TradeTape } from "./trades_view.ts";
 import { loadTradingInfo } from "./trading_api.ts";
@@ -614,6 +615,7 @@ async function start(): Promise<void> {
 
   const info = await trading;
   account.setTrading(info, { privateData: config.privateData });
+  new PortfolioView(byId("portfolio")).start();
   if (account.source === "exchange" && config.privateData) {
     // The worker follows the server's account stream; updates arrive in
     // batches, and REST is asked only after a reconnect or a gap. In paper

@@ -15,7 +15,10 @@
  */
 
 import { equityOf, type EquityReport } from "@krakked/core/account/equity";
-import { usdPrice } from "@krakked/core/account/rates";
+import { tradeRates, usdPrice } from "@krakked/core/account/rates";
+import { computePnl } from "@krakked/core/account/pnl";
+import { netFlows } from "@krakked/core/account/ledger";
+import { addDecimal, compareDecimal } from "@krakked/core/decimal";
 import {
   type AccountSnapshot,
   balancesBySymbol,
@@ -63,6 +66,11 @@ export interface AccountDocument {
   equity: EquityReport | null;
   /** P&L (the `krakked pnl --json` document; null while loading or in paper mode). */
   pnl: Omit<PnlJson, "hydration"> | null;
+  /**
+   * Deposits and withdrawals (external flows, USD at the time), kept apart
+   * from performance (live only).
+   */
+  cash: CashSummary | null;
   /** Paper totals and positions (paper mode only). */
   paper: PaperSummary | null;
   /** Open orders loaded at hydration and kept from the stream. */
@@ -77,6 +85,16 @@ export interface AccountDocument {
   driftReports: ReconcileReport[];
   /** Equity samples since start (for the page's chart). */
   history: { atMs: number; equity: string }[];
+}
+
+/** Deposits and withdrawals, in USD when they happened. */
+export interface CashSummary {
+  /** Sum of incoming external flows. */
+  deposits: string;
+  /** Sum of outgoing external flows (negative or zero). */
+  withdrawals: string;
+  /** How many external flows. */
+  count: number;
 }
 
 /** An event for the page's server-sent events. */
@@ -527,7 +545,29 @@ export class AccountService {
       { sinceSec: undefined, pair: undefined, by: "asset" },
       (asset) => usdPrice(asset, quotes)?.price ?? null,
     );
-    this.#doc = this.#build(equity, pnl, null);
+    this.#doc = this.#build(equity, pnl, null, this.#cashOf(data));
+  }
+
+  #cash: { data: AccountData; summary: CashSummary } | undefined;
+  /** External flows valued when they happened (computed once per history). */
+  #cashOf(data: AccountData): CashSummary {
+    if (this.#cash?.data === data) return this.#cash.summary;
+    const report = computePnl(data.trades, netFlows(data.flows), {
+      rateAt: tradeRates(data.trades),
+    });
+    let deposits = "0";
+    let withdrawals = "0";
+    let count = 0;
+    for (const flow of report.flows) {
+      if (flow.kind !== "external") continue;
+      count++;
+      if (compareDecimal(flow.usd, "0") >= 0) {
+        deposits = addDecimal(deposits, flow.usd);
+      } else withdrawals = addDecimal(withdrawals, flow.usd);
+    }
+    const summary = { deposits, withdrawals, count };
+    this.#cash = { data, summary };
+    return summary;
   }
 
   #pairsCache: AccountData["pairs"] | undefined;
@@ -548,6 +588,7 @@ export class AccountService {
     equity: EquityReport | null,
     pnl: AccountDocument["pnl"],
     paper: PaperSummary | null,
+    cash: CashSummary | null = null,
   ): AccountDocument {
     const atMs = this.#now();
     if (equity !== null) {
@@ -565,6 +606,7 @@ export class AccountService {
       equity,
       pnl,
       paper,
+      cash,
       openOrders: this.#o.source === "paper"
         ? paper?.openOrders.length ?? 0
         : Math.max(this.#streamOrders.size, this.#restOrderCount),
