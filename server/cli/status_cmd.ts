@@ -18,11 +18,11 @@ import { type CliContext, loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { watchFlags } from "./orderbook_cmd.ts";
 import { runWatch } from "./watch.ts";
-import { isUsageError } from "./args.ts";
+import { isUsageError, usageError } from "./args.ts";
 
 /** Help text of `krakked status`. */
 export const STATUS_HELP =
-  `Usage: krakked status [--json] [--watch [--updates N]]
+  `Usage: krakked status [--json] [--ops [--server URL]] [--watch [--updates N]]
 
 Shows whether Kraken (or the simulator connection.rest_url points at) is up
 and how this machine reaches it:
@@ -39,6 +39,15 @@ and how this machine reaches it:
   --watch       stream the WebSocket v2 status channel until Ctrl+C (one line,
                 or one JSON object, per status Kraken sends)
   --updates N   with --watch: stop after N status messages
+  --ops         also read the running server's ops view (GET /api/ops): the
+                REST counter with its decay and tier, trading-engine
+                counters per pair, queued calls, the public budget, the
+                WebSocket connections (state, uptime, reconnects and their
+                reasons, subscriptions), book checksum failures and resyncs,
+                the last errors, order events and the dead-man switch; the
+                JSON gains a "server" key ({url, running, ...the snapshot})
+  --server URL  the server to read with --ops (default: server.host and
+                server.port of config.yaml, http://127.0.0.1:8787)
 
 Exit codes: 0 ok (also when Kraken reports maintenance: the status is the
 answer), 1 error, 2 usage, 4 Kraken unreachable.`;
@@ -53,6 +62,10 @@ export interface StatusFlags {
   watch: boolean;
   /** `--updates N`. */
   updates: number | undefined;
+  /** `--ops` (or `--server URL`): the running server's ops view. */
+  ops?: true;
+  /** `--server URL`. */
+  server?: string;
 }
 
 /**
@@ -68,13 +81,24 @@ export interface StatusFlags {
  */
 export function parseStatusArgs(args: readonly string[]): Parsed<StatusFlags> {
   const parsed = parseFlags(args, {
-    booleans: ["json", "watch"],
-    values: ["updates"],
+    booleans: ["json", "watch", "ops"],
+    values: ["updates", "server"],
   });
   if (parsed.kind !== "flags") return parsed;
   const watch = watchFlags(parsed);
   if (isUsageError(watch)) return watch;
-  return { kind: "status", json: parsed.booleans.has("json"), ...watch };
+  const server = parsed.values.get("server");
+  if (server !== undefined && !/^https?:\/\/[^\s/?#]+\/?$/.test(server)) {
+    return usageError("--server needs a URL such as http://127.0.0.1:8787");
+  }
+  const ops = parsed.booleans.has("ops") || server !== undefined;
+  return {
+    kind: "status",
+    json: parsed.booleans.has("json"),
+    ...watch,
+    ...(ops ? { ops: true as const } : {}),
+    ...(server === undefined ? {} : { server: server.replace(/\/$/, "") }),
+  };
 }
 
 /** One section of the report: its JSON value and its text lines. */
@@ -91,6 +115,8 @@ export interface StatusInputs {
   ctx: CliContext;
   /** Clock, ms since the epoch. */
   now: () => number;
+  /** The server whose ops view the `server` section reads. */
+  serverUrl?: string;
 }
 
 /** One section of `krakked status`. */
@@ -162,6 +188,133 @@ const connectionSection: StatusSection = {
         `WebSocket ${c.ws_public_url}, private ${c.ws_auth_url}`,
       ],
     });
+  },
+};
+
+// deno-lint-ignore no-explicit-any -- the server's JSON, read field by field
+type Json = any;
+
+const num = (v: unknown, digits = 1) =>
+  typeof v === "number" ? v.toFixed(digits) : "?";
+
+function counterText(c: Json): string {
+  return `${num(c?.level)}/${c?.max ?? "?"} (−${c?.decayPerSec ?? "?"}/s${
+    c?.queued > 0 ? `, ${c.queued} queued` : ""
+  })`;
+}
+
+function durationText(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/**
+ * Text lines of an ops snapshot (`GET /api/ops`).
+ *
+ * @param url The server.
+ * @param ops The snapshot.
+ * @returns The lines.
+ */
+export function opsLines(url: string, ops: Json): string[] {
+  const lines = [`${url} (tier ${ops.tier})`];
+  lines.push(
+    `REST ${counterText(ops.rest)}; public ${counterText(ops.public)}; ${
+      ops.upstream?.calls ?? 0
+    } upstream calls, ${ops.upstream?.failures ?? 0} failed`,
+  );
+  const trading = Object.entries(ops.trading ?? {});
+  if (trading.length > 0) {
+    lines.push(
+      `trading ${
+        trading.map(([pair, c]) => `${pair} ${counterText(c)}`).join("; ")
+      }`,
+    );
+  }
+  for (const c of ops.connections ?? []) {
+    const last = c.reasons?.at(-1);
+    const subs = c.subscriptions ?? [];
+    const unhealthy = subs.filter((s: Json) =>
+      s.state !== "active" || s.silent
+    ).length;
+    lines.push(
+      `WS ${c.name} ${c.state}${
+        c.uptimeMs === null ? "" : ` for ${durationText(c.uptimeMs)}`
+      }, ${c.reconnects} reconnect${c.reconnects === 1 ? "" : "s"}${
+        last ? ` (last: ${last.reason})` : ""
+      }, ${subs.length} subscription${subs.length === 1 ? "" : "s"}${
+        unhealthy > 0 ? ` (${unhealthy} not active)` : ""
+      }`,
+    );
+    for (const b of c.books ?? []) {
+      if (b.checksumFailures > 0 || b.resyncs > 0) {
+        lines.push(
+          `book ${b.symbol}: ${b.checksumFailures} checksum failures, ${b.resyncs} resyncs (${b.integrity})`,
+        );
+      }
+    }
+  }
+  const kinds = Object.entries(ops.errorsByKind ?? {});
+  const lastError = ops.errors?.at(-1);
+  lines.push(
+    kinds.length === 0
+      ? "errors none"
+      : `errors ${
+        kinds.map(([k, n]) => `${k} ${n}`).join(", ")
+      }; last: ${lastError?.kind} ${lastError?.source}: ${lastError?.message}`,
+  );
+  const lastOrder = ops.orders?.at(-1);
+  lines.push(
+    `orders ${ops.orders?.length ?? 0} events${
+      lastOrder ? `; last: ${lastOrder.order ?? "-"} ${lastOrder.detail}` : ""
+    }`,
+  );
+  lines.push(
+    ops.deadMan === null || ops.deadMan === undefined
+      ? "dead-man switch not armed"
+      : `dead-man switch ${ops.deadMan.phase}${
+        ops.deadMan.expiresAtMs
+          ? `, expires ${new Date(ops.deadMan.expiresAtMs).toISOString()}`
+          : ""
+      }${ops.deadMan.failures > 0 ? `, ${ops.deadMan.failures} failures` : ""}`,
+  );
+  return lines;
+}
+
+/**
+ * The running server's ops view (with `--ops`). A server that does not
+ * answer is reported, not an error: `running: false`.
+ */
+export const SERVER_SECTION: StatusSection = {
+  name: "server",
+  async read({ ctx, serverUrl }) {
+    const { host, port } = ctx.config.server;
+    const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    const url = serverUrl ??
+      `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
+    try {
+      const res = await fetch(`${url}/api/ops`, {
+        signal: AbortSignal.timeout(3_000),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`HTTP ${res.status}`);
+      }
+      const ops = await res.json();
+      return {
+        json: { url, running: true, ...ops },
+        lines: opsLines(url, ops),
+      };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return {
+        json: { url, running: false, error: message },
+        lines: [
+          `not answering at ${url} (${message}): is 'krakked serve' running?`,
+        ],
+      };
+    }
   },
 };
 
@@ -251,7 +404,14 @@ export async function runStatus(
       });
       return 0;
     }
-    const report = await readStatus({ ctx, now: io.now });
+    const report = await readStatus(
+      {
+        ctx,
+        now: io.now,
+        ...(flags.server === undefined ? {} : { serverUrl: flags.server }),
+      },
+      flags.ops ? [...STATUS_SECTIONS, SERVER_SECTION] : STATUS_SECTIONS,
+    );
     if (flags.json) {
       writeJson(
         io,

@@ -15,6 +15,11 @@ import {
   runLogs,
 } from "../../server/cli/logs_cmd.ts";
 import type { CliIo } from "../../server/cli/io.ts";
+import {
+  parseStatusArgs,
+  SERVER_SECTION,
+  type StatusInputs,
+} from "../../server/cli/status_cmd.ts";
 
 // deno-lint-ignore no-explicit-any -- JSON answers, asserted field by field
 type Json = any;
@@ -303,6 +308,39 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
         auth.reasons.some((r: Json) => /4001/.test(r.reason)),
         JSON.stringify(auth.reasons),
       );
+    });
+
+    await t.step("status --ops reads the server's snapshot", async () => {
+      node.deepEqual(parseStatusArgs(["--json"]), {
+        kind: "status",
+        json: true,
+        watch: false,
+        updates: undefined,
+      });
+      node.equal((parseStatusArgs(["--ops"]) as Json).ops, true);
+      node.equal(
+        parseStatusArgs(["--server", "not a url"]).kind,
+        "usage_error",
+      );
+      const ctx = { config: { server: { host: "127.0.0.1", port: 9 } } };
+      const inputs = (serverUrl?: string) =>
+        ({
+          ctx,
+          now: Date.now,
+          ...(serverUrl ? { serverUrl } : {}),
+        }) as unknown as StatusInputs;
+      const block = await SERVER_SECTION.read(inputs(s.running.url));
+      node.equal(block.json.running, true);
+      node.equal(block.json.tier, "pro");
+      const text = block.lines.join("\n");
+      node.match(text, /^http:\/\/127\.0\.0\.1:\d+ \(tier pro\)/);
+      node.match(text, /\nREST \d+\.\d\/20 /);
+      node.match(text, /\nWS public open/);
+      node.match(text, /\nWS auth open .*1 reconnect .*4001/);
+      node.match(text, /\ndead-man switch /);
+      const down = await SERVER_SECTION.read(inputs());
+      node.equal(down.json.running, false);
+      node.match(down.lines[0]!, /not answering at http:\/\/127\.0\.0\.1:9/);
     });
 
     await t.step("the event stream pushes snapshots", async () => {
