@@ -1,0 +1,184 @@
+/// <reference lib="dom" />
+/// <reference lib="deno.ns" />
+/**
+ * The Portfolio view in a real browser (Chromium via playwright-core)
+ * against the real server in `--sim` mode with `trading.mode: live`: once
+ * the account is hydrated, the page shows the same realised P&L, fees and
+ * deposits as `krakked pnl --json` for the same simulator (to the last
+ * decimal, read from `data-value`), equity consistent with
+ * `krakked equity --json`, and no sideways scroll at 1440 and 390 px.
+ */
+
+import assert from "node:assert/strict";
+import type { BrowserContext, Page } from "playwright-core";
+import { join } from "node:path";
+import { addDecimal, compareDecimal } from "../../core/decimal.ts";
+import { buildWeb } from "../../server/build.ts";
+import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
+import type { PnlJson } from "../../server/cli/pnl_cmd.ts";
+import { startServe } from "../../server/serve.ts";
+import { CliHarness } from "../server/cli/_harness.ts";
+import {
+  ARTIFACTS,
+  CHROMIUM,
+  LAUNCH_ARGS,
+  loadChromium,
+  requireChromium,
+  SKIP,
+} from "./_chromium.ts";
+
+const WAIT_MS = 60_000;
+const RETRY = { retry: { maxAttempts: 4, baseDelayMs: 200 } };
+
+async function figure(page: Page, name: string): Promise<string> {
+  const value = await page.locator(`#portfolio-${name}`).getAttribute(
+    "data-value",
+  );
+  assert.ok(value !== null, `#portfolio-${name} has a value`);
+  return value;
+}
+
+async function noSidewaysScroll(page: Page): Promise<void> {
+  const { scroll, width } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    width: innerWidth,
+  }));
+  assert.ok(scroll <= width, `page is ${scroll} px wide in ${width} px`);
+}
+
+Deno.test({
+  name:
+    "the Portfolio view shows equity and P&L consistent with krakked pnl/equity --json",
+  ignore: SKIP,
+  async fn(t) {
+    await requireChromium();
+    const chromium = await loadChromium();
+    await Deno.mkdir(ARTIFACTS, { recursive: true });
+    await buildWeb();
+    const dir = await Deno.makeTempDir({ prefix: "krakked-portfolio-" });
+    const server = await startServe(
+      parseServeArgs(["--sim", "--port", "0"]) as Extract<
+        ReturnType<typeof parseServeArgs>,
+        { kind: "serve" }
+      >,
+      {
+        configText: "trading:\n  mode: live\n",
+        logSink: () => {},
+        say: () => {},
+        env: () => undefined,
+        paperPath: join(dir, "paper.json"),
+      },
+    );
+    const sim = server.simulator!;
+    let context: BrowserContext | undefined;
+    try {
+      context = await chromium.launchPersistentContext(
+        join(dir, "profile"),
+        {
+          executablePath: CHROMIUM,
+          args: LAUNCH_ARGS,
+          viewport: { width: 1440, height: 900 },
+        },
+      );
+      const page = context.pages()[0] ?? await context.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(String(error)));
+      await page.goto(server.url);
+      await page.locator("#portfolio[data-phase='ready']").waitFor({
+        timeout: WAIT_MS,
+      });
+      await page.locator("#portfolio-realized[data-value]").waitFor({
+        timeout: WAIT_MS,
+      });
+
+      // The CLI against the same simulator account.
+      await using cli = await CliHarness.start({ restUrl: sim.url });
+      const env = {
+        KRAKEN_API_KEY: sim.credentials.apiKey,
+        KRAKEN_API_SECRET: sim.credentials.apiSecret.reveal(),
+      };
+      const pnlRun = await cli.run(["pnl", "--json"], { env, io: RETRY });
+      assert.equal(pnlRun.code, 0, pnlRun.stderr);
+      const pnl = JSON.parse(pnlRun.stdout) as PnlJson;
+      const equityRun = await cli.run(["equity", "--json"], {
+        env,
+        io: RETRY,
+      });
+      assert.equal(equityRun.code, 0, equityRun.stderr);
+      const equity = JSON.parse(equityRun.stdout) as { total: string };
+
+      await t.step(
+        "realised P&L, fees and deposits equal the CLI's",
+        async () => {
+          assert.ok(pnl.totals.trades > 0, "the simulator has trades");
+          for (
+            const [name, cli] of [
+              ["realized", pnl.totals.realizedPnl],
+              ["fees", pnl.totals.fees],
+              ["income", pnl.totals.income],
+            ] as const
+          ) {
+            const shown = await figure(page, name);
+            assert.equal(
+              compareDecimal(shown, cli),
+              0,
+              `${name}: page ${shown}, CLI ${cli}`,
+            );
+          }
+          const net = addDecimal(
+            await figure(page, "deposits"),
+            await figure(page, "withdrawals"),
+          );
+          assert.equal(
+            compareDecimal(net, pnl.totals.netDeposits),
+            0,
+            `deposits + withdrawals ${net}, CLI net deposits ${pnl.totals.netDeposits}`,
+          );
+        },
+      );
+
+      await t.step(
+        "equity and unrealised P&L agree with the CLI at live prices",
+        async () => {
+          const shown = Number(await figure(page, "equity"));
+          const cliTotal = Number(equity.total);
+          assert.ok(cliTotal > 0);
+          // Prices move between the two reads: within 1 %.
+          assert.ok(
+            Math.abs(shown - cliTotal) / cliTotal < 0.01,
+            `page equity ${shown}, CLI equity ${cliTotal}`,
+          );
+          const rows = await page.locator("#portfolio-positions tr").count();
+          assert.equal(rows, pnl.positions.length, "one row per open position");
+          for (const p of pnl.positions) {
+            const basis = await page.locator(
+              `#portfolio-positions tr[data-asset='${p.asset}'] td:nth-child(3)`,
+            ).getAttribute("data-value");
+            assert.equal(basis, p.costBasis, `${p.asset} cost basis`);
+          }
+          await noSidewaysScroll(page);
+          await page.screenshot({
+            path: new URL("portfolio-1440.png", ARTIFACTS).pathname,
+            fullPage: true,
+          });
+        },
+      );
+
+      await t.step("390 px: no sideways scroll, figures shown", async () => {
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.locator("#portfolio-equity").scrollIntoViewIfNeeded();
+        await noSidewaysScroll(page);
+        assert.ok(await page.locator("#portfolio-equity").isVisible());
+        await page.screenshot({
+          path: new URL("portfolio-390.png", ARTIFACTS).pathname,
+          fullPage: true,
+        });
+      });
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context?.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
