@@ -143,6 +143,8 @@ export async function runRecorder(
   };
   let pending: RecordBatch = { bronze: [], silver: [], gaps: [], rejected: [] };
   const gaps: TradeGap[] = [];
+  // Wakes the backfill worker when a gap arrives.
+  let wake: () => void = () => {};
   const take = (batch: RecordBatch) => {
     for (const r of batch.bronze) pending.bronze.push(r);
     for (const s of batch.silver) pending.silver.push(s);
@@ -233,7 +235,6 @@ export async function runRecorder(
   const timer = setInterval(() => void flush(), flushMs);
 
   // Backfill worker: gaps in order, page by page.
-  let wake: () => void = () => {};
   const backfills = (async () => {
     while (!signal.aborted || gaps.length > 0) {
       const gap = gaps.shift();
