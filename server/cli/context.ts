@@ -23,7 +23,11 @@ import {
   configPaths,
 } from "../deno/config_dir.ts";
 import { denoCredentialSources } from "../deno/credentials_source.ts";
-import { readOptionalText } from "../deno/files.ts";
+import {
+  FILE_LIMITS,
+  readOptionalText,
+  tightenConfigDir,
+} from "../deno/files.ts";
 import { CredentialsError } from "./errors.ts";
 import { type CliIo, writeLine } from "./io.ts";
 
@@ -80,8 +84,20 @@ export async function loadContext(
 ): Promise<CliContext> {
   const env = options.env ?? ((n: string) => Deno.env.get(n));
   const paths = configPaths(configDir(options.os ?? Deno.build.os, env));
-  const text = await readOptionalText(paths.config);
-  const { config, warnings } = parseConfig(text);
+  // The README promises a private config directory: one left open to
+  // others is tightened before anything in it is read, by every command.
+  const tightened = await tightenConfigDir(paths.dir, paths.secrets);
+  const text = await readOptionalText(paths.config, {
+    maxBytes: FILE_LIMITS.config,
+  });
+  const parsed = parseConfig(text);
+  const { config } = parsed;
+  const warnings = [
+    ...tightened.map((path) =>
+      `tightened the permissions of ${path} (0700/0600)`
+    ),
+    ...parsed.warnings,
+  ];
   let credentials: CredentialsResult | undefined;
   if (options.credentials) {
     credentials = await resolveCliCredentials(paths, options);

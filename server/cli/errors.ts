@@ -13,6 +13,7 @@
  */
 
 import { ConfigError } from "@krakked/core/config/config";
+import { InputFileError } from "../deno/files.ts";
 import { UnknownTimeframeError } from "@krakked/core/market/ohlc";
 import { NoOhlcDataError } from "@krakked/core/market/ohlc_history";
 import { UnknownPairError } from "@krakked/core/market/pairs";
@@ -267,6 +268,15 @@ export function describeError(error: unknown, command?: string): CliFailure {
       "config",
       error.message,
       "Fix config.yaml in the config directory (KRAKKED_CONFIG_DIR names another one)",
+    );
+  }
+  if (error instanceof InputFileError) {
+    // A config, secrets or paper file that is not a regular file, too large
+    // or not UTF-8: nothing of it was used.
+    return failure(
+      "config",
+      error.message,
+      `Replace ${error.path} with a regular file of the expected size`,
     );
   }
   if (error instanceof NoOhlcDataError) {

@@ -11,7 +11,7 @@ import {
   ENV_MASTER_PASSWORD,
 } from "@krakked/core/secrets/credentials";
 import { Secret } from "@krakked/core/secrets/secret";
-import { readOptionalText } from "./files.ts";
+import { FILE_LIMITS, readOptionalText } from "./files.ts";
 import { promptSecret } from "./prompt.ts";
 
 /** Options of {@linkcode denoCredentialSources}. */
@@ -46,7 +46,8 @@ export function denoCredentialSources(
   const ask = options.prompt ?? promptSecret;
   return {
     env,
-    readSecretsFile: () => readOptionalText(options.secretsPath),
+    readSecretsFile: () =>
+      readOptionalText(options.secretsPath, { maxBytes: FILE_LIMITS.secrets }),
     getPassword: async () => {
       const fromEnv = env(ENV_MASTER_PASSWORD);
       if (fromEnv !== undefined && fromEnv !== "") return new Secret(fromEnv);

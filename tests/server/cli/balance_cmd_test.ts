@@ -248,7 +248,9 @@ Deno.test("only one of KRAKEN_API_KEY/KRAKEN_API_SECRET set: incomplete, naming 
   await t.step(
     "with a secrets file but no password, both problems are named",
     async () => {
-      await Deno.writeTextFile(join(h.dir, "secrets.enc"), "{}");
+      await Deno.writeTextFile(join(h.dir, "secrets.enc"), "{}", {
+        mode: 0o600,
+      });
       try {
         const run = await h.run(["balance"], {
           env: { KRAKEN_API_KEY: "only-the-key-0123" },

@@ -8,6 +8,7 @@ import {
   table,
 } from "../../../server/cli/context.ts";
 import { CredentialsError } from "../../../server/cli/errors.ts";
+import { InputFileError } from "../../../server/deno/files.ts";
 import {
   colorAllowed,
   paint,
@@ -161,5 +162,51 @@ Deno.test("a YAML syntax error names line, column, the line's text and a hint", 
       assert.equal(error.category, "config");
       assert.equal(error.message, line);
     });
+  }
+});
+
+Deno.test("every command's context tightens an open config directory and says so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.chmod(dir, 0o755);
+    const secrets = join(dir, "secrets.enc");
+    await Deno.writeTextFile(secrets, "{}");
+    await Deno.chmod(secrets, 0o644);
+    const env = (n: string) => ({ KRAKKED_CONFIG_DIR: dir })[n];
+    const ctx = await loadContext({ env, os: "linux" });
+    ctx.rest.close();
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(secrets)).mode! & 0o777, 0o600);
+    assert.deepEqual(ctx.warnings, [
+      `tightened the permissions of ${dir} (0700/0600)`,
+      `tightened the permissions of ${secrets} (0700/0600)`,
+    ]);
+    // Already private: nothing to say the next time.
+    const again = await loadContext({ env, os: "linux" });
+    again.rest.close();
+    assert.deepEqual(again.warnings, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadContext() refuses an oversized or non-regular config.yaml before reading it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const env = (n: string) => ({ KRAKKED_CONFIG_DIR: dir })[n];
+    const config = join(dir, "config.yaml");
+    await Deno.writeTextFile(config, "# padding\n".repeat(30_000)); // 300 KB
+    await assert.rejects(
+      loadContext({ env, os: "linux" }),
+      (e) => e instanceof InputFileError && e.kind === "too_large",
+    );
+    await Deno.remove(config);
+    await Deno.symlink("/dev/zero", config);
+    await assert.rejects(
+      loadContext({ env, os: "linux" }),
+      (e) => e instanceof InputFileError && e.kind === "not_regular",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -7,6 +7,7 @@ import {
   type KrakenErrorKind,
 } from "../../../core/rest/errors.ts";
 import { NoOhlcDataError } from "../../../core/market/ohlc_history.ts";
+import { InputFileError } from "../../../server/deno/files.ts";
 import {
   CATEGORY_EXIT,
   CredentialsError,
@@ -200,4 +201,17 @@ Deno.test("describeError() gives every failure a stable category and the exit co
   assert.deepEqual(errorJson(describeError(new Error("a\n  b"))), {
     error: { category: "unexpected", message: "a b" },
   });
+});
+
+Deno.test("a refused input file is a config failure naming the file", () => {
+  const failure = describeError(
+    new InputFileError(
+      "not_regular",
+      "/home/me/.config/kraken_bot/config.yaml",
+      'Cannot read "/home/me/.config/kraken_bot/config.yaml": not a regular file',
+    ),
+  );
+  assert.equal(failure.category, "config");
+  assert.equal(failure.exitCode, 1);
+  assert.match(failure.suggestion ?? "", /config\.yaml/);
 });
