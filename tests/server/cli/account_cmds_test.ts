@@ -95,7 +95,14 @@ Deno.test("krakked pnl --json equals an independent FIFO of the simulator's raw 
   const second = await h.run(["pnl", "--json"], { env, io: RETRY });
   assert.equal(second.code, 0, second.stderr);
   assert.match(second.stderr, /trades warm: 1 page, 0 new, 107 cached/);
-  assert.deepEqual(JSON.parse(second.stdout).groups, doc.groups);
+  // Realised P&L and fees come from the history alone; unrealised P&L (and
+  // the net that includes it) follows the simulator's moving marks.
+  const historyOnly = (groups: PnlJson["groups"]) =>
+    groups.map(({ key, realizedPnl, fees }) => ({ key, realizedPnl, fees }));
+  assert.deepEqual(
+    historyOnly((JSON.parse(second.stdout) as PnlJson).groups),
+    historyOnly(doc.groups),
+  );
 
   // One pair: its realised P&L and fees only, the same figures as the
   // pair's rows of --by pair.
