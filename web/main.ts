@@ -37,6 +37,7 @@ import { ChartView } from "./chart_view.ts";
 import { ConfirmDialog } from "./confirm_dialog.ts";
 import { formatPrice } from "./format.ts";
 import { MarketTable, type SortKey } from "./market_table.ts";
+import { OpsView } from "./ops_view.ts";
 import { OrderTicket } from "./order_ticket.ts";
 import { PortfolioView } from "./portfolio_view.ts";
 import { StatusBar } from "./status_bar.ts";
@@ -572,6 +573,7 @@ async function initialize(): Promise<InitInfo> {
 
 async function start(): Promise<void> {
   wireControls();
+  new OpsView(byId("ops-view")).start();
   const trading = loadTradingInfo();
   void trading.then((info) => ticket.setTrading(info));
   const init = await initialize();
