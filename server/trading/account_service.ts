@@ -77,8 +77,10 @@ export interface AccountDocument {
   openOrders: number;
   /** What loading the history did. */
   hydration: AccountData["hydration"] | null;
-  /** How long hydration took, ms. */
+  /** How long hydration took until ready (loaded and reconciled), ms. */
   hydrationMs: number | null;
+  /** Of which loading balances, open orders, trades and ledger, ms. */
+  loadMs: number | null;
   /** The latest reconciliation, drifts included. */
   reconcile: ReconcileReport | null;
   /** The newest reports that found drift (at most 20), newest last. */
@@ -175,6 +177,9 @@ export class AccountService {
   #refreshing: Promise<void> | undefined;
   #closed = false;
   #hydrationMs: number | null = null;
+  #loadMs: number | null = null;
+  #loaded: AccountSnapshot | undefined;
+  #fromLoad = false;
   #cacheDir: string | undefined;
   /** Settles when the first hydration finished (ready or failed). */
   readonly ready: Promise<void>;
@@ -323,20 +328,23 @@ export class AccountService {
         ]);
         this.#data = data;
         this.#assets = data.assets;
-        this.#restBalances = balancesBySymbol(balances, data.assets);
-        this.#restOrderCount = Object.keys(open.open).length;
+        // The first check compares the stream with what hydration just
+        // read (REST's budget is spent on the history pages by now); only
+        // a drift is confirmed with a fresh read before it is reported.
+        this.#loaded = this.#snapshotOf(balances, open.open);
         this.#reconciler = new AccountReconciler({
           stream: () => this.#streamSnapshot(),
           rest: () => this.#restSnapshot(),
           onReport: (report) => this.#onReport(report),
           intervalMs: this.#o.reconcileMs ?? 60_000,
         });
-        this.#hydrationMs = performance.now() - t0;
+        this.#loadMs = performance.now() - t0;
         await this.#recompute();
         // Reconciled before anything is shown or any order allowed: the
         // stream's snapshot may still be on its way, so wait for it briefly.
         await this.#waitForStream();
-        await this.#reconciler.check("start");
+        const first = await this.#reconciler.check("start");
+        if (first.drifts.length > 0) await this.#reconciler.check("start");
         // Then periodically (the reconciler's own start() would check again now).
         const every = setInterval(
           () => void this.#reconciler?.check("periodic"),
@@ -344,7 +352,7 @@ export class AccountService {
         );
         this.#offs.push(() => clearInterval(every));
       }
-      this.#hydrationMs ??= performance.now() - t0;
+      this.#hydrationMs = performance.now() - t0;
       this.#phase = "ready";
       this.#o.logger.info("account hydrated", {
         source: this.#o.source,
@@ -388,15 +396,29 @@ export class AccountService {
   }
 
   async #restSnapshot(): Promise<AccountSnapshot> {
+    const loaded = this.#loaded;
+    if (loaded !== undefined) {
+      this.#loaded = undefined;
+      this.#fromLoad = true;
+      return loaded;
+    }
+    this.#fromLoad = false;
     const rest = this.#o.rest;
     const [balances, open] = await Promise.all([
       rest.balanceEx(),
       rest.openOrders(),
     ]);
+    return this.#snapshotOf(balances, open.open);
+  }
+
+  #snapshotOf(
+    balances: Parameters<typeof balancesBySymbol>[0],
+    open: Record<string, OrderInfo>,
+  ): AccountSnapshot {
     this.#restBalances = balancesBySymbol(balances, this.#assets);
-    this.#restOrderCount = Object.keys(open.open).length;
+    this.#restOrderCount = Object.keys(open).length;
     const orders: Record<string, OrderView> = {};
-    for (const [id, info] of Object.entries(open.open)) {
+    for (const [id, info] of Object.entries(open)) {
       orders[id] = this.#restOrder(info);
     }
     return { balances: this.#restBalances, openOrders: orders };
@@ -421,6 +443,11 @@ export class AccountService {
   }
 
   #onReport(report: ReconcileReport): void {
+    if (this.#fromLoad && report.drifts.length > 0) {
+      // Compared with hydration's read: confirmed by a fresh one first.
+      this.#fromLoad = false;
+      return;
+    }
     if (report.drifts.length > 0) {
       this.#o.logger.warn("account drift", {
         reason: report.reason,
@@ -612,6 +639,7 @@ export class AccountService {
         : Math.max(this.#streamOrders.size, this.#restOrderCount),
       hydration: this.#data?.hydration ?? null,
       hydrationMs: this.#hydrationMs,
+      loadMs: this.#loadMs,
       reconcile: this.#reconciler?.last ?? null,
       driftReports: this.#driftReports,
       history: [...this.#samples],
@@ -624,6 +652,7 @@ export class AccountService {
       phase: this.#phase,
       error: this.#error,
       hydrationMs: this.#hydrationMs,
+      loadMs: this.#loadMs,
     };
     this.#emit({ channel: "account", data: this.#doc });
   }

@@ -4,16 +4,11 @@
 // hidden by the resync that follows.
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "../../../core/config/config.ts";
-import { compareDecimal } from "../../../core/decimal.ts";
 import { Logger } from "../../../core/log.ts";
-import { RestClient } from "../../../core/rest/client.ts";
 import { createApp } from "../../../server/http/app.ts";
 import { allowedHosts } from "../../../server/http/loopback.ts";
 import { SESSION_COOKIE } from "../../../server/http/security.ts";
-import {
-  loadAccountHistory,
-  pnlDocument,
-} from "../../../server/cli/pnl_cmd.ts";
+import { fixed, oracleFifo } from "../../sim/history_oracle.ts";
 import type { AccountDocument } from "../../../server/trading/account_service.ts";
 import { type Json, type Server, startWith } from "../_serve_harness.ts";
 
@@ -96,38 +91,30 @@ Deno.test("serve: the live account is hydrated and reconciled, and /api/account 
     assert.deepEqual(doc.reconcile.drifts, [], "stream and REST agree");
     assert.equal(doc.hydration?.trades.mode, "cold");
     assert.ok((doc.pnl.totals.trades ?? 0) > 0, "the seeded month has trades");
-    // The same history read independently: realised, fees and deposits
-    // match to the last decimal (unrealised moves with the market).
+    // An independent FIFO over the simulator's raw rows (BigInt, its own
+    // asset names): realised P&L, fees and positions to the last decimal.
     const sim = s.running.simulator!;
-    const rest = new RestClient({
-      baseUrl: sim.url,
-      credentials: {
-        key: sim.credentials.apiKey,
-        secret: sim.credentials.apiSecret.reveal(),
-      },
-      tier: "pro",
-    });
-    const dir = await Deno.makeTempDir();
-    try {
-      const data = await loadAccountHistory(rest, dir);
-      const own = pnlDocument(
-        data,
-        { sinceSec: undefined, pair: undefined, by: "asset" },
-        () => null,
+    const trades = Object.fromEntries(
+      sim.account.trades().map((t) => [t.txid, sim.account.tradeInfo(t)]),
+    );
+    const ledger = Object.fromEntries(
+      sim.account.ledger().map((e) => [e.id, sim.account.ledgerInfo(e)]),
+    );
+    const byKey = new Map(
+      sim.account.trades().map((t) => [t.pair.key, t.pair]),
+    );
+    const oracle = oracleFifo(trades, ledger, (key) => byKey.get(key)!);
+    assert.equal(fixed(doc.pnl.totals.fees), oracle.fees, "fees");
+    let realized = 0n;
+    for (const r of oracle.realizedByAsset.values()) realized += r;
+    assert.equal(fixed(doc.pnl.totals.realizedPnl), realized, "realised");
+    for (const p of doc.pnl.positions) {
+      assert.equal(fixed(p.qty), oracle.qty.get(p.asset), `qty ${p.asset}`);
+      assert.equal(
+        fixed(p.costBasis),
+        oracle.cost.get(p.asset),
+        `cost ${p.asset}`,
       );
-      for (
-        const field of ["realizedPnl", "fees", "netDeposits", "income"] as const
-      ) {
-        assert.equal(
-          compareDecimal(doc.pnl.totals[field], own.totals[field]),
-          0,
-          `${field}: ${doc.pnl.totals[field]} vs ${own.totals[field]}`,
-        );
-      }
-      assert.equal(doc.pnl.totals.trades, own.totals.trades);
-    } finally {
-      rest.close();
-      await Deno.remove(dir, { recursive: true });
     }
     // Equity is the sum of its priced lines; nothing unpriced is valued.
     const sum = doc.equity.lines.reduce(
