@@ -121,6 +121,10 @@ export function tracedFetch(
       return response;
     } catch (error) {
       ops?.upstreamCall(method, false, tradingPair);
+      // Aborts are callers going away, not faults of the upstream.
+      if (!(error instanceof DOMException && error.name === "AbortError")) {
+        ops?.error("upstream", `REST ${method}`, error);
+      }
       logger.warn("upstream", {
         ...base,
         error: error instanceof Error ? error.name : "unknown",

@@ -283,6 +283,31 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
       },
     );
 
+    await t.step(
+      "a book checksum failure and its resync, per pair",
+      async () => {
+        // The order above made the book feed watch BTC/USD.
+        const res = await fetch(`${s.running.simUrl}/_sim/ws/faults`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            action: "corruptChecksum",
+            symbol: "BTC/USD",
+          }),
+        });
+        await res.body?.cancel();
+        node.equal(res.status, 200);
+        await until("the resync in the ops view", async () => {
+          const pub = (await s.ops()).connections.find((c: Json) =>
+            c.name === "public"
+          );
+          const book = pub.books.find((b: Json) => b.symbol === "BTC/USD");
+          return book !== undefined && book.checksumFailures >= 1 &&
+            book.resyncs >= 1;
+        });
+      },
+    );
+
     await t.step("a forced reconnect appears with its reason", async () => {
       const before = (await s.ops()).connections.find((c: Json) =>
         c.name === "auth"
