@@ -348,7 +348,7 @@ export class OpsMonitor {
         if (event.state.reason !== null) fields.reason = event.state.reason;
         break;
       case "fill":
-        detail = `fill ${JSON.stringify(event.fill).slice(0, 200)}`;
+        detail = `fill ${event.fill.qty} @ ${event.fill.price}`;
         fields.fill = event.fill;
         break;
       case "anomaly":
