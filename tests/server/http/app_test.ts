@@ -407,6 +407,7 @@ Deno.test("request logs hold method, path, status and duration but no query valu
       "method",
       "msg",
       "path",
+      "rid",
       "status",
       "ts",
     ]);
