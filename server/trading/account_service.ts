@@ -125,7 +125,7 @@ export interface AccountServiceOptions {
   reconcileMs?: number;
   /**
    * How long an order placed while the account loads waits for it before
-   * being refused, ms (default 3,000; 0 refuses at once).
+   * being refused, ms (default 10,000; 0 refuses at once).
    */
   orderWaitMs?: number;
   /** Wait after a stream event before recomputing, ms (default 250). */
@@ -181,7 +181,7 @@ export class AccountService {
   #loaded: AccountSnapshot | undefined;
   #fromLoad = false;
   #cacheDir: string | undefined;
-  /** Settles when the first hydration finished (ready or failed). */
+  /** Settles when the account is ready (or the service closed). */
   readonly ready: Promise<void>;
   #settle!: () => void;
 
@@ -235,7 +235,7 @@ export class AccountService {
    */
   async whenReady(): Promise<boolean> {
     if (this.ordersAllowed) return true;
-    const waitMs = this.#o.orderWaitMs ?? 3_000;
+    const waitMs = this.#o.orderWaitMs ?? 10_000;
     if (waitMs > 0) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -268,7 +268,7 @@ export class AccountService {
    * so the reconnect check runs ahead of the stream's resync.
    */
   start(): void {
-    void this.#hydrate().finally(() => this.#settle());
+    void this.#hydrateUntilDone();
     if (this.#o.source === "paper") {
       // Paper fills happen in this process: look again every few seconds.
       const poll = setInterval(() => {
@@ -307,9 +307,26 @@ export class AccountService {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const off of this.#offs.splice(0)) off();
     this.#listeners.clear();
+    this.#settle();
   }
 
-  async #hydrate(): Promise<void> {
+  /** Hydrates; a failure (Kraken down, a deadline) is shown and retried. */
+  async #hydrateUntilDone(): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      if (await this.#hydrate()) break;
+      const waitMs = Math.min(30_000, 1_000 * 2 ** attempt);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.#offs.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.#settle();
+  }
+
+  async #hydrate(): Promise<boolean> {
     const t0 = performance.now();
     try {
       if (this.#o.source === "paper") {
@@ -354,6 +371,7 @@ export class AccountService {
       }
       this.#hydrationMs = performance.now() - t0;
       this.#phase = "ready";
+      this.#error = null;
       this.#o.logger.info("account hydrated", {
         source: this.#o.source,
         ms: Math.round(this.#hydrationMs),
@@ -368,9 +386,12 @@ export class AccountService {
     } catch (error) {
       this.#phase = "failed";
       this.#error = error instanceof Error ? error.message : String(error);
-      this.#o.logger.warn("account hydration failed", { error: this.#error });
+      this.#o.logger.warn("account hydration failed; retrying", {
+        error: this.#error,
+      });
     }
     this.#publishDoc();
+    return this.#phase === "ready";
   }
 
   async #waitForStream(): Promise<void> {

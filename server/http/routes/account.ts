@@ -1,9 +1,11 @@
 /**
  * The account area: `/api/account`, the account's equity, positions and
  * P&L (core/account, kept by the server's account service), and the order
- * gate: until the account is hydrated and reconciled, placing an order
- * (or closing a position, which places one) waits a moment for it, then is
- * refused with `503 account_loading`. Cancels are never held back.
+ * gate: until the account is hydrated and reconciled, placing a live
+ * order (or closing a position, which places one) waits a moment for it,
+ * then is refused with `503 account_loading`. Cancels are never held back;
+ * paper orders use the paper account, and live orders without both live
+ * switches are refused by the order service's own rule.
  *
  * @module
  */
@@ -33,6 +35,9 @@ export function accountRoutes(deps: AppDeps): Hono {
     const account = deps.account;
     if (
       c.req.method === "POST" && account !== undefined &&
+      // Only orders that would reach the exchange wait: without both live
+      // switches the order service refuses them with its own rule anyway.
+      deps.orders?.info().liveArmed === true &&
       !account.ordersAllowed && !(await account.whenReady())
     ) {
       throw new HttpError(

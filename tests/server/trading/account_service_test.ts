@@ -140,6 +140,32 @@ Deno.test("serve: the live account is hydrated and reconciled, and /api/account 
   }
 });
 
+Deno.test("serve live (armed): an order sent at start waits for hydration, then goes out", async () => {
+  const s = await startWith(
+    "trading:\n  mode: live\n  enable_live_orders: true\n  dead_man_seconds: 0\n",
+    { live: true },
+  );
+  try {
+    // Sent before the account is known to be ready: the gate holds it.
+    const order = await s.post("/api/orders", {
+      pair: "XBTUSD",
+      side: "buy",
+      type: "limit",
+      volume: "0.0001",
+      price: "1000",
+      stopLoss: "900",
+    });
+    const doc = await account(s);
+    assert.equal(doc.phase, "ready");
+    assert.ok(doc.reconcile !== null, "reconciled before the order went out");
+    assert.ok(doc.hydrationMs !== null && doc.loadMs !== null);
+    assert.notEqual(order.body?.error?.code, "account_loading");
+    assert.ok(order.status < 500, JSON.stringify(order.body));
+  } finally {
+    await s.close();
+  }
+});
+
 Deno.test("serve: a balance changed behind the stream's back is reported on reconnect, by event and route", async () => {
   const s = await startWith(LIVE);
   try {
@@ -216,6 +242,7 @@ Deno.test("the order gate refuses placements with account_loading until the acco
       whenReady: () => Promise.resolve(ready),
     },
     orders: {
+      info: () => ({ mode: "live", liveArmed: true }),
       place: (ticket: { pair: string }) => {
         placed.push(ticket.pair);
         return Promise.resolve({
