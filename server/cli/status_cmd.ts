@@ -291,11 +291,14 @@ export const SERVER_SECTION: StatusSection = {
   async read({ ctx, serverUrl }) {
     const { host, port } = ctx.config.server;
     const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    const requestId = `cli-status-${crypto.randomUUID().slice(0, 8)}`;
     const url = serverUrl ??
       `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
     try {
       const res = await fetch(`${url}/api/ops`, {
         signal: AbortSignal.timeout(3_000),
+        // The server's request line carries this command's id.
+        headers: { "X-Request-Id": requestId },
       });
       if (!res.ok) {
         await res.body?.cancel();
@@ -303,7 +306,7 @@ export const SERVER_SECTION: StatusSection = {
       }
       const ops = await res.json();
       return {
-        json: { url, running: true, ...ops },
+        json: { url, running: true, requestId, ...ops },
         lines: opsLines(url, ops),
       };
     } catch (error) {

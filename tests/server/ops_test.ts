@@ -357,6 +357,7 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
       const block = await SERVER_SECTION.read(inputs(s.running.url));
       node.equal(block.json.running, true);
       node.equal(block.json.tier, "pro");
+      node.match(String(block.json.requestId), /^cli-status-/);
       const text = block.lines.join("\n");
       node.match(text, /^http:\/\/127\.0\.0\.1:\d+ \(tier pro\)/);
       node.match(text, /\nREST \d+\.\d\/20 /);
