@@ -193,12 +193,19 @@ export function trailLine(entry: Record<string, unknown>): string {
   } ${fields.join(" ")}`.trimEnd();
 }
 
+/** No log file, or no line in it names the order (exit 1; with `--json`, one error object). */
+export class LogsError extends Error {
+  /** Always `LogsError`. */
+  override name = "LogsError";
+}
+
 /**
  * Run `krakked logs`.
  *
  * @param flags Parsed flags.
  * @param io The run's I/O.
- * @returns 0 with a trail, 1 without.
+ * @returns 0 with a trail.
+ * @throws {LogsError} Without a log file, or when no line names the order.
  */
 export async function runLogs(flags: LogsFlags, io: CliIo): Promise<number> {
   const path = flags.logFile ??
@@ -206,25 +213,19 @@ export async function runLogs(flags: LogsFlags, io: CliIo): Promise<number> {
   const older = await readIfThere(`${path}.1`);
   const newer = await readIfThere(path);
   if (older === undefined && newer === undefined) {
-    writeLine(
-      io.stderr,
-      `error: no log file at ${path}: start the server with 'krakked serve --log-file ${path}'`,
+    throw new LogsError(
+      `No log file at ${path}: start the server with 'krakked serve --log-file ${path}'`,
     );
-    return 1;
   }
   const lines = parseLogLines(`${older ?? ""}\n${newer ?? ""}`);
   const trail = orderTrail(lines, flags.order);
+  if (trail.entries.length === 0) {
+    throw new LogsError(`No log line in ${path} names order ${flags.order}`);
+  }
   if (flags.json) {
     writeJson(io, trail);
   } else {
     for (const entry of trail.entries) writeLine(io.stdout, trailLine(entry));
-  }
-  if (trail.entries.length === 0) {
-    writeLine(
-      io.stderr,
-      `error: no log line in ${path} names order ${flags.order}`,
-    );
-    return 1;
   }
   return 0;
 }
