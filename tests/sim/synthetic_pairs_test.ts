@@ -336,7 +336,7 @@ Deno.test("the synthetic pair flags parse and thread through", async (t) => {
       false,
       "absent unless given",
     );
-    for (const bad of [["--synthetic-pairs"], ["--synthetic-pairs=1000"]]) {
+    for (const bad of [["--synthetic-pairs"], ["--synthetic-pairs=2000"]]) {
       assert.equal(parseSimFlags(bad).kind, "usage_error", bad.join(" "));
     }
   });
@@ -357,7 +357,7 @@ Deno.test("the synthetic pair flags parse and thread through", async (t) => {
         ["--sim-pairs", "3"],
         ["--sim", "--sim-pairs"],
         ["--sim", "--sim-pairs", "x"],
-        ["--sim", "--sim-pairs", "1000"],
+        ["--sim", "--sim-pairs", "2000"],
       ]
     ) {
       assert.equal(parseServeArgs(bad).kind, "usage_error", bad.join(" "));

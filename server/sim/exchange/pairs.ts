@@ -371,8 +371,11 @@ export const PAIRS: readonly SimPair[] = Object.freeze(
   }),
 );
 
-/** Most synthetic pairs a catalogue can add (`SYN001USD` … `SYN999USD`). */
-export const MAX_SYNTHETIC_PAIRS = 999;
+/**
+ * Most synthetic pairs a catalogue can add (`SYN001USD` … `SYN1999USD`):
+ * enough for the 1,500-pair market-watch test beside the real catalogue.
+ */
+export const MAX_SYNTHETIC_PAIRS = 1999;
 
 /** Options of {@linkcode SimCatalogue.create}. */
 export interface SimCatalogueOptions {
