@@ -14,6 +14,10 @@ import { OpsMonitor, type OpsSnapshot } from "../../../server/trading/ops.ts";
 import { orderTrail } from "../../../server/cli/logs_cmd.ts";
 import { FakeClock } from "../../fakes/clock.ts";
 import { FakeWebSocketFactory } from "../../fakes/websocket.ts";
+import { RestClient } from "../../../core/rest/client.ts";
+import { loadMarketMetadata } from "../../../core/market/metadata.ts";
+import { BookFeed } from "../../../server/trading/book_feed.ts";
+import { startSimulatorWithWs } from "@krakked/sim";
 
 function setup() {
   const clock = new FakeClock(1_000_000);
@@ -181,4 +185,44 @@ Deno.test("orderTrail follows the key, its Kraken ids and the request ids", () =
     assert.ok(trail.entries.every((e) => e.order !== "userref:8"), id);
   }
   assert.equal(orderTrail(lines, "userref:99").entries.length, 0);
+});
+
+Deno.test("the book feed's throwing update listener is logged as an ops error; the feed carries on", async () => {
+  await using sim = await startSimulatorWithWs({ seed: 3 });
+  const lines: Record<string, unknown>[] = [];
+  const logger = new Logger({ sink: (l) => lines.push(JSON.parse(l)) });
+  const rest = new RestClient({ baseUrl: sim.url });
+  const ops = new OpsMonitor({ limiter: rest.limiter, logger });
+  const feed = new BookFeed(sim.wsPublicUrl, {
+    onListenerError: ops.listenerError,
+  });
+  try {
+    ops.watchConnection("public", feed.connection);
+    const { resolver } = await loadMarketMetadata(rest);
+    const btc = resolver.get("XBTUSD");
+    let updates = 0;
+    feed.onUpdate(() => {
+      throw new Error("update listener bug");
+    });
+    const done = new Promise<void>((resolve) =>
+      feed.onUpdate(() => {
+        if (++updates === 3) resolve();
+      })
+    );
+    feed.watch(btc);
+    await done;
+    const snap = ops.snapshot();
+    assert.ok(
+      snap.errorsByKind.listener! >= 3,
+      JSON.stringify(snap.errorsByKind),
+    );
+    assert.equal(snap.errors.at(-1)!.source, "BookFeed update");
+    assert.ok(feed.book("XBTUSD") !== undefined, "the feed still serves books");
+    assert.equal(snap.connections[0]!.state, "open");
+    assert.ok(lines.some((l) => l.source === "BookFeed update"));
+  } finally {
+    feed.close();
+    ops.close();
+    rest.close();
+  }
 });
