@@ -142,6 +142,10 @@ export interface OpsMonitorOptions {
   maxOrderEvents?: number;
   /** Reconnect reasons kept per connection (default 20). */
   maxReasons?: number;
+  /** Shortest time between two change pushes, ms (default 250). */
+  minPushIntervalMs?: number;
+  /** One-shot timer returning its cancel (default `setTimeout`). */
+  setTimer?: (fn: () => void, ms: number) => () => void;
 }
 
 interface Watched {
@@ -195,6 +199,10 @@ export class OpsMonitor {
   #stopTicker: (() => void) | undefined;
   #dirty = false;
   #flushQueued = false;
+  #lastFlushMs = -Infinity;
+  #minPushIntervalMs: number;
+  #setTimer: (fn: () => void, ms: number) => () => void;
+  #cancelFlush: (() => void) | undefined;
 
   /**
    * @param options The limiter, logger, clock and ring sizes.
@@ -211,6 +219,11 @@ export class OpsMonitor {
     this.#maxErrors = options.maxErrors ?? 50;
     this.#maxOrderEvents = options.maxOrderEvents ?? 200;
     this.#maxReasons = options.maxReasons ?? 20;
+    this.#minPushIntervalMs = options.minPushIntervalMs ?? 250;
+    this.#setTimer = options.setTimer ?? ((fn, ms) => {
+      const id = setTimeout(fn, ms);
+      return () => clearTimeout(id);
+    });
   }
 
   /**
@@ -491,6 +504,9 @@ export class OpsMonitor {
       if (this.#listeners.size === 0) {
         this.#stopTicker?.();
         this.#stopTicker = undefined;
+        this.#cancelFlush?.();
+        this.#cancelFlush = undefined;
+        this.#flushQueued = false;
       }
     };
   }
@@ -511,6 +527,9 @@ export class OpsMonitor {
     }
     this.#stopTicker?.();
     this.#stopTicker = undefined;
+    this.#cancelFlush?.();
+    this.#cancelFlush = undefined;
+    this.#flushQueued = false;
   }
 
   #changed(): void {
@@ -518,14 +537,21 @@ export class OpsMonitor {
     this.#dirty = true;
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    queueMicrotask(() => {
+    const run = () => {
       this.#flushQueued = false;
+      this.#cancelFlush = undefined;
       if (this.#dirty) this.#flush();
-    });
+    };
+    // A busy server changes something on every upstream call: at most one
+    // push per `minPushIntervalMs`, the first at once.
+    const waitMs = this.#lastFlushMs + this.#minPushIntervalMs - this.#now();
+    if (waitMs <= 0) queueMicrotask(run);
+    else this.#cancelFlush = this.#setTimer(run, waitMs);
   }
 
   #flush(): void {
     this.#dirty = false;
+    this.#lastFlushMs = this.#now();
     if (this.#listeners.size === 0) return;
     const snapshot = this.snapshot();
     for (const listener of [...this.#listeners]) this.#send(listener, snapshot);

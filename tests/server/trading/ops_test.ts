@@ -36,6 +36,7 @@ function setup() {
     limiter,
     logger,
     now: clock.now,
+    setTimer: clock.setTimer,
     every: (fn) => {
       tick = fn;
       return () => (tick = undefined);
@@ -151,8 +152,17 @@ Deno.test("counters are read from the limiter itself; subscribers get pushes", a
   await Promise.resolve();
   assert.equal(seen.length, 2, "a change pushes once");
   assert.equal(seen[1]!.errorsByKind.upstream, 1);
+  // Changes right after a push wait for minPushIntervalMs (250), together.
+  s.ops.error("upstream", "test", new Error("y"));
+  s.ops.upstreamCall("Balance", true);
+  await Promise.resolve();
+  assert.equal(seen.length, 2, "held back");
+  s.clock.advance(250);
+  assert.equal(seen.length, 3, "one push for both changes");
+  assert.equal(seen[2]!.errorsByKind.upstream, 2);
+  assert.equal(seen[2]!.upstream.byMethod.Balance, 1);
   s.tick();
-  assert.equal(seen.length, 3, "the periodic push");
+  assert.equal(seen.length, 4, "the periodic push");
 });
 
 Deno.test("orderTrail follows the key, its Kraken ids and the request ids", () => {
