@@ -73,6 +73,8 @@ export interface AccountDoc {
   } | null;
   reconcile: { reason: string; drifts: unknown[]; error?: string } | null;
   driftReports: { reason: string; atMs: number; drifts: unknown[] }[];
+  historyComplete: boolean;
+  historyError: string | null;
   history: { atMs: number; equity: string }[];
 }
 
@@ -226,7 +228,14 @@ export class PortfolioView {
       return;
     }
     const drifts = doc.driftReports.length;
-    state.textContent = `Updated ${new Date(doc.atMs).toLocaleTimeString()}${
+    const history = doc.source === "live" && !doc.historyComplete
+      ? ` · loading the trade and ledger history, P&L follows${
+        doc.historyError ? ` (retrying: ${doc.historyError})` : ""
+      }`
+      : "";
+    state.textContent = `Updated ${
+      new Date(doc.atMs).toLocaleTimeString()
+    }${history}${
       drifts > 0
         ? ` · drift reported ${drifts}× (latest on ${
           doc.driftReports.at(-1)!.reason

@@ -31,7 +31,7 @@ import {
 } from "@krakked/core/account/reconciler";
 import type { Logger } from "@krakked/core/log";
 import { AssetTable } from "@krakked/core/market/assets";
-import { pairsFromAssetPairs } from "@krakked/core/market/pairs";
+import { PairResolver, pairsFromAssetPairs } from "@krakked/core/market/pairs";
 import type { RestClient } from "@krakked/core/rest/client";
 import type { OrderInfo } from "@krakked/core/rest/types";
 import type { ExecutionReport } from "@krakked/core/trade/lifecycle";
@@ -79,8 +79,16 @@ export interface AccountDocument {
   hydration: AccountData["hydration"] | null;
   /** How long hydration took until ready (loaded and reconciled), ms. */
   hydrationMs: number | null;
-  /** Of which loading balances, open orders, trades and ledger, ms. */
+  /** Of which loading balances, open orders and the newest trades and ledger, ms. */
   loadMs: number | null;
+  /** Rows in the newest page of trades and ledger read before orders were allowed. */
+  recent: { trades: number; ledger: number } | null;
+  /** Whether the whole history is in (P&L and cash flows need it). */
+  historyComplete: boolean;
+  /** Loading the whole history took, ms. */
+  historyMs: number | null;
+  /** Why the history could not be loaded yet (it is retried). */
+  historyError: string | null;
   /** The latest reconciliation, drifts included. */
   reconcile: ReconcileReport | null;
   /** The newest reports that found drift (at most 20), newest last. */
@@ -177,6 +185,10 @@ export class AccountService {
   #refreshing: Promise<void> | undefined;
   #closed = false;
   #hydrationMs: number | null = null;
+  #historyMs: number | null = null;
+  #historyError: string | null = null;
+  #recent: { trades: number; ledger: number } | null = null;
+  #resolver: PairResolver | undefined;
   #loadMs: number | null = null;
   #loaded: AccountSnapshot | undefined;
   #fromLoad = false;
@@ -336,15 +348,22 @@ export class AccountService {
         if (this.#o.cacheDir === undefined) {
           throw new Error("no history cache folder");
         }
-        const cacheDir = await this.#o.cacheDir();
-        this.#cacheDir = cacheDir;
-        const [data, balances, open] = await Promise.all([
-          loadAccountHistory(rest, cacheDir),
+        this.#cacheDir = await this.#o.cacheDir();
+        // What orders need: balances, open orders and the newest page of
+        // trades and ledger (7 REST points with the token, under every
+        // tier's burst). The whole history follows in the background.
+        const [pairs, balances, open, trades, ledger] = await Promise.all([
+          this.#pairs(),
           rest.balanceEx(),
           rest.openOrders(),
+          rest.tradesHistory({}),
+          rest.ledgers({}),
         ]);
-        this.#data = data;
-        this.#assets = data.assets;
+        this.#resolver = new PairResolver(pairs, { assets: this.#assets });
+        this.#recent = {
+          trades: Object.keys(trades.trades).length,
+          ledger: Object.keys(ledger.ledger).length,
+        };
         // The first check compares the stream with what hydration just
         // read (REST's budget is spent on the history pages by now); only
         // a drift is confirmed with a fresh read before it is reported.
@@ -368,6 +387,7 @@ export class AccountService {
           this.#o.reconcileMs ?? 60_000,
         );
         this.#offs.push(() => clearInterval(every));
+        void this.#loadHistory();
       }
       this.#hydrationMs = performance.now() - t0;
       this.#phase = "ready";
@@ -392,6 +412,45 @@ export class AccountService {
     }
     this.#publishDoc();
     return this.#phase === "ready";
+  }
+
+  /** The whole trade and ledger history through the cache, retried. */
+  async #loadHistory(): Promise<void> {
+    for (let attempt = 0; !this.#closed; attempt++) {
+      try {
+        const t0 = performance.now();
+        this.#data = await loadAccountHistory(this.#o.rest, this.#cacheDir!);
+        this.#historyMs = performance.now() - t0;
+        this.#historyError = null;
+        await this.#recompute();
+        this.#publishDoc();
+        this.#o.logger.info("account history loaded", {
+          ms: Math.round(this.#historyMs),
+          trades: this.#data.trades.length,
+          ledger: this.#data.flows.length,
+          tradesMode: this.#data.hydration.trades.mode,
+        });
+        return;
+      } catch (error) {
+        this.#historyError = error instanceof Error
+          ? error.message
+          : String(error);
+        this.#o.logger.warn("account history failed; retrying", {
+          error: this.#historyError,
+        });
+        this.#publishDoc();
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          resolve,
+          Math.min(30_000, 1_000 * 2 ** attempt),
+        );
+        this.#offs.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
   }
 
   async #waitForStream(): Promise<void> {
@@ -448,7 +507,7 @@ export class AccountService {
   #pairId(spelling: string | undefined): string {
     if (spelling === undefined) return "";
     try {
-      return this.#data?.resolver.resolve(spelling) ?? spelling;
+      return this.#resolver?.resolve(spelling) ?? spelling;
     } catch {
       return spelling;
     }
@@ -542,10 +601,12 @@ export class AccountService {
     if (this.#refreshing !== undefined) return this.#refreshing;
     this.#refreshing = (async () => {
       try {
-        if (this.#refreshTrades && this.#cacheDir !== undefined) {
+        // New fills: read incrementally once the whole history is in (the
+        // background load, still running, picks them up itself).
+        if (this.#refreshTrades && this.#data !== undefined) {
           this.#refreshTrades = false;
           // Incremental: the cache fetches only the rows it lacks.
-          this.#data = await loadAccountHistory(this.#o.rest, this.#cacheDir);
+          this.#data = await loadAccountHistory(this.#o.rest, this.#cacheDir!);
         }
         await this.#recompute();
         this.#publishDoc();
@@ -575,19 +636,24 @@ export class AccountService {
       this.#doc = this.#build(equity, null, paper);
       return;
     }
-    const data = this.#data!;
+    const data = this.#data;
     const balances = this.#o.stream !== undefined &&
         Object.keys(this.#o.stream.balances()).length > 0
       ? this.#o.stream.balances()
       : this.#restBalances;
     const held = new Set<string>();
-    for (const t of data.trades) held.add(t.base).add(t.quote);
-    for (const f of data.flows) held.add(f.asset);
+    for (const t of data?.trades ?? []) held.add(t.base).add(t.quote);
+    for (const f of data?.flows ?? []) held.add(f.asset);
     for (const key of Object.keys(balances)) {
-      held.add(key.split(".")[0]!);
+      held.add(this.#assets.toCommon(key.split(".")[0]!));
     }
-    const quotes = await liveQuotes({ rest }, data.pairs, held);
-    const equity = equityOf(balances, data.assets, quotes);
+    const quotes = await liveQuotes({ rest }, await this.#pairs(), held);
+    const equity = equityOf(balances, this.#assets, quotes);
+    if (data === undefined) {
+      // The history is still loading: equity now, P&L when it is in.
+      this.#doc = this.#build(equity, null, null);
+      return;
+    }
     const { hydration: _h, ...pnl } = pnlDocument(
       data,
       { sinceSec: undefined, pair: undefined, by: "asset" },
@@ -661,6 +727,10 @@ export class AccountService {
       hydration: this.#data?.hydration ?? null,
       hydrationMs: this.#hydrationMs,
       loadMs: this.#loadMs,
+      recent: this.#recent,
+      historyComplete: this.#data !== undefined,
+      historyMs: this.#historyMs,
+      historyError: this.#historyError,
       reconcile: this.#reconciler?.last ?? null,
       driftReports: this.#driftReports,
       history: [...this.#samples],
@@ -674,6 +744,10 @@ export class AccountService {
       error: this.#error,
       hydrationMs: this.#hydrationMs,
       loadMs: this.#loadMs,
+      recent: this.#recent,
+      historyComplete: this.#data !== undefined,
+      historyMs: this.#historyMs,
+      historyError: this.#historyError,
     };
     this.#emit({ channel: "account", data: this.#doc });
   }

@@ -19,10 +19,11 @@ async function until<T>(
   ok: (value: T) => boolean,
   what: string,
 ): Promise<T> {
-  for (let i = 0; i < 300; i++) {
+  // The history's pages are paced by the starter tier's REST budget.
+  for (let i = 0; i < 600; i++) {
     const value = await read();
     if (ok(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`Timed out waiting for ${what}`);
 }
@@ -43,7 +44,7 @@ async function nextEvent(
   });
   assert.equal(res.status, 200);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const timer = setTimeout(() => controller.abort(), 20_000);
+  const timer = setTimeout(() => controller.abort(), 60_000);
   let buffer = "";
   let acted = false;
   try {
@@ -78,8 +79,9 @@ Deno.test("serve: the live account is hydrated and reconciled, and /api/account 
   try {
     const doc = await until(
       () => account(s),
-      (d) => d.phase !== "loading",
-      "hydration",
+      (d) =>
+        d.phase !== "loading" && (d.historyComplete || d.phase !== "ready"),
+      "hydration and the history",
     );
     assert.equal(doc.phase, "ready", doc.error ?? "");
     assert.equal(doc.source, "live");
@@ -90,6 +92,10 @@ Deno.test("serve: the live account is hydrated and reconciled, and /api/account 
     assert.equal(doc.reconcile.reason, "start");
     assert.deepEqual(doc.reconcile.drifts, [], "stream and REST agree");
     assert.equal(doc.hydration?.trades.mode, "cold");
+    assert.ok(
+      doc.recent !== null && doc.recent.trades > 0,
+      "recent trades read before ready",
+    );
     assert.ok((doc.pnl.totals.trades ?? 0) > 0, "the seeded month has trades");
     // An independent FIFO over the simulator's raw rows (BigInt, its own
     // asset names): realised P&L, fees and positions to the last decimal.
@@ -169,7 +175,12 @@ Deno.test("serve live (armed): an order sent at start waits for hydration, then 
 Deno.test("serve: a balance changed behind the stream's back is reported on reconnect, by event and route", async () => {
   const s = await startWith(LIVE);
   try {
-    await until(() => account(s), (d) => d.phase === "ready", "hydration");
+    // With the history in, REST's budget is free for the reconnect check.
+    await until(
+      () => account(s),
+      (d) => d.phase === "ready" && d.historyComplete,
+      "hydration",
+    );
     const sim = s.running.simulator!;
     const fault = async (command: Json) => {
       const res = await fetch(`${sim.url}/_sim/ws/faults`, {
