@@ -12,7 +12,7 @@ import type { PairMetadata } from "@krakked/core/market/pairs";
 import { PairUniverse, universeConfigOf } from "@krakked/core/market/universe";
 import { canonicalSymbol, KRAKEN_EXCHANGE } from "@krakked/core/record/silver";
 import type { Redactor } from "@krakked/core/secrets/redact";
-import { TradeLog } from "../record/log.ts";
+import type { TradeLog } from "../record/log.ts";
 import { type RecorderStatus, runRecorder } from "../record/run.ts";
 import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { type CheckResult, validateStore } from "../record/validate.ts";
@@ -234,9 +234,10 @@ export async function runRecord(
       io.stderr,
       `record: ${symbols.length} pairs into ${store} (Ctrl+C to stop)`,
     );
-    await using tradeLog = flags.log === undefined
+    // The NATS client loads only when a log is asked for.
+    await using tradeLog: TradeLog | undefined = flags.log === undefined
       ? undefined
-      : await TradeLog.connect(flags.log);
+      : await (await import("../record/log.ts")).TradeLog.connect(flags.log);
     const stop = new AbortController();
     const stopped = untilStopped(io.stop).then(() => stop.abort());
     let lastStatusWrite = 0;
