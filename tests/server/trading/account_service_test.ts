@@ -307,3 +307,30 @@ Deno.test("the order gate refuses placements with account_loading until the acco
   await (await call("POST", "/api/orders", ticket)).body?.cancel();
   assert.deepEqual(placed, ["XBTUSD"]);
 });
+
+Deno.test("serve paper: /api/account and the account event show the paper account in the same shape", async () => {
+  const s = await startWith("trading:\n  mode: paper\n");
+  try {
+    const doc = await until(
+      () => account(s),
+      (d) => d.phase === "ready" && d.equity !== null,
+      "the paper account",
+    );
+    assert.equal(doc.source, "paper");
+    assert.ok(doc.paper !== null, "the paper summary");
+    assert.equal(doc.pnl, null, "no exchange P&L in paper mode");
+    const paperAssets = Object.entries(doc.paper.balances)
+      .filter(([, v]) => Number(v) !== 0).length;
+    assert.ok(doc.equity !== null && doc.equity.lines.length >= paperAssets);
+    // A late SSE listener gets the newest account document first.
+    const event = await nextEvent(
+      s,
+      (name) => name === "account",
+      () => Promise.resolve(),
+    );
+    assert.equal(event.data.source, "paper");
+    assert.equal(event.data.phase, "ready");
+  } finally {
+    await s.close();
+  }
+});
