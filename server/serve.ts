@@ -439,6 +439,13 @@ function openPrivateStream(
   });
   started.defer(() => relay.close());
   // The live account follows the stream from its first frame (issue 17).
+  // Its temp cache dir (simulator) is removed when the server stops.
+  const madeDirs: string[] = [];
+  started.defer(async () => {
+    for (const dir of madeDirs) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  });
   const live = context.config.trading.mode === "live"
     ? openAccount({
       source: "live",
@@ -447,7 +454,7 @@ function openPrivateStream(
       connection: session.connection,
       relay,
       logger: context.logger,
-      cacheDir: () => historyCacheDir(context, upstream, started),
+      cacheDir: () => historyCacheDir(context, upstream, madeDirs),
     })
     : undefined;
   if (live) started.defer(() => live.close());
@@ -460,7 +467,7 @@ function openPrivateStream(
 async function historyCacheDir(
   context: ServeContext,
   upstream: Upstream,
-  started: AsyncDisposableStack,
+  madeDirs: string[],
 ): Promise<string> {
   if (!context.settings.sim && upstream.credentials) {
     try {
@@ -472,7 +479,7 @@ async function historyCacheDir(
     } catch { /* no config dir: a temp dir below */ }
   }
   const dir = await Deno.makeTempDir({ prefix: "krakked-account-" });
-  started.defer(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
+  madeDirs.push(dir);
   return dir;
 }
 

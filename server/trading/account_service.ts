@@ -65,7 +65,7 @@ export interface AccountDocument {
   /** Equity in USD with per-asset lines and unpriced assets (null while loading). */
   equity: EquityReport | null;
   /** P&L (the `krakked pnl --json` document; null while loading or in paper mode). */
-  pnl: Omit<PnlJson, "hydration"> | null;
+  pnl: AccountPnl | null;
   /**
    * Deposits and withdrawals (external flows, USD at the time), kept apart
    * from performance (live only).
@@ -96,6 +96,12 @@ export interface AccountDocument {
   /** Equity samples since start (for the page's chart). */
   history: { atMs: number; equity: string }[];
 }
+
+/** The `krakked pnl --json` document without lots (counted instead). */
+export type AccountPnl = Omit<PnlJson, "hydration" | "positions"> & {
+  /** Open positions; `lots` is how many FIFO lots are open. */
+  positions: (Omit<PnlJson["positions"][number], "lots"> & { lots: number })[];
+};
 
 /** Deposits and withdrawals, in USD when they happened. */
 export interface CashSummary {
@@ -136,7 +142,7 @@ export interface AccountServiceOptions {
    * being refused, ms (default 10,000; 0 refuses at once).
    */
   orderWaitMs?: number;
-  /** Wait after a stream event before recomputing, ms (default 250). */
+  /** Wait after a stream event before recomputing, ms (default 1,000). */
   debounceMs?: number;
   /** Clock, ms. */
   now?: () => number;
@@ -594,7 +600,7 @@ export class AccountService {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.#refresh();
-    }, this.#o.debounceMs ?? 250);
+    }, this.#o.debounceMs ?? 1_000);
   }
 
   #refresh(): Promise<void> {
@@ -654,11 +660,20 @@ export class AccountService {
       this.#doc = this.#build(equity, null, null);
       return;
     }
-    const { hydration: _h, ...pnl } = pnlDocument(
+    const { hydration: _h, positions, ...rest_ } = pnlDocument(
       data,
       { sinceSec: undefined, pair: undefined, by: "asset" },
       (asset) => usdPrice(asset, quotes)?.price ?? null,
     );
+    // Lots stay on the server (`krakked pnl --json` lists them): a long
+    // history has thousands, and the document goes out on every change.
+    const pnl: AccountPnl = {
+      ...rest_,
+      positions: positions.map(({ lots, ...p }) => ({
+        ...p,
+        lots: lots.length,
+      })),
+    };
     this.#doc = this.#build(equity, pnl, null, this.#cashOf(data));
   }
 
