@@ -236,3 +236,112 @@ export function insertGoldSql(timeframe: GoldTimeframe): string {
       trade_count, notional, first_trade_id, last_trade_id, make_timestamp($1)
     FROM stage_gold`;
 }
+
+// The bulk replay path (RecordStore.writeFrames): frames whose text is
+// exactly Kraken's WS v2 trade push, field for field, are normalized to
+// silver in SQL. Any other text (whitespace, escapes, exponents, other key
+// orders, out-of-range values) does not match and goes through core's
+// parser instead, so the grammar only has to be a strict subset of what
+// core reads the same way.
+const STR = '[^"\\\\\\x00-\\x1f]*';
+const NUM = "(?:0|[1-9][0-9]{0,14})(?:\\.[0-9]{1,18})?";
+const ID = "(?:0|[1-9][0-9]{0,14})";
+const TS = "[12][0-9]{3}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])" +
+  "T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{6}Z";
+const OBJ = `\\{"symbol":"${STR}","side":"(?:buy|sell)","price":${NUM},` +
+  `"qty":${NUM},"ord_type":"${STR}","trade_id":${ID},"timestamp":"${TS}"\\}`;
+
+/**
+ * RE2 pattern of a frame the SQL path takes: a WS v2 `trade` update or
+ * snapshot with at least one trade, fields in Kraken's order, strings
+ * without escapes, plain decimals (≤ 15 whole, ≤ 18 fraction digits) and
+ * RFC 3339 times with six fraction digits in UTC.
+ */
+export const BULK_FRAME_PATTERN =
+  `\\{"channel":"trade","type":"(?:update|snapshot)","data":\\[${OBJ}(?:,${OBJ})*\\]\\}`;
+
+/** `DECIMAL(38,18)` of plain decimal text (split as in `decimalOf`, exact). */
+function decimalOfText(column: string): string {
+  return `(CAST(CAST(split_part(${column}, '.', 1) AS BIGINT) AS DECIMAL(38,18)) +
+    CAST('0.' || coalesce(nullif(split_part(${column}, '.', 2), ''), '0') AS DECIMAL(18,18)))`;
+}
+
+/**
+ * Staged bulk frames (`bulk_frames`: i, received_us, raw) → one row per
+ * trade with its bronze text fields. A matching frame split on `"` has 11
+ * header parts and 22 parts per trade (strings hold no quote), so each
+ * field sits at a fixed offset.
+ */
+export const BULK_ROWS = `CREATE OR REPLACE TEMP TABLE bulk_rows AS
+  WITH e AS (
+    SELECT i, received_us, h, string_split(raw, '"') AS p
+    FROM bulk_frames WHERE regexp_full_match(raw, '${BULK_FRAME_PATTERN}')),
+  k AS (
+    SELECT i, received_us, h,
+      unnest(list_transform(range((len(p) - 11) // 22), x -> {
+        symbol: p[12 + 22 * x + 2], side: p[12 + 22 * x + 6],
+        price: trim(p[12 + 22 * x + 9], ':,'), qty: trim(p[12 + 22 * x + 11], ':,'),
+        ord_type: p[12 + 22 * x + 14], trade_id: trim(p[12 + 22 * x + 17], ':,'),
+        timestamp: p[12 + 22 * x + 20]}), recursive := true)
+    FROM e)
+  SELECT i, received_us, h, symbol, side, price, qty, ord_type,
+    CAST(trade_id AS BIGINT) AS trade_id, timestamp,
+    TRY_CAST(timestamp AS TIMESTAMP) AS ts,
+    ${decimalOfText("price")} AS price_d, ${decimalOfText("qty")} AS qty_d
+  FROM k`;
+
+/**
+ * `bulk_rows` → `bulk_new_all`: rows whose frame read entirely (symbol
+ * mapped, time valid, positive price and quantity), one per trade id (the
+ * earliest received, then the first frame), with the canonical fields.
+ * Frames with any other row are listed in `bulk_fallback` for core.
+ */
+export const BULK_FALLBACK = `CREATE OR REPLACE TEMP TABLE bulk_fallback AS
+  SELECT DISTINCT r.i FROM bulk_rows r LEFT JOIN bulk_map m ON m.symbol = r.symbol
+  WHERE m.canonical IS NULL OR r.ts IS NULL OR r.price_d <= 0 OR r.qty_d <= 0
+  UNION
+  SELECT i FROM bulk_frames WHERE i NOT IN (SELECT i FROM bulk_rows)`;
+
+/** The read rows of frames not in `bulk_fallback`, deduplicated in the batch, with the watermark of their symbol. */
+export const BULK_DEDUP = `CREATE OR REPLACE TEMP TABLE bulk_dedup AS
+  SELECT r.*, m.canonical AS s_symbol,
+    'kraken:' || m.canonical || ':' || r.trade_id AS s_trade_id,
+    coalesce(w.max_id, -1) AS max_id
+  FROM bulk_rows r JOIN bulk_map m ON m.symbol = r.symbol
+  LEFT JOIN bulk_watermark w ON w.symbol = m.canonical
+  WHERE r.i NOT IN (SELECT i FROM bulk_fallback)
+  QUALIFY row_number() OVER (PARTITION BY m.canonical, r.trade_id ORDER BY r.received_us, r.i) = 1`;
+
+/**
+ * New trades of the batch: above the symbol's stored maximum id (new by
+ * construction), plus those at or below it that silver lacks (`$1`/`$2`
+ * bound the stored rows compared to the overlap's trade times ± 1 s).
+ */
+export const BULK_NEW = `CREATE OR REPLACE TEMP TABLE bulk_new AS
+  SELECT * FROM bulk_dedup WHERE trade_id > max_id
+  UNION ALL
+  SELECT * FROM bulk_dedup d WHERE d.trade_id <= d.max_id AND NOT EXISTS (
+    SELECT 1 FROM silver_trades t
+    WHERE t.trade_id = d.s_trade_id
+      AND t.ts BETWEEN make_timestamp($1) AND make_timestamp($2))`;
+
+/** The new bulk trades into silver (`$1` silver time µs, `$2` source). */
+export const BULK_INSERT_SILVER = `INSERT INTO silver_trades
+  SELECT 'kraken', s_symbol, s_trade_id, trade_id,
+    CASE side WHEN 'buy' THEN 'BUY' ELSE 'SELL' END,
+    price_d, qty_d, ts, make_timestamp(received_us), make_timestamp($1), $2,
+    MAP {'symbol': symbol, 'side': side, 'price': price, 'qty': qty,
+         'ord_type': ord_type, 'timestamp': timestamp}
+  FROM bulk_new`;
+
+/** Frames of the new bulk trades, once each (`$1` connection id, `$2` source). */
+export const BULK_INSERT_FRAMES = `INSERT OR IGNORE INTO bronze_frames_kraken
+  SELECT DISTINCT ON (h) h, make_timestamp(received_us), $1, $2, raw
+  FROM bulk_frames WHERE i IN (SELECT i FROM bulk_new)
+  ORDER BY h, received_us`;
+
+/** The new bulk trades into bronze, as received (`$1` connection id, `$2` source). */
+export const BULK_INSERT_BRONZE = `INSERT INTO bronze_trades_kraken
+  SELECT symbol, side, price, qty, ord_type, trade_id, timestamp,
+    make_timestamp(received_us), $1, $2, h
+  FROM bulk_new`;

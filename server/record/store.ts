@@ -40,7 +40,7 @@ import {
   DuckDBInstance,
   type DuckDBValue,
 } from "@duckdb/node-api";
-import type { BronzeTrade } from "@krakked/core/record/bronze";
+import type { BronzeSource, BronzeTrade } from "@krakked/core/record/bronze";
 import type { TrackedSymbol } from "@krakked/core/record/gaps";
 import {
   bucketStartUs,
@@ -53,11 +53,19 @@ import {
   spanUs,
 } from "@krakked/core/record/gold";
 import {
+  canonicalSymbol,
   KRAKEN_EXCHANGE,
   parseTimestampUs,
   type SilverTrade,
 } from "@krakked/core/record/silver";
 import {
+  BULK_DEDUP,
+  BULK_FALLBACK,
+  BULK_INSERT_BRONZE,
+  BULK_INSERT_FRAMES,
+  BULK_INSERT_SILVER,
+  BULK_NEW,
+  BULK_ROWS,
   goldTable,
   INSERT_BRONZE,
   INSERT_FRAMES,
@@ -96,6 +104,29 @@ export interface WriteResult {
   goldBuilt: number;
 }
 
+/** A received WS text frame for {@linkcode RecordStore.writeFrames}. */
+export interface BulkFrame {
+  /** The frame as received. */
+  text: string;
+  /** Receive time, µs since the Unix epoch. */
+  receivedUs: number;
+}
+
+/** What one bulk write did. */
+export interface BulkWriteResult extends WriteResult {
+  /**
+   * Indexes of the frames the SQL path did not read (any frame not exactly
+   * a Kraken trade push as sent, or with a row silver would reject): feed
+   * them through core's `TradeRecorder` and {@linkcode RecordStore.write}.
+   */
+  fallback: number[];
+  /** Trades the SQL path read (duplicates included). */
+  trades: number;
+}
+
+/** Frame text the bulk staging file cannot carry as one unquoted field. */
+const NOT_BULK_TEXT = /[\t\n\r]/;
+
 /** Text that must be quoted in a staging file. */
 const NEEDS_QUOTES = /[\t\n\r"]/;
 
@@ -121,6 +152,13 @@ export class RecordStore implements AsyncDisposable {
   #db: DuckDBConnection;
   #symbols = new Map<string, SymbolInfo>();
   #dirty = new Map<GoldTimeframe, Map<string, Set<number>>>();
+  /**
+   * Per Kraken canonical symbol, an upper bound of the highest trade id in
+   * silver (loaded at open, raised before every write): a trade above it is
+   * new without looking at silver. Never lowered, so it stays an upper bound
+   * even when a write rolls back.
+   */
+  #watermark = new Map<string, number>();
   #closed = false;
 
   private constructor(
@@ -166,6 +204,12 @@ export class RecordStore implements AsyncDisposable {
         store.#symbols.set(info.symbol, info);
       }
       await store.#markStaleGold();
+      for (
+        const row of await store.query(
+          `SELECT symbol, max(exchange_trade_id) AS max_id FROM silver_trades
+           WHERE exchange = '${KRAKEN_EXCHANGE}' GROUP BY symbol`,
+        )
+      ) store.#watermark.set(str(row.symbol), num(row.max_id));
     } catch (error) {
       db.closeSync();
       instance.closeSync();
@@ -230,6 +274,11 @@ export class RecordStore implements AsyncDisposable {
     options: { gold?: boolean; silverUs?: number } = {},
   ): Promise<WriteResult> {
     const { minUs, maxUs, rejected } = await this.#stageTrades(batch);
+    for (const s of batch.silver) {
+      if (s.exchange === KRAKEN_EXCHANGE) {
+        this.#raiseWatermark(s.symbol, s.exchangeTradeId);
+      }
+    }
     await this.#db.run("BEGIN TRANSACTION");
     try {
       await this.#db.run(SELECT_NEW_TRADES, [
@@ -254,6 +303,139 @@ export class RecordStore implements AsyncDisposable {
         bronzeInserted,
         silverInserted: silver.rowsChanged,
         goldBuilt,
+      };
+    } catch (error) {
+      await this.#db.run("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Bulk-write received Kraken WS v2 frames (a replay) in one transaction,
+   * normalized to silver in SQL: the frames are staged once, split into
+   * trades by a strict grammar ({@linkcode BULK_FRAME_PATTERN}), mapped to
+   * canonical symbols through core's `canonicalSymbol` (per distinct
+   * symbol), deduplicated in the batch, and against silver only where a
+   * trade id is not above its symbol's stored maximum (Kraken's ids are
+   * contiguous per pair, so a replay continuing the store touches no
+   * stored row). Frames the grammar does not take are returned untouched
+   * for core's parser; `record validate` recomputes silver from bronze with
+   * core's `toSilver`, which proves the two paths agree.
+   *
+   * @param frames The frames, in receive order.
+   * @param nowUs The current time, µs: which gold buckets are closed.
+   * @param options `connectionId` and `source` of every frame (default
+   *   `''`, `ws`); `silverUs` and `gold` as for {@linkcode RecordStore.write}.
+   * @returns Rows new to the store, gold built, and the frames left to core.
+   * @throws {Error} DuckDB's error; the transaction is rolled back.
+   */
+  async writeFrames(
+    frames: readonly BulkFrame[],
+    nowUs: number,
+    options: {
+      connectionId?: string;
+      source?: BronzeSource;
+      gold?: boolean;
+      silverUs?: number;
+    } = {},
+  ): Promise<BulkWriteResult> {
+    const fallback: number[] = [];
+    const lines: string[] = [];
+    for (let i = 0; i < frames.length; i++) {
+      const text = frames[i]!.text;
+      if (
+        text.length > 8_000_000 || NOT_BULK_TEXT.test(text) ||
+        !text.isWellFormed()
+      ) {
+        fallback.push(i);
+        continue;
+      }
+      lines.push(i + "\t" + frames[i]!.receivedUs + "\t" + text);
+    }
+    const empty = { bronzeInserted: 0, silverInserted: 0, goldBuilt: 0 };
+    if (lines.length === 0) return { ...empty, fallback, trades: 0 };
+    await Deno.writeTextFile(this.#stageFile, lines.join("\n") + "\n");
+    const file = this.#stageFile.replaceAll("'", "''");
+    await this.#db.run(
+      `CREATE OR REPLACE TEMP TABLE bulk_frames AS
+       SELECT *, hash(raw) AS h FROM read_csv('${file}', delim = '\t',
+         header = false, quote = '', escape = '', auto_detect = false,
+         max_line_size = 16777216,
+         columns = {i: 'BIGINT', received_us: 'BIGINT', raw: 'VARCHAR'})`,
+    );
+    await this.#db.run(BULK_ROWS);
+    // Symbols through core's mapping, once per distinct exchange symbol.
+    const map: (string | number)[][] = [];
+    for (
+      const row of await this.query(`SELECT DISTINCT symbol FROM bulk_rows`)
+    ) {
+      try {
+        map.push([str(row.symbol), canonicalSymbol(str(row.symbol))]);
+      } catch {
+        // Not a symbol silver reads: its frames go to core, which keeps
+        // them in bronze and counts them rejected.
+      }
+    }
+    await this.#stageAs(
+      "bulk_map",
+      { symbol: "VARCHAR", canonical: "VARCHAR" },
+      map,
+    );
+    await this.#stageAs(
+      "bulk_watermark",
+      { symbol: "VARCHAR", max_id: "BIGINT" },
+      [...this.#watermark].map(([symbol, id]) => [symbol, id]),
+    );
+    await this.#db.run(BULK_FALLBACK);
+    for (
+      const row of await this.query(`SELECT i FROM bulk_fallback ORDER BY i`)
+    ) {
+      fallback.push(num(row.i));
+    }
+    fallback.sort((a, b) => a - b);
+    await this.#db.run(BULK_DEDUP);
+    const [stats] = await this.query(
+      `SELECT (SELECT count(*) FROM bulk_rows WHERE i NOT IN (SELECT i FROM bulk_fallback)) AS trades,
+         min(epoch_us(ts)) AS min_us, max(epoch_us(ts)) AS max_us
+       FROM bulk_dedup WHERE trade_id <= max_id`,
+    );
+    const source = options.source ?? "ws";
+    const connectionId = options.connectionId ?? "";
+    for (
+      const row of await this.query(
+        `SELECT s_symbol, max(trade_id) AS max_id FROM bulk_dedup GROUP BY ALL`,
+      )
+    ) this.#raiseWatermark(str(row.s_symbol), num(row.max_id));
+    await this.#db.run("BEGIN TRANSACTION");
+    try {
+      const minUs = stats?.min_us === null ? 0 : num(stats?.min_us);
+      const maxUs = stats?.max_us === null ? 0 : num(stats?.max_us);
+      await this.#db.run(BULK_NEW, [minUs - 1_000_000, maxUs + 1_000_000]);
+      const silver = await this.#db.run(BULK_INSERT_SILVER, [
+        options.silverUs ?? nowUs,
+        source,
+      ]);
+      await this.#db.run(BULK_INSERT_FRAMES, [connectionId, source]);
+      const bronze = await this.#db.run(BULK_INSERT_BRONZE, [
+        connectionId,
+        source,
+      ]);
+      for (
+        const row of await this.query(
+          `SELECT DISTINCT s_symbol, (epoch_us(ts) // 60000000) * 60000000 AS b
+           FROM bulk_new`,
+        )
+      ) this.#markDirty(str(row.s_symbol), num(row.b));
+      const goldBuilt = options.gold === false
+        ? 0
+        : await this.#buildGold(nowUs);
+      await this.#db.run("COMMIT");
+      return {
+        bronzeInserted: bronze.rowsChanged,
+        silverInserted: silver.rowsChanged,
+        goldBuilt,
+        fallback,
+        trades: num(stats?.trades),
       };
     } catch (error) {
       await this.#db.run("ROLLBACK").catch(() => {});
@@ -377,6 +559,35 @@ export class RecordStore implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  #raiseWatermark(symbol: string, id: number): void {
+    if (!(id <= (this.#watermark.get(symbol) ?? -1))) {
+      this.#watermark.set(symbol, id);
+    }
+  }
+
+  /** A small session-only table of given columns and rows (mappings, watermarks). */
+  async #stageAs(
+    table: string,
+    columns: Record<string, string>,
+    rows: readonly (readonly (string | number)[])[],
+  ): Promise<void> {
+    await this.#db.run(
+      `CREATE OR REPLACE TEMP TABLE ${table} (${
+        Object.entries(columns).map(([n, t]) => `${n} ${t}`).join(", ")
+      })`,
+    );
+    if (rows.length === 0) return;
+    const appender = await this.#db.createAppender(table, "main", "temp");
+    for (const row of rows) {
+      for (const value of row) {
+        if (typeof value === "number") appender.appendBigInt(BigInt(value));
+        else appender.appendVarchar(value);
+      }
+      appender.endRow();
+    }
+    appender.closeSync();
   }
 
   #markDirty(symbol: string, tsUs: number): void {

@@ -5,7 +5,11 @@
  * million trades and the receive-to-silver latency of small live batches.
  *
  *   deno run --allow-read --allow-write --allow-env --allow-ffi \
- *     tests/server/record/record_ingest_bench.ts [trades=1000000] [batch=50000] [defer]
+ *     tests/server/record/record_ingest_bench.ts [trades=1000000] [batch=50000] [defer|bulk]
+ *
+ * `bulk` replays through `RecordStore.writeFrames` (SQL normalization;
+ * frames it leaves go through the core path) with gold built once at the
+ * end, as `defer` does.
  */
 import { join } from "node:path";
 import { cpuUsage } from "node:process";
@@ -17,7 +21,8 @@ import { generateTrades, tradeFrameText } from "./_trades.ts";
 const total = Number(Deno.args[0] ?? 1_000_000);
 const batchSize = Number(Deno.args[1] ?? 50_000);
 // "defer": a bulk load builds gold once at the end instead of per batch.
-const deferGold = Deno.args[2] === "defer";
+const bulk = Deno.args[2] === "bulk";
+const deferGold = Deno.args[2] === "defer" || bulk;
 const trades = generateTrades(5, Math.ceil(total / 4));
 const frames: { text: string; at: number }[] = [];
 for (let i = 0; i < trades.length; i += 10) {
@@ -38,7 +43,27 @@ try {
   let tCore = 0;
   let tStore = 0;
   let pending: RecordBatch = { bronze: [], silver: [], gaps: [], rejected: [] };
+  let frameBatch: { text: string; receivedUs: number }[] = [];
+  const bulkWrite = async (at: number) => {
+    const s = performance.now();
+    const result = await store.writeFrames(frameBatch, at, { gold: false });
+    for (const i of result.fallback) {
+      const b = recorder.onFrame(
+        frameBatch[i]!.text,
+        1,
+        frameBatch[i]!.receivedUs,
+      );
+      await store.write(b, at, { gold: false });
+    }
+    tStore += performance.now() - s;
+    frameBatch = [];
+  };
   for (const f of frames) {
+    if (bulk) {
+      frameBatch.push({ text: f.text, receivedUs: f.at });
+      if (frameBatch.length * 10 >= batchSize) await bulkWrite(f.at);
+      continue;
+    }
     const a = performance.now();
     const b = recorder.onFrame(f.text, 1, f.at);
     pending.bronze.push(...b.bronze);
@@ -51,6 +76,7 @@ try {
       pending = { bronze: [], silver: [], gaps: [], rejected: [] };
     }
   }
+  if (bulk) await bulkWrite(trades.at(-1)!.tsUs);
   const s = performance.now();
   await store.write(pending, trades.at(-1)!.tsUs + 86_400e6);
   tStore += performance.now() - s;
@@ -89,6 +115,7 @@ try {
       trades: n,
       batch: batchSize,
       goldPerBatch: !deferGold,
+      path: bulk ? "bulk (SQL)" : "core + write",
       goldRows,
       finalGoldMs: Math.round(tGold),
       coreTradesPerSec: Math.round(n / (tCore / 1000)),

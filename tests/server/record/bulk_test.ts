@@ -1,0 +1,214 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { TradeRecorder } from "../../../core/record/recorder.ts";
+import { type BulkFrame, RecordStore } from "../../../server/record/store.ts";
+import { validateStore } from "../../../server/record/validate.ts";
+import { generateTrades, tradeFrameText } from "./_trades.ts";
+
+/** Generated frames of `size` trades each, received 500 µs after their first trade. */
+function frames(seed: number, perSymbol: number, size = 7): BulkFrame[] {
+  const trades = generateTrades(seed, perSymbol);
+  const out: BulkFrame[] = [];
+  for (let i = 0; i < trades.length; i += size) {
+    out.push({
+      text: tradeFrameText(trades.slice(i, i + size)),
+      receivedUs: trades[i]!.tsUs + 500,
+    });
+  }
+  return out;
+}
+
+/** The core path: TradeRecorder then write(), one batch. */
+async function writeThroughCore(
+  store: RecordStore,
+  list: readonly BulkFrame[],
+  nowUs: number,
+): Promise<void> {
+  const recorder = new TradeRecorder();
+  const batch = { bronze: [], silver: [], gaps: [], rejected: [] } as {
+    bronze: ReturnType<TradeRecorder["onFrame"]>["bronze"];
+    silver: ReturnType<TradeRecorder["onFrame"]>["silver"];
+  };
+  for (const f of list) {
+    const b = recorder.onFrame(f.text, 1, f.receivedUs);
+    batch.bronze.push(...b.bronze);
+    batch.silver.push(...b.silver);
+  }
+  await store.write(batch, nowUs, { silverUs: 0 });
+}
+
+/** Every layer's rows as sorted text (silver time left out: it is the write's clock). */
+async function dump(store: RecordStore): Promise<Record<string, string[]>> {
+  const rows = async (sql: string) =>
+    (await store.query(sql)).map((r) =>
+      JSON.stringify(r, (_k, v) => typeof v === "bigint" ? String(v) : v)
+    ).sort();
+  return {
+    bronze: await rows(
+      `SELECT * EXCLUDE (received_at), epoch_us(received_at) AS r FROM bronze_trades_kraken`,
+    ),
+    frames: await rows(
+      `SELECT frame_id::VARCHAR AS f, epoch_us(received_at) AS r, connection_id, source, raw FROM bronze_frames_kraken`,
+    ),
+    silver: await rows(
+      `SELECT * EXCLUDE (silver_at, ts, received_at, price, qty, original),
+         epoch_us(ts) AS ts, epoch_us(received_at) AS r,
+         price::VARCHAR AS price, qty::VARCHAR AS qty,
+         CAST(original AS VARCHAR) AS original FROM silver_trades`,
+    ),
+    gold: await rows(
+      `SELECT * EXCLUDE (built_at, bucket, open, high, low, close, volume, vwap),
+         epoch_us(bucket) AS b, open::VARCHAR AS o, high::VARCHAR AS h,
+         low::VARCHAR AS l, close::VARCHAR AS c, volume::VARCHAR AS v,
+         vwap::VARCHAR AS w FROM ohlcv_1m`,
+    ),
+  };
+}
+
+async function withStores(
+  fn: (a: RecordStore, b: RecordStore, dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "krakked_bulk_test_" });
+  try {
+    await using a = await RecordStore.open(join(dir, "a.duckdb"));
+    await using b = await RecordStore.open(join(dir, "b.duckdb"));
+    await fn(a, b, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("writeFrames stores exactly what the core path stores, and validate passes", async () => {
+  await withStores(async (bulk, core) => {
+    // Repeated frames inside the batch: the earliest copy wins on both paths.
+    const list = frames(3, 400);
+    const replayed = [
+      ...list,
+      ...list.slice(10, 20).map((f) => ({
+        ...f,
+        receivedUs: f.receivedUs + 1_000,
+      })),
+    ];
+    const nowUs = Math.max(...list.map((f) => f.receivedUs)) + 86_400e6;
+    const result = await bulk.writeFrames(replayed, nowUs, { silverUs: 0 });
+    assert.deepEqual(result.fallback, []);
+    assert.equal(result.silverInserted, 1600);
+    assert.equal(result.bronzeInserted, 1600);
+    assert.ok(result.goldBuilt > 0);
+    await writeThroughCore(core, replayed, nowUs);
+    assert.deepEqual(await dump(bulk), await dump(core));
+    const checks = await validateStore(bulk, { now: () => nowUs / 1000 });
+    for (
+      const name of [
+        "bronze_native",
+        "silver_normalized",
+        "gold_recomputed",
+        "no_duplicates",
+        "no_gaps",
+        "positive_values",
+      ]
+    ) {
+      const c = checks.find((x) => x.name === name);
+      assert.ok(c?.ok, `${name}: ${c?.summary}`);
+    }
+  });
+});
+
+Deno.test("writeFrames is idempotent across replays, overlaps and the live path", async () => {
+  await withStores(async (store) => {
+    const list = frames(4, 300);
+    const nowUs = Math.max(...list.map((f) => f.receivedUs)) + 86_400e6;
+    const half = Math.floor(list.length / 2);
+    // Live writes first (core path), then a replay that overlaps them.
+    await writeThroughCore(store, list.slice(0, half + 5), nowUs);
+    const r1 = await store.writeFrames(list.slice(half - 5), nowUs);
+    const expected = list.slice(half + 5).reduce(
+      (n, f) => n + f.text.split('"trade_id"').length - 1,
+      0,
+    );
+    assert.equal(r1.silverInserted, expected);
+    assert.equal(r1.bronzeInserted, expected);
+    // The whole replay again.
+    assert.equal((await store.writeFrames(list, nowUs)).silverInserted, 0);
+    const [row] = await store.query(
+      `SELECT count(*)::INTEGER AS n, count(DISTINCT trade_id)::INTEGER AS d FROM silver_trades`,
+    );
+    assert.equal(row!.n, 1200);
+    assert.equal(row!.d, 1200);
+    const [b] = await store.query(
+      `SELECT count(*)::INTEGER AS n, count(DISTINCT (symbol, trade_id))::INTEGER AS d FROM bronze_trades_kraken`,
+    );
+    assert.equal(b!.n, 1200);
+    assert.equal(b!.d, 1200);
+  });
+});
+
+Deno.test("writeFrames fills a hole below the stored maximum id, and a reopened store still dedupes", async () => {
+  await withStores(async (store, _other, dir) => {
+    const list = frames(6, 200);
+    const nowUs = Math.max(...list.map((f) => f.receivedUs)) + 86_400e6;
+    const hole = list.slice(30, 40);
+    const holeTrades = hole.reduce(
+      (n, f) => n + f.text.split('"trade_id"').length - 1,
+      0,
+    );
+    await store.writeFrames([...list.slice(0, 30), ...list.slice(40)], nowUs);
+    store.close();
+    await using again = await RecordStore.open(join(dir, "a.duckdb"));
+    const filled = await again.writeFrames(list, nowUs);
+    assert.equal(filled.silverInserted, holeTrades);
+    assert.equal((await again.writeFrames(list, nowUs)).silverInserted, 0);
+    const checks = await validateStore(again, { now: () => nowUs / 1000 });
+    for (
+      const name of [
+        "silver_normalized",
+        "gold_recomputed",
+        "no_duplicates",
+        "no_gaps",
+      ]
+    ) {
+      const c = checks.find((x) => x.name === name);
+      assert.ok(c?.ok, `${name}: ${c?.summary}`);
+    }
+  });
+});
+
+Deno.test("writeFrames leaves every frame outside its grammar to core, untouched", async () => {
+  await withStores(async (store) => {
+    const good = frames(5, 3, 1).slice(0, 6);
+    const t = (
+      price: string,
+      extra = "",
+      ts = "2026-01-01T00:00:01.000001Z",
+      symbol = "BTC/USD",
+    ) =>
+      `{"channel":"trade","type":"update","data":[{"symbol":"${symbol}","side":"buy","price":${price},"qty":1.5,"ord_type":"limit","trade_id":${
+        9_000_000 + price.length
+      },"timestamp":"${ts}"${extra}}]}`;
+    const odd = [
+      t("0"), // silver rejects a zero price
+      t("0.000"),
+      t("1e5"), // exponent
+      t("01.5"), // not JSON
+      t("1.5", ',"x":1'), // another key
+      t("1.5", "", "2026-02-30T00:00:00.000001Z"), // no such day
+      t("1.5", "", "2026-01-01T00:00:00.1Z"), // other precision
+      t("1.5", "", "2026-01-01T00:00:00.000001Z", "BTCUSD"), // no slash
+      t("1.5", "", "2026-01-01T00:00:00.000001Z", "B\\u0054C/USD"), // escape
+      ` ${t("1.5")}`, // whitespace
+      `{"channel":"trade","type":"update","data":[]}`,
+      `{"channel":"heartbeat"}`,
+      `{"channel":"trade","type":"update","data":[{"symbol":"BTC/USD"\t}]}`,
+      t("1.5").replace("BTC", "BTC\ud800"),
+      t("1234567890123456.5"), // more than 15 whole digits
+    ].map((text, i) => ({ text, receivedUs: 1_767_225_600_000_000 + i }));
+    const all = [...good.slice(0, 3), ...odd, ...good.slice(3)];
+    const result = await store.writeFrames(all, 0, { gold: false });
+    assert.deepEqual(result.fallback, odd.map((_, i) => i + 3));
+    assert.equal(result.silverInserted, 6);
+    const [row] = await store.query(
+      `SELECT count(*)::INTEGER AS n FROM bronze_trades_kraken WHERE trade_id >= 9000000`,
+    );
+    assert.equal(row!.n, 0);
+  });
+});
