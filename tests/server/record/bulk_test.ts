@@ -97,6 +97,14 @@ Deno.test("writeFrames stores exactly what the core path stores, and validate pa
     assert.ok(result.goldBuilt > 0);
     await writeThroughCore(core, replayed, nowUs);
     assert.deepEqual(await dump(bulk), await dump(core));
+    // The original fields are the map a MAP literal of them makes.
+    const [maps] = await bulk.query(
+      `SELECT count(*)::INTEGER AS n FROM silver_trades WHERE original IS DISTINCT FROM
+         MAP {'symbol': original['symbol'], 'side': original['side'],
+              'price': original['price'], 'qty': original['qty'],
+              'ord_type': original['ord_type'], 'timestamp': original['timestamp']}`,
+    );
+    assert.equal(maps!.n, 0);
     const checks = await validateStore(bulk, { now: () => nowUs / 1000 });
     for (
       const name of [
