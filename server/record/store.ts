@@ -51,7 +51,9 @@ import {
   isBucketClosed,
   rollupGold,
   spanUs,
+  vwapText,
 } from "@krakked/core/record/gold";
+import { canonicalDecimal, formatNormalized } from "@krakked/core/decimal";
 import {
   canonicalSymbol,
   KRAKEN_EXCHANGE,
@@ -629,6 +631,96 @@ export class RecordStore implements AsyncDisposable {
     return { count: rows.length, fromUs, toUs };
   }
 
+  /**
+   * 1m candles of the staged buckets, aggregated in SQL: open/close by
+   * trade id, extremes, volume and ids as exact DECIMAL/BIGINT, and Σ
+   * price × qty (which needs 36 fraction digits, more than DECIMAL(38,18)
+   * holds) as HUGEINT sums of 9-digit limbs of each factor, grouped by
+   * scale and recombined here in bigint; vwap is core's `vwapText` of that.
+   * DuckDB raises on any HUGEINT/DECIMAL overflow (never wraps); then the
+   * buckets are built by core's `goldFromTrades` from the trades instead.
+   */
+  async #oneMinuteGold(
+    span: number,
+    closed: { fromUs: number; toUs: number },
+    options: {
+      timeframe: GoldTimeframe;
+      priceDecimals: (s: string) => number;
+    },
+  ): Promise<GoldCandle[]> {
+    const from = `FROM silver_trades s JOIN stage_buckets w
+      ON s.symbol = w.symbol AND (epoch_us(s.ts) // ${span}) * ${span} = w.bucket_us
+      WHERE s.ts >= make_timestamp($1) AND s.ts < make_timestamp($2)`;
+    const params = [closed.fromUs, closed.toUs];
+    let rows: Row[];
+    try {
+      rows = await this.query(
+        `WITH t AS (
+           SELECT s.exchange, s.symbol, w.bucket_us, s.exchange_trade_id AS id,
+             s.price, s.qty,
+             CAST(s.price AS VARCHAR) AS pt, CAST(s.qty AS VARCHAR) AS qt
+           ${from}),
+         l AS (
+           SELECT *,
+             CAST(split_part(pt, '.', 1) AS HUGEINT) AS ph,
+             CAST(substr(split_part(pt, '.', 2), 1, 9) AS HUGEINT) AS pa,
+             CAST(substr(split_part(pt, '.', 2), 10, 9) AS HUGEINT) AS pb,
+             CAST(split_part(qt, '.', 1) AS HUGEINT) AS qh,
+             CAST(substr(split_part(qt, '.', 2), 1, 9) AS HUGEINT) AS qa,
+             CAST(substr(split_part(qt, '.', 2), 10, 9) AS HUGEINT) AS qb
+           FROM t)
+         SELECT exchange, symbol, bucket_us,
+           CAST(arg_min(price, id) AS VARCHAR) AS open,
+           CAST(max(price) AS VARCHAR) AS high, CAST(min(price) AS VARCHAR) AS low,
+           CAST(arg_max(price, id) AS VARCHAR) AS close,
+           CAST(sum(qty) AS VARCHAR) AS volume, count(*) AS n,
+           min(id) AS first_id, max(id) AS last_id,
+           CAST(sum(ph * qh) AS VARCHAR) AS n0,
+           CAST(sum(ph * qa + pa * qh) AS VARCHAR) AS n9,
+           CAST(sum(ph * qb + pa * qa + pb * qh) AS VARCHAR) AS n18,
+           CAST(sum(pa * qb + pb * qa) AS VARCHAR) AS n27,
+           CAST(sum(pb * qb) AS VARCHAR) AS n36
+         FROM l GROUP BY exchange, symbol, bucket_us`,
+        params,
+      );
+    } catch {
+      // An overflow: exact bigint arithmetic over the trades instead.
+      rows = [];
+      const agg = await this.query(
+        `SELECT s.exchange, s.symbol,
+           string_agg(s.exchange_trade_id || ' ' || CAST(s.price AS VARCHAR) || ' ' ||
+             CAST(s.qty AS VARCHAR) || ' ' || epoch_us(s.ts), ',') AS trades
+         ${from} GROUP BY s.exchange, s.symbol, w.bucket_us`,
+        params,
+      );
+      return goldFromTrades(agg.flatMap(silverOfBucket), options);
+    }
+    return rows.map((r) => {
+      const units = BigInt(str(r.n0)) * 10n ** 36n +
+        BigInt(str(r.n9)) * 10n ** 27n + BigInt(str(r.n18)) * 10n ** 18n +
+        BigInt(str(r.n27)) * 10n ** 9n + BigInt(str(r.n36));
+      const notional = formatNormalized({ units, scale: 36 });
+      const volume = canonicalDecimal(str(r.volume));
+      const symbol = str(r.symbol);
+      return {
+        exchange: str(r.exchange),
+        symbol,
+        timeframe: "1m",
+        bucketStartUs: num(r.bucket_us),
+        open: canonicalDecimal(str(r.open)),
+        high: canonicalDecimal(str(r.high)),
+        low: canonicalDecimal(str(r.low)),
+        close: canonicalDecimal(str(r.close)),
+        volume,
+        notional,
+        vwap: vwapText(notional, volume, options.priceDecimals(symbol)),
+        count: num(r.n),
+        firstTradeId: num(r.first_id),
+        lastTradeId: num(r.last_id),
+      };
+    });
+  }
+
   async #buildGold(nowUs: number): Promise<number> {
     let built = 0;
     for (const tf of GOLD_TIMEFRAMES) {
@@ -642,22 +734,7 @@ export class RecordStore implements AsyncDisposable {
         };
         let candles: GoldCandle[];
         if (tf === "1m") {
-          // One text per bucket (`id price qty ts_us`, comma-separated):
-          // the binding converts each value through a JS call (~5 µs a
-          // row for six columns), so a few thousand texts instead of six
-          // values per trade; the trades reach core's goldFromTrades as
-          // the same exact decimal text.
-          const rows = await this.query(
-            `SELECT s.exchange, s.symbol,
-               string_agg(s.exchange_trade_id || ' ' || CAST(s.price AS VARCHAR) || ' ' ||
-                 CAST(s.qty AS VARCHAR) || ' ' || epoch_us(s.ts), ',') AS trades
-             FROM silver_trades s JOIN stage_buckets w
-               ON s.symbol = w.symbol AND (epoch_us(s.ts) // ${span}) * ${span} = w.bucket_us
-             WHERE s.ts >= make_timestamp($1) AND s.ts < make_timestamp($2)
-             GROUP BY s.exchange, s.symbol, w.bucket_us`,
-            [closed.fromUs, closed.toUs],
-          );
-          candles = goldFromTrades(rows.flatMap(silverOfBucket), options);
+          candles = await this.#oneMinuteGold(span, closed, options);
         } else {
           const rows = await this.query(
             `SELECT g.exchange, g.symbol, epoch_us(g.bucket) AS bucket_us,

@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { TradeRecorder } from "../../../core/record/recorder.ts";
 import { type BulkFrame, RecordStore } from "../../../server/record/store.ts";
 import { validateStore } from "../../../server/record/validate.ts";
-import { generateTrades, tradeFrameText } from "./_trades.ts";
+import { canonicalDecimal } from "../../../core/decimal.ts";
+import { GOLD_TIMEFRAMES, goldFromTrades } from "../../../core/record/gold.ts";
+import { generateTrades, type GenTrade, tradeFrameText } from "./_trades.ts";
 
 /** Generated frames of `size` trades each, received 500 µs after their first trade. */
 function frames(seed: number, perSymbol: number, size = 7): BulkFrame[] {
@@ -218,5 +220,86 @@ Deno.test("writeFrames leaves every frame outside its grammar to core, untouched
       `SELECT count(*)::INTEGER AS n FROM bronze_trades_kraken WHERE trade_id >= 9000000`,
     );
     assert.equal(row!.n, 0);
+  });
+});
+
+Deno.test("gold built in SQL equals core's goldFromTrades field for field, at full precision", async () => {
+  await withStores(async (store) => {
+    const startUs = Date.UTC(2026, 0, 1) * 1000;
+    const trades: GenTrade[] = [];
+    // Every limb of both factors non-zero: 15 whole and 18 fraction digits.
+    const values = [
+      ["123456789012345.123456789012345678", "98765.987654321987654321"],
+      ["999999999999999.999999999999999999", "0.000000000000000001"],
+      ["1.000000000000000001", "999999999999999.999999999999999999"],
+      ["0.000000001", "0.5"],
+      ["42.5", "7"],
+    ];
+    for (let i = 0; i < 60; i++) {
+      const [price, qty] = values[i % values.length]!;
+      trades.push({
+        symbol: i % 2 === 0 ? "BTC/USD" : "XBT/EUR",
+        id: 100 + i,
+        tsUs: startUs + i * 7_000_000,
+        price: price!,
+        qty: qty!,
+        side: "sell",
+      });
+    }
+    const list: BulkFrame[] = [];
+    for (let i = 0; i < trades.length; i += 4) {
+      list.push({
+        text: tradeFrameText(trades.slice(i, i + 4)),
+        receivedUs: trades[i]!.tsUs,
+      });
+    }
+    const nowUs = startUs + 86_400e6 * 2;
+    const result = await store.writeFrames(list, nowUs, { silverUs: 0 });
+    assert.deepEqual(result.fallback, []);
+    const silver = new TradeRecorder();
+    const all = list.flatMap((f) =>
+      silver.onFrame(f.text, 1, f.receivedUs).silver
+    );
+    for (const tf of GOLD_TIMEFRAMES) {
+      const want = goldFromTrades(all, {
+        timeframe: tf,
+        priceDecimals: (s) => store.priceDecimals(s),
+      }).map((g) => [
+        g.symbol,
+        g.bucketStartUs,
+        g.open,
+        g.high,
+        g.low,
+        g.close,
+        g.volume,
+        g.notional,
+        g.vwap,
+        g.count,
+        g.firstTradeId,
+        g.lastTradeId,
+      ]);
+      const got = (await store.query(
+        `SELECT symbol, epoch_us(bucket) AS b, CAST(open AS VARCHAR) o,
+           CAST(high AS VARCHAR) h, CAST(low AS VARCHAR) l, CAST(close AS VARCHAR) c,
+           CAST(volume AS VARCHAR) v, notional, CAST(vwap AS VARCHAR) w,
+           trade_count, first_trade_id, last_trade_id
+         FROM ohlcv_${tf} ORDER BY symbol, bucket`,
+      )).map((r) => [
+        String(r.symbol),
+        Number(r.b),
+        canonicalDecimal(String(r.o)),
+        canonicalDecimal(String(r.h)),
+        canonicalDecimal(String(r.l)),
+        canonicalDecimal(String(r.c)),
+        canonicalDecimal(String(r.v)),
+        String(r.notional),
+        canonicalDecimal(String(r.w)),
+        Number(r.trade_count),
+        Number(r.first_trade_id),
+        Number(r.last_trade_id),
+      ]);
+      assert.ok(want.length > 0);
+      assert.deepEqual(got, want, tf);
+    }
   });
 });
