@@ -238,9 +238,9 @@ export const INSERT_REJECTED = `INSERT INTO bronze_trades_kraken
 export function insertGoldSql(timeframe: GoldTimeframe): string {
   return `INSERT OR REPLACE INTO ${goldTable(timeframe)}
     SELECT exchange, symbol, make_timestamp(bucket_us),
-      CAST(open AS DECIMAL(38,18)), CAST(high AS DECIMAL(38,18)),
-      CAST(low AS DECIMAL(38,18)), CAST(close AS DECIMAL(38,18)),
-      CAST(volume AS DECIMAL(38,18)), CAST(vwap AS DECIMAL(38,18)),
+      ${decimalOfText("open")}, ${decimalOfText("high")},
+      ${decimalOfText("low")}, ${decimalOfText("close")},
+      ${decimalOfText("volume")}, ${decimalOfText("vwap")},
       trade_count, notional, first_trade_id, last_trade_id, make_timestamp($1)
     FROM stage_gold`;
 }
@@ -270,7 +270,7 @@ export const BULK_FRAME_PATTERN =
 
 /** `DECIMAL(38,18)` of plain decimal text (split as in `decimalOf`, exact). */
 function decimalOfText(column: string): string {
-  return `(CAST(CAST(split_part(${column}, '.', 1) AS BIGINT) AS DECIMAL(38,18)) +
+  return `(CAST(CAST(split_part(${column}, '.', 1) AS HUGEINT) AS DECIMAL(38,18)) +
     CAST('0.' || coalesce(nullif(split_part(${column}, '.', 2), ''), '0') AS DECIMAL(18,18)))`;
 }
 
