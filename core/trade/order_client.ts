@@ -351,6 +351,7 @@ function riskOrderOf(prepared: PreparedOrder, id: string): RiskOrder {
   return {
     id,
     pair: prepared.pair.id,
+    symbol: prepared.pair.wsV2,
     base: prepared.pair.base,
     side: order.side,
     type: order.type,
@@ -1193,6 +1194,7 @@ export class OrderClient {
       orders.push({
         id: order.id,
         pair: pair.id,
+        symbol: pair.wsV2,
         base: pair.base,
         side: order.side,
         type: order.type,
@@ -1256,6 +1258,7 @@ export class OrderClient {
       orders.push({
         id,
         pair: pair.id,
+        symbol: pair.wsV2,
         base: pair.base,
         side,
         type: String(descr.ordertype ?? ""),
@@ -1347,6 +1350,7 @@ export class OrderClient {
         orders = [...orders, {
           id,
           pair: pair.id,
+          symbol: pair.wsV2,
           base: pair.base,
           side: report.side,
           type: report.order_type ?? "",

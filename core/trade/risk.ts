@@ -46,6 +46,8 @@ export interface RiskOrder {
   id: string;
   /** Canonical pair id. */
   pair: string;
+  /** The pair as people read it (`BTC/USD`), for messages; else `pair` is shown. */
+  symbol?: string;
   /** Base asset, common code (`BTC`). */
   base: string;
   /** Side. */
@@ -315,7 +317,9 @@ export function judgeCancel(
     "stop_protects_position",
     `Order ${id} is the stop-loss covering ${
       heldOf(account, order.base)
-    } ${order.base}; cancelling it would leave ${after} ${order.base} unprotected. Close the position instead (krakked close ${order.pair}), or cancel-all with --include-stops to remove stops on purpose`,
+    } ${order.base}; cancelling it would leave ${after} ${order.base} unprotected. Close the position instead (krakked close ${
+      order.symbol ?? order.pair
+    }), or cancel-all with --include-stops to remove stops on purpose`,
     "orderId",
   );
 }

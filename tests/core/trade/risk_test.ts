@@ -249,3 +249,28 @@ Deno.test("fillEstimate() walks the book to the order's size, up to its limit", 
     );
   });
 });
+
+Deno.test("judgeCancel names the pair as people read it in its advice", () => {
+  const account = {
+    held: { BTC: "0.1" },
+    orders: [{
+      id: "O1",
+      pair: "XBTUSD",
+      symbol: "BTC/USD",
+      base: "BTC",
+      side: "sell" as const,
+      type: "stop-loss",
+      remaining: "0.1",
+      price: "24000",
+      closeAttached: false,
+    }],
+  };
+  const refusal = judgeCancel(account, "O1");
+  assert.equal(refusal?.rule, "stop_protects_position");
+  assert.match(refusal?.message ?? "", /krakked close BTC\/USD/);
+  const { symbol: _symbol, ...withoutSymbol } = account.orders[0]!;
+  assert.match(
+    judgeCancel({ ...account, orders: [withoutSymbol] }, "O1")?.message ?? "",
+    /krakked close XBTUSD/,
+  );
+});

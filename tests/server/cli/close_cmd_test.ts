@@ -199,7 +199,7 @@ Deno.test("round trip on paper from the CLI: buy with a stop, close --all, P&L b
       const run = await h.run(["cancel", stopId]);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /^PAPER REJECTED \(stop_protects_position\)/);
-      assert.match(run.stderr, /krakked close XBTUSD/);
+      assert.match(run.stderr, /krakked close BTC\/USD/);
     },
   );
   await t.step("close <pair> --all sells it and cancels the stop", async () => {
