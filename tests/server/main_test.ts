@@ -279,7 +279,7 @@ Deno.test("usage errors exit 2 with the message and the command's help on stderr
       /--port needs a whole number from 0 to 65535, got "99999"/,
     ],
     [["sim", "--port", "nope"], /--port needs a whole number/],
-    [["sim", "--synthetic-pairs=1000"], /--synthetic-pairs needs a whole/],
+    [["sim", "--synthetic-pairs=2000"], /--synthetic-pairs needs a whole/],
     [["sim", "--frobnicate"], /Unknown flag "--frobnicate"/],
   ];
   for (const [argv, message] of cases) {
