@@ -194,6 +194,12 @@ export class PortfolioView {
         }
         return;
       }
+      if (body?.phase === "none") {
+        // This server follows no account: nothing to show.
+        this.stop();
+        this.#root.hidden = true;
+        return;
+      }
       this.render(body as AccountDoc);
     } catch (error) {
       state.textContent = `Account unavailable: ${

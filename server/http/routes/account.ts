@@ -59,14 +59,20 @@ export function accountRoutes(deps: AppDeps): Hono {
       area: "account",
       sessionToken: deps.sessionToken,
       allowedHosts: () => deps.allowedHosts,
-      available: () => deps.account !== undefined,
+      // Always available: without an account the route says so itself.
+      available: () => true,
       unavailable: () =>
         new HttpError(404, "no_account", "This server follows no account"),
     }),
   );
   app.get(
     "/api/account",
-    (c) => jsonAnswer(c, deps.logger.redactor, deps.account!.document()),
+    (c) =>
+      deps.account === undefined
+        // No account followed (no credentials, not paper): an answer, not a
+        // 404, so the page can hide its Portfolio without a console error.
+        ? c.json({ phase: "none" })
+        : jsonAnswer(c, deps.logger.redactor, deps.account.document()),
   );
 
   return app;
