@@ -27,7 +27,10 @@ import {
   SKIP,
 } from "./_chromium.ts";
 
-const WAIT_MS = 20_000;
+// Generous: the full suite runs browsers, simulators and DuckDB side by
+// side on two cores, and a page that is right but slow is not a failure
+// of this test (the load test measures speed).
+const WAIT_MS = 60_000;
 
 type ServeArgs = Extract<ReturnType<typeof parseServeArgs>, { kind: "serve" }>;
 
@@ -135,15 +138,54 @@ async function visibleMarketColumns(page: Page): Promise<string[]> {
   );
 }
 
+/** What the detail view shows, for a timeout's message. */
+async function detailState(page: Page): Promise<string> {
+  const state = await page.evaluate(() => {
+    const chart = document.getElementById("chart")!;
+    const box = document.getElementById("backfill")!;
+    return {
+      title: document.getElementById("detail-title")!.textContent,
+      detailLast: document.getElementById("detail-last")!.textContent,
+      tableLast: document.querySelector(
+        '#market-body tr[data-symbol="BTC/USD"] .last',
+      )?.textContent,
+      bars: chart.dataset.bars,
+      chartLast: chart.dataset.last,
+      backfill: { hidden: box.hidden, phase: box.dataset.phase },
+    };
+  }).catch((error) => ({ unreadable: String(error) }));
+  return JSON.stringify(state);
+}
+
+/** `fn` turns true, or the error names what the page showed instead. */
+async function waitPage(
+  page: Page,
+  fn: (arg: string) => boolean,
+  arg: string,
+  what: string,
+): Promise<void> {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: WAIT_MS });
+  } catch (error) {
+    throw new Error(
+      `${what}: not reached in ${WAIT_MS} ms; the page shows ${await detailState(
+        page,
+      )}`,
+      { cause: error },
+    );
+  }
+}
+
 async function waitHistoryDone(page: Page): Promise<void> {
-  await page.waitForFunction(
+  await waitPage(
+    page,
     () => {
       const box = document.getElementById("backfill")!;
       return box.hidden && box.dataset.phase === "done" &&
         Number(document.getElementById("chart")!.dataset.bars ?? 0) > 0;
     },
-    undefined,
-    { timeout: WAIT_MS },
+    "",
+    "history loaded and the bar hidden",
   );
 }
 
@@ -270,8 +312,9 @@ Deno.test({
           });
           for (const timeframe of PAGE_TIMEFRAMES) {
             await page.locator(`[data-timeframe="${timeframe}"]`).click();
-            await page.waitForFunction(
-              (tf) => {
+            await waitPage(
+              page,
+              (tf: string) => {
                 const chart = document.getElementById("chart")!;
                 const last = document.querySelector(
                   '#market-body tr[data-symbol="BTC/USD"] .last',
@@ -283,7 +326,7 @@ Deno.test({
                   document.getElementById("detail-last")!.textContent === last;
               },
               timeframe,
-              { timeout: WAIT_MS },
+              `${timeframe}: candles drawn, chart last = table last`,
             );
           }
           const { tapeMin } = await recorded(page);
