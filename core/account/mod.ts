@@ -10,6 +10,8 @@ export { accountAsset, FEE_CREDIT_ASSET, FEE_CREDIT_USD } from "./assets.ts";
 export type { AccountAsset } from "./assets.ts";
 export { equityOf } from "./equity.ts";
 export type { EquityAsset, EquityLine, EquityReport } from "./equity.ts";
+export { equityHistory } from "./equity_history.ts";
+export type { EquityHistoryOptions, EquityPoint } from "./equity_history.ts";
 export { applyFifoFill, emptyFifoBook, markLots } from "./fifo.ts";
 export type { ClosedLot, FifoBook, FifoFill, Lot } from "./fifo.ts";
 export {
