@@ -17,6 +17,8 @@
  * | `dropAfterAccept: N` | next N accepted orders (REST AddOrder/AddOrderBatch/EditOrder, WS add_order/batch_add/edit_order): the order is placed, then the connection drops before the answer (REST: reset; WS: socket closed) |
  * | `scope` | which requests count for the N-request faults: `all` (default), `public`, `private` |
  * | `systemStatus` | `online`, `maintenance`, `cancel_only`, `post_only` (SystemStatus; maintenance also refuses private calls with `EService:Unavailable`) |
+ * | `upcomingMaintenance` | array of JSON objects, sent verbatim as SystemStatus `upcoming_maintenance` (default `[]`) |
+ * | `emergency` | array of JSON objects, sent verbatim as SystemStatus `emergency` (default `[]`) |
  *
  * When several N-request faults are armed, one request consumes one fault,
  * in this order: drop, html520, unavailable, busy.
@@ -65,7 +67,18 @@ export interface FaultSettings {
   scope?: FaultScope;
   /** System status reported by `SystemStatus`. */
   systemStatus?: SystemStatusValue;
+  /** SystemStatus `upcoming_maintenance` advisories, sent verbatim. */
+  upcomingMaintenance?: readonly Advisory[];
+  /** SystemStatus `emergency` advisories, sent verbatim. */
+  emergency?: readonly Advisory[];
 }
+
+/**
+ * One SystemStatus advisory (an `upcoming_maintenance` or `emergency`
+ * entry). Kraken documents both fields as arrays but not the entries'
+ * fields, so the simulator sends whatever object a test sets, verbatim.
+ */
+export type Advisory = Readonly<Record<string, unknown>>;
 
 /** The full fault state (what `GET /_sim/faults` returns). */
 export interface FaultState {
@@ -89,6 +102,10 @@ export interface FaultState {
   readonly scope: FaultScope;
   /** Reported system status. */
   readonly systemStatus: SystemStatusValue;
+  /** SystemStatus `upcoming_maintenance` (empty: no advisory). */
+  readonly upcomingMaintenance: readonly Advisory[];
+  /** SystemStatus `emergency` (empty: no advisory). */
+  readonly emergency: readonly Advisory[];
 }
 
 /** Counts of faults applied so far (for tests). */
@@ -123,6 +140,8 @@ export const NO_FAULTS: FaultState = Object.freeze({
   dropAfterAccept: 0,
   scope: "all",
   systemStatus: "online",
+  upcomingMaintenance: Object.freeze([]),
+  emergency: Object.freeze([]),
 });
 
 const STATUS_VALUES: readonly string[] = [
@@ -198,6 +217,19 @@ export function parseFaultSettings(
         };
       }
       settings.systemStatus = value as SystemStatusValue;
+    } else if (key === "upcomingMaintenance" || key === "emergency") {
+      if (
+        !Array.isArray(value) ||
+        !value.every((v) =>
+          typeof v === "object" && v !== null && !Array.isArray(v)
+        )
+      ) {
+        return {
+          ok: false,
+          message: `Fault setting "${key}" must be an array of JSON objects`,
+        };
+      }
+      settings[key] = value as Advisory[];
     } else {
       return { ok: false, message: `Unknown fault setting "${key}"` };
     }
@@ -274,6 +306,17 @@ export class SimControl {
   /** The system status reported by `SystemStatus` (and used by the engine). */
   get systemStatus(): SystemStatusValue {
     return this.#state.systemStatus;
+  }
+
+  /** SystemStatus advisories: `upcoming_maintenance` and `emergency`. */
+  get advisories(): {
+    upcomingMaintenance: readonly Advisory[];
+    emergency: readonly Advisory[];
+  } {
+    return {
+      upcomingMaintenance: this.#state.upcomingMaintenance,
+      emergency: this.#state.emergency,
+    };
   }
 
   /** Counts of faults applied so far. */

@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { startSimulator } from "@krakked/sim";
+import { startSimulatorWithWs } from "../../server/sim/server.ts";
 import { engineHarness, START_MS, text } from "./exchange/_engine_harness.ts";
 import { executionSnapshotRows } from "../../server/sim/ws/private.ts";
 import { decideRequest } from "../../server/sim/ws/requests.ts";
@@ -212,5 +213,165 @@ Deno.test("viqc: a buy market order's volume in quote currency buys that much", 
       ...bad,
     }, creds);
     assert.deepEqual(refused.error, ["EGeneral:Invalid arguments"]);
+  }
+});
+
+Deno.test("SystemStatus: every documented status and the advisory arrays, flipped over the control route", async () => {
+  await using sim = await startSimulator({ seed: 3, now: () => START_MS });
+  const control = (body: unknown) =>
+    fetch(`${sim.url}/_sim/faults`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    });
+  // docs.kraken.com "Get System Status": the four engine states, and two
+  // additive arrays, empty when no advisory is active.
+  for (const status of ["online", "maintenance", "cancel_only", "post_only"]) {
+    await (await control({ systemStatus: status })).body?.cancel();
+    const answer = await publicCall(sim.url, "SystemStatus");
+    assert.deepEqual(answer.error, []);
+    assert.deepEqual(Object.keys(answer.result), [
+      "status",
+      "timestamp",
+      "upcoming_maintenance",
+      "emergency",
+    ]);
+    assert.equal(answer.result.status, status);
+    assert.match(
+      answer.result.timestamp as string,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    assert.deepEqual(answer.result.upcoming_maintenance, []);
+    assert.deepEqual(answer.result.emergency, []);
+  }
+  // Advisories are independent of the engine status (the docs: "the
+  // top-level status field remains driven by the trading engine").
+  const window = { title: "Scheduled maintenance", start: "2025-06-16T09:00Z" };
+  const incident = { title: "Degraded WebSocket feed" };
+  const set = await control({
+    systemStatus: "online",
+    upcomingMaintenance: [window],
+    emergency: [incident],
+  });
+  assert.equal(set.status, 200);
+  const state = (await set.json()).faults;
+  assert.deepEqual(state.upcomingMaintenance, [window]);
+  const advised = (await publicCall(sim.url, "SystemStatus")).result;
+  assert.equal(advised.status, "online");
+  assert.deepEqual(advised.upcoming_maintenance, [window]);
+  assert.deepEqual(advised.emergency, [incident]);
+  // Bad settings are refused, naming the field; nothing changes.
+  const bad = await control({ emergency: ["not an object"] });
+  assert.equal(bad.status, 400);
+  assert.match(JSON.stringify(await bad.json()), /emergency/);
+  const refused = await control({ systemStatus: "upcoming_maintenance" });
+  assert.equal(refused.status, 400);
+  await refused.body?.cancel();
+  assert.deepEqual(
+    (await publicCall(sim.url, "SystemStatus")).result.emergency,
+    [incident],
+  );
+  // Clearing the faults clears the advisories.
+  await (await fetch(`${sim.url}/_sim/faults`, { method: "DELETE" })).body
+    ?.cancel();
+  const cleared = (await publicCall(sim.url, "SystemStatus")).result;
+  assert.deepEqual(
+    [cleared.status, cleared.upcoming_maintenance, cleared.emergency],
+    ["online", [], []],
+  );
+});
+
+Deno.test("WS v2 status channel: each engine state the control route sets is pushed in the documented shape", async () => {
+  let nowMs = START_MS;
+  await using sim = await startSimulatorWithWs({
+    seed: 3,
+    now: () => nowMs,
+    ws: { tickMs: 0 },
+  });
+  const frames: Record<string, unknown>[] = [];
+  let wake: (() => void) | undefined;
+  const socket = new WebSocket(sim.wsPublicUrl);
+  socket.onmessage = (e) => {
+    frames.push(JSON.parse(e.data as string));
+    wake?.();
+  };
+  await new Promise((resolve) => (socket.onopen = resolve));
+  const closed = new Promise((resolve) => (socket.onclose = resolve));
+  try {
+    const nextStatus = async () => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const i = frames.findIndex((f) => f.channel === "status");
+        if (i >= 0) return frames.splice(0, i + 1).at(-1)!;
+        if (Date.now() > deadline) throw new Error("no status frame");
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 200);
+        });
+      }
+    };
+    const expectStatus = async (system: string) => {
+      const frame = await nextStatus();
+      assert.deepEqual(Object.keys(frame), ["channel", "type", "data"]);
+      assert.equal(frame.type, "update");
+      const row = (frame.data as Record<string, unknown>[])[0]!;
+      // Field set of WS_V2.md §2.6 (order differs between Kraken's examples).
+      assert.deepEqual(Object.keys(row).sort(), [
+        "api_version",
+        "connection_id",
+        "system",
+        "version",
+      ]);
+      assert.equal(row.system, system);
+      assert.equal(row.api_version, "v2");
+    };
+    await expectStatus("online");
+    for (
+      const system of ["maintenance", "cancel_only", "post_only", "online"]
+    ) {
+      const answer = await fetch(`${sim.url}/_sim/faults`, {
+        method: "POST",
+        body: JSON.stringify({ systemStatus: system }),
+        headers: { "content-type": "application/json" },
+      });
+      await answer.body?.cancel();
+      nowMs += 100;
+      sim.ws.tick();
+      await expectStatus(system);
+    }
+  } finally {
+    socket.close();
+    await closed;
+  }
+});
+
+Deno.test("AssetPairs carries execution_venue, Depth prints volumes at lot-volume precision", async () => {
+  await using sim = await startSimulator({ seed: 3, now: () => START_MS });
+  const pairs = (await publicCall(sim.url, "AssetPairs")).result as Record<
+    string,
+    Record<string, unknown>
+  >;
+  for (const info of Object.values(pairs)) {
+    assert.equal(info.execution_venue, "international");
+  }
+  for (const pair of ["XBTUSD", "ETHUSD", "XDGUSD", "SHIBUSD"]) {
+    const result = (await publicCall(sim.url, "Depth", { pair, count: "25" }))
+      .result as Record<string, { asks: string[][]; bids: string[][] }>;
+    const book = Object.values(result)[0]!;
+    const exact = sim.market.book(pair, { depth: 25, atMs: START_MS });
+    const key = Object.keys(result)[0]!;
+    const lot = pairs[key]!.lot_decimals as number;
+    for (const side of ["asks", "bids"] as const) {
+      book[side].forEach((row, i) => {
+        // depth.yaml: `"0.801"`, three decimals whatever lot_decimals is.
+        assert.match(row[1]!, /^\d+\.\d{3}$/, `${pair} ${row[1]}`);
+        const units = BigInt(exact[side][i]!.qtyUnits);
+        const scale = 10n ** BigInt(Math.max(0, lot - 3));
+        const expected = lot >= 3
+          ? (units + scale / 2n) / scale
+          : units * 10n ** BigInt(3 - lot);
+        assert.equal(BigInt(row[1]!.replace(".", "")), expected);
+      });
+    }
   }
 });

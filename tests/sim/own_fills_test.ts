@@ -37,9 +37,19 @@ Deno.test("an own market buy is on the public tape, in OHLC and ticker volume, a
   const before = await depth();
   const tickerBefore = await ticker();
   const candleBefore = (await ohlc()).at(-1)!;
-  // Walk the best ask and half of the second level.
-  const a0 = units(before.asks[0]![1], 8);
-  const a1 = units(before.asks[1]![1], 8);
+  // Walk the best ask and half of the second level. REST Depth prints
+  // volumes at 3 decimals as Kraken does; the exact level sizes come from
+  // the simulator's own book.
+  const exact = () =>
+    sim.market.book("XBTUSD", { depth: 20, atMs: clock.ms }).asks;
+  const exactBefore = exact();
+  assert.equal(
+    units(before.asks[0]![0], 5),
+    BigInt(exactBefore[0]!.priceUnits) * 10_000n,
+    "REST Depth shows the same book",
+  );
+  const a0 = BigInt(exactBefore[0]!.qtyUnits);
+  const a1 = BigInt(exactBefore[1]!.qtyUnits);
   const volume = a0 + a1 / 2n;
   const volumeText = (Number(volume) / 1e8).toFixed(8);
 
@@ -96,7 +106,7 @@ Deno.test("an own market buy is on the public tape, in OHLC and ticker volume, a
   const after = await depth();
   assert.notEqual(after.asks[0]![0], before.asks[0]![0]);
   assert.equal(after.asks[0]![0], before.asks[1]![0]);
-  assert.equal(units(after.asks[0]![1], 8) < a1, true);
+  assert.equal(BigInt(exact()[0]!.qtyUnits) < a1, true);
 
   // It refills: after ten refill time constants the book is the pure
   // model's again (a fresh simulator with no own fills).

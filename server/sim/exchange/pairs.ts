@@ -694,7 +694,9 @@ export function referencePrice(pair: SimPair): number {
  * assetPairInfo(resolvePair("XBTUSD")!).tick_size; // "0.1"
  * ```
  */
-export function assetPairInfo(pair: SimPair): AssetPairInfo {
+export function assetPairInfo(
+  pair: SimPair,
+): AssetPairInfo & { "execution_venue": string } {
   const info: AssetPairInfo = {
     altname: pair.altname,
     wsname: pair.wsname,
@@ -723,7 +725,9 @@ export function assetPairInfo(pair: SimPair): AssetPairInfo {
     info.long_position_limit = pair.positionLimits.long;
     info.short_position_limit = pair.positionLimits.short;
   }
-  return info;
+  // Kraken's spot pairs trade on the `international` venue (the default
+  // `execution_venue` of the WS v2 instrument channel; see FIDELITY.md).
+  return { ...info, "execution_venue": "international" };
 }
 
 /**

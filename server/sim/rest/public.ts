@@ -171,10 +171,25 @@ function sinceNs(text: string | undefined): bigint | undefined {
   return value;
 }
 
+/**
+ * Decimals of REST `Depth` volumes: Kraken's "lot volume" precision, 3 (the
+ * official `depth.yaml` prints `"0.801"` for XXBTZUSD, and Ticker `a`/`b`
+ * print their lot volume as `"1.000"`), whatever the pair's `lot_decimals`.
+ * See docs/kraken/FIDELITY.md.
+ */
+export const DEPTH_VOLUME_DECIMALS = 3;
+
 function bookRow(pair: SimPair, level: BookLevel): DepthLevel {
   return [
     price(pair, level.priceUnits),
-    level.qty,
+    formatUnits(
+      rescaleUnits(
+        BigInt(level.qtyUnits),
+        pair.lotDecimals,
+        DEPTH_VOLUME_DECIMALS,
+      ),
+      DEPTH_VOLUME_DECIMALS,
+    ),
     Math.floor(level.updatedMs / 1000),
   ];
 }
@@ -276,7 +291,15 @@ export const PUBLIC_HANDLERS: Readonly<Record<string, PublicHandler>> = Object
     },
 
     SystemStatus(_params: Params, { nowMs, control }: PublicContext) {
-      return { status: control.systemStatus, timestamp: rfc3339Seconds(nowMs) };
+      // docs.kraken.com "Get System Status": both advisory arrays are
+      // present (empty) in the example; see docs/kraken/FIDELITY.md.
+      const { upcomingMaintenance, emergency } = control.advisories;
+      return {
+        status: control.systemStatus,
+        timestamp: rfc3339Seconds(nowMs),
+        upcoming_maintenance: upcomingMaintenance,
+        emergency,
+      };
     },
 
     Assets(params: Params, { market }: PublicContext) {
