@@ -206,6 +206,16 @@ export interface ProxyAnswer {
   source: "hit" | "coalesced" | "miss";
 }
 
+/** One cached result; its answer body is serialised once, when first asked. */
+interface CacheEntry {
+  expiresAt: number;
+  result: unknown;
+  /** `{"error":[],"result":…}` as UTF-8, made by {@linkcode PublicProxy.peek}. */
+  body?: Uint8Array<ArrayBuffer>;
+}
+
+const encoder = new TextEncoder();
+
 /** Options of {@linkcode PublicProxy}. */
 export interface PublicProxyOptions {
   /** Clock (ms). */
@@ -314,7 +324,13 @@ export class PublicProxy {
   #rest: PublicCaller;
   #now: () => number;
   #maxEntries: number;
-  #cache = new Map<string, { expiresAt: number; result: unknown }>();
+  #cache = new Map<string, CacheEntry>();
+  /**
+   * The same entries keyed by the raw request (`Method?query` as the
+   * browser sent it), filled only after that exact text was validated:
+   * a repeat of it is the same call and skips parsing and validation.
+   */
+  #byRaw = new Map<string, CacheEntry>();
   #inflight = new Map<string, { result: Promise<unknown>; task: GateTask }>();
   #gate: FairGate;
   #maxQueued: number;
@@ -351,6 +367,9 @@ export class PublicProxy {
    * @param method Kraken method name.
    * @param query Query parameters from the browser.
    * @param client Who asks (the page, or a remote address): the unit of fairness.
+   * @param raw The request's raw `Method?query` text, when the caller will
+   *   {@linkcode PublicProxy.peek} with it: once this call is answered from
+   *   the cache, a repeat of the same text finds the entry there.
    * @returns The result and where it came from.
    * @throws {ProxyParamError} For bad input (before any upstream call).
    * @throws {ProxyBusyError} When this client already has too many calls waiting.
@@ -360,6 +379,7 @@ export class PublicProxy {
     method: string,
     query: URLSearchParams,
     client = "default",
+    raw?: string,
   ): Promise<ProxyAnswer> {
     this.stats.requests++;
     const params = validatePublicRequest(method, query);
@@ -368,6 +388,7 @@ export class PublicProxy {
     const cached = this.#cache.get(key);
     if (cached && cached.expiresAt > now) {
       this.stats.cacheHits++;
+      if (raw !== undefined) this.#remember(raw, cached);
       return { result: cached.result, source: "hit" };
     }
     const running = this.#inflight.get(key);
@@ -396,10 +417,48 @@ export class PublicProxy {
     this.#inflight.set(key, { result, task });
     this.#gate.enqueue(client, task);
     try {
-      return { result: await result, source: "miss" };
+      const answer: ProxyAnswer = { result: await result, source: "miss" };
+      const filled = this.#cache.get(key);
+      if (raw !== undefined && filled !== undefined) {
+        this.#remember(raw, filled);
+      }
+      return answer;
     } finally {
       this.#inflight.delete(key);
     }
+  }
+
+  /**
+   * The answer body of a fresh cached call, by the raw request text an
+   * earlier {@linkcode PublicProxy.get} was given, or `undefined` (never
+   * seen, expired, or evicted): then ask `get`. Counted as a request and a
+   * cache hit. No parsing and no validation: the text was validated when
+   * it was remembered, and the same text is the same call.
+   *
+   * @param raw The request's raw `Method?query` text.
+   * @returns `{"error":[],"result":…}` as UTF-8 (shared: do not change it).
+   */
+  peek(raw: string): Uint8Array<ArrayBuffer> | undefined {
+    const entry = this.#byRaw.get(raw);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= this.#now()) {
+      this.#byRaw.delete(raw);
+      return undefined;
+    }
+    this.stats.requests++;
+    this.stats.cacheHits++;
+    return entry.body ??= encoder.encode(
+      JSON.stringify({ error: [], result: entry.result }),
+    );
+  }
+
+  #remember(raw: string, entry: CacheEntry): void {
+    if (this.#byRaw.get(raw) === entry) return;
+    if (this.#byRaw.size >= this.#maxEntries) {
+      const oldest = this.#byRaw.keys().next().value;
+      if (oldest !== undefined) this.#byRaw.delete(oldest);
+    }
+    this.#byRaw.set(raw, entry);
   }
 
   async #fetch(

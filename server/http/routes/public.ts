@@ -30,11 +30,48 @@ export function publicRoutes(proxy: PublicProxy): Hono {
         c.req.header("origin"),
         (c.env as Partial<Deno.ServeHandlerInfo> | undefined)?.remoteAddr,
       ),
+      publicRawKey(c.req.url),
     );
     c.header("X-Krakked-Cache", answer.source);
     return c.json({ error: [], result: answer.result });
   });
   return app;
+}
+
+const PUBLIC_PREFIX = "/api/public/";
+
+/**
+ * Where a public-proxy URL's path starts, or -1 for any other URL. No
+ * allocation: this runs on every request.
+ *
+ * @param url A request URL (absolute, as `Request.url`).
+ * @returns The index of the path's `/`, or -1.
+ */
+export function publicPathStart(url: string): number {
+  const at = url.indexOf("/", url.indexOf("//") + 2);
+  return at !== -1 && url.startsWith(PUBLIC_PREFIX, at) ? at : -1;
+}
+
+/**
+ * The raw `Method?query` text of a public-proxy URL: the key of
+ * {@linkcode PublicProxy.peek}. Percent-escaped paths get none (their
+ * routing decodes them; they take the full route every time).
+ *
+ * @param url A request URL (absolute, as `Request.url`).
+ * @returns The text after `/api/public/`, or `undefined`.
+ * @example Key
+ * ```ts
+ * import { publicRawKey } from "./public.ts";
+ * publicRawKey("http://127.0.0.1:8787/api/public/Ticker?pair=XBTUSD"); // "Ticker?pair=XBTUSD"
+ * ```
+ */
+export function publicRawKey(url: string): string | undefined {
+  const at = publicPathStart(url);
+  if (at === -1) return undefined;
+  const key = url.slice(at + PUBLIC_PREFIX.length);
+  const query = key.indexOf("?");
+  const name = query === -1 ? key : key.slice(0, query);
+  return name.includes("%") || name.includes("/") ? undefined : key;
 }
 
 /**

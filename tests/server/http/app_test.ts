@@ -445,3 +445,75 @@ Deno.test("the public proxy serves the page's own origin and non-browser clients
     await res.body?.cancel();
   }
 });
+
+Deno.test("a repeated warm public request is answered like the full route and keeps its checks", async () => {
+  let now = 1_000_000;
+  const { request, rest, proxy, lines } = setup({ now: () => now });
+  const path = "/api/public/OHLC?pair=XBTUSD&interval=60";
+  const miss = await request(path);
+  assert.equal(miss.headers.get("x-krakked-cache"), "miss");
+  const missBody = await miss.text();
+  // Same call, other text: the full route's cache hit.
+  const routed = await request("/api/public/OHLC?interval=60&pair=XBTUSD");
+  assert.equal(routed.headers.get("x-krakked-cache"), "hit");
+  const routedBody = await routed.text();
+  // The same text again: the remembered answer.
+  const hitsBefore = proxy.stats.cacheHits;
+  const fast = await request(path, {
+    headers: { "x-request-id": "bench-1" },
+  });
+  assert.equal(fast.status, 200);
+  assert.equal(proxy.stats.cacheHits, hitsBefore + 1);
+  const fastBody = await fast.text();
+  assert.equal(fastBody, routedBody);
+  assert.equal(fastBody, missBody);
+  assert.equal(fast.headers.get("x-request-id"), "bench-1");
+  const named = (res: Response) =>
+    [...res.headers].filter(([k]) => k !== "x-request-id" && k !== "date");
+  assert.deepEqual(named(fast), named(routed), "the same headers");
+  assert.equal(rest.publicCalls.length, 1);
+  const logged = lines.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "request" && l.rid === "bench-1"
+  );
+  assert.deepEqual(
+    logged.map((l) => [l.method, l.path, l.status]),
+    [["GET", "/api/public/OHLC", 200]],
+  );
+
+  // The host and origin checks still refuse a remembered text.
+  const refused: Array<[Record<string, string>, number, string]> = [
+    [{ host: "evil.example:8787" }, 421, "bad_host"],
+    [{ origin: "https://evil.example" }, 403, "cross_origin"],
+    [{ "sec-fetch-site": "cross-site" }, 403, "cross_origin"],
+  ];
+  for (const [headers, status, code] of refused) {
+    const res = await request(path, { headers });
+    assert.equal(res.status, status, JSON.stringify(headers));
+    assert.equal((await res.json()).error.code, code);
+  }
+  // HEAD takes the full route and answers no body.
+  const head = await request(path, { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), "");
+
+  // Past the TTL the remembered answer is not served: a new upstream call.
+  now += 6_000;
+  const stale = await request(path);
+  assert.equal(stale.headers.get("x-krakked-cache"), "miss");
+  await stale.body?.cancel();
+  assert.equal(rest.publicCalls.length, 2);
+});
+
+Deno.test("an access-token server never takes the remembered public answer without the token", async () => {
+  const token = "access-token-for-tests-BBBBBBBBBBBBBBBB";
+  const { request } = setup({ accessToken: token });
+  const auth = { authorization: `Bearer ${token}` };
+  for (let i = 0; i < 2; i++) {
+    const res = await request("/api/public/Time", { headers: auth });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  const res = await request("/api/public/Time");
+  assert.equal(res.status, 401);
+  await res.body?.cancel();
+});
