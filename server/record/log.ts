@@ -13,12 +13,25 @@
  * and publishes the same ids again, which the stream drops. So the log gets
  * every stored trade at least once and, within the window, exactly once.
  *
+ * A cluster: give every node's URL (`nats://a:4222,nats://b:4222`) and
+ * `replicas: 3`. JetStream acknowledges a message once a quorum of the
+ * stream's replicas has it, so a node's loss loses nothing acknowledged.
+ * While a new stream leader is elected (a few seconds), publishes time out
+ * or find no responder; each is retried with the same message id until its
+ * ack arrives or `retryMs` runs out, so a message the dead leader stored but
+ * never acknowledged is dropped as a duplicate rather than stored twice
+ * (tests/server/record/cluster_test.ts kills the leader mid-publish).
+ *
  * @module
  */
 
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { JetStreamClient } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  jetstream,
+  JetStreamApiError,
+  jetstreamManager,
+} from "@nats-io/jetstream";
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
+import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
 import type { BronzeTrade } from "@krakked/core/record/bronze";
 import type { SilverTrade } from "@krakked/core/record/silver";
 
@@ -31,6 +44,19 @@ export interface TradeLogOptions {
   stream?: string;
   /** JetStream duplicate window, ms (default one hour). */
   duplicateWindowMs?: number;
+  /**
+   * Replicas of a stream this creates (default 1; 3 on a three-node
+   * cluster). An existing stream keeps its own.
+   */
+  replicas?: number;
+  /** How long one publish attempt waits for its ack, ms (default 2,000). */
+  ackTimeoutMs?: number;
+  /**
+   * How long a message is retried (same message id) after timeouts, no
+   * responders or a lost connection before its publish fails, ms (default
+   * 30,000: a leader election takes seconds).
+   */
+  retryMs?: number;
 }
 
 /** What one publish did. */
@@ -57,30 +83,54 @@ export class TradeLog implements AsyncDisposable {
   readonly stream: string;
   #nc: NatsConnection;
   #js: JetStreamClient;
+  #ackTimeoutMs: number;
+  #retryMs: number;
+  #retries = 0;
 
-  private constructor(stream: string, nc: NatsConnection) {
+  private constructor(
+    stream: string,
+    nc: NatsConnection,
+    options: TradeLogOptions,
+  ) {
     this.stream = stream;
     this.#nc = nc;
     this.#js = jetstream(nc);
+    this.#ackTimeoutMs = options.ackTimeoutMs ?? 2_000;
+    this.#retryMs = options.retryMs ?? 30_000;
+  }
+
+  /** Publish attempts repeated after a transient failure, since connect. */
+  get retries(): number {
+    return this.#retries;
   }
 
   /**
    * Connect and make sure the stream exists.
    *
-   * @param url `nats://host:port`.
-   * @param options Stream name and duplicate window.
+   * @param url `nats://host:port`, or a cluster's nodes comma-separated
+   *   (`nats://a:4222,nats://b:4222`); the client fails over between them
+   *   (and to nodes the cluster announces) and reconnects without limit.
+   * @param options Stream name, duplicate window, replicas, retry budget.
    * @returns The log; close it.
-   * @throws {Error} When the server cannot be reached or has no JetStream.
+   * @throws {TypeError} When a URL is not `nats://`.
+   * @throws {Error} When no server can be reached or has no JetStream.
    */
   static async connect(
     url: string,
     options: TradeLogOptions = {},
   ): Promise<TradeLog> {
-    const parsed = new URL(url);
-    if (parsed.protocol !== "nats:") {
-      throw new TypeError(`Cannot use log URL "${url}": expected nats://`);
-    }
-    const nc = await connect({ servers: parsed.host });
+    const servers = url.split(",").map((u) => {
+      const parsed = new URL(u.trim());
+      if (parsed.protocol !== "nats:" || parsed.host === "") {
+        throw new TypeError(`Cannot use log URL "${url}": expected nats://`);
+      }
+      return parsed.host;
+    });
+    const nc = await connect({
+      servers,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    });
     const stream = options.stream ?? DEFAULT_STREAM;
     try {
       const jsm = await jetstreamManager(nc);
@@ -92,13 +142,14 @@ export class TradeLog implements AsyncDisposable {
           name: stream,
           subjects: ["bronze.>"],
           duplicate_window: window,
+          num_replicas: options.replicas ?? 1,
         });
       }
     } catch (error) {
       await nc.close();
       throw error;
     }
-    return new TradeLog(stream, nc);
+    return new TradeLog(stream, nc, options);
   }
 
   /**
@@ -107,7 +158,8 @@ export class TradeLog implements AsyncDisposable {
    *
    * @param batch Bronze rows and their silver rows.
    * @returns Stored and duplicate counts.
-   * @throws {Error} When JetStream does not acknowledge a message.
+   * @throws {Error} When JetStream refuses a message, or does not
+   *   acknowledge it within the retry budget.
    */
   async publish(
     batch: { bronze: readonly BronzeTrade[]; silver: readonly SilverTrade[] },
@@ -134,9 +186,11 @@ export class TradeLog implements AsyncDisposable {
         source: s.source,
         raw: b?.raw ?? "",
       });
-      return this.#js.publish(bronzeSubject(s.exchange, s.symbol), body, {
-        msgID: s.tradeId,
-      });
+      return this.#publishOne(
+        bronzeSubject(s.exchange, s.symbol),
+        body,
+        s.tradeId,
+      );
     });
     let stored = 0;
     let duplicates = 0;
@@ -148,13 +202,57 @@ export class TradeLog implements AsyncDisposable {
   }
 
   /**
-   * Messages in the stream.
+   * Publish one message until acknowledged: a timeout, no responders (no
+   * stream leader yet), a 5xx from JetStream or a lost connection is
+   * retried with the same message id, so at most one copy is stored.
+   */
+  #publishOne(subject: string, body: string, msgID: string): Promise<PubAck> {
+    return this.#retrying(
+      () =>
+        this.#js.publish(subject, body, {
+          msgID,
+          timeout: this.#ackTimeoutMs,
+        }),
+      `JetStream did not acknowledge ${msgID}`,
+    );
+  }
+
+  /** Run a JetStream request, retrying transient failures within `retryMs`. */
+  async #retrying<T>(request: () => Promise<T>, what: string): Promise<T> {
+    const deadline = Date.now() + this.#retryMs;
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        if (!isTransient(error) || this.#nc.isClosed()) throw error;
+        if (Date.now() >= deadline) {
+          throw new Error(`${what} within ${this.#retryMs} ms`, {
+            cause: error,
+          });
+        }
+        this.#retries++;
+        await new Promise((r) =>
+          setTimeout(r, Math.min(1_000, 50 * 2 ** Math.min(attempt, 5)))
+        );
+      }
+    }
+  }
+
+  /**
+   * Messages in the stream (retried like a publish while a leader is
+   * elected).
    *
    * @returns The stream's message count.
+   * @throws {Error} When JetStream does not answer within the retry budget.
    */
   async count(): Promise<number> {
-    const jsm = await jetstreamManager(this.#nc);
-    return (await jsm.streams.info(this.stream)).state.messages;
+    return await this.#retrying(async () => {
+      const jsm = await jetstreamManager(this.#nc, {
+        checkAPI: false,
+        timeout: this.#ackTimeoutMs,
+      });
+      return (await jsm.streams.info(this.stream)).state.messages;
+    }, `JetStream did not report stream ${this.stream}`);
   }
 
   /** Close the connection. */
@@ -166,4 +264,20 @@ export class TradeLog implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * Whether a publish failure may pass: no ack in time, no responder (the
+ * stream has no leader yet), JetStream's own 5xx (temporarily unavailable,
+ * no quorum) or a connection lost mid-request. A 4xx (message too large, a
+ * bad header) is the message's fault and is not retried.
+ */
+function isTransient(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code >= 500;
+  return !(error instanceof errors.ClosedConnectionError ||
+    error instanceof errors.DrainingConnectionError ||
+    error instanceof errors.InvalidArgumentError ||
+    error instanceof errors.InvalidSubjectError ||
+    error instanceof errors.PermissionViolationError ||
+    error instanceof errors.AuthorizationError);
 }
