@@ -42,7 +42,8 @@ export interface LoggerOptions {
   now?: Now;
   /**
    * Write one in N request lines of status below 400 (default 1: every
-   * one). Error answers (400 and above) are always written.
+   * one): the first, then every Nth. Error answers (400 and above) and
+   * lines asked for with `always` are always written.
    */
   successSample?: number;
 }
@@ -129,6 +130,8 @@ export class Logger {
    * @param requestId The request's correlation id, written as `rid`
    *   (JSON-escaped, not scrubbed: the caller passes an id it minted or
    *   checked).
+   * @param always Write it whatever `successSample` says (a request that
+   *   acts on the account).
    */
   request(
     method: string,
@@ -136,12 +139,14 @@ export class Logger {
     status: number,
     durationMs: number,
     requestId?: string,
+    always = false,
   ): void {
     const level: LogLevel = status >= 500 ? "error" : "info";
     if (ORDER[level] < this.#level) return;
-    if (status < 400 && this.#successSample > 1) {
-      if (++this.#successSeen < this.#successSample) return;
-      this.#successSeen = 0;
+    if (status < 400 && !always && this.#successSample > 1) {
+      const seen = this.#successSeen;
+      this.#successSeen = seen + 1 === this.#successSample ? 0 : seen + 1;
+      if (seen !== 0) return;
     }
     this.#sink(
       `{"ts":"${this.#timestamp()}","level":"${level}",` +

@@ -254,6 +254,7 @@ async function readServeConfig(
       sink(line);
       logFile.push(line);
     },
+    successSample: config.server.log_success_sample,
   });
   return {
     settings,

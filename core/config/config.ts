@@ -104,12 +104,19 @@ export interface KrakkedConfig {
      */
     readonly dead_man_seconds: number;
   };
-  /** The local server's listening address. */
+  /** The local server's listening address and request log. */
   readonly server: {
     /** Interface to bind; a non-loopback host needs `--token`. */
     readonly host: string;
     /** TCP port. */
     readonly port: number;
+    /**
+     * Write one in N request log lines of successful answers (status below
+     * 400) of the page, status and public proxy; 1 writes every one. Error
+     * answers and the account's own requests (orders, private reads) are
+     * always written.
+     */
+    readonly log_success_sample: number;
   };
 }
 
@@ -149,7 +156,7 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
     paper_starting_usd: 10_000,
     dead_man_seconds: 60,
   },
-  server: { host: "127.0.0.1", port: 8787 },
+  server: { host: "127.0.0.1", port: 8787, log_success_sample: 100 },
 });
 
 /** A configuration problem, naming the key path and line. */
@@ -268,6 +275,7 @@ const SCHEMA: Rule = {
       of: {
         host: { t: "str" },
         port: { t: "num", min: 0, max: 65_535, int: true },
+        log_success_sample: { t: "num", min: 1, max: 1_000_000, int: true },
       },
     },
   },

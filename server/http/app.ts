@@ -94,12 +94,22 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     status: number,
     t0: number,
     rid: string,
+    scoped: boolean,
   ): void => {
     counters.requests++;
     counters.byStatus.set(status, (counters.byStatus.get(status) ?? 0) + 1);
     if (status >= 500) counters.errors++;
-    // Path only: query values could hold anything.
-    deps.logger.request(method, path, status, performance.now() - t0, rid);
+    // Path only: query values could hold anything. Successes may be
+    // sampled (`server.log_success_sample`), except a request that acts on
+    // the account: its line is part of the order's trail.
+    deps.logger.request(
+      method,
+      path,
+      status,
+      performance.now() - t0,
+      rid,
+      scoped,
+    );
   };
 
   // Logging, metrics and security headers for every response. The headers
@@ -110,12 +120,13 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     // The correlation id: a sane inbound one, else minted; echoed below.
     const inbound = c.req.raw.headers.get(REQUEST_ID_HEADER);
     const rid = isSaneRequestId(inbound) ? inbound : mint.next();
-    if (needsScope(c.req.path)) await withRequestId(rid, next);
+    const scoped = needsScope(c.req.path);
+    if (scoped) await withRequestId(rid, next);
     else await next();
     const res = withSecurityHeaders(c.res, headers);
     if (res !== c.res) c.res = res;
     res.headers.set(REQUEST_ID_HEADER, rid);
-    answered(c.req.method, c.req.path, res.status, t0, rid);
+    answered(c.req.method, c.req.path, res.status, t0, rid, scoped);
   });
 
   app.use(
@@ -195,6 +206,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
       200,
       t0,
       rid,
+      false,
     );
     return new Response(body, {
       headers: [...hitHeaders, [REQUEST_ID_HEADER, rid]],

@@ -46,13 +46,20 @@ class FakeRest {
 }
 
 function setup(
-  options: { credentials?: boolean; accessToken?: string; now?: () => number } =
-    {},
+  options: {
+    credentials?: boolean;
+    accessToken?: string;
+    now?: () => number;
+    successSample?: number;
+  } = {},
 ) {
   const rest = new FakeRest();
   rest.hasCredentials = options.credentials ?? true;
   const lines: string[] = [];
-  const logger = new Logger({ sink: (l) => lines.push(l) });
+  const logger = new Logger({
+    sink: (l) => lines.push(l),
+    ...(options.successSample ? { successSample: options.successSample } : {}),
+  });
   logger.redactor.register(KEY);
   logger.redactor.register(SECRET);
   logger.redactor.register(WS_TOKEN);
@@ -516,4 +523,28 @@ Deno.test("an access-token server never takes the remembered public answer witho
   const res = await request("/api/public/Time");
   assert.equal(res.status, 401);
   await res.body?.cancel();
+});
+
+Deno.test("sampled request logs keep every error and every request on the account", async () => {
+  const { request, lines } = setup({ successSample: 4 });
+  for (let i = 0; i < 12; i++) {
+    const res = await request("/api/public/Ticker?pair=XBTUSD");
+    await res.body?.cancel();
+  }
+  for (let i = 0; i < 3; i++) {
+    const res = await request("/api/private/balance", { headers: cookie });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }
+  for (let i = 0; i < 5; i++) {
+    const res = await request("/api/public/Nope");
+    await res.body?.cancel();
+  }
+  const logged = lines.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "request"
+  );
+  const count = (path: string) => logged.filter((l) => l.path === path).length;
+  assert.equal(count("/api/public/Ticker"), 3, "1 in 4 of 12 successes");
+  assert.equal(count("/api/private/balance"), 3, "every private request");
+  assert.equal(count("/api/public/Nope"), 5, "every error");
 });
