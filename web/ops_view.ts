@@ -1,13 +1,19 @@
 /**
  * The ops console (`#/ops`): what the server's own objects say, live. While
- * the view is open it follows `/api/ops/events` (one `ops` event per change
- * and one a second), and renders the REST counter with its decay and tier,
- * the per-pair trading-engine counters, queued calls and the public budget;
- * the WebSocket connections with state, uptime, reconnects and their
- * reasons, subscriptions and books (checksum failures, resyncs); the last
- * errors by kind; order events; the dead-man switch. Text only
- * (`textContent`), never HTML from the server. Closing the view (any other
- * hash) closes the stream.
+ * the view is open it follows the server's event stream with the ops topic
+ * (`/api/private/events?topics=ops`): the first `ops` event is the whole
+ * snapshot, later ones carry only the sections that changed, merged here
+ * and drawn at most once per frame. It renders the REST counter with its
+ * decay and tier, the per-pair trading-engine counters, queued calls and
+ * the public budget; the WebSocket connections with state, uptime,
+ * reconnects and their reasons, subscriptions and books (checksum
+ * failures, resyncs); the last errors by kind; order events; the dead-man
+ * switch; and any section it does not know (a service reporting its
+ * actions, say) as a generic table, so a new kind of event shows up
+ * without a page change. Text only (`textContent`), never HTML from the
+ * server. A refused stream (no session, no monitor) shows the server's
+ * reason and is tried again. Closing the view (any other hash) closes the
+ * stream.
  *
  * @module
  */
@@ -82,6 +88,84 @@ function counterRow(name: string, c: Json): string[] {
     n(c?.decayPerSec),
     String(c?.queued ?? 0),
   ];
+}
+
+/** The sections `renderOps` draws by name; any other is drawn generically. */
+const KNOWN = new Set([
+  "atMs",
+  "tier",
+  "rest",
+  "trading",
+  "public",
+  "upstream",
+  "connections",
+  "errorsByKind",
+  "errors",
+  "orders",
+  "deadMan",
+]);
+
+/** A title from a section key: `actions` → `Actions`, `repositionActions` → `Reposition actions`. */
+function titleOf(key: string): string {
+  const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** One cell of a generic table: times as times, objects as compact JSON. */
+function cellText(key: string, value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "number" && /^at(Ms)?$|AtMs$/.test(key)) {
+    return time(value);
+  }
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * A section the view has no layout for: a list of records becomes a table
+ * (newest first, at most 30 rows, columns in first-seen order), a record
+ * becomes name/value rows, anything else one line.
+ *
+ * @param key The section's key in the snapshot.
+ * @param value Its value.
+ * @returns The element.
+ */
+export function genericSection(key: string, value: unknown): HTMLElement {
+  const title = titleOf(key);
+  if (Array.isArray(value)) {
+    const rows = value.slice(-30).reverse();
+    const columns: string[] = [];
+    for (const row of rows) {
+      if (typeof row !== "object" || row === null) continue;
+      for (const k of Object.keys(row)) {
+        if (!columns.includes(k)) columns.push(k);
+      }
+    }
+    if (columns.length === 0) {
+      return table(title, ["Value"], rows.map((v) => [cellText("", v)]));
+    }
+    const t = table(
+      `${title} (${value.length})`,
+      columns.map(titleOf),
+      rows.map((row) =>
+        columns.map((c) => cellText(c, (row as Record<string, unknown>)?.[c]))
+      ),
+    );
+    t.dataset.opsSection = key;
+    return t;
+  }
+  if (typeof value === "object" && value !== null) {
+    const t = table(
+      title,
+      ["Name", "Value"],
+      Object.entries(value).map(([k, v]) => [titleOf(k), cellText(k, v)]),
+    );
+    t.dataset.opsSection = key;
+    return t;
+  }
+  const p = el("p", `${title}: ${cellText(key, value)}`);
+  p.dataset.opsSection = key;
+  return p;
 }
 
 /**
@@ -201,8 +285,17 @@ export function renderOps(root: HTMLElement, ops: Json): void {
       "ops-deadman",
     ),
   );
+  for (const [key, value] of Object.entries(ops)) {
+    if (!KNOWN.has(key)) parts.push(genericSection(key, value));
+  }
   root.replaceChildren(...parts);
 }
+
+/** Where the view follows the server's ops numbers. */
+export const OPS_STREAM_URL = "/api/private/events?topics=ops";
+
+/** How long a refused stream waits before it is tried again, ms. */
+const RETRY_MS = 5_000;
 
 /** The `#/ops` view: shown while the hash is `#/ops`, streaming meanwhile. */
 export class OpsView {
@@ -210,6 +303,9 @@ export class OpsView {
   #content: HTMLElement;
   #state: HTMLElement;
   #source: EventSource | undefined;
+  #snapshot: Record<string, unknown> = {};
+  #frame: number | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param root The view's section (hidden until `#/ops`); it holds an
@@ -236,21 +332,69 @@ export class OpsView {
   #open(): void {
     this.#root.hidden = false;
     document.body.classList.add("ops-open");
-    if (this.#source !== undefined) return;
+    if (this.#source !== undefined || this.#retry !== undefined) return;
+    this.#connect();
+  }
+
+  #connect(): void {
     this.#state.textContent = "connecting…";
-    const source = new EventSource("/api/ops/events");
+    const source = new EventSource(OPS_STREAM_URL);
     this.#source = source;
+    source.addEventListener("open", () => {
+      // A new stream starts with the whole snapshot: drop the old one.
+      this.#snapshot = {};
+    });
     source.addEventListener("ops", (event) => {
       this.#state.textContent = "live";
       try {
-        renderOps(this.#content, JSON.parse((event as MessageEvent).data));
+        Object.assign(this.#snapshot, JSON.parse((event as MessageEvent).data));
       } catch (error) {
         this.#state.textContent = `cannot show: ${String(error)}`;
+        return;
       }
+      this.#frame ??= requestAnimationFrame(() => {
+        this.#frame = undefined;
+        try {
+          renderOps(this.#content, this.#snapshot);
+        } catch (error) {
+          this.#state.textContent = `cannot show: ${String(error)}`;
+        }
+      });
     });
     source.onerror = () => {
-      this.#state.textContent = "reconnecting…";
+      if (source.readyState !== EventSource.CLOSED) {
+        // The browser reconnects by itself.
+        this.#state.textContent = "reconnecting…";
+        return;
+      }
+      // Refused (an HTTP error, not a stream): say why, try again later.
+      source.close();
+      if (this.#source !== source) return;
+      this.#source = undefined;
+      void this.#refused().then((reason) => {
+        if (this.#root.hidden) return;
+        this.#state.textContent = `${reason}; retrying in ${RETRY_MS / 1000} s`;
+        this.#retry = setTimeout(() => {
+          this.#retry = undefined;
+          if (!this.#root.hidden) this.#connect();
+        }, RETRY_MS);
+      });
     };
+  }
+
+  /** Why the stream was refused: the server's JSON error for the same guard. */
+  async #refused(): Promise<string> {
+    try {
+      const res = await fetch("/api/ops", { cache: "no-store" });
+      if (res.ok) {
+        await res.body?.cancel();
+        return "the event stream was refused";
+      }
+      const body = await res.json().catch(() => undefined);
+      return String(body?.error?.message ?? `HTTP ${res.status}`);
+    } catch {
+      return "the server is not answering";
+    }
   }
 
   #close(): void {
@@ -258,5 +402,9 @@ export class OpsView {
     document.body.classList.remove("ops-open");
     this.#source?.close();
     this.#source = undefined;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame);
+    this.#frame = undefined;
   }
 }

@@ -13,7 +13,9 @@
 
 import type { Redactor } from "@krakked/core/secrets/redact";
 import { type Parsed, parseFlags } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, currentCommand, newCommandId } from "./command.ts";
+import { REQUEST_ID_HEADER } from "../http/request_id.ts";
+import { SESSION_COOKIE } from "../http/security.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { watchFlags } from "./orderbook_cmd.ts";
@@ -45,7 +47,9 @@ and how this machine reaches it:
                 WebSocket connections (state, uptime, reconnects and their
                 reasons, subscriptions), book checksum failures and resyncs,
                 the last errors, order events and the dead-man switch; the
-                JSON gains a "server" key ({url, running, ...the snapshot})
+                JSON gains a "server" key ({url, running, ...the snapshot}).
+                The ops view is private: the command takes the server's
+                session as the page does (loading its page)
   --server URL  the server to read with --ops (default: server.host and
                 server.port of config.yaml, http://127.0.0.1:8787)
 
@@ -282,27 +286,74 @@ export function opsLines(url: string, ops: Json): string[] {
   return lines;
 }
 
+/** The server answered, and refused. */
+class RefusedError extends Error {
+  override name = "RefusedError";
+}
+
+/**
+ * The running server's per-run session, obtained the way the page gets it:
+ * loading `/` sets the HttpOnly session cookie (the ops routes sit behind
+ * the session guard, like every private area of the page). The CLI is a
+ * same-machine client without an `Origin`, so it passes the same-origin
+ * check; a cross-site page still cannot read the ops view.
+ *
+ * @param url The server.
+ * @param requestId This command's correlation id.
+ * @returns The `Cookie` header value.
+ * @throws {Error} When the server sets no session (no page built, or an
+ *   access token is needed).
+ */
+async function serverSession(url: string, requestId: string): Promise<string> {
+  const res = await fetch(`${url}/`, {
+    signal: AbortSignal.timeout(3_000),
+    headers: { [REQUEST_ID_HEADER]: requestId },
+  });
+  await res.body?.cancel();
+  const cookie = res.headers.getSetCookie()
+    .map((c) => c.split(";")[0]!.trim())
+    .find((c) => c.startsWith(`${SESSION_COOKIE}=`));
+  if (cookie === undefined) {
+    throw new RefusedError(
+      `the server gave no session (HTTP ${res.status} for /${
+        res.status === 503
+          ? ": the page is not built, run 'deno task build'"
+          : ""
+      })`,
+    );
+  }
+  return cookie;
+}
+
 /**
  * The running server's ops view (with `--ops`). A server that does not
- * answer is reported, not an error: `running: false`.
+ * answer is reported, not an error: `running: false`. The request carries
+ * this command's correlation id and the session (see `serverSession`).
  */
 export const SERVER_SECTION: StatusSection = {
   name: "server",
   async read({ ctx, serverUrl }) {
     const { host, port } = ctx.config.server;
     const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-    const requestId = `cli-status-${crypto.randomUUID().slice(0, 8)}`;
+    const requestId = currentCommand()?.id ?? newCommandId("status");
     const url = serverUrl ??
       `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
     try {
+      const cookie = await serverSession(url, requestId);
       const res = await fetch(`${url}/api/ops`, {
         signal: AbortSignal.timeout(3_000),
         // The server's request line carries this command's id.
-        headers: { "X-Request-Id": requestId },
+        headers: { [REQUEST_ID_HEADER]: requestId, cookie },
       });
       if (!res.ok) {
-        await res.body?.cancel();
-        throw new Error(`HTTP ${res.status}`);
+        const body = await res.json().catch(() => undefined) as Json;
+        throw new RefusedError(
+          `HTTP ${res.status}${
+            typeof body?.error?.message === "string"
+              ? `: ${body.error.message}`
+              : ""
+          }`,
+        );
       }
       const ops = await res.json();
       return {
@@ -312,9 +363,11 @@ export const SERVER_SECTION: StatusSection = {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return {
-        json: { url, running: false, error: message },
+        json: { url, running: false, requestId, error: message },
         lines: [
-          `not answering at ${url} (${message}): is 'krakked serve' running?`,
+          error instanceof RefusedError
+            ? `refused at ${url} (${message})`
+            : `not answering at ${url} (${message}): is 'krakked serve' running?`,
         ],
       };
     }

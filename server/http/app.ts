@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
   );
 
   app.route("/", statusRoutes(deps, counters, () => proxy.stats));
-  app.route("/", opsRoutes(deps.ops, deps.logger.redactor));
+  app.route("/", opsRoutes(deps));
   app.use("/api/public/*", originGuard(() => deps.allowedHosts));
   app.route("/", publicRoutes(proxy));
   app.route("/", privateRoutes(deps));

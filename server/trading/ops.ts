@@ -6,8 +6,10 @@
  * and uptime seen through their events), book checksum failures and
  * resyncs, listener and upstream errors, order lifecycle events and the
  * dead-man switch — and pushes a fresh {@linkcode OpsSnapshot} to its
- * subscribers (the `/api/ops/events` stream) when something changed, and
- * once a second while anyone listens (counters decay with time).
+ * subscribers (the `ops` topic of the page's event stream,
+ * `/api/private/events?topics=ops`) when something changed, at most one
+ * push per 250 ms, and once a second while anyone listens (counters decay
+ * with time). `GET /api/ops` reads {@linkcode OpsMonitor.snapshot} once.
  *
  * Numbers are never copied: a snapshot asks the limiter and the connections
  * at the moment it is taken. The monitor only keeps what those objects do

@@ -85,6 +85,7 @@ async function start(configText: string) {
   return {
     running,
     logFile,
+    cookie,
     call,
     ops: async () => (await call("GET", "/api/ops")).body as Json,
     async close() {
@@ -356,7 +357,7 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
       const block = await SERVER_SECTION.read(inputs(s.running.url));
       node.equal(block.json.running, true);
       node.equal(block.json.tier, "pro");
-      node.match(String(block.json.requestId), /^cli-status-/);
+      node.match(String(block.json.requestId), /^status-[0-9a-f]{12}$/);
       const text = block.lines.join("\n");
       node.match(text, /^http:\/\/127\.0\.0\.1:\d+ \(tier pro\)/);
       node.match(text, /\nREST \d+\.\d\/20 /);
@@ -368,21 +369,91 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
       node.match(down.lines[0]!, /not answering at http:\/\/127\.0\.0\.1:9/);
     });
 
-    await t.step("the event stream pushes snapshots", async () => {
-      const res = await fetch(`${s.running.url}/api/ops/events`);
-      const reader = res.body!.pipeThrough(new TextDecoderStream())
-        .getReader();
-      let text = "";
-      while (!text.includes("event: ops")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        text += value;
-      }
-      await reader.cancel();
-      node.ok(text.includes("event: ops"));
-      const data = text.split("data: ")[1]!.split("\n")[0]!;
-      node.ok(typeof JSON.parse(data).rest.level === "number");
-    });
+    await t.step(
+      "the ops topic of the event stream: a snapshot, then changed sections",
+      async () => {
+        const res = await fetch(
+          `${s.running.url}/api/private/events?topics=ops`,
+          { headers: { cookie: s.cookie } },
+        );
+        node.equal(res.status, 200);
+        node.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
+        const reader = res.body!.pipeThrough(new TextDecoderStream())
+          .getReader();
+        let text = "";
+        const events = () =>
+          text.split("\n\n").filter((e) => e.startsWith("event: ops\n"))
+            .map((e) => JSON.parse(e.slice(e.indexOf("data: ") + 6)));
+        // A REST call between the first and a later push changes the
+        // upstream section; the sections that did not change stay out.
+        let called = false;
+        while (events().length < 3) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += value;
+          if (!called && events().length >= 1) {
+            called = true;
+            node.equal(
+              (await s.call("GET", "/api/private/balance")).status,
+              200,
+            );
+          }
+        }
+        await reader.cancel();
+        const [first, ...later] = events();
+        node.ok(first, text);
+        // The first is the whole snapshot, the numbers /api/ops reads.
+        const keys = Object.keys(await s.ops()).sort();
+        node.deepEqual(Object.keys(first).sort(), keys);
+        node.equal(typeof first.rest.level, "number");
+        for (const delta of later) {
+          node.equal(typeof delta.atMs, "number");
+          node.ok(
+            Object.keys(delta).every((k) => keys.includes(k)),
+            JSON.stringify(Object.keys(delta)),
+          );
+          // The tier never changes, so no delta repeats it.
+          node.equal(delta.tier, undefined);
+        }
+        node.ok(
+          later.some((d) => d.upstream !== undefined),
+          "the balance call shows as an upstream delta",
+        );
+        // No event of the account topic was asked for.
+        node.ok(!/event: (executions|balances)/.test(text));
+      },
+    );
+
+    await t.step(
+      "ops numbers are private: no session, no answer (the standard JSON error)",
+      async () => {
+        for (
+          const path of [
+            "/api/ops",
+            "/api/private/events?topics=ops",
+            "/api/private/events?topics=account,ops",
+          ]
+        ) {
+          const bare = await fetch(`${s.running.url}${path}`);
+          node.equal(bare.status, 401, path);
+          const body = await bare.json();
+          node.equal(body.error.code, "session_required", path);
+          node.equal(typeof body.error.message, "string");
+          // Another site's page, even with the cookie, is refused.
+          const cross = await fetch(`${s.running.url}${path}`, {
+            headers: { cookie: s.cookie, "sec-fetch-site": "cross-site" },
+          });
+          node.equal(cross.status, 403, path);
+          node.equal((await cross.json()).error.code, "cross_origin");
+        }
+        // The separate stream is gone: one event stream carries ops.
+        const old = await s.call("GET", "/api/ops/events");
+        node.equal(old.status, 404);
+        const bad = await s.call("GET", "/api/private/events?topics=ops,x");
+        node.equal(bad.status, 400);
+        node.equal(bad.body.error.code, "bad_param");
+      },
+    );
   } finally {
     await s.close();
   }

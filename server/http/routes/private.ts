@@ -2,7 +2,10 @@
  * The private read-only area: Kraken account reads with the server's
  * credentials (`/api/private/:route`) and the account events of the
  * server's private WebSocket stream as server-sent events
- * (`/api/private/events`). Guarded by the session guard.
+ * (`/api/private/events`). Guarded by the session guard. The event stream
+ * also carries the ops monitor's numbers (`?topics=ops`, or
+ * `account,ops`; see `./ops.ts`); an ops-only stream needs the monitor, not
+ * credentials.
  *
  * @module
  */
@@ -11,6 +14,7 @@ import { Hono } from "hono";
 import type { AppDeps } from "../deps.ts";
 import { HttpError, jsonAnswer } from "../errors.ts";
 import { sessionGuard } from "../guard.ts";
+import { eventTopics, OpsDeltas, opsGuard } from "./ops.ts";
 
 /** Private read-only routes and the Kraken method behind each. */
 const PRIVATE_ROUTES: Record<
@@ -44,52 +48,79 @@ const PARAM_VALUE = /^[A-Za-z0-9.,_-]{1,40}$/;
 export function privateRoutes(deps: AppDeps): Hono {
   const app = new Hono();
 
-  app.use(
-    "/api/private/*",
-    sessionGuard({
-      area: "private",
-      sessionToken: deps.sessionToken,
-      allowedHosts: () => deps.allowedHosts,
-      available: () => deps.rest.hasCredentials,
-      unavailable: () =>
-        new HttpError(
-          404,
-          "no_credentials",
-          "The server has no Kraken credentials: run 'krakked setup'",
-        ),
-    }),
-  );
+  const guard = sessionGuard({
+    area: "private",
+    sessionToken: deps.sessionToken,
+    allowedHosts: () => deps.allowedHosts,
+    available: () => deps.rest.hasCredentials,
+    unavailable: () =>
+      new HttpError(
+        404,
+        "no_credentials",
+        "The server has no Kraken credentials: run 'krakked setup'",
+      ),
+  });
+  const ops = opsGuard(deps);
+  app.use("/api/private/*", (c, next) =>
+    c.req.path === "/api/private/events" &&
+      !eventTopics(c.req.url).has("account")
+      ? ops(c, next)
+      : guard(c, next));
 
-  app.get("/api/private/events", () => {
-    const events = deps.accountEvents;
-    if (!events) {
+  app.get("/api/private/events", (c) => {
+    const topics = eventTopics(c.req.url);
+    const events = topics.has("account") ? deps.accountEvents : undefined;
+    if (topics.has("account") && !events) {
       throw new HttpError(
         404,
         "no_private_stream",
         "No private stream is running",
       );
     }
+    const monitor = topics.has("ops") ? deps.ops : undefined;
+    if (topics.has("ops") && !monitor) {
+      throw new HttpError(404, "no_ops", "The ops monitor is not running");
+    }
     const redactor = deps.logger.redactor;
-    let cleanup = () => {};
+    const offs: (() => void)[] = [];
+    const cleanup = () => offs.splice(0).forEach((off) => off());
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         const enc = new TextEncoder();
+        const send = (event: string, data: string) => {
+          try {
+            controller.enqueue(
+              enc.encode(`event: ${event}\ndata: ${data}\n\n`),
+            );
+          } catch {
+            // The client went away between two pushes.
+            cleanup();
+          }
+        };
+        // The source closed (the server stops): end the response too.
+        const end = () => {
+          cleanup();
+          try {
+            controller.close();
+          } catch {
+            // Already closed.
+          }
+        };
         controller.enqueue(enc.encode(`: connected\n\n`));
-        cleanup = events.subscribe(
-          (event) => {
+        if (events) {
+          offs.push(events.subscribe(
             // The relay's data came from Kraken's private stream and REST
             // reads: scrubbed of every registered secret before it leaves.
-            controller.enqueue(
-              enc.encode(
-                `event: ${redactor.text(event.channel)}\ndata: ${
-                  redactor.json(event.data)
-                }\n\n`,
-              ),
-            );
-          },
-          // The source closed (the server stops): end the response too.
-          () => controller.close(),
-        );
+            (event) =>
+              send(redactor.text(event.channel), redactor.json(event.data)),
+            end,
+          ));
+        }
+        if (monitor) {
+          // The whole snapshot first, then the sections that changed.
+          const deltas = new OpsDeltas(redactor);
+          offs.push(monitor.subscribe((s) => send("ops", deltas.next(s)), end));
+        }
       },
       cancel() {
         cleanup();
