@@ -12,11 +12,18 @@ import type { PairMetadata } from "@krakked/core/market/pairs";
 import { PairUniverse, universeConfigOf } from "@krakked/core/market/universe";
 import { canonicalSymbol, KRAKEN_EXCHANGE } from "@krakked/core/record/silver";
 import type { Redactor } from "@krakked/core/secrets/redact";
+import {
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportLayer,
+  exportStore,
+} from "../record/export.ts";
 import type { TradeLog } from "../record/log.ts";
 import { type RecorderStatus, runRecorder } from "../record/run.ts";
 import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { type CheckResult, validateStore } from "../record/validate.ts";
 import {
+  choiceFlag,
   integerFlag,
   isUsageError,
   type Parsed,
@@ -33,6 +40,7 @@ export const RECORD_HELP =
   `Usage: krakked record [<pair>...|--universe] [--channels trade] [--store PATH] [--log nats://HOST:PORT]
        krakked record validate [--store PATH] [--max-latency-ms N] [--json]
        krakked record status [--store PATH] [--json]
+       krakked record export [--format parquet|csv] [--out DIR] [--layers LIST] [--store PATH] [--json]
 
 Records every Kraken trade of the pairs, exactly once, into one DuckDB file:
 BRONZE bronze_trades_kraken (as Kraken sent it, with the raw frame),
@@ -47,14 +55,28 @@ with the DuckDB CLI (see docs/recorder.md).
   --channels LIST    trade (book is not recorded yet)
   --store PATH       the DuckDB file (default <config dir>/record/market.duckdb)
   --log URL          also publish bronze to NATS JetStream (nats-server -js),
-                     one message per trade, message id = the silver trade id
+                     one message per trade, message id = the silver trade id;
+                     a cluster: every node, comma-separated
+                     (nats://a:4222,nats://b:4222,nats://c:4222)
+  --log-replicas N   replicas of the stream when this creates it (default 1;
+                     3 on a three-node cluster: a node's loss loses nothing
+                     acknowledged, publishes retry through the election)
 
 validate: checks each layer and data quality, one pass/fail line each
 (exit 1 when one fails). The store must not be open by a recorder.
   --max-latency-ms N receive-to-silver p99 limit (default 250)
   --json             {"ok": bool, "checks": [{name, ok, summary, counts, examples}]}
 
-status: what the store holds, and the running recorder's figures.`;
+status: what the store holds, and the running recorder's figures.
+
+export: every table as files partitioned by exchange and trade date, e.g.
+DIR/silver_trades/exchange=kraken/date=2026-01-01/data_0.parquet (hive
+layout: DuckDB, Spark, Polars, pandas, ClickHouse read it). Each table's
+directory is replaced. The store must not be open by a recorder.
+  --format F         parquet (default, zstd) or csv (with a header)
+  --out DIR          default <store dir>/export
+  --layers LIST      bronze,silver,gold (default all three)
+  --json             [{table, layer, rows, files, dir}]`;
 
 /** Parsed `record` flags. */
 export type RecordFlags =
@@ -65,6 +87,7 @@ export type RecordFlags =
     universe: boolean;
     store: string | undefined;
     log: string | undefined;
+    logReplicas: number | undefined;
   }
   | {
     kind: "record";
@@ -77,6 +100,15 @@ export type RecordFlags =
     kind: "record";
     action: "status";
     store: string | undefined;
+    json: boolean;
+  }
+  | {
+    kind: "record";
+    action: "export";
+    store: string | undefined;
+    format: ExportFormat;
+    out: string | undefined;
+    layers: ExportLayer[];
     json: boolean;
   };
 
@@ -95,9 +127,41 @@ export type RecordFlags =
 export function parseRecordArgs(
   args: readonly string[],
 ): Parsed<RecordFlags> {
-  const action = args[0] === "validate" || args[0] === "status"
-    ? args[0]
-    : "run";
+  const action =
+    args[0] === "validate" || args[0] === "status" || args[0] === "export"
+      ? args[0]
+      : "run";
+  if (action === "export") {
+    const parsed = parseFlags(args.slice(1), {
+      booleans: ["json"],
+      values: ["store", "format", "out", "layers"],
+    });
+    if (parsed.kind !== "flags") return parsed;
+    const format = choiceFlag(parsed, "format", EXPORT_FORMATS);
+    if (isUsageError(format)) return format;
+    const layers: ExportLayer[] = [];
+    for (
+      const l of (parsed.values.get("layers") ?? "bronze,silver,gold")
+        .split(",").map((x) => x.trim()).filter((x) => x !== "")
+    ) {
+      if (l !== "bronze" && l !== "silver" && l !== "gold") {
+        return usageError(
+          `Unknown layer "${l}" for --layers (bronze, silver, gold)`,
+        );
+      }
+      if (!layers.includes(l)) layers.push(l);
+    }
+    if (layers.length === 0) return usageError("--layers names no layer");
+    return {
+      kind: "record",
+      action,
+      store: parsed.values.get("store"),
+      format: format ?? "parquet",
+      out: parsed.values.get("out"),
+      layers,
+      json: parsed.booleans.has("json"),
+    };
+  }
   if (action === "validate") {
     const parsed = parseFlags(args.slice(1), {
       booleans: ["json"],
@@ -132,7 +196,7 @@ export function parseRecordArgs(
   }
   const parsed = parseFlags(args, {
     booleans: ["universe"],
-    values: ["channels", "store", "log"],
+    values: ["channels", "store", "log", "log-replicas"],
     positionals: ["pair"],
     minPositionals: 0,
     maxPositionals: Infinity,
@@ -154,6 +218,11 @@ export function parseRecordArgs(
   if (log !== undefined && !log.startsWith("nats://")) {
     return usageError(`--log takes a nats:// URL, got "${log}"`);
   }
+  const logReplicas = integerFlag(parsed, "log-replicas", { min: 1, max: 5 });
+  if (isUsageError(logReplicas)) return logReplicas;
+  if (logReplicas !== undefined && log === undefined) {
+    return usageError("--log-replicas needs --log");
+  }
   const universe = parsed.booleans.has("universe");
   if (universe === (parsed.positionals.length > 0)) {
     return usageError("Give pairs or --universe (one of the two)");
@@ -165,6 +234,7 @@ export function parseRecordArgs(
     universe,
     store: parsed.values.get("store"),
     log,
+    logReplicas,
   };
 }
 
@@ -210,6 +280,24 @@ export async function runRecord(
       });
       return report(checks, flags.json, io);
     }
+    if (flags.action === "export") {
+      await using db = await openStore(store);
+      const tables = await exportStore(db, {
+        format: flags.format,
+        out: flags.out ?? join(store, "..", "export"),
+        layers: flags.layers,
+      });
+      if (flags.json) writeJson(io, tables);
+      else {
+        for (const t of tables) {
+          writeLine(
+            io.stdout,
+            `${t.table}: ${t.rows} rows in ${t.files} ${flags.format} files under ${t.dir}`,
+          );
+        }
+      }
+      return 0;
+    }
     const meta = await loadMarketMetadata(ctx.rest, {
       supportsMargin: ctx.config.region.supports_margin,
     });
@@ -237,7 +325,11 @@ export async function runRecord(
     // The NATS client loads only when a log is asked for.
     await using tradeLog: TradeLog | undefined = flags.log === undefined
       ? undefined
-      : await (await import("../record/log.ts")).TradeLog.connect(flags.log);
+      : await (await import("../record/log.ts")).TradeLog.connect(flags.log, {
+        ...(flags.logReplicas !== undefined
+          ? { replicas: flags.logReplicas }
+          : {}),
+      });
     const stop = new AbortController();
     const stopped = untilStopped(io.stop).then(() => stop.abort());
     let lastStatusWrite = 0;

@@ -73,7 +73,7 @@ async function until(
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-Deno.test("parseRecordArgs() reads the three actions and refuses what is not built", () => {
+Deno.test("parseRecordArgs() reads the four actions and refuses what is not built", () => {
   assert.deepEqual(parseRecordArgs(["BTC/USD", "--store", "x.duckdb"]), {
     kind: "record",
     action: "run",
@@ -81,7 +81,43 @@ Deno.test("parseRecordArgs() reads the three actions and refuses what is not bui
     universe: false,
     store: "x.duckdb",
     log: undefined,
+    logReplicas: undefined,
   });
+  assert.equal(
+    parseRecordArgs(["BTC/USD", "--log-replicas", "3"]).kind,
+    "usage_error",
+  );
+  assert.equal(
+    (parseRecordArgs([
+      "BTC/USD",
+      "--log",
+      "nats://a:1,nats://b:2",
+      "--log-replicas",
+      "3",
+    ]) as { logReplicas?: number }).logReplicas,
+    3,
+  );
+  assert.deepEqual(parseRecordArgs(["export", "--out", "d"]), {
+    kind: "record",
+    action: "export",
+    store: undefined,
+    format: "parquet",
+    out: "d",
+    layers: ["bronze", "silver", "gold"],
+    json: false,
+  });
+  assert.equal(
+    parseRecordArgs(["export", "--format", "xlsx"]).kind,
+    "usage_error",
+  );
+  assert.equal(
+    parseRecordArgs(["export", "--layers", "silver,platinum"]).kind,
+    "usage_error",
+  );
+  assert.equal(
+    parseRecordArgs(["export", "--layers", ","]).kind,
+    "usage_error",
+  );
   assert.equal(
     parseRecordArgs(["BTC/USD", "--log", "http://x"]).kind,
     "usage_error",
@@ -266,5 +302,37 @@ Deno.test({
     const silver = JSON.parse(status.stdout).tables.silver as number;
     assert.ok(silver > 0);
     assert.equal(await log.count(), silver);
+
+    const exported = await h.run(
+      ["record", "export", "--store", store, "--layers", "silver", "--json"],
+      { io: { now } },
+    );
+    assert.equal(exported.code, 0, exported.stderr);
+    const [table] = JSON.parse(exported.stdout) as {
+      table: string;
+      rows: number;
+      dir: string;
+    }[];
+    assert.equal(table!.table, "silver_trades");
+    assert.equal(table!.rows, silver);
+    assert.ok(table!.dir.startsWith(join(h.dir, "export")));
+    const text = await h.run(
+      [
+        "record",
+        "export",
+        "--store",
+        store,
+        "--format",
+        "csv",
+        "--out",
+        join(h.dir, "csv"),
+      ],
+      { io: { now } },
+    );
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      new RegExp(`silver_trades: ${silver} rows in \\d+ csv files`),
+    );
   },
 });
