@@ -39,6 +39,33 @@ export interface RegionProfile {
   readonly default_quote: string;
 }
 
+/** What the repositioner does to a stale, far order. */
+export type RepositionActionKind = "amend" | "cancel";
+
+/**
+ * `trading.reposition`: resting limit orders that Krakked placed, older than
+ * `max_age_seconds` and further than `distance_bps` from the touch, are
+ * amended toward the market or cancelled (README "Stale-order repositioner").
+ */
+export interface RepositionConfig {
+  /** Run the repositioner (`krakked serve`); default false. */
+  readonly enabled: boolean;
+  /** An order is stale this long after it was placed or last amended, in seconds. */
+  readonly max_age_seconds: number;
+  /** An order is far when its price is more than this from the touch, in basis points. */
+  readonly distance_bps: number;
+  /** `amend` (move the limit price toward the touch) or `cancel`. */
+  readonly action: RepositionActionKind;
+  /** Amend target: the touch plus this many ticks away from the market (negative: inside the spread, never crossing it). */
+  readonly offset_ticks: number;
+  /** At most this many actions in any 60 seconds. */
+  readonly max_actions_per_minute: number;
+  /** Only these pairs, any spelling; empty means every pair. */
+  readonly pairs: readonly string[];
+  /** How often the repositioner looks, in seconds. */
+  readonly check_interval_seconds: number;
+}
+
 /** The whole configuration. */
 export interface KrakkedConfig {
   /** What the account may trade. */
@@ -103,6 +130,8 @@ export interface KrakkedConfig {
      * seconds, refreshed while the server runs; 0 turns it off.
      */
     readonly dead_man_seconds: number;
+    /** The stale-order repositioner (`core/trade/reposition.ts`); off by default. */
+    readonly reposition: RepositionConfig;
   };
   /** The local server's listening address and request log. */
   readonly server: {
@@ -155,6 +184,16 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
     stop_loss_max_distance_pct: 10,
     paper_starting_usd: 10_000,
     dead_man_seconds: 60,
+    reposition: {
+      enabled: false,
+      max_age_seconds: 300,
+      distance_bps: 50,
+      action: "amend",
+      offset_ticks: 0,
+      max_actions_per_minute: 6,
+      pairs: [],
+      check_interval_seconds: 10,
+    },
   },
   server: { host: "127.0.0.1", port: 8787, log_success_sample: 100 },
 });
@@ -268,6 +307,19 @@ const SCHEMA: Rule = {
         stop_loss_max_distance_pct: { t: "num", min: 0.01, max: 100 },
         paper_starting_usd: { t: "num", min: 0, max: 1e12 },
         dead_man_seconds: { t: "num", min: 0, max: 86_399, int: true },
+        reposition: {
+          t: "obj",
+          of: {
+            enabled: { t: "bool" },
+            max_age_seconds: { t: "num", min: 1, max: 604_800 },
+            distance_bps: { t: "num", min: 0, max: 10_000 },
+            action: { t: "str", oneOf: ["amend", "cancel"] },
+            offset_ticks: { t: "num", min: -1_000, max: 1_000, int: true },
+            max_actions_per_minute: { t: "num", min: 1, max: 600, int: true },
+            pairs: { t: "strs", upper: true },
+            check_interval_seconds: { t: "num", min: 1, max: 3_600 },
+          },
+        },
       },
     },
     server: {

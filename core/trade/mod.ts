@@ -21,6 +21,8 @@
  * - Order lifecycle: {@linkcode stepOrder} and reconciliation helpers.
  * - Dead-man switch: {@linkcode stepDeadMan}.
  * - Fees: {@linkcode feeTierPercent}, {@linkcode feeOf}.
+ * - Stale-order repositioner: {@linkcode planReposition} (which resting
+ *   orders to amend or cancel, and why), driven by {@linkcode Repositioner}.
  *
  * What keeps state or sends:
  * - Paper trading: {@linkcode PaperBroker} (fills against a book, no I/O).
@@ -230,3 +232,27 @@ export {
   type PlaceResult,
   type TrackedOrder,
 } from "./order_client.ts";
+export {
+  amendTarget,
+  isFar,
+  judgeStaleOrder,
+  planReposition,
+  type RepositionAction,
+  Repositioner,
+  type RepositionerOptions,
+  type RepositionEvent,
+  repositionHalt,
+  type RepositionInput,
+  type RepositionOrder,
+  type RepositionOutcome,
+  type RepositionPass,
+  type RepositionPlan,
+  type RepositionPolicy,
+  repositionPolicy,
+  RepositionPolicyError,
+  type RepositionPort,
+  type RepositionQuote,
+  type RepositionSkip,
+  type RepositionStatus,
+  type StaleJudgement,
+} from "./reposition.ts";

@@ -785,8 +785,9 @@ export class OrderClient {
   }
 
   /**
-   * Amends a live order in place (keeps its id and, where possible, its
-   * queue priority), judged as the order it produces: an entry passes the
+   * Amends a live or paper order in place (keeps its id and, where
+   * possible, its queue priority; paper: the limit price only), judged as
+   * the order it produces: an entry passes the
    * whole gate again (stop side against the new fill price, notional and
    * exposure); a protective stop may not shrink below its holding nor move
    * its trigger to the wrong side of the bid; an order the client did not
@@ -797,7 +798,7 @@ export class OrderClient {
    * @param context Market inputs for the checks.
    * @returns The amend id.
    * @throws {OrderRejectedError} When the gate or the risk model refused it.
-   * @throws {RangeError} For an unknown key or a paper order.
+   * @throws {RangeError} For an unknown key, or a paper quantity change.
    * @throws {KrakenError} When Kraken refused or the call failed.
    */
   async amend(
@@ -806,8 +807,8 @@ export class OrderClient {
     context: MarketContext = {},
   ): Promise<AmendAck> {
     const tracked = this.#find(key);
-    if (tracked !== undefined && tracked.route !== "live") {
-      throw new RangeError(`Cannot amend paper order "${key}"`);
+    if ((tracked?.route ?? this.#route()) === "paper") {
+      return this.#amendPaper(key, tracked, changes, context);
     }
     if (tracked === undefined && this.#route() !== "live") {
       throw new RangeError(`No live order "${key}" to amend`);
@@ -842,6 +843,45 @@ export class OrderClient {
     if (tracked !== undefined) tracked.changedAtMs = this.#now();
     this.#live = undefined;
     return ack;
+  }
+
+  /**
+   * The paper side of {@linkcode amend}: the same judgement against the
+   * paper account, then the broker amends in place (limit price only).
+   */
+  #amendPaper(
+    key: string,
+    tracked: TrackedOrder | undefined,
+    changes: AmendChanges,
+    context: MarketContext,
+  ): AmendAck {
+    const paper = this.#paperBroker();
+    const account = this.#paperAccount();
+    const orderId = tracked?.state.orderId ?? key;
+    const open = findOrder(account, orderId);
+    if (open === undefined) throw new RangeError(`No open order "${key}"`);
+    if (changes.orderQty !== undefined || changes.displayQty !== undefined) {
+      throw new RangeError(
+        `Paper amends change the limit price only, not the quantity of "${key}"`,
+      );
+    }
+    this.#judgeAmend(tracked, open, account, changes, context);
+    const result = paper.amend(orderId, {
+      ...(changes.limitPrice === undefined
+        ? {}
+        : { limitPrice: changes.limitPrice }),
+      ...(changes.postOnly === undefined ? {} : { postOnly: changes.postOnly }),
+    });
+    this.applyExecutions(result.reports, result.sequence || undefined);
+    if (!result.accepted) {
+      throw new OrderRejectedError(
+        result.rejection ?? reject("order_closed", `Cannot amend "${key}"`),
+      );
+    }
+    if (tracked !== undefined) {
+      this.#orders.get(tracked.key)!.changedAtMs = this.#now();
+    }
+    return { amendId: `${orderId}/${result.sequence}` };
   }
 
   /**

@@ -667,6 +667,94 @@ export class PaperBroker {
     return this.#result(batch, true, orderId, null);
   }
 
+  /**
+   * Amends an open `limit` or `iceberg` order in place, as Kraken's
+   * `AmendOrder` does: it keeps its id and fills so far; a new limit price
+   * that would take liquidity is refused for a post-only order
+   * (`post_only_would_take`) and otherwise fills as a taker at once; a buy
+   * whose new price holds more quote than is available is refused
+   * (`insufficient_funds`). `postOnly` applies to this price change only,
+   * as Kraken's amend `post_only` does. The reports carry
+   * `exec_type: "amended"`. The caller judges the amend against the gate
+   * first (`OrderClient.amend`).
+   *
+   * @param orderId The order id.
+   * @param changes The new limit price and whether it must stay post-only.
+   * @returns Acceptance, the amend report and any fills.
+   */
+  amend(
+    orderId: string,
+    changes: { limitPrice?: string; postOnly?: boolean },
+  ): PaperResult {
+    const batch: Batch = { reports: [], fills: [] };
+    const failed = (rejection: Rejection) =>
+      this.#result(batch, false, orderId, rejection);
+    const order = this.#state.orders.find((o) => o.id === orderId);
+    if (order === undefined) {
+      return failed(reject("unknown_order", `No paper order ${orderId}`));
+    }
+    if (!isOpen(order)) {
+      return failed(reject(
+        "order_closed",
+        `Paper order ${orderId} is already ${order.status}`,
+        "orderId",
+      ));
+    }
+    const pair = this.#pairs.get(order.pair) as PairMetadata;
+    const price = changes.limitPrice ?? order.price;
+    if (
+      (order.type !== "limit" && order.type !== "iceberg") || price === null
+    ) {
+      return failed(reject(
+        "price_not_allowed",
+        `Only the limit price of a limit order is amended on paper, ${orderId} is a ${order.type}`,
+        "limitPrice",
+      ));
+    }
+    const postOnly = changes.postOnly ?? order.postOnly;
+    const book = this.#books.get(pair.id);
+    const best = order.side === "buy" ? book?.asks[0] : book?.bids[0];
+    if (
+      postOnly && best !== undefined && crosses(order.side, best.price, price)
+    ) {
+      return failed(reject(
+        "post_only_would_take",
+        `Post-only ${order.side} amended to ${price} would take liquidity: best ${
+          order.side === "buy" ? "ask" : "bid"
+        } is ${best.price}`,
+        "limitPrice",
+      ));
+    }
+    if (order.side === "buy" && order.price !== null) {
+      const remaining = remainingOf(order);
+      const more = subtractDecimal(
+        this.#withFee(pair, multiplyDecimal(remaining, price)),
+        this.#withFee(pair, multiplyDecimal(remaining, order.price)),
+      );
+      const available = this.available(pair.quote);
+      if (compareDecimal(more, available) > 0) {
+        return failed(reject(
+          "insufficient_funds",
+          `Raising ${orderId} to ${price} holds ${more} ${pair.quote} more, ${available} ${pair.quote} is available`,
+          "limitPrice",
+        ));
+      }
+    }
+    order.price = price;
+    order.updatedAtMs = this.#now();
+    batch.reports.push({
+      ...this.#identity(order, pair),
+      "exec_type": "amended",
+      "order_status": order.status,
+      "order_qty": order.volume,
+      "cum_qty": order.filledQty,
+      "limit_price": price,
+      timestamp: new Date(order.updatedAtMs).toISOString(),
+    });
+    this.#process(pair, batch, new Set([order.id]));
+    return this.#result(batch, true, order.id, null);
+  }
+
   #pairId(spelling: string): string {
     if (this.#pairs.has(spelling)) return spelling;
     const id = this.#bySymbol.get(spelling.toUpperCase());

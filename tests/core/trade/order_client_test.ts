@@ -830,7 +830,11 @@ Deno.test("OrderClient trades on paper through the same lifecycle", async () => 
     broke.route === "paper" ? broke.state.reason ?? "" : "",
     /EOrder:Paper/,
   );
-  await assert.rejects(client.amend(thirdKey, { limitPrice: "1" }), /paper/);
+  // Paper orders amend in place (issue 18); a cancelled one is not open.
+  await assert.rejects(
+    client.amend(thirdKey, { limitPrice: "1" }),
+    /No open order/,
+  );
   const fourth = await client.place(entry({
     price: "20000.1",
     stopLoss: {
