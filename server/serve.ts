@@ -169,12 +169,14 @@ export async function startServe(
   if (logFile) started.defer(() => logFile.close());
   const upstream = await startUpstream(context, started);
   const rest = await openRest(context, upstream, started);
-  const account = openPrivateStream(context, upstream, rest, started);
+  const books = openBookFeed(context, upstream, started);
+  const account = openPrivateStream(context, upstream, rest, started, books);
   const orders = await startOrders(
     context,
     upstream,
     rest,
     started,
+    books,
     account?.stream,
   );
   const accountView = openAccountView(
@@ -183,6 +185,7 @@ export async function startServe(
     started,
     account,
     orders,
+    books,
   );
   const app = await buildApp(
     context,
@@ -413,6 +416,7 @@ function openPrivateStream(
   upstream: Upstream,
   rest: RestClient,
   started: AsyncDisposableStack,
+  books: BookFeed,
 ): {
   stream: PrivateStream;
   relay: AccountRelay;
@@ -456,6 +460,7 @@ function openPrivateStream(
       relay,
       logger: context.logger,
       cacheDir: () => historyCacheDir(context, upstream, madeDirs),
+      books,
     })
     : undefined;
   if (live) started.defer(() => live.close());
@@ -494,6 +499,7 @@ function openAccountView(
   started: AsyncDisposableStack,
   account: { relay: AccountRelay; live?: AccountService } | undefined,
   orders: OrderService,
+  books: BookFeed,
 ): AccountService | undefined {
   if (account?.live) return account.live;
   if (context.config.trading.mode !== "paper") return undefined;
@@ -501,11 +507,32 @@ function openAccountView(
     source: "paper",
     rest,
     paper: () => orders.paperSummary(),
+    paperFills: () => orders.paperFills(),
+    books,
     logger: context.logger,
     ...(account ? { relay: account.relay } : {}),
   });
   started.defer(() => paper.close());
   return paper;
+}
+
+/**
+ * The public WS v2 book feed: paper placements and fills read its books,
+ * and the account marks its equity with their mids (issue 17).
+ */
+function openBookFeed(
+  context: ServeContext,
+  upstream: Upstream,
+  started: AsyncDisposableStack,
+): BookFeed {
+  const ops = context.ops;
+  const books = new BookFeed(upstream.wsPublicUrl, {
+    staleToleranceSec: context.config.market_data.ws.stale_tolerance_seconds,
+    ...(ops ? { onListenerError: ops.listenerError } : {}),
+  });
+  started.defer(() => books.close());
+  ops?.watchConnection("public", books.connection);
+  return books;
 }
 
 /**
@@ -519,6 +546,7 @@ async function startOrders(
   upstream: Upstream,
   rest: RestClient,
   started: AsyncDisposableStack,
+  books: BookFeed,
   stream?: PrivateStream,
 ): Promise<OrderService> {
   const { settings, config, say } = context;
@@ -528,12 +556,6 @@ async function startOrders(
     upstream.credentials !== undefined;
   const paperPath = context.options.paperPath ?? paperFile(context);
   const ops = context.ops;
-  const books = new BookFeed(upstream.wsPublicUrl, {
-    staleToleranceSec: config.market_data.ws.stale_tolerance_seconds,
-    ...(ops ? { onListenerError: ops.listenerError } : {}),
-  });
-  started.defer(() => books.close());
-  ops?.watchConnection("public", books.connection);
   const orders = new OrderService({
     config,
     liveSwitch,

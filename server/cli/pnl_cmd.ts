@@ -27,6 +27,7 @@ import {
 } from "@krakked/core/account/pnl";
 import {
   CROSS_ASSETS,
+  type Quote,
   type QuoteSource,
   tradeRates,
   usdPrice,
@@ -46,7 +47,11 @@ import {
   pairsFromAssetPairs,
 } from "@krakked/core/market/pairs";
 import type { RestClient } from "@krakked/core/rest/client";
-import type { LedgerEntry, TradeInfo } from "@krakked/core/rest/types";
+import type {
+  LedgerEntry,
+  TickerInfo,
+  TradeInfo,
+} from "@krakked/core/rest/types";
 import { Redactor } from "@krakked/core/secrets/redact";
 import { accountCacheDir, fileHistoryStore } from "../deno/account_store.ts";
 import {
@@ -219,8 +224,53 @@ export async function loadAccountHistory(
 }
 
 /**
+ * The pairs whose quotes can price `needed`: each asset's pair against a
+ * valuation currency or a cross, and the crosses' own pairs (the routes of
+ * `priceIn` in core/account/rates.ts). Pure.
+ *
+ * @param pairs Pair metadata.
+ * @param needed Common codes to price.
+ * @param currencies Valuation currencies (default USD).
+ * @returns The pairs to quote.
+ */
+export function markPairs(
+  pairs: readonly PairMetadata[],
+  needed: Iterable<string>,
+  currencies: readonly string[] = [VALUATION_ASSET],
+): PairMetadata[] {
+  const bases = new Set([...needed, ...CROSS_ASSETS]);
+  const quotesWanted = new Set([...currencies, ...CROSS_ASSETS]);
+  return pairs.filter((p) =>
+    bases.has(p.base) && quotesWanted.has(p.quote) && p.base !== p.quote
+  );
+}
+
+/**
+ * Reads the best bid and ask of each pair in a REST `Ticker` answer.
+ *
+ * @param ticker The answer, by the key Kraken printed.
+ * @param asked The pairs asked for.
+ * @returns Quotes by canonical pair id.
+ */
+export function tickerQuotes(
+  ticker: Readonly<Record<string, Pick<TickerInfo, "a" | "b">>>,
+  asked: readonly PairMetadata[],
+): Map<string, Quote> {
+  const byKey = new Map(asked.map((p) => [p.restKey, p]));
+  const quotes = new Map<string, Quote>();
+  for (const [restKey, info] of Object.entries(ticker)) {
+    const pair = byKey.get(restKey) ?? asked.find((p) => p.altname === restKey);
+    if (pair === undefined) continue;
+    quotes.set(pair.id, { bid: info.b[0], ask: info.a[0] });
+  }
+  return quotes;
+}
+
+/**
  * Live quotes (REST `Ticker`) of the pairs that can price `needed`: each
- * asset's USD pair and its cross pairs, and the crosses' USD pairs.
+ * asset's USD pair and its cross pairs, and the crosses' USD pairs. The
+ * CLI's one-shot read; the server marks from its WS book feed instead
+ * (server/trading/account_marks.ts).
  *
  * @param ctx The command context.
  * @param pairs Pair metadata.
@@ -234,23 +284,13 @@ export async function liveQuotes(
   needed: Iterable<string>,
   currencies: readonly string[] = [VALUATION_ASSET],
 ): Promise<QuoteSource> {
-  const bases = new Set([...needed, ...CROSS_ASSETS]);
-  const quotesWanted = new Set([...currencies, ...CROSS_ASSETS]);
-  const wanted = pairs.filter((p) =>
-    bases.has(p.base) && quotesWanted.has(p.quote) && p.base !== p.quote
-  );
-  const book = new Map<string, { bid: string; ask: string }>();
+  const wanted = markPairs(pairs, needed, currencies);
+  const book = new Map<string, Quote>();
   if (wanted.length > 0) {
     const ticker = await ctx.rest.ticker(wanted.map((p) => p.restKey));
-    const byKey = new Map(wanted.map((p) => [p.restKey, p]));
-    for (const [restKey, info] of Object.entries(ticker)) {
-      const pair = byKey.get(restKey) ??
-        wanted.find((p) => p.altname === restKey);
-      if (pair === undefined) continue;
-      book.set(`${pair.base}/${pair.quote}`, {
-        bid: info.b[0],
-        ask: info.a[0],
-      });
+    for (const [id, quote] of tickerQuotes(ticker, wanted)) {
+      const pair = wanted.find((p) => p.id === id)!;
+      book.set(`${pair.base}/${pair.quote}`, quote);
     }
   }
   return (base, quote) => book.get(`${base}/${quote}`);
@@ -350,21 +390,24 @@ export interface PnlJson {
   positions: PnlReport["positions"];
   /** What had no price. */
   unpriced: PnlReport["unpriced"];
-  /** What loading did (cold or warm, pages, new rows). */
-  hydration: AccountData["hydration"];
+  /** What loading did (cold or warm, pages, new rows); `null` without a cache (paper). */
+  hydration: AccountData["hydration"] | null;
 }
 
 /**
  * Builds the `pnl` document from loaded data. Pure.
  *
- * @param data The account's history.
+ * @param data The account's history (the paper account's fills too: no
+ *   `hydration` then).
  * @param flags Range, pair and grouping.
  * @param mark USD mid now per asset.
  * @returns The document.
  * @throws {import("@krakked/core/market/pairs").UnknownPairError} For an unknown `--pair`.
  */
 export function pnlDocument(
-  data: AccountData,
+  data:
+    & Pick<AccountData, "pairs" | "resolver" | "trades" | "flows">
+    & Partial<Pick<AccountData, "hydration">>,
   flags: Pick<PnlFlags, "sinceSec" | "pair" | "by">,
   mark: (asset: string) => string | null,
 ): PnlJson {
@@ -422,7 +465,7 @@ export function pnlDocument(
       ),
     positions: full.positions,
     unpriced: full.unpriced,
-    hydration: data.hydration,
+    hydration: data.hydration ?? null,
   };
 }
 

@@ -9,15 +9,28 @@
  * and on every reconnect — before the stream's own resync, which would
  * otherwise overwrite what it had wrong. Drift is logged and published.
  *
- * In paper mode the view is the paper account's, in the same shape.
+ * Marks (equity, unrealised P&L) are the mids of the server's public WS v2
+ * book feed, REST `Ticker` only for pairs it does not cover
+ * ({@linkcode AccountMarks}); a book change of a marked pair recomputes
+ * (debounced), so equity follows the stream without REST polling.
+ *
+ * Equity over time (`equityHistory`) is reconstructed from the ledger:
+ * every key's balance at each UTC day end valued at the account's own
+ * latest USD fill then (core/account/equity_history.ts).
+ *
+ * In paper mode the view is the paper account's, in the same shape: its
+ * fills go through core/account's FIFO (`computePnl`) like the live
+ * account's trades, the opening balances counting as a deposit.
  *
  * @module
  */
 
 import { equityOf, type EquityReport } from "@krakked/core/account/equity";
+import { equityHistory, type EquityPoint } from "@krakked/core/account/mod";
 import { tradeRates, usdPrice } from "@krakked/core/account/rates";
+import { accountTradesFromFills } from "@krakked/core/account/trades";
 import { computePnl } from "@krakked/core/account/pnl";
-import { netFlows } from "@krakked/core/account/ledger";
+import { type CashFlow, netFlows } from "@krakked/core/account/ledger";
 import { addDecimal, compareDecimal } from "@krakked/core/decimal";
 import {
   type AccountSnapshot,
@@ -35,19 +48,20 @@ import { PairResolver, pairsFromAssetPairs } from "@krakked/core/market/pairs";
 import type { RestClient } from "@krakked/core/rest/client";
 import type { OrderInfo } from "@krakked/core/rest/types";
 import type { ExecutionReport } from "@krakked/core/trade/lifecycle";
+import type { PaperFill } from "@krakked/core/trade/paper";
 import type {
   PrivateStream,
   PrivateStreamEvent,
 } from "@krakked/core/trade/private_stream";
 import {
   type AccountData,
-  liveQuotes,
   loadAccountHistory,
   pnlDocument,
   type PnlJson,
 } from "../cli/pnl_cmd.ts";
+import { AccountMarks, type MarksInfo } from "./account_marks.ts";
 import type { AccountRelay } from "./account_relay.ts";
-import type { PaperSummary } from "./orders.ts";
+import type { BookSource, PaperSummary } from "./orders.ts";
 
 /** Where the account stands. */
 export type AccountPhase = "loading" | "ready" | "failed";
@@ -64,8 +78,18 @@ export interface AccountDocument {
   atMs: number;
   /** Equity in USD with per-asset lines and unpriced assets (null while loading). */
   equity: EquityReport | null;
-  /** P&L (the `krakked pnl --json` document; null while loading or in paper mode). */
+  /**
+   * P&L (the `krakked pnl --json` document; in paper mode the same over the
+   * paper fills; null while loading).
+   */
   pnl: AccountPnl | null;
+  /** Where the marks came from: the stream, or REST for the pairs it lacks. */
+  marks: MarksInfo | null;
+  /**
+   * Equity at each UTC day end from the ledger (live, once the history is
+   * in; at most {@linkcode EQUITY_HISTORY_POINTS} points).
+   */
+  equityHistory: EquityPoint[] | null;
   /**
    * Deposits and withdrawals (external flows, USD at the time), kept apart
    * from performance (live only).
@@ -93,9 +117,12 @@ export interface AccountDocument {
   reconcile: ReconcileReport | null;
   /** The newest reports that found drift (at most 20), newest last. */
   driftReports: ReconcileReport[];
-  /** Equity samples since start (for the page's chart). */
+  /** Equity samples since start, about one a minute (paper's chart). */
   history: { atMs: number; equity: string }[];
 }
+
+/** Most points of {@linkcode AccountDocument.equityHistory}. */
+export const EQUITY_HISTORY_POINTS = 400;
 
 /** The `krakked pnl --json` document without lots (counted instead). */
 export type AccountPnl = Omit<PnlJson, "hydration" | "positions"> & {
@@ -133,6 +160,12 @@ export interface AccountServiceOptions {
   cacheDir?: () => Promise<string>;
   /** The paper account (paper). */
   paper?: () => Promise<PaperSummary>;
+  /** The paper account's fills, oldest first (paper: its P&L). */
+  paperFills?: () => Promise<PaperFill[]>;
+  /** The server's WS v2 book feed: the marks (REST `Ticker` for the rest). */
+  books?: BookSource;
+  /** Reuse a REST mark this long, ms (default 15,000). */
+  restMarksMs?: number;
   /** Logger (drift is a warning). */
   logger: Pick<Logger, "info" | "warn">;
   /** Reconciliation period, ms (default 60,000). */
@@ -157,7 +190,9 @@ export interface AccountServiceOptions {
   relay?: Pick<AccountRelay, "publish">;
 }
 
-const MAX_SAMPLES = 2_000;
+const MAX_SAMPLES = 1_440;
+/** Samples closer than this replace the newest one, ms. */
+const SAMPLE_MS = 60_000;
 
 /**
  * The account, hydrated once and kept current.
@@ -184,6 +219,7 @@ export class AccountService {
   #samples: { atMs: number; equity: string }[] = [];
   #driftReports: ReconcileReport[] = [];
   #listeners = new Set<(event: AccountServiceEvent) => void>();
+  #ends = new Map<(event: AccountServiceEvent) => void, () => void>();
   #offs: (() => void)[] = [];
   #reconciler: AccountReconciler | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -199,6 +235,7 @@ export class AccountService {
   #loaded: AccountSnapshot | undefined;
   #fromLoad = false;
   #cacheDir: string | undefined;
+  #marks: AccountMarks;
   /** Settles when the account is ready (or the service closed). */
   readonly ready: Promise<void>;
   #settle!: () => void;
@@ -212,6 +249,16 @@ export class AccountService {
     this.#o = options;
     this.#now = options.now ?? Date.now;
     this.ready = new Promise((r) => (this.#settle = r));
+    this.#marks = new AccountMarks({
+      ...(options.books === undefined ? {} : { books: options.books }),
+      ticker: (keys) => options.rest.ticker(keys),
+      ...(options.restMarksMs === undefined
+        ? {}
+        : { restEveryMs: options.restMarksMs }),
+      now: this.#now,
+    });
+    // A marked book moved: recompute (debounced) so equity follows it.
+    this.#offs.push(this.#marks.onUpdate(() => this.#schedule()));
     this.#doc = this.#build(null, null, null);
     const stream = options.stream;
     if (options.source === "live" && stream !== undefined) {
@@ -274,11 +321,19 @@ export class AccountService {
    * Listen to changes (the document after each recompute, drift reports).
    *
    * @param listener Called per event.
+   * @param onEnd Called once when the service closes.
    * @returns Unsubscribe.
    */
-  subscribe(listener: (event: AccountServiceEvent) => void): () => void {
+  subscribe(
+    listener: (event: AccountServiceEvent) => void,
+    onEnd?: () => void,
+  ): () => void {
     this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    if (onEnd !== undefined) this.#ends.set(listener, onEnd);
+    return () => {
+      this.#listeners.delete(listener);
+      this.#ends.delete(listener);
+    };
   }
 
   /**
@@ -325,6 +380,9 @@ export class AccountService {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     for (const off of this.#offs.splice(0)) off();
     this.#listeners.clear();
+    const ends = [...this.#ends.values()];
+    this.#ends.clear();
+    for (const end of ends) end();
     this.#settle();
   }
 
@@ -629,17 +687,27 @@ export class AccountService {
 
   /** Paper-mode and live updates: recompute from what is held now. */
   async #recompute(): Promise<void> {
-    const rest = this.#o.rest;
     if (this.#o.source === "paper") {
       const paper = await this.#o.paper!();
+      const fills = await this.#o.paperFills?.() ?? [];
       const pairs = await this.#pairs();
-      const quotes = await liveQuotes(
-        { rest },
-        pairs,
-        Object.keys(paper.balances),
-      );
+      const trades = this.#paperTrades(fills, pairs);
+      const held = new Set(Object.keys(paper.balances));
+      for (const t of trades) held.add(t.base).add(t.quote);
+      const { source: quotes } = await this.#marks.quotes(pairs, held);
       const equity = equityOf(paper.balances, this.#assets, quotes);
-      this.#doc = this.#build(equity, null, paper);
+      const pnl = this.#accountPnl(
+        {
+          pairs,
+          resolver: this.#resolver ??= new PairResolver(pairs, {
+            assets: this.#assets,
+          }),
+          trades,
+          flows: paperOpening(paper.balances, trades),
+        },
+        quotes,
+      );
+      this.#doc = this.#build(equity, pnl, paper);
       return;
     }
     const data = this.#data;
@@ -653,13 +721,30 @@ export class AccountService {
     for (const key of Object.keys(balances)) {
       held.add(this.#assets.toCommon(key.split(".")[0]!));
     }
-    const quotes = await liveQuotes({ rest }, await this.#pairs(), held);
+    const { source: quotes } = await this.#marks.quotes(
+      await this.#pairs(),
+      held,
+    );
     const equity = equityOf(balances, this.#assets, quotes);
     if (data === undefined) {
       // The history is still loading: equity now, P&L when it is in.
       this.#doc = this.#build(equity, null, null);
       return;
     }
+    this.#doc = this.#build(
+      equity,
+      this.#accountPnl(data, quotes),
+      null,
+      this.#cashOf(data),
+      this.#historyOf(data),
+    );
+  }
+
+  /** The P&L document of a history at the given marks, lots counted. */
+  #accountPnl(
+    data: Parameters<typeof pnlDocument>[0],
+    quotes: Parameters<typeof usdPrice>[1],
+  ): AccountPnl {
     const { hydration: _h, positions, ...rest_ } = pnlDocument(
       data,
       { sinceSec: undefined, pair: undefined, by: "asset" },
@@ -667,14 +752,44 @@ export class AccountService {
     );
     // Lots stay on the server (`krakked pnl --json` lists them): a long
     // history has thousands, and the document goes out on every change.
-    const pnl: AccountPnl = {
+    return {
       ...rest_,
       positions: positions.map(({ lots, ...p }) => ({
         ...p,
         lots: lots.length,
       })),
     };
-    this.#doc = this.#build(equity, pnl, null, this.#cashOf(data));
+  }
+
+  /** Paper fills as account trades (core/account's path). */
+  #paperTrades(
+    fills: readonly PaperFill[],
+    pairs: AccountData["pairs"],
+  ): ReturnType<typeof accountTradesFromFills> {
+    const byId = new Map(pairs.map((p) => [p.id, p]));
+    return accountTradesFromFills(fills, (id) => {
+      const pair = byId.get(id);
+      return pair === undefined
+        ? undefined
+        : { base: pair.base, quote: pair.quote };
+    });
+  }
+
+  #equityHistory:
+    | { data: AccountData; day: number; points: EquityPoint[] }
+    | undefined;
+  /** Equity per day end from the ledger (computed once per history and day). */
+  #historyOf(data: AccountData): EquityPoint[] {
+    const nowSec = this.#now() / 1000;
+    const day = Math.floor(nowSec / 86_400);
+    const held = this.#equityHistory;
+    if (held?.data === data && held.day === day) return held.points;
+    const points = equityHistory(data.flows, tradeRates(data.trades), {
+      toSec: nowSec,
+      maxPoints: EQUITY_HISTORY_POINTS,
+    });
+    this.#equityHistory = { data, day, points };
+    return points;
   }
 
   #cash: { data: AccountData; summary: CashSummary } | undefined;
@@ -718,11 +833,17 @@ export class AccountService {
     pnl: AccountDocument["pnl"],
     paper: PaperSummary | null,
     cash: CashSummary | null = null,
+    history: EquityPoint[] | null = null,
   ): AccountDocument {
     const atMs = this.#now();
     if (equity !== null) {
-      const last = this.#samples.at(-1);
-      if (last === undefined || last.equity !== equity.total) {
+      // Marks move every second now: about one sample a minute (the
+      // newest is replaced while within a minute of the one before it).
+      const prev = this.#samples.at(-2);
+      if (prev !== undefined && atMs - prev.atMs < SAMPLE_MS) {
+        this.#samples.pop();
+      }
+      if (this.#samples.at(-1)?.equity !== equity.total) {
         this.#samples.push({ atMs, equity: equity.total });
         if (this.#samples.length > MAX_SAMPLES) this.#samples.shift();
       }
@@ -734,6 +855,8 @@ export class AccountService {
       atMs,
       equity,
       pnl,
+      marks: equity === null ? null : this.#marks.info(),
+      equityHistory: history,
       paper,
       cash,
       openOrders: this.#o.source === "paper"
@@ -778,6 +901,45 @@ export class AccountService {
       }
     }
   }
+}
+
+/**
+ * The paper account's opening balances (now minus what the fills moved),
+ * as deposits just before the first fill: the paper P&L's net deposits.
+ *
+ * @param balances Paper balances now, by common code.
+ * @param trades The paper fills as account trades.
+ * @returns One external flow per asset with a non-zero opening balance.
+ */
+export function paperOpening(
+  balances: Readonly<Record<string, string>>,
+  trades: ReturnType<typeof accountTradesFromFills>,
+): CashFlow[] {
+  const opening = new Map(Object.entries(balances));
+  const add = (asset: string, amount: string) =>
+    opening.set(asset, addDecimal(opening.get(asset) ?? "0", amount));
+  for (const t of trades) {
+    // Undo each fill: a buy added the base and spent the quote.
+    add(t.base, t.side === "buy" ? `-${t.vol}` : t.vol);
+    add(t.quote, t.side === "buy" ? t.cost : `-${t.cost}`);
+    for (const fee of t.fees) add(fee.asset, fee.amount);
+  }
+  const timeSec = trades[0]?.timeSec ?? 0;
+  return [...opening].filter(([, amount]) => compareDecimal(amount, "0") !== 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([asset, amount]) => ({
+      id: `paper-open-${asset}`,
+      refid: "paper-open",
+      timeSec,
+      type: "deposit",
+      subtype: "",
+      kind: "external",
+      asset,
+      wallet: null,
+      amount,
+      fee: "0",
+      balance: amount,
+    }));
 }
 
 /**

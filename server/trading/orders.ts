@@ -36,8 +36,10 @@ import type {
 import type { FormPair, WsAddOrderParams } from "@krakked/core/trade/encode";
 import { resolveRoute } from "@krakked/core/trade/gates";
 import {
+  type AmendChanges,
   type CancelAllResult,
   type ExitResult,
+  type MarketContext,
   OrderClient,
   type OrderClientEvent,
   type PlaceContext,
@@ -292,6 +294,22 @@ export type CancelDecision =
     keptStops?: string[];
     /** Cancel-all with stops: holdings left without a stop, per asset. */
     uncovered?: Record<string, string>;
+  }
+  | {
+    decision: "rejected";
+    mode: TradingMode;
+    rule: string;
+    message: string;
+    code?: string;
+  };
+
+/** An answer to an amend. */
+export type AmendDecision =
+  | {
+    decision: "accepted";
+    mode: TradingMode;
+    /** Kraken's amend id (paper: `<order id>/<sequence>`). */
+    amendId: string;
   }
   | {
     decision: "rejected";
@@ -797,6 +815,18 @@ export class OrderService {
   }
 
   /**
+   * The paper account's fills, oldest first (its P&L in core/account).
+   *
+   * @returns Every paper fill.
+   */
+  paperFills(): Promise<PaperFill[]> {
+    return this.#serial(async () => {
+      await this.#load();
+      return this.#paper!.fills();
+    });
+  }
+
+  /**
    * Starts the paper account over with the starting balances.
    *
    * @returns The new balances.
@@ -816,6 +846,90 @@ export class OrderService {
       this.#ready = undefined;
       return paper.balances();
     });
+  }
+
+  /**
+   * The orders this process placed and tracks (the stale-order
+   * repositioner reads them), without loading anything: before the first
+   * order call there are none.
+   *
+   * @returns Copies, oldest first.
+   */
+  trackedOrders(): Promise<TrackedOrder[]> {
+    const ready = this.#ready;
+    if (ready === undefined) return Promise.resolve([]);
+    return ready.then(({ client }) => client.orders(), () => []);
+  }
+
+  /**
+   * The touch of a pair from the books the process already holds (the WS
+   * feed; in paper mode also the broker's last book), without a REST call.
+   *
+   * @param pairId Canonical pair id.
+   * @returns Best bid and ask, or `undefined` without a current book.
+   */
+  touch(pairId: string): { bid: string; ask: string } | undefined {
+    const book = this.#books?.book(pairId) ??
+      (this.mode === "paper" ? this.#paper?.book(pairId) : undefined);
+    const bid = book?.bids[0]?.price;
+    const ask = book?.asks[0]?.price;
+    return bid === undefined || ask === undefined ? undefined : { bid, ask };
+  }
+
+  /**
+   * Amends an order in place (live: `AmendOrder`, charged on the pair's
+   * trading counter; paper: the broker), judged by the same gate as a new
+   * order against the pair's book (see `OrderClient.amend`).
+   *
+   * @param key Tracking key or order id.
+   * @param changes The new values.
+   * @returns Accepted with the amend id, or rejected with the rule.
+   * @throws {KrakenError} When Kraken could not be reached.
+   */
+  amend(
+    key: string,
+    changes: AmendChanges,
+    options: CallerOptions = {},
+  ): Promise<AmendDecision> {
+    return this.#serial(async () => {
+      const route = resolveRoute(this.#config, this.#liveSwitch);
+      if (!route.ok) {
+        return this.#rejected(route.rejection.rule, route.rejection.message);
+      }
+      if (this.mode === "dry_run") {
+        return this.#rejected(
+          "mode_dry_run",
+          "trading.mode is dry_run: no order was ever sent, so there is nothing to amend",
+        );
+      }
+      if (this.mode === "live" && !this.#rest.hasCredentials) {
+        return this.#noCredentials();
+      }
+      const { market, client } = await this.#load();
+      const tracked = client.order(key);
+      const context: MarketContext = {};
+      if (tracked !== undefined) {
+        const inputs = await this.#marketContext(market, tracked.prepared.pair);
+        if (inputs.book !== undefined) context.book = inputs.book;
+        if (inputs.usdPrice !== undefined) context.usdPrice = inputs.usdPrice;
+      }
+      try {
+        const ack = await client.amend(key, changes, context);
+        await this.#savePaper();
+        return { decision: "accepted", mode: this.mode, amendId: ack.amendId };
+      } catch (error) {
+        if (error instanceof OrderRejectedError) {
+          return this.#rejected(error.rule, stripRule(error.message));
+        }
+        if (error instanceof RangeError) {
+          return this.#rejected("unknown_order", error.message);
+        }
+        if (error instanceof KrakenError && error.kind === "order") {
+          return this.#rejected("exchange", error.message, error.code);
+        }
+        throw error;
+      }
+    }, options.signal);
   }
 
   /**

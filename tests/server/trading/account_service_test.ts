@@ -9,8 +9,22 @@ import { createApp } from "../../../server/http/app.ts";
 import { allowedHosts } from "../../../server/http/loopback.ts";
 import { SESSION_COOKIE } from "../../../server/http/security.ts";
 import { fixed, oracleFifo } from "../../sim/history_oracle.ts";
-import type { AccountDocument } from "../../../server/trading/account_service.ts";
-import { type Json, type Server, startWith } from "../_serve_harness.ts";
+import {
+  type AccountDocument,
+  paperOpening,
+} from "../../../server/trading/account_service.ts";
+import {
+  type Json,
+  price,
+  quote,
+  type Server,
+  startWith,
+} from "../_serve_harness.ts";
+import { netFlows } from "../../../core/account/ledger.ts";
+import { computePnl } from "../../../core/account/pnl.ts";
+import { tradeRates } from "../../../core/account/rates.ts";
+import { accountTradesFromFills } from "../../../core/account/trades.ts";
+import type { PaperFill } from "../../../core/trade/paper.ts";
 
 const LIVE = "trading:\n  mode: live\n";
 
@@ -309,7 +323,9 @@ Deno.test("the order gate refuses placements with account_loading until the acco
 });
 
 Deno.test("serve paper: /api/account and the account event show the paper account in the same shape", async () => {
-  const s = await startWith("trading:\n  mode: paper\n");
+  const dir = await Deno.makeTempDir();
+  const paperPath = `${dir}/paper.json`;
+  const s = await startWith("trading:\n  mode: paper\n", { paperPath });
   try {
     const doc = await until(
       () => account(s),
@@ -318,7 +334,6 @@ Deno.test("serve paper: /api/account and the account event show the paper accoun
     );
     assert.equal(doc.source, "paper");
     assert.ok(doc.paper !== null, "the paper summary");
-    assert.equal(doc.pnl, null, "no exchange P&L in paper mode");
     const paperAssets = Object.entries(doc.paper.balances)
       .filter(([, v]) => Number(v) !== 0).length;
     assert.ok(doc.equity !== null && doc.equity.lines.length >= paperAssets);
@@ -330,7 +345,119 @@ Deno.test("serve paper: /api/account and the account event show the paper accoun
     );
     assert.equal(event.data.source, "paper");
     assert.equal(event.data.phase, "ready");
+
+    // Paper fills: two buys, then a partial exit (closes part of the
+    // first lot). The paper P&L in /api/account is core/account's FIFO.
+    const { ask } = await quote(s);
+    for (const volume of ["0.002", "0.003"]) {
+      const res = await s.post("/api/orders", {
+        pair: "XBTUSD",
+        side: "buy",
+        type: "market",
+        volume,
+        stopLoss: price(ask * 0.95),
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+    }
+    const sold = await s.post("/api/orders", {
+      pair: "XBTUSD",
+      side: "sell",
+      type: "market",
+      volume: "0.001",
+      intent: "exit",
+    });
+    assert.equal(sold.status, 200, JSON.stringify(sold.body));
+    const state = JSON.parse(await Deno.readTextFile(paperPath));
+    const fills = state.fills as PaperFill[];
+    assert.ok(fills.length >= 3, "three fills at least");
+    const after = await until(
+      () => account(s),
+      (d) => d.pnl !== null && d.pnl.totals.trades === fills.length,
+      "the paper P&L over every fill",
+    );
+    // The same fills through core/account directly.
+    const trades = accountTradesFromFills(
+      fills,
+      () => ({ base: "BTC", quote: "USD" }),
+    );
+    const flows = paperOpening(after.paper!.balances, trades);
+    // The opening balances (now minus what the fills moved) are the
+    // starting USD of the config, counted as a deposit.
+    assert.deepEqual(flows.map((f) => [f.asset, Number(f.amount)]), [
+      ["USD", DEFAULT_CONFIG.trading.paper_starting_usd],
+    ]);
+    const core = computePnl(trades, netFlows(flows), {
+      rateAt: tradeRates(trades),
+      mark: (asset) =>
+        asset === "BTC"
+          ? after.pnl!.positions.find((p) => p.asset === "BTC")!.mark
+          : null,
+    });
+    const totals = after.pnl!.totals;
+    assert.equal(totals.realizedPnl, core.realizedPnl, "realised");
+    assert.equal(totals.fees, core.fees, "fees");
+    assert.equal(totals.netDeposits, core.netDeposits, "opening balances");
+    assert.equal(totals.unrealizedPnl, core.unrealizedPnl, "unrealised");
+    const btc = after.pnl!.positions.find((p) => p.asset === "BTC")!;
+    assert.equal(btc.qty, core.positions[0]!.qty);
+    assert.equal(btc.costBasis, core.positions[0]!.costBasis);
+    // One USD pair: the paper broker's own per-pair figures (the same
+    // core FIFO, applyFifoFill) agree with the per-asset report.
+    assert.equal(after.paper!.pnl.realized, totals.realizedPnl);
+    assert.equal(after.paper!.pnl.fees, totals.fees);
+    // Equity at the same marks = net deposits + performance.
+    if (after.equity!.complete && totals.complete) {
+      assert.equal(
+        Number(after.equity!.total).toFixed(6),
+        (Number(totals.netDeposits) + Number(totals.performance)).toFixed(6),
+      );
+    }
   } finally {
     await s.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("serve: equity follows the stream's books — a simulator price move shows up without a REST Ticker call", async () => {
+  // Every REST call of this process to the simulator goes through fetch:
+  // count the Ticker calls.
+  const original = globalThis.fetch;
+  const tickers: string[] = [];
+  globalThis.fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (url.includes("/0/public/Ticker")) tickers.push(url);
+    return original(input, init);
+  };
+  const s = await startWith(LIVE);
+  try {
+    const first = await until(
+      () => account(s),
+      (d) =>
+        d.phase === "ready" && d.historyComplete && d.marks !== null &&
+        d.marks.streamed > 0 && d.marks.rest.length === 0,
+      "marks from the stream",
+    );
+    assert.ok(first.equity !== null);
+    const before = tickers.length;
+    const btc = (d: AccountDocument) =>
+      d.equity?.byAsset.find((a) => a.asset === "BTC")?.price ?? null;
+    // The simulator's prices move with time; the book feed brings each
+    // move, and the account recomputes from it.
+    const moved = await until(
+      () => account(s),
+      (d) =>
+        d.equity !== null && btc(d) !== null && btc(d) !== btc(first) &&
+        d.equity.total !== first.equity!.total,
+      "a price move in equity",
+    );
+    assert.equal(tickers.length, before, "no REST Ticker call for the move");
+    assert.equal(moved.marks?.tickerCalls, first.marks?.tickerCalls);
+    assert.deepEqual(moved.marks?.rest, []);
+    // Unrealised P&L is marked at the same prices as equity.
+    const btcPosition = moved.pnl?.positions.find((p) => p.asset === "BTC");
+    if (btcPosition !== undefined) assert.equal(btcPosition.mark, btc(moved));
+  } finally {
+    await s.close();
+    globalThis.fetch = original;
   }
 });
