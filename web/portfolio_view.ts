@@ -4,11 +4,22 @@
  * cost basis, unrealised and realised P&L, fees paid, deposits and
  * withdrawals kept apart from performance, and equity over time. The
  * server's account service computes everything (core/account); this view
- * reads `/api/account` and shows it. Every figure keeps the server's exact
- * decimal in `data-value`; the text shows cents.
+ * reads `/api/account` once when it opens, then follows
+ * `/api/account/events` (server-sent events: the newest document after
+ * every change, marks included) instead of polling; bursts are coalesced
+ * into one render per `coalesceMs`. If the event stream is refused, the
+ * view reads `/api/account` once and tries the stream again later. Every
+ * figure keeps the server's exact decimal in `data-value`; the text shows
+ * cents.
+ *
+ * The chart is equity at each UTC day end reconstructed from the ledger
+ * (`equityHistory`, the series `krakked equity --history` prints); without
+ * one (paper mode, or while the history loads) it shows the samples the
+ * server took since it started.
  *
  * In paper mode the server answers with the paper account in the same
- * shape (`source: "paper"`).
+ * shape (`source: "paper"`; its P&L is core/account's FIFO over the
+ * paper fills).
  *
  * @module
  */
@@ -76,6 +87,25 @@ export interface AccountDoc {
   historyComplete: boolean;
   historyError: string | null;
   history: { atMs: number; equity: string }[];
+  equityHistory?:
+    | { timeSec: number; day: string; total: string; complete: boolean }[]
+    | null;
+  marks?: { streamed: number; rest: string[]; missing: string[] } | null;
+}
+
+/** The part of `EventSource` the view uses. */
+export interface AccountEventSource {
+  /** `2` once closed for good (the server refused the stream). */
+  readonly readyState: number;
+  /** Listen to a named event. */
+  addEventListener(
+    type: string,
+    listener: (event: MessageEvent) => void,
+  ): void;
+  /** Called on errors (the browser retries unless closed). */
+  onerror: ((event: Event) => void) | null;
+  /** Close. */
+  close(): void;
 }
 
 /**
@@ -119,7 +149,18 @@ function cell(
 export interface PortfolioViewOptions {
   /** Reads the account (default `fetch("/api/account")`). */
   load?: () => Promise<Response>;
-  /** Refresh period while shown, ms (default 5,000). */
+  /**
+   * Opens the account's event stream (default
+   * `new EventSource("/api/account/events")`; none where `EventSource` is
+   * missing: then the view reads every `intervalMs`).
+   */
+  events?: () => AccountEventSource | undefined;
+  /** Render at most once per this many ms (default 250). */
+  coalesceMs?: number;
+  /**
+   * Without an event stream (refused or unsupported): the wait before the
+   * next read and the next try, ms (default 15,000).
+   */
   intervalMs?: number;
 }
 
@@ -136,7 +177,13 @@ export class PortfolioView {
   #root: HTMLElement;
   #load: () => Promise<Response>;
   #intervalMs: number;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #coalesceMs: number;
+  #openEvents: () => AccountEventSource | undefined;
+  #source: AccountEventSource | undefined;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #pending: AccountDoc | undefined;
+  #renderTimer: ReturnType<typeof setTimeout> | undefined;
+  #running = false;
   #chart: IChartApi | undefined;
   #series: ISeriesApi<"Line"> | undefined;
   /** The last document shown. */
@@ -156,7 +203,13 @@ export class PortfolioView {
           credentials: "same-origin",
           headers: { accept: "application/json" },
         }));
-    this.#intervalMs = options.intervalMs ?? 5_000;
+    this.#intervalMs = options.intervalMs ?? 15_000;
+    this.#coalesceMs = options.coalesceMs ?? 250;
+    this.#openEvents = options.events ??
+      (() =>
+        typeof EventSource === "undefined"
+          ? undefined
+          : new EventSource("/api/account/events", { withCredentials: true }));
   }
 
   #el<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -165,17 +218,70 @@ export class PortfolioView {
     return el;
   }
 
-  /** Load now and every few seconds. */
+  /** Read the account now, then follow its changes. */
   start(): void {
+    if (this.#running) return;
+    this.#running = true;
     this.#root.hidden = false;
-    void this.refresh();
-    this.#timer ??= setInterval(() => void this.refresh(), this.#intervalMs);
+    void this.refresh().then(() => {
+      if (this.#running) this.#follow();
+    });
   }
 
-  /** Stop refreshing. */
+  /** Stop following. */
   stop(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#running = false;
+    this.#source?.close();
+    this.#source = undefined;
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
+    this.#retry = undefined;
+    if (this.#renderTimer !== undefined) clearTimeout(this.#renderTimer);
+    this.#renderTimer = undefined;
+    this.#pending = undefined;
+  }
+
+  /** Follow `/api/account/events`; without it, read again later. */
+  #follow(): void {
+    if (!this.#running || this.#source !== undefined) return;
+    const source = this.#openEvents();
+    if (source === undefined) {
+      this.#later();
+      return;
+    }
+    this.#source = source;
+    source.addEventListener("account", (event) => {
+      try {
+        this.#coalesce(JSON.parse(String(event.data)) as AccountDoc);
+      } catch { /* a malformed event: the next one replaces it */ }
+    });
+    source.onerror = () => {
+      // CLOSED: the server refused the stream; the browser will not retry.
+      if (source.readyState !== 2 || this.#source !== source) return;
+      source.close();
+      this.#source = undefined;
+      this.#later();
+    };
+  }
+
+  /** One read now, the stream again after `intervalMs`. */
+  #later(): void {
+    if (!this.#running || this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.refresh().then(() => this.#follow());
+    }, this.#intervalMs);
+  }
+
+  /** Render the newest document at most once per `coalesceMs`. */
+  #coalesce(doc: AccountDoc): void {
+    this.#pending = doc;
+    if (this.#renderTimer !== undefined) return;
+    this.#renderTimer = setTimeout(() => {
+      this.#renderTimer = undefined;
+      const next = this.#pending;
+      this.#pending = undefined;
+      if (next !== undefined && this.#running) this.render(next);
+    }, this.#coalesceMs);
   }
 
   /** Read `/api/account` and show it. */
@@ -239,9 +345,13 @@ export class PortfolioView {
         doc.historyError ? ` (retrying: ${doc.historyError})` : ""
       }`
       : "";
+    const restMarks = doc.marks?.rest ?? [];
+    const marks = restMarks.length > 0
+      ? ` · marked by REST (not streamed): ${restMarks.join(", ")}`
+      : "";
     state.textContent = `Updated ${
       new Date(doc.atMs).toLocaleTimeString()
-    }${history}${
+    }${history}${marks}${
       drifts > 0
         ? ` · drift reported ${drifts}× (latest on ${
           doc.driftReports.at(-1)!.reason
@@ -318,7 +428,19 @@ export class PortfolioView {
 
   #history(doc: AccountDoc): void {
     const box = this.#el("portfolio-chart");
-    if (doc.history.length < 2) {
+    // Day ends from the ledger when the server has them, else the samples
+    // since it started (paper mode, or while the history loads).
+    const daily = doc.equityHistory ?? [];
+    const series = daily.length >= 2
+      ? daily.map((p) => ({ sec: p.timeSec, equity: p.total }))
+      : doc.history.map((s) => ({
+        sec: Math.floor(s.atMs / 1000),
+        equity: s.equity,
+      }));
+    box.dataset.series = daily.length >= 2 ? "ledger" : "samples";
+    box.dataset.points = String(series.length);
+    if (series.length > 0) box.dataset.first = series[0]!.equity;
+    if (series.length < 2) {
       box.hidden = true;
       return;
     }
@@ -334,7 +456,7 @@ export class PortfolioView {
           vertLines: { color: "#21262d" },
           horzLines: { color: "#21262d" },
         },
-        timeScale: { timeVisible: true, secondsVisible: true },
+        timeScale: { timeVisible: true, secondsVisible: false },
       });
       this.#series = this.#chart.addSeries(LineSeries, {
         color: "#58a6ff",
@@ -343,9 +465,7 @@ export class PortfolioView {
     }
     // One point per second at most (the chart needs strictly rising times).
     const points = new Map<number, number>();
-    for (const s of doc.history) {
-      points.set(Math.floor(s.atMs / 1000), Number(s.equity));
-    }
+    for (const s of series) points.set(s.sec, Number(s.equity));
     this.#series!.setData(
       [...points].map(([time, value]) => ({
         time: time as UTCTimestamp,

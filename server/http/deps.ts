@@ -68,8 +68,8 @@ export interface AppDeps {
   /** Mints request correlation ids (default: a new mint). */
   requestIds?: IdMint;
   /** The account behind `/api/account` (and the order gate). */
-  account?: Pick<
-    AccountService,
-    "document" | "ordersAllowed" | "phase" | "whenReady"
-  >;
+  account?:
+    & Pick<AccountService, "document" | "ordersAllowed" | "phase" | "whenReady">
+    // Changes for `/api/account/events` (without it the stream sends one document).
+    & Partial<Pick<AccountService, "subscribe">>;
 }

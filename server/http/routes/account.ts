@@ -7,6 +7,13 @@
  * paper orders use the paper account, and live orders without both live
  * switches are refused by the order service's own rule.
  *
+ * `/api/account/events` streams the account as server-sent events: the
+ * current document first, then an `account` event with the new document
+ * after every change (the service recomputes at most about once a second)
+ * and an `account_drift` event per reconciliation that found drift. It
+ * works in paper mode too, credentials or not — the Portfolio view follows
+ * it instead of polling.
+ *
  * @module
  */
 
@@ -53,18 +60,17 @@ export function accountRoutes(deps: AppDeps): Hono {
   app.use("/api/orders", gate);
   app.use("/api/orders/close", gate);
 
-  app.use(
-    "/api/account",
-    sessionGuard({
-      area: "account",
-      sessionToken: deps.sessionToken,
-      allowedHosts: () => deps.allowedHosts,
-      // Always available: without an account the route says so itself.
-      available: () => true,
-      unavailable: () =>
-        new HttpError(404, "no_account", "This server follows no account"),
-    }),
-  );
+  const guard = sessionGuard({
+    area: "account",
+    sessionToken: deps.sessionToken,
+    allowedHosts: () => deps.allowedHosts,
+    // Always available: without an account the route says so itself.
+    available: () => true,
+    unavailable: () =>
+      new HttpError(404, "no_account", "This server follows no account"),
+  });
+  app.use("/api/account", guard);
+  app.use("/api/account/*", guard);
   app.get(
     "/api/account",
     (c) =>
@@ -74,6 +80,44 @@ export function accountRoutes(deps: AppDeps): Hono {
         ? c.json({ phase: "none" })
         : jsonAnswer(c, deps.logger.redactor, deps.account.document()),
   );
+  app.get("/api/account/events", () => {
+    const account = deps.account;
+    if (account === undefined) {
+      throw new HttpError(404, "no_account", "This server follows no account");
+    }
+    const redactor = deps.logger.redactor;
+    let cleanup = () => {};
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const enc = new TextEncoder();
+        let open = true;
+        const send = (channel: string, data: unknown) => {
+          if (!open) return;
+          controller.enqueue(
+            enc.encode(`event: ${channel}\ndata: ${redactor.json(data)}\n\n`),
+          );
+        };
+        send("account", account.document());
+        cleanup = account.subscribe?.(
+          (event) => send(event.channel, event.data),
+          // The service closed (the server stops): end the response too.
+          () => {
+            open = false;
+            controller.close();
+          },
+        ) ?? (() => {});
+      },
+      cancel() {
+        cleanup();
+      },
+    });
+    return new Response(stream, {
+      headers: {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-store",
+      },
+    });
+  });
 
   return app;
 }
