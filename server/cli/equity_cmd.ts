@@ -2,29 +2,37 @@
  * `krakked equity`: what the account is worth now in USD — every
  * `BalanceEx` balance (staked and earn wallets shown apart, folded in the
  * total) at the live mid, through the USD pair or a cross (XBT, USDT).
+ * With `--history`: equity at each UTC day end, reconstructed from the
+ * ledger's balances at the account's own USD fill prices — the series the
+ * Portfolio view charts (core/account/equity_history.ts).
  *
  * @module
  */
 
 import { equityOf, type EquityReport } from "@krakked/core/account/equity";
+import { equityHistory, type EquityPoint } from "@krakked/core/account/mod";
+import { tradeRates } from "@krakked/core/account/rates";
 import { AssetTable } from "@krakked/core/market/assets";
 import { pairsFromAssetPairs } from "@krakked/core/market/pairs";
 import { VALUATION_ASSET } from "@krakked/core/account/rates";
 import { Redactor } from "@krakked/core/secrets/redact";
-import { isUsageError, type Parsed, parseFlags } from "./args.ts";
+import { isUsageError, type Parsed, parseFlags, usageError } from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import {
   centsText,
   liveQuotes,
+  loadAccountData,
   type OutputFormat,
   outputFormat,
+  sinceFlag,
   writeCsv,
 } from "./pnl_cmd.ts";
 
 /** Help text of `krakked equity`. */
 export const EQUITY_HELP = `Usage: krakked equity [--quote Q] [--json|--csv]
+       krakked equity --history [--since DATE] [--json|--csv]
 
 The account's equity in USD now: every balance (read-only BalanceEx call),
 staked and earn wallets (ETH.S, DOT.F) on their own lines and folded into the
@@ -36,7 +44,18 @@ no price is listed as unpriced and left out of the total, never valued at 0.
              when that is not USD), e.g. EUR
   --json     print {valuation, total, complete, lines, byAsset, unpriced,
              inQuote} (inQuote: the same in Q, or null)
-  --csv      print the lines as CSV (USD)`;
+  --csv      print the lines as CSV (USD)
+
+  --history     equity over time instead: at each UTC day end, every ledger
+                balance (the balance Kraken prints on each Ledgers entry)
+                valued at the account's own latest USD fill of the asset then
+                (no market data read; an asset never traded against USD is
+                listed as unpriced on that day). At most 400 points: one a
+                day, or one every few days over a longer history; the last
+                point is now. Reads TradesHistory and Ledgers through the
+                same cache as 'krakked pnl'. The Portfolio page charts it.
+  --since DATE  with --history: from DATE (YYYY-MM-DD, ISO date-time, Unix s)
+  --json        with --history: [{timeSec, day, total, complete, unpriced}]`;
 
 /** Parsed `equity` flags. */
 export interface EquityFlags {
@@ -46,6 +65,10 @@ export interface EquityFlags {
   format: OutputFormat;
   /** A second valuation currency, as typed (default from the config). */
   quote: string | undefined;
+  /** Equity over time from the ledger instead of now. */
+  history: boolean;
+  /** With `history`: range start, Unix seconds. */
+  sinceSec: number | undefined;
 }
 
 /**
@@ -56,20 +79,78 @@ export interface EquityFlags {
  * @example Parse
  * ```ts
  * import { parseEquityArgs } from "./equity_cmd.ts";
- * parseEquityArgs(["--csv"]); // { kind: "equity", format: "csv", quote: undefined }
+ * parseEquityArgs(["--csv"]).kind; // "equity"
  * ```
  */
 export function parseEquityArgs(
   args: readonly string[],
 ): Parsed<EquityFlags> {
   const parsed = parseFlags(args, {
-    booleans: ["json", "csv"],
-    values: ["quote"],
+    booleans: ["json", "csv", "history"],
+    values: ["quote", "since"],
   });
   if (parsed.kind !== "flags") return parsed;
   const format = outputFormat(parsed);
   if (isUsageError(format)) return format;
-  return { kind: "equity", format, quote: parsed.values.get("quote") };
+  const history = parsed.booleans.has("history");
+  const quote = parsed.values.get("quote");
+  if (history && quote !== undefined) {
+    return usageError("--quote values equity now; --history is in USD");
+  }
+  if (!history && parsed.values.has("since")) {
+    return usageError("--since needs --history");
+  }
+  const sinceSec = sinceFlag(parsed);
+  if (isUsageError(sinceSec)) return sinceSec;
+  return { kind: "equity", format, quote, history, sinceSec };
+}
+
+/**
+ * The `equity --history` series of a loaded account. Pure.
+ *
+ * @param data Trades and ledger (`loadAccountData`).
+ * @param nowSec The range end, Unix seconds.
+ * @param sinceSec The range start, or the first ledger entry's day.
+ * @returns Points, oldest first.
+ */
+export function equityHistoryOf(
+  data: Pick<Awaited<ReturnType<typeof loadAccountData>>, "trades" | "flows">,
+  nowSec: number,
+  sinceSec?: number,
+): EquityPoint[] {
+  return equityHistory(data.flows, tradeRates(data.trades), {
+    toSec: nowSec,
+    ...(sinceSec === undefined ? {} : { fromSec: sinceSec }),
+  });
+}
+
+async function runHistory(
+  flags: EquityFlags,
+  io: CliIo,
+  ctx: Awaited<ReturnType<typeof loadCommandContext>>,
+): Promise<number> {
+  const data = await loadAccountData(ctx);
+  const points = equityHistoryOf(data, Date.now() / 1000, flags.sinceSec);
+  if (flags.format === "json") {
+    writeJson(io, points);
+    return 0;
+  }
+  const rows = points.map((p) => [
+    p.day,
+    flags.format === "csv" ? p.total : centsText(p.total),
+    p.unpriced.join(" "),
+  ]);
+  if (flags.format === "csv") {
+    writeCsv(io, ["day", "equity_usd", "unpriced"], rows);
+    return 0;
+  }
+  writeLine(
+    io.stdout,
+    points.length === 0
+      ? "No ledger entries yet."
+      : table(["day (UTC end)", "equity USD", "unpriced"], rows, [1]),
+  );
+  return 0;
 }
 
 /**
@@ -90,6 +171,7 @@ export async function runEquity(
   const ctx = await loadCommandContext(io, { credentials: true, redactor });
   try {
     requireCredentials(ctx.credentials);
+    if (flags.history) return await runHistory(flags, io, ctx);
     const [assets, balances] = await Promise.all([
       ctx.rest.assets().then(
         (a) => AssetTable.fromAssets(a),

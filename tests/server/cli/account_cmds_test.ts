@@ -30,7 +30,27 @@ Deno.test("pnl, equity and ledger flags parse, and bad ones are usage errors", (
     kind: "equity",
     format: "csv",
     quote: undefined,
+    history: false,
+    sinceSec: undefined,
   });
+  assert.deepEqual(
+    parseEquityArgs(["--history", "--since", "2025-01-01", "--json"]),
+    {
+      kind: "equity",
+      format: "json",
+      quote: undefined,
+      history: true,
+      sinceSec: 1735689600,
+    },
+  );
+  assert.match(
+    usageMessage(parseEquityArgs(["--history", "--quote", "EUR"])),
+    /--history is in USD/,
+  );
+  assert.match(
+    usageMessage(parseEquityArgs(["--since", "2025-01-01"])),
+    /needs --history/,
+  );
   assert.match(
     usageMessage(parseLedgerArgs(["--type", "withdraw"])),
     /--type must be one of/,
@@ -182,6 +202,38 @@ Deno.test("krakked equity and ledger read the simulated account", async () => {
   const csv = await h.run(["equity", "--csv"], { env, io: RETRY });
   assert.equal(csv.code, 0, csv.stderr);
   assert.match(csv.stdout, /^asset,balance,price_usd,value_usd,route\n/);
+
+  // Equity over time from the ledger: bounded, rising, ending now; the
+  // EUR held has no USD fill to price it and is listed, not valued.
+  const historyRun = await h.run(["equity", "--history", "--json"], {
+    env,
+    io: RETRY,
+  });
+  assert.equal(historyRun.code, 0, historyRun.stderr);
+  const points = JSON.parse(historyRun.stdout) as {
+    timeSec: number;
+    day: string;
+    total: string;
+    unpriced: string[];
+  }[];
+  assert.ok(points.length >= 2 && points.length <= 400, `${points.length}`);
+  for (let i = 1; i < points.length; i++) {
+    assert.ok(points[i]!.timeSec > points[i - 1]!.timeSec);
+    assert.ok(points[i]!.day >= points[i - 1]!.day);
+  }
+  assert.ok(Math.abs(points.at(-1)!.timeSec - Date.now() / 1000) < 600);
+  assert.ok(points.at(-1)!.unpriced.includes("EUR"));
+  assert.ok(Number(points.at(-1)!.total) > 0);
+  const historyCsv = await h.run(["equity", "--history", "--csv"], {
+    env,
+    io: RETRY,
+  });
+  assert.equal(historyCsv.code, 0, historyCsv.stderr);
+  assert.equal(
+    historyCsv.stdout.trim().split("\n").length,
+    points.length + 1,
+    "the same series as CSV",
+  );
 
   const deposits = await h.run(["ledger", "--type", "deposit", "--json"], {
     env,
