@@ -33,6 +33,7 @@ import {
 } from "./cli/errors.ts";
 import { type CliIo, denoIo, writeJson, writeLine } from "./cli/io.ts";
 import { closestName } from "./cli/suggest.ts";
+import { commandIdOf, runCommandScoped } from "./cli/command.ts";
 
 export { type CommandFlags, type CommandName, COMMANDS, EXIT };
 
@@ -132,7 +133,8 @@ export function usage(): string {
     "",
     "Run 'krakked <command> --help' for a command's flags.",
     "Configuration: config.yaml in the config directory (KRAKKED_CONFIG_DIR overrides it).",
-    'With --json, a failure prints {"error": {"category", "message", "suggestion"?}} on stdout.',
+    'With --json, a failure prints {"error": {"category", "message", "suggestion"?, "id"}} on stdout;',
+    "the id (also printed with an error) names the run in upstream calls and log lines (KRAKKED_LOG_FILE).",
     "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network.",
   ].join("\n");
 }
@@ -213,10 +215,17 @@ async function runCommand(
   const command = findCommand(flags.kind)!;
   try {
     // The entry whose parse produced these flags runs them; TypeScript
-    // cannot tie the two ends of a union of commands together.
-    return await command.run(flags as never, io, redactor);
+    // cannot tie the two ends of a union of commands together. The run has
+    // its own correlation id (sent upstream, in every log line).
+    return (await runCommandScoped(
+      command.name,
+      io,
+      redactor,
+      () => command.run(flags as never, io, redactor),
+    )).code;
   } catch (error) {
     const failure = describeError(error, command.name);
+    const id = commandIdOf(error);
     if (json) {
       // Scrub before encoding: JSON escaping could hide a secret from the
       // writer's own scrubbing.
@@ -227,10 +236,19 @@ async function runCommand(
           ? {}
           : { suggestion: redactor.text(failure.suggestion) }),
       };
-      writeJson(io, errorJson(scrubbed));
+      const answer = errorJson(scrubbed);
+      writeJson(io, {
+        error: { ...answer.error, ...(id === undefined ? {} : { id }) },
+      });
       return failure.exitCode;
     }
-    writeLine(io.stderr, `krakked ${command.name}: ${errorLine(error)}`);
+    // One line still: the run's id at its end, to quote in a report.
+    writeLine(
+      io.stderr,
+      `krakked ${command.name}: ${errorLine(error)}${
+        id === undefined ? "" : ` (id ${id})`
+      }`,
+    );
     if (failure.exitCode === EXIT.usage) {
       writeLine(io.stderr, `\n${command.help}`);
     }

@@ -3,11 +3,25 @@
  * credentials (when the command needs them) and a REST client pointed at
  * `connection.rest_url` (the real Kraken or a simulator).
  *
+ * Inside a command run (`./command.ts`) the REST client's fetch and
+ * {@linkcode commandWebSocket} carry the run's correlation id: every
+ * upstream call sends it as `X-Request-Id` and writes one `upstream` log
+ * line (`rid`, its own `uid`, the Kraken method, status, time, and the
+ * order it names), as the server's calls do.
+ *
  * @module
  */
 
 import { type KrakkedConfig, parseConfig } from "@krakked/core/config/config";
-import { RestClient, type RetryOptions } from "@krakked/core/rest/client";
+import {
+  type FetchLike,
+  RestClient,
+  type RetryOptions,
+} from "@krakked/core/rest/client";
+import type {
+  WebSocketConstructor,
+  WebSocketLike,
+} from "@krakked/core/ws/connection";
 import {
   type CredentialsResult,
   ENV_API_KEY,
@@ -29,6 +43,9 @@ import {
   tightenConfigDir,
 } from "../deno/files.ts";
 import { CredentialsError } from "./errors.ts";
+import { currentCommand } from "./command.ts";
+import { REQUEST_ID_HEADER, withRequestId } from "../http/request_id.ts";
+import { tracedFetch } from "../trading/ops_fetch.ts";
 import { type CliIo, writeLine } from "./io.ts";
 
 /** A loaded CLI context. */
@@ -102,7 +119,9 @@ export async function loadContext(
   if (options.credentials) {
     credentials = await resolveCliCredentials(paths, options);
   }
+  const fetch = commandFetch();
   const rest = new RestClient({
+    ...(fetch === undefined ? {} : { fetch }),
     baseUrl: config.connection.rest_url,
     timeoutMs: config.connection.timeout_ms,
     tier: config.connection.api_tier,
@@ -307,4 +326,83 @@ export async function loadCommandContext(
     }
   }
   return ctx;
+}
+
+/**
+ * The fetch of the current command run's REST clients: each call sends the
+ * run's id as `X-Request-Id` and, when the run logs, writes its `upstream`
+ * line (see `../trading/ops_fetch.ts`) with `rid` set to the id. The run is
+ * read once, here, so a call the client's queue sends later still names
+ * the command that made the client.
+ *
+ * @param inner The real fetch (default `globalThis.fetch`).
+ * @returns The fetch, or `undefined` outside a command run.
+ * @example
+ * ```ts ignore
+ * const rest = new RestClient({ fetch: commandFetch() });
+ * ```
+ */
+export function commandFetch(
+  inner: FetchLike = (input, init) => globalThis.fetch(input, init),
+): FetchLike | undefined {
+  const run = currentCommand();
+  if (run === undefined) return undefined;
+  const tagged: FetchLike = (input, init) =>
+    inner(input, {
+      ...init,
+      headers: { ...toRecord(init?.headers), [REQUEST_ID_HEADER]: run.id },
+    });
+  const traced = run.logger === undefined
+    ? tagged
+    : tracedFetch(tagged, { logger: run.logger, mint: run.mint });
+  return (input, init) => withRequestId(run.id, () => traced(input, init));
+}
+
+function toRecord(headers: HeadersInit | undefined): Record<string, string> {
+  if (headers === undefined) return {};
+  if (headers instanceof Headers) return Object.fromEntries(headers);
+  if (Array.isArray(headers)) return Object.fromEntries(headers);
+  return { ...headers } as Record<string, string>;
+}
+
+/**
+ * The WebSocket of the current command run: the handshake sends the run's
+ * id as `X-Request-Id` (Deno's WebSocket takes headers), and the run's log
+ * gets a `ws open` line (`rid`, `uid`, the URL without its query) and a
+ * `ws closed` line with the close code.
+ *
+ * @returns The constructor, or `undefined` outside a command run.
+ * @example
+ * ```ts ignore
+ * new WsConnection(url, { WebSocket: commandWebSocket() });
+ * ```
+ */
+export function commandWebSocket(): WebSocketConstructor | undefined {
+  const current = currentCommand();
+  if (current === undefined) return undefined;
+  const run = current;
+  const Native = globalThis.WebSocket as unknown as new (
+    url: string,
+    options: { headers: Record<string, string> },
+  ) => WebSocket;
+  return class {
+    constructor(url: string) {
+      const socket = new Native(url, {
+        headers: { [REQUEST_ID_HEADER]: run.id },
+      });
+      const uid = run.mint.next("w");
+      const shown = url.split("?")[0];
+      run.logger?.info("ws connect", { rid: run.id, uid, url: shown });
+      socket.addEventListener(
+        "open",
+        () => run.logger?.info("ws open", { rid: run.id, uid }),
+      );
+      socket.addEventListener(
+        "close",
+        (e) =>
+          run.logger?.info("ws closed", { rid: run.id, uid, code: e.code }),
+      );
+      return socket as unknown as WebSocketLike;
+    }
+  } as unknown as WebSocketConstructor;
 }

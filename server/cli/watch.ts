@@ -18,6 +18,7 @@ import { KrakenError, LOCAL_CODES } from "@krakked/core/rest/errors";
 import { UsageError } from "./errors.ts";
 import type { CliIo } from "./io.ts";
 import { untilStopped } from "./stop_signal.ts";
+import { commandWebSocket } from "./context.ts";
 
 /** The `method` of a {@linkcode KrakenError} about the WebSocket stream. */
 export const WEBSOCKET_METHOD = "WebSocket";
@@ -82,8 +83,11 @@ export async function runWatch(
     count++;
     if (spec.updates !== undefined && count >= spec.updates) finish();
   };
+  const WebSocket = commandWebSocket();
   const connection = new WsConnection(spec.url, {
     books,
+    // The command's correlation id on the handshake and in its log.
+    ...(WebSocket === undefined ? {} : { WebSocket }),
     // A listener's exception must end the watch, not the process.
     onListenerError: (error) =>
       fail(error instanceof Error ? error : new Error(String(error))),

@@ -186,7 +186,11 @@ Deno.test("balance --json without credentials prints a credentials error", async
   const run = await h.run(["balance", "--json"]);
   assert.equal(run.code, 3);
   assert.equal(run.stderr, "");
-  assert.deepEqual(JSON.parse(run.stdout), {
+  const out = JSON.parse(run.stdout);
+  // The run's correlation id, to quote in a report.
+  assert.match(out.error.id, /^balance-[0-9a-f]{12}$/);
+  delete out.error.id;
+  assert.deepEqual(out, {
     error: {
       category: "credentials",
       message:
@@ -222,7 +226,7 @@ Deno.test("only one of KRAKEN_API_KEY/KRAKEN_API_SECRET set: incomplete, naming 
       assert.equal(run.code, 3);
       assert.equal(run.stdout, "");
       assert.equal(
-        run.stderr,
+        run.stderr.replace(/ \(id balance-[0-9a-f]{12}\)\n$/, "\n"),
         `krakked balance: Incomplete credentials: ${set} is set but ${missing} is not, so neither is used\n`,
       );
       assert.deepEqual(
@@ -234,7 +238,10 @@ Deno.test("only one of KRAKEN_API_KEY/KRAKEN_API_SECRET set: incomplete, naming 
       const run = await h.run(["orders", "--json"], { env });
       assert.equal(run.code, 3);
       assert.equal(run.stderr, "");
-      assert.deepEqual(JSON.parse(run.stdout), {
+      const out = JSON.parse(run.stdout);
+      assert.match(out.error.id, /^orders-[0-9a-f]{12}$/);
+      delete out.error.id;
+      assert.deepEqual(out, {
         error: {
           category: "credentials",
           message:

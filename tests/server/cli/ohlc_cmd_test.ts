@@ -264,6 +264,6 @@ Deno.test("ohlc export of a series never backfilled fails with a hint", async ()
   assert.equal(run.stdout, "");
   assert.match(
     run.stderr,
-    /^krakked ohlc: No 1d candles stored for "XBTUSD": run a backfill first\n$/,
+    /^krakked ohlc: No 1d candles stored for "XBTUSD": run a backfill first \(id ohlc-[0-9a-f]{12}\)\n$/,
   );
 });

@@ -259,7 +259,7 @@ Deno.test("paper reset asks first, names the configured amount, and --yes skips 
       assert.equal(run.code, 2);
       assert.match(
         run.stderr,
-        /^krakked paper: paper reset deletes the paper account and there is no terminal to ask on: add --yes to confirm\n/,
+        /^krakked paper: paper reset deletes the paper account and there is no terminal to ask on: add --yes to confirm \(id paper-[0-9a-f]{12}\)\n/,
       );
       assert.equal(await usd(), spentUsd);
       const json = await h.run(["paper", "reset", "--json"]);
