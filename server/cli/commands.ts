@@ -14,6 +14,7 @@ import type { Command } from "./command.ts";
 import { doctorCommand } from "./doctor_cmd.ts";
 import { equityCommand } from "./equity_cmd.ts";
 import { ledgerCommand } from "./ledger_cmd.ts";
+import { loadCommand } from "./load_cmd.ts";
 import { logsCommand } from "./logs_cmd.ts";
 import { ohlcCommand } from "./ohlc_cmd.ts";
 import { orderbookCommand } from "./orderbook_cmd.ts";
@@ -50,6 +51,7 @@ export const COMMANDS = [
   paperCommand,
   ohlcCommand,
   recordCommand,
+  loadCommand,
   serveCommand,
   logsCommand,
   simCommand,

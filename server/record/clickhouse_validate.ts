@@ -17,8 +17,8 @@
  *   (receive-to-silver: the recorder's receive time to the silver view's
  *   `silver_at`).
  *
- * The comparison with Kraken's REST OHLC is `record validate`'s; it is not
- * repeated here.
+ * - `gold_matches_rest_ohlc`: 1m gold equals Kraken's REST `OHLC` for every
+ *   minute the recording covers completely (as `record validate`).
  *
  * @module
  */
@@ -29,12 +29,14 @@ import { GOLD_TIMEFRAMES, spanUs } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
 import type { ClickHouseSink } from "./clickhouse.ts";
 import { goldNames } from "./clickhouse_schema.ts";
-import type { CheckResult } from "./validate.ts";
+import type { CheckResult, OhlcSource } from "./validate.ts";
 
 /** Options of {@linkcode validateClickhouse}. */
 export interface ClickhouseValidateOptions {
   /** Clock, ms: which buckets are closed (the gold views use the server's). */
   now: () => number;
+  /** REST OHLC for the comparison; omit to skip that check (it then fails as not run). */
+  rest?: OhlcSource;
   /** p99 receive-to-silver limit, ms (default 1,000). */
   maxLatencyMs?: number;
 }
@@ -101,6 +103,9 @@ export async function validateClickhouse(
   out.push(await bronzeNative(sink));
   out.push(await silverNormalized(sink, silver));
   out.push(await goldRecomputed(sink, silver, options.now() * 1000));
+  out.push(
+    await goldMatchesRest(sink, silver, options.now() * 1000, options.rest),
+  );
   out.push(await noDuplicates(sink));
   out.push(noGaps(silver));
   out.push(orderedTimestamps(silver));
@@ -320,6 +325,10 @@ async function goldRecomputed(
       }
     }
     for (const key of gold.keys()) {
+      // The views close buckets by the server's clock; a bucket still
+      // forming by this clock is not compared.
+      const startUs = Number(key.slice(key.lastIndexOf("|") + 1));
+      if (startUs + spanUs(tf) > nowUs) continue;
       if (!seen.has(key)) {
         counts.extra!++;
         examples.push(`${tf} ${key} has no closed trades behind it`);
@@ -333,6 +342,121 @@ async function goldRecomputed(
     `gold = recomputation from silver (${
       GOLD_TIMEFRAMES.join(", ")
     }): ${counts.compared} closed buckets compared, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
+    counts,
+    examples,
+  );
+}
+
+async function goldMatchesRest(
+  sink: ClickHouseSink,
+  silver: readonly SilverRow[],
+  nowUs: number,
+  rest: OhlcSource | undefined,
+): Promise<CheckResult> {
+  if (rest === undefined) {
+    return check(
+      "gold_matches_rest_ohlc",
+      false,
+      "gold = REST OHLC: not run (no REST connection)",
+      {},
+    );
+  }
+  const counts: Record<string, number> = {
+    compared: 0,
+    wrong: 0,
+    missing: 0,
+    extra: 0,
+    symbols: 0,
+  };
+  const examples: string[] = [];
+  const db = sink.database;
+  const pairs = new Map<string, string>();
+  for (
+    const r of await sink.query(
+      `SELECT symbol, rest_pair FROM ${db}.record_symbols FINAL`,
+    )
+  ) pairs.set(s(r.symbol), s(r.rest_pair));
+  // First and last trade time per symbol (silver is ordered by symbol, id).
+  const ranges = new Map<string, { first: number; last: number }>();
+  for (const t of silver) {
+    const range = ranges.get(t.symbol);
+    if (range === undefined) {
+      ranges.set(t.symbol, { first: t.tsUs, last: t.tsUs });
+    } else {
+      range.first = Math.min(range.first, t.tsUs);
+      range.last = Math.max(range.last, t.tsUs);
+    }
+  }
+  const gold = new Map<string, GoldRow>();
+  for (
+    const r of await sink.query(
+      `SELECT symbol, toUnixTimestamp(bucket) AS b, toString(open) AS open,
+         toString(high) AS high, toString(low) AS low,
+         toString(close) AS close, toString(vwap) AS vwap,
+         toString(volume) AS volume, trade_count
+       FROM ${db}.${goldNames("1m").view}`,
+    )
+  ) {
+    gold.set(`${s(r.symbol)}|${n(r.b)}`, {
+      open: s(r.open),
+      high: s(r.high),
+      low: s(r.low),
+      close: s(r.close),
+      vwap: s(r.vwap),
+      volume: s(r.volume),
+      count: n(r.trade_count),
+    });
+  }
+  // The recording covers every minute after the one of its first trade
+  // and ending by its last trade (no gaps: checked above).
+  const span = spanUs("1m");
+  for (const [symbol, range] of ranges) {
+    const restPair = pairs.get(symbol);
+    if (restPair === undefined) continue;
+    const fromUs = Math.floor(range.first / span) * span + span;
+    const toUs = Math.min(range.last, nowUs);
+    if (fromUs + span > toUs) continue;
+    counts.symbols!++;
+    const answer = await rest.ohlc(restPair, { interval: 1 });
+    for (const row of answer.rows.slice(0, -1)) {
+      const startUs = row[0] * 1e6;
+      if (startUs < fromUs || startUs + span > toUs) continue;
+      counts.compared!++;
+      const got = gold.get(`${symbol}|${row[0]}`);
+      if (row[7] === 0) {
+        if (got !== undefined) {
+          counts.extra!++;
+          examples.push(`1m ${symbol} ${row[0]}: gold row where REST has none`);
+        }
+        continue;
+      }
+      const want: GoldRow = {
+        open: row[1],
+        high: row[2],
+        low: row[3],
+        close: row[4],
+        vwap: row[5],
+        volume: row[6],
+        count: row[7],
+      };
+      if (got === undefined) {
+        counts.missing!++;
+        examples.push(`1m ${symbol} ${row[0]}: no gold row`);
+      } else if (!sameCandle(got, want)) {
+        counts.wrong!++;
+        examples.push(
+          `1m ${symbol} ${
+            row[0]
+          }: gold ${got.close}/${got.count} vs REST ${want.close}/${want.count}`,
+        );
+      }
+    }
+  }
+  return check(
+    "gold_matches_rest_ohlc",
+    counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
+      counts.extra === 0,
+    `gold = REST OHLC for fully recorded closed minutes: ${counts.compared} compared over ${counts.symbols} symbols, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
     counts,
     examples,
   );
