@@ -134,12 +134,15 @@ function commandLogger(
       );
     }
     const encoder = new TextEncoder();
+    // A socket's close can be reported after the run ended: dropped.
+    let closed = false;
     return {
       logger: new Logger({
         redactor,
         level: level ?? "info",
         now: io.now,
         sink: (line) => {
+          if (closed) return;
           const bytes = encoder.encode(`${line}\n`);
           let written = 0;
           while (written < bytes.length) {
@@ -147,7 +150,10 @@ function commandLogger(
           }
         },
       }),
-      close: () => file.close(),
+      close: () => {
+        closed = true;
+        file.close();
+      },
     };
   }
   if (level === undefined) return { logger: undefined, close: () => {} };

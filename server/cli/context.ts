@@ -352,9 +352,11 @@ export function commandFetch(
       ...init,
       headers: { ...toRecord(init?.headers), [REQUEST_ID_HEADER]: run.id },
     });
-  const traced = run.logger === undefined
-    ? tagged
-    : tracedFetch(tagged, { logger: run.logger, mint: run.mint });
+  const traced = run.logger === undefined ? tagged : tracedFetch(tagged, {
+    logger: run.logger,
+    mint: run.mint,
+    publicLevel: "info",
+  });
   return (input, init) => withRequestId(run.id, () => traced(input, init));
 }
 

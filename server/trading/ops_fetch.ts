@@ -14,7 +14,7 @@
  */
 
 import type { FetchLike } from "@krakked/core/rest/client";
-import type { Logger } from "@krakked/core/log";
+import type { Logger, LogLevel } from "@krakked/core/log";
 import { currentRequestId, type IdMint } from "../http/request_id.ts";
 import type { OpsMonitor } from "./ops.ts";
 
@@ -72,7 +72,8 @@ function orderFields(body: unknown): OrderFields {
  * Wrap a fetch for the server's REST client.
  *
  * @param inner The real fetch.
- * @param options Logger, id mint and the ops monitor.
+ * @param options Logger, id mint, the ops monitor and the level of public
+ *   calls' lines.
  * @returns The traced fetch.
  * @example
  * ```ts ignore
@@ -81,9 +82,20 @@ function orderFields(body: unknown): OrderFields {
  */
 export function tracedFetch(
   inner: FetchLike,
-  options: { logger: Logger; mint: IdMint; ops?: OpsMonitor },
+  options: {
+    logger: Logger;
+    mint: IdMint;
+    ops?: OpsMonitor;
+    /**
+     * Level of a successful public call's line (default `debug`: the
+     * server caches and coalesces them across callers; a CLI run, whose
+     * calls are its own, logs them at `info`).
+     */
+    publicLevel?: LogLevel;
+  },
 ): FetchLike {
   const { logger, mint, ops } = options;
+  const publicLevel = options.publicLevel ?? "debug";
   return async (input, init) => {
     const url = typeof input === "string"
       ? input
@@ -110,7 +122,7 @@ export function tracedFetch(
       ops?.upstreamCall(method, response.status < 500, tradingPair);
       // Public calls are cached and coalesced across callers: debug only.
       logger.log(
-        isPrivate || response.status >= 400 ? "info" : "debug",
+        isPrivate || response.status >= 400 ? "info" : publicLevel,
         "upstream",
         {
           ...base,
