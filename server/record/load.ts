@@ -259,6 +259,7 @@ function natsServers(url: string): string[] {
 }
 
 const TIMEOUT = Symbol("timeout");
+const decoder = new TextDecoder();
 
 function later(
   ms: number,
@@ -389,7 +390,7 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
     const seen = new Set<string>();
     for (const m of batch) {
       if (m.redelivered) status.redelivered++;
-      const r = bronzeRowOf(new TextDecoder().decode(m.data), m.seq);
+      const r = bronzeRowOf(decoder.decode(m.data), m.seq);
       if ("reason" in r) {
         rejected++;
         log(`rejected stream seq ${m.seq}: ${r.reason}`);
