@@ -210,13 +210,18 @@ export class HttpSink implements ClickHouseSink {
     target: Extract<SinkTarget, { kind: "http" }>,
     options: { requestTimeoutMs?: number } = {},
   ): Promise<HttpSink> {
-    const { createClient } = await import("@clickhouse/client");
+    const { createClient, ClickHouseLogLevel } = await import(
+      "@clickhouse/client"
+    );
     const client = createClient({
       url: target.url,
       username: target.username,
       password: target.password,
       request_timeout: options.requestTimeoutMs ?? 30_000,
       clickhouse_settings: { ...READ_SETTINGS },
+      // Errors reach the caller as ClickHouseError; the client's own
+      // console logging would bypass the CLI's output and redactor.
+      log: { level: ClickHouseLogLevel.OFF },
     });
     const ping = await client.ping();
     if (!ping.success) {
@@ -420,6 +425,36 @@ export class ChdbSink implements ClickHouseSink {
       await this.#track(
         this.#native.InsertRawAsyncConnection(this.#conn, prefix, body, true),
       );
+    } catch (error) {
+      throw new ClickHouseError(message(error), { cause: error });
+    }
+  }
+
+  /**
+   * Run SQL text as given (it may name its own `FORMAT`), with an optional
+   * payload for an `INSERT … FORMAT …`; the raw output. For tools that
+   * speak SQL text (a ClickHouse HTTP front, a shell).
+   *
+   * @param sql The statement.
+   * @param payload Rows in the statement's input format (inserts only).
+   * @returns The output bytes (empty for an insert).
+   * @throws {ClickHouseError} With ClickHouse's message.
+   */
+  async raw(
+    sql: string,
+    payload?: Uint8Array,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    try {
+      if (payload !== undefined) {
+        await this.#track(
+          this.#native.InsertRawAsyncConnection(this.#conn, sql, payload, true),
+        );
+        return new Uint8Array(0);
+      }
+      const { bytes } = await this.#track(
+        this.#native.QueryAsyncConnection(this.#conn, sql, "TabSeparated"),
+      );
+      return new Uint8Array(bytes);
     } catch (error) {
       throw new ClickHouseError(message(error), { cause: error });
     }
