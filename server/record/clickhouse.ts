@@ -304,12 +304,28 @@ interface ChdbNative {
 
 let native: ChdbNative | undefined;
 
+/** The npm package holding chDB's native addon (in deno.json's imports). */
+const CHDB_PACKAGE = "@chdb/lib-linux-x64-gnu";
+
 async function loadChdb(): Promise<ChdbNative> {
   if (native === undefined) {
     // The platform package's index.js is `require('./chdb_node.node')`;
     // npm:chdb (the JS wrapper) lists darwin optional packages that do not
-    // resolve here, so the linux-x64 addon is imported directly.
-    const mod = await import("@chdb/lib-linux-x64-gnu");
+    // resolve here, so the linux-x64 addon is imported directly. The
+    // specifier is not a literal on purpose: `deno compile` would otherwise
+    // embed libchdb.so (566 MB) in the binary; chDB runs from source.
+    const specifier = CHDB_PACKAGE;
+    let mod: { default?: unknown };
+    try {
+      mod = await import(specifier);
+    } catch (error) {
+      throw new ClickHouseError(
+        `chDB is not available here (${CHDB_PACKAGE}, linux-x64, from source with --allow-ffi): ${
+          message(error)
+        }; use a ClickHouse server URL`,
+        { cause: error },
+      );
+    }
     native = (mod.default ?? mod) as ChdbNative;
   }
   return native;
