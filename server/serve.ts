@@ -51,6 +51,7 @@ import { RotatingLogFile } from "./trading/ops_log_file.ts";
 import { IdMint } from "./http/request_id.ts";
 import { RateLimiter } from "@krakked/core/rest/ratelimit";
 import { OrderService, PAPER_FILE, SIM_PAPER_FILE } from "./trading/orders.ts";
+import { startReposition } from "./trading/reposition.ts";
 
 /** The version reported by the server. */
 export const SERVER_VERSION = "0.1.0";
@@ -187,6 +188,7 @@ export async function startServe(
     orders,
     books,
   );
+  startRepositioner(context, rest, orders, accountView, started);
   const app = await buildApp(
     context,
     upstream,
@@ -587,6 +589,44 @@ async function startOrders(
     }`,
   );
   return orders;
+}
+
+/**
+ * Step 5b: the stale-order repositioner (`trading.reposition`, opt-in):
+ * amends or cancels old, far resting orders through the order service,
+ * so through the same gate; each action is logged and shown in the ops
+ * view.
+ */
+function startRepositioner(
+  context: ServeContext,
+  rest: RestClient,
+  orders: OrderService,
+  account: AccountService | undefined,
+  started: AsyncDisposableStack,
+): void {
+  const { config, settings } = context;
+  const policy = config.trading.reposition;
+  if (!policy.enabled) return;
+  const live = config.trading.mode === "live";
+  const service = startReposition({
+    config,
+    liveSwitch: settings.live || context.env("KRAKKED_LIVE") === "1",
+    orders,
+    logger: context.logger,
+    ...(context.ops ? { ops: context.ops } : {}),
+    ...(account ? { accountPhase: () => account.phase } : {}),
+    // Live amends and cancels are charged on the pair's trading counter:
+    // the repositioner leaves what would not fit for a later pass.
+    ...(live
+      ? { tradingCounter: (pair) => rest.limiter.snapshot("trading", pair) }
+      : {}),
+    mintId: () => context.mint.next("p"),
+  });
+  if (service === undefined) return;
+  started.defer(() => service.close());
+  context.say(
+    `Repositioner: ${policy.action} resting orders older than ${policy.max_age_seconds} s and more than ${policy.distance_bps} bps from the touch (at most ${policy.max_actions_per_minute} a minute)`,
+  );
 }
 
 /** The paper account's file, or none (memory only) without a config directory. */

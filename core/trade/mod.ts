@@ -244,6 +244,7 @@ export {
   repositionHalt,
   type RepositionInput,
   type RepositionOrder,
+  repositionOrderOf,
   type RepositionOutcome,
   type RepositionPass,
   type RepositionPlan,

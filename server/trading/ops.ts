@@ -404,6 +404,39 @@ export class OpsMonitor {
   }
 
   /**
+   * Record an order action that is not a lifecycle event (the stale-order
+   * repositioner's amends and cancels, with their reason) among the order
+   * events, and write its log line with `order`, the given fields and the
+   * current `rid`, as {@linkcode orderEvent} does.
+   *
+   * @param entry The order's key, the event type, a one-line detail, the
+   *   log level (default `info`) and extra log fields.
+   */
+  orderAction(entry: {
+    order: string | null;
+    type: string;
+    detail: string;
+    level?: "info" | "warn";
+    fields?: Record<string, unknown>;
+  }): void {
+    const rid = currentRequestId();
+    push(this.#orders, {
+      atMs: this.#now(),
+      order: entry.order,
+      type: entry.type,
+      detail: entry.detail,
+      ...(rid === undefined ? {} : { rid }),
+    }, this.#maxOrderEvents);
+    this.#logger.log(entry.level ?? "info", `order ${entry.type}`, {
+      ...(entry.order === null ? {} : { order: entry.order }),
+      ...entry.fields,
+      detail: entry.detail,
+      ...(rid === undefined ? {} : { rid }),
+    });
+    this.#changed();
+  }
+
+  /**
    * Where the dead-man switch state is read from.
    *
    * @param read Returns the switch's state, or `undefined` when not armed.

@@ -491,7 +491,11 @@ function viewOf(tracked: TrackedOrder): OrderView {
     side: order.side,
     type: order.type,
     volume: order.volume,
-    price: order.price ?? null,
+    // As last amended (executions, or the paper broker's amend report).
+    price:
+      (order.type === "limit" || order.type === "iceberg"
+        ? tracked.state.limitPrice
+        : null) ?? order.price ?? null,
     filled: tracked.state.filledQty,
     status: tracked.state.status,
     stopLoss: order.stopLoss?.triggerPrice ?? null,
