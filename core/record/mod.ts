@@ -2,12 +2,25 @@
  * The market-data recorder's runtime-neutral core: Kraken WS v2 and REST
  * trades into BRONZE rows (as sent), SILVER rows (one exchange-neutral
  * schema) and GOLD candles (OHLCV at 1m … 1d), with gap detection on
- * Kraken's contiguous trade ids and a REST `Trades` backfill plan.
+ * Kraken's contiguous trade ids and a REST `Trades` backfill plan; and
+ * `book` frames recorded so a book can be rebuilt and verified at any instant.
  * docs/recorder.md describes the tables.
  *
  * @module
  */
 
+export {
+  BookRecorder,
+  type BookRowStatus,
+  type BookSnapshotRow,
+  type BookSymbol,
+  type BronzeBookRow,
+  isBookFrameText,
+  rebuildBook,
+  type RebuildFrame,
+  type RebuiltBook,
+  snapshotFrameText,
+} from "./book.ts";
 export {
   bronzeFromRestTrades,
   bronzeFromWsText,

@@ -88,6 +88,16 @@ export class TradeRecorder {
   }
 
   /**
+   * The WS `connection_id` a socket announced in its status frame.
+   *
+   * @param socket The socket's number.
+   * @returns The id, or `""` before its status frame.
+   */
+  connectionId(socket: number): string {
+    return this.#connectionIds.get(socket) ?? "";
+  }
+
+  /**
    * Where a symbol's trade ids stand.
    *
    * @param symbol WS v2 symbol.

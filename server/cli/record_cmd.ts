@@ -19,7 +19,12 @@ import {
   exportStore,
 } from "../record/export.ts";
 import type { TradeLog } from "../record/log.ts";
-import { type RecorderStatus, runRecorder } from "../record/run.ts";
+import {
+  type RecordChannel,
+  type RecorderStatus,
+  runRecorder,
+} from "../record/run.ts";
+import type { BookDepth } from "@krakked/core/ws/book";
 import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { type CheckResult, validateStore } from "../record/validate.ts";
 import {
@@ -37,7 +42,7 @@ import { untilStopped } from "./stop_signal.ts";
 
 /** Help text of `krakked record`. */
 export const RECORD_HELP =
-  `Usage: krakked record [<pair>...|--universe] [--channels trade] [--store PATH] [--log nats://HOST:PORT]
+  `Usage: krakked record [<pair>...|--universe] [--channels trade,book] [--store PATH] [--log nats://HOST:PORT]
        krakked record validate [--store PATH] [--max-latency-ms N] [--json]
        krakked record status [--store PATH] [--json]
        krakked record export [--format parquet|csv] [--out DIR] [--layers LIST] [--store PATH] [--json]
@@ -52,7 +57,12 @@ with the DuckDB CLI (see docs/recorder.md).
 
   <pair>...          pairs in any spelling (XBTUSD, BTC/USD, eth-usd)
   --universe         the configured universe instead of a list
-  --channels LIST    trade (book is not recorded yet)
+  --channels LIST    trade (default), book, or trade,book. book records every
+                     L2 frame (bronze_book_kraken: raw, checksum, verdict)
+                     and copies each verified book to book_snapshots, so a
+                     book can be rebuilt and verified at any instant
+  --book-depth N     10 (default), 25, 100, 500 or 1000
+  --book-snapshot-s N  seconds between book_snapshots rows (default 60)
   --store PATH       the DuckDB file (default <config dir>/record/market.duckdb)
   --log URL          also publish bronze to NATS JetStream (nats-server -js),
                      one message per trade, message id = the silver trade id;
@@ -88,6 +98,9 @@ export type RecordFlags =
     store: string | undefined;
     log: string | undefined;
     logReplicas: number | undefined;
+    channels: RecordChannel[];
+    bookDepth: BookDepth;
+    bookSnapshotS: number;
   }
   | {
     kind: "record";
@@ -196,23 +209,48 @@ export function parseRecordArgs(
   }
   const parsed = parseFlags(args, {
     booleans: ["universe"],
-    values: ["channels", "store", "log", "log-replicas"],
+    values: [
+      "channels",
+      "store",
+      "log",
+      "log-replicas",
+      "book-depth",
+      "book-snapshot-s",
+    ],
     positionals: ["pair"],
     minPositionals: 0,
     maxPositionals: Infinity,
   });
   if (parsed.kind !== "flags") return parsed;
-  const channels = (parsed.values.get("channels") ?? "trade").split(",")
-    .map((c) => c.trim()).filter((c) => c !== "");
-  for (const c of channels) {
-    if (c === "book") {
-      return usageError(
-        "--channels book is not recorded yet: only trade is implemented",
-      );
+  const channels: RecordChannel[] = [];
+  for (
+    const c of (parsed.values.get("channels") ?? "trade").split(",")
+      .map((c) => c.trim()).filter((c) => c !== "")
+  ) {
+    if (c !== "trade" && c !== "book") {
+      return usageError(`Unknown channel "${c}" for --channels (trade, book)`);
     }
-    if (c !== "trade") {
-      return usageError(`Unknown channel "${c}" for --channels (trade)`);
-    }
+    if (!channels.includes(c)) channels.push(c);
+  }
+  if (channels.length === 0) return usageError("--channels names no channel");
+  const depthText = choiceFlag(
+    parsed,
+    "book-depth",
+    ["10", "25", "100", "500", "1000"] as const,
+  );
+  if (isUsageError(depthText)) return depthText;
+  const snapshotS = integerFlag(parsed, "book-snapshot-s", {
+    min: 1,
+    max: 86_400,
+  });
+  if (isUsageError(snapshotS)) return snapshotS;
+  if (
+    !channels.includes("book") &&
+    (depthText !== undefined || snapshotS !== undefined)
+  ) {
+    return usageError(
+      "--book-depth and --book-snapshot-s need --channels book",
+    );
   }
   const log = parsed.values.get("log");
   if (log !== undefined && !log.startsWith("nats://")) {
@@ -235,6 +273,9 @@ export function parseRecordArgs(
     store: parsed.values.get("store"),
     log,
     logReplicas,
+    channels,
+    bookDepth: Number(depthText ?? 10) as BookDepth,
+    bookSnapshotS: snapshotS ?? 60,
   };
 }
 
@@ -339,6 +380,9 @@ export async function runRecord(
       wsUrl: ctx.config.connection.ws_public_url,
       symbols,
       ...(tradeLog !== undefined ? { tradeLog } : {}),
+      channels: flags.channels,
+      bookDepth: flags.bookDepth,
+      bookSnapshotMs: flags.bookSnapshotS * 1000,
       signal: stop.signal,
       now: io.now,
       log: (line) => writeLine(io.stderr, `record: ${line}`),
@@ -404,7 +448,9 @@ async function status(
          (SELECT count(*) FROM silver_trades)::BIGINT AS silver,
          (SELECT count(*) FROM ohlcv_1m)::BIGINT AS gold_1m,
          (SELECT count(*) FROM ohlcv_1d)::BIGINT AS gold_1d,
-         (SELECT count(*) FROM bronze_trades_kraken WHERE source = 'rest_backfill')::BIGINT AS backfilled`,
+         (SELECT count(*) FROM bronze_trades_kraken WHERE source = 'rest_backfill')::BIGINT AS backfilled,
+         (SELECT count(*) FROM bronze_book_kraken)::BIGINT AS book_frames,
+         (SELECT count(*) FROM book_snapshots)::BIGINT AS book_snapshots`,
     );
     tables = Object.fromEntries(
       Object.entries(row ?? {}).map(([k, v]) => [k, Number(v)]),
@@ -431,7 +477,7 @@ async function status(
   if (tables !== null) {
     writeLine(
       io.stdout,
-      `bronze ${tables.bronze} rows (${tables.backfilled} backfilled), silver ${tables.silver}, gold 1m ${tables.gold_1m}, 1d ${tables.gold_1d}`,
+      `bronze ${tables.bronze} rows (${tables.backfilled} backfilled), silver ${tables.silver}, gold 1m ${tables.gold_1m}, 1d ${tables.gold_1d}, book ${tables.book_frames} frames and ${tables.book_snapshots} snapshots`,
     );
     for (const s of symbols) {
       writeLine(

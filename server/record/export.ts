@@ -9,6 +9,9 @@
  * OUT/bronze_trades_kraken/exchange=kraken/date=…/…
  * ```
  *
+ * Bronze covers trades, their frames, and the `book` channel's frames and
+ * snapshots.
+ *
  * The partition columns live in the directory names, not the files (read
  * them back with `read_parquet('OUT/silver_trades/**\/*.parquet',
  * hive_partitioning = true)`; Spark, Polars, pandas and ClickHouse read the
@@ -72,6 +75,18 @@ export function exportSources(): Source[] {
       layer: "bronze",
       select: `SELECT 'kraken' AS exchange,
         CAST(received_at AS DATE) AS "date", * FROM bronze_frames_kraken`,
+    },
+    {
+      table: "bronze_book_kraken",
+      layer: "bronze",
+      select: `SELECT 'kraken' AS exchange,
+        CAST(received_at AS DATE) AS "date", * FROM bronze_book_kraken`,
+    },
+    {
+      table: "book_snapshots",
+      layer: "bronze",
+      select: `SELECT 'kraken' AS exchange,
+        CAST(taken_at AS DATE) AS "date", * FROM book_snapshots`,
     },
     {
       table: "silver_trades",

@@ -5,6 +5,12 @@
  * `flushMs`, and a backfill worker that fills trade-id gaps from REST
  * `Trades`, one gap at a time, marked `rest_backfill`.
  *
+ * With the `book` channel, each symbol's L2 book is subscribed too, and a
+ * core `BookRecorder` (the WS client's `BookSet`, checksum verified per
+ * frame) turns every book frame into a bronze row; every `bookSnapshotMs`
+ * (wall clock) each verified book is copied into `book_snapshots`, so a
+ * rebuild at any instant starts near it (server/record/book.ts).
+ *
  * Two clocks: `now` decides which buckets are closed (the market's clock;
  * a simulator can run it fast), `wallNow` stamps receive and silver times,
  * so receive-to-silver latency is real whatever the market clock does. In
@@ -14,6 +20,12 @@
  */
 
 import { backfillCursor, type TradeGap } from "@krakked/core/record/gaps";
+import {
+  BookRecorder,
+  type BookSnapshotRow,
+  type BronzeBookRow,
+} from "@krakked/core/record/mod";
+import type { BookDepth } from "@krakked/core/ws/book";
 import { type RecordBatch, TradeRecorder } from "@krakked/core/record/recorder";
 import { tapWebSocket } from "@krakked/core/record/tap";
 import type { TradesResult } from "@krakked/core/rest/types";
@@ -58,11 +70,20 @@ export interface RecorderOptions {
    * is committed to the store (see server/record/log.ts).
    */
   tradeLog?: TradeLog;
+  /** Channels recorded (default `["trade"]`). */
+  channels?: readonly RecordChannel[];
+  /** Book depth subscribed with the `book` channel (default 10). */
+  bookDepth?: BookDepth;
+  /** How often each verified book is copied to `book_snapshots`, wall ms (default 60,000). */
+  bookSnapshotMs?: number;
   /** Progress and event lines. */
   log?: (line: string) => void;
   /** Called after every commit with the running figures. */
   onStatus?: (status: RecorderStatus) => void;
 }
+
+/** A recorded WS channel. */
+export type RecordChannel = "trade" | "book";
 
 /** Running figures of a recorder. */
 export interface RecorderStatus {
@@ -98,6 +119,12 @@ export interface RecorderStatus {
   rejectedRows: number;
   /** Last commit, ms (wall). */
   lastCommitAtMs: number | undefined;
+  /** Book frame rows committed (with the `book` channel). */
+  bookRows: number;
+  /** Book snapshots committed. */
+  bookSnapshots: number;
+  /** Book frames whose checksum failed (each resubscribes its symbol). */
+  bookMismatches: number;
 }
 
 /**
@@ -140,7 +167,28 @@ export async function runRecorder(
     backfill: undefined,
     rejectedRows: 0,
     lastCommitAtMs: undefined,
+    bookRows: 0,
+    bookSnapshots: 0,
+    bookMismatches: 0,
   };
+  const channels = new Set(options.channels ?? ["trade"]);
+  const bookDepth = options.bookDepth ?? 10;
+  const bookSnapshotMs = options.bookSnapshotMs ?? 60_000;
+  const books = channels.has("book")
+    ? new BookRecorder({
+      symbols: options.symbols.map((s) => ({
+        symbol: s.exchangeSymbol,
+        priceDecimals: s.priceDecimals,
+        qtyDecimals: s.volumeDecimals,
+      })),
+      depth: bookDepth,
+      nextSeq: await store.nextBookSeq(),
+    })
+    : undefined;
+  // Streams are `<run>:<socket>`: a book never continues across them.
+  const runId = crypto.randomUUID().slice(0, 8);
+  let pendingBook: BronzeBookRow[] = [];
+  const lastSnapshotAt = new Map<string, number>();
   let pending: RecordBatch = { bronze: [], silver: [], gaps: [], rejected: [] };
   const gaps: TradeGap[] = [];
   // Wakes the backfill worker when a gap arrives.
@@ -159,7 +207,24 @@ export async function runRecorder(
     WebSocket: tapWebSocket(
       options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor),
       (text, socket) => {
-        const batch = recorder.onFrame(text, socket, wallNow() * 1000);
+        const receivedUs = wallNow() * 1000;
+        const batch = recorder.onFrame(text, socket, receivedUs);
+        if (books !== undefined) {
+          const rows = books.onFrame(text, {
+            stream: `${runId}:${socket}`,
+            receivedUs,
+            connectionId: recorder.connectionId(socket),
+          });
+          for (const row of rows) {
+            pendingBook.push(row);
+            if (row.status === "mismatch") {
+              status.bookMismatches++;
+              log(
+                `book ${row.symbol} checksum mismatch at seq ${row.seq}: resubscribing`,
+              );
+            }
+          }
+        }
         if (batch.bronze.length === 0 && batch.gaps.length === 0) return;
         take(batch);
         for (const gap of batch.gaps) {
@@ -192,11 +257,26 @@ export async function runRecorder(
     "subscription_error",
     (e) => log(`subscription error ${e.symbol ?? ""}: ${e.error}`),
   );
-  const subscription = ws.subscribe({
-    channel: "trade",
-    symbol: options.symbols.map((s) => s.exchangeSymbol),
-    snapshot: true,
-  });
+  const subscriptions = [];
+  if (channels.has("trade")) {
+    subscriptions.push(ws.subscribe({
+      channel: "trade",
+      symbol: options.symbols.map((s) => s.exchangeSymbol),
+      snapshot: true,
+    }));
+  }
+  if (books !== undefined) {
+    for (const s of options.symbols) {
+      subscriptions.push(ws.subscribe({
+        channel: "book",
+        symbol: s.exchangeSymbol,
+        depth: bookDepth,
+        snapshot: true,
+        priceDecimals: s.priceDecimals,
+        qtyDecimals: s.volumeDecimals,
+      }));
+    }
+  }
   ws.connect();
 
   // Writer: one commit at a time.
@@ -207,6 +287,31 @@ export async function runRecorder(
       const batch = pending;
       pending = { bronze: [], silver: [], gaps: [], rejected: [] };
       const nowUs = options.now() * 1000;
+      if (books !== undefined) {
+        const rows = pendingBook;
+        pendingBook = [];
+        const snapshots: BookSnapshotRow[] = [];
+        const wall = wallNow();
+        for (const symbol of books.symbols) {
+          if (
+            wall - (lastSnapshotAt.get(symbol) ?? -Infinity) < bookSnapshotMs
+          ) {
+            continue;
+          }
+          const snapshot = books.snapshot(symbol);
+          if (snapshot === undefined) continue;
+          snapshots.push(snapshot);
+          lastSnapshotAt.set(symbol, wall);
+        }
+        const written = await store.writeBook(rows, snapshots);
+        status.bookRows += written.rows;
+        status.bookSnapshots += written.snapshots;
+        if (rows.length > 0 && batch.bronze.length === 0) {
+          status.commits++;
+          status.lastCommitAtMs = wallNow();
+          options.onStatus?.({ ...status });
+        }
+      }
       if (batch.bronze.length === 0) {
         status.goldRows += await store.flushGold(nowUs);
         return;
@@ -283,7 +388,7 @@ export async function runRecorder(
     if (signal.aborted) resolve();
     signal.addEventListener("abort", () => resolve(), { once: true });
   });
-  subscription.release();
+  for (const sub of subscriptions) sub.release();
   ws.close();
   status.wsState = "closed";
   wake();

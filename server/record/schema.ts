@@ -82,6 +82,32 @@ export function schemaSql(): string[] {
       silver_at TIMESTAMP NOT NULL,
       source VARCHAR NOT NULL,
       original MAP(VARCHAR, VARCHAR) NOT NULL)`,
+    // Book frames as received, one row per entry (core/record/book.ts).
+    `CREATE TABLE IF NOT EXISTS bronze_book_kraken (
+      seq BIGINT NOT NULL,
+      symbol VARCHAR NOT NULL,
+      type VARCHAR NOT NULL,
+      checksum UBIGINT NOT NULL,
+      timestamp VARCHAR NOT NULL,
+      bid_levels INTEGER NOT NULL,
+      ask_levels INTEGER NOT NULL,
+      status VARCHAR NOT NULL,
+      depth INTEGER NOT NULL,
+      received_at TIMESTAMP NOT NULL,
+      connection_id VARCHAR NOT NULL,
+      stream VARCHAR NOT NULL,
+      raw VARCHAR NOT NULL)`,
+    // Verified books copied every so often: where a rebuild starts.
+    `CREATE TABLE IF NOT EXISTS book_snapshots (
+      symbol VARCHAR NOT NULL,
+      seq BIGINT NOT NULL,
+      stream VARCHAR NOT NULL,
+      taken_at TIMESTAMP NOT NULL,
+      depth INTEGER NOT NULL,
+      checksum UBIGINT NOT NULL,
+      bids STRUCT(price VARCHAR, qty VARCHAR)[] NOT NULL,
+      asks STRUCT(price VARCHAR, qty VARCHAR)[] NOT NULL,
+      PRIMARY KEY (symbol, seq))`,
   ];
   for (const tf of GOLD_TIMEFRAMES) {
     statements.push(
@@ -165,6 +191,31 @@ export const STAGE_COLUMNS = {
     last_trade_id: "BIGINT",
   },
   stage_buckets: { symbol: "VARCHAR", bucket_us: "BIGINT" },
+  stage_book: {
+    seq: "BIGINT",
+    symbol: "VARCHAR",
+    type: "VARCHAR",
+    checksum: "UBIGINT",
+    timestamp: "VARCHAR",
+    bid_levels: "INTEGER",
+    ask_levels: "INTEGER",
+    status: "VARCHAR",
+    depth: "INTEGER",
+    received_us: "BIGINT",
+    connection_id: "VARCHAR",
+    stream: "VARCHAR",
+    raw: "VARCHAR",
+  },
+  stage_book_snapshots: {
+    symbol: "VARCHAR",
+    seq: "BIGINT",
+    stream: "VARCHAR",
+    taken_us: "BIGINT",
+    depth: "INTEGER",
+    checksum: "UBIGINT",
+    bids: "JSON",
+    asks: "JSON",
+  },
 } as const;
 
 /** A staging table's name. */
@@ -233,6 +284,24 @@ export const INSERT_REJECTED = `INSERT INTO bronze_trades_kraken
   WHERE NOT EXISTS (
     SELECT 1 FROM bronze_trades_kraken t
     WHERE t.symbol = b.symbol AND t.trade_id = b.trade_id)`;
+
+/** Staged book rows into bronze, unless stored already (`$1`/`$2` bound the seqs compared). */
+export const INSERT_BOOK = `INSERT INTO bronze_book_kraken
+  SELECT seq, symbol, type, checksum, timestamp, bid_levels, ask_levels,
+    status, depth, make_timestamp(received_us), connection_id, stream, raw
+  FROM stage_book s
+  WHERE NOT EXISTS (
+    SELECT 1 FROM bronze_book_kraken b
+    WHERE b.seq = s.seq AND b.seq BETWEEN $1 AND $2)`;
+
+/** A staged level list as `STRUCT(price, qty)[]`. */
+const LEVELS = `'[{"price":"VARCHAR","qty":"VARCHAR"}]'`;
+
+/** Staged book snapshots, replacing one at the same (symbol, seq). */
+export const INSERT_BOOK_SNAPSHOTS = `INSERT OR REPLACE INTO book_snapshots
+  SELECT symbol, seq, stream, make_timestamp(taken_us), depth, checksum,
+    from_json(bids, ${LEVELS}), from_json(asks, ${LEVELS})
+  FROM stage_book_snapshots`;
 
 /** Replaces gold rows of one timeframe with the staged ones (`$1` = build time, µs). */
 export function insertGoldSql(timeframe: GoldTimeframe): string {

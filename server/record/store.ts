@@ -40,6 +40,7 @@ import {
   DuckDBInstance,
   type DuckDBValue,
 } from "@duckdb/node-api";
+import type { BookSnapshotRow, BronzeBookRow } from "@krakked/core/record/mod";
 import type { BronzeSource, BronzeTrade } from "@krakked/core/record/bronze";
 import type { TrackedSymbol } from "@krakked/core/record/gaps";
 import {
@@ -69,6 +70,8 @@ import {
   BULK_NEW,
   BULK_ROWS,
   goldTable,
+  INSERT_BOOK,
+  INSERT_BOOK_SNAPSHOTS,
   INSERT_BRONZE,
   INSERT_FRAMES,
   INSERT_REJECTED,
@@ -443,6 +446,88 @@ export class RecordStore implements AsyncDisposable {
       await this.#db.run("ROLLBACK").catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * Write book frame rows and snapshots in one transaction (a row whose
+   * sequence number is stored already is skipped).
+   *
+   * @param rows Bronze book rows (core's `BookRecorder`).
+   * @param snapshots Verified books copied at a sequence number.
+   * @returns Rows and snapshots written.
+   * @throws {Error} DuckDB's error; the transaction is rolled back.
+   */
+  async writeBook(
+    rows: readonly BronzeBookRow[],
+    snapshots: readonly BookSnapshotRow[] = [],
+  ): Promise<{ rows: number; snapshots: number }> {
+    if (rows.length === 0 && snapshots.length === 0) {
+      return { rows: 0, snapshots: 0 };
+    }
+    let minSeq = Infinity;
+    let maxSeq = -Infinity;
+    for (const r of rows) {
+      if (r.seq < minSeq) minSeq = r.seq;
+      if (r.seq > maxSeq) maxSeq = r.seq;
+    }
+    await this.#stageJson(
+      "stage_book",
+      rows.map((r) => [
+        r.seq,
+        r.symbol,
+        r.type,
+        r.checksum,
+        r.timestamp,
+        r.bidLevels,
+        r.askLevels,
+        r.status,
+        r.depth,
+        r.receivedUs,
+        r.connectionId,
+        r.stream,
+        r.raw,
+      ]),
+    );
+    await this.#stageJson(
+      "stage_book_snapshots",
+      snapshots.map((s) => [
+        s.symbol,
+        s.seq,
+        s.stream,
+        s.takenUs,
+        s.depth,
+        s.checksum,
+        JSON.stringify(s.bids.map((l) => ({ price: l.price, qty: l.qty }))),
+        JSON.stringify(s.asks.map((l) => ({ price: l.price, qty: l.qty }))),
+      ]),
+    );
+    await this.#db.run("BEGIN TRANSACTION");
+    try {
+      const written = rows.length === 0 ? 0 : (await this.#db.run(
+        INSERT_BOOK,
+        [minSeq, maxSeq],
+      )).rowsChanged;
+      const snaps = snapshots.length === 0
+        ? 0
+        : (await this.#db.run(INSERT_BOOK_SNAPSHOTS)).rowsChanged;
+      await this.#db.run("COMMIT");
+      return { rows: written, snapshots: snaps };
+    } catch (error) {
+      await this.#db.run("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * The next book sequence number (one above the highest stored).
+   *
+   * @returns A sequence number.
+   */
+  async nextBookSeq(): Promise<number> {
+    const [row] = await this.query(
+      `SELECT coalesce(max(seq), 0) + 1 AS next FROM bronze_book_kraken`,
+    );
+    return num(row?.next);
   }
 
   /**

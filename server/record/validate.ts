@@ -10,7 +10,10 @@
  *   `OHLC` for every bucket the recording covers completely;
  * - data quality: no duplicate ids, no gaps in the trade ids, timestamps
  *   ordered with the ids, positive prices and quantities, and the
- *   receive-to-silver latency percentiles against a limit.
+ *   receive-to-silver latency percentiles against a limit;
+ * - books (with the `book` channel): rebuilt at a few instants from the
+ *   stored snapshots and deltas, each verified against Kraken's checksum
+ *   (server/record/book.ts).
  *
  * @module
  */
@@ -24,6 +27,7 @@ import {
 } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
 import type { OhlcResult } from "@krakked/core/rest/types";
+import { verifyBooks } from "./book.ts";
 import type { RecordStore, Row } from "./store.ts";
 
 /** One check's outcome. */
@@ -113,7 +117,39 @@ export async function validateStore(
   out.push(await orderedTimestamps(store));
   out.push(await positiveValues(store));
   out.push(await latency(store, options.maxLatencyMs ?? 250));
+  out.push(await booksRebuilt(store));
   return out;
+}
+
+async function booksRebuilt(store: RecordStore): Promise<CheckResult> {
+  const v = await verifyBooks(store);
+  const counts = {
+    symbols: v.symbols,
+    frames: v.frames,
+    snapshots: v.snapshots,
+    instants: v.instants,
+    snapshotsCompared: v.snapshotsCompared,
+    liveMismatches: v.liveMismatches,
+    failures: v.failures.length,
+  };
+  if (v.frames === 0) {
+    return check(
+      "book_rebuild",
+      true,
+      "books: none recorded (record with --channels trade,book)",
+      counts,
+    );
+  }
+  const ok = v.failures.length === 0 && v.instants > 0;
+  return check(
+    "book_rebuild",
+    ok,
+    `books rebuild and verify: ${v.symbols} symbols, ${v.frames} frames; ${v.instants} instants match the stored checksum, ${v.snapshotsCompared} stored snapshots equal a rebuild (${v.liveMismatches} failed their checksum live and were resynced)${
+      v.instants === 0 ? "; no instant with a verified live book" : ""
+    }`,
+    counts,
+    v.failures,
+  );
 }
 
 async function bronzeNative(store: RecordStore): Promise<CheckResult> {

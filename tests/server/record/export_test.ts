@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GOLD_TIMEFRAMES } from "../../../core/record/gold.ts";
+import { BookRecorder } from "../../../core/record/book.ts";
 import { TradeRecorder } from "../../../core/record/recorder.ts";
 import { canonicalSymbol } from "../../../core/record/silver.ts";
 import { exportStore } from "../../../server/record/export.ts";
@@ -45,6 +46,34 @@ async function filledStore(path: string): Promise<RecordStore> {
   await store.query(
     `INSERT INTO ohlcv_1m SELECT 'testex', * EXCLUDE (exchange) FROM ohlcv_1m`,
   );
+  // Book frames on both sides of the midnight, and a snapshot.
+  const books = new BookRecorder({
+    symbols: [{ symbol: "BTC/USD" }],
+    nextSeq: await store.nextBookSeq(),
+  });
+  const frame =
+    '{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",' +
+    '"bids":[{"price":45283.5,"qty":0.10000000}],' +
+    '"asks":[{"price":45285.2,"qty":0.00100000}],"checksum":2383917627}]}';
+  const rows = [
+    ...books.onFrame(frame, {
+      stream: "r:1",
+      receivedUs: Date.UTC(2026, 0, 1, 23, 59) * 1000,
+      connectionId: "c",
+    }),
+    ...books.onFrame(frame, {
+      stream: "r:1",
+      receivedUs: Date.UTC(2026, 0, 2, 0, 1) * 1000,
+      connectionId: "c",
+    }),
+  ];
+  const written = await store.writeBook(rows, [books.snapshot("BTC/USD")!]);
+  assert.deepEqual(written, { rows: 2, snapshots: 1 });
+  // Written again (a retried flush): nothing new.
+  assert.deepEqual(
+    (await store.writeBook(rows, [])).rows,
+    0,
+  );
   return store;
 }
 
@@ -63,6 +92,8 @@ Deno.test("record export --format parquet: every table partitioned by exchange a
     assert.deepEqual(
       tables.map((t) => t.table).sort(),
       [
+        "book_snapshots",
+        "bronze_book_kraken",
         "bronze_frames_kraken",
         "bronze_trades_kraken",
         "silver_trades",

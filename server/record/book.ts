@@ -1,0 +1,279 @@
+/**
+ * Books out of the store: rebuild a symbol's L2 book at any instant from
+ * the nearest stored snapshot and the deltas after it (core's
+ * `rebuildBook`, which verifies every frame against Kraken's checksum),
+ * and the `record validate` check that does so at a few instants.
+ *
+ * @module
+ */
+
+import type { BookDepth } from "@krakked/core/ws/book";
+import {
+  type BookSnapshotRow,
+  rebuildBook,
+  type RebuildFrame,
+  type RebuiltBook,
+} from "@krakked/core/record/mod";
+import type { RecordStore, Row } from "./store.ts";
+
+/** A book rebuilt at an instant. */
+export interface BookAt extends RebuiltBook {
+  /** WS v2 symbol. */
+  symbol: string;
+  /** The instant, µs: every frame received by then is applied. */
+  atUs: number;
+  /** The stored snapshot it started from, if any (its seq). */
+  fromSeq: number | undefined;
+  /** The stored verdict of the last frame (`applied` when the live book was verified there). */
+  liveStatus: string | undefined;
+}
+
+function n(value: unknown): number {
+  return typeof value === "bigint" ? Number(value) : Number(value ?? 0);
+}
+
+function s(value: unknown): string {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+/** Levels read back as JSON text (DuckDB lists are not JS arrays). */
+function levels(value: unknown): { price: string; qty: string }[] {
+  const list = JSON.parse(s(value) || "[]") as { price: string; qty: string }[];
+  return list.map((l) => ({ price: s(l.price), qty: s(l.qty) }));
+}
+
+function snapshotOf(r: Row): BookSnapshotRow {
+  return {
+    symbol: s(r.symbol),
+    seq: n(r.seq),
+    stream: s(r.stream),
+    takenUs: n(r.taken_us),
+    depth: n(r.depth) as BookDepth,
+    checksum: n(r.checksum),
+    bids: levels(r.bids),
+    asks: levels(r.asks),
+  };
+}
+
+const SNAPSHOT_COLUMNS = `symbol, seq, stream, epoch_us(taken_at) AS taken_us,
+  depth, checksum, CAST(to_json(bids) AS VARCHAR) AS bids,
+  CAST(to_json(asks) AS VARCHAR) AS asks`;
+
+/** Precisions of a WS symbol from `record_symbols` (none when unregistered). */
+async function precisions(
+  store: RecordStore,
+  symbol: string,
+): Promise<{ priceDecimals?: number; qtyDecimals?: number }> {
+  const [row] = await store.query(
+    `SELECT price_decimals, volume_decimals FROM record_symbols
+     WHERE exchange = 'kraken' AND upper(exchange_symbol) = upper($1)`,
+    [symbol],
+  );
+  return row === undefined ? {} : {
+    priceDecimals: n(row.price_decimals),
+    qtyDecimals: n(row.volume_decimals),
+  };
+}
+
+/**
+ * Rebuild a book through a stored sequence number: from the latest stored
+ * snapshot at or before it (or from the symbol's first frame), then every
+ * frame up to it.
+ *
+ * @param store An open store.
+ * @param symbol WS v2 symbol.
+ * @param seq The last frame to apply.
+ * @param options `fromBefore`: start from a snapshot strictly before `seq`
+ *   (to check a stored snapshot against an independent rebuild).
+ * @returns The rebuilt book.
+ */
+export async function bookThrough(
+  store: RecordStore,
+  symbol: string,
+  seq: number,
+  options: { fromBefore?: boolean } = {},
+): Promise<RebuiltBook & { fromSeq: number | undefined }> {
+  const [snap] = await store.query(
+    `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots
+     WHERE symbol = upper($1) AND seq ${options.fromBefore ? "<" : "<="} $2
+     ORDER BY seq DESC LIMIT 1`,
+    [symbol, seq],
+  );
+  const from = snap === undefined ? undefined : snapshotOf(snap);
+  const frames = (await store.query(
+    `SELECT seq, stream, raw, status, checksum, depth FROM bronze_book_kraken
+     WHERE upper(symbol) = upper($1) AND seq > $2 AND seq <= $3 ORDER BY seq`,
+    [symbol, from?.seq ?? 0, seq],
+  )).map((r): RebuildFrame & { depth: number } => ({
+    seq: n(r.seq),
+    stream: s(r.stream),
+    raw: s(r.raw),
+    status: s(r.status) as RebuildFrame["status"],
+    checksum: n(r.checksum),
+    depth: n(r.depth),
+  }));
+  const depth = (from?.depth ?? frames[0]?.depth ?? 10) as BookDepth;
+  const book = rebuildBook({
+    symbol,
+    depth,
+    ...(await precisions(store, symbol)),
+    ...(from !== undefined ? { from } : {}),
+    frames,
+  });
+  return { ...book, fromSeq: from?.seq };
+}
+
+/**
+ * A symbol's book as it was at an instant (every frame received by then
+ * applied), rebuilt and verified.
+ *
+ * @param store An open store.
+ * @param symbol WS v2 symbol (`BTC/USD`).
+ * @param atUs The instant, µs since the Unix epoch.
+ * @returns The book; `integrity` is `empty` before the first frame.
+ */
+export async function bookAt(
+  store: RecordStore,
+  symbol: string,
+  atUs: number,
+): Promise<BookAt> {
+  const [last] = await store.query(
+    `SELECT seq, status FROM bronze_book_kraken
+     WHERE upper(symbol) = upper($1) AND received_at <= make_timestamp($2)
+     ORDER BY seq DESC LIMIT 1`,
+    [symbol, atUs],
+  );
+  const seq = last === undefined ? 0 : n(last.seq);
+  const book = await bookThrough(store, symbol, seq);
+  return {
+    ...book,
+    symbol: symbol.toUpperCase(),
+    atUs,
+    liveStatus: last === undefined ? undefined : s(last.status),
+  };
+}
+
+/** Counts and failures of {@linkcode verifyBooks}. */
+export interface BookVerification {
+  /** Symbols with book frames. */
+  symbols: number;
+  /** Book frame rows. */
+  frames: number;
+  /** Stored snapshots. */
+  snapshots: number;
+  /** Frames whose checksum failed live (Kraken's side, or a corrupted frame). */
+  liveMismatches: number;
+  /** Instants rebuilt where the live book was verified. */
+  instants: number;
+  /** Stored snapshots compared with a rebuild from the one before. */
+  snapshotsCompared: number;
+  /** What failed. */
+  failures: string[];
+}
+
+/**
+ * Rebuild books at a few instants per symbol and check each against the
+ * stored checksums: at evenly spaced instants the rebuilt book must be
+ * verified with the checksum of the last frame, and a few stored snapshots
+ * must equal (levels and checksum) a rebuild from the snapshot before them.
+ * Everywhere, the rebuild's verdict on each frame must equal the recorder's.
+ *
+ * @param store An open store.
+ * @param options Instants per symbol (default 5) and snapshots compared per
+ *   symbol (default 3).
+ * @returns The counts and failures.
+ */
+export async function verifyBooks(
+  store: RecordStore,
+  options: { instants?: number; snapshots?: number } = {},
+): Promise<BookVerification> {
+  const perSymbol = options.instants ?? 5;
+  const snapshotsPerSymbol = options.snapshots ?? 3;
+  const out: BookVerification = {
+    symbols: 0,
+    frames: 0,
+    snapshots: 0,
+    liveMismatches: 0,
+    instants: 0,
+    snapshotsCompared: 0,
+    failures: [],
+  };
+  const symbols = await store.query(
+    `SELECT symbol, count(*)::BIGINT AS frames,
+       count(*) FILTER (WHERE status = 'mismatch')::BIGINT AS mismatches,
+       epoch_us(min(received_at)) AS first_us, epoch_us(max(received_at)) AS last_us
+     FROM bronze_book_kraken GROUP BY symbol ORDER BY symbol`,
+  );
+  const [snapCount] = await store.query(
+    `SELECT count(*)::BIGINT AS n FROM book_snapshots`,
+  );
+  out.snapshots = n(snapCount?.n);
+  for (const row of symbols) {
+    const symbol = s(row.symbol);
+    out.symbols++;
+    out.frames += n(row.frames);
+    out.liveMismatches += n(row.mismatches);
+    const first = n(row.first_us);
+    const last = n(row.last_us);
+    const report = (what: string, book: RebuiltBook) => {
+      if (book.disagreements.length > 0) {
+        out.failures.push(
+          `${symbol} ${what}: the rebuild judged seq ${
+            book.disagreements.slice(0, 3).join(", ")
+          } differently from the recorder`,
+        );
+      }
+    };
+    for (let k = 1; k <= perSymbol; k++) {
+      const atUs = Math.round(first + ((last - first) * k) / perSymbol);
+      const book = await bookAt(store, symbol, atUs);
+      report(`at ${new Date(atUs / 1000).toISOString()}`, book);
+      if (book.liveStatus !== "applied") continue;
+      out.instants++;
+      if (
+        book.integrity !== "ok" || book.checksum !== book.expectedChecksum ||
+        !book.snapshotValid
+      ) {
+        out.failures.push(
+          `${symbol} at ${
+            new Date(atUs / 1000).toISOString()
+          }: rebuilt book is ${book.integrity}, checksum ${book.checksum} vs stored ${book.expectedChecksum}${
+            book.snapshotValid ? "" : " (its snapshot fails its checksum)"
+          }`,
+        );
+      }
+    }
+    const snaps = (await store.query(
+      `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots WHERE symbol = upper($1)
+       ORDER BY seq`,
+      [symbol],
+    )).map(snapshotOf);
+    const step = Math.max(1, Math.floor(snaps.length / snapshotsPerSymbol));
+    for (
+      let i = snaps.length - 1, c = 0;
+      i >= 0 && c < snapshotsPerSymbol;
+      i -= step, c++
+    ) {
+      const stored = snaps[i]!;
+      const book = await bookThrough(store, symbol, stored.seq, {
+        fromBefore: true,
+      });
+      out.snapshotsCompared++;
+      report(`snapshot ${stored.seq}`, book);
+      const same = book.integrity === "ok" &&
+        book.checksum === stored.checksum &&
+        JSON.stringify(book.bids) === JSON.stringify(stored.bids) &&
+        JSON.stringify(book.asks) === JSON.stringify(stored.asks);
+      if (!same) {
+        out.failures.push(
+          `${symbol} snapshot at seq ${stored.seq}: a rebuild from ${
+            book.fromSeq === undefined
+              ? "the first frame"
+              : `seq ${book.fromSeq}`
+          } gives ${book.integrity} checksum ${book.checksum}, stored ${stored.checksum}`,
+        );
+      }
+    }
+  }
+  return out;
+}
