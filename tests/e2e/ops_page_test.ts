@@ -165,6 +165,50 @@ Deno.test({
       await page.waitForFunction(() =>
         (document.getElementById("ops-view") as HTMLElement).hidden
       );
+
+      // A section the view has no layout for (a service reporting its
+      // actions, an order event of a new type) is drawn generically.
+      const other = await context.newPage();
+      other.on("pageerror", (error) => pageErrors.push(String(error)));
+      const atMs = Date.now();
+      await other.route(
+        "**/api/private/events?topics=ops",
+        (route) =>
+          route.fulfill({
+            status: 200,
+            headers: { "content-type": "text/event-stream" },
+            body: `event: ops\ndata: ${
+              JSON.stringify({
+                atMs,
+                tier: "pro",
+                rest: { level: 1, max: 20, decayPerSec: 1, queued: 0 },
+                orders: [{
+                  atMs,
+                  order: "userref:7",
+                  type: "reposition",
+                  detail: "amend 0.01 @ 101.5",
+                }],
+                repositionActions: [{
+                  atMs,
+                  order: "userref:7",
+                  action: "amend",
+                  reason: "resting 45 s, 60 bp from the touch",
+                }],
+              })
+            }\n\n`,
+          }),
+      );
+      await other.goto(`${server.url}/#/ops`);
+      const generic = other.locator("#ops-view table", {
+        hasText: "Reposition actions (1)",
+      });
+      await generic.waitFor({ timeout: WAIT_MS });
+      const genericText = (await generic.textContent())!;
+      assert.ok(genericText.includes("resting 45 s, 60 bp from the touch"));
+      assert.ok(genericText.includes("amend"));
+      await other.locator("#ops-view td", { hasText: /^reposition$/ })
+        .waitFor({ timeout: WAIT_MS });
+      await other.close();
       assert.deepEqual(pageErrors, []);
     } finally {
       await context?.close();
