@@ -840,7 +840,13 @@ export class OrderClient {
         : { ageMs: this.#now() - tracked.changedAtMs }),
       ...changes,
     });
-    if (tracked !== undefined) tracked.changedAtMs = this.#now();
+    if (tracked !== undefined) {
+      tracked.changedAtMs = this.#now();
+      // Kraken accepted it: the price as amended, until `executions` say more.
+      if (changes.limitPrice !== undefined) {
+        tracked.state.limitPrice = changes.limitPrice;
+      }
+    }
     this.#live = undefined;
     return ack;
   }
