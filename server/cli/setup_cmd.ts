@@ -31,7 +31,7 @@ import {
 import { readOptionalText, writePrivateFileAtomic } from "../deno/files.ts";
 import { type Parsed, parseFlags } from "./args.ts";
 import type { Command } from "./command.ts";
-import { loadContext } from "./context.ts";
+import { commandFetch, loadContext } from "./context.ts";
 import { categoryForKind, type ErrorCategory } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
@@ -411,7 +411,10 @@ export async function runSetupCli(
     validate: async (credentials) => {
       redactor.register(credentials.key);
       redactor.register(credentials.secret);
+      // The run's correlation id on the check call too.
+      const fetch = commandFetch();
       const client = new RestClient({
+        ...(fetch === undefined ? {} : { fetch }),
         baseUrl,
         timeoutMs,
         tier,
