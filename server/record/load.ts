@@ -351,7 +351,10 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
         next ??= iterator.next();
         const first = await next;
         next = undefined;
-        if (first.done) break;
+        if (first.done) {
+          if (signal.aborted) break;
+          throw new Error(`JetStream consumer ${durable} stopped delivering`);
+        }
         const batch: JsMsg[] = [first.value];
         const deadline = Date.now() + maxWaitMs;
         while (batch.length < batchSize && !signal.aborted) {
@@ -441,7 +444,10 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
             error instanceof Error ? error.message : String(error)
           }`,
         );
-        for (const m of batch) m.working();
+        try {
+          // Hold the batch: no redelivery while it is being retried.
+          for (const m of batch) m.working();
+        } catch { /* the connection is down; redelivery is harmless */ }
         const timer = later(delay);
         await timer.promise;
         delay = Math.min(delay * 2, 15_000);

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { jetstream } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { validateClickhouse } from "../../../server/record/clickhouse_validate.ts";
 import {
   type LoadBatch,
@@ -38,7 +40,7 @@ async function loadUntil(
 
 Deno.test({
   name:
-    "krakked load: JetStream → loader → ClickHouse (chDB) passes validation; a crash between insert and ack replays the batch without double counting",
+    "krakked load: JetStream → loader → ClickHouse (chDB) passes validation; a crash between insert and ack replays the batch without double counting; a poison message is rejected",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -48,7 +50,25 @@ Deno.test({
     const trades = generateTrades(5, 250);
     const now = Date.now() * 1000;
     for (const b of recordedBatches(trades, () => now)) await log.publish(b);
-    assert.equal(await log.count(), trades.length);
+    // A message silver cannot read (side "x"): acknowledged, counted, never
+    // inserted, and it does not block what follows.
+    const nc = await connect({ servers: nats.url.slice("nats://".length) });
+    await jetstream(nc).publish(
+      "bronze.kraken.BTC_USD",
+      JSON.stringify({
+        symbol: "BTC/USD",
+        side: "x",
+        price: "1",
+        qty: "1",
+        "ord_type": "limit",
+        "trade_id": 1,
+        timestamp: "2026-01-01T00:00:00Z",
+        "received_us": now,
+        source: "ws",
+      }),
+    );
+    await nc.close();
+    assert.equal(await log.count(), trades.length + 1);
 
     const base = {
       natsUrl: nats.url,
@@ -84,11 +104,11 @@ Deno.test({
     const second = await loadUntil(
       base,
       (s) =>
-        s.messages >= trades.length - 2 * 150 &&
+        s.messages >= trades.length + 1 - 2 * 150 &&
         s.present >= crashed!.inserted,
     );
     assert.ok(second.redelivered >= crashed.messages, JSON.stringify(second));
-    assert.equal(second.rejected, 0);
+    assert.equal(second.rejected, 1);
 
     const [c] = await sink.query(
       `SELECT (SELECT count() FROM kl.bronze_trades_kraken) AS bronze,
