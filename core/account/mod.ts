@@ -27,7 +27,7 @@ export type {
 } from "./history_cache.ts";
 export { cashFlowKind, cashFlows, netFlows, tradeFees } from "./ledger.ts";
 export type { CashFlow, CashFlowKind, NetFlow } from "./ledger.ts";
-export { computePnl, groupPnl } from "./pnl.ts";
+export { computePnl, groupPnl, remarkPnl } from "./pnl.ts";
 export type {
   AccountLot,
   AssetPosition,

@@ -465,6 +465,79 @@ export function computePnl(
   };
 }
 
+/**
+ * The same report at other marks: only the open lots are valued again
+ * (positions, unrealised P&L, performance, the unpriced marks), so a live
+ * view can follow prices without replaying the whole history.
+ * `remarkPnl(computePnl(t, f, { ...o, mark: a }), b)` equals
+ * `computePnl(t, f, { ...o, mark: b })`.
+ *
+ * @param report A report from {@linkcode computePnl} without `untilSec`.
+ * @param mark USD per unit now.
+ * @returns The report at the new marks.
+ * @throws {RangeError} For a report up to a past instant (its marks are rates).
+ * @example New marks
+ * ```ts
+ * import { computePnl, remarkPnl } from "./pnl.ts";
+ * const report = computePnl([
+ *   { id: "T1", pair: "XBTUSD", base: "BTC", quote: "USD", fees: [], side: "buy",
+ *     price: "100", vol: "2", cost: "200", timeSec: 1 },
+ * ], [], { rateAt: () => null, mark: () => "110" });
+ * remarkPnl(report, () => "130").unrealizedPnl; // "60"
+ * ```
+ */
+export function remarkPnl(
+  report: PnlReport,
+  mark: (asset: string) => string | null,
+): PnlReport {
+  if (report.untilSec !== null) {
+    throw new RangeError(
+      "A report up to a past instant is valued at its rates, not at marks",
+    );
+  }
+  const kept = report.unpriced.filter((u) => u.kind !== "mark");
+  const startMarks = report.unpriced.filter((u) =>
+    u.kind === "mark" && u.timeSec !== null
+  );
+  const endMarks: Unpriced[] = [];
+  let unrealized = "0";
+  const positions = report.positions.map((p): AssetPosition => {
+    const price = mark(p.asset);
+    const marked = markLots(p.lots, price);
+    if (marked.unrealizedPnl === null) {
+      endMarks.push({
+        kind: "mark",
+        id: p.asset,
+        asset: p.asset,
+        timeSec: null,
+      });
+    } else unrealized = addDecimal(unrealized, marked.unrealizedPnl);
+    return {
+      ...p,
+      costBasis: marked.costBasis,
+      mark: price,
+      unrealizedPnl: marked.unrealizedPnl,
+    };
+  });
+  const unpriced = [...kept, ...endMarks, ...startMarks];
+  const unrealizedChange = subtractDecimal(unrealized, report.unrealizedStart);
+  return {
+    ...report,
+    unrealizedPnl: unrealized,
+    unrealizedChange,
+    performance: addDecimal(
+      subtractDecimal(
+        addDecimal(report.realizedPnl, unrealizedChange),
+        report.fees,
+      ),
+      report.income,
+    ),
+    complete: unpriced.length === 0,
+    positions,
+    unpriced,
+  };
+}
+
 /** How to group a report. */
 export type PnlGrouping = "asset" | "pair" | "day";
 

@@ -24,6 +24,7 @@ import {
   groupPnl,
   type PnlGrouping,
   type PnlReport,
+  remarkPnl,
 } from "@krakked/core/account/pnl";
 import {
   CROSS_ASSETS,
@@ -394,6 +395,32 @@ export interface PnlJson {
   hydration: AccountData["hydration"] | null;
 }
 
+/** The history a P&L document is built from. */
+export type PnlInput =
+  & Pick<AccountData, "pairs" | "resolver" | "trades" | "flows">
+  & Partial<Pick<AccountData, "hydration">>;
+
+/**
+ * Replays the history into the FIFO report behind {@linkcode pnlDocument}
+ * (the expensive part: every trade and flow). Pure.
+ *
+ * @param data The account's history.
+ * @param flags The range (`sinceSec`).
+ * @param mark USD mid now per asset.
+ * @returns The whole-account report.
+ */
+export function pnlReport(
+  data: Pick<AccountData, "trades" | "flows">,
+  flags: Pick<PnlFlags, "sinceSec">,
+  mark: (asset: string) => string | null,
+): PnlReport {
+  return computePnl(data.trades, netFlows(data.flows), {
+    rateAt: tradeRates(data.trades),
+    mark,
+    ...(flags.sinceSec === undefined ? {} : { sinceSec: flags.sinceSec }),
+  });
+}
+
 /**
  * Builds the `pnl` document from loaded data. Pure.
  *
@@ -401,15 +428,16 @@ export interface PnlJson {
  *   `hydration` then).
  * @param flags Range, pair and grouping.
  * @param mark USD mid now per asset.
+ * @param replayed A {@linkcode pnlReport} of the same history and range
+ *   at older marks: only re-marked (`remarkPnl`), not replayed again.
  * @returns The document.
  * @throws {import("@krakked/core/market/pairs").UnknownPairError} For an unknown `--pair`.
  */
 export function pnlDocument(
-  data:
-    & Pick<AccountData, "pairs" | "resolver" | "trades" | "flows">
-    & Partial<Pick<AccountData, "hydration">>,
+  data: PnlInput,
   flags: Pick<PnlFlags, "sinceSec" | "pair" | "by">,
   mark: (asset: string) => string | null,
+  replayed?: PnlReport,
 ): PnlJson {
   const pair = flags.pair === undefined
     ? null
@@ -420,11 +448,9 @@ export function pnlDocument(
   const pairAssets = new Set(
     meta === undefined ? [] : [meta.base, meta.quote],
   );
-  const full = computePnl(data.trades, netFlows(data.flows), {
-    rateAt: tradeRates(data.trades),
-    mark,
-    ...(flags.sinceSec === undefined ? {} : { sinceSec: flags.sinceSec }),
-  });
+  const full = replayed === undefined
+    ? pnlReport(data, flags, mark)
+    : remarkPnl(replayed, mark);
   const report = pair === null ? full : {
     ...full,
     realized: full.realized.filter((r) => r.pair === pair),
@@ -433,8 +459,11 @@ export function pnlDocument(
   const sum = (values: string[]) =>
     values.reduce((a, b) => addDecimal(a, b), "0");
   const totals = {
-    realizedPnl: sum(report.realized.map((r) => r.pnl)),
-    fees: sum(report.feesPaid.map((f) => f.usd)),
+    // The whole account's sums are the report's own (the same pieces).
+    realizedPnl: pair === null
+      ? full.realizedPnl
+      : sum(report.realized.map((r) => r.pnl)),
+    fees: pair === null ? full.fees : sum(report.feesPaid.map((f) => f.usd)),
     income: full.income,
     netDeposits: full.netDeposits,
     unrealizedPnl: full.unrealizedPnl,

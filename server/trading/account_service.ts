@@ -53,11 +53,14 @@ import type {
   PrivateStream,
   PrivateStreamEvent,
 } from "@krakked/core/trade/private_stream";
+import type { PnlReport } from "@krakked/core/account/pnl";
 import {
   type AccountData,
   loadAccountHistory,
   pnlDocument,
+  type PnlInput,
   type PnlJson,
+  pnlReport,
 } from "../cli/pnl_cmd.ts";
 import { AccountMarks, type MarksInfo } from "./account_marks.ts";
 import type { AccountRelay } from "./account_relay.ts";
@@ -740,15 +743,35 @@ export class AccountService {
     );
   }
 
-  /** The P&L document of a history at the given marks, lots counted. */
+  #replayed: { trades: unknown; flows: unknown; report: PnlReport } | undefined;
+  /**
+   * The P&L document of a history at the given marks, lots counted. The
+   * history is replayed once; new marks only value the open lots again.
+   */
   #accountPnl(
-    data: Parameters<typeof pnlDocument>[0],
+    data: PnlInput,
     quotes: Parameters<typeof usdPrice>[1],
   ): AccountPnl {
+    const mark = (asset: string) => usdPrice(asset, quotes)?.price ?? null;
+    const flags = {
+      sinceSec: undefined,
+      pair: undefined,
+      by: "asset",
+    } as const;
+    let held = this.#replayed;
+    if (held?.trades !== data.trades || held.flows !== data.flows) {
+      held = {
+        trades: data.trades,
+        flows: data.flows,
+        report: pnlReport(data, flags, mark),
+      };
+      this.#replayed = held;
+    }
     const { hydration: _h, positions, ...rest_ } = pnlDocument(
       data,
-      { sinceSec: undefined, pair: undefined, by: "asset" },
-      (asset) => usdPrice(asset, quotes)?.price ?? null,
+      flags,
+      mark,
+      held.report,
     );
     // Lots stay on the server (`krakked pnl --json` lists them): a long
     // history has thousands, and the document goes out on every change.

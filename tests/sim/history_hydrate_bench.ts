@@ -10,12 +10,23 @@
  * account model. Pacing on a real account adds ~2 s a page on the Pro tier
  * and ~6 s on Starter (REST.md §7).
  *
+ * Also what the server redoes when a marked book moves (at most about once
+ * a second): the P&L document over the whole history at new marks, and the
+ * ledger's equity per day end (computed once per history and day).
+ *
  * Run: deno bench --allow-net=127.0.0.1 --allow-read --allow-write --allow-env tests/sim/history_hydrate_bench.ts
  */
 
 import { startSimulator } from "@krakked/sim";
 import { RestClient } from "../../core/rest/client.ts";
-import { loadAccountHistory } from "../../server/cli/pnl_cmd.ts";
+import { equityHistory } from "../../core/account/equity_history.ts";
+import { tradeRates } from "../../core/account/rates.ts";
+import {
+  type AccountData,
+  loadAccountHistory,
+  pnlDocument,
+  pnlReport,
+} from "../../server/cli/pnl_cmd.ts";
 import { speedClock } from "./history_oracle.ts";
 
 const TRADES = 10_000;
@@ -44,9 +55,10 @@ function client(): RestClient {
 }
 
 const warmDir = await Deno.makeTempDir({ prefix: "krakked_hydrate_warm_" });
+let loaded: AccountData;
 {
   const rest = client();
-  await loadAccountHistory(rest, warmDir);
+  loaded = await loadAccountHistory(rest, warmDir);
   rest.close();
 }
 
@@ -77,6 +89,42 @@ Deno.bench(
     } finally {
       rest.close();
     }
+  },
+);
+
+let tick = 0;
+const FLAGS = { sinceSec: undefined, pair: undefined, by: "asset" } as const;
+const markAt = (n: number) => (asset: string) =>
+  asset === "USD" ? "1" : `${100 + n}.5`;
+Deno.bench(
+  `P&L over ${served} trades replayed from scratch (a new history)`,
+  { n: 10, warmup: 1 },
+  () => {
+    tick++;
+    const doc = pnlDocument(loaded, FLAGS, markAt(tick));
+    if (doc.totals.trades === 0) throw new Error("No P&L");
+  },
+);
+
+const replayed = pnlReport(loaded, FLAGS, markAt(0));
+Deno.bench(
+  `P&L over ${served} trades at new marks (per marked book move: re-marked)`,
+  { n: 20, warmup: 2 },
+  () => {
+    tick++;
+    const doc = pnlDocument(loaded, FLAGS, markAt(tick), replayed);
+    if (doc.totals.trades === 0) throw new Error("No P&L");
+  },
+);
+
+Deno.bench(
+  `equity per day end from ${loaded.flows.length} ledger rows`,
+  { n: 10, warmup: 1 },
+  () => {
+    const points = equityHistory(loaded.flows, tradeRates(loaded.trades), {
+      toSec: clock.now() / 1000,
+    });
+    if (points.length < 2) throw new Error("No series");
   },
 );
 

@@ -12,7 +12,7 @@ import {
   subtractDecimal,
 } from "@krakked/core/decimal";
 import type { NetFlow } from "../../../core/account/ledger.ts";
-import { computePnl } from "../../../core/account/pnl.ts";
+import { computePnl, remarkPnl } from "../../../core/account/pnl.ts";
 import type { RateAt } from "../../../core/account/rates.ts";
 import type { AccountTrade } from "../../../core/account/trades.ts";
 import { prng } from "../../fakes/prng.ts";
@@ -234,4 +234,42 @@ Deno.test("realised + Δ unrealised − fees + income + net deposits = Δ equity
       `seed ${seed}: range from ${since}`,
     );
   }
+});
+
+Deno.test("remarkPnl() at new marks equals computePnl() at those marks, for random histories", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const h = randomHistory(seed);
+    const random = prng(seed * 31);
+    // Marks: a random price per asset, sometimes none (unpriced).
+    const marks = () => {
+      const table = new Map<string, string | null>();
+      return (asset: string) => {
+        if (!table.has(asset)) {
+          table.set(
+            asset,
+            random() < 0.2 ? null : (1 + random() * 50_000).toFixed(2),
+          );
+        }
+        return table.get(asset)!;
+      };
+    };
+    for (const sinceSec of [undefined, Math.floor(h.endSec / 2)]) {
+      const options = {
+        rateAt: h.rateAt,
+        ...(sinceSec === undefined ? {} : { sinceSec }),
+      };
+      const first = computePnl(h.trades, h.flows, {
+        ...options,
+        mark: marks(),
+      });
+      const next = marks();
+      assert.deepEqual(
+        remarkPnl(first, next),
+        computePnl(h.trades, h.flows, { ...options, mark: next }),
+        `seed ${seed}, since ${sinceSec}`,
+      );
+    }
+  }
+  const past = computePnl([], [], { rateAt: () => null, untilSec: 5 });
+  assert.throws(() => remarkPnl(past, () => "1"), RangeError);
 });
