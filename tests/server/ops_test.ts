@@ -9,6 +9,7 @@
 import node from "node:assert/strict";
 import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
 import { startServe } from "../../server/serve.ts";
+import { main } from "../../server/main.ts";
 import {
   orderTrail,
   parseLogLines,
@@ -26,6 +27,8 @@ type Json = any;
 
 const LIVE = `connection:
   api_tier: pro
+server:
+  log_success_sample: 1
 trading:
   mode: live
   enable_live_orders: true
@@ -368,6 +371,41 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
       node.equal(down.json.running, false);
       node.match(down.lines[0]!, /not answering at http:\/\/127\.0\.0\.1:9/);
     });
+
+    await t.step(
+      "krakked status --ops: through the guard, its id on the server's request lines",
+      async () => {
+        const dir = await Deno.makeTempDir();
+        try {
+          await Deno.writeTextFile(
+            `${dir}/config.yaml`,
+            `connection:\n  rest_url: ${s.running.simUrl}\n`,
+          );
+          const io = captureIo();
+          const code = await main(
+            ["status", "--ops", "--server", s.running.url, "--json"],
+            { ...io, env: (n) => n === "KRAKKED_CONFIG_DIR" ? dir : undefined },
+          );
+          node.equal(code, 0, io.err.join(""));
+          const report = JSON.parse(io.out.join(""));
+          node.equal(report.server.running, true, JSON.stringify(report));
+          node.equal(report.server.tier, "pro");
+          const id = report.server.requestId;
+          node.match(id, /^status-[0-9a-f]{12}$/);
+          // The session came from the page load; both requests carry the
+          // command's id on the server's request lines.
+          await until("the request lines in the log file", async () => {
+            const lines = parseLogLines(await Deno.readTextFile(s.logFile));
+            const paths = lines.filter((l) =>
+              l.msg === "request" && l.rid === id
+            ).map((l) => `${l.path} ${l.status}`);
+            return paths.includes("/ 200") && paths.includes("/api/ops 200");
+          });
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    );
 
     await t.step(
       "the ops topic of the event stream: a snapshot, then changed sections",
