@@ -68,7 +68,14 @@
  * @module
  */
 
-import { hash32, hashText, normal, unit } from "./prng.ts";
+import {
+  hash32,
+  hashPrefix,
+  hashTail,
+  hashText,
+  normal,
+  unit,
+} from "./prng.ts";
 import { divideRounded, formatUnits, pow10 } from "./units.ts";
 import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
 import { Lru } from "./lru.ts";
@@ -285,6 +292,11 @@ interface PairModel {
   readonly quote: SimAsset;
   readonly baseSalt: number;
   readonly quoteSalt: number;
+  /** {@linkcode hashPrefix} of the seed, `CH_MINUTE` and the pair index. */
+  readonly minuteHash: number;
+  /** `ln(usdPrice)` of the base and the quote (`ln 1` for a price of 0). */
+  readonly baseLogUsd: number;
+  readonly quoteLogUsd: number;
   /** Volatility of the pair-specific component. */
   readonly pairVolatility: number;
   /** Noise of an order's price around the path (log units). */
@@ -316,7 +328,17 @@ interface PairModel {
   /** The last log price computed, by minute (consecutive minutes share ends). */
   lastLogMinute: number;
   lastLogPrice: number;
+  /**
+   * Direct-mapped cache of level offsets by block (`block & LEVEL_CACHE_MASK`):
+   * the block each slot holds (NaN: empty) and its hashed offset. Trades
+   * walk the same few blocks near the price over and over.
+   */
+  readonly levelTags: Float64Array;
+  readonly levelOffsets: Int32Array;
 }
+
+const LEVEL_CACHE_SIZE = 256;
+const LEVEL_CACHE_MASK = LEVEL_CACHE_SIZE - 1;
 
 /** Liquidity the simulator's own fills took from one level. */
 interface Consumption {
@@ -357,6 +379,11 @@ const EMPTY: readonly SimTrade[] = Object.freeze([]);
 
 // Scratch buffers of the generators (single-threaded, never held across calls).
 const DAY_WEIGHTS = new Float64Array(1440);
+/** The UTC day's activity profile by minute (busiest at 13:00 + 6 h). */
+const DAY_PROFILE = Float64Array.from(
+  { length: 1440 },
+  (_, m) => 1 + 0.45 * Math.sin((2 * Math.PI * (m - 780)) / 1440),
+);
 const FILLS: number[] = [];
 let ARRIVALS = new Float64Array(256);
 
@@ -1190,6 +1217,9 @@ export class Market {
       quote,
       baseSalt: hashText(base.key),
       quoteSalt: hashText(quote.key),
+      minuteHash: hashPrefix(this.#seed, CH_MINUTE, pair.index),
+      baseLogUsd: Math.log(base.usdPrice || 1),
+      quoteLogUsd: Math.log(quote.usdPrice || 1),
       pairVolatility: 0.08 *
         Math.max(base.dailyVolatility, quote.dailyVolatility),
       microSigma: Math.max(pair.spreadBps * 1e-4 * 1.5, (2 * tick) / price),
@@ -1220,27 +1250,29 @@ export class Market {
       pairKnots: new Knots(this.#seed, CH_PAIR_PATH, pair.index, 3),
       lastLogMinute: NaN,
       lastLogPrice: 0,
+      levelTags: new Float64Array(LEVEL_CACHE_SIZE).fill(NaN),
+      levelOffsets: new Int32Array(LEVEL_CACHE_SIZE),
     };
   }
 
-  #assetLog(asset: SimAsset, knots: Knots, tMin: number): number {
-    if (asset.dailyVolatility === 0) return Math.log(asset.usdPrice || 1);
-    let sum = 0;
-    for (let i = 0; i < SCALES_MIN.length; i++) {
-      sum += SCALE_WEIGHTS[i]! * knots.at(i, SCALES_MIN[i]!, tMin);
-    }
-    return Math.log(asset.usdPrice) + 0.45 * asset.dailyVolatility * sum;
+  #assetLog(
+    asset: SimAsset,
+    logUsd: number,
+    knots: Knots,
+    tMin: number,
+  ): number {
+    if (asset.dailyVolatility === 0) return logUsd;
+    const sum = knots.weightedSum(SCALES_MIN, SCALE_WEIGHTS, tMin);
+    return logUsd + 0.45 * asset.dailyVolatility * sum;
   }
 
   #logPrice(model: PairModel, tMin: number): number {
     if (tMin === model.lastLogMinute) return model.lastLogPrice;
     const knots = model.pairKnots;
-    let own = 0;
-    for (let i = 0; i < 3; i++) {
-      own += PAIR_SCALE_WEIGHTS[i]! * knots.at(i, PAIR_SCALES_MIN[i]!, tMin);
-    }
-    const value = this.#assetLog(model.base, model.baseKnots, tMin) -
-      this.#assetLog(model.quote, model.quoteKnots, tMin) +
+    const own = knots.weightedSum(PAIR_SCALES_MIN, PAIR_SCALE_WEIGHTS, tMin);
+    const value =
+      this.#assetLog(model.base, model.baseLogUsd, model.baseKnots, tMin) -
+      this.#assetLog(model.quote, model.quoteLogUsd, model.quoteKnots, tMin) +
       model.pairVolatility * own;
     model.lastLogMinute = tMin;
     model.lastLogPrice = value;
@@ -1288,8 +1320,7 @@ export class Market {
     const weights = DAY_WEIGHTS;
     let sum = 0;
     for (let m = 0; m < DAY_MIN; m++) {
-      const profile = 1 + 0.45 * Math.sin((2 * Math.PI * (m - 780)) / DAY_MIN);
-      const w = profile * regimes[Math.floor(m / 15)]! *
+      const w = DAY_PROFILE[m]! * regimes[Math.floor(m / 15)]! *
         Math.exp(
           0.5 * smooth(hourKnots, m / 60) + 0.35 * smooth(tenKnots, m / 10) +
             0.5 * gauss(rng),
@@ -1355,18 +1386,26 @@ export class Market {
 
   /**
    * Generate one minute's trades into `sink`, oldest first (one seeded
-   * stream per minute). Returns the id of its first trade (before own trades).
+   * stream per minute). Returns the id of its first trade (before own trades;
+   * 0 when `sink` is an aggregate, which needs no ids).
    */
-  #generate(state: PairState, minute: number, sink: TradeSink): number {
+  #generate(
+    state: PairState,
+    minute: number,
+    sink: TradeSink | Accumulator,
+  ): number {
+    // Aggregates take the monomorphic path (no closure call per fill).
+    const acc = sink instanceof Accumulator ? sink : undefined;
+    const emit = acc ? undefined : sink as TradeSink;
     const model = state.model;
     const day = Math.floor(minute / DAY_MIN);
     const prefix = this.#prefix(state, day);
     const m = minute - day * DAY_MIN;
     const count = prefix[m + 1]! - prefix[m]!;
-    const firstId = this.#dayIdBase(model, day) + prefix[m]! + 1;
+    // Aggregates need no ids (the id base costs two hashes a minute).
+    const firstId = acc ? 0 : this.#dayIdBase(model, day) + prefix[m]! + 1;
     if (count === 0) return firstId;
-    const idx = model.pair.index;
-    const rng = stream(this.#seed, CH_MINUTE, idx, minute);
+    const rng = new Stream(hashTail(model.minuteHash, minute));
     // Taker orders of 1…n fills.
     const fills = FILLS;
     fills.length = 0;
@@ -1394,6 +1433,17 @@ export class Market {
     const buyShare = l1 >= l0 ? 0.55 : 0.45;
     const minuteUs = minute * MINUTE_US;
     let lastUs = -1;
+    // The aggregate path sums in locals and hands the minute over once (a
+    // call per fill with unsafe-integer arguments costs an allocation each).
+    let sumVolume = 0;
+    let sumPv = 0;
+    let bigVolume = 0n;
+    let bigPv = 0n;
+    let runOpen = 0;
+    let runHigh = -Infinity;
+    let runLow = Infinity;
+    let runClose = 0;
+    let runCount = 0;
     for (let i = 0; i < n; i++) {
       const offsetUs = Math.floor((at[i]! / clock) * room);
       const logP = l0 + (l1 - l0) * (offsetUs / MINUTE_US) +
@@ -1416,16 +1466,41 @@ export class Market {
         let volume = model.meanVolume * sizeFactor(rng);
         if (rounded) volume = roundSignificant(volume);
         lastUs = Math.max(offsetUs + j, lastUs + 1);
-        sink(
-          minuteUs + lastUs,
-          Math.floor(rng.next() * 500),
-          price,
-          Math.max(1, Math.round(volume * model.lotScale)),
-          side,
-          orderType,
-        );
+        const subNs = Math.floor(rng.next() * 500);
+        const volumeUnits = Math.max(1, Math.round(volume * model.lotScale));
+        if (acc) {
+          const p = price * volumeUnits;
+          if (Number.isSafeInteger(p) && Number.isSafeInteger(sumPv + p)) {
+            sumPv += p;
+          } else {
+            bigPv += BigInt(price) * BigInt(volumeUnits);
+          }
+          if (Number.isSafeInteger(sumVolume + volumeUnits)) {
+            sumVolume += volumeUnits;
+          } else {
+            bigVolume += BigInt(volumeUnits);
+          }
+          if (runCount === 0) runOpen = price;
+          if (price > runHigh) runHigh = price;
+          if (price < runLow) runLow = price;
+          runClose = price;
+          runCount++;
+        } else {
+          emit!(minuteUs + lastUs, subNs, price, volumeUnits, side, orderType);
+        }
       }
     }
+    acc?.addRun(
+      runCount,
+      sumVolume,
+      sumPv,
+      bigVolume,
+      bigPv,
+      runOpen,
+      runHigh,
+      runLow,
+      runClose,
+    );
     return firstId;
   }
 
@@ -1436,11 +1511,7 @@ export class Market {
       return aggregateOf(this.#minute(state, minute));
     }
     const acc = new Accumulator();
-    this.#generate(
-      state,
-      minute,
-      (_us, _ns, price, volume) => acc.add(price, volume),
-    );
+    this.#generate(state, minute, acc);
     return acc.result();
   }
 
@@ -1533,8 +1604,14 @@ export class Market {
 
   #levelIn(model: PairModel, block: number): number {
     const size = model.levelBlock;
-    return block * size +
-      (hashOffset(this.#seed, model.pair.index, block) % size);
+    const slot = block & LEVEL_CACHE_MASK;
+    if (model.levelTags[slot] === block) {
+      return block * size + model.levelOffsets[slot]!;
+    }
+    const offset = hashOffset(this.#seed, model.pair.index, block) % size;
+    model.levelTags[slot] = block;
+    model.levelOffsets[slot] = offset;
+    return block * size + offset;
   }
 
   /** Smallest level price ≥ `from`. */
@@ -1692,15 +1769,13 @@ export class Market {
     } else if (size === BLOCK_MIN[BLOCK_MIN.length - 2]) {
       // The smallest cached block: one running sum over its minutes.
       const acc = new Accumulator();
-      const sink: TradeSink = (_us, _ns, price, volume) =>
-        acc.add(price, volume);
       for (let m = start; m < start + size; m++) {
         if (state.synth.has(m) || this.#ownIn(state, m) > 0) {
           for (const t of this.#minute(state, m)) {
             acc.add(t.priceUnits, t.volumeUnits);
           }
         } else {
-          this.#generate(state, m, sink);
+          this.#generate(state, m, acc);
         }
       }
       agg = acc.result();
@@ -1824,6 +1899,35 @@ class Accumulator {
     this.count++;
   }
 
+  /**
+   * Add a run of trades summed elsewhere (a generated minute): `volume` and
+   * `pv` are safe integers, `bigVolume`/`bigPv` what did not fit.
+   */
+  addRun(
+    count: number,
+    volume: number,
+    pv: number,
+    bigVolume: bigint,
+    bigPv: bigint,
+    open: number,
+    high: number,
+    low: number,
+    close: number,
+  ): void {
+    if (count === 0) return;
+    if (Number.isSafeInteger(this.#pv + pv)) this.#pv += pv;
+    else this.#bigPv += BigInt(pv);
+    if (Number.isSafeInteger(this.#volume + volume)) this.#volume += volume;
+    else this.#bigVolume += BigInt(volume);
+    if (bigPv !== 0n) this.#bigPv += bigPv;
+    if (bigVolume !== 0n) this.#bigVolume += bigVolume;
+    if (this.count === 0) this.#open = open;
+    if (high > this.#high) this.#high = high;
+    if (low < this.#low) this.#low = low;
+    this.#close = close;
+    this.count += count;
+  }
+
   result(): TradeAggregate | null {
     if (this.count === 0) return null;
     return {
@@ -1860,38 +1964,48 @@ function aggregateOf(trades: readonly SimTrade[]): TradeAggregate | null {
  * value noise with smoothstep between hashed knots, without re-hashing knots shared by nearby minutes.
  */
 class Knots {
-  #seed: number;
-  #channel: number;
-  #salt: number;
+  #prefix: number;
   #k: Float64Array;
   #a: Float64Array;
   #b: Float64Array;
 
   constructor(seed: number, channel: number, salt: number, scales: number) {
-    this.#seed = seed;
-    this.#channel = channel;
-    this.#salt = salt;
+    this.#prefix = hashPrefix(seed, channel, salt);
     this.#k = new Float64Array(scales).fill(NaN);
     this.#a = new Float64Array(scales);
     this.#b = new Float64Array(scales);
   }
 
-  /** The noise of scale number `i` (of `scale` minutes) at `tMin`. */
-  at(i: number, scale: number, tMin: number): number {
-    const x = tMin / scale;
-    const k = Math.floor(x);
-    if (this.#k[i] !== k) {
-      const a = this.#k[i] === k - 1
-        ? this.#b[i]!
-        : unit(this.#seed, this.#channel, this.#salt, scale, k) * 2 - 1;
-      this.#a[i] = a;
-      this.#b[i] = unit(this.#seed, this.#channel, this.#salt, scale, k + 1) *
-          2 - 1;
-      this.#k[i] = k;
+  /**
+   * `Σ weights[i] · at(i, scales[i], tMin)`, in index order (one call per
+   * minute instead of one per scale: the same sum, bit for bit).
+   */
+  weightedSum(
+    scales: readonly number[],
+    weights: readonly number[],
+    tMin: number,
+  ): number {
+    const ks = this.#k;
+    const as = this.#a;
+    const bs = this.#b;
+    let sum = 0;
+    for (let i = 0; i < scales.length; i++) {
+      const scale = scales[i]!;
+      const x = tMin / scale;
+      const k = Math.floor(x);
+      if (ks[i] !== k) {
+        const a = ks[i] === k - 1
+          ? bs[i]!
+          : hashTail(this.#prefix, scale, k) / 4294967296 * 2 - 1;
+        as[i] = a;
+        bs[i] = hashTail(this.#prefix, scale, k + 1) / 4294967296 * 2 - 1;
+        ks[i] = k;
+      }
+      const f = x - k;
+      const a = as[i]!;
+      sum += weights[i]! * (a + (bs[i]! - a) * (f * f * (3 - 2 * f)));
     }
-    const f = x - k;
-    const a = this.#a[i]!;
-    return a + (this.#b[i]! - a) * (f * f * (3 - 2 * f));
+    return sum;
   }
 }
 

@@ -70,6 +70,46 @@ export function hash32(
 }
 
 /**
+ * The state of {@linkcode hash32} after its first three inputs, for hashing
+ * many values that share them (a pair's minutes, a path's knots): finish
+ * with {@linkcode hashTail}. `hashTail(hashPrefix(s, a, b), c, d)` equals
+ * `hash32(s, a, b, c, d)`.
+ *
+ * @param seed The simulator seed.
+ * @param a First input.
+ * @param b Second input.
+ * @returns The intermediate state (an int32).
+ * @example Same as hash32
+ * ```ts
+ * import { hash32, hashPrefix, hashTail } from "./prng.ts";
+ * hashTail(hashPrefix(7, 1, 2), 3, 4) === hash32(7, 1, 2, 3, 4); // true
+ * ```
+ */
+export function hashPrefix(seed: number, a: number, b: number): number {
+  let h = mixNumber(0x9747b28c, seed);
+  h = mixNumber(h, a);
+  return mixNumber(h, b);
+}
+
+/**
+ * Finish a {@linkcode hashPrefix} with the last two inputs of
+ * {@linkcode hash32}.
+ *
+ * @param prefix The state from {@linkcode hashPrefix}.
+ * @param c Third input.
+ * @param d Fourth input (default 0).
+ * @returns An integer in `[0, 2^32)`.
+ * @example Finish
+ * ```ts
+ * import { hashPrefix, hashTail } from "./prng.ts";
+ * hashTail(hashPrefix(7, 1, 2), 3); // = hash32(7, 1, 2, 3)
+ * ```
+ */
+export function hashTail(prefix: number, c: number, d = 0): number {
+  return finish(mixNumber(mixNumber(prefix, c), d) ^ 40);
+}
+
+/**
  * Like {@linkcode hash32}, scaled to a float in `[0, 1)`.
  *
  * @param seed The simulator seed.
