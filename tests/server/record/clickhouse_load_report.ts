@@ -4,7 +4,7 @@
  *
  *   deno run --allow-net=127.0.0.1 --allow-read --allow-write --allow-env \
  *     --allow-run --allow-sys --allow-ffi \
- *     tests/server/record/clickhouse_load_report.ts [backlog=100000] [live_s=20] [rate=200]
+ *     tests/server/record/clickhouse_load_report.ts [backlog=100000] [live_s=20] [rate=200] [batch=5000]
  *
  * 1. Backlog: `backlog` trades published first, then the loader drains them:
  *    trades/s from bronze through the silver and gold views.
@@ -27,6 +27,7 @@ import { toSilver } from "../../../core/record/silver.ts";
 const backlog = Number(Deno.args[0] ?? 100_000);
 const liveSeconds = Number(Deno.args[1] ?? 20);
 const rate = Number(Deno.args[2] ?? 200);
+const batchSize = Number(Deno.args[3] ?? 5_000);
 
 const print = (line: string) =>
   Deno.stdout.writeSync(new TextEncoder().encode(line + "\n"));
@@ -55,6 +56,7 @@ let drainedAt = 0;
 const loader = runLoader({
   natsUrl: nats.url,
   sink,
+  batchSize,
   symbolInfo: genSymbolInfo,
   signal: stop.signal,
   onStatus: (s) => {
