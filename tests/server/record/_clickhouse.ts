@@ -15,6 +15,10 @@ import { applyClickhouseSchema } from "../../../server/record/load.ts";
 import type { SymbolInfo } from "../../../server/record/store.ts";
 import { GEN_SYMBOLS, type GenTrade, tradeFrameText } from "./_trades.ts";
 
+/** Whether chDB's native package exists for this machine (linux-x64). */
+export const CHDB_PLATFORM = Deno.build.os === "linux" &&
+  Deno.build.arch === "x86_64";
+
 /** A chDB sink on a temp directory, schema applied; removes the directory. */
 export async function tempChdb(
   database = "krakked",
