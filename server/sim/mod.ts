@@ -73,8 +73,12 @@ export {
   type SimRunOptions,
 } from "./main.ts";
 export {
+  type Calibration,
   formatReport,
   LIVE_TARGETS,
+  type LiveFigure,
+  type LiveTargets,
+  MODEL_CALIBRATION,
   type PairRealism,
   type RealismOptions,
   realismReport,
