@@ -18,12 +18,7 @@ import {
   ENV_MASTER_PASSWORD,
 } from "@krakked/core/secrets/credentials";
 import { Redactor } from "@krakked/core/secrets/redact";
-import {
-  type CommandFlags,
-  type CommandName,
-  COMMANDS,
-  findCommand,
-} from "./cli/commands.ts";
+import type { AnyCommand, CommandFlags, CommandName } from "./cli/commands.ts";
 import {
   describeError,
   errorJson,
@@ -35,7 +30,29 @@ import { type CliIo, denoIo, writeJson, writeLine } from "./cli/io.ts";
 import { closestName } from "./cli/suggest.ts";
 import { commandIdOf, runCommandScoped } from "./cli/command.ts";
 
-export { type CommandFlags, type CommandName, COMMANDS, EXIT };
+export { type CommandFlags, type CommandName, EXIT };
+
+type Table = typeof import("./cli/commands.ts");
+
+/**
+ * The command table. `krakked serve` run as the program loads its own
+ * command only: the other commands' modules (every CLI command, the
+ * recorder and its stores) would stay resident in the server for nothing
+ * (2–3 MiB of RSS, tests/server/serve_rss.ts). Anything else, and any
+ * importer of this module, gets the whole table.
+ */
+const table: Pick<Table, "COMMANDS" | "findCommand"> =
+  import.meta.main && Deno.args[0] === "serve"
+    ? await import("./cli/serve_cmd.ts").then(({ serveCommand }) => ({
+      COMMANDS: [serveCommand] as unknown as Table["COMMANDS"],
+      findCommand: (name: string): AnyCommand | undefined =>
+        name === serveCommand.name ? serveCommand : undefined,
+    }))
+    : await import("./cli/commands.ts");
+
+/** Every command, in help order (see `cli/commands.ts`). */
+export const COMMANDS: Table["COMMANDS"] = table.COMMANDS;
+const findCommand = table.findCommand;
 
 /** A parsed command line: a command's flags (tagged by its name), or one of these. */
 export type CommandLine =
