@@ -322,7 +322,24 @@ export interface RateLimiterOptions {
   now?: Now;
   /** Timer scheduler (default `systemClock.setTimer`). */
   setTimer?: SetTimer;
+  /**
+   * Counts kept free below the maximum of the private REST and trading
+   * counters (default {@linkcode DEFAULT_HEADROOM}; the public counter
+   * keeps none). Kraken counts from when a call arrives, this model from
+   * when it is sent: a call delayed on the way arrives to less decay than
+   * the model assumed, and one sent at exactly the maximum is refused. A
+   * count of headroom shortens a burst by one call and leaves the steady
+   * rate (the decay) unchanged.
+   */
+  headroom?: number;
 }
+
+/**
+ * Default headroom of the private counters, in counts: one call's worth,
+ * enough for about `1 / decayPerSec` seconds of network jitter (3 s on the
+ * starter tier, 0.27 s on pro).
+ */
+export const DEFAULT_HEADROOM = 1;
 
 /** Raised to waiting calls when the limiter is closed. */
 export class RateLimiterClosedError extends Error {
@@ -341,6 +358,8 @@ interface Waiter {
 
 interface Lane {
   counter: Counter;
+  /** Counts kept free below `counter.max`. */
+  headroom: number;
   blockedUntilMs: number;
   queue: Waiter[];
   cancelTimer: CancelTimer | undefined;
@@ -367,6 +386,7 @@ export class RateLimiter {
   #now: Now;
   #setTimer: SetTimer;
   #lanes = new Map<string, Lane>();
+  #headroom: number;
   #seq = 0;
   #closed = false;
 
@@ -380,6 +400,13 @@ export class RateLimiter {
     this.#publicLimits = options.publicLimits ?? PUBLIC_LIMITS;
     this.#now = options.now ?? systemClock.now;
     this.#setTimer = options.setTimer ?? systemClock.setTimer;
+    const headroom = options.headroom ?? DEFAULT_HEADROOM;
+    if (!(headroom >= 0) || !Number.isFinite(headroom)) {
+      throw new RangeError(
+        `Cannot create a rate limiter: headroom must be a finite number >= 0, got ${headroom}`,
+      );
+    }
+    this.#headroom = headroom;
   }
 
   /** The tier of the REST and trading counters. */
@@ -563,6 +590,7 @@ export class RateLimiter {
     if (!lane) {
       lane = {
         counter: newCounter(this.#limits(counter), this.#now()),
+        headroom: counter === "public" ? 0 : this.#headroom,
         blockedUntilMs: 0,
         queue: [],
         cancelTimer: undefined,
@@ -582,7 +610,7 @@ export class RateLimiter {
       const nowMs = this.#now();
       const waitMs = Math.max(
         lane.blockedUntilMs - nowMs,
-        waitMsFor(lane.counter, head.cost, nowMs),
+        waitMsFor(lane.counter, head.cost + lane.headroom, nowMs),
       );
       if (waitMs > 0) {
         lane.cancelTimer = this.#setTimer(() => {

@@ -56,6 +56,9 @@ function harness(
   const limiter = options.limiter ??
     new RateLimiter({
       tier: "pro",
+      // The exact model, without the default headroom: tests below count
+      // decay to the millisecond.
+      headroom: 0,
       // A roomy public budget: most tests are not about pacing.
       publicLimits: { max: 100, decayPerSec: 1 },
       now: clock.now,

@@ -4,6 +4,7 @@ import {
   type Counter,
   type CounterName,
   decay,
+  DEFAULT_HEADROOM,
   MAX_OPEN_ORDERS_PER_PAIR,
   newCounter,
   PUBLIC_LIMITS,
@@ -221,6 +222,7 @@ Deno.test("RateLimiter never lets a counter exceed its max", async (t) => {
     await t.step(`burst of 100 REST calls, ${tier}`, async () => {
       const clock = new FakeClock(0);
       using limiter = new RateLimiter({
+        headroom: 0,
         tier,
         now: clock.now,
         setTimer: clock.setTimer,
@@ -248,6 +250,7 @@ Deno.test("RateLimiter never lets a counter exceed its max", async (t) => {
     const random = prng(7);
     const clock = new FakeClock(0);
     using limiter = new RateLimiter({
+      headroom: 0,
       tier: "starter",
       now: clock.now,
       setTimer: clock.setTimer,
@@ -269,6 +272,7 @@ Deno.test("RateLimiter never lets a counter exceed its max", async (t) => {
   await t.step("trading counters are per pair", async () => {
     const clock = new FakeClock(0);
     using limiter = new RateLimiter({
+      headroom: 0,
       tier: "starter",
       now: clock.now,
       setTimer: clock.setTimer,
@@ -296,6 +300,7 @@ Deno.test("RateLimiter never lets a counter exceed its max", async (t) => {
 Deno.test("RateLimiter serves cancels, then orders, then reads; FIFO within each", async () => {
   const clock = new FakeClock(0);
   using limiter = new RateLimiter({
+    headroom: 0,
     tier: "pro",
     now: clock.now,
     setTimer: clock.setTimer,
@@ -327,6 +332,7 @@ Deno.test("RateLimiter serves cancels, then orders, then reads; FIFO within each
 Deno.test("RateLimiter does not let cheap calls starve a costly one at the head", async () => {
   const clock = new FakeClock(0);
   using limiter = new RateLimiter({
+    headroom: 0,
     tier: "pro",
     now: clock.now,
     setTimer: clock.setTimer,
@@ -345,6 +351,7 @@ Deno.test("RateLimiter.backoff() saturates the counter and honours a retry time"
   await t.step("saturate", async () => {
     const clock = new FakeClock(0);
     using limiter = new RateLimiter({
+      headroom: 0,
       tier: "intermediate",
       now: clock.now,
       setTimer: clock.setTimer,
@@ -358,6 +365,7 @@ Deno.test("RateLimiter.backoff() saturates the counter and honours a retry time"
   await t.step("throttled until an absolute time", async () => {
     const clock = new FakeClock(0);
     using limiter = new RateLimiter({
+      headroom: 0,
       tier: "pro",
       now: clock.now,
       setTimer: clock.setTimer,
@@ -373,6 +381,7 @@ Deno.test("RateLimiter.backoff() saturates the counter and honours a retry time"
   await t.step("trading counter of one pair", () => {
     const clock = new FakeClock(0);
     using limiter = new RateLimiter({
+      headroom: 0,
       tier: "pro",
       now: clock.now,
       setTimer: clock.setTimer,
@@ -386,6 +395,7 @@ Deno.test("RateLimiter.backoff() saturates the counter and honours a retry time"
     async () => {
       const clock = new FakeClock(0);
       using limiter = new RateLimiter({
+        headroom: 0,
         tier: "pro",
         now: clock.now,
         setTimer: clock.setTimer,
@@ -413,6 +423,7 @@ Deno.test("RateLimiter honours abort signals and close()", async (t) => {
   await t.step("abort while waiting", async () => {
     const clock = new FakeClock(0);
     using limiter = new RateLimiter({
+      headroom: 0,
       tier: "pro",
       now: clock.now,
       setTimer: clock.setTimer,
@@ -433,7 +444,7 @@ Deno.test("RateLimiter honours abort signals and close()", async (t) => {
     assert.equal(clock.pendingTimers, 0);
   });
   await t.step("already aborted", async () => {
-    using limiter = new RateLimiter();
+    using limiter = new RateLimiter({ headroom: 0 });
     await assert.rejects(
       limiter.schedule({
         counter: "rest",
@@ -446,6 +457,7 @@ Deno.test("RateLimiter honours abort signals and close()", async (t) => {
   await t.step("close rejects waiters and cancels timers", async () => {
     const clock = new FakeClock(0);
     const limiter = new RateLimiter({
+      headroom: 0,
       now: clock.now,
       setTimer: clock.setTimer,
     });
@@ -465,7 +477,7 @@ Deno.test("RateLimiter honours abort signals and close()", async (t) => {
     );
   });
   await t.step("bad cost", () => {
-    using limiter = new RateLimiter();
+    using limiter = new RateLimiter({ headroom: 0 });
     assert.throws(
       () => limiter.schedule({ counter: "rest", cost: -1 }),
       RangeError,
@@ -474,7 +486,7 @@ Deno.test("RateLimiter honours abort signals and close()", async (t) => {
 });
 
 Deno.test("RateLimiter defaults: starter tier and the system clock", async () => {
-  using limiter = new RateLimiter();
+  using limiter = new RateLimiter({ headroom: 0 });
   assert.equal(limiter.tier, "starter");
   assert.equal(limiter.snapshot("rest").max, 15);
   assert.equal(limiter.snapshot("trading", "XBTUSD").max, 60);
@@ -485,6 +497,7 @@ Deno.test("RateLimiter defaults: starter tier and the system clock", async () =>
 Deno.test("one RateLimiter shared by many clients paces them together", async () => {
   const clock = new FakeClock(0);
   using shared = new RateLimiter({
+    headroom: 0,
     tier: "starter",
     now: clock.now,
     setTimer: clock.setTimer,
@@ -509,4 +522,71 @@ Deno.test("one RateLimiter shared by many clients paces them together", async ()
   ));
   assert.equal(times.length, 50);
   assert.equal(times.filter((t) => t === 0).length, 15);
+});
+
+Deno.test("RateLimiter's default headroom keeps one count free on the private counters, never on the public one", async (t) => {
+  for (const tier of TIERS) {
+    await t.step(`burst of 60 REST and trading calls, ${tier}`, async () => {
+      const clock = new FakeClock(0);
+      using limiter = new RateLimiter({
+        tier,
+        now: clock.now,
+        setTimer: clock.setTimer,
+      });
+      for (const counter of ["rest", "trading"] as const) {
+        const limits = counter === "rest"
+          ? REST_TIERS[tier]
+          : TRADING_TIERS[tier];
+        const order = await drain(
+          clock,
+          limiter,
+          Array.from({ length: 60 }, () => ({ counter, cost: 1 })),
+        );
+        assert.equal(order.length, 60);
+        // Never closer to the maximum than the headroom.
+        for (const o of order) {
+          assert.ok(
+            o.level <= limits.max - DEFAULT_HEADROOM + 1e-9,
+            `${counter} level ${o.level} leaves less than ${DEFAULT_HEADROOM} of ${limits.max}`,
+          );
+        }
+        const atOnce = order.filter((o) => o.atMs === order[0]!.atMs).length;
+        assert.equal(atOnce, Math.min(60, limits.max - DEFAULT_HEADROOM));
+        // The steady rate is still the decay: one call per 1/decay s.
+        const paced = order.slice(atOnce);
+        for (let i = 1; i < paced.length; i++) {
+          const gap = paced[i]!.atMs - paced[i - 1]!.atMs;
+          assert.ok(
+            Math.abs(gap - 1000 / limits.decayPerSec) <= 1,
+            `gap ${gap} ms at ${limits.decayPerSec}/s`,
+          );
+        }
+        clock.advance(600_000);
+      }
+    });
+  }
+  await t.step("the public counter has no headroom", async () => {
+    const clock = new FakeClock(0);
+    using limiter = new RateLimiter({
+      now: clock.now,
+      setTimer: clock.setTimer,
+    });
+    const order = await drain(
+      clock,
+      limiter,
+      Array.from(
+        { length: 10 },
+        () => ({ counter: "public" as const, cost: 1 }),
+      ),
+    );
+    assert.equal(order.filter((o) => o.atMs === 0).length, PUBLIC_LIMITS.max);
+  });
+  await t.step("a bad headroom is refused", () => {
+    for (const headroom of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(
+        () => new RateLimiter({ headroom }),
+        (e: unknown) => e instanceof RangeError && /headroom/.test(String(e)),
+      );
+    }
+  });
 });
