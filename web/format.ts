@@ -63,6 +63,36 @@ export function formatUsdCompact(usd: number | undefined): string {
 }
 
 /**
+ * A 24 h volume in the pair's quote currency, in USD: times the quote's USD
+ * rate, the last price of `QUOTE/USD` (or `1 / USD/QUOTE`'s). No such
+ * market, no figure: a EUR or BTC amount is never shown as dollars, and
+ * never sorted among them.
+ *
+ * @param volumeQuote Volume in the quote currency (volume × VWAP).
+ * @param quote The quote's common code (`USD`, `EUR`, `BTC`).
+ * @param lastOf The last price of a WS v2 symbol, if known.
+ * @returns USD, or `undefined` when no rate is known.
+ * @example In EUR
+ * ```ts
+ * import { usdVolume } from "./format.ts";
+ * usdVolume(1000, "EUR", (s) => (s === "EUR/USD" ? 1.1 : undefined)); // 1100
+ * ```
+ */
+export function usdVolume(
+  volumeQuote: number | undefined,
+  quote: string,
+  lastOf: (symbol: string) => number | undefined,
+): number | undefined {
+  if (volumeQuote === undefined) return undefined;
+  if (quote === "USD") return volumeQuote;
+  const direct = lastOf(`${quote}/USD`);
+  if (direct !== undefined && direct > 0) return volumeQuote * direct;
+  const inverse = lastOf(`USD/${quote}`);
+  if (inverse !== undefined && inverse > 0) return volumeQuote / inverse;
+  return undefined;
+}
+
+/**
  * The spread in basis points of the mid price.
  *
  * @param bid Best bid.

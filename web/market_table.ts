@@ -23,6 +23,7 @@ import {
   formatUsdCompact,
   freshness,
   spreadBps,
+  usdVolume,
 } from "./format.ts";
 
 /** Sortable columns. */
@@ -418,7 +419,7 @@ export class MarketTable {
         case "change":
           return t?.changePct;
         case "volume":
-          return t?.volumeQuote;
+          return this.#volumeUsd(row);
         case "spread":
           return spreadBps(t?.bid, t?.ask);
       }
@@ -651,10 +652,19 @@ export class MarketTable {
       : t.changePct < 0
       ? "-"
       : "0";
-    setText(el.volume, formatUsdCompact(t?.volumeQuote));
+    setText(el.volume, formatUsdCompact(this.#volumeUsd(row)));
     const bps = spreadBps(t?.bid, t?.ask);
     setText(el.spread, bps === undefined ? "—" : `${bps.toFixed(1)} bp`);
     this.#badge(el, row, nowMs);
+  }
+
+  /** A row's 24 h volume in USD (see {@linkcode usdVolume}). */
+  #volumeUsd(row: Row): number | undefined {
+    return usdVolume(
+      row.ticker?.volumeQuote,
+      row.pair.quote,
+      (symbol) => this.#bySymbol.get(symbol)?.ticker?.last,
+    );
   }
 
   #badge(el: RowEl, row: Row, nowMs: number): void {
