@@ -116,6 +116,16 @@ Deno.test("serve --sim live: a stale far order is amended and the simulator sees
     // The same order, still open, at the new price.
     const open = (await s.get("/api/private/open-orders")).body.result.open;
     assert.equal(Number(open[orderId].descr.price), to);
+    // The account's other resting orders (seeded by the simulator, not
+    // placed by this server) were never amended, however far or old.
+    const others = Object.keys(open).filter((id) => id !== orderId);
+    assert.ok(others.length > 0, "the simulator seeds resting orders");
+    for (const id of others) {
+      assert.ok(
+        (engine.amendsOf(id) ?? []).every((a) => a.amend_type === "original"),
+        `${id} was amended`,
+      );
+    }
     // The ops view: the action with its reason, and the pair's counter.
     const ops = await eventually("the ops event", async () => {
       const snapshot = (await s.get("/api/ops")).body;
@@ -157,6 +167,35 @@ Deno.test("serve --sim paper: the same policy amends a paper order", async () =>
     assert.ok(
       ops.orders.some((e: Json) => e.type === "reposition" && e.order === key),
     );
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("serve --sim paper: action cancel cancels the stale far order", async () => {
+  const s = await startWith(
+    TRADING(
+      `  mode: paper\n${CAPS}${
+        REPOSITION.replace(
+          "enabled: true\n",
+          "enabled: true\n    action: cancel\n",
+        )
+      }`,
+    ),
+    { seed: 11 },
+  );
+  try {
+    const { key } = await placeFarBuy(s, "XBTUSD");
+    await eventually("the paper cancel", async () => {
+      const orders = (await s.get("/api/orders")).body.orders as Json[];
+      const order = orders.find((o) => o.key === key);
+      return order?.status === "canceled" ? order : undefined;
+    });
+    const ops = (await s.get("/api/ops")).body;
+    const event = ops.orders.find((e: Json) =>
+      e.type === "reposition" && e.order === key
+    );
+    assert.match(event.detail, /^reposition: cancel @ /);
   } finally {
     await s.close();
   }
