@@ -86,6 +86,8 @@ export {
   type LoadedConfig,
   parseConfig,
   type RegionProfile,
+  type RepositionActionKind,
+  type RepositionConfig,
   type TradingMode,
 } from "./config/config.ts";
 export { Logger, type LoggerOptions, type LogLevel } from "./log.ts";
