@@ -5,7 +5,8 @@
  * written as one `upstream` log line with the Kraken method, status and
  * time. A private order call also names its order: the `userref` or
  * `cl_ord_id` (the tracking key `userref:42` / `cl_ord_id:…`), and the
- * Kraken id (`txid`) of a cancel, so `krakked logs --order` links the REST
+ * Kraken id (`txid`) of a cancel or of a placed order (read from a copy of
+ * the `AddOrder` answer), so `krakked logs --order` links the REST
  * requests to the order's lifecycle lines. The body is read for those few
  * fields only; nothing else from it (nonce, otp) is ever logged, and the
  * signature headers are never looked at.
@@ -68,6 +69,22 @@ function orderFields(body: unknown): OrderFields {
   return out;
 }
 
+/** The first `txid` of an `AddOrder` answer, read from a copy. */
+async function placedOrderId(response: Response): Promise<string | undefined> {
+  try {
+    const text = await response.clone().text();
+    if (text.length > 16_384) return undefined;
+    const txid = (JSON.parse(text) as { result?: { txid?: unknown } })?.result
+      ?.txid;
+    const first = Array.isArray(txid) ? txid[0] : undefined;
+    return typeof first === "string" && /^[A-Z0-9-]{6,40}$/.test(first)
+      ? first
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Wrap a fetch for the server's REST client.
  *
@@ -120,12 +137,19 @@ export function tracedFetch(
     try {
       const response = await inner(input, init);
       ops?.upstreamCall(method, response.status < 500, tradingPair);
+      // A new order's Kraken id, from a copy of the (small) answer: the
+      // line then names both ids, and `krakked logs --order OXXXX-…` finds
+      // the request that placed it.
+      const placed = method === "AddOrder" && response.ok
+        ? await placedOrderId(response)
+        : undefined;
       // Public calls are cached and coalesced across callers: debug only.
       logger.log(
         isPrivate || response.status >= 400 ? "info" : publicLevel,
         "upstream",
         {
           ...base,
+          ...(placed === undefined ? {} : { orderId: placed }),
           status: response.status,
           durationMs: Math.round((performance.now() - t0) * 10) / 10,
         },

@@ -11,7 +11,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startSimulatorWithWs } from "@krakked/sim";
-import { CliHarness, leakedSecrets, marketClock } from "./_harness.ts";
+import {
+  CliHarness,
+  leakedSecrets,
+  LIVE_CONFIG,
+  marketClock,
+  simQuote,
+} from "./_harness.ts";
 
 /** One request the proxy passed on. */
 interface Seen {
@@ -200,4 +206,58 @@ Deno.test("a bad KRAKKED_LOG is a usage error that still names the run", async (
     run.stderr,
     /^krakked ticker: KRAKKED_LOG must be one of debug, info, warn, error, not "loud" \(id ticker-[0-9a-f]{12}\)\n/,
   );
+});
+
+Deno.test("a CLI-placed order's trail: krakked logs --order finds the run that placed it", async () => {
+  await using h = await CliHarness.start({
+    extraConfig: `${LIVE_CONFIG}  max_position_notional_usd: 100000000\n` +
+      "  max_notional_usd: 100000\n",
+  });
+  const logFile = join(h.dir, "cli.log");
+  const env = { ...h.simCredentialsEnv, KRAKKED_LOG_FILE: logFile };
+  const { ask } = await simQuote(h.restUrl);
+  const placed = await h.run([
+    "order",
+    "buy",
+    "XBTUSD",
+    "0.001",
+    "--stop-loss",
+    (ask * 0.95).toFixed(1),
+    "--live",
+    "--json",
+  ], { env });
+  assert.equal(placed.code, 0, placed.stderr);
+  const order = JSON.parse(placed.stdout).order;
+  assert.equal(typeof order.orderId, "string", placed.stdout);
+  // By its Kraken id: the AddOrder line names both ids, and the run's id
+  // brings in every line of the run that placed it.
+  const found = await h.run([
+    "logs",
+    "--order",
+    order.orderId,
+    "--log-file",
+    logFile,
+    "--json",
+  ], { env });
+  assert.equal(found.code, 0, found.stderr);
+  const trail = JSON.parse(found.stdout);
+  const entries = trail.entries as Line[];
+  const add = entries.find((e) =>
+    e.msg === "upstream" && e.call === "AddOrder"
+  );
+  assert.ok(add, JSON.stringify(entries));
+  assert.equal(add.order, order.key);
+  assert.equal(add.orderId, order.orderId);
+  assert.match(add.rid, /^order-[0-9a-f]{12}$/);
+  assert.deepEqual(trail.requestIds, [add.rid]);
+  assert.ok(
+    entries.some((e) =>
+      e.msg === "command" && e.command === "order" && e.rid === add.rid
+    ),
+  );
+  assert.ok(
+    entries.some((e) => e.msg === "command done" && e.rid === add.rid),
+  );
+  // Nothing of another run is in it.
+  assert.deepEqual(entries.filter((e) => e.rid !== add.rid), []);
 });
