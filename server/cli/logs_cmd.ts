@@ -30,7 +30,11 @@ its lifecycle steps, in the order they happened.
   --order ID       the order: its tracking key (userref:42, cl_ord_id:…), a
                    bare userref (42), or its Kraken order id (OABCDE-…)
   --log-file PATH  the file 'krakked serve --log-file PATH' writes (default:
-                   serve.log in the config directory); PATH.1 is read first
+                   serve.log in the config directory); PATH.1 is read first.
+                   A CLI log works too: with KRAKKED_LOG_FILE=PATH each
+                   command appends its lines, named by its run's id, so an
+                   order placed by 'krakked order' is found with the run
+                   that placed it
   --json           print {"order", "orderIds", "requestIds", "entries": [...]}
                    where each entry is one log line as the server wrote it
 
