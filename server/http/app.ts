@@ -169,10 +169,14 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
   // else (a refusal, a miss, an access-token server, HEAD) takes the full
   // route, which answers and explains it. `app.request` goes through here
   // too, so the app's tests cover both paths.
+  // The last pair carries the request id: set just before each Response
+  // is built (the constructor copies the list at once).
+  const requestIdHeader: [string, string] = [REQUEST_ID_HEADER, ""];
   const hitHeaders: [string, string][] = [
     ["content-type", "application/json"],
     ...headers.map(([name, value]): [string, string] => [name, value]),
     ["x-krakked-cache", "hit"],
+    requestIdHeader,
   ];
   const routed = app.fetch;
   const cachedPublic = (request: Request): Response | undefined => {
@@ -208,9 +212,8 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
       rid,
       false,
     );
-    return new Response(body, {
-      headers: [...hitHeaders, [REQUEST_ID_HEADER, rid]],
-    });
+    requestIdHeader[1] = rid;
+    return new Response(body, { headers: hitHeaders });
   };
   app.fetch = (request, env, executionCtx) =>
     cachedPublic(request) ?? routed(request, env, executionCtx);

@@ -47,39 +47,49 @@ function bounded(url: string): boolean {
 export function withRequestDeadline<I>(
   handler: (request: Request, info: I) => Response | Promise<Response>,
   deadlineMs: number = DEFAULT_REQUEST_DEADLINE_MS,
-): (request: Request, info: I) => Promise<Response> {
-  return async (request, info) => {
-    if (!bounded(request.url)) return await handler(request, info);
-    const deadline = new AbortController();
-    let onDeadline!: () => void;
-    const expired = new Promise<Response>((resolve) => {
-      onDeadline = () =>
-        resolve(
-          Response.json({
-            error: {
-              code: "deadline",
-              message:
-                `No answer within ${deadlineMs} ms; nothing still queued was sent`,
-            },
-          }, { status: 504, headers: { "Cache-Control": "no-store" } }),
-        );
+): (request: Request, info: I) => Response | Promise<Response> {
+  return (request, info) =>
+    bounded(request.url)
+      ? withDeadline(handler, request, info, deadlineMs)
+      : handler(request, info);
+}
+
+/** Run one bounded request against its deadline. */
+async function withDeadline<I>(
+  handler: (request: Request, info: I) => Response | Promise<Response>,
+  request: Request,
+  info: I,
+  deadlineMs: number,
+): Promise<Response> {
+  const deadline = new AbortController();
+  let onDeadline!: () => void;
+  const expired = new Promise<Response>((resolve) => {
+    onDeadline = () =>
+      resolve(
+        Response.json({
+          error: {
+            code: "deadline",
+            message:
+              `No answer within ${deadlineMs} ms; nothing still queued was sent`,
+          },
+        }, { status: 504, headers: { "Cache-Control": "no-store" } }),
+      );
+  });
+  const timer = setTimeout(() => {
+    // The 504 first: a handler that answers as its signal aborts must
+    // not win the race with a late answer.
+    onDeadline();
+    deadline.abort(new DOMException("Request deadline", "TimeoutError"));
+  }, deadlineMs);
+  try {
+    const bounded = new Request(request, {
+      signal: AbortSignal.any([request.signal, deadline.signal]),
     });
-    const timer = setTimeout(() => {
-      // The 504 first: a handler that answers as its signal aborts must
-      // not win the race with a late answer.
-      onDeadline();
-      deadline.abort(new DOMException("Request deadline", "TimeoutError"));
-    }, deadlineMs);
-    try {
-      const bounded = new Request(request, {
-        signal: AbortSignal.any([request.signal, deadline.signal]),
-      });
-      return await Promise.race([
-        Promise.resolve(handler(bounded, info)),
-        expired,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+    return await Promise.race([
+      Promise.resolve(handler(bounded, info)),
+      expired,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
