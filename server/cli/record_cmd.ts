@@ -26,6 +26,8 @@ import {
 } from "../record/run.ts";
 import type { BookDepth } from "@krakked/core/ws/book";
 import type { RecordStore, SymbolInfo } from "../record/store.ts";
+import { bookAt } from "../record/book.ts";
+import { UsageError } from "./errors.ts";
 import { type CheckResult, validateStore } from "../record/validate.ts";
 import {
   choiceFlag,
@@ -45,6 +47,7 @@ export const RECORD_HELP =
   `Usage: krakked record [<pair>...|--universe] [--channels trade,book] [--store PATH] [--log nats://HOST:PORT]
        krakked record validate [--store PATH] [--max-latency-ms N] [--json]
        krakked record status [--store PATH] [--json]
+       krakked record book <symbol> [--at TIME] [--levels N] [--store PATH] [--json]
        krakked record export [--format parquet|csv] [--out DIR] [--layers LIST] [--store PATH] [--json]
 
 Records every Kraken trade of the pairs, exactly once, into one DuckDB file:
@@ -78,6 +81,15 @@ validate: checks each layer and data quality, one pass/fail line each
   --json             {"ok": bool, "checks": [{name, ok, summary, counts, examples}]}
 
 status: what the store holds, and the running recorder's figures.
+
+book: a recorded L2 book rebuilt as it was at an instant (every frame
+received by then applied, from the nearest stored snapshot), verified
+against Kraken's checksum of the last frame. Exit 1 when it does not verify.
+  <symbol>           WS v2 symbol as recorded (BTC/USD)
+  --at TIME          ISO date-time (µs allowed, UTC without a zone) or Unix
+                     seconds; default the last recorded frame
+  --levels N         levels per side to print (default 10)
+  --json             {symbol, atUs, integrity, checksum, expectedChecksum, ...}
 
 export: every table as files partitioned by exchange and trade date, e.g.
 DIR/silver_trades/exchange=kraken/date=2026-01-01/data_0.parquet (hive
@@ -117,6 +129,15 @@ export type RecordFlags =
   }
   | {
     kind: "record";
+    action: "book";
+    store: string | undefined;
+    symbol: string;
+    atUs: number | undefined;
+    levels: number;
+    json: boolean;
+  }
+  | {
+    kind: "record";
     action: "export";
     store: string | undefined;
     format: ExportFormat;
@@ -140,10 +161,43 @@ export type RecordFlags =
 export function parseRecordArgs(
   args: readonly string[],
 ): Parsed<RecordFlags> {
-  const action =
-    args[0] === "validate" || args[0] === "status" || args[0] === "export"
-      ? args[0]
-      : "run";
+  const action = args[0] === "validate" || args[0] === "status" ||
+      args[0] === "export" || args[0] === "book"
+    ? args[0]
+    : "run";
+  if (action === "book") {
+    const parsed = parseFlags(args.slice(1), {
+      booleans: ["json"],
+      values: ["store", "at", "levels"],
+      positionals: ["symbol"],
+      minPositionals: 1,
+      maxPositionals: 1,
+    });
+    if (parsed.kind !== "flags") return parsed;
+    const levels = integerFlag(parsed, "levels", { min: 1, max: 1000 });
+    if (isUsageError(levels)) return levels;
+    const at = parsed.values.get("at");
+    let atUs: number | undefined;
+    if (at !== undefined) {
+      atUs = parseInstantUs(at);
+      if (atUs === undefined) {
+        return usageError(
+          `--at needs an ISO date-time or Unix seconds, got ${
+            JSON.stringify(at)
+          }`,
+        );
+      }
+    }
+    return {
+      kind: "record",
+      action,
+      store: parsed.values.get("store"),
+      symbol: parsed.positionals[0]!.toUpperCase(),
+      atUs,
+      levels: levels ?? 10,
+      json: parsed.booleans.has("json"),
+    };
+  }
   if (action === "export") {
     const parsed = parseFlags(args.slice(1), {
       booleans: ["json"],
@@ -279,6 +333,25 @@ export function parseRecordArgs(
   };
 }
 
+/**
+ * An instant as µs since the Unix epoch: Unix seconds, or an ISO date-time
+ * (UTC when it has no zone) with up to six fraction digits. Pure.
+ *
+ * @param text The text.
+ * @returns µs, or `undefined` when it is neither.
+ */
+export function parseInstantUs(text: string): number | undefined {
+  const t = text.trim();
+  if (/^\d{1,12}$/.test(t)) return Number(t) * 1_000_000;
+  const m =
+    /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d{1,6}))?)?(Z|[+-]\d{2}:?\d{2})?$/
+      .exec(t);
+  if (m === null) return undefined;
+  const ms = Date.parse(`${m[1]}T${m[2] ?? "00:00"}${m[4] ?? "Z"}`);
+  if (!Number.isFinite(ms)) return undefined;
+  return ms * 1000 + Number((m[3] ?? "").padEnd(6, "0"));
+}
+
 /** The status file a running recorder keeps beside its store. */
 export function statusPath(store: string): string {
   return `${store}.status.json`;
@@ -320,6 +393,10 @@ export async function runRecord(
         maxLatencyMs: flags.maxLatencyMs,
       });
       return report(checks, flags.json, io);
+    }
+    if (flags.action === "book") {
+      await using db = await openStore(store);
+      return await printBook(db, flags, io);
     }
     if (flags.action === "export") {
       await using db = await openStore(store);
@@ -500,6 +577,90 @@ async function status(
     );
   }
   return 0;
+}
+
+async function printBook(
+  db: RecordStore,
+  flags: Extract<RecordFlags, { action: "book" }>,
+  io: CliIo,
+): Promise<number> {
+  const [last] = await db.query(
+    `SELECT epoch_us(max(received_at)) AS last_us FROM bronze_book_kraken
+     WHERE upper(symbol) = $1`,
+    [flags.symbol],
+  );
+  if (last?.last_us === null || last?.last_us === undefined) {
+    const known = (await db.query(
+      `SELECT DISTINCT symbol FROM bronze_book_kraken ORDER BY symbol`,
+    )).map((r) => String(r.symbol));
+    throw new UsageError(
+      `No book of ${flags.symbol} is recorded in this store${
+        known.length > 0 ? ` (books: ${known.join(", ")})` : ""
+      }; record one with --channels trade,book`,
+    );
+  }
+  const book = await bookAt(
+    db,
+    flags.symbol,
+    flags.atUs ?? Number(last.last_us),
+  );
+  const ok = book.integrity === "ok" && book.checksum === book.expectedChecksum;
+  const at = new Date(book.atUs / 1000).toISOString();
+  if (flags.json) {
+    writeJson(io, {
+      symbol: book.symbol,
+      atUs: book.atUs,
+      at,
+      integrity: book.integrity,
+      verified: ok,
+      checksum: book.checksum ?? null,
+      expectedChecksum: book.expectedChecksum ?? null,
+      lastSeq: book.lastSeq ?? null,
+      fromSnapshotSeq: book.fromSeq ?? null,
+      framesApplied: book.applied,
+      mismatches: book.mismatches,
+      bids: book.bids.slice(0, flags.levels),
+      asks: book.asks.slice(0, flags.levels),
+    });
+    return ok ? 0 : 1;
+  }
+  writeLine(
+    io.stdout,
+    `${book.symbol} at ${at}: ${book.integrity}${
+      ok
+        ? `, checksum ${book.checksum} verified`
+        : book.integrity === "ok"
+        ? `, checksum ${book.checksum} differs from the stored ${book.expectedChecksum}`
+        : " (the live book was resyncing here: no verified book)"
+    }; rebuilt from ${
+      book.fromSeq === undefined
+        ? "the first frame"
+        : `snapshot seq ${book.fromSeq}`
+    } + ${book.applied} frames to seq ${book.lastSeq ?? "-"}`,
+  );
+  const rows = Math.min(
+    flags.levels,
+    Math.max(book.bids.length, book.asks.length),
+  );
+  if (rows > 0) {
+    writeLine(
+      io.stdout,
+      `${"bid qty".padStart(20)} ${"bid".padStart(14)} | ${
+        "ask".padEnd(14)
+      } ask qty`,
+    );
+  }
+  for (let i = 0; i < rows; i++) {
+    const b = book.bids[i];
+    const a = book.asks[i];
+    writeLine(
+      io.stdout,
+      `${(b?.qty ?? "").padStart(20)} ${(b?.price ?? "").padStart(14)} | ${
+        (a?.price ?? "").padEnd(14)
+      } ${a?.qty ?? ""}`,
+    );
+  }
+  return ok ? 0 : 1;
 }
 
 function report(checks: CheckResult[], json: boolean, io: CliIo): number {

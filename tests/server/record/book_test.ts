@@ -245,6 +245,50 @@ Deno.test({
     assert.ok(book.counts.snapshotsCompared! >= 4, book.summary);
     assert.ok(book.counts.liveMismatches! >= 1, book.summary);
 
+    // The CLI view of a book: at the end, and at a stored snapshot's instant.
+    const end = await h.run(
+      ["record", "book", "btc/usd", "--store", store, "--json"],
+      { io: { now } },
+    );
+    assert.equal(end.code, 0, end.stdout + end.stderr);
+    const endBook = JSON.parse(end.stdout);
+    assert.equal(endBook.verified, true);
+    assert.equal(endBook.bids.length, 10);
+    let snapAt: string;
+    {
+      await using db = await RecordStore.open(store);
+      const [snap] = await db.query(
+        `SELECT strftime(taken_at, '%Y-%m-%dT%H:%M:%S.%fZ') AS at FROM book_snapshots
+         WHERE symbol = 'ETH/USD' ORDER BY seq LIMIT 1 OFFSET 2`,
+      );
+      snapAt = String(snap!.at);
+    }
+    const mid = await h.run(
+      [
+        "record",
+        "book",
+        "ETH/USD",
+        "--at",
+        snapAt,
+        "--store",
+        store,
+        "--levels",
+        "3",
+      ],
+      { io: { now } },
+    );
+    assert.equal(mid.code, 0, mid.stdout + mid.stderr);
+    assert.match(mid.stdout, /ETH\/USD at .*: ok, checksum \d+ verified/);
+    assert.equal(mid.stdout.trim().split("\n").length, 5);
+    const none = await h.run(["record", "book", "DOGE/USD", "--store", store], {
+      io: { now },
+    });
+    assert.equal(none.code, 2);
+    assert.match(
+      none.stderr,
+      /No book of DOGE\/USD.*books: BTC\/USD, ETH\/USD/,
+    );
+
     {
       await using db = await RecordStore.open(store);
       const [row] = await db.query(

@@ -7,7 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseRecordArgs, statusPath } from "../../../server/cli/record_cmd.ts";
+import {
+  parseInstantUs,
+  parseRecordArgs,
+  statusPath,
+} from "../../../server/cli/record_cmd.ts";
 import { startSimulatorWithWs } from "@krakked/sim";
 import { TradeLog } from "../../../server/record/log.ts";
 import { CliHarness } from "../cli/_harness.ts";
@@ -73,7 +77,7 @@ async function until(
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-Deno.test("parseRecordArgs() reads the four actions and refuses what is not built", () => {
+Deno.test("parseRecordArgs() reads its actions and refuses what is not built", () => {
   assert.deepEqual(parseRecordArgs(["BTC/USD", "--store", "x.duckdb"]), {
     kind: "record",
     action: "run",
@@ -177,6 +181,34 @@ Deno.test("parseRecordArgs() reads the four actions and refuses what is not buil
     "usage_error",
   );
   assert.equal(parseRecordArgs(["status"]).kind, "record");
+  assert.deepEqual(
+    parseRecordArgs(["book", "btc/usd", "--at", "2026-01-02T03:04:05.123456Z"]),
+    {
+      kind: "record",
+      action: "book",
+      store: undefined,
+      symbol: "BTC/USD",
+      atUs: Date.UTC(2026, 0, 2, 3, 4, 5, 123) * 1000 + 456,
+      levels: 10,
+      json: false,
+    },
+  );
+  assert.equal(parseInstantUs("1700000000"), 1_700_000_000_000_000);
+  assert.equal(
+    parseInstantUs("2026-01-02 03:04"),
+    Date.UTC(2026, 0, 2, 3, 4) * 1000,
+  );
+  assert.equal(
+    parseInstantUs("2026-01-02T03:04:05.5+01:00"),
+    Date.UTC(2026, 0, 2, 2, 4, 5, 500) * 1000,
+  );
+  assert.equal(parseInstantUs("yesterday"), undefined);
+  assert.equal(parseInstantUs("2026-13-40"), undefined);
+  assert.equal(parseRecordArgs(["book"]).kind, "usage_error");
+  assert.equal(
+    parseRecordArgs(["book", "BTC/USD", "--at", "soon"]).kind,
+    "usage_error",
+  );
 });
 
 Deno.test({
