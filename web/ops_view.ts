@@ -8,9 +8,10 @@
  * the public budget; the WebSocket connections with state, uptime,
  * reconnects and their reasons, subscriptions and books (checksum
  * failures, resyncs); the last errors by kind; order events; the dead-man
- * switch; and any section it does not know (a service reporting its
- * actions, say) as a generic table, so a new kind of event shows up
- * without a page change. Text only (`textContent`), never HTML from the
+ * switch; order actions that are not lifecycle steps (the stale-order
+ * repositioner's amends and cancels, any later kind) in a table of their
+ * own; and any snapshot section it does not know as a generic table, so a
+ * new kind of event shows up without a page change. Text only (`textContent`), never HTML from the
  * server. A refused stream (no session, no monitor) shows the server's
  * reason and is tried again. Closing the view (any other hash) closes the
  * stream.
@@ -103,6 +104,16 @@ const KNOWN = new Set([
   "errors",
   "orders",
   "deadMan",
+]);
+
+/** Order event types of the order client's lifecycle; any other is an action. */
+const LIFECYCLE = new Set([
+  "state",
+  "fill",
+  "anomaly",
+  "close_order",
+  "reconcile",
+  "dead_man",
 ]);
 
 /** A title from a section key: `actions` → `Actions`, `repositionActions` → `Reposition actions`. */
@@ -264,13 +275,33 @@ export function renderOps(root: HTMLElement, ops: Json): void {
       ) => [time(e.atMs), e.kind, e.source, e.message]),
     ),
   );
+  const orders = (ops.orders ?? []) as Json[];
+  const row = (o: Json) => [
+    time(o.atMs),
+    o.order ?? "—",
+    String(o.type),
+    String(o.detail ?? ""),
+    o.rid ?? "—",
+  ];
+  // Actions on orders that are not lifecycle steps (the repositioner's
+  // amends and cancels, any kind added later) get a table of their own, so
+  // a burst of fills does not hide them.
+  const actions = orders.filter((o) => !LIFECYCLE.has(o.type));
+  if (actions.length > 0) {
+    const kinds = [...new Set(actions.map((o) => String(o.type)))].join(", ");
+    parts.push(
+      table(
+        `Actions (${kinds})`,
+        ["Time", "Order", "Action", "Detail", "Request"],
+        actions.slice(-30).reverse().map(row),
+      ),
+    );
+  }
   parts.push(
     table(
       "Order events",
       ["Time", "Order", "Event", "Detail", "Request"],
-      ((ops.orders ?? []) as Json[]).slice(-30).reverse().map((
-        o,
-      ) => [time(o.atMs), o.order ?? "—", o.type, o.detail, o.rid ?? "—"]),
+      orders.slice(-30).reverse().map(row),
     ),
   );
   const dm = ops.deadMan;

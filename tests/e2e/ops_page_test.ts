@@ -206,8 +206,17 @@ Deno.test({
       const genericText = (await generic.textContent())!;
       assert.ok(genericText.includes("resting 45 s, 60 bp from the touch"));
       assert.ok(genericText.includes("amend"));
-      await other.locator("#ops-view td", { hasText: /^reposition$/ })
-        .waitFor({ timeout: WAIT_MS });
+      // The repositioner's kind of order event: in the order events and in
+      // the actions table, with its detail.
+      const actions = other.locator("#ops-view table", {
+        hasText: "Actions (reposition)",
+      });
+      await actions.waitFor({ timeout: WAIT_MS });
+      assert.ok((await actions.textContent())!.includes("amend 0.01 @ 101.5"));
+      await other.locator("#ops-view table", { hasText: "Order events" })
+        .locator("td", { hasText: /^reposition$/ }).waitFor({
+          timeout: WAIT_MS,
+        });
       await other.close();
       assert.deepEqual(pageErrors, []);
     } finally {
