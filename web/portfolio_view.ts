@@ -186,6 +186,7 @@ export class PortfolioView {
   #running = false;
   #chart: IChartApi | undefined;
   #series: ISeriesApi<"Line"> | undefined;
+  #chartShape = "";
   /** The last document shown. */
   last: AccountDoc | undefined;
 
@@ -472,5 +473,11 @@ export class PortfolioView {
         value,
       })),
     );
+    // The whole range in view (a new series, or one more point).
+    const shape = `${box.dataset.series}:${points.size}`;
+    if (shape !== this.#chartShape) {
+      this.#chartShape = shape;
+      this.#chart.timeScale().fitContent();
+    }
   }
 }

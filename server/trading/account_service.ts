@@ -672,8 +672,17 @@ export class AccountService {
         // background load, still running, picks them up itself).
         if (this.#refreshTrades && this.#data !== undefined) {
           this.#refreshTrades = false;
-          // Incremental: the cache fetches only the rows it lacks.
-          this.#data = await loadAccountHistory(this.#o.rest, this.#cacheDir!);
+          try {
+            // Incremental: the cache fetches only the rows it lacks.
+            this.#data = await loadAccountHistory(
+              this.#o.rest,
+              this.#cacheDir!,
+            );
+          } catch (error) {
+            // Not read (Kraken busy, a rate limit): the fills are still new.
+            this.#refreshTrades = true;
+            throw error;
+          }
         }
         await this.#recompute();
         this.#publishDoc();
@@ -681,6 +690,9 @@ export class AccountService {
         this.#o.logger.warn("account refresh failed", {
           error: error instanceof Error ? error.message : String(error),
         });
+        // Try again shortly (a book move may do it sooner).
+        const retry = setTimeout(() => this.#schedule(), 5_000);
+        this.#offs.push(() => clearTimeout(retry));
       } finally {
         this.#refreshing = undefined;
       }

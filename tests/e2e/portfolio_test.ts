@@ -6,7 +6,10 @@
  * the account is hydrated, the page shows the same realised P&L, fees and
  * deposits as `krakked pnl --json` for the same simulator (to the last
  * decimal, read from `data-value`), equity consistent with
- * `krakked equity --json`, and no sideways scroll at 1440 and 390 px.
+ * `krakked equity --json`, the equity chart drawn from the same ledger
+ * series as `krakked equity --history --json`, updates pushed over
+ * `/api/account/events` (no polling of `/api/account`), and no sideways
+ * scroll at 1440 and 390 px.
  */
 
 import assert from "node:assert/strict";
@@ -83,6 +86,11 @@ Deno.test({
       const page = context.pages()[0] ?? await context.newPage();
       const pageErrors: string[] = [];
       page.on("pageerror", (error) => pageErrors.push(String(error)));
+      // Reads of the account document (not its event stream).
+      let accountReads = 0;
+      page.on("request", (request) => {
+        if (new URL(request.url()).pathname === "/api/account") accountReads++;
+      });
       await page.goto(server.url);
       await page.locator("#portfolio[data-phase='ready']").waitFor({
         timeout: WAIT_MS,
@@ -95,8 +103,8 @@ Deno.test({
       // has resting limit orders that the simulator's market may fill at
       // any moment, so the page and the CLI can read the account a fill
       // apart: the page must converge (the server refreshes its account on
-      // each execution, the page polls it), so compare until both read the
-      // same account, bounded by WAIT_MS.
+      // each execution and pushes it to the page), so compare until both
+      // read the same account, bounded by WAIT_MS.
       await using cli = await CliHarness.start({ restUrl: sim.url });
       const env = {
         KRAKEN_API_KEY: sim.credentials.apiKey,
@@ -176,6 +184,49 @@ Deno.test({
             path: new URL("portfolio-1440.png", ARTIFACTS).pathname,
             fullPage: true,
           });
+        },
+      );
+
+      await t.step(
+        "updates arrive over the event stream, not by polling",
+        async () => {
+          const reads = accountReads;
+          const stamp = async () =>
+            await page.locator("#portfolio-state").textContent();
+          const before = await stamp();
+          // Marks follow the simulator's books: the page is told about
+          // each recompute (about once a second) without asking.
+          const deadline = Date.now() + 20_000;
+          while ((await stamp()) === before && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 250));
+          }
+          assert.notEqual(await stamp(), before, "a pushed update was shown");
+          assert.equal(accountReads, reads, "no GET /api/account meanwhile");
+        },
+      );
+
+      await t.step(
+        "the equity chart is the ledger series of krakked equity --history",
+        async () => {
+          const cliHistory = await readCli<
+            { timeSec: number; total: string }[]
+          >(["equity", "--history", "--json"]);
+          const chart = page.locator("#portfolio-chart");
+          await page.locator("#portfolio-chart[data-series='ledger']").waitFor({
+            timeout: WAIT_MS,
+          });
+          assert.ok(await chart.isVisible(), "the chart is drawn");
+          assert.ok(cliHistory.length >= 2);
+          assert.equal(
+            Number(await chart.getAttribute("data-points")),
+            cliHistory.length,
+            "one point per day end, as the CLI",
+          );
+          // The oldest day end lies weeks back: fills since cannot move it.
+          assert.equal(
+            await chart.getAttribute("data-first"),
+            cliHistory[0]!.total,
+          );
         },
       );
 
