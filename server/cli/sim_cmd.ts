@@ -11,16 +11,20 @@ import {
   formatReport,
   MAX_SYNTHETIC_PAIRS,
   realismReport,
+  type RecordedTrade,
   runSimulator,
   SIM_ACTIVITIES,
   SIM_TIERS,
+  type TradeSource,
 } from "@krakked/sim";
+import { parseTimestampUs } from "@krakked/core/record/silver";
 import {
   choiceFlag,
   integerFlag,
   isUsageError,
   type Parsed,
   parseFlags,
+  usageError,
 } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type CliIo, writeLine } from "./io.ts";
@@ -55,6 +59,10 @@ export interface SimFlags {
   control: boolean;
   /** `--report`: print the realism report for the seed and exit. */
   report?: true;
+  /** `--replay`: a `krakked record` store whose trades to play back. */
+  replay?: string;
+  /** `--speed`: replay speed (default 1). */
+  speed?: number;
 }
 
 /** Help text of `krakked sim`. */
@@ -74,6 +82,12 @@ which open nothing but this simulator. Ctrl+C stops it.
   --synthetic-pairs N add N synthetic USD pairs SYN001/USD… (0 to ${MAX_SYNTHETIC_PAIRS}, default 0) for load tests
   --activity A        quiet, normal or busy (default normal: live Kraken trade rates;
                       quiet ≈ 2 % of that, busy 3×)
+  --replay STORE      play back the trades a \`krakked record\` store holds (read
+                      only) as the public tape of their pairs: REST Trades,
+                      OHLC, Ticker and the WS trade, ticker and ohlc channels
+                      show the recorded ids, prices, quantities and order,
+                      from start-up on; other pairs keep the simulated market
+  --speed N           replay N× faster (default 1; e.g. 60 plays an hour a minute)
   --no-control        disable the /_sim/ fault-injection routes
   --report            print the realism report (trades, volume, spreads, top
                       size, update rates, empty candles per major over the
@@ -106,6 +120,8 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
       "history-days",
       "synthetic-pairs",
       "activity",
+      "replay",
+      "speed",
     ],
   });
   if (parsed.kind !== "flags") return parsed;
@@ -127,6 +143,26 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
   if (isUsageError(tier)) return tier;
   const activity = choiceFlag(parsed, "activity", SIM_ACTIVITIES);
   if (isUsageError(activity)) return activity;
+  const replay = parsed.values.get("replay");
+  const speedText = parsed.values.get("speed");
+  if (speedText !== undefined && replay === undefined) {
+    return usageError("--speed only applies to --replay");
+  }
+  if (replay !== undefined && parsed.booleans.has("report")) {
+    return usageError("--replay and --report do not go together");
+  }
+  if (replay === "") return usageError("--replay needs a store path");
+  let speed: number | undefined;
+  if (speedText !== undefined) {
+    speed = Number(speedText);
+    if (
+      !/^\d+(\.\d+)?$/.test(speedText) || !(speed > 0) || speed > 1_000_000
+    ) {
+      return usageError(
+        `--speed must be a number above 0 and at most 1000000, got "${speedText}"`,
+      );
+    }
+  }
   const host = parsed.values.get("host");
   const apiKey = parsed.values.get("api-key");
   const apiSecret = parsed.values.get("api-secret");
@@ -143,6 +179,81 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
     ...(activity === undefined ? {} : { activity }),
     control: !parsed.booleans.has("no-control"),
     ...(parsed.booleans.has("report") ? { report: true as const } : {}),
+    ...(replay === undefined ? {} : { replay }),
+    ...(speed === undefined ? {} : { speed }),
+  };
+}
+
+/**
+ * Read the trades of a `krakked record` store for replay: every row of its
+ * bronze trade table (the fields exactly as Kraken's WS v2 `trade` channel
+ * sent them), per symbol in time order. The file is opened read-only and
+ * closed before this returns.
+ *
+ * @param path The DuckDB store file.
+ * @returns The trades, as the simulator's trade source.
+ * @throws {Error} When the file cannot be opened read-only, is not a
+ *   recorder store, or holds a row that is not a trade.
+ * @example Load
+ * ```ts ignore
+ * import { loadRecordedTrades } from "./sim_cmd.ts";
+ * const source = await loadRecordedTrades("market.duckdb");
+ * source.symbols; // ["BTC/USD", …]
+ * ```
+ */
+export async function loadRecordedTrades(path: string): Promise<TradeSource> {
+  // Loaded only here: the native DuckDB binding is not needed otherwise.
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const instance = await DuckDBInstance.create(path, {
+    access_mode: "READ_ONLY",
+  });
+  const bySymbol = new Map<string, RecordedTrade[]>();
+  try {
+    const db = await instance.connect();
+    try {
+      const reader = await db.runAndReadAll(
+        `SELECT symbol, side, price, qty, ord_type,
+           CAST(trade_id AS VARCHAR) AS trade_id, timestamp
+         FROM bronze_trades_kraken ORDER BY symbol, trade_id`,
+      );
+      for (const row of reader.getRowObjects()) {
+        const symbol = String(row.symbol);
+        const side = String(row.side);
+        const ordType = String(row.ord_type);
+        const tradeId = Number(row.trade_id);
+        if (
+          (side !== "buy" && side !== "sell") ||
+          (ordType !== "market" && ordType !== "limit") ||
+          !Number.isSafeInteger(tradeId)
+        ) {
+          throw new Error(
+            `${path}: ${symbol} trade ${String(row.trade_id)} is not a trade`,
+          );
+        }
+        const list = bySymbol.get(symbol) ?? [];
+        list.push({
+          tradeId,
+          price: String(row.price),
+          qty: String(row.qty),
+          side,
+          ordType,
+          timeUs: parseTimestampUs(String(row.timestamp)),
+        });
+        bySymbol.set(symbol, list);
+      }
+    } finally {
+      db.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+  for (const list of bySymbol.values()) {
+    list.sort((a, b) => a.timeUs - b.timeUs || a.tradeId - b.tradeId);
+  }
+  const symbols = [...bySymbol.keys()];
+  return {
+    symbols,
+    trades: (symbol) => bySymbol.get(symbol) ?? [],
   };
 }
 
@@ -172,6 +283,24 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
     }
     return 0;
   }
+  let source: TradeSource | undefined;
+  if (flags.replay !== undefined) {
+    try {
+      source = await loadRecordedTrades(flags.replay);
+    } catch (error) {
+      writeLine(
+        io.stderr,
+        `sim: cannot read the store ${flags.replay}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+      return 1;
+    }
+    if (source.symbols.length === 0) {
+      writeLine(io.stderr, `sim: ${flags.replay} holds no trades to replay`);
+      return 1;
+    }
+  }
   return await runSimulator({
     ...(flags.host === undefined ? {} : { hostname: flags.host }),
     ...(flags.port === undefined ? {} : { port: flags.port }),
@@ -186,6 +315,9 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
       ? {}
       : { syntheticPairs: flags.syntheticPairs }),
     ...(flags.activity === undefined ? {} : { activity: flags.activity }),
+    ...(source === undefined
+      ? {}
+      : { replay: { source, speed: flags.speed ?? 1 } }),
     control: flags.control,
   }, {
     stdout: (line) => writeLine(io.stdout, line),

@@ -10,6 +10,7 @@
 import type { SimTier } from "./exchange/rate_limits.ts";
 import type { SimActivity } from "./exchange/market.ts";
 import { startSimulator, webSocketPlugin } from "./server.ts";
+import type { ReplayOptions } from "./exchange/replay.ts";
 
 /** Default port of the standalone simulator. */
 export const DEFAULT_SIM_PORT = 8791;
@@ -36,6 +37,8 @@ export interface SimRunOptions {
   activity?: SimActivity;
   /** `/_sim/` fault-injection routes (default true). */
   control?: boolean;
+  /** Replay recorded trades for the pairs they cover (`--replay`). */
+  replay?: ReplayOptions;
 }
 
 /** I/O of {@linkcode runSimulator}, injectable for tests. */
@@ -105,6 +108,7 @@ export async function runSimulator(
         ? { syntheticPairs: options.syntheticPairs }
         : {}),
       ...(options.activity !== undefined ? { activity: options.activity } : {}),
+      ...(options.replay !== undefined ? { replay: options.replay } : {}),
       // A client of the standalone simulator meets Kraken's public throttle.
       publicThrottle: true,
     });
@@ -123,6 +127,18 @@ export async function runSimulator(
   out(`Seed:        ${sim.seed}`);
   out(`Tier:        ${tier}`);
   out(`Activity:    ${sim.market.activity}`);
+  if (options.replay) {
+    const source = options.replay.source;
+    const trades = source.symbols.reduce(
+      (n, symbol) => n + source.trades(symbol).length,
+      0,
+    );
+    out(
+      `Replay:      ${trades} recorded trades of ${source.symbols.length} pairs at ${
+        options.replay.speed ?? 1
+      }× (${source.symbols.join(", ")}); other pairs follow the model`,
+    );
+  }
   if (sim.market.catalogue.syntheticPairs > 0) {
     out(
       `Pairs:       ${sim.market.pairs.length} (${sim.market.catalogue.syntheticPairs} synthetic)`,

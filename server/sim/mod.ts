@@ -84,3 +84,11 @@ export {
   realismReport,
   REPORT_PAIRS,
 } from "./report.ts";
+export {
+  earliestUs,
+  type PlacedTrade,
+  placeTrades,
+  type RecordedTrade,
+  type ReplayOptions,
+  type TradeSource,
+} from "./exchange/replay.ts";

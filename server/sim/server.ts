@@ -29,6 +29,7 @@ import { seedAccountHistory } from "./exchange/history.ts";
 import { SimEngine, type SimEngineOptions } from "./exchange/engine.ts";
 import { engineRestHandlers } from "./rest/trading.ts";
 import { Market, type SimActivity } from "./exchange/market.ts";
+import type { ReplayOptions } from "./exchange/replay.ts";
 import { PublicThrottle } from "./exchange/rate_limits.ts";
 import { SimCatalogue } from "./exchange/pairs.ts";
 import type { PrivateHandler } from "./rest/private.ts";
@@ -126,6 +127,11 @@ export interface SimulatorOptions {
    * 999 (default 0); REST and WS list and serve them like any pair.
    */
   syntheticPairs?: number;
+  /**
+   * Replay recorded public trades instead of the model for the pairs the
+   * source has (`exchange/replay.ts`; `krakked sim --replay <store>`).
+   */
+  replay?: ReplayOptions;
   /** Closed orders in the seeded account history (default 60). */
   closedOrders?: number;
   /**
@@ -229,6 +235,7 @@ export async function startSimulator(
       ? { historyDays: options.historyDays }
       : {}),
     ...(options.activity !== undefined ? { activity: options.activity } : {}),
+    ...(options.replay !== undefined ? { replay: options.replay } : {}),
   });
   const account = SimAccount.seeded(market, {
     seed,

@@ -79,6 +79,7 @@ import {
 import { divideRounded, formatUnits, pow10 } from "./units.ts";
 import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
 import { Lru } from "./lru.ts";
+import { earliestUs, placeTrades, type ReplayOptions } from "./replay.ts";
 
 const MINUTE_MS = 60_000;
 const MINUTE_US = 60_000_000;
@@ -284,6 +285,11 @@ export interface MarketOptions {
   catalogue?: SimCatalogue;
   /** How busy the market is (default `normal`: live Kraken rates). */
   activity?: SimActivity;
+  /**
+   * Replay recorded trades: the pairs of the source trade exactly the
+   * recorded tape (see `replay.ts`); the others keep the model.
+   */
+  replay?: ReplayOptions;
 }
 
 interface PairModel {
@@ -373,6 +379,18 @@ interface PairState {
   /** Minute → synthetic and own trades with final ids (when `own`). */
   merged: Lru<number, readonly SimTrade[]> | undefined;
   own: OwnTape | undefined;
+  /** A replayed pair's recorded tape (the generator is not used). */
+  readonly replay?: ReplayTape;
+}
+
+/** A replayed pair's trades on the simulator clock. */
+interface ReplayTape {
+  /** Every replayed trade, in order. */
+  readonly trades: readonly TapeTrade[];
+  /** Minute → its trades. */
+  readonly minutes: ReadonlyMap<number, readonly TapeTrade[]>;
+  /** What the book and `last` follow before the first trade plays. */
+  readonly reference: TapeTrade;
 }
 
 const EMPTY: readonly SimTrade[] = Object.freeze([]);
@@ -562,6 +580,70 @@ export class Market {
     this.#historyStartMs = options.historyStartMs ??
       Math.floor(startNow / DAY_MS) * DAY_MS -
         (options.historyDays ?? 40) * DAY_MS;
+    if (options.replay) this.#loadReplay(options.replay, startNow);
+  }
+
+  /** Put each recorded pair's tape in place of its generator (private states). */
+  #loadReplay(replay: ReplayOptions, startNow: number): void {
+    const originUs = earliestUs(replay.source);
+    if (originUs === undefined) return;
+    const timing = {
+      originUs,
+      // A second after start-up: a client connecting with the simulator
+      // still sees the first trade on the WS trade channel.
+      startMs: replay.startMs ?? startNow + 1000,
+      speed: replay.speed ?? 1,
+    };
+    for (const symbol of replay.source.symbols) {
+      const pair = this.#catalogue.resolvePair(symbol);
+      if (!pair) throw new RangeError(`Unknown asset pair: ${symbol}`);
+      const placed = placeTrades(pair, replay.source.trades(symbol), timing);
+      if (placed.length === 0) continue;
+      const trades = placed.map((t) =>
+        new TapeTrade(
+          pair.key,
+          t.tradeId,
+          t.timeUs,
+          t.subNs,
+          t.priceUnits,
+          t.volumeUnits,
+          t.side,
+          t.orderType,
+        )
+      );
+      const minutes = new Map<number, TapeTrade[]>();
+      for (const t of trades) {
+        const m = Math.floor(t.timeUs / MINUTE_US);
+        const list = minutes.get(m);
+        if (list) list.push(t);
+        else minutes.set(m, [t]);
+      }
+      const first = trades[0]!;
+      const model = this.#buildModel(pair);
+      this.#states.set(pair.key, {
+        model,
+        prefixes: new Lru(3),
+        synth: new Lru(64),
+        aggs: new Lru(256),
+        blocks: new Lru(1024),
+        merged: undefined,
+        own: undefined,
+        replay: {
+          trades,
+          minutes,
+          reference: new TapeTrade(
+            pair.key,
+            first.tradeId - 1,
+            this.#historyStartMs * 1000 - 1,
+            0,
+            first.priceUnits,
+            first.volumeUnits,
+            first.side,
+            first.orderType,
+          ),
+        },
+      });
+    }
   }
 
   /** The seed. */
@@ -798,14 +880,22 @@ export class Market {
       }
     }
     const minute = Math.floor(timeUs / MINUTE_US);
-    const day = Math.floor(minute / DAY_MIN);
-    const prefix = this.#prefix(state, day);
-    let before = this.#dayIdBase(state.model, day) +
-      prefix[minute - day * DAY_MIN]!;
-    for (const s of this.#synth(state, minute)) {
-      const t = s as TapeTrade;
-      if (t.timeUs < timeUs || (t.timeUs === timeUs && t.subNs < subNs)) {
-        before++;
+    let before: number;
+    if (state.replay) {
+      // The recorded id of the last replayed trade before it.
+      const tape = state.replay.trades;
+      const i = firstAtOrAfter(tape, timeUs, subNs);
+      before = i > 0 ? tape[i - 1]!.tradeId : state.replay.reference.tradeId;
+    } else {
+      const day = Math.floor(minute / DAY_MIN);
+      const prefix = this.#prefix(state, day);
+      before = this.#dayIdBase(state.model, day) +
+        prefix[minute - day * DAY_MIN]!;
+      for (const s of this.#synth(state, minute)) {
+        const t = s as TapeTrade;
+        if (t.timeUs < timeUs || (t.timeUs === timeUs && t.subNs < subNs)) {
+          before++;
+        }
       }
     }
     const trade = new TapeTrade(
@@ -1188,6 +1278,7 @@ export class Market {
       blocks: new Lru(1024),
       merged: new Lru(64),
       own: { trades: [], consumed: new Map() },
+      ...(state.replay ? { replay: state.replay } : {}),
     };
     this.#states.set(state.model.pair.key, mine);
     return mine;
@@ -1342,6 +1433,10 @@ export class Market {
 
   /** Trades in one minute, own ones included. */
   #minuteSize(state: PairState, minute: number): number {
+    if (state.replay) {
+      return (state.replay.minutes.get(minute)?.length ?? 0) +
+        this.#ownIn(state, minute);
+    }
     const day = Math.floor(minute / DAY_MIN);
     const prefix = this.#prefix(state, day);
     const m = minute - day * DAY_MIN;
@@ -1354,6 +1449,7 @@ export class Market {
 
   /** Every generated trade of one minute, ids as if no own trade existed. */
   #synth(state: PairState, minute: number): readonly SimTrade[] {
+    if (state.replay) return state.replay.minutes.get(minute) ?? EMPTY;
     const cached = state.synth.get(minute);
     if (cached) return cached;
     const trades: TapeTrade[] = [];
@@ -1397,6 +1493,24 @@ export class Market {
     // Aggregates take the monomorphic path (no closure call per fill).
     const acc = sink instanceof Accumulator ? sink : undefined;
     const emit = acc ? undefined : sink as TradeSink;
+    if (state.replay) {
+      const list: readonly TapeTrade[] = state.replay.minutes.get(minute) ??
+        [];
+      for (const t of list) {
+        if (acc) acc.add(t.priceUnits, t.volumeUnits);
+        else {
+          emit!(
+            t.timeUs,
+            t.subNs,
+            t.priceUnits,
+            t.volumeUnits,
+            t.side,
+            t.orderType,
+          );
+        }
+      }
+      return 0;
+    }
     const model = state.model;
     const day = Math.floor(minute / DAY_MIN);
     const prefix = this.#prefix(state, day);
@@ -1574,6 +1688,19 @@ export class Market {
   /** The latest trade at or before `atUs` (visible or not). */
   #lastTrade(state: PairState, atUs: number): SimTrade {
     let m = Math.floor(atUs / MINUTE_US);
+    if (state.replay) {
+      // Start at the latest replayed or own trade at or before `atUs`.
+      const tape = state.replay.trades;
+      const own = state.own?.trades ?? [];
+      const i = firstAtOrAfter(tape, atUs + 1, 0);
+      const j = firstAtOrAfter(own, atUs + 1, 0);
+      const latest = Math.max(
+        i > 0 ? tape[i - 1]!.timeUs : -Infinity,
+        j > 0 ? own[j - 1]!.timeUs : -Infinity,
+      );
+      if (latest === -Infinity) return state.replay.reference;
+      m = Math.floor(latest / MINUTE_US);
+    }
     // Bounded search: even the quietest pair trades every few hours.
     for (let steps = 0; steps < 60 * DAY_MIN; steps++, m--) {
       if (this.#minuteSize(state, m) === 0) continue;
