@@ -51,7 +51,8 @@ and how this machine reaches it:
                 The ops view is private: the command takes the server's
                 session as the page does (loading its page)
   --server URL  the server to read with --ops (default: server.host and
-                server.port of config.yaml, http://127.0.0.1:8787)
+                server.port of config.yaml, http://127.0.0.1:8787); a server
+                started with --token T needs KRAKKED_SERVER_TOKEN=T
 
 Exit codes: 0 ok (also when Kraken reports maintenance: the status is the
 answer), 1 error, 2 usage, 4 Kraken unreachable.`;
@@ -121,7 +122,15 @@ export interface StatusInputs {
   now: () => number;
   /** The server whose ops view the `server` section reads. */
   serverUrl?: string;
+  /**
+   * The server's access token (`serve --token T`, from
+   * {@linkcode ENV_SERVER_TOKEN}), sent as a bearer token.
+   */
+  serverToken?: string;
 }
+
+/** Environment variable: the access token of a server started with `--token`. */
+export const ENV_SERVER_TOKEN = "KRAKKED_SERVER_TOKEN";
 
 /** One section of `krakked status`. */
 export interface StatusSection {
@@ -299,15 +308,18 @@ class RefusedError extends Error {
  * check; a cross-site page still cannot read the ops view.
  *
  * @param url The server.
- * @param requestId This command's correlation id.
+ * @param headers This command's correlation id, and the access token.
  * @returns The `Cookie` header value.
  * @throws {Error} When the server sets no session (no page built, or an
  *   access token is needed).
  */
-async function serverSession(url: string, requestId: string): Promise<string> {
+async function serverSession(
+  url: string,
+  headers: Record<string, string>,
+): Promise<string> {
   const res = await fetch(`${url}/`, {
     signal: AbortSignal.timeout(3_000),
-    headers: { [REQUEST_ID_HEADER]: requestId },
+    headers,
   });
   await res.body?.cancel();
   const cookie = res.headers.getSetCookie()
@@ -318,6 +330,8 @@ async function serverSession(url: string, requestId: string): Promise<string> {
       `the server gave no session (HTTP ${res.status} for /${
         res.status === 503
           ? ": the page is not built, run 'deno task build'"
+          : res.status === 401
+          ? `: it needs its access token, set ${ENV_SERVER_TOKEN}`
           : ""
       })`,
     );
@@ -332,18 +346,24 @@ async function serverSession(url: string, requestId: string): Promise<string> {
  */
 export const SERVER_SECTION: StatusSection = {
   name: "server",
-  async read({ ctx, serverUrl }) {
+  async read({ ctx, serverUrl, serverToken }) {
     const { host, port } = ctx.config.server;
     const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
     const requestId = currentCommand()?.id ?? newCommandId("status");
     const url = serverUrl ??
       `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}`;
     try {
-      const cookie = await serverSession(url, requestId);
+      // The server's request lines carry this command's id.
+      const headers: Record<string, string> = {
+        [REQUEST_ID_HEADER]: requestId,
+        ...(serverToken === undefined
+          ? {}
+          : { authorization: `Bearer ${serverToken}` }),
+      };
+      const cookie = await serverSession(url, headers);
       const res = await fetch(`${url}/api/ops`, {
         signal: AbortSignal.timeout(3_000),
-        // The server's request line carries this command's id.
-        headers: { [REQUEST_ID_HEADER]: requestId, cookie },
+        headers: { ...headers, cookie },
       });
       if (!res.ok) {
         const body = await res.json().catch(() => undefined) as Json;
@@ -424,6 +444,10 @@ export async function runStatus(
   redactor?: Redactor,
 ): Promise<number> {
   const ctx = await loadCommandContext(io, { redactor });
+  const serverToken = flags.ops
+    ? io.env(ENV_SERVER_TOKEN)?.trim() || undefined
+    : undefined;
+  if (serverToken !== undefined) redactor?.register(serverToken);
   try {
     if (flags.watch) {
       await runWatch(io, {
@@ -465,6 +489,7 @@ export async function runStatus(
         ctx,
         now: io.now,
         ...(flags.server === undefined ? {} : { serverUrl: flags.server }),
+        ...(serverToken === undefined ? {} : { serverToken }),
       },
       flags.ops ? [...STATUS_SECTIONS, SERVER_SECTION] : STATUS_SECTIONS,
     );
