@@ -711,6 +711,7 @@ export class AccountService {
       for (const t of trades) held.add(t.base).add(t.quote);
       const { source: quotes } = await this.#marks.quotes(pairs, held);
       const equity = equityOf(paper.balances, this.#assets, quotes);
+      const flows = paperOpening(paper.balances, trades);
       const pnl = this.#accountPnl(
         {
           pairs,
@@ -718,11 +719,17 @@ export class AccountService {
             assets: this.#assets,
           }),
           trades,
-          flows: paperOpening(paper.balances, trades),
+          flows,
         },
         quotes,
       );
-      this.#doc = this.#build(equity, pnl, paper);
+      // The opening balances are the paper account's only deposits.
+      const cash: CashSummary = {
+        deposits: pnl.totals.netDeposits,
+        withdrawals: "0",
+        count: flows.length,
+      };
+      this.#doc = this.#build(equity, pnl, paper, cash);
       return;
     }
     const data = this.#data;

@@ -20,6 +20,12 @@ import { buildWeb } from "../../server/build.ts";
 import { parseServeArgs } from "../../server/cli/serve_cmd.ts";
 import type { PnlJson } from "../../server/cli/pnl_cmd.ts";
 import { startServe } from "../../server/serve.ts";
+import { paperOpening } from "../../server/trading/account_service.ts";
+import { netFlows } from "../../core/account/ledger.ts";
+import { computePnl } from "../../core/account/pnl.ts";
+import { tradeRates } from "../../core/account/rates.ts";
+import { accountTradesFromFills } from "../../core/account/trades.ts";
+import type { PaperFill } from "../../core/trade/paper.ts";
 import { CliHarness } from "../server/cli/_harness.ts";
 import {
   ARTIFACTS,
@@ -239,6 +245,134 @@ Deno.test({
           path: new URL("portfolio-390.png", ARTIFACTS).pathname,
           fullPage: true,
         });
+      });
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      await context?.close();
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "paper mode: the Portfolio view shows the paper account, its P&L core/account's FIFO over the paper fills",
+  ignore: SKIP,
+  async fn() {
+    await requireChromium();
+    const chromium = await loadChromium();
+    await buildWeb();
+    const dir = await Deno.makeTempDir({ prefix: "krakked-portfolio-paper-" });
+    const paperPath = join(dir, "paper.json");
+    const server = await startServe(
+      parseServeArgs(["--sim", "--port", "0"]) as Extract<
+        ReturnType<typeof parseServeArgs>,
+        { kind: "serve" }
+      >,
+      {
+        configText: "trading:\n  mode: paper\n",
+        logSink: () => {},
+        say: () => {},
+        env: () => undefined,
+        paperPath,
+      },
+    );
+    let context: BrowserContext | undefined;
+    try {
+      context = await chromium.launchPersistentContext(
+        join(dir, "profile"),
+        {
+          executablePath: CHROMIUM,
+          args: LAUNCH_ARGS,
+          viewport: { width: 1440, height: 900 },
+        },
+      );
+      const page = context.pages()[0] ?? await context.newPage();
+      const pageErrors: string[] = [];
+      page.on("pageerror", (error) => pageErrors.push(String(error)));
+      await page.goto(server.url);
+      await page.locator("#portfolio[data-source='paper'][data-phase='ready']")
+        .waitFor({ timeout: WAIT_MS });
+      // Two paper buys and a partial exit, placed from the page's origin.
+      const answers = await page.evaluate(async () => {
+        const depth = await (await fetch(
+          "/api/public/Depth?pair=XBTUSD&count=1",
+        )).json();
+        const book = Object.values(depth.result)[0] as {
+          asks: [string][];
+        };
+        const ask = Number(book.asks[0]![0]);
+        const post = async (body: unknown) => {
+          const res = await fetch("/api/orders", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          });
+          return { status: res.status, body: await res.text() };
+        };
+        const out = [];
+        for (const volume of ["0.002", "0.003"]) {
+          out.push(
+            await post({
+              pair: "XBTUSD",
+              side: "buy",
+              type: "market",
+              volume,
+              stopLoss: (ask * 0.95).toFixed(1),
+            }),
+          );
+        }
+        out.push(
+          await post({
+            pair: "XBTUSD",
+            side: "sell",
+            type: "market",
+            volume: "0.001",
+            intent: "exit",
+          }),
+        );
+        return out;
+      });
+      for (const a of answers) assert.equal(a.status, 200, a.body);
+      const state = JSON.parse(await Deno.readTextFile(paperPath));
+      const fills = state.fills as PaperFill[];
+      const trades = accountTradesFromFills(
+        fills,
+        () => ({ base: "BTC", quote: "USD" }),
+      );
+      const core = computePnl(
+        trades,
+        netFlows(paperOpening(state.balances, trades)),
+        { rateAt: tradeRates(trades) },
+      );
+      // The page follows the pushed account until it shows every fill.
+      const deadline = Date.now() + WAIT_MS;
+      const shown = async () => ({
+        realized: await figure(page, "realized"),
+        fees: await figure(page, "fees"),
+        basis: await page.locator(
+          "#portfolio-positions tr[data-asset='BTC'] td:nth-child(3)",
+        ).getAttribute("data-value").catch(() => null),
+      });
+      let now = await shown();
+      while (
+        (now.fees !== core.fees || now.basis === null) && Date.now() < deadline
+      ) {
+        await new Promise((r) => setTimeout(r, 250));
+        now = await shown();
+      }
+      assert.equal(now.realized, core.realizedPnl, "realised = core FIFO");
+      assert.equal(now.fees, core.fees, "fees = core FIFO");
+      assert.equal(now.basis, core.positions[0]!.costBasis, "BTC cost basis");
+      assert.equal(
+        await figure(page, "deposits"),
+        core.netDeposits,
+        "the opening balances as deposits",
+      );
+      await page.screenshot({
+        path: new URL("portfolio-paper-1440.png", ARTIFACTS).pathname,
+        fullPage: true,
       });
       assert.deepEqual(pageErrors, []);
     } finally {
