@@ -183,7 +183,8 @@ async function runSequence(seed: number, steps: number): Promise<string[]> {
         case "amend": {
           const open = paper.openOrders();
           if (open.length === 0) break;
-          // Paper orders cannot be amended: refused, never applied.
+          // Paper amends change the limit price only: a quantity change is
+          // refused, never applied.
           await assert.rejects(
             client.amend(pick(open).id, { orderQty: "1" }),
             RangeError,
