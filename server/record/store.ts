@@ -62,13 +62,14 @@ import {
   type SilverTrade,
 } from "@krakked/core/record/silver";
 import {
-  BULK_DEDUP,
+  BULK_BATCH_DUPLICATES,
   BULK_FALLBACK,
   BULK_INSERT_BRONZE,
   BULK_INSERT_FRAMES,
   BULK_INSERT_SILVER,
   BULK_NEW,
   BULK_ROWS,
+  bulkDedupSql,
   goldTable,
   INSERT_BOOK,
   INSERT_BOOK_SNAPSHOTS,
@@ -77,6 +78,7 @@ import {
   INSERT_REJECTED,
   INSERT_SILVER,
   insertGoldSql,
+  MIGRATE_SILVER_V1,
   schemaSql,
   SELECT_NEW_TRADES,
   STAGE_COLUMNS,
@@ -196,6 +198,21 @@ export class RecordStore implements AsyncDisposable {
     const db = await instance.connect();
     const store = new RecordStore(path, stageFile, instance, db);
     try {
+      const [old] = await store.query(
+        `SELECT table_type FROM information_schema.tables
+         WHERE table_schema = 'main' AND table_name = 'silver_trades'`,
+      );
+      if (old?.table_type === "BASE TABLE") {
+        // A schema-1 file: silver moves to silver_trades_data, once.
+        await db.run("BEGIN TRANSACTION");
+        try {
+          for (const sql of MIGRATE_SILVER_V1) await db.run(sql);
+          await db.run("COMMIT");
+        } catch (error) {
+          await db.run("ROLLBACK").catch(() => {});
+          throw error;
+        }
+      }
       for (const sql of schemaSql()) await db.run(sql);
       for (const row of await store.query(`SELECT * FROM record_symbols`)) {
         const info: SymbolInfo = {
@@ -211,7 +228,7 @@ export class RecordStore implements AsyncDisposable {
       await store.#markStaleGold();
       for (
         const row of await store.query(
-          `SELECT symbol, max(exchange_trade_id) AS max_id FROM silver_trades
+          `SELECT symbol, max(exchange_trade_id) AS max_id FROM silver_trades_data
            WHERE exchange = '${KRAKEN_EXCHANGE}' GROUP BY symbol`,
         )
       ) store.#watermark.set(str(row.symbol), num(row.max_id));
@@ -398,7 +415,8 @@ export class RecordStore implements AsyncDisposable {
       fallback.push(num(row.i));
     }
     fallback.sort((a, b) => a - b);
-    await this.#db.run(BULK_DEDUP);
+    const [dups] = await this.query(BULK_BATCH_DUPLICATES);
+    await this.#db.run(bulkDedupSql(num(dups?.dups) === 0));
     const [stats] = await this.query(
       `SELECT (SELECT count(*) FROM bulk_rows WHERE i NOT IN (SELECT i FROM bulk_fallback)) AS trades,
          min(epoch_us(ts)) AS min_us, max(epoch_us(ts)) AS max_us
@@ -733,7 +751,7 @@ export class RecordStore implements AsyncDisposable {
       priceDecimals: (s: string) => number;
     },
   ): Promise<GoldCandle[]> {
-    const from = `FROM silver_trades s JOIN stage_buckets w
+    const from = `FROM silver_trades_data s JOIN stage_buckets w
       ON s.symbol = w.symbol AND (epoch_us(s.ts) // ${span}) * ${span} = w.bucket_us
       WHERE s.ts >= make_timestamp($1) AND s.ts < make_timestamp($2)`;
     const params = [closed.fromUs, closed.toUs];
@@ -852,7 +870,7 @@ export class RecordStore implements AsyncDisposable {
       `WITH s AS (
          SELECT exchange, symbol, (epoch_us(ts) // 60000000) * 60000000 AS b,
            count(*) AS n, max(exchange_trade_id) AS last_id
-         FROM silver_trades GROUP BY ALL)
+         FROM silver_trades_data GROUP BY ALL)
        SELECT s.symbol, s.b FROM s LEFT JOIN ohlcv_1m g
          ON g.exchange = s.exchange AND g.symbol = s.symbol AND epoch_us(g.bucket) = s.b
        WHERE g.trade_count IS DISTINCT FROM s.n OR g.last_trade_id IS DISTINCT FROM s.last_id`,

@@ -204,11 +204,10 @@ async function silverNormalized(store: RecordStore): Promise<CheckResult> {
     `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type, b.trade_id, b.timestamp,
        b.source, s.exchange, s.symbol AS s_symbol, s.trade_id AS s_trade_id,
        s.side AS s_side, CAST(s.price AS VARCHAR) AS s_price,
-       CAST(s.qty AS VARCHAR) AS s_qty, epoch_us(s.ts) AS s_ts, s.source AS s_source,
-       s.original
+       CAST(s.qty AS VARCHAR) AS s_qty, epoch_us(s.ts) AS s_ts, s.source AS s_source
      FROM bronze_trades_kraken b
-     FULL OUTER JOIN silver_trades s
-       ON s.original['symbol'] = b.symbol AND s.exchange_trade_id = b.trade_id`,
+     FULL OUTER JOIN silver_trades_data s
+       ON s.exchange_symbol = b.symbol AND s.exchange_trade_id = b.trade_id`,
   );
   let compared = 0;
   let wrong = 0;

@@ -104,7 +104,8 @@ Deno.test("writeFrames stores exactly what the core path stores, and validate pa
       `SELECT count(*)::INTEGER AS n FROM silver_trades WHERE original IS DISTINCT FROM
          MAP {'symbol': original['symbol'], 'side': original['side'],
               'price': original['price'], 'qty': original['qty'],
-              'ord_type': original['ord_type'], 'timestamp': original['timestamp']}`,
+              'ord_type': original['ord_type'], 'trade_id': original['trade_id'],
+              'timestamp': original['timestamp']}`,
     );
     assert.equal(maps!.n, 0);
     const checks = await validateStore(bulk, { now: () => nowUs / 1000 });
@@ -301,5 +302,34 @@ Deno.test("gold built in SQL equals core's goldFromTrades field for field, at fu
       assert.ok(want.length > 0);
       assert.deepEqual(got, want, tf);
     }
+  });
+});
+
+Deno.test("writeFrames keeps one row per trade id repeated within a batch (the earliest received), and none twice without repeats", async () => {
+  await withStores(async (store, other) => {
+    const list = frames(8, 100);
+    const nowUs = Math.max(...list.map((f) => f.receivedUs)) + 86_400e6;
+    const trades = list.reduce(
+      (n, f) => n + f.text.split('"trade_id"').length - 1,
+      0,
+    );
+    // Every frame twice: the later copy in the batch received 1 µs earlier.
+    const doubled = list.flatMap((f) => [f, {
+      text: f.text,
+      receivedUs: f.receivedUs - 1,
+    }]);
+    const r = await store.writeFrames(doubled, nowUs);
+    assert.equal(r.silverInserted, trades);
+    const [row] = await store.query(
+      `SELECT count(*)::INTEGER AS n, count(DISTINCT trade_id)::INTEGER AS d,
+         min(epoch_us(received_at)) AS first_us FROM silver_trades`,
+    );
+    assert.equal(row!.n, trades);
+    assert.equal(row!.d, trades);
+    assert.equal(Number(row!.first_us), list[0]!.receivedUs - 1);
+    // Without repeats (the fast path): the same rows as the core path.
+    const plain = await other.writeFrames(list, nowUs);
+    assert.equal(plain.silverInserted, trades);
+    assert.equal(plain.bronzeInserted, trades);
   });
 });

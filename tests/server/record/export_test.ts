@@ -38,10 +38,10 @@ async function filledStore(path: string): Promise<RecordStore> {
   await store.write(batch, endUs);
   // Another exchange, so the exchange partition has two values.
   await store.query(
-    `INSERT INTO silver_trades SELECT 'testex', symbol,
+    `INSERT INTO silver_trades_data SELECT 'testex', symbol,
        replace(trade_id, 'kraken:', 'testex:'), exchange_trade_id, side, price,
-       qty, ts, received_at, silver_at, source, original
-     FROM silver_trades WHERE exchange_trade_id % 3 = 0`,
+       qty, ts, received_at, silver_at, source, exchange_symbol
+     FROM silver_trades_data WHERE exchange_trade_id % 3 = 0`,
   );
   await store.query(
     `INSERT INTO ohlcv_1m SELECT 'testex', * EXCLUDE (exchange) FROM ohlcv_1m`,

@@ -214,3 +214,55 @@ Deno.test("kill -9 in the middle of writes loses nothing that was acknowledged",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("silver's original fields come from bronze, equal to core's; a schema-1 file (MAP stored) is migrated once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "krakked_record_" });
+  try {
+    const path = join(dir, "market.duckdb");
+    const batch = merge(batches(3, 120));
+    const want = new Map(
+      batch.silver.map((s) => [s.tradeId, JSON.stringify(sorted(s.original))]),
+    );
+    const originals = async (store: RecordStore) =>
+      new Map(
+        (await store.query(
+          `SELECT trade_id, CAST(to_json(original) AS VARCHAR) AS o FROM silver_trades`,
+        )).map((r) => [
+          String(r.trade_id),
+          JSON.stringify(sorted(JSON.parse(String(r.o)))),
+        ]),
+      );
+    {
+      await using store = await RecordStore.open(path);
+      await registerAll(store);
+      await store.write(batch, 0);
+      assert.deepEqual(await originals(store), want);
+      // Turn the file back into schema 1: silver a table with the MAP.
+      await store.query(
+        `CREATE TABLE v1 AS SELECT * FROM silver_trades;
+         DROP VIEW silver_trades; DROP TABLE silver_trades_data;
+         CREATE TABLE silver_trades AS SELECT * FROM v1; DROP TABLE v1;
+         UPDATE record_meta SET value = '1' WHERE key = 'schema_version'`,
+      );
+    }
+    await using store = await RecordStore.open(path);
+    const [kind] = await store.query(
+      `SELECT table_type FROM information_schema.tables WHERE table_name = 'silver_trades'`,
+    );
+    assert.equal(kind!.table_type, "VIEW");
+    assert.equal(await count(store, "silver_trades_data"), batch.silver.length);
+    assert.deepEqual(await originals(store), want);
+    const [version] = await store.query(
+      `SELECT value FROM record_meta WHERE key = 'schema_version'`,
+    );
+    assert.equal(version!.value, "2");
+    // Writes go on after the migration without duplicating.
+    assert.equal((await store.write(batch, 0)).silverInserted, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function sorted(o: Record<string, string>): [string, string][] {
+  return Object.entries(o).sort(([a], [b]) => a < b ? -1 : 1);
+}
