@@ -13,6 +13,7 @@
  * deno run -A tests/server/serve_rss.ts --pairs 30,300 --book --seconds 20
  * deno run -A tests/server/serve_rss.ts --heap --snapshot  # JS heap by area and by kind
  * deno run -A tests/server/serve_rss.ts --root DIR     # another checkout (git archive)
+ * deno run -A tests/server/serve_rss.ts --sim-alone   # also the simulator in a process of its own
  * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # a V8 flag (repeatable)
  *   (default: those of the `serve` task in deno.json; `--v8 none` for none)
  * ```
@@ -47,6 +48,8 @@ interface Args {
   profile: boolean;
   snapshot: boolean;
   inspect: boolean;
+  /** Also measure the simulator alone (how much of serve --sim it is). */
+  simAlone: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -58,6 +61,7 @@ function parseArgs(argv: readonly string[]): Args {
     profile: false,
     snapshot: false,
     inspect: false,
+    simAlone: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -69,6 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
     if (a === "--pairs") args.pairs = value().split(",").map(Number);
     else if (a === "--seconds") args.seconds = Number(value());
     else if (a === "--book") args.book = true;
+    else if (a === "--sim-alone") args.simAlone = true;
     else if (a === "--root") ROOT = value().replace(/\/$/, "");
     else if (a === "--heap") args.inspect = args.profile = true;
     else if (a === "--snapshot") args.inspect = args.snapshot = true;
@@ -226,7 +231,7 @@ async function startServe(pairs: number, v8: string[], inspect: boolean) {
     process,
     inspector,
     simUrl: m[1]!,
-    url: m[2]!,
+    publicBase: `${m[2]!}/api/public`,
     async close() {
       inspector?.close();
       process.kill("SIGTERM");
@@ -236,9 +241,50 @@ async function startServe(pairs: number, v8: string[], inspect: boolean) {
   };
 }
 
-/** The first `n` WS symbols the server's public proxy lists. */
-async function symbols(url: string, n: number): Promise<string[]> {
-  const res = await fetch(`${url}/api/public/AssetPairs`);
+/**
+ * The simulator as `serve --sim` starts it (same options, WebSocket plugin),
+ * but alone in its process: what `serve --sim` would weigh without Krakked.
+ */
+async function startSimAlone(pairs: number, v8: string[]) {
+  const script = `
+    import { startSimulator, webSocketPlugin } from "${ROOT}/server/sim/server.ts";
+    const sim = await startSimulator({
+      port: 0, seed: 1, tier: "starter", websocket: webSocketPlugin(),
+      ${pairs > 0 ? `syntheticPairs: ${pairs},` : ""}
+    });
+    Deno.stderr.writeSync(new TextEncoder().encode("sim at " + sim.url + "\\n"));
+  `;
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
+      script,
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const err = watchText(process.stderr);
+  const simUrl = (await waitFor(err, /sim at (http:\/\/\S+)/, "sim URL"))[1]!;
+  return {
+    process,
+    inspector: undefined,
+    simUrl,
+    publicBase: `${simUrl}/0/public`,
+    async close() {
+      process.kill("SIGTERM");
+      await process.status;
+    },
+  };
+}
+
+/**
+ * The first `n` WS symbols a public REST base lists (Krakked's proxy,
+ * `…/api/public`, or the simulator's, `…/0/public`).
+ */
+async function symbols(base: string, n: number): Promise<string[]> {
+  const res = await fetch(`${base}/AssetPairs`);
   const body = await res.json() as {
     result: Record<string, { wsname?: string }>;
   };
@@ -317,55 +363,75 @@ async function main(): Promise<void> {
     "pairs  frames/s   RSS idle  RSS streaming (max)   heap used  heap total  external   MiB",
   );
   for (const n of args.pairs) {
-    const server = await startServe(n, v8, args.inspect);
-    try {
-      await sleep(3_000);
-      const idle = await memory(server.inspector, server.process.pid);
-      let client: Awaited<ReturnType<typeof stream>> | undefined;
-      let peak = idle.rss;
-      const t0 = performance.now();
-      if (n > 0) {
-        client = await stream(
-          server.simUrl,
-          await symbols(server.url, n),
-          args.book,
-        );
-        for (let s = 0; s < args.seconds; s++) {
-          await sleep(1_000);
-          peak = Math.max(peak, await rssMiB(server.process.pid));
-        }
-      }
-      const busy = await memory(server.inspector, server.process.pid);
-      const rate = client
-        ? client.frames() / ((performance.now() - t0) / 1000)
-        : 0;
-      client?.close();
-      const details = args.snapshot && server.inspector
-        ? await heapSnapshotSummary(server.inspector)
-        : [];
-      say(
-        `${String(n).padStart(5)} ${rate.toFixed(0).padStart(9)} ${
-          f1(idle.rss)
-        }    ${f1(busy.rss)} (${f1(peak)})        ${f1(busy.heapUsed)}    ${
-          f1(busy.heapTotal)
-        }    ${f1(busy.external)}`,
-      );
-      for (const line of details) say(`     ${line}`);
-      if (args.profile && server.inspector) {
-        const { profile } = await server.inspector.send(
-          "HeapProfiler.stopSampling",
-        ) as { profile: { head: SamplingNode } };
-        const groups = [...groupHeap(profile.head)].sort((a, b) => b[1] - a[1]);
-        say(
-          `       live JS heap by area (sampled): ${
-            groups.map(([k, v]) => `${k} ${(v / 1024 / 1024).toFixed(1)}`)
-              .join(", ")
-          } MiB`,
-        );
-      }
-    } finally {
-      await server.close();
+    await row("", await startServe(n, v8, args.inspect), n, args);
+    if (args.simAlone) {
+      await row(" sim alone", await startSimAlone(n, v8), n, args);
     }
+  }
+}
+
+interface Measured {
+  process: Deno.ChildProcess;
+  inspector: Inspector | undefined;
+  simUrl: string;
+  publicBase: string;
+  close(): Promise<void>;
+}
+
+/** Idle, then stream `n` pairs; print one row. */
+async function row(
+  label: string,
+  server: Measured,
+  n: number,
+  args: Args,
+): Promise<void> {
+  try {
+    await sleep(3_000);
+    const idle = await memory(server.inspector, server.process.pid);
+    let client: Awaited<ReturnType<typeof stream>> | undefined;
+    let peak = idle.rss;
+    const t0 = performance.now();
+    if (n > 0) {
+      client = await stream(
+        server.simUrl,
+        await symbols(server.publicBase, n),
+        args.book,
+      );
+      for (let s = 0; s < args.seconds; s++) {
+        await sleep(1_000);
+        peak = Math.max(peak, await rssMiB(server.process.pid));
+      }
+    }
+    const busy = await memory(server.inspector, server.process.pid);
+    const rate = client
+      ? client.frames() / ((performance.now() - t0) / 1000)
+      : 0;
+    client?.close();
+    const details = args.snapshot && server.inspector
+      ? await heapSnapshotSummary(server.inspector)
+      : [];
+    say(
+      `${String(n).padStart(5)} ${rate.toFixed(0).padStart(9)} ${
+        f1(idle.rss)
+      }    ${f1(busy.rss)} (${f1(peak)})        ${f1(busy.heapUsed)}    ${
+        f1(busy.heapTotal)
+      }    ${f1(busy.external)}${label}`,
+    );
+    for (const line of details) say(`     ${line}`);
+    if (args.profile && server.inspector) {
+      const { profile } = await server.inspector.send(
+        "HeapProfiler.stopSampling",
+      ) as { profile: { head: SamplingNode } };
+      const groups = [...groupHeap(profile.head)].sort((a, b) => b[1] - a[1]);
+      say(
+        `       live JS heap by area (sampled): ${
+          groups.map(([k, v]) => `${k} ${(v / 1024 / 1024).toFixed(1)}`)
+            .join(", ")
+        } MiB`,
+      );
+    }
+  } finally {
+    await server.close();
   }
 }
 
