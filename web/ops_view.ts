@@ -236,7 +236,13 @@ export function renderOps(root: HTMLElement, ops: Json): void {
         return [
           c.name,
           c.state,
-          duration(c.uptimeMs),
+          // The stream resends a connection only when it changes: its
+          // uptime is derived from when it opened.
+          duration(
+            typeof c.openedAtMs === "number" && typeof ops.atMs === "number"
+              ? ops.atMs - c.openedAtMs
+              : c.uptimeMs,
+          ),
           String(c.reconnects),
           (c.reasons ?? []).slice(-3).map((r: Json) =>
             `${time(r.atMs)} ${r.reason}`

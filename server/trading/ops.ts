@@ -45,6 +45,13 @@ export interface OpsConnection {
   state: string;
   /** Since the current socket opened, ms; `null` when not open. */
   uptimeMs: number | null;
+  /**
+   * When the current socket opened (the monitor's clock), ms; `null` when
+   * not open. A viewer holding an older copy derives the uptime from it and
+   * the snapshot's `atMs`, so the stream need not resend the connections
+   * each second only because the uptime grew.
+   */
+  openedAtMs: number | null;
   /** Sockets opened after the first. */
   reconnects: number;
   /** The latest reconnect reasons, newest last. */
@@ -482,12 +489,14 @@ export class OpsMonitor {
       },
       connections: this.#connections.map((w) => {
         const s = w.connection.snapshot();
+        const openedAtMs = w.openedAtMs === null || s.state !== "open"
+          ? null
+          : w.openedAtMs;
         return {
           name: w.name,
           state: s.state,
-          uptimeMs: w.openedAtMs === null || s.state !== "open"
-            ? null
-            : nowMs - w.openedAtMs,
+          uptimeMs: openedAtMs === null ? null : nowMs - openedAtMs,
+          openedAtMs,
           reconnects: s.reconnects,
           reasons: [...w.reasons],
           subscriptions: s.subscriptions.map((sub) => ({

@@ -457,6 +457,17 @@ Deno.test("ops: counters, reconnects, request ids and one order's trail", async 
           later.some((d) => d.upstream !== undefined),
           "the balance call shows as an upstream delta",
         );
+        // A growing uptime alone does not resend the connections: the
+        // page derives it from openedAtMs.
+        node.ok(
+          later.some((d) => d.connections === undefined),
+          JSON.stringify(later.map((d) => Object.keys(d))),
+        );
+        for (const c of first.connections) {
+          if (c.state === "open") {
+            node.equal(c.uptimeMs, first.atMs - c.openedAtMs);
+          }
+        }
         // No event of the account topic was asked for.
         node.ok(!/event: (executions|balances)/.test(text));
       },

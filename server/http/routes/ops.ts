@@ -72,9 +72,10 @@ export function eventTopics(url: string): Set<EventTopic> {
 /**
  * Per-subscriber delta encoding of ops snapshots: the first call returns
  * the whole snapshot, later calls only the top-level sections whose JSON
- * changed (`atMs` always), so a quiet server pushes a few hundred bytes,
- * not its order and error rings each time. Every section is redacted.
- * The page merges them (`Object.assign`).
+ * changed (`atMs` always; a connection's growing `uptimeMs` alone is no
+ * change, see `openedAtMs`), so a quiet server pushes a few hundred bytes,
+ * not its connections, subscriptions and event rings each time. Every
+ * section is redacted. The page merges them (`Object.assign`).
  */
 export class OpsDeltas {
   #redactor: Redactor;
@@ -95,8 +96,15 @@ export class OpsDeltas {
     const parts: string[] = [];
     for (const [key, value] of Object.entries(snapshot)) {
       const json = this.#redactor.json(value);
-      if (key !== "atMs" && this.#last.get(key) === json) continue;
-      this.#last.set(key, json);
+      // A connection's uptime grows every push; the viewer derives it from
+      // `openedAtMs` and `atMs`, so it alone is not a change.
+      const same = key === "connections"
+        ? this.#redactor.json(
+          snapshot.connections.map(({ uptimeMs: _, ...rest }) => rest),
+        )
+        : json;
+      if (key !== "atMs" && this.#last.get(key) === same) continue;
+      this.#last.set(key, same);
       parts.push(`${JSON.stringify(key)}:${json}`);
     }
     return `{${parts.join(",")}}`;
