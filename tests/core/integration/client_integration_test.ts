@@ -131,6 +131,9 @@ Deno.test("typed public methods return the simulator's data with decimal strings
     assert.deepEqual(await client.systemStatus(), {
       status: "online",
       timestamp: "2025-06-15T12:34:56Z",
+      // docs.kraken.com "Get System Status": additive, empty by default.
+      upcoming_maintenance: [],
+      emergency: [],
     });
     sim.control.set({ systemStatus: "post_only" });
     assert.equal((await client.systemStatus()).status, "post_only");

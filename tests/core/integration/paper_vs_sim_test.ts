@@ -3,7 +3,7 @@
  * and the simulator's engine (@krakked/sim, exchange/engine.ts) are
  * written apart on purpose (server/sim/README.md, "Oracle policy"), so they
  * cross-check each other. Here both get the same book (the simulator's
- * REST Depth at a frozen instant) and the same market buy, and must make
+ * exact book at a frozen instant) and the same market buy, and must make
  * the same fills: one per level walked, at the level's price and size,
  * from the same exact cost and the same taker fee percent.
  *
@@ -112,10 +112,13 @@ for (const pair of ["XBTUSD", "ETHUSD"]) {
       await rest.assetPairs({ pair }),
     ) as [[string, AssetPairInfo]];
     const meta = pairMetadataFromRest(restKey, info);
-    const depth = await rest.depth(pair, 25);
+    // The simulator's own book at the frozen instant, exact: REST Depth
+    // prints volumes at 3 decimals as Kraken does (docs/kraken/FIDELITY.md),
+    // which would make the two kernels walk different books.
+    const depth = sim.market.book(pair, { depth: 25, atMs: NOW_MS });
     const book: PaperBook = {
-      asks: depth.asks.map(([price, qty]) => ({ price, qty })),
-      bids: depth.bids.map(([price, qty]) => ({ price, qty })),
+      asks: depth.asks.map(({ price, qty }) => ({ price, qty })),
+      bids: depth.bids.map(({ price, qty }) => ({ price, qty })),
     };
     // Three whole levels and half of a fourth: the walk must stop inside it.
     const [a0, a1, a2, a3] = book.asks;
