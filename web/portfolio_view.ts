@@ -88,7 +88,13 @@ export interface AccountDoc {
   historyError: string | null;
   history: { atMs: number; equity: string }[];
   equityHistory?:
-    | { timeSec: number; day: string; total: string; complete: boolean }[]
+    | {
+      timeSec: number;
+      day: string;
+      total: string;
+      complete: boolean;
+      unpriced?: string[];
+    }[]
     | null;
   marks?: { streamed: number; rest: string[]; missing: string[] } | null;
 }
@@ -439,6 +445,12 @@ export class PortfolioView {
         equity: s.equity,
       }));
     box.dataset.series = daily.length >= 2 ? "ledger" : "samples";
+    const left = [...new Set(daily.flatMap((p) => p.unpriced ?? []))];
+    box.title = daily.length >= 2
+      ? `Equity at each UTC day end: ledger balances at the account's own USD fill prices${
+        left.length > 0 ? `; left out (no USD fill): ${left.join(", ")}` : ""
+      }`
+      : "Equity since the server started";
     box.dataset.points = String(series.length);
     if (series.length > 0) box.dataset.first = series[0]!.equity;
     if (series.length < 2) {
