@@ -38,7 +38,7 @@ import {
   usageError,
 } from "./args.ts";
 import type { Command } from "./command.ts";
-import { loadCommandContext } from "./context.ts";
+import { commandWebSocket, loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { untilStopped } from "./stop_signal.ts";
 
@@ -451,7 +451,10 @@ export async function runRecord(
     const stop = new AbortController();
     const stopped = untilStopped(io.stop).then(() => stop.abort());
     let lastStatusWrite = 0;
+    // The run's correlation id on the WebSocket handshake and in its log.
+    const WebSocket = commandWebSocket();
     const final = await runRecorder({
+      ...(WebSocket === undefined ? {} : { WebSocket }),
       store: db,
       rest: ctx.rest,
       wsUrl: ctx.config.connection.ws_public_url,
