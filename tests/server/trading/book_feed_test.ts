@@ -525,12 +525,27 @@ async function simSetup() {
 function topValues(
   book: PaperBook,
   levels: number,
+  qty: (text: string) => string = (q) => q,
 ): { bids: string[]; asks: string[] } {
   const text = (side: readonly { price: string; qty: string }[]) =>
     side.slice(0, levels).map((l) =>
-      `${normalizeDecimal(l.price)}@${normalizeDecimal(l.qty)}`
+      `${normalizeDecimal(l.price)}@${normalizeDecimal(qty(l.qty))}`
     );
   return { bids: text(book.bids), asks: text(book.asks) };
+}
+
+/**
+ * A streamed quantity as REST `Depth` prints it: 3 decimals, rounded half
+ * up (Kraken's lot-volume precision; docs/kraken/FIDELITY.md).
+ */
+function depthQty(qty: string): string {
+  const [whole, frac = ""] = qty.split(".");
+  const units = BigInt(`${whole}${frac.padEnd(3, "0")}`);
+  const extra = Math.max(0, frac.length - 3);
+  const step = 10n ** BigInt(extra);
+  const q = units / step + (units % step * 2n >= step && extra > 0 ? 1n : 0n);
+  const digits = q.toString().padStart(4, "0");
+  return `${digits.slice(0, -3)}.${digits.slice(-3)}`;
 }
 
 /** REST `Depth` as a book, through the same mapping the order service uses. */
@@ -562,7 +577,7 @@ Deno.test("BookFeed against the simulator: the streamed book equals REST Depth, 
       const equal = () => {
         const held = s.feed.book(pair.id);
         return held !== undefined &&
-          JSON.stringify(topValues(held, BOOK_FEED_DEPTH)) ===
+          JSON.stringify(topValues(held, BOOK_FEED_DEPTH, depthQty)) ===
             JSON.stringify(expected);
       };
       await s.until(equal, `${pair.id} to equal REST Depth ${when}`).catch(
@@ -573,7 +588,7 @@ Deno.test("BookFeed against the simulator: the streamed book equals REST Depth, 
       assert.equal(held.bids.length, BOOK_FEED_DEPTH, `${pair.id} bid depth`);
       assert.equal(held.asks.length, BOOK_FEED_DEPTH, `${pair.id} ask depth`);
       assert.deepEqual(
-        topValues(held, BOOK_FEED_DEPTH),
+        topValues(held, BOOK_FEED_DEPTH, depthQty),
         expected,
         `${pair.id} ${when}`,
       );
