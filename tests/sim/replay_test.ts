@@ -21,11 +21,11 @@ import { publicCall, units } from "./_client.ts";
 
 interface WireTrade {
   symbol: string;
-  trade_id: number;
+  "trade_id": number;
   price: number;
   qty: number;
   side: string;
-  ord_type: string;
+  "ord_type": string;
 }
 
 const PAIRS = [["BTC/USD", "XXBTZUSD"], ["ETH/USD", "XETHZUSD"]] as const;
