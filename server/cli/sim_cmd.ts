@@ -322,6 +322,7 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
   }, {
     stdout: (line) => writeLine(io.stdout, line),
     stderr: (line) => writeLine(io.stderr, line),
+    ...(io.stop === undefined ? {} : { signal: io.stop }),
   });
 }
 

@@ -18,6 +18,7 @@ import { placeTrades } from "../../server/sim/exchange/replay.ts";
 import { resolvePair } from "../../server/sim/exchange/pairs.ts";
 import { emptyDemand, WsFeed } from "../../server/sim/ws/feed.ts";
 import { publicCall, units } from "./_client.ts";
+import { CliHarness } from "../server/cli/_harness.ts";
 
 interface WireTrade {
   symbol: string;
@@ -271,4 +272,58 @@ Deno.test("sim flags: --replay and --speed", () => {
   ) {
     assert.equal(parseSimFlags(bad).kind, "usage_error", bad.join(" "));
   }
+});
+
+Deno.test({
+  name:
+    "krakked sim --replay STORE --speed N serves the recorded trades, read from the store",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const { frames, trades } = recordFrames();
+    // No simulator behind the harness: the command starts its own.
+    await using h = await CliHarness.start({ restUrl: "http://127.0.0.1:9" });
+    const path = join(h.dir, "market.duckdb");
+    {
+      await using store = await RecordStore.open(path);
+      await store.writeFrames(frames, frames.at(-1)!.receivedUs + 86_400e6);
+    }
+    const stop = new AbortController();
+    let out = "";
+    const run = h.run(
+      ["sim", "--port", "0", "--replay", path, "--speed", "1000"],
+      { io: { stdout: (t) => (out += t), stop: stop.signal } },
+    );
+    const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 200 && url === undefined; i++) {
+        url = /REST:\s+(\S+)/.exec(out)?.[1];
+        if (url === undefined) await pause(50);
+      }
+      assert.ok(url, out);
+      assert.match(out, /Replay: +\d+ recorded trades of 2 pairs at 1000×/);
+      // Five recorded minutes at 1000× play within 0.3 s, 1 s after start.
+      for (const [symbol, key] of PAIRS) {
+        const want = trades.get(symbol)!;
+        let rows: [string, string, number, string, string, string, number][] =
+          [];
+        for (let i = 0; i < 10 && rows.length < want.length; i++) {
+          await pause(400);
+          const answer = await publicCall(url, "Trades", { pair: key });
+          assert.deepEqual(answer.error, []);
+          rows = answer.result[key];
+        }
+        assert.deepEqual(
+          rows.map((r) => [r[6], Number(r[0]), Number(r[1])]),
+          want.map((w) => [w.trade_id, w.price, w.qty]),
+          symbol,
+        );
+      }
+    } finally {
+      stop.abort();
+    }
+    const done = await run;
+    assert.equal(done.code, 0, done.stderr);
+  },
 });
