@@ -30,6 +30,7 @@ import { PrivateStream } from "@krakked/core/trade/private_stream";
 import { PrivateWsSession } from "@krakked/core/trade/ws_session";
 import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
 import { configDir, type ConfigPaths, configPaths } from "./deno/config_dir.ts";
+import { defaultRecorderStore, watchRecorder } from "./trading/ops_recorder.ts";
 import { denoCredentialSources } from "./deno/credentials_source.ts";
 import {
   FILE_LIMITS,
@@ -372,6 +373,18 @@ async function openRest(
   const ops = new OpsMonitor({ limiter, logger: context.logger });
   started.defer(() => ops.close());
   context.ops = ops;
+  // A `krakked record` on this machine shows in the ops view (its status
+  // file beside the default store); none ran: no section.
+  try {
+    const stopRecorder = watchRecorder({
+      store: defaultRecorderStore(context.paths().dir),
+      ops,
+      logger: context.logger,
+    });
+    started.defer(stopRecorder);
+  } catch {
+    // No config directory: no recorder store either.
+  }
   const rest = new RestClient({
     baseUrl: upstream.restUrl,
     limiter,

@@ -46,7 +46,8 @@ and how this machine reaches it:
                 counters per pair, queued calls, the public budget, the
                 WebSocket connections (state, uptime, reconnects and their
                 reasons, subscriptions), book checksum failures and resyncs,
-                the last errors, order events and the dead-man switch; the
+                the last errors, order events, the dead-man switch and a
+                'krakked record' on this machine (default store); the
                 JSON gains a "server" key ({url, running, ...the snapshot}).
                 The ops view is private: the command takes the server's
                 session as the page does (loading its page)
@@ -292,6 +293,21 @@ export function opsLines(url: string, ops: Json): string[] {
           : ""
       }${ops.deadMan.failures > 0 ? `, ${ops.deadMan.failures} failures` : ""}`,
   );
+  const r = ops.recorder;
+  if (r !== null && r !== undefined) {
+    const state = r.running
+      ? "running"
+      : r.stale
+      ? "STALE (silent)"
+      : "stopped";
+    lines.push(
+      `recorder ${state} (pid ${r.pid}, ws ${r.wsState}, ${r.reconnects} reconnects): ${r.silverRows} trades, ${r.goldRows} gold rows, gaps ${r.gapsFilled}/${r.gapsFound} filled${
+        r.gapsUnfilled > 0 ? `, ${r.gapsUnfilled} open` : ""
+      }${
+        r.bookMismatches > 0 ? `, ${r.bookMismatches} book mismatches` : ""
+      }; last write ${new Date(r.writtenAtMs).toISOString()}`,
+    );
+  }
   return lines;
 }
 

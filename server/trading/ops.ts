@@ -101,6 +101,43 @@ export interface OpsOrderEvent {
   rid?: string;
 }
 
+/**
+ * A `krakked record` process on this machine, from the status file it keeps
+ * beside its store (`<store>.status.json`, rewritten on every commit).
+ */
+export interface OpsRecorder {
+  /** The store's path. */
+  store: string;
+  /** The recorder's process id. */
+  pid: number;
+  /** It says it runs, and wrote within the freshness window. */
+  running: boolean;
+  /** It says it runs but has not written for longer than the window. */
+  stale: boolean;
+  /** When it last wrote, ms. */
+  writtenAtMs: number;
+  /** Its WebSocket state. */
+  wsState: string;
+  /** Sockets opened after the first. */
+  reconnects: number;
+  /** Bronze, silver and gold rows committed as new. */
+  bronzeRows: number;
+  /** Silver rows. */
+  silverRows: number;
+  /** Gold rows built. */
+  goldRows: number;
+  /** Gaps found and filled. */
+  gapsFound: number;
+  /** Gaps filled completely. */
+  gapsFilled: number;
+  /** Gaps REST could not fill yet. */
+  gapsUnfilled: number;
+  /** Book frames whose checksum failed. */
+  bookMismatches: number;
+  /** Last commit, ms, or `null`. */
+  lastCommitAtMs: number | null;
+}
+
 /** Everything the ops view shows, at one instant. */
 export interface OpsSnapshot {
   /** When taken, ms. */
@@ -131,6 +168,8 @@ export interface OpsSnapshot {
   deadMan:
     | { phase: string; expiresAtMs: number | null; failures: number }
     | null;
+  /** The market-data recorder, or `null` when none has run here. */
+  recorder: OpsRecorder | null;
 }
 
 /** Options of {@linkcode OpsMonitor}. */
@@ -203,6 +242,7 @@ export class OpsMonitor {
   #errorsByKind: Record<string, number> = {};
   #orders: OpsOrderEvent[] = [];
   #deadMan: () => DeadManState | undefined = () => undefined;
+  #recorder: () => OpsRecorder | null = () => null;
   #listeners = new Set<(snapshot: OpsSnapshot) => void>();
   #onClose = new Map<(snapshot: OpsSnapshot) => void, () => void>();
   #stopTicker: (() => void) | undefined;
@@ -453,6 +493,22 @@ export class OpsMonitor {
   }
 
   /**
+   * Where the recorder's state is read from; call
+   * {@linkcode OpsMonitor.recorderChanged} when it changes.
+   *
+   * @param read Returns the recorder's state, or `null` when none ran.
+   */
+  recorderFrom(read: () => OpsRecorder | null): void {
+    this.#recorder = read;
+    this.#changed();
+  }
+
+  /** The recorder's state changed: push it. */
+  recorderChanged(): void {
+    this.#changed();
+  }
+
+  /**
    * The state now, read from the live objects.
    *
    * @returns The snapshot.
@@ -523,6 +579,7 @@ export class OpsMonitor {
         expiresAtMs: deadMan.expiresAtMs,
         failures: deadMan.failures,
       },
+      recorder: this.#recorder(),
     };
   }
 
