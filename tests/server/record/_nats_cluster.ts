@@ -40,6 +40,28 @@ export class NatsCluster implements AsyncDisposable {
     return `nats://127.0.0.1:${node.port}`;
   }
 
+  /**
+   * The last lines of every node's log (for a failure message).
+   *
+   * @param lines Lines per node.
+   */
+  async logTail(lines = 25): Promise<string> {
+    const out: string[] = [];
+    for (const n of this.#nodes) {
+      let text = "";
+      try {
+        text = await Deno.readTextFile(`${this.#dir}/${n.name}.log`);
+      } catch {
+        text = "(no log)";
+      }
+      out.push(
+        `--- ${n.name}${n.alive ? "" : " (killed)"}`,
+        ...text.trimEnd().split("\n").slice(-lines),
+      );
+    }
+    return out.join("\n");
+  }
+
   /** Names of the nodes still running. */
   get alive(): string[] {
     return this.#nodes.filter((n) => n.alive).map((n) => n.name);
@@ -68,6 +90,7 @@ export class NatsCluster implements AsyncDisposable {
         await Deno.writeTextFile(
           conf,
           `server_name: ${name}
+log_file: "${dir}/${name}.log"
 listen: "127.0.0.1:${ports[i]!.client}"
 jetstream { store_dir: "${store}" }
 cluster {

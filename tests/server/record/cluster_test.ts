@@ -50,8 +50,20 @@ Deno.test({
     });
     try {
       const jsm = await jetstreamManager(observer);
-      const before = await jsm.streams.info(STREAM);
+      // Both followers current before anything happens: the kill tests a
+      // failover, not a replica still joining.
+      let before = await jsm.streams.info(STREAM);
+      for (
+        let i = 0;
+        i < 50 && !(before.cluster?.replicas?.length === 2 &&
+          before.cluster.replicas.every((r) => r.current));
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 200));
+        before = await jsm.streams.info(STREAM);
+      }
       assert.equal(before.config.num_replicas, 3);
+      assert.equal(before.cluster?.replicas?.length, 2);
       const leader = before.cluster?.leader;
       assert.ok(leader !== undefined, "the stream has a leader");
 
@@ -114,6 +126,11 @@ Deno.test({
       assert.equal(new Set(ids).size, ids.length, "no id twice");
       assert.deepEqual(new Set(ids), acked);
       assert.deepEqual(cluster.alive.length, 2);
+    } catch (error) {
+      // The servers' side of a failure (elections, routes) is in their logs.
+      throw new Error(`${String(error)}\n${await cluster.logTail()}`, {
+        cause: error,
+      });
     } finally {
       await observer.close();
     }
