@@ -28,7 +28,7 @@ import {
 import { Secret } from "@krakked/core/secrets/secret";
 import { PrivateStream } from "@krakked/core/trade/private_stream";
 import { PrivateWsSession } from "@krakked/core/trade/ws_session";
-import { type Simulator, startSimulator, webSocketPlugin } from "@krakked/sim";
+import type { Simulator } from "@krakked/sim";
 import { configDir, type ConfigPaths, configPaths } from "./deno/config_dir.ts";
 import { defaultRecorderStore, watchRecorder } from "./trading/ops_recorder.ts";
 import { denoCredentialSources } from "./deno/credentials_source.ts";
@@ -287,6 +287,8 @@ async function startUpstream(
 ): Promise<Upstream> {
   const { settings, config, logger, say, paths } = context;
   if (settings.sim) {
+    // Loaded with --sim only: a live server never holds the simulator.
+    const { startSimulator, webSocketPlugin } = await import("@krakked/sim");
     const sim = await bindOrExplain(
       () =>
         startSimulator({

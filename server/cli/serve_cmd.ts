@@ -8,7 +8,9 @@
 
 import { systemClock } from "@krakked/core/clock";
 import { LineBuffer } from "@krakked/core/log";
-import { MAX_SYNTHETIC_PAIRS } from "@krakked/sim";
+// The constant only: importing "@krakked/sim" would load the whole simulator
+// into every server, live ones included.
+import { MAX_SYNTHETIC_PAIRS } from "../sim/exchange/pairs.ts";
 import {
   integerFlag,
   isUsageError,
