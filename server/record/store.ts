@@ -27,7 +27,8 @@
  *   next run finds again as a trade-id gap and backfills from REST.
  * - **Gold per closed bucket.** DuckDB has no materialized views: buckets
  *   touched by new trades are marked dirty and rebuilt once closed (1m from
- *   silver, coarser ones from 1m through the exact notional); a late trade
+ *   silver, each coarser one from the one before through the exact
+ *   notional); a late trade
  *   (a backfill) marks its closed bucket dirty again. At open, buckets whose
  *   gold disagrees with silver are marked dirty, so a crash between batches
  *   cannot leave stale gold behind.
@@ -839,18 +840,24 @@ export class RecordStore implements AsyncDisposable {
         if (tf === "1m") {
           candles = await this.#oneMinuteGold(span, closed, options);
         } else {
+          // Each timeframe rolls up from the one before (every span
+          // divides the next): far fewer rows read back than from 1m.
+          const finer = GOLD_TIMEFRAMES[GOLD_TIMEFRAMES.indexOf(tf) - 1]!;
           const rows = await this.query(
             `SELECT g.exchange, g.symbol, epoch_us(g.bucket) AS bucket_us,
                CAST(g.open AS VARCHAR) AS open, CAST(g.high AS VARCHAR) AS high,
                CAST(g.low AS VARCHAR) AS low, CAST(g.close AS VARCHAR) AS close,
                CAST(g.volume AS VARCHAR) AS volume, g.notional, g.trade_count,
                g.first_trade_id, g.last_trade_id
-             FROM ohlcv_1m g JOIN stage_buckets w
+             FROM ${goldTable(finer)} g JOIN stage_buckets w
                ON g.symbol = w.symbol AND (epoch_us(g.bucket) // ${span}) * ${span} = w.bucket_us
              WHERE g.bucket >= make_timestamp($1) AND g.bucket < make_timestamp($2)`,
             [closed.fromUs, closed.toUs],
           );
-          candles = rollupGold(rows.map(oneMinuteOfRow), options);
+          candles = rollupGold(
+            rows.map((r) => candleOfRow(r, finer)),
+            options,
+          );
         }
         await this.#stageGold(candles);
         await this.#db.run(insertGoldSql(tf), [nowUs]);
@@ -1180,11 +1187,12 @@ function silverOfBucket(r: Row): SilverTrade[] {
   });
 }
 
-function oneMinuteOfRow(r: Row): GoldCandle {
+/** A stored gold row of `timeframe` as a candle (vwap unused by rollups). */
+function candleOfRow(r: Row, timeframe: GoldTimeframe): GoldCandle {
   return {
     exchange: str(r.exchange),
     symbol: str(r.symbol),
-    timeframe: "1m",
+    timeframe,
     bucketStartUs: num(r.bucket_us),
     open: str(r.open),
     high: str(r.high),
