@@ -41,6 +41,10 @@ import type { Command } from "./command.ts";
 import { commandWebSocket, loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { untilStopped } from "./stop_signal.ts";
+import {
+  defaultRecorderStore,
+  recorderStatusPath,
+} from "../trading/ops_recorder.ts";
 
 /** Help text of `krakked record`. */
 export const RECORD_HELP =
@@ -352,10 +356,11 @@ export function parseInstantUs(text: string): number | undefined {
   return ms * 1000 + Number((m[3] ?? "").padEnd(6, "0"));
 }
 
-/** The status file a running recorder keeps beside its store. */
-export function statusPath(store: string): string {
-  return `${store}.status.json`;
-}
+/**
+ * The status file a running recorder keeps beside its store (read by the
+ * server's ops view too).
+ */
+export const statusPath: (store: string) => string = recorderStatusPath;
 
 function symbolInfo(pair: PairMetadata): SymbolInfo {
   return {
@@ -383,7 +388,7 @@ export async function runRecord(
 ): Promise<number> {
   const ctx = await loadCommandContext(io, { redactor });
   try {
-    const store = flags.store ?? join(ctx.paths.dir, "record", "market.duckdb");
+    const store = flags.store ?? defaultRecorderStore(ctx.paths.dir);
     if (flags.action === "status") return await status(store, flags.json, io);
     if (flags.action === "validate") {
       await using db = await openStore(store);
@@ -451,6 +456,16 @@ export async function runRecord(
     const stop = new AbortController();
     const stopped = untilStopped(io.stop).then(() => stop.abort());
     let lastStatusWrite = 0;
+    // A heartbeat while no trade arrives: the ops view calls a recorder
+    // silent for 30 s stale, so a quiet market must not look like a hang.
+    let latest: RecorderStatus | undefined;
+    const heartbeat = setInterval(() => {
+      if (latest === undefined || Date.now() - lastStatusWrite < 10_000) {
+        return;
+      }
+      lastStatusWrite = Date.now();
+      void writeStatus(store, latest, false);
+    }, 10_000);
     // The run's correlation id on the WebSocket handshake and in its log.
     const WebSocket = commandWebSocket();
     const final = await runRecorder({
@@ -467,12 +482,13 @@ export async function runRecord(
       now: io.now,
       log: (line) => writeLine(io.stderr, `record: ${line}`),
       onStatus: (s) => {
+        latest = s;
         const wall = Date.now();
         if (wall - lastStatusWrite < 1000) return;
         lastStatusWrite = wall;
         void writeStatus(store, s, false);
       },
-    });
+    }).finally(() => clearInterval(heartbeat));
     await stopped;
     await db.checkpoint();
     await writeStatus(store, final, true);
