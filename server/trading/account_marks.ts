@@ -24,7 +24,7 @@ import type { Quote, QuoteSource } from "@krakked/core/account/rates";
 import { VALUATION_ASSET } from "@krakked/core/account/rates";
 import type { PairMetadata } from "@krakked/core/market/pairs";
 import type { TickerInfo } from "@krakked/core/rest/types";
-import { markPairs, tickerQuotes } from "../cli/pnl_cmd.ts";
+import { markPairs, tickerQuotes } from "./account_history.ts";
 import type { BookSource } from "./orders.ts";
 
 /** Options of {@linkcode AccountMarks}. */

@@ -61,7 +61,7 @@ import {
   type PnlInput,
   type PnlJson,
   pnlReport,
-} from "../cli/pnl_cmd.ts";
+} from "./account_history.ts";
 import { AccountMarks, type MarksInfo } from "./account_marks.ts";
 import type { AccountRelay } from "./account_relay.ts";
 import type { BookSource, PaperSummary } from "./orders.ts";
