@@ -9,7 +9,7 @@
 import { Redactor } from "@krakked/core/secrets/redact";
 import type { CancelDecision } from "../trading/orders.ts";
 import { type Parsed, parseFlags, usageError } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, withRunId } from "./command.ts";
 import { EXIT } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { withOrderService } from "./order_cmd.ts";
@@ -119,7 +119,9 @@ export function cancelReport(
   if (decision.decision === "rejected") {
     return {
       out: [],
-      err: [`${mode} REJECTED (${decision.rule}): ${decision.message}`],
+      err: [
+        withRunId(`${mode} REJECTED (${decision.rule}): ${decision.message}`),
+      ],
     };
   }
   const plural = (n: number, word: string) =>

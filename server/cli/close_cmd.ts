@@ -18,7 +18,7 @@ import {
   usageError,
   type UsageProblem,
 } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, withRunId } from "./command.ts";
 import { EXIT } from "./errors.ts";
 import { symbolNamer } from "./symbols.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
@@ -172,9 +172,11 @@ export async function runClose(
   else {
     writeLine(
       io.stderr,
-      `${
-        modeLabel(decision.mode)
-      } REJECTED (${decision.rule}): ${decision.message}`,
+      withRunId(
+        `${
+          modeLabel(decision.mode)
+        } REJECTED (${decision.rule}): ${decision.message}`,
+      ),
     );
   }
   return EXIT.error;

@@ -103,6 +103,34 @@ export function currentCommand(): CommandRun | undefined {
 }
 
 /**
+ * A refusal line with the run's id at its end (`… (id order-3f9a…)`), as
+ * `main` prints a failure, so a user can quote it and find the run's log
+ * lines; unchanged outside a run.
+ *
+ * @param line The line.
+ * @returns The line with the id, if any.
+ * @example Outside a run
+ * ```ts
+ * import { withRunId } from "./command.ts";
+ * withRunId("REJECTED (mode_read_only): read only"); // unchanged
+ * ```
+ */
+export function withRunId(line: string): string {
+  const id = currentCommand()?.id;
+  return id === undefined ? line : `${line} (id ${id})`;
+}
+
+/**
+ * The run's id as the JSON error member `id`, or nothing outside a run.
+ *
+ * @returns `{ id }` or `{}`.
+ */
+export function runIdField(): { id?: string } {
+  const id = currentCommand()?.id;
+  return id === undefined ? {} : { id };
+}
+
+/**
  * The logger of a run from the environment: `KRAKKED_LOG_FILE=PATH`
  * appends JSON lines to PATH (created 0600) at `KRAKKED_LOG` (default
  * `info`); `KRAKKED_LOG=LEVEL` alone writes them to stderr; neither, no

@@ -9,7 +9,7 @@ import { ConfigError } from "@krakked/core/config/config";
 import { Redactor } from "@krakked/core/secrets/redact";
 import { configDir, configPaths } from "../deno/config_dir.ts";
 import { type Parsed, parseFlags } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, runIdField } from "./command.ts";
 import { loadContext, resolveCliCredentials } from "./context.ts";
 import {
   type DoctorCheck,
@@ -134,7 +134,9 @@ export async function runDoctorCommand(
       exitCode,
       // Exit codes and categories agree with the one table: the JSON error
       // is there exactly when the run failed.
-      ...(exitCode !== 0 && error !== undefined ? { error } : {}),
+      ...(exitCode !== 0 && error !== undefined
+        ? { error: { ...error, ...runIdField() } }
+        : {}),
     });
   } else {
     writeLine(io.stdout, formatChecks(checks, colorAllowed(io)));

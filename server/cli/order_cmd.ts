@@ -23,7 +23,7 @@ import {
   usageError,
   type UsageProblem,
 } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, withRunId } from "./command.ts";
 import { type CliContext, loadCommandContext } from "./context.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
@@ -313,9 +313,10 @@ export async function runOrder(
   }
   if (flags.json) writeJson(io, decisionJson(decision));
   else {
+    const line = `${modeLabel(decision.mode)} ${describeDecision(decision)}`;
     writeLine(
       decision.decision === "accepted" ? io.stdout : io.stderr,
-      `${modeLabel(decision.mode)} ${describeDecision(decision)}`,
+      decision.decision === "accepted" ? line : withRunId(line),
     );
     if (decision.decision === "accepted" && decision.encoded !== undefined) {
       for (const line of dryRunLines(decision.encoded)) {

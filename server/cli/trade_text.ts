@@ -11,6 +11,7 @@ import type { TradingMode } from "@krakked/core/config/config";
 import type { FormPair, WsAddOrderParams } from "@krakked/core/trade/encode";
 import { isProtectiveKind } from "@krakked/core/trade/risk";
 import type { OrderDecision } from "../trading/orders.ts";
+import { runIdField } from "./command.ts";
 
 /**
  * The label of a trading mode in CLI output.
@@ -209,7 +210,9 @@ export function decisionJson<
   D extends { decision: string; rule?: string; message?: string },
 >(
   decision: D,
-): D & { error?: { category: "order_rejected"; message: string } } {
+): D & {
+  error?: { category: "order_rejected"; message: string; id?: string };
+} {
   if (decision.decision !== "rejected") return decision;
   return {
     ...decision,
@@ -218,6 +221,8 @@ export function decisionJson<
       message: `REJECTED (${decision.rule ?? "unknown"}): ${
         decision.message ?? ""
       }`,
+      // The run's correlation id, as every other failure carries it.
+      ...runIdField(),
     },
   };
 }

@@ -208,6 +208,32 @@ Deno.test("a bad KRAKKED_LOG is a usage error that still names the run", async (
   );
 });
 
+Deno.test("a refused order, cancel and close name their run, in text and in --json", async () => {
+  // read_only (the default mode): every trading command is refused by rule.
+  await using h = await CliHarness.start({});
+  const runs: [string[], string][] = [
+    [["order", "buy", "XBTUSD", "0.001", "--stop-loss", "1000"], "order"],
+    [["cancel", "--all"], "cancel"],
+    [["close", "XBTUSD", "--all"], "close"],
+  ];
+  for (const [args, name] of runs) {
+    const text = await h.run(args);
+    assert.equal(text.code, 1, text.stderr);
+    assert.match(
+      text.stderr,
+      new RegExp(`REJECTED \\([a-z_]+\\): .* \\(id ${name}-[0-9a-f]{12}\\)\\n`),
+      `${name}: ${text.stderr}`,
+    );
+    const json = await h.run([...args, "--json"]);
+    assert.equal(json.code, 1, json.stderr);
+    const error = (JSON.parse(json.stdout) as {
+      error: { category: string; id?: string };
+    }).error;
+    assert.equal(error.category, "order_rejected");
+    assert.match(error.id ?? "", new RegExp(`^${name}-[0-9a-f]{12}$`));
+  }
+});
+
 Deno.test("a CLI-placed order's trail: krakked logs --order finds the run that placed it", async () => {
   await using h = await CliHarness.start({
     extraConfig: `${LIVE_CONFIG}  max_position_notional_usd: 100000000\n` +
