@@ -12,7 +12,6 @@ import type { Redactor } from "@krakked/core/secrets/redact";
 import type { ClickHouseSink } from "../record/clickhouse.ts";
 import { parseSinkUrl, SinkUrlError } from "../record/clickhouse.ts";
 import type { SymbolInfo } from "../record/store.ts";
-import type { CheckResult } from "../record/validate.ts";
 import {
   integerFlag,
   isUsageError,
@@ -23,6 +22,7 @@ import {
 import type { Command } from "./command.ts";
 import { loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { reportChecks } from "./check_report.ts";
 import { untilStopped } from "./stop_signal.ts";
 
 /** Help text of `krakked load`. */
@@ -213,7 +213,7 @@ export async function runLoad(
         rest: ctx.rest,
         maxLatencyMs: flags.maxLatencyMs,
       });
-      return report(checks, flags.json, io);
+      return reportChecks(checks, flags.json, io);
     } finally {
       ctx.rest.close();
     }
@@ -344,27 +344,6 @@ async function status(
     );
   }
   return 0;
-}
-
-function report(checks: CheckResult[], json: boolean, io: CliIo): number {
-  const ok = checks.every((c) => c.ok);
-  if (json) {
-    writeJson(io, { ok, checks });
-    return ok ? 0 : 1;
-  }
-  for (const c of checks) {
-    writeLine(io.stdout, `${c.ok ? "PASS" : "FAIL"} ${c.summary}`);
-    if (!c.ok) {
-      for (const e of c.examples) writeLine(io.stdout, `     ${e}`);
-    }
-  }
-  writeLine(
-    io.stdout,
-    `${checks.filter((c) => c.ok).length} passed, ${
-      checks.filter((c) => !c.ok).length
-    } failed`,
-  );
-  return ok ? 0 : 1;
 }
 
 /** `krakked load`, for the command table. */

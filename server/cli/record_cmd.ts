@@ -28,7 +28,7 @@ import type { BookDepth } from "@krakked/core/ws/book";
 import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { bookAt } from "../record/book.ts";
 import { UsageError } from "./errors.ts";
-import { type CheckResult, validateStore } from "../record/validate.ts";
+import { validateStore } from "../record/validate.ts";
 import {
   choiceFlag,
   integerFlag,
@@ -40,6 +40,7 @@ import {
 import type { Command } from "./command.ts";
 import { commandWebSocket, loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
+import { reportChecks } from "./check_report.ts";
 import { untilStopped } from "./stop_signal.ts";
 import {
   defaultRecorderStore,
@@ -397,7 +398,7 @@ export async function runRecord(
         rest: ctx.rest,
         maxLatencyMs: flags.maxLatencyMs,
       });
-      return report(checks, flags.json, io);
+      return reportChecks(checks, flags.json, io);
     }
     if (flags.action === "book") {
       await using db = await openStore(store);
@@ -679,27 +680,6 @@ async function printBook(
       } ${a?.qty ?? ""}`,
     );
   }
-  return ok ? 0 : 1;
-}
-
-function report(checks: CheckResult[], json: boolean, io: CliIo): number {
-  const ok = checks.every((c) => c.ok);
-  if (json) {
-    writeJson(io, { ok, checks });
-    return ok ? 0 : 1;
-  }
-  for (const c of checks) {
-    writeLine(io.stdout, `${c.ok ? "PASS" : "FAIL"} ${c.summary}`);
-    if (!c.ok) {
-      for (const e of c.examples) writeLine(io.stdout, `     ${e}`);
-    }
-  }
-  writeLine(
-    io.stdout,
-    `${checks.filter((c) => c.ok).length} passed, ${
-      checks.filter((c) => !c.ok).length
-    } failed`,
-  );
   return ok ? 0 : 1;
 }
 
