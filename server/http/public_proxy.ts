@@ -19,6 +19,7 @@
  */
 
 import type { CallParams, RestAnswer } from "@krakked/core/rest/client";
+import { KrakenError, LOCAL_CODES } from "@krakked/core/rest/errors";
 
 /** What the proxy needs from the REST client. */
 export interface PublicCaller {
@@ -197,6 +198,8 @@ export interface ProxyStats {
   cacheHits: number;
   coalesced: number;
   upstreamErrors: number;
+  /** Calls dropped before they were sent: every client asking went away. */
+  abandoned: number;
 }
 
 /** One proxied answer. */
@@ -243,8 +246,19 @@ export class ProxyBusyError extends Error {
 
 /** One upstream call waiting for its turn. */
 interface GateTask {
+  /** Taken by the gate (or dropped: a dropped task is never run). */
   started: boolean;
   run: () => void;
+}
+
+/** An upstream call in flight or waiting, shared by identical requests. */
+interface Inflight {
+  result: Promise<unknown>;
+  task: GateTask;
+  /** Requests waiting for it. */
+  waiters: number;
+  /** Drop it before it is sent (every waiter went away). */
+  drop: (reason: unknown) => void;
 }
 
 /**
@@ -308,6 +322,13 @@ class FairGate {
   }
 }
 
+function abortedCall(method: string): KrakenError {
+  return new KrakenError(`Kraken ${method} call was aborted`, {
+    codes: [LOCAL_CODES.aborted],
+    method,
+  });
+}
+
 /**
  * Serves validated public calls from a TTL cache, coalescing identical
  * in-flight calls.
@@ -331,7 +352,7 @@ export class PublicProxy {
    * a repeat of it is the same call and skips parsing and validation.
    */
   #byRaw = new Map<string, CacheEntry>();
-  #inflight = new Map<string, { result: Promise<unknown>; task: GateTask }>();
+  #inflight = new Map<string, Inflight>();
   #gate: FairGate;
   #maxQueued: number;
   #onUpstream: ((ok: boolean, error?: unknown) => void) | undefined;
@@ -342,6 +363,7 @@ export class PublicProxy {
     cacheHits: 0,
     coalesced: 0,
     upstreamErrors: 0,
+    abandoned: 0,
   };
 
   /**
@@ -370,19 +392,25 @@ export class PublicProxy {
    * @param raw The request's raw `Method?query` text, when the caller will
    *   {@linkcode PublicProxy.peek} with it: once this call is answered from
    *   the cache, a repeat of the same text finds the entry there.
+   * @param signal The request's signal (the client went away): a call
+   *   still waiting for its turn is dropped, unsent, once no request wants
+   *   it; one already sent completes and fills the cache.
    * @returns The result and where it came from.
    * @throws {ProxyParamError} For bad input (before any upstream call).
    * @throws {ProxyBusyError} When this client already has too many calls waiting.
-   * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken fails.
+   * @throws {import("@krakked/core/rest/errors").KrakenError} When Kraken fails,
+   *   or (code `Krakked:Aborted`) when `signal` aborts first.
    */
   async get(
     method: string,
     query: URLSearchParams,
     client = "default",
     raw?: string,
+    signal?: AbortSignal,
   ): Promise<ProxyAnswer> {
     this.stats.requests++;
     const params = validatePublicRequest(method, query);
+    if (signal?.aborted) throw abortedCall(method);
     const key = `${method}?${new URLSearchParams(params)}`;
     const now = this.#now();
     const cached = this.#cache.get(key);
@@ -396,7 +424,10 @@ export class PublicProxy {
       this.stats.coalesced++;
       // Still waiting for its turn: it may now also go on this client's turn.
       if (!running.task.started) this.#gate.enqueue(client, running.task);
-      return { result: await running.result, source: "coalesced" };
+      return {
+        result: await this.#wait(running, method, signal),
+        source: "coalesced",
+      };
     }
     if (this.#gate.waiting(client) >= this.#maxQueued) {
       throw new ProxyBusyError(
@@ -404,7 +435,9 @@ export class PublicProxy {
       );
     }
     let task!: GateTask;
+    let fail!: (reason: unknown) => void;
     const result = new Promise<unknown>((resolve, reject) => {
+      fail = reject;
       task = {
         started: false,
         run: () => {
@@ -414,18 +447,76 @@ export class PublicProxy {
         },
       };
     });
-    this.#inflight.set(key, { result, task });
+    const entry: Inflight = {
+      result,
+      task,
+      waiters: 0,
+      drop: (reason) => {
+        // Marked taken, so the gate skips it; never run, never signed.
+        task.started = true;
+        if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+        this.stats.abandoned++;
+        fail(reason);
+      },
+    };
+    this.#inflight.set(key, entry);
     this.#gate.enqueue(client, task);
     try {
-      const answer: ProxyAnswer = { result: await result, source: "miss" };
+      const answer: ProxyAnswer = {
+        result: await this.#wait(entry, method, signal),
+        source: "miss",
+      };
       const filled = this.#cache.get(key);
       if (raw !== undefined && filled !== undefined) {
         this.#remember(raw, filled);
       }
       return answer;
     } finally {
-      this.#inflight.delete(key);
+      if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
     }
+  }
+
+  /**
+   * One request's wait for a shared call: its own abort rejects it at once;
+   * when the last waiter of a call that has not started goes, the call is
+   * dropped.
+   */
+  #wait(
+    entry: Inflight,
+    method: string,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    entry.waiters++;
+    if (signal === undefined) {
+      return entry.result.finally(() => entry.waiters--);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      // This waiter leaves once: by its abort or by the call's outcome.
+      let left = false;
+      const leave = () => {
+        if (left) return false;
+        left = true;
+        entry.waiters--;
+        signal.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!leave()) return;
+        if (entry.waiters === 0 && !entry.task.started) {
+          entry.drop(abortedCall(method));
+        }
+        reject(abortedCall(method));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      entry.result.then(
+        (value) => {
+          if (leave()) resolve(value);
+        },
+        (error) => {
+          if (leave()) reject(error);
+        },
+      );
+    });
   }
 
   /**

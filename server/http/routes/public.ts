@@ -31,6 +31,8 @@ export function publicRoutes(proxy: PublicProxy): Hono {
         (c.env as Partial<Deno.ServeHandlerInfo> | undefined)?.remoteAddr,
       ),
       publicRawKey(c.req.url),
+      // A client that went away does not keep its call in the queue.
+      c.req.raw.signal,
     );
     c.header("X-Krakked-Cache", answer.source);
     return c.json({ error: [], result: answer.result });

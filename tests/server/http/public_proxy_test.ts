@@ -129,3 +129,116 @@ Deno.test("proxyClient() names the page, else the remote address", () => {
   );
   assert.equal(proxyClient("none", undefined, undefined), "addr:unknown");
 });
+
+Deno.test("a client that goes away drops its queued call unsent; a shared or started call still serves the others", async () => {
+  const upstream = new HeldUpstream();
+  const proxy = new PublicProxy(upstream, { maxConcurrent: 1 });
+  // Occupies the only slot.
+  const first = proxy.get("OHLC", ohlc(1), "a");
+  // Queued: abandoned by its only client.
+  const gone = new AbortController();
+  const abandoned = proxy.get("OHLC", ohlc(2), "b", undefined, gone.signal);
+  // Queued and shared: one of its two clients goes away.
+  const half = new AbortController();
+  const shared1 = proxy.get("OHLC", ohlc(3), "c", undefined, half.signal);
+  const shared2 = proxy.get("OHLC", ohlc(3), "d");
+  gone.abort();
+  half.abort();
+  await assert.rejects(
+    abandoned,
+    (e: unknown) =>
+      e instanceof Error && /aborted/.test(e.message) &&
+      (e as { code?: string }).code === "Krakked:Aborted",
+  );
+  await assert.rejects(shared1, /aborted/);
+  while (await upstream.finishOne());
+  assert.deepEqual((await first).result, { label: "OHLC:1:XBTUSD" });
+  assert.deepEqual((await shared2).result, { label: "OHLC:3:XBTUSD" });
+  // The abandoned call never reached Kraken; the shared one did, once.
+  assert.deepEqual(upstream.order, ["OHLC:1:XBTUSD", "OHLC:3:XBTUSD"]);
+  assert.equal(proxy.stats.abandoned, 1);
+  // A signal already aborted sends nothing.
+  const before = upstream.order.length;
+  await assert.rejects(
+    proxy.get("OHLC", ohlc(9), "e", undefined, AbortSignal.abort()),
+    /aborted/,
+  );
+  assert.equal(upstream.order.length, before);
+});
+
+Deno.test("random aborts never send a call nobody waits for, and every survivor gets its answer", async () => {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  for (let round = 0; round < 40; round++) {
+    const upstream = new HeldUpstream();
+    // At the moment a call reaches Kraken, someone must still want it.
+    const unwanted: string[] = [];
+    const callPublic = upstream.callPublic.bind(upstream);
+    upstream.callPublic = (method, params = {}) => {
+      const since = Number(params.since);
+      if (!requests.some((r) => r.since === since && !r.aborted)) {
+        unwanted.push(`OHLC since ${since}`);
+      }
+      return callPublic(method, params);
+    };
+    const proxy = new PublicProxy(upstream, { maxConcurrent: 1 + (round % 3) });
+    const requests: {
+      controller: AbortController;
+      since: number;
+      promise: Promise<unknown>;
+      aborted: boolean;
+    }[] = [];
+    for (let i = 0; i < 12; i++) {
+      const controller = new AbortController();
+      const since = 1 + Math.floor(random() * 5);
+      // Listed before asking: a free slot sends the call at once.
+      const request = {
+        controller,
+        since,
+        promise: Promise.resolve() as Promise<unknown>,
+        aborted: false,
+      };
+      requests.push(request);
+      request.promise = proxy.get(
+        "OHLC",
+        ohlc(since),
+        `c${i % 4}`,
+        undefined,
+        controller.signal,
+      );
+      request.promise.catch(() => {});
+    }
+    // Interleave aborts and upstream completions.
+    for (let step = 0; step < 30; step++) {
+      if (random() < 0.5) {
+        const r = requests[Math.floor(random() * requests.length)]!;
+        r.aborted = true;
+        r.controller.abort();
+      } else {
+        await upstream.finishOne();
+      }
+      await Promise.resolve();
+    }
+    while (await upstream.finishOne());
+    const outcomes = await Promise.allSettled(requests.map((r) => r.promise));
+    const sent = new Set(upstream.order.map((l) => Number(l.split(":")[1])));
+    for (const [i, r] of requests.entries()) {
+      const outcome = outcomes[i]!;
+      if (outcome.status === "fulfilled") {
+        assert.deepEqual((outcome.value as { result: unknown }).result, {
+          label: `OHLC:${r.since}:XBTUSD`,
+        });
+      } else {
+        assert.ok(r.aborted, `request ${i} failed without being aborted`);
+      }
+    }
+    assert.deepEqual(unwanted, [], "a call went out that nobody waited for");
+    for (const since of sent) {
+      assert.ok(requests.some((r) => r.since === since));
+    }
+    assert.ok(upstream.order.length + proxy.stats.abandoned <= requests.length);
+  }
+});
