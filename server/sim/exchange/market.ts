@@ -369,7 +369,7 @@ interface OwnTape {
 interface PairState {
   readonly model: PairModel;
   /** Day → cumulative trade counts at each minute (1441). */
-  readonly prefixes: Lru<number, Uint32Array>;
+  readonly prefixes: Lru<number, Uint16Array | Uint32Array>;
   /** Minute → generated trades (ids before any own trade). */
   readonly synth: Lru<number, readonly SimTrade[]>;
   /** Minute → its aggregate (edges of ranges only). */
@@ -1386,8 +1386,11 @@ export class Market {
       this.#dayShift(model, 0);
   }
 
-  /** Cumulative trade counts at each minute of the day (length 1441). */
-  #prefix(state: PairState, day: number): Uint32Array {
+  /**
+   * Cumulative trade counts at each minute of the day (length 1441), in 16
+   * bits when the day's total fits (most pairs: half the memory).
+   */
+  #prefix(state: PairState, day: number): Uint16Array | Uint32Array {
     let prefix = state.prefixes.get(day);
     if (prefix) return prefix;
     const model = state.model;
@@ -1419,7 +1422,9 @@ export class Market {
       weights[m] = w;
       sum += w;
     }
-    prefix = new Uint32Array(DAY_MIN + 1);
+    prefix = total < 65536
+      ? new Uint16Array(DAY_MIN + 1)
+      : new Uint32Array(DAY_MIN + 1);
     let acc = 0;
     for (let m = 0; m < DAY_MIN; m++) {
       acc += weights[m]!;
@@ -1886,6 +1891,10 @@ export class Market {
     const size = BLOCK_MIN[sizeIndex]!;
     const cache = size === 1 ? state.aggs : state.blocks;
     const key = size === 1 ? start : start * 4 + sizeIndex;
+    // Blocks asked for directly (range edges, candles) are cached; the
+    // sub-blocks a larger block is summed from are reused when cached but
+    // not stored: a 24 h window would otherwise keep four 15-minute blocks
+    // under every hour block (≈ 90 aggregates a pair that nothing reads).
     if (size > 1 || edge) {
       const cached = cache.get(key);
       if (cached !== undefined) return cached;
@@ -1913,7 +1922,7 @@ export class Market {
         agg = merge(agg, this.#block(state, sizeIndex + 1, m, false));
       }
     }
-    if (size > 1 || edge) cache.set(key, agg);
+    if (edge) cache.set(key, agg);
     return agg;
   }
 }
