@@ -15,11 +15,7 @@
 import { join } from "node:path";
 import { type KrakkedConfig, parseConfig } from "@krakked/core/config/config";
 import { Logger } from "@krakked/core/log";
-import {
-  DEFAULT_CALL_DEADLINE_MS,
-  RestClient,
-  type RetryOptions,
-} from "@krakked/core/rest/client";
+import { RestClient, type RetryOptions } from "@krakked/core/rest/client";
 import { KrakenError } from "@krakked/core/rest/errors";
 import {
   ENV_MASTER_PASSWORD,
@@ -38,7 +34,7 @@ import {
   tightenConfigDir,
 } from "./deno/files.ts";
 import { createApp } from "./http/app.ts";
-import { withRequestDeadline } from "./http/deadline.ts";
+import { requestDeadlineMs, withRequestDeadline } from "./http/deadline.ts";
 import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
@@ -399,7 +395,7 @@ async function openRest(
     // A page request is answered within this, queue and retries included;
     // one whose caller went away is dropped before it is signed.
     deadlineMs: Math.max(
-      DEFAULT_CALL_DEADLINE_MS,
+      config.connection.call_deadline_ms,
       config.connection.timeout_ms,
     ),
     tier: config.connection.api_tier,
@@ -736,7 +732,7 @@ function listen(
         onListen: () => {},
         // Requests that wait on Kraken answer within a deadline (Deno.serve
         // itself has no header or idle timeout to set).
-      }, withRequestDeadline(app.fetch)),
+      }, withRequestDeadline(app.fetch, requestDeadlineMs(context.config))),
     host,
     context.port,
     "--port",

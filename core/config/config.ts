@@ -106,6 +106,13 @@ export interface KrakkedConfig {
     readonly ws_auth_url: string;
     /** Per-request timeout, in milliseconds. */
     readonly timeout_ms: number;
+    /**
+     * A REST call's whole budget, in milliseconds: its wait in the
+     * rate-limit queue, retries and the requests themselves. A call not
+     * yet signed when it runs out is never sent. The server answers a
+     * request that waits on Kraken within this plus 15 s.
+     */
+    readonly call_deadline_ms: number;
     /** The account's verification tier; it sets the rate-limit model. */
     readonly api_tier: ApiTier;
   };
@@ -173,6 +180,7 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
     ws_public_url: "wss://ws.kraken.com/v2",
     ws_auth_url: "wss://ws-auth.kraken.com/v2",
     timeout_ms: 10_000,
+    call_deadline_ms: 30_000,
     api_tier: "starter",
   },
   trading: {
@@ -293,6 +301,7 @@ const SCHEMA: Rule = {
         ws_public_url: { t: "str", url: ["ws:", "wss:"] },
         ws_auth_url: { t: "str", url: ["ws:", "wss:"] },
         timeout_ms: { t: "num", min: 100, max: 300_000, int: true },
+        call_deadline_ms: { t: "num", min: 1_000, max: 600_000, int: true },
         api_tier: { t: "str", oneOf: ["starter", "intermediate", "pro"] },
       },
     },

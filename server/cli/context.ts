@@ -124,6 +124,11 @@ export async function loadContext(
     ...(fetch === undefined ? {} : { fetch }),
     baseUrl: config.connection.rest_url,
     timeoutMs: config.connection.timeout_ms,
+    // A call's whole budget (queue, retries, requests), as in the server.
+    deadlineMs: Math.max(
+      config.connection.call_deadline_ms,
+      config.connection.timeout_ms,
+    ),
     tier: config.connection.api_tier,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(credentials?.kind === "found"

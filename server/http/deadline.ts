@@ -16,6 +16,32 @@
 /** The default request deadline: the REST call deadline plus a margin. */
 export const DEFAULT_REQUEST_DEADLINE_MS = 45_000;
 
+/** What a request may take beyond its REST call's deadline (answering). */
+export const REQUEST_DEADLINE_MARGIN_MS = 15_000;
+
+/**
+ * The request deadline for a configuration: its REST call deadline
+ * (`connection.call_deadline_ms`, or the per-request timeout if longer)
+ * plus {@linkcode REQUEST_DEADLINE_MARGIN_MS}.
+ *
+ * @param config The configuration's connection section.
+ * @returns Milliseconds.
+ * @example Default
+ * ```ts
+ * import { requestDeadlineMs } from "./deadline.ts";
+ * requestDeadlineMs({ connection: { call_deadline_ms: 30_000, timeout_ms: 10_000 } }); // 45000
+ * ```
+ */
+export function requestDeadlineMs(config: {
+  connection: { call_deadline_ms: number; timeout_ms: number };
+}): number {
+  return Math.max(
+    config.connection.call_deadline_ms,
+    config.connection.timeout_ms,
+  ) +
+    REQUEST_DEADLINE_MARGIN_MS;
+}
+
 /**
  * Whether a request waits on Kraken: private reads (not the event stream),
  * orders and the paper account. No allocation: this runs on every request.

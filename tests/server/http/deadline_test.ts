@@ -86,3 +86,30 @@ Deno.test("a bounded request keeps its body, headers and the client's own abort"
   assert.equal(body, '{"pair":"XBTUSD"}');
   assert.ok(aborted);
 });
+
+Deno.test("requestDeadlineMs: the call deadline (or a longer timeout) plus the answering margin", async () => {
+  const { requestDeadlineMs, REQUEST_DEADLINE_MARGIN_MS } = await import(
+    "../../../server/http/deadline.ts"
+  );
+  const { parseConfig } = await import("../../../core/config/config.ts");
+  const defaults = parseConfig("").config;
+  assert.equal(defaults.connection.call_deadline_ms, 30_000);
+  assert.equal(requestDeadlineMs(defaults), 45_000);
+  const tuned = parseConfig("connection:\n  call_deadline_ms: 50000\n").config;
+  assert.equal(requestDeadlineMs(tuned), 50_000 + REQUEST_DEADLINE_MARGIN_MS);
+  assert.equal(
+    requestDeadlineMs({
+      connection: { call_deadline_ms: 1_000, timeout_ms: 60_000 },
+    }),
+    60_000 + REQUEST_DEADLINE_MARGIN_MS,
+  );
+  // Out of range: a ConfigError naming the key and the line.
+  assert.throws(
+    () => parseConfig("connection:\n  call_deadline_ms: 10\n"),
+    (e: unknown) =>
+      e instanceof Error && e.name === "ConfigError" &&
+      /connection\.call_deadline_ms \(line 2\): must be at least 1000/.test(
+        e.message,
+      ),
+  );
+});
