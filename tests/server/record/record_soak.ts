@@ -17,6 +17,11 @@
 import { join } from "node:path";
 import { startSimulatorWithWs } from "@krakked/sim";
 
+const encoder = new TextEncoder();
+function say(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+}
+
 const minutes = Number(Deno.args[0] ?? 30);
 const pairCount = Number(Deno.args[1] ?? 20);
 const SAMPLE_MS = 15_000;
@@ -92,7 +97,7 @@ const stderr = new Response(recorder.stderr).text();
 const samples: { atMin: number; rss: number }[] = [];
 const t0 = Date.now();
 const endMs = t0 + minutes * 60_000;
-console.log(
+say(
   `soak: ${PAIRS.length} pairs, ${minutes} min, activity busy, recorder pid ${recorder.pid}`,
 );
 while (Date.now() < endMs) {
@@ -104,14 +109,14 @@ while (Date.now() < endMs) {
   const atMin = (Date.now() - t0) / 60_000;
   samples.push({ atMin, rss });
   if (samples.length % 8 === 0) {
-    console.log(`  ${atMin.toFixed(1)} min: RSS ${rss.toFixed(1)} MiB`);
+    say(`  ${atMin.toFixed(1)} min: RSS ${rss.toFixed(1)} MiB`);
   }
 }
 recorder.kill("SIGINT");
 const exit = await recorder.status;
 const log = await stderr;
-console.log(`recorder exit ${exit.code}; last lines:`);
-for (const line of log.trim().split("\n").slice(-3)) console.log(`  ${line}`);
+say(`recorder exit ${exit.code}; last lines:`);
+for (const line of log.trim().split("\n").slice(-3)) say(`  ${line}`);
 
 // Least-squares slope of RSS over the second half (after warm-up).
 const half = samples.filter((s) => s.atMin >= minutes / 2);
@@ -125,7 +130,7 @@ if (n >= 2) {
   slope = sxy / sxx;
 }
 const rss = samples.map((s) => s.rss);
-console.log(
+say(
   `RSS: first ${rss[0]?.toFixed(1)} MiB, max ${
     Math.max(...rss).toFixed(1)
   } MiB, last ${rss.at(-1)?.toFixed(1)} MiB; second-half growth ${
@@ -145,13 +150,13 @@ try {
     checks?: { name: string; ok: boolean; summary: string }[];
   };
   for (const c of report.checks ?? []) {
-    console.log(
+    say(
       `${c.ok ? "PASS" : "FAIL"} ${c.name}: ${c.summary}`,
     );
   }
 } catch {
-  console.log(text || new TextDecoder().decode(validate.stderr));
+  say(text || new TextDecoder().decode(validate.stderr));
 }
 const size = (await Deno.stat(store)).size;
-console.log(`store ${(size / 1024 / 1024).toFixed(1)} MiB`);
+say(`store ${(size / 1024 / 1024).toFixed(1)} MiB`);
 await Deno.remove(dir, { recursive: true });
