@@ -557,6 +557,14 @@ export class Market {
   #activity: SimActivity;
   #shared: Map<string, PairState>;
   #states = new Map<string, PairState>();
+  /**
+   * Each pair's last book (depth ≤ 100): levels whose quantity and time did
+   * not change since are handed out again instead of rebuilt. The feed asks
+   * for every streaming pair's book ten times a second and keeps it for a
+   * step, so fresh level objects and their two strings each were promoted
+   * to the old generation at that rate (most of the simulator's garbage).
+   */
+  #lastBooks = new Map<string, BookSnapshot>();
   #ownLog: SimTrade[] = [];
 
   /**
@@ -1078,6 +1086,9 @@ export class Market {
     const asks: BookLevel[] = [];
     const bids: BookLevel[] = [];
     const topMs = Math.floor(last.timeUs / 1000);
+    const previous = this.#lastBooks.get(model.pair.key);
+    const prevAsks = previous?.asks;
+    const prevBids = previous?.bids;
     // Bounded walks: a level emptied by own fills is skipped, not looped on.
     // Depth grows with the distance from a per-minute reference of the path,
     // not from the top: a level keeps its size when trades move the top.
@@ -1092,6 +1103,7 @@ export class Market {
       atMs,
       topMs,
       Math.abs(bestAsk - ref),
+      prevAsks,
     );
     if (level) asks.push(level);
     for (
@@ -1100,7 +1112,15 @@ export class Market {
       n++
     ) {
       const next = this.#nextLevelUp(model, i);
-      level = this.#level(state, "a", next, atMs, 0, Math.abs(next - ref));
+      level = this.#level(
+        state,
+        "a",
+        next,
+        atMs,
+        0,
+        Math.abs(next - ref),
+        prevAsks,
+      );
       if (level) asks.push(level);
       i = next + 1;
     }
@@ -1111,6 +1131,7 @@ export class Market {
       atMs,
       topMs,
       Math.abs(ref - bestBid),
+      prevBids,
     );
     if (level) bids.push(level);
     for (
@@ -1120,11 +1141,30 @@ export class Market {
     ) {
       const next = this.#nextLevelDown(model, i);
       if (next < 1) break;
-      level = this.#level(state, "b", next, atMs, 0, Math.abs(ref - next));
+      level = this.#level(
+        state,
+        "b",
+        next,
+        atMs,
+        0,
+        Math.abs(ref - next),
+        prevBids,
+      );
       if (level) bids.push(level);
       i = next - 1;
     }
-    return { pair: model.pair.key, atMs, asks, bids };
+    const book = { pair: model.pair.key, atMs, asks, bids };
+    // Keep the deepest recent book (a depth-1 ticker read between two
+    // depth-10 feed reads does not replace it), never a huge REST one.
+    const size = asks.length + bids.length;
+    if (
+      depth <= 100 &&
+      (!previous || size >= previous.asks.length + previous.bids.length ||
+        Math.abs(atMs - previous.atMs) > 1000)
+    ) {
+      this.#lastBooks.set(model.pair.key, book);
+    }
+    return book;
   }
 
   /**
@@ -1777,6 +1817,7 @@ export class Market {
     atMs: number,
     minUpdatedMs: number,
     distanceTicks: number,
+    previous?: readonly BookLevel[],
   ): BookLevel | undefined {
     const model = state.model;
     const seed = this.#seed;
@@ -1819,6 +1860,13 @@ export class Market {
       }
       qtyUnits -= Math.round(taken);
       if (qtyUnits <= 0) return undefined;
+    }
+    if (previous) {
+      for (const p of previous) {
+        if (p.priceUnits !== priceUnits) continue;
+        if (p.qtyUnits === qtyUnits && p.updatedMs === updatedMs) return p;
+        break;
+      }
     }
     return {
       price: formatUnits(priceUnits, model.pair.pairDecimals),
