@@ -397,6 +397,7 @@ const EMPTY: readonly SimTrade[] = Object.freeze([]);
 
 // Scratch buffers of the generators (single-threaded, never held across calls).
 const DAY_WEIGHTS = new Float64Array(1440);
+const PREFIX_SCRATCH = new Uint32Array(1441);
 /** The UTC day's activity profile by minute (busiest at 13:00 + 6 h). */
 const DAY_PROFILE = Float64Array.from(
   { length: 1440 },
@@ -1462,16 +1463,17 @@ export class Market {
       weights[m] = w;
       sum += w;
     }
-    prefix = total < 65536
-      ? new Uint16Array(DAY_MIN + 1)
-      : new Uint32Array(DAY_MIN + 1);
+    // Filled in one 32-bit scratch array, then copied: a store loop over
+    // either width was a deopt at every change of width.
+    const scratch = PREFIX_SCRATCH;
     let acc = 0;
     for (let m = 0; m < DAY_MIN; m++) {
       acc += weights[m]!;
-      prefix[m + 1] = m === DAY_MIN - 1
+      scratch[m + 1] = m === DAY_MIN - 1
         ? total
         : Math.floor((total * acc) / sum);
     }
+    prefix = prefixOf(total, scratch);
     state.prefixes.set(day, prefix);
     return prefix;
   }
@@ -2336,6 +2338,24 @@ class Accumulator {
       close: this.#close,
     };
   }
+}
+
+/**
+ * A copy of a day's prefix, 16-bit when the total fits. One copy site per
+ * width: the JIT deoptimized a shared one whenever the width changed.
+ */
+function prefixOf(
+  total: number,
+  scratch: Uint32Array,
+): Uint16Array | Uint32Array {
+  if (total < 65536) {
+    const narrow = new Uint16Array(DAY_MIN + 1);
+    narrow.set(scratch);
+    return narrow;
+  }
+  const wide = new Uint32Array(DAY_MIN + 1);
+  wide.set(scratch);
+  return wide;
 }
 
 /** Smooth interpolation between knots at integer positions. */
