@@ -405,6 +405,7 @@ const DAY_PROFILE = Float64Array.from(
 );
 const FILLS: number[] = [];
 let ARRIVALS = new Float64Array(256);
+let FILL_SIZES = new Int32Array(256);
 
 /** Shared pure caches: `seed|activity` → pair key → state (four stores at most). */
 const STORES = new Map<string, Map<string, PairState>>();
@@ -1682,8 +1683,11 @@ export class Market {
     // mulberry32, as in Stream.next: `s` is the state, `t` scratch.
     let s = hashTail(model.minuteHash, minute) | 0;
     let t = 0;
-    const fills = FILLS;
-    fills.length = 0;
+    // Fill counts of the taker orders in a reused Int32Array (emptying an
+    // array by `length = 0` frees its store, so every minute re-grew it).
+    if (FILL_SIZES.length < count) FILL_SIZES = new Int32Array(count * 2);
+    const fills = FILL_SIZES;
+    let n = 0;
     const more = 1 - 1 / model.fillsMean;
     for (let left = count; left > 0;) {
       let k = 1;
@@ -1694,10 +1698,10 @@ export class Market {
             t ^= t + Math.imul(t ^ (t >>> 7), t | 61),
             ((t ^ (t >>> 14)) >>> 0) / 4294967296) < more
       ) k++;
-      fills.push(k);
+      fills[n++] = k;
       left -= k;
     }
-    const n = fills.length;
+
     const longMean = Math.max(0.1, (60 - 0.052 * n) / (0.35 * n + 1));
     if (ARRIVALS.length < n) ARRIVALS = new Float64Array(n * 2);
     const at = ARRIVALS;
