@@ -193,9 +193,12 @@ export async function runRecorder(
   const gaps: TradeGap[] = [];
   // Wakes the backfill worker when a gap arrives.
   let wake: () => void = () => {};
+  // Set below: starts a commit now when none is running or waiting.
+  let flushSoon: () => void = () => {};
   const take = (batch: RecordBatch) => {
     for (const r of batch.bronze) pending.bronze.push(r);
     for (const s of batch.silver) pending.silver.push(s);
+    if (batch.bronze.length > 0) flushSoon();
     for (const r of batch.rejected) {
       log(
         `rejected ${r.row.symbol} trade ${r.row.tradeId}: ${r.error.message}`,
@@ -279,11 +282,18 @@ export async function runRecorder(
   }
   ws.connect();
 
-  // Writer: one commit at a time.
+  // Writer: one commit at a time, and at most one waiting behind it. Trades
+  // are committed as soon as the writer is free (the timer only covers
+  // books and quiet spells): waiting for a tick added half a period to
+  // every trade's latency, and ticks queued behind a slow commit added
+  // more.
   let writing: Promise<void> = Promise.resolve();
+  let waiting = 0;
   let failure: unknown;
   const flush = () => {
+    waiting++;
     writing = writing.then(async () => {
+      waiting--;
       const batch = pending;
       pending = { bronze: [], silver: [], gaps: [], rejected: [] };
       const nowUs = options.now() * 1000;
@@ -312,15 +322,14 @@ export async function runRecorder(
           options.onStatus?.({ ...status });
         }
       }
-      if (batch.bronze.length === 0) {
-        status.goldRows += await store.flushGold(nowUs);
-        return;
-      }
+      if (batch.bronze.length === 0) return;
       if (options.tradeLog !== undefined) {
         status.logged += (await options.tradeLog.publish(batch)).stored;
       }
+      // Gold is built beside the writes (buildGold), not inside them.
       const result = await store.write(batch, nowUs, {
         silverUs: wallNow() * 1000,
+        gold: false,
       });
       status.bronzeRows += result.bronzeInserted;
       status.silverRows += result.silverInserted;
@@ -337,7 +346,30 @@ export async function runRecorder(
     });
     return writing;
   };
-  const timer = setInterval(() => void flush(), flushMs);
+  // Gold: built on the store's own gold connection beside the trade
+  // writes, one build at a time, so a closing minute never holds a commit
+  // (or the flushes queued behind it) back. The store marks buckets dirty
+  // after each trade commit, so a build that missed a trade redoes it.
+  let gold: Promise<void> | undefined;
+  const buildGold = () => {
+    if (gold !== undefined || failure !== undefined) return;
+    gold = store.flushGold(options.now() * 1000).then((built) => {
+      status.goldRows += built;
+    }).catch((error) => {
+      failure ??= error;
+      log(`gold build failed, stopping: ${String(error)}`);
+      stop.abort();
+    }).finally(() => {
+      gold = undefined;
+    });
+  };
+  flushSoon = () => {
+    if (waiting === 0 && failure === undefined) void flush();
+  };
+  const timer = setInterval(() => {
+    if (waiting === 0) void flush();
+    buildGold();
+  }, flushMs);
 
   // Backfill worker: gaps in order, page by page.
   const backfills = (async () => {
@@ -395,6 +427,7 @@ export async function runRecorder(
   await backfills;
   clearInterval(timer);
   await flush();
+  await gold;
   const untilUs = options.now() * 1000;
   await store.flushGold(untilUs);
   await store.setRecordedUntil(untilUs);

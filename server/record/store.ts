@@ -138,6 +138,12 @@ const NOT_BULK_TEXT = /[\t\n\r]/;
 /** Text that must be quoted in a staging file. */
 const NEEDS_QUOTES = /[\t\n\r"]/;
 
+/** A DuckDB connection and the staging file its loads go through. */
+interface Session {
+  db: DuckDBConnection;
+  stageFile: string;
+}
+
 /** A row of a query: column name → value. */
 export type Row = Record<string, DuckDBValue>;
 
@@ -158,6 +164,9 @@ export class RecordStore implements AsyncDisposable {
   #stageFile: string;
   #instance: DuckDBInstance;
   #db: DuckDBConnection;
+  #main: Session;
+  /** Gold's own connection (opened by the first flushGold), see flushGold. */
+  #gold: Session | undefined;
   #symbols = new Map<string, SymbolInfo>();
   #dirty = new Map<GoldTimeframe, Map<string, Set<number>>>();
   /**
@@ -179,6 +188,7 @@ export class RecordStore implements AsyncDisposable {
     this.#stageFile = stageFile;
     this.#instance = instance;
     this.#db = db;
+    this.#main = { db, stageFile };
     for (const tf of GOLD_TIMEFRAMES) this.#dirty.set(tf, new Map());
   }
 
@@ -317,11 +327,18 @@ export class RecordStore implements AsyncDisposable {
       if (rejected > 0) {
         bronzeInserted += (await this.#db.run(INSERT_REJECTED)).rowsChanged;
       }
-      for (const s of batch.silver) this.#markDirty(s.symbol, s.tsUs);
-      const goldBuilt = options.gold === false
-        ? 0
-        : await this.#buildGold(nowUs);
+      // With gold deferred, buckets are marked after COMMIT: a flushGold
+      // running meanwhile on its own connection may have read silver
+      // without these rows, and the mark makes the next one rebuild them.
+      const deferred = options.gold === false;
+      if (!deferred) {
+        for (const s of batch.silver) this.#markDirty(s.symbol, s.tsUs);
+      }
+      const goldBuilt = deferred ? 0 : await this.#buildGold(nowUs);
       await this.#db.run("COMMIT");
+      if (deferred) {
+        for (const s of batch.silver) this.#markDirty(s.symbol, s.tsUs);
+      }
       return {
         bronzeInserted,
         silverInserted: silver.rowsChanged,
@@ -444,16 +461,24 @@ export class RecordStore implements AsyncDisposable {
         connectionId,
         source,
       ]);
-      for (
-        const row of await this.query(
-          `SELECT DISTINCT s_symbol, (epoch_us(ts) // 60000000) * 60000000 AS b
-           FROM bulk_new`,
-        )
-      ) this.#markDirty(str(row.s_symbol), num(row.b));
-      const goldBuilt = options.gold === false
-        ? 0
-        : await this.#buildGold(nowUs);
+      const touched = await this.query(
+        `SELECT DISTINCT s_symbol, (epoch_us(ts) // 60000000) * 60000000 AS b
+         FROM bulk_new`,
+      );
+      // Deferred gold: marked after COMMIT, as in write().
+      const deferred = options.gold === false;
+      if (!deferred) {
+        for (const row of touched) {
+          this.#markDirty(str(row.s_symbol), num(row.b));
+        }
+      }
+      const goldBuilt = deferred ? 0 : await this.#buildGold(nowUs);
       await this.#db.run("COMMIT");
+      if (deferred) {
+        for (const row of touched) {
+          this.#markDirty(str(row.s_symbol), num(row.b));
+        }
+      }
       return {
         bronzeInserted: bronze.rowsChanged,
         silverInserted: silver.rowsChanged,
@@ -558,15 +583,38 @@ export class RecordStore implements AsyncDisposable {
    */
   async flushGold(nowUs: number): Promise<number> {
     if (!this.#hasClosedDirty(nowUs)) return 0;
-    await this.#db.run("BEGIN TRANSACTION");
+    // Its own connection (DuckDB runs transactions of one instance side by
+    // side): gold writes only gold tables and reads a snapshot of silver,
+    // so trade writes on the main connection commit while it builds. A
+    // trade committed after that snapshot into a bucket being built marks
+    // the bucket dirty again after its commit (write with gold: false), so
+    // the next flush rebuilds it.
+    const c = await this.#goldSession();
+    const taken = this.#takeClosed(nowUs);
+    await c.db.run("BEGIN TRANSACTION");
     try {
-      const built = await this.#buildGold(nowUs);
-      await this.#db.run("COMMIT");
+      const built = await this.#buildGold(nowUs, c, taken);
+      await c.db.run("COMMIT");
       return built;
     } catch (error) {
-      await this.#db.run("ROLLBACK").catch(() => {});
+      await c.db.run("ROLLBACK").catch(() => {});
+      this.#untake(taken);
       throw error;
     }
+  }
+
+  async #goldSession(): Promise<Session> {
+    if (this.#gold === undefined) {
+      const db = await this.#instance.connect();
+      const stageFile = this.path === ":memory:"
+        ? await Deno.makeTempFile({
+          prefix: "krakked_stage_gold_",
+          suffix: ".tsv",
+        })
+        : `${this.path}.stage-gold.tsv`;
+      this.#gold ??= { db, stageFile };
+    }
+    return this.#gold;
   }
 
   /**
@@ -639,7 +687,15 @@ export class RecordStore implements AsyncDisposable {
    * @returns The rows as objects.
    */
   async query(sql: string, params: DuckDBValue[] = []): Promise<Row[]> {
-    const reader = await this.#db.runAndReadAll(sql, params);
+    return await this.#query(this.#main, sql, params);
+  }
+
+  async #query(
+    c: Session,
+    sql: string,
+    params: DuckDBValue[] = [],
+  ): Promise<Row[]> {
+    const reader = await c.db.runAndReadAll(sql, params);
     return reader.getRowObjects();
   }
 
@@ -652,11 +708,15 @@ export class RecordStore implements AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      Deno.removeSync(this.#stageFile);
-    } catch {
-      // Never written, or already gone.
+    for (const file of [this.#stageFile, this.#gold?.stageFile]) {
+      if (file === undefined) continue;
+      try {
+        Deno.removeSync(file);
+      } catch {
+        // Never written, or already gone.
+      }
     }
+    this.#gold?.db.closeSync();
     this.#db.closeSync();
     this.#instance.closeSync();
   }
@@ -715,24 +775,38 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /** Take the closed dirty buckets of a timeframe into stage_buckets. */
-  async #takeClosed(
-    tf: GoldTimeframe,
-    nowUs: number,
-  ): Promise<{ count: number; fromUs: number; toUs: number }> {
-    const rows: [string, number][] = [];
-    let fromUs = Infinity;
-    let toUs = -Infinity;
-    for (const [symbol, set] of this.#dirty.get(tf)!) {
-      for (const b of set) {
-        if (!isBucketClosed(b, tf, nowUs)) continue;
-        set.delete(b);
-        rows.push([symbol, b]);
-        fromUs = Math.min(fromUs, b);
-        toUs = Math.max(toUs, b + spanUs(tf));
+  /**
+   * Take the closed dirty buckets of every timeframe at once. flushGold
+   * takes them before its transaction reads anything: a bucket a trade
+   * write marks later is built again by the next flush, and one marked
+   * earlier was committed before the build's snapshot.
+   */
+  #takeClosed(nowUs: number): Map<GoldTimeframe, [string, number][]> {
+    const taken = new Map<GoldTimeframe, [string, number][]>();
+    for (const tf of GOLD_TIMEFRAMES) {
+      const rows: [string, number][] = [];
+      for (const [symbol, set] of this.#dirty.get(tf)!) {
+        for (const b of set) {
+          if (!isBucketClosed(b, tf, nowUs)) continue;
+          set.delete(b);
+          rows.push([symbol, b]);
+        }
+      }
+      if (rows.length > 0) taken.set(tf, rows);
+    }
+    return taken;
+  }
+
+  /** Put taken buckets back (a build that failed). */
+  #untake(taken: Map<GoldTimeframe, [string, number][]>): void {
+    for (const [tf, rows] of taken) {
+      const bySymbol = this.#dirty.get(tf)!;
+      for (const [symbol, b] of rows) {
+        let set = bySymbol.get(symbol);
+        if (set === undefined) bySymbol.set(symbol, set = new Set());
+        set.add(b);
       }
     }
-    if (rows.length > 0) await this.#stage("stage_buckets", rows);
-    return { count: rows.length, fromUs, toUs };
   }
 
   /**
@@ -745,6 +819,7 @@ export class RecordStore implements AsyncDisposable {
    * buckets are built by core's `goldFromTrades` from the trades instead.
    */
   async #oneMinuteGold(
+    c: Session,
     span: number,
     closed: { fromUs: number; toUs: number },
     options: {
@@ -758,7 +833,8 @@ export class RecordStore implements AsyncDisposable {
     const params = [closed.fromUs, closed.toUs];
     let rows: Row[];
     try {
-      rows = await this.query(
+      rows = await this.#query(
+        c,
         `WITH t AS (
            SELECT s.exchange, s.symbol, w.bucket_us, s.exchange_trade_id AS id,
              s.price, s.qty,
@@ -790,7 +866,8 @@ export class RecordStore implements AsyncDisposable {
     } catch {
       // An overflow: exact bigint arithmetic over the trades instead.
       rows = [];
-      const agg = await this.query(
+      const agg = await this.#query(
+        c,
         `SELECT s.exchange, s.symbol,
            string_agg(s.exchange_trade_id || ' ' || CAST(s.price AS VARCHAR) || ' ' ||
              CAST(s.qty AS VARCHAR) || ' ' || epoch_us(s.ts), ',') AS trades
@@ -825,12 +902,23 @@ export class RecordStore implements AsyncDisposable {
     });
   }
 
-  async #buildGold(nowUs: number): Promise<number> {
+  async #buildGold(
+    nowUs: number,
+    c: Session = this.#main,
+    taken = this.#takeClosed(nowUs),
+  ): Promise<number> {
     let built = 0;
     for (const tf of GOLD_TIMEFRAMES) {
-      const closed = await this.#takeClosed(tf, nowUs);
+      const buckets = taken.get(tf);
+      // Nothing to build: no statement at all (a live write runs this often).
+      if (buckets === undefined) continue;
+      const closed = { fromUs: Infinity, toUs: -Infinity };
+      for (const [, b] of buckets) {
+        if (b < closed.fromUs) closed.fromUs = b;
+        if (b + spanUs(tf) > closed.toUs) closed.toUs = b + spanUs(tf);
+      }
       try {
-        if (closed.count === 0) continue;
+        await this.#stage("stage_buckets", buckets, c);
         const span = spanUs(tf);
         const options = {
           timeframe: tf,
@@ -838,12 +926,13 @@ export class RecordStore implements AsyncDisposable {
         };
         let candles: GoldCandle[];
         if (tf === "1m") {
-          candles = await this.#oneMinuteGold(span, closed, options);
+          candles = await this.#oneMinuteGold(c, span, closed, options);
         } else {
           // Each timeframe rolls up from the one before (every span
           // divides the next): far fewer rows read back than from 1m.
           const finer = GOLD_TIMEFRAMES[GOLD_TIMEFRAMES.indexOf(tf) - 1]!;
-          const rows = await this.query(
+          const rows = await this.#query(
+            c,
             `SELECT g.exchange, g.symbol, epoch_us(g.bucket) AS bucket_us,
                CAST(g.open AS VARCHAR) AS open, CAST(g.high AS VARCHAR) AS high,
                CAST(g.low AS VARCHAR) AS low, CAST(g.close AS VARCHAR) AS close,
@@ -859,13 +948,13 @@ export class RecordStore implements AsyncDisposable {
             options,
           );
         }
-        await this.#stageGold(candles);
-        await this.#db.run(insertGoldSql(tf), [nowUs]);
+        await this.#stageGold(candles, c);
+        await c.db.run(insertGoldSql(tf), [nowUs]);
         built += candles.length;
       } finally {
         // Left in place, a stale stage would be built again next time.
-        await this.#db.run("DROP TABLE IF EXISTS stage_buckets");
-        await this.#db.run("DROP TABLE IF EXISTS stage_gold");
+        await c.db.run("DROP TABLE IF EXISTS stage_buckets");
+        await c.db.run("DROP TABLE IF EXISTS stage_gold");
       }
     }
     return built;
@@ -913,21 +1002,23 @@ export class RecordStore implements AsyncDisposable {
   async #stage(
     table: StageTable,
     rows: readonly (readonly (string | number)[])[],
+    c: Session = this.#main,
   ): Promise<void> {
     const lines: string[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) lines[i] = tsvLine(rows[i]!);
-    await this.#stageLines(table, lines);
+    await this.#stageLines(table, lines, c);
   }
 
   /** Load ready TSV lines into a staging table with DuckDB's CSV reader. */
   async #stageLines(
     table: StageTable,
     lines: readonly string[],
+    c: Session = this.#main,
   ): Promise<void> {
-    if (lines.length === 0) return await this.#stageEmpty(table);
-    await Deno.writeTextFile(this.#stageFile, lines.join("\n") + "\n");
-    const file = this.#stageFile.replaceAll("'", "''");
-    await this.#db.run(
+    if (lines.length === 0) return await this.#stageEmpty(table, c);
+    await Deno.writeTextFile(c.stageFile, lines.join("\n") + "\n");
+    const file = c.stageFile.replaceAll("'", "''");
+    await c.db.run(
       `CREATE OR REPLACE TEMP TABLE ${table} AS
        SELECT * FROM read_csv('${file}', delim = '\t', header = false,
          quote = '"', escape = '"', allow_quoted_nulls = false,
@@ -962,8 +1053,11 @@ export class RecordStore implements AsyncDisposable {
     );
   }
 
-  async #stageEmpty(table: StageTable): Promise<void> {
-    await this.#db.run(
+  async #stageEmpty(
+    table: StageTable,
+    c: Session = this.#main,
+  ): Promise<void> {
+    await c.db.run(
       `CREATE OR REPLACE TEMP TABLE ${table} (${
         Object.entries(STAGE_COLUMNS[table])
           .map(([name, type]) => `${name} ${type}`).join(", ")
@@ -1044,7 +1138,9 @@ export class RecordStore implements AsyncDisposable {
     }
     await this.#stageJson("stage_frames", frameRows);
     await this.#stageLines("stage_trades", trades);
-    await this.#stage("stage_rejected", rejected);
+    // Read only when there are some (INSERT_REJECTED): one statement less
+    // per live write.
+    if (rejected.length > 0) await this.#stage("stage_rejected", rejected);
     return {
       minUs: Number.isFinite(minUs) ? minUs : 0,
       maxUs: Number.isFinite(maxUs) ? maxUs : 0,
@@ -1052,7 +1148,10 @@ export class RecordStore implements AsyncDisposable {
     };
   }
 
-  async #stageGold(candles: readonly GoldCandle[]): Promise<void> {
+  async #stageGold(
+    candles: readonly GoldCandle[],
+    c: Session,
+  ): Promise<void> {
     await this.#stage(
       "stage_gold",
       candles.map((g) => [
@@ -1070,6 +1169,7 @@ export class RecordStore implements AsyncDisposable {
         g.firstTradeId,
         g.lastTradeId,
       ]),
+      c,
     );
   }
 }

@@ -266,3 +266,47 @@ Deno.test("silver's original fields come from bronze, equal to core's; a schema-
 function sorted(o: Record<string, string>): [string, string][] {
   return Object.entries(o).sort(([a], [b]) => a < b ? -1 : 1);
 }
+
+Deno.test("gold built on its own connection beside deferred-gold writes ends equal to silver", async () => {
+  await using store = await RecordStore.open(":memory:");
+  await registerAll(store);
+  const list = batches(4, 40, 2);
+  const endUs = Math.max(...list.flatMap((b) => b.silver.map((s) => s.tsUs))) +
+    86_400e6;
+  // As the live recorder does: a gold build runs while trades commit,
+  // so builds read silver snapshots that miss rows committed meanwhile.
+  let building: Promise<unknown> | undefined;
+  let builds = 0;
+  for (const b of list) {
+    if (building === undefined) {
+      builds++;
+      building = store.flushGold(endUs).finally(() => building = undefined);
+    }
+    await store.write(b, endUs, { gold: false });
+  }
+  await building;
+  await store.flushGold(endUs);
+  assert.ok(builds > 1);
+  assert.equal(store.dirtyBuckets, 0);
+  const silverRows = await count(store, "silver_trades_data");
+  assert.equal(silverRows, list.reduce((n, b) => n + b.silver.length, 0));
+  for (const tf of GOLD_TIMEFRAMES) {
+    const [row] = await store.query(
+      `SELECT coalesce(sum(trade_count), 0)::INTEGER AS n FROM ohlcv_${tf}`,
+    );
+    assert.equal(row!.n, silverRows, tf);
+  }
+  const [wrong] = await store.query(
+    `WITH s AS (
+       SELECT symbol, (epoch_us(ts) // 60000000) * 60000000 AS b,
+         count(*) AS n, max(exchange_trade_id) AS last_id,
+         CAST(sum(qty) AS VARCHAR) AS volume
+       FROM silver_trades_data GROUP BY ALL)
+     SELECT count(*)::INTEGER AS n FROM s FULL JOIN ohlcv_1m g
+       ON g.symbol = s.symbol AND epoch_us(g.bucket) = s.b
+     WHERE g.trade_count IS DISTINCT FROM s.n
+       OR g.last_trade_id IS DISTINCT FROM s.last_id
+       OR CAST(g.volume AS VARCHAR) IS DISTINCT FROM s.volume`,
+  );
+  assert.equal(wrong!.n, 0);
+});
