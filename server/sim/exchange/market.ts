@@ -397,6 +397,12 @@ const EMPTY: readonly SimTrade[] = Object.freeze([]);
 
 // Scratch buffers of the generators (single-threaded, never held across calls).
 const DAY_WEIGHTS = new Float64Array(1440);
+/**
+ * Cached single-minute aggregates per pair (×2 generations): the edges of
+ * the open windows (≤ 14 whole minutes at each end of a 24 h window); 256
+ * grew to 512 per pair as a streaming window slid.
+ */
+const MINUTE_AGGS = 32;
 const PREFIX_SCRATCH = new Uint32Array(1441);
 /** The UTC day's activity profile by minute (busiest at 13:00 + 6 h). */
 const DAY_PROFILE = Float64Array.from(
@@ -634,7 +640,7 @@ export class Market {
         model,
         prefixes: new Lru(3),
         synth: new Lru(64),
-        aggs: new Lru(256),
+        aggs: new Lru(MINUTE_AGGS),
         blocks: new Lru(1024),
         merged: undefined,
         own: undefined,
@@ -1294,11 +1300,15 @@ export class Market {
       state = {
         model,
         prefixes: new Lru(3),
-        // About 20,000 generated trades per pair at most (×2 generations).
+        // About 2,000 generated trades per pair (×2 generations), 4 to 16
+        // minutes: a streaming pair needs the minutes at its windows' edges
+        // (now and 24 h ago) and the trade channel's; a Trades page walks
+        // minutes once. 20,000 let each pair's cache grow by ~1 MiB of trade
+        // objects per simulated hour of streaming until full.
         synth: new Lru(
-          Math.min(512, Math.max(16, Math.ceil(20_000 / perMinute))),
+          Math.min(16, Math.max(4, Math.ceil(2_000 / perMinute))),
         ),
-        aggs: new Lru(256),
+        aggs: new Lru(MINUTE_AGGS),
         blocks: new Lru(1024),
         merged: undefined,
         own: undefined,
@@ -1316,7 +1326,7 @@ export class Market {
       model: state.model,
       prefixes: state.prefixes,
       synth: state.synth,
-      aggs: new Lru(256),
+      aggs: new Lru(MINUTE_AGGS),
       blocks: new Lru(1024),
       merged: new Lru(64),
       own: { trades: [], consumed: new Map() },
