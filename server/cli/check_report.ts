@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CheckResult } from "../record/validate.ts";
+import type { CheckResult } from "../record/check_kit.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 
 /**

@@ -29,7 +29,18 @@ import { GOLD_TIMEFRAMES, spanUs } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
 import type { ClickHouseSink } from "./clickhouse.ts";
 import { goldNames } from "./clickhouse_schema.ts";
-import type { CheckResult, OhlcSource } from "./validate.ts";
+import {
+  check,
+  type CheckResult,
+  compareWithRest,
+  type GoldRow,
+  num as n,
+  type OhlcSource,
+  restCheck,
+  restTally,
+  sameCandle,
+  text as s,
+} from "./check_kit.ts";
 
 /** Options of {@linkcode validateClickhouse}. */
 export interface ClickhouseValidateOptions {
@@ -39,24 +50,6 @@ export interface ClickhouseValidateOptions {
   rest?: OhlcSource;
   /** p99 receive-to-silver limit, ms (default 1,000). */
   maxLatencyMs?: number;
-}
-
-function n(value: unknown): number {
-  return Number(value ?? 0);
-}
-
-function s(value: unknown): string {
-  return value === null || value === undefined ? "" : String(value);
-}
-
-function check(
-  name: string,
-  ok: boolean,
-  summary: string,
-  counts: Record<string, number>,
-  examples: string[] = [],
-): CheckResult {
-  return { name, ok, summary, counts, examples: examples.slice(0, 10) };
 }
 
 interface SilverRow {
@@ -229,23 +222,6 @@ async function silverNormalized(
   );
 }
 
-interface GoldRow {
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  vwap: string;
-  volume: string;
-  count: number;
-}
-
-function sameCandle(a: GoldRow, b: GoldRow): boolean {
-  const eq = (x: string, y: string) => compareDecimal(x, y) === 0;
-  return eq(a.open, b.open) && eq(a.high, b.high) && eq(a.low, b.low) &&
-    eq(a.close, b.close) && eq(a.vwap, b.vwap) && eq(a.volume, b.volume) &&
-    a.count === b.count;
-}
-
 async function goldRecomputed(
   sink: ClickHouseSink,
   silver: readonly SilverRow[],
@@ -353,22 +329,8 @@ async function goldMatchesRest(
   nowUs: number,
   rest: OhlcSource | undefined,
 ): Promise<CheckResult> {
-  if (rest === undefined) {
-    return check(
-      "gold_matches_rest_ohlc",
-      false,
-      "gold = REST OHLC: not run (no REST connection)",
-      {},
-    );
-  }
-  const counts: Record<string, number> = {
-    compared: 0,
-    wrong: 0,
-    missing: 0,
-    extra: 0,
-    symbols: 0,
-  };
-  const examples: string[] = [];
+  if (rest === undefined) return restCheck(undefined);
+  const tally = restTally();
   const db = sink.database;
   const pairs = new Map<string, string>();
   for (
@@ -416,50 +378,17 @@ async function goldMatchesRest(
     const fromUs = Math.floor(range.first / span) * span + span;
     const toUs = Math.min(range.last, nowUs);
     if (fromUs + span > toUs) continue;
-    counts.symbols!++;
+    tally.counts.symbols!++;
     const answer = await rest.ohlc(restPair, { interval: 1 });
-    for (const row of answer.rows.slice(0, -1)) {
-      const startUs = row[0] * 1e6;
-      if (startUs < fromUs || startUs + span > toUs) continue;
-      counts.compared!++;
-      const got = gold.get(`${symbol}|${row[0]}`);
-      if (row[7] === 0) {
-        if (got !== undefined) {
-          counts.extra!++;
-          examples.push(`1m ${symbol} ${row[0]}: gold row where REST has none`);
-        }
-        continue;
-      }
-      const want: GoldRow = {
-        open: row[1],
-        high: row[2],
-        low: row[3],
-        close: row[4],
-        vwap: row[5],
-        volume: row[6],
-        count: row[7],
-      };
-      if (got === undefined) {
-        counts.missing!++;
-        examples.push(`1m ${symbol} ${row[0]}: no gold row`);
-      } else if (!sameCandle(got, want)) {
-        counts.wrong!++;
-        examples.push(
-          `1m ${symbol} ${
-            row[0]
-          }: gold ${got.close}/${got.count} vs REST ${want.close}/${want.count}`,
-        );
-      }
-    }
+    compareWithRest(
+      tally,
+      `1m ${symbol}`,
+      answer.rows,
+      { fromUs, toUs, spanUs: span },
+      (startSec) => gold.get(`${symbol}|${startSec}`),
+    );
   }
-  return check(
-    "gold_matches_rest_ohlc",
-    counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
-      counts.extra === 0,
-    `gold = REST OHLC for fully recorded closed minutes: ${counts.compared} compared over ${counts.symbols} symbols, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
-    counts,
-    examples,
-  );
+  return restCheck(tally);
 }
 
 async function noDuplicates(sink: ClickHouseSink): Promise<CheckResult> {

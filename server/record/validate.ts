@@ -18,7 +18,7 @@
  * @module
  */
 
-import { canonicalDecimal, compareDecimal } from "@krakked/core/decimal";
+import { compareDecimal } from "@krakked/core/decimal";
 import { TradeCandleBuilder } from "@krakked/core/market/ohlc";
 import {
   GOLD_TIMEFRAMES,
@@ -26,32 +26,22 @@ import {
   spanUs,
 } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
-import type { OhlcResult } from "@krakked/core/rest/types";
 import { verifyBooks } from "./book.ts";
+import {
+  check,
+  type CheckResult,
+  compareWithRest,
+  type GoldRow,
+  num as n,
+  type OhlcSource,
+  restCheck,
+  restTally,
+  sameCandle,
+  text as s,
+} from "./check_kit.ts";
 import type { RecordStore, Row } from "./store.ts";
 
-/** One check's outcome. */
-export interface CheckResult {
-  /** Stable name, e.g. `no_gaps`. */
-  name: string;
-  /** Whether it passed. */
-  ok: boolean;
-  /** One line for people. */
-  summary: string;
-  /** The counts behind it. */
-  counts: Record<string, number>;
-  /** Up to ten examples of what failed. */
-  examples: string[];
-}
-
-/** What validation needs from REST. */
-export interface OhlcSource {
-  /** REST `OHLC` of one pair. */
-  ohlc(
-    pair: string,
-    options: { interval: number; since?: number },
-  ): Promise<OhlcResult>;
-}
+export type { CheckResult, OhlcSource } from "./check_kit.ts";
 
 /** Options of {@linkcode validateStore}. */
 export interface ValidateOptions {
@@ -73,24 +63,6 @@ const MINUTES: Record<GoldTimeframe, number> = {
   "1h": 60,
   "1d": 1440,
 };
-
-function n(value: unknown): number {
-  return typeof value === "bigint" ? Number(value) : Number(value ?? 0);
-}
-
-function s(value: unknown): string {
-  return value === null || value === undefined ? "" : String(value);
-}
-
-function check(
-  name: string,
-  ok: boolean,
-  summary: string,
-  counts: Record<string, number>,
-  examples: string[] = [],
-): CheckResult {
-  return { name, ok, summary, counts, examples: examples.slice(0, 10) };
-}
 
 /**
  * Validate a store.
@@ -267,16 +239,6 @@ async function silverNormalized(store: RecordStore): Promise<CheckResult> {
   );
 }
 
-interface GoldRow {
-  open: string;
-  high: string;
-  low: string;
-  close: string;
-  vwap: string;
-  volume: string;
-  count: number;
-}
-
 async function goldRows(
   store: RecordStore,
   tf: GoldTimeframe,
@@ -301,13 +263,6 @@ async function goldRows(
     });
   }
   return out;
-}
-
-function sameCandle(a: GoldRow, b: GoldRow): boolean {
-  const eq = (x: string, y: string) => compareDecimal(x, y) === 0;
-  return eq(a.open, b.open) && eq(a.high, b.high) && eq(a.low, b.low) &&
-    eq(a.close, b.close) && eq(a.vwap, b.vwap) && eq(a.volume, b.volume) &&
-    a.count === b.count;
 }
 
 async function goldRecomputed(
@@ -402,22 +357,8 @@ async function goldMatchesRest(
   nowUs: number,
   rest: OhlcSource | undefined,
 ): Promise<CheckResult> {
-  if (rest === undefined) {
-    return check(
-      "gold_matches_rest_ohlc",
-      false,
-      "gold = REST OHLC: not run (no REST connection)",
-      {},
-    );
-  }
-  const counts: Record<string, number> = {
-    compared: 0,
-    wrong: 0,
-    missing: 0,
-    extra: 0,
-    symbols: 0,
-  };
-  const examples: string[] = [];
+  if (rest === undefined) return restCheck(undefined);
+  const tally = restTally();
   // The recording covers every bucket after the one holding its first trade
   // and ending by its last trade's time: with no id gaps, any trade in
   // those buckets is stored (its id lies between the first and the last).
@@ -433,7 +374,7 @@ async function goldMatchesRest(
   for (const r of ranges) {
     const info = symbols.get(s(r.symbol));
     if (info === undefined) continue;
-    counts.symbols!++;
+    tally.counts.symbols!++;
     for (const tf of REST_TIMEFRAMES) {
       const span = spanUs(tf);
       const fromUs = Math.floor(n(r.first_us) / span) * span + span;
@@ -442,55 +383,16 @@ async function goldMatchesRest(
       const gold = goldByTf.get(tf) ??
         goldByTf.set(tf, await goldRows(store, tf)).get(tf)!;
       const answer = await rest.ohlc(info.restPair, { interval: MINUTES[tf] });
-      for (const row of answer.rows.slice(0, -1)) {
-        const startUs = row[0] * 1e6;
-        if (startUs < fromUs || startUs + span > toUs) continue;
-        counts.compared!++;
-        const got = gold.get(`${info.symbol}|${startUs}`);
-        if (row[7] === 0) {
-          if (got !== undefined) {
-            counts.extra!++;
-            examples.push(
-              `${tf} ${info.symbol} ${
-                row[0]
-              }: gold row where REST has no trades`,
-            );
-          }
-          continue;
-        }
-        const want: GoldRow = {
-          open: row[1],
-          high: row[2],
-          low: row[3],
-          close: row[4],
-          vwap: row[5],
-          volume: row[6],
-          count: row[7],
-        };
-        if (got === undefined) {
-          counts.missing!++;
-          examples.push(`${tf} ${info.symbol} ${row[0]}: no gold row`);
-        } else if (!sameCandle(got, want)) {
-          counts.wrong!++;
-          examples.push(
-            `${tf} ${info.symbol} ${row[0]}: gold ${
-              canonicalDecimal(got.close)
-            }/${got.count} vs REST ${
-              canonicalDecimal(want.close)
-            }/${want.count}`,
-          );
-        }
-      }
+      compareWithRest(
+        tally,
+        `${tf} ${info.symbol}`,
+        answer.rows,
+        { fromUs, toUs, spanUs: span },
+        (startSec) => gold.get(`${info.symbol}|${startSec * 1e6}`),
+      );
     }
   }
-  return check(
-    "gold_matches_rest_ohlc",
-    counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
-      counts.extra === 0,
-    `gold = REST OHLC for fully recorded closed minutes: ${counts.compared} compared over ${counts.symbols} symbols, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
-    counts,
-    examples,
-  );
+  return restCheck(tally);
 }
 
 async function noDuplicates(store: RecordStore): Promise<CheckResult> {
