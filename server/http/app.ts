@@ -94,21 +94,23 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     status: number,
     t0: number,
     rid: string,
-    scoped: boolean,
+    always: boolean,
   ): void => {
     counters.requests++;
     counters.byStatus.set(status, (counters.byStatus.get(status) ?? 0) + 1);
     if (status >= 500) counters.errors++;
     // Path only: query values could hold anything. Successes may be
     // sampled (`server.log_success_sample`), except a request that acts on
-    // the account: its line is part of the order's trail.
+    // the account (its line is part of the order's trail) and one whose
+    // caller named it with its own X-Request-Id (a CLI run, a script: the
+    // caller will look for that id in the log).
     deps.logger.request(
       method,
       path,
       status,
       performance.now() - t0,
       rid,
-      scoped,
+      always,
     );
   };
 
@@ -119,14 +121,15 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     const t0 = performance.now();
     // The correlation id: a sane inbound one, else minted; echoed below.
     const inbound = c.req.raw.headers.get(REQUEST_ID_HEADER);
-    const rid = isSaneRequestId(inbound) ? inbound : mint.next();
+    const named = isSaneRequestId(inbound);
+    const rid = named ? inbound : mint.next();
     const scoped = needsScope(c.req.path);
     if (scoped) await withRequestId(rid, next);
     else await next();
     const res = withSecurityHeaders(c.res, headers);
     if (res !== c.res) c.res = res;
     res.headers.set(REQUEST_ID_HEADER, rid);
-    answered(c.req.method, c.req.path, res.status, t0, rid, scoped);
+    answered(c.req.method, c.req.path, res.status, t0, rid, scoped || named);
   });
 
   app.use(
@@ -202,7 +205,8 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
     const body = proxy.peek(raw);
     if (body === undefined) return undefined;
     const inbound = requestHeaders.get(REQUEST_ID_HEADER);
-    const rid = isSaneRequestId(inbound) ? inbound : mint.next();
+    const named = isSaneRequestId(inbound);
+    const rid = named ? inbound : mint.next();
     const query = url.indexOf("?", pathAt);
     answered(
       "GET",
@@ -210,7 +214,7 @@ export function createApp(deps: AppDeps): { app: Hono; proxy: PublicProxy } {
       200,
       t0,
       rid,
-      false,
+      named,
     );
     requestIdHeader[1] = rid;
     return new Response(body, { headers: hitHeaders });

@@ -548,3 +548,37 @@ Deno.test("sampled request logs keep every error and every request on the accoun
   assert.equal(count("/api/private/balance"), 3, "every private request");
   assert.equal(count("/api/public/Nope"), 5, "every error");
 });
+
+Deno.test("a success its caller named with X-Request-Id is always logged, under that id", async () => {
+  const { request, lines } = setup({ successSample: 100 });
+  // Warm the cache so later requests take the remembered-bytes path too.
+  for (let i = 0; i < 2; i++) {
+    const res = await request("/api/public/Ticker?pair=XBTUSD");
+    await res.body?.cancel();
+  }
+  const ids = ["status-0a1b2c3d4e5f", "script:run.7", "ticker-ffffffffffff"];
+  for (const id of ids) {
+    const res = await request("/api/public/Ticker?pair=XBTUSD", {
+      headers: { "x-request-id": id },
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-request-id"), id, "the id is echoed");
+    await res.body?.cancel();
+  }
+  // An insane id is replaced, and so not "named": it stays sampled.
+  const res = await request("/api/public/Ticker?pair=XBTUSD", {
+    headers: { "x-request-id": "bad id with spaces" },
+  });
+  await res.body?.cancel();
+  const logged = lines.map((l) => JSON.parse(l)).filter((l) =>
+    l.msg === "request"
+  );
+  for (const id of ids) {
+    assert.equal(
+      logged.filter((l) => l.rid === id).length,
+      1,
+      `the request named ${id} is in the log`,
+    );
+  }
+  assert.equal(logged.length, 1 + ids.length, "the unnamed ones are sampled");
+});
