@@ -254,6 +254,9 @@ export function tickerView(ticker: Ticker, atMs: number): TickerView {
   return view;
 }
 
+/** Trades kept per symbol for a later select (the tape's length). */
+const RECENT_TRADES = 50;
+
 function tradeView(trade: Trade): TradeView {
   const timeMs = Date.parse(trade.timestamp);
   return {
@@ -355,6 +358,15 @@ export class MarketWorker {
   #fillRun = 0;
   #cacheOpening: Promise<CandleCache> | undefined;
   #failedSymbols = new Map<string, string>();
+  /**
+   * The latest trades of each symbol with a trade subscription (at most
+   * {@linkcode RECENT_TRADES} each), so selecting a pair that was already
+   * in focus (a position, a pin, a lingering pair) fills the tape at once:
+   * its subscription's snapshot arrived before it was selected.
+   */
+  #recentTrades = new Map<string, TradeView[]>();
+  /** The newest trade id the page has of the selected symbol. */
+  #shownTradeId = -1;
   #restReachable: boolean | null = null;
   #restError: string | undefined;
   #cancelStatus: CancelTimer | undefined;
@@ -609,8 +621,14 @@ export class MarketWorker {
         }
         case "trade": {
           const selected = this.#selection?.pair.wsV2;
-          const trades = frame.trades.filter((t) => t.symbol === selected);
-          if (trades.length > 0) this.#coalescer.trades(trades.map(tradeView));
+          for (const trade of frame.trades) this.#remember(tradeView(trade));
+          // Only what the page does not have yet (a snapshot repeats what
+          // the select already sent from the recent trades).
+          const trades = frame.trades.filter((t) =>
+            t.symbol === selected &&
+            (t.tradeId === undefined || t.tradeId > this.#shownTradeId)
+          ).map(tradeView);
+          if (trades.length > 0) this.#showTrades(trades);
           return;
         }
         case "ohlc": {
@@ -745,6 +763,9 @@ export class MarketWorker {
         const key = entryKey(entry);
         socket?.subs.get(key)?.release();
         socket?.subs.delete(key);
+        // No trade subscription, no fresh recent trades: a later select
+        // waits for the new subscription's snapshot instead.
+        if (entry.channel === "trade") this.#recentTrades.delete(entry.symbol);
       }
     }
     for (const [index, groups] of diff.subscribe) {
@@ -904,6 +925,33 @@ export class MarketWorker {
     });
   }
 
+  /** Keep a trade in its symbol's recent list (ordered, no repeats). */
+  #remember(trade: TradeView): void {
+    const list = this.#recentTrades.get(trade.symbol) ?? [];
+    const last = list.at(-1)?.tradeId;
+    if (
+      trade.tradeId !== undefined && last !== undefined &&
+      trade.tradeId <= last
+    ) {
+      return;
+    }
+    list.push(trade);
+    if (list.length > RECENT_TRADES) {
+      list.splice(0, list.length - RECENT_TRADES);
+    }
+    this.#recentTrades.set(trade.symbol, list);
+  }
+
+  /** Send trades of the selected symbol to the page. */
+  #showTrades(trades: TradeView[]): void {
+    for (const t of trades) {
+      if (t.tradeId !== undefined && t.tradeId > this.#shownTradeId) {
+        this.#shownTradeId = t.tradeId;
+      }
+    }
+    this.#coalescer.trades(trades);
+  }
+
   async #select(
     params: RequestMap["select"]["params"],
   ): Promise<Result<SelectInfo>> {
@@ -940,8 +988,15 @@ export class MarketWorker {
     };
     // The detail pair is the focus's first: its book, trades and candles
     // come from the plan (a lingering previous pair keeps its own).
+    this.#shownTradeId = -1;
     this.#replan();
     this.#coalescer.book(() => this.#bookView());
+    // Already subscribed (in focus before it was selected): its trades are
+    // here, and no new snapshot will come.
+    const recent = this.#recentTrades.get(pair.wsV2);
+    if (recent !== undefined && recent.length > 0) {
+      this.#showTrades([...recent]);
+    }
     const cache = this.#cache as CandleCache;
     const candles = await cache.last(
       pair.id,

@@ -675,3 +675,51 @@ Deno.test("MarketWorker: a superseded fill sends no further requests", async () 
     h.worker.close();
   }
 });
+
+Deno.test("MarketWorker: selecting a pair already in focus fills the tape from its trades, once", async () => {
+  const h = await harness();
+  try {
+    await h.worker.receive(request(1, "init", {}));
+    const socket = h.sockets.last();
+    socket.open();
+    // A pin puts ETH/USD in focus: its trade snapshot arrives before the
+    // page selects it.
+    await h.worker.receive(
+      request(2, "watch", { pinned: ["ETHUSD"], allQuotes: false }),
+    );
+    const trade = (id: number, price: number) => ({
+      symbol: "ETH/USD",
+      side: "sell",
+      price,
+      qty: 0.5,
+      ord_type: "limit",
+      trade_id: id,
+      timestamp: `2025-01-01T12:00:${String(id).padStart(2, "0")}Z`,
+    });
+    socket.receive({
+      channel: "trade",
+      type: "snapshot",
+      data: [trade(1, 10), trade(2, 11), trade(3, 12)],
+    });
+    await h.settle();
+    assert.deepEqual(
+      h.batches().flatMap((b) => b.trades),
+      [],
+      "nothing shown before the pair is selected",
+    );
+    await h.worker.receive(
+      request(3, "select", { pair: "ETHUSD", timeframe: "5m", depth: 10 }),
+    );
+    // The trade subscription already exists: no new snapshot will come.
+    socket.receive({
+      channel: "trade",
+      type: "update",
+      data: [trade(3, 12), trade(4, 13)],
+    });
+    await h.settle();
+    const ids = h.batches().flatMap((b) => b.trades).map((t) => t.tradeId);
+    assert.deepEqual(ids, [1, 2, 3, 4], "each trade once, oldest first");
+  } finally {
+    h.worker.close();
+  }
+});
