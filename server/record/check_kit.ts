@@ -9,6 +9,12 @@
  */
 
 import { canonicalDecimal, compareDecimal } from "@krakked/core/decimal";
+import { TradeCandleBuilder } from "@krakked/core/market/ohlc";
+import {
+  GOLD_TIMEFRAMES,
+  type GoldTimeframe,
+  spanUs,
+} from "@krakked/core/record/gold";
 import type { OhlcResult } from "@krakked/core/rest/types";
 
 /** One check's outcome. */
@@ -106,8 +112,8 @@ export function sameCandle(a: GoldRow, b: GoldRow): boolean {
     a.count === b.count;
 }
 
-/** The running tally of {@linkcode compareWithRest}. */
-export interface RestTally {
+/** The running tally of a comparison ({@linkcode compareWithRest}, {@linkcode compareWithRecomputation}). */
+export interface CheckTally {
   /** compared, wrong, missing, extra, symbols. */
   counts: Record<string, number>;
   /** What failed. */
@@ -115,7 +121,7 @@ export interface RestTally {
 }
 
 /** A fresh tally for {@linkcode compareWithRest}. */
-export function restTally(): RestTally {
+export function restTally(): CheckTally {
   return {
     counts: { compared: 0, wrong: 0, missing: 0, extra: 0, symbols: 0 },
     examples: [],
@@ -135,7 +141,7 @@ export function restTally(): RestTally {
  * @param goldAt The gold row starting at a Unix second, if any.
  */
 export function compareWithRest(
-  tally: RestTally,
+  tally: CheckTally,
   what: string,
   rows: OhlcResult["rows"],
   range: { fromUs: number; toUs: number; spanUs: number },
@@ -186,7 +192,7 @@ export function compareWithRest(
  * @param tally The tally, or `undefined` when there was no REST source.
  * @returns The result.
  */
-export function restCheck(tally: RestTally | undefined): CheckResult {
+export function restCheck(tally: CheckTally | undefined): CheckResult {
   if (tally === undefined) {
     return check(
       "gold_matches_rest_ohlc",
@@ -201,6 +207,109 @@ export function restCheck(tally: RestTally | undefined): CheckResult {
     counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
       counts.extra === 0,
     `gold = REST OHLC for fully recorded closed minutes: ${counts.compared} compared over ${counts.symbols} symbols, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
+    counts,
+    examples,
+  );
+}
+
+/** One silver trade as the recomputation reads it. */
+export interface RecomputeTrade {
+  /** Exact price text. */
+  price: string;
+  /** Exact quantity text. */
+  qty: string;
+  /** Trade time, µs. */
+  tsUs: number;
+  /** Exchange trade id. */
+  id: number;
+}
+
+/**
+ * Compare one timeframe's gold with an independent recomputation from
+ * silver (core's {@linkcode TradeCandleBuilder}): every closed bucket must
+ * be in gold and equal; a gold bucket with no trades behind it is extra.
+ * `formingInGold`: the engine's gold also holds buckets still forming by
+ * `nowUs` (ClickHouse views); those are not counted as extra.
+ *
+ * @param tally `compared`, `wrong`, `missing`, `extra` and examples, updated.
+ * @param tf The timeframe.
+ * @param bySymbol Silver trades per symbol, in trade-id order.
+ * @param gold Gold rows keyed `symbol|startUs`.
+ * @param options The time now, price decimals per symbol, and whether gold
+ *   holds forming buckets.
+ */
+export function compareWithRecomputation(
+  tally: CheckTally,
+  tf: GoldTimeframe,
+  bySymbol: ReadonlyMap<string, readonly RecomputeTrade[]>,
+  gold: ReadonlyMap<string, GoldRow>,
+  options: {
+    nowUs: number;
+    priceDecimals: (symbol: string) => number;
+    formingInGold: boolean;
+  },
+): void {
+  const { counts, examples } = tally;
+  const seen = new Set<string>();
+  for (const [symbol, list] of bySymbol) {
+    const builder = new TradeCandleBuilder(tf, {
+      priceDecimals: options.priceDecimals(symbol),
+      volumeDecimals: 18,
+      fillEmpty: false,
+    });
+    try {
+      for (const t of list) {
+        builder.add([t.price, t.qty, t.tsUs / 1e6, "b", "l", "", t.id]);
+      }
+    } catch (error) {
+      counts.wrong!++;
+      examples.push(`${tf} ${symbol}: cannot recompute: ${String(error)}`);
+      continue;
+    }
+    for (const c of builder.flush()) {
+      const startUs = c.openTimeSec * 1e6;
+      if (startUs + spanUs(tf) > options.nowUs) continue; // still forming
+      const key = `${symbol}|${startUs}`;
+      seen.add(key);
+      const got = gold.get(key);
+      counts.compared!++;
+      const when = new Date(startUs / 1000).toISOString();
+      if (got === undefined) {
+        counts.missing!++;
+        examples.push(`${tf} ${symbol} ${when} missing`);
+      } else if (!sameCandle(got, c)) {
+        counts.wrong!++;
+        examples.push(`${tf} ${symbol} ${when} differs`);
+      }
+    }
+  }
+  for (const key of gold.keys()) {
+    if (options.formingInGold) {
+      const startUs = Number(key.slice(key.lastIndexOf("|") + 1));
+      if (startUs + spanUs(tf) > options.nowUs) continue;
+    }
+    if (!seen.has(key)) {
+      counts.extra!++;
+      examples.push(`${tf} ${key} has no closed trades behind it`);
+    }
+  }
+}
+
+/**
+ * The `gold_recomputed` result of a finished tally.
+ *
+ * @param tally The tally.
+ * @returns The result.
+ */
+export function recomputeCheck(tally: CheckTally): CheckResult {
+  const { counts, examples } = tally;
+  return check(
+    "gold_recomputed",
+    counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
+      counts.extra === 0,
+    `gold = recomputation from silver (${
+      GOLD_TIMEFRAMES.join(", ")
+    }): ${counts.compared} closed buckets compared, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
     counts,
     examples,
   );

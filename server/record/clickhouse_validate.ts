@@ -24,7 +24,6 @@
  */
 
 import { compareDecimal } from "@krakked/core/decimal";
-import { TradeCandleBuilder } from "@krakked/core/market/ohlc";
 import { GOLD_TIMEFRAMES, spanUs } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
 import type { ClickHouseSink } from "./clickhouse.ts";
@@ -32,13 +31,15 @@ import { goldNames } from "./clickhouse_schema.ts";
 import {
   check,
   type CheckResult,
+  type CheckTally,
+  compareWithRecomputation,
   compareWithRest,
   type GoldRow,
   num as n,
   type OhlcSource,
+  recomputeCheck,
   restCheck,
   restTally,
-  sameCandle,
   text as s,
 } from "./check_kit.ts";
 
@@ -227,13 +228,10 @@ async function goldRecomputed(
   silver: readonly SilverRow[],
   nowUs: number,
 ): Promise<CheckResult> {
-  const counts: Record<string, number> = {
-    compared: 0,
-    wrong: 0,
-    missing: 0,
-    extra: 0,
+  const tally: CheckTally = {
+    counts: { compared: 0, wrong: 0, missing: 0, extra: 0 },
+    examples: [],
   };
-  const examples: string[] = [];
   const decimals = new Map<string, number>();
   for (
     const r of await sink.query(
@@ -267,60 +265,15 @@ async function goldRecomputed(
         count: n(r.trade_count),
       });
     }
-    const seen = new Set<string>();
-    for (const [symbol, list] of bySymbol) {
-      const builder = new TradeCandleBuilder(tf, {
-        priceDecimals: decimals.get(symbol) ?? 8,
-        volumeDecimals: 18,
-        fillEmpty: false,
-      });
-      try {
-        for (const t of list) {
-          builder.add([t.price, t.qty, t.tsUs / 1e6, "b", "l", "", t.id]);
-        }
-      } catch (error) {
-        counts.wrong!++;
-        examples.push(`${tf} ${symbol}: cannot recompute: ${String(error)}`);
-        continue;
-      }
-      for (const c of builder.flush()) {
-        const startUs = c.openTimeSec * 1e6;
-        if (startUs + spanUs(tf) > nowUs) continue; // still forming
-        const key = `${symbol}|${startUs}`;
-        seen.add(key);
-        const got = gold.get(key);
-        counts.compared!++;
-        const when = new Date(startUs / 1000).toISOString();
-        if (got === undefined) {
-          counts.missing!++;
-          examples.push(`${tf} ${symbol} ${when} missing`);
-        } else if (!sameCandle(got, c)) {
-          counts.wrong!++;
-          examples.push(`${tf} ${symbol} ${when} differs`);
-        }
-      }
-    }
-    for (const key of gold.keys()) {
-      // The views close buckets by the server's clock; a bucket still
+    compareWithRecomputation(tally, tf, bySymbol, gold, {
+      nowUs,
+      priceDecimals: (symbol) => decimals.get(symbol) ?? 8,
+      // The views close buckets by the server's clock: a bucket still
       // forming by this clock is not compared.
-      const startUs = Number(key.slice(key.lastIndexOf("|") + 1));
-      if (startUs + spanUs(tf) > nowUs) continue;
-      if (!seen.has(key)) {
-        counts.extra!++;
-        examples.push(`${tf} ${key} has no closed trades behind it`);
-      }
-    }
+      formingInGold: true,
+    });
   }
-  return check(
-    "gold_recomputed",
-    counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
-      counts.extra === 0,
-    `gold = recomputation from silver (${
-      GOLD_TIMEFRAMES.join(", ")
-    }): ${counts.compared} closed buckets compared, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
-    counts,
-    examples,
-  );
+  return recomputeCheck(tally);
 }
 
 async function goldMatchesRest(

@@ -19,7 +19,6 @@
  */
 
 import { compareDecimal } from "@krakked/core/decimal";
-import { TradeCandleBuilder } from "@krakked/core/market/ohlc";
 import {
   GOLD_TIMEFRAMES,
   type GoldTimeframe,
@@ -30,16 +29,19 @@ import { verifyBooks } from "./book.ts";
 import {
   check,
   type CheckResult,
+  type CheckTally,
+  compareWithRecomputation,
   compareWithRest,
   type GoldRow,
   num as n,
   type OhlcSource,
+  recomputeCheck,
+  type RecomputeTrade,
   restCheck,
   restTally,
-  sameCandle,
   text as s,
 } from "./check_kit.ts";
-import type { RecordStore, Row } from "./store.ts";
+import type { RecordStore } from "./store.ts";
 
 export type { CheckResult, OhlcSource } from "./check_kit.ts";
 
@@ -269,87 +271,34 @@ async function goldRecomputed(
   store: RecordStore,
   nowUs: number,
 ): Promise<CheckResult> {
-  const counts: Record<string, number> = {
-    compared: 0,
-    wrong: 0,
-    missing: 0,
-    extra: 0,
+  const tally: CheckTally = {
+    counts: { compared: 0, wrong: 0, missing: 0, extra: 0 },
+    examples: [],
   };
-  const examples: string[] = [];
   const trades = await store.query(
     `SELECT symbol, exchange_trade_id AS id, CAST(price AS VARCHAR) AS price,
        CAST(qty AS VARCHAR) AS qty, epoch_us(ts) AS ts_us
      FROM silver_trades ORDER BY symbol, exchange_trade_id`,
   );
-  const bySymbol = new Map<string, Row[]>();
+  const bySymbol = new Map<string, RecomputeTrade[]>();
   for (const t of trades) {
     const list = bySymbol.get(s(t.symbol)) ?? [];
-    list.push(t);
+    list.push({
+      price: s(t.price),
+      qty: s(t.qty),
+      tsUs: n(t.ts_us),
+      id: n(t.id),
+    });
     bySymbol.set(s(t.symbol), list);
   }
   for (const tf of GOLD_TIMEFRAMES) {
-    const gold = await goldRows(store, tf);
-    const seen = new Set<string>();
-    for (const [symbol, list] of bySymbol) {
-      const builder = new TradeCandleBuilder(tf, {
-        priceDecimals: store.priceDecimals(symbol),
-        volumeDecimals: 18,
-        fillEmpty: false,
-      });
-      try {
-        for (const t of list) {
-          builder.add([
-            s(t.price),
-            s(t.qty),
-            n(t.ts_us) / 1e6,
-            "b",
-            "l",
-            "",
-            n(t.id),
-          ]);
-        }
-      } catch (error) {
-        counts.wrong!++;
-        examples.push(`${tf} ${symbol}: cannot recompute: ${String(error)}`);
-        continue;
-      }
-      for (const c of builder.flush()) {
-        const startUs = c.openTimeSec * 1e6;
-        if (startUs + spanUs(tf) > nowUs) continue; // still forming
-        const key = `${symbol}|${startUs}`;
-        seen.add(key);
-        const got = gold.get(key);
-        counts.compared!++;
-        if (got === undefined) {
-          counts.missing!++;
-          examples.push(
-            `${tf} ${symbol} ${new Date(startUs / 1000).toISOString()} missing`,
-          );
-        } else if (!sameCandle(got, { ...c, count: c.count })) {
-          counts.wrong!++;
-          examples.push(
-            `${tf} ${symbol} ${new Date(startUs / 1000).toISOString()} differs`,
-          );
-        }
-      }
-    }
-    for (const key of gold.keys()) {
-      if (!seen.has(key)) {
-        counts.extra!++;
-        examples.push(`${tf} ${key} has no closed trades behind it`);
-      }
-    }
+    compareWithRecomputation(tally, tf, bySymbol, await goldRows(store, tf), {
+      nowUs,
+      priceDecimals: (symbol) => store.priceDecimals(symbol),
+      formingInGold: false,
+    });
   }
-  return check(
-    "gold_recomputed",
-    counts.compared! > 0 && counts.wrong === 0 && counts.missing === 0 &&
-      counts.extra === 0,
-    `gold = recomputation from silver (${
-      GOLD_TIMEFRAMES.join(", ")
-    }): ${counts.compared} closed buckets compared, ${counts.wrong} wrong, ${counts.missing} missing, ${counts.extra} extra`,
-    counts,
-    examples,
-  );
+  return recomputeCheck(tally);
 }
 
 async function goldMatchesRest(
