@@ -47,9 +47,45 @@ import {
   recorderStatusPath,
 } from "../trading/ops_recorder.ts";
 
+/**
+ * DuckDB's memory limit while recording. DuckDB's own default is 80% of
+ * RAM, and its buffer manager keeps the blocks of the growing file cached
+ * up to it: a 30-minute soak at `--activity busy` grew the recorder's RSS
+ * by ≈ 80 MiB with no sign of stopping. A live recorder's working set
+ * (a batch, the gold of a closed minute) is a few MB.
+ */
+export const DEFAULT_MEMORY_LIMIT = "256MB";
+
+const SIZE_UNITS: Record<string, number> = {
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KIB: 2 ** 10,
+  MIB: 2 ** 20,
+  GIB: 2 ** 30,
+  TIB: 2 ** 40,
+};
+
+/**
+ * A `--memory-limit` size in bytes, in the units DuckDB's `memory_limit`
+ * takes. Pure.
+ *
+ * @param text `256MB`, `1.5GB`, `512MiB` (case and spaces ignored).
+ * @returns Bytes, or `undefined` when it is not a size of at least 16 MB.
+ */
+export function memoryLimitBytes(text: string): number | undefined {
+  const m = /^(\d{1,9}(?:\.\d{1,6})?)([KMGT]I?B)$/.exec(
+    text.replace(/\s+/g, "").toUpperCase(),
+  );
+  if (m === null) return undefined;
+  const bytes = Number(m[1]) * SIZE_UNITS[m[2]!]!;
+  return bytes >= 16e6 ? bytes : undefined;
+}
+
 /** Help text of `krakked record`. */
 export const RECORD_HELP =
-  `Usage: krakked record [<pair>...|--universe] [--channels trade,book] [--store PATH] [--log nats://HOST:PORT]
+  `Usage: krakked record [<pair>...|--universe] [--channels trade,book] [--store PATH] [--log nats://HOST:PORT] [--memory-limit SIZE]
        krakked record validate [--store PATH] [--max-latency-ms N] [--json]
        krakked record status [--store PATH] [--json]
        krakked record book <symbol> [--at TIME] [--levels N] [--store PATH] [--json]
@@ -79,13 +115,20 @@ with the DuckDB CLI (see docs/recorder.md).
   --log-replicas N   replicas of the stream when this creates it (default 1;
                      3 on a three-node cluster: a node's loss loses nothing
                      acknowledged, publishes retry through the election)
+  --memory-limit SIZE  DuckDB's memory limit (default ${DEFAULT_MEMORY_LIMIT}; e.g. 128MB,
+                     1GB). DuckDB caches the file's blocks up to it (its own
+                     default is 80% of RAM) and spills larger work to
+                     <store>.tmp; the recorder's memory stays near this
+                     plus ≈ 60 MB of its own
 
 validate: checks each layer and data quality, one pass/fail line each
 (exit 1 when one fails). The store must not be open by a recorder.
   --max-latency-ms N receive-to-silver p99 limit (default 250)
   --json             {"ok": bool, "checks": [{name, ok, summary, counts, examples}]}
 
-status: what the store holds, and the running recorder's figures.
+status: what the store holds, and the running recorder's figures: commits,
+gaps, receive → COMMIT latency of the latest WS trades (p50/p90/p99/max),
+memory (process RSS, V8 heap, DuckDB buffers).
 
 book: a recorded L2 book rebuilt as it was at an instant (every frame
 received by then applied, from the nearest stored snapshot), verified
@@ -118,6 +161,7 @@ export type RecordFlags =
     channels: RecordChannel[];
     bookDepth: BookDepth;
     bookSnapshotS: number;
+    memoryLimit: string;
   }
   | {
     kind: "record";
@@ -275,6 +319,7 @@ export function parseRecordArgs(
       "log-replicas",
       "book-depth",
       "book-snapshot-s",
+      "memory-limit",
     ],
     positionals: ["pair"],
     minPositionals: 0,
@@ -320,6 +365,12 @@ export function parseRecordArgs(
   if (logReplicas !== undefined && log === undefined) {
     return usageError("--log-replicas needs --log");
   }
+  const memoryLimit = parsed.values.get("memory-limit") ?? DEFAULT_MEMORY_LIMIT;
+  if (memoryLimitBytes(memoryLimit) === undefined) {
+    return usageError(
+      `--memory-limit takes a size of at least 16MB (e.g. 256MB, 1GB), got "${memoryLimit}"`,
+    );
+  }
   const universe = parsed.booleans.has("universe");
   if (universe === (parsed.positionals.length > 0)) {
     return usageError("Give pairs or --universe (one of the two)");
@@ -335,6 +386,7 @@ export function parseRecordArgs(
     channels,
     bookDepth: Number(depthText ?? 10) as BookDepth,
     bookSnapshotS: snapshotS ?? 60,
+    memoryLimit: memoryLimit.replace(/\s+/g, "").toUpperCase(),
   };
 }
 
@@ -441,10 +493,13 @@ export async function runRecord(
     const symbols = pairs.map(symbolInfo);
     await Deno.mkdir(join(store, ".."), { recursive: true });
     await using db = await openStore(store);
+    // A global setting of the DuckDB instance (both connections). Bigger
+    // work spills to DuckDB's temp directory (<store>.tmp) instead.
+    await db.query(`SET memory_limit = '${flags.memoryLimit}'`);
     await db.registerSymbols(symbols);
     writeLine(
       io.stderr,
-      `record: ${symbols.length} pairs into ${store} (Ctrl+C to stop)`,
+      `record: ${symbols.length} pairs into ${store}, DuckDB memory limit ${flags.memoryLimit} (Ctrl+C to stop)`,
     );
     // The NATS client loads only when a log is asked for.
     await using tradeLog: TradeLog | undefined = flags.log === undefined
@@ -595,6 +650,27 @@ async function status(
           : ""
       }`,
     );
+    const c = r.commitLatency;
+    if (c !== undefined && c !== null) {
+      writeLine(
+        io.stdout,
+        `  receive → COMMIT acknowledged, latest ${c.window} of ${c.trades} WS trades: p50 ${c.p50Ms} ms, p90 ${c.p90Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms (max since start ${c.maxEverMs} ms)`,
+      );
+    }
+    const m = r.memory;
+    if (m !== undefined && m !== null) {
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+      writeLine(
+        io.stdout,
+        `  memory at ${new Date(m.sampledAtMs).toISOString()}: RSS ${
+          mib(m.rssBytes)
+        }, V8 heap ${mib(m.heapUsedBytes)} used of ${
+          mib(m.heapTotalBytes)
+        }, DuckDB ${m.duckdbBytes === null ? "-" : mib(m.duckdbBytes)} (limit ${
+          m.duckdbLimit ?? "-"
+        })`,
+      );
+    }
   }
   return 0;
 }

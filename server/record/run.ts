@@ -80,6 +80,122 @@ export interface RecorderOptions {
   log?: (line: string) => void;
   /** Called after every commit with the running figures. */
   onStatus?: (status: RecorderStatus) => void;
+  /**
+   * How often the process's and DuckDB's memory is sampled into
+   * {@linkcode RecorderStatus.memory}, wall ms (default 10,000). The DuckDB
+   * figure is a query, run between two commits.
+   */
+  memorySampleMs?: number;
+}
+
+/**
+ * Receive → COMMIT acknowledged latency of WS trades: for each trade of a
+ * committed batch, the wall time `store.write` resolved (the batch's
+ * COMMIT, and its JetStream publish before it, done) minus the trade's
+ * receive time. `silver_at` (and `record validate`'s `latency`) is stamped
+ * when the write starts, so it leaves the COMMIT out; this one does not.
+ */
+export interface CommitLatency {
+  /** WS trades measured since the recorder started. */
+  trades: number;
+  /** Trades the percentiles cover: the latest, at most {@linkcode LATENCY_WINDOW}. */
+  window: number;
+  /** Median over the window, ms (nearest rank). */
+  p50Ms: number;
+  /** 90th percentile over the window, ms. */
+  p90Ms: number;
+  /** 99th percentile over the window, ms. */
+  p99Ms: number;
+  /** Worst in the window, ms. */
+  maxMs: number;
+  /** Worst since the recorder started, ms. */
+  maxEverMs: number;
+}
+
+/** Memory of the recording process, sampled every `memorySampleMs`. */
+export interface RecorderMemory {
+  /** When sampled, ms (wall). */
+  sampledAtMs: number;
+  /** Resident set of the whole process (V8 + DuckDB + Deno), bytes. */
+  rssBytes: number;
+  /** V8 heap in use, bytes. */
+  heapUsedBytes: number;
+  /** V8 heap reserved, bytes. */
+  heapTotalBytes: number;
+  /** Memory outside the V8 heap that JS objects hold (buffers), bytes. */
+  externalBytes: number;
+  /**
+   * What DuckDB's buffer manager holds (`sum(memory_usage_bytes)` of
+   * `duckdb_memory()`), bytes; `null` when the query failed.
+   */
+  duckdbBytes: number | null;
+  /** DuckDB's `memory_limit` setting as it prints it (`256.0 MiB`). */
+  duckdbLimit: string | null;
+}
+
+/** How many of the latest WS trades the latency percentiles cover. */
+export const LATENCY_WINDOW = 8192;
+
+/**
+ * The latest `capacity` latencies in a ring (bounded memory whatever the
+ * run's length) and percentiles over them.
+ */
+export class LatencyWindow {
+  readonly capacity: number;
+  #ring: Float64Array;
+  #next = 0;
+  #size = 0;
+  #total = 0;
+  #maxEver = 0;
+
+  /** @param capacity Samples kept (the latest). */
+  constructor(capacity: number = LATENCY_WINDOW) {
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`capacity must be a positive integer: ${capacity}`);
+    }
+    this.capacity = capacity;
+    this.#ring = new Float64Array(capacity);
+  }
+
+  /** Samples added since construction. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /**
+   * Add one latency.
+   *
+   * @param ms Latency, ms (negative clock steps count as 0).
+   */
+  add(ms: number): void {
+    const v = ms > 0 ? ms : 0;
+    this.#ring[this.#next] = v;
+    this.#next = (this.#next + 1) % this.capacity;
+    if (this.#size < this.capacity) this.#size++;
+    this.#total++;
+    if (v > this.#maxEver) this.#maxEver = v;
+  }
+
+  /**
+   * Percentiles (nearest rank: the ⌈q·n⌉-th smallest) over the window.
+   *
+   * @returns The figures, or `undefined` before the first sample.
+   */
+  summary(): CommitLatency | undefined {
+    if (this.#size === 0) return undefined;
+    const sorted = this.#ring.slice(0, this.#size).sort();
+    const at = (q: number) =>
+      Math.round(sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!);
+    return {
+      trades: this.#total,
+      window: this.#size,
+      p50Ms: at(0.5),
+      p90Ms: at(0.9),
+      p99Ms: at(0.99),
+      maxMs: Math.round(sorted[sorted.length - 1]!),
+      maxEverMs: Math.round(this.#maxEver),
+    };
+  }
 }
 
 /** A recorded WS channel. */
@@ -125,6 +241,13 @@ export interface RecorderStatus {
   bookSnapshots: number;
   /** Book frames whose checksum failed (each resubscribes its symbol). */
   bookMismatches: number;
+  /**
+   * Receive → COMMIT acknowledged latency of WS trades over the latest
+   * {@linkcode LATENCY_WINDOW} (undefined before the first trade commit).
+   */
+  commitLatency: CommitLatency | undefined;
+  /** The latest memory sample (undefined before the first). */
+  memory: RecorderMemory | undefined;
 }
 
 /**
@@ -170,6 +293,45 @@ export async function runRecorder(
     bookRows: 0,
     bookSnapshots: 0,
     bookMismatches: 0,
+    commitLatency: undefined,
+    memory: undefined,
+  };
+  const latencies = new LatencyWindow();
+  let latencySummarizedAt = -Infinity;
+  const memorySampleMs = options.memorySampleMs ?? 10_000;
+  let memorySampledAt = -Infinity;
+  // Runs between two commits (the writer's chain): the DuckDB figure is a
+  // query on the writer's connection.
+  const sampleMemory = async () => {
+    const wall = wallNow();
+    if (wall - memorySampledAt < memorySampleMs) return;
+    memorySampledAt = wall;
+    const m = Deno.memoryUsage();
+    let duckdbBytes: number | null = null;
+    let duckdbLimit: string | null = null;
+    try {
+      const [row] = await store.query(
+        `SELECT (SELECT sum(memory_usage_bytes) FROM duckdb_memory())::BIGINT AS used,
+           current_setting('memory_limit') AS lim`,
+      );
+      duckdbBytes = row?.used === null || row?.used === undefined
+        ? null
+        : Number(row.used);
+      duckdbLimit = row?.lim === null || row?.lim === undefined
+        ? null
+        : String(row.lim);
+    } catch (error) {
+      log(`memory sample: ${String(error)}`);
+    }
+    status.memory = {
+      sampledAtMs: wall,
+      rssBytes: m.rss,
+      heapUsedBytes: m.heapUsed,
+      heapTotalBytes: m.heapTotal,
+      externalBytes: m.external,
+      duckdbBytes,
+      duckdbLimit,
+    };
   };
   const channels = new Set(options.channels ?? ["trade"]);
   const bookDepth = options.bookDepth ?? 10;
@@ -317,6 +479,7 @@ export async function runRecorder(
         status.bookRows += written.rows;
         status.bookSnapshots += written.snapshots;
         if (rows.length > 0 && batch.bronze.length === 0) {
+          await sampleMemory();
           status.commits++;
           status.lastCommitAtMs = wallNow();
           options.onStatus?.({ ...status });
@@ -331,6 +494,18 @@ export async function runRecorder(
         silverUs: wallNow() * 1000,
         gold: false,
       });
+      // The COMMIT is acknowledged: each WS trade's latency ends here.
+      const ackUs = wallNow() * 1000;
+      for (const s of batch.silver) {
+        if (s.source === "ws") latencies.add((ackUs - s.receivedUs) / 1000);
+      }
+      // Sorting the window costs ≈ 0.5 ms: once a second is enough for a
+      // status file written once a second (and once more at the end).
+      if (ackUs / 1000 - latencySummarizedAt >= 1000) {
+        latencySummarizedAt = ackUs / 1000;
+        status.commitLatency = latencies.summary();
+      }
+      await sampleMemory();
       status.bronzeRows += result.bronzeInserted;
       status.silverRows += result.silverInserted;
       status.goldRows += result.goldBuilt;
@@ -431,6 +606,9 @@ export async function runRecorder(
   const untilUs = options.now() * 1000;
   await store.flushGold(untilUs);
   await store.setRecordedUntil(untilUs);
+  status.commitLatency = latencies.summary();
+  memorySampledAt = -Infinity;
+  await sampleMemory();
   if (failure !== undefined) throw failure;
   return status;
 }

@@ -8,6 +8,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  DEFAULT_MEMORY_LIMIT,
+  memoryLimitBytes,
   parseInstantUs,
   parseRecordArgs,
   statusPath,
@@ -89,6 +91,7 @@ Deno.test("parseRecordArgs() reads its actions and refuses what is not built", (
     channels: ["trade"],
     bookDepth: 10,
     bookSnapshotS: 60,
+    memoryLimit: DEFAULT_MEMORY_LIMIT,
   });
   assert.deepEqual(
     parseRecordArgs([
@@ -111,8 +114,25 @@ Deno.test("parseRecordArgs() reads its actions and refuses what is not built", (
       channels: ["trade", "book"],
       bookDepth: 25,
       bookSnapshotS: 5,
+      memoryLimit: DEFAULT_MEMORY_LIMIT,
     },
   );
+  assert.equal(
+    (parseRecordArgs(["BTC/USD", "--memory-limit", "1.5 gb"]) as {
+      memoryLimit?: string;
+    }).memoryLimit,
+    "1.5GB",
+  );
+  for (const bad of ["256", "lots", "8MB", "1e3MB", "-1GB", "256MB;DROP"]) {
+    assert.equal(
+      parseRecordArgs(["BTC/USD", "--memory-limit", bad]).kind,
+      "usage_error",
+      bad,
+    );
+  }
+  assert.equal(memoryLimitBytes("256MB"), 256e6);
+  assert.equal(memoryLimitBytes("512mib"), 512 * 2 ** 20);
+  assert.equal(memoryLimitBytes("15MB"), undefined);
   for (
     const bad of [
       ["--channels", "trade,ticker"],

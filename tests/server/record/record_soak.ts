@@ -2,14 +2,19 @@
  * Soak: `krakked record` (a separate process, as users run it) against the
  * simulator at `--activity busy` for N minutes, then `record validate`.
  * Prints the recorder's resident memory over time (sampled from
- * /proc/PID/status), the growth over the second half of the run, and the
- * validation lines (duplicates, gaps, gold against REST OHLC, latency).
+ * /proc/PID/status), beside the V8 heap and DuckDB's buffer-manager memory
+ * the recorder writes into its status file (`memory`), the least-squares
+ * slope of each over the second half of the run in MiB per hour (the
+ * flatness figure), the recorder's own receive → COMMIT latency
+ * (`commitLatency`), and the validation lines (duplicates, gaps, gold
+ * against REST OHLC, receive-to-silver latency).
  *
  * Not a test (it runs for minutes): a report whose figures go in closing
  * notes. The simulator runs on the real clock, so the market's minutes
- * close in real time.
+ * close in real time. Arguments after `--` go to `krakked record` (e.g.
+ * `-- --memory-limit 128MB`).
  *
- *     deno run -A tests/server/record/record_soak.ts [minutes=30] [pairs=20]
+ *     deno run -A tests/server/record/record_soak.ts [minutes=30] [pairs=20] [-- record flags]
  *
  * @module
  */
@@ -22,9 +27,13 @@ function say(line: string): void {
   Deno.stdout.writeSync(encoder.encode(`${line}\n`));
 }
 
-const minutes = Number(Deno.args[0] ?? 30);
-const pairCount = Number(Deno.args[1] ?? 20);
+const dash = Deno.args.indexOf("--");
+const own = dash < 0 ? Deno.args : Deno.args.slice(0, dash);
+const extra = dash < 0 ? [] : Deno.args.slice(dash + 1);
+const minutes = Number(own[0] ?? 30);
+const pairCount = Number(own[1] ?? 20);
 const SAMPLE_MS = 15_000;
+const MiB = 1024 * 1024;
 
 const PAIRS = [
   "BTC/USD",
@@ -87,6 +96,7 @@ const recorder = new Deno.Command(Deno.execPath(), {
     ...PAIRS,
     "--store",
     store,
+    ...extra,
   ],
   env,
   stdout: "null",
@@ -94,12 +104,58 @@ const recorder = new Deno.Command(Deno.execPath(), {
 }).spawn();
 const stderr = new Response(recorder.stderr).text();
 
-const samples: { atMin: number; rss: number }[] = [];
+/** What the recorder's status file says (the fields read here). */
+interface RecorderFile {
+  silverRows?: number;
+  commits?: number;
+  gapsFound?: number;
+  gapsFilled?: number;
+  reconnects?: number;
+  commitLatency?: {
+    trades: number;
+    window: number;
+    p50Ms: number;
+    p90Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    maxEverMs: number;
+  };
+  memory?: {
+    sampledAtMs: number;
+    heapUsedBytes: number;
+    heapTotalBytes: number;
+    externalBytes: number;
+    duckdbBytes: number | null;
+    duckdbLimit: string | null;
+  };
+}
+
+function readStatus(): RecorderFile | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${store}.status.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+interface Sample {
+  atMin: number;
+  rss: number;
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
+  duckdb?: number;
+  trades?: number;
+}
+const samples: Sample[] = [];
 const t0 = Date.now();
 const endMs = t0 + minutes * 60_000;
 say(
-  `soak: ${PAIRS.length} pairs, ${minutes} min, activity busy, recorder pid ${recorder.pid}`,
+  `soak: ${PAIRS.length} pairs, ${minutes} min, activity busy, recorder pid ${recorder.pid}${
+    extra.length > 0 ? `, record ${extra.join(" ")}` : ""
+  }`,
 );
+const f1 = (v: number | undefined) => v === undefined ? "-" : v.toFixed(1);
 while (Date.now() < endMs) {
   await new Promise((r) =>
     setTimeout(r, Math.min(SAMPLE_MS, endMs - Date.now()))
@@ -107,9 +163,28 @@ while (Date.now() < endMs) {
   const rss = rssMiB(recorder.pid);
   if (rss === undefined) break;
   const atMin = (Date.now() - t0) / 60_000;
-  samples.push({ atMin, rss });
+  const s = readStatus();
+  const m = s?.memory;
+  const sample: Sample = {
+    atMin,
+    rss,
+    ...(m === undefined ? {} : {
+      heapUsed: m.heapUsedBytes / MiB,
+      heapTotal: m.heapTotalBytes / MiB,
+      external: m.externalBytes / MiB,
+      ...(m.duckdbBytes === null ? {} : { duckdb: m.duckdbBytes / MiB }),
+    }),
+    ...(s?.silverRows === undefined ? {} : { trades: s.silverRows }),
+  };
+  samples.push(sample);
   if (samples.length % 8 === 0) {
-    say(`  ${atMin.toFixed(1)} min: RSS ${rss.toFixed(1)} MiB`);
+    say(
+      `  ${atMin.toFixed(1)} min: RSS ${f1(rss)} MiB, V8 heap used ${
+        f1(sample.heapUsed)
+      } of ${f1(sample.heapTotal)}, external ${f1(sample.external)}, DuckDB ${
+        f1(sample.duckdb)
+      } MiB; ${sample.trades ?? "-"} trades`,
+    );
   }
 }
 recorder.kill("SIGINT");
@@ -118,25 +193,67 @@ const log = await stderr;
 say(`recorder exit ${exit.code}; last lines:`);
 for (const line of log.trim().split("\n").slice(-3)) say(`  ${line}`);
 
-// Least-squares slope of RSS over the second half (after warm-up).
-const half = samples.filter((s) => s.atMin >= minutes / 2);
-const n = half.length;
-let slope = Number.NaN;
-if (n >= 2) {
-  const mx = half.reduce((a, s) => a + s.atMin, 0) / n;
-  const my = half.reduce((a, s) => a + s.rss, 0) / n;
-  const sxy = half.reduce((a, s) => a + (s.atMin - mx) * (s.rss - my), 0);
-  const sxx = half.reduce((a, s) => a + (s.atMin - mx) ** 2, 0);
-  slope = sxy / sxx;
+/**
+ * Least-squares slope over the second half of the run (after warm-up), in
+ * MiB per hour, of the samples that have the figure.
+ */
+function slopePerHour(pick: (s: Sample) => number | undefined): {
+  slope: number;
+  n: number;
+} {
+  const half: [number, number][] = [];
+  for (const s of samples) {
+    const v = pick(s);
+    if (s.atMin >= minutes / 2 && v !== undefined) half.push([s.atMin, v]);
+  }
+  const n = half.length;
+  if (n < 2) return { slope: Number.NaN, n };
+  const mx = half.reduce((a, [x]) => a + x, 0) / n;
+  const my = half.reduce((a, [, y]) => a + y, 0) / n;
+  const sxy = half.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = half.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return { slope: (sxy / sxx) * 60, n };
 }
-const rss = samples.map((s) => s.rss);
+
+const series: [string, (s: Sample) => number | undefined][] = [
+  ["RSS", (s) => s.rss],
+  ["V8 heap used", (s) => s.heapUsed],
+  ["V8 heap total", (s) => s.heapTotal],
+  ["external", (s) => s.external],
+  ["DuckDB buffers", (s) => s.duckdb],
+];
+for (const [name, pick] of series) {
+  const values = samples.map(pick).filter((v) => v !== undefined);
+  if (values.length === 0) {
+    say(`${name}: no samples`);
+    continue;
+  }
+  const { slope, n } = slopePerHour(pick);
+  say(
+    `${name}: first ${f1(values[0])} MiB, max ${
+      f1(Math.max(...values))
+    } MiB, last ${f1(values.at(-1))} MiB; second-half slope ${
+      slope.toFixed(1)
+    } MiB/hour over ${n} samples`,
+  );
+}
+const every = Math.max(1, Math.round(samples.length / 12));
 say(
-  `RSS: first ${rss[0]?.toFixed(1)} MiB, max ${
-    Math.max(...rss).toFixed(1)
-  } MiB, last ${rss.at(-1)?.toFixed(1)} MiB; second-half growth ${
-    (slope * 10).toFixed(2)
-  } MiB per 10 min over ${n} samples`,
+  `RSS samples (MiB, every ${every * SAMPLE_MS / 1000} s): ${
+    samples.filter((_, i) => i % every === 0).map((s) => s.rss.toFixed(0))
+      .join(" ")
+  }`,
 );
+const final = readStatus();
+if (final?.commitLatency !== undefined) {
+  const c = final.commitLatency;
+  say(
+    `receive → COMMIT acknowledged (recorder's status, latest ${c.window} of ${c.trades} WS trades): p50 ${c.p50Ms} ms, p90 ${c.p90Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms (max over the run ${c.maxEverMs} ms)`,
+  );
+}
+if (final?.memory !== undefined) {
+  say(`DuckDB memory_limit: ${final.memory.duckdbLimit ?? "-"}`);
+}
 
 const validate = await new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", main, "record", "validate", "--store", store, "--json"],
