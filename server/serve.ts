@@ -35,6 +35,7 @@ import {
 } from "./deno/files.ts";
 import { createApp } from "./http/app.ts";
 import { requestDeadlineMs, withRequestDeadline } from "./http/deadline.ts";
+import { serveGuarded } from "./http/connection_guard.ts";
 import { allowedHosts, isLoopbackHost } from "./http/loopback.ts";
 import { newToken } from "./http/security.ts";
 import { loadStaticFiles } from "./http/static_files.ts";
@@ -722,17 +723,37 @@ function listen(
 ): string {
   const { host } = context;
   const controller = new AbortController();
+  // Requests that wait on Kraken answer within a deadline.
+  const handler = withRequestDeadline(
+    app.fetch,
+    requestDeadlineMs(context.config),
+  );
+  const { slow_client_guard: guard, header_timeout_ms, idle_timeout_ms } =
+    context.config.server;
+  const guarded = guard === "on" || (guard === "auto" && !isLoopbackHost(host));
   const server = bindOrExplainSync(
     () =>
-      Deno.serve({
-        hostname: host,
-        port: context.port,
-        signal: controller.signal,
-        // Quiet: the caller prints the URL.
-        onListen: () => {},
-        // Requests that wait on Kraken answer within a deadline (Deno.serve
-        // itself has no header or idle timeout to set).
-      }, withRequestDeadline(app.fetch, requestDeadlineMs(context.config))),
+      !guarded
+        ? Deno.serve({
+          hostname: host,
+          port: context.port,
+          signal: controller.signal,
+          // Quiet: the caller prints the URL.
+          onListen: () => {},
+        }, handler)
+        // Beyond loopback, slow sockets get header and idle timeouts and
+        // connection caps, which Deno.serve has no option for.
+        : serveGuarded({
+          hostname: host,
+          port: context.port,
+          signal: controller.signal,
+          limits: {
+            headerTimeoutMs: header_timeout_ms,
+            idleTimeoutMs: idle_timeout_ms,
+          },
+          onGuard: (verdict, address) =>
+            context.logger.warn("connection refused", { verdict, address }),
+        }, handler),
     host,
     context.port,
     "--port",

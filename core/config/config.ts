@@ -153,6 +153,17 @@ export interface KrakkedConfig {
      * always written.
      */
     readonly log_success_sample: number;
+    /**
+     * The slow-client front (server/http/connection_guard.ts): header and
+     * idle timeouts and connection caps. `auto` turns it on for a
+     * non-loopback bind only (it costs about half of a bare server's
+     * throughput); `on` and `off` force it.
+     */
+    readonly slow_client_guard: "auto" | "on" | "off";
+    /** With the front: time for a connection's first request headers, ms. */
+    readonly header_timeout_ms: number;
+    /** With the front: a connection moving no byte this long closes, ms. */
+    readonly idle_timeout_ms: number;
   };
 }
 
@@ -203,7 +214,14 @@ export const DEFAULT_CONFIG: KrakkedConfig = deepFreeze({
       check_interval_seconds: 10,
     },
   },
-  server: { host: "127.0.0.1", port: 8787, log_success_sample: 100 },
+  server: {
+    host: "127.0.0.1",
+    port: 8787,
+    log_success_sample: 100,
+    slow_client_guard: "auto",
+    header_timeout_ms: 10_000,
+    idle_timeout_ms: 75_000,
+  },
 });
 
 /** A configuration problem, naming the key path and line. */
@@ -337,6 +355,9 @@ const SCHEMA: Rule = {
         host: { t: "str" },
         port: { t: "num", min: 0, max: 65_535, int: true },
         log_success_sample: { t: "num", min: 1, max: 1_000_000, int: true },
+        slow_client_guard: { t: "str", oneOf: ["auto", "on", "off"] },
+        header_timeout_ms: { t: "num", min: 100, max: 300_000, int: true },
+        idle_timeout_ms: { t: "num", min: 1_000, max: 3_600_000, int: true },
       },
     },
   },

@@ -20,6 +20,7 @@
 import { Hono } from "hono";
 import type { AppDeps } from "../deps.ts";
 import { HttpError, jsonAnswer } from "../errors.ts";
+import { sseHeartbeat } from "../sse.ts";
 import { sessionGuard } from "../guard.ts";
 
 /**
@@ -98,14 +99,20 @@ export function accountRoutes(deps: AppDeps): Hono {
           );
         };
         send("account", account.document());
-        cleanup = account.subscribe?.(
+        const stopHeartbeat = sseHeartbeat(controller);
+        const unsubscribe = account.subscribe?.(
           (event) => send(event.channel, event.data),
           // The service closed (the server stops): end the response too.
           () => {
             open = false;
+            stopHeartbeat();
             controller.close();
           },
         ) ?? (() => {});
+        cleanup = () => {
+          stopHeartbeat();
+          unsubscribe();
+        };
       },
       cancel() {
         cleanup();

@@ -14,6 +14,7 @@ import { Hono } from "hono";
 import type { AppDeps } from "../deps.ts";
 import { HttpError, jsonAnswer } from "../errors.ts";
 import { sessionGuard } from "../guard.ts";
+import { sseHeartbeat } from "../sse.ts";
 import { eventTopics, OpsDeltas, opsGuard } from "./ops.ts";
 
 /** Private read-only routes and the Kraken method behind each. */
@@ -107,6 +108,7 @@ export function privateRoutes(deps: AppDeps): Hono {
           }
         };
         controller.enqueue(enc.encode(`: connected\n\n`));
+        offs.push(sseHeartbeat(controller));
         if (events) {
           offs.push(events.subscribe(
             // The relay's data came from Kraken's private stream and REST

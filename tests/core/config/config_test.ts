@@ -125,6 +125,18 @@ Deno.test("parseConfig() names the key path and line of a wrong type", async (t)
     ["server:\n  port: 70000\n", "server.port", 2, /at most 65535/],
     ["server:\n  port: 80.5\n", "server.port", 2, /whole number/],
     [
+      "server:\n  slow_client_guard: maybe\n",
+      "server.slow_client_guard",
+      2,
+      /expected one of auto, on, off/,
+    ],
+    [
+      "server:\n  header_timeout_ms: 0\n",
+      "server.header_timeout_ms",
+      2,
+      /at least 100/,
+    ],
+    [
       "universe:\n  min_24h_volume_usd: -1\n",
       "universe.min_24h_volume_usd",
       2,
