@@ -15,6 +15,7 @@
  */
 
 import type { LedgerEntry, TradeInfo } from "@krakked/core/rest/types";
+import type { SimAccount } from "../../server/sim/exchange/account.ts";
 
 const SCALE = 30n;
 const ONE = 10n ** SCALE;
@@ -255,5 +256,30 @@ export function speedClock(startMs: number, factor: number): {
       return () => clearTimeout(id);
     },
     elapsedMs: () => now() - startMs,
+  };
+}
+
+/**
+ * {@linkcode oracleFifo} over a simulator account's raw rows as it serves
+ * them now, and how many fills that is.
+ *
+ * @param account The simulator's account.
+ * @returns The FIFO and the fill count it read.
+ */
+export function oracleOfSimulator(account: SimAccount): {
+  fifo: OracleResult;
+  fills: number;
+} {
+  const own = account.trades();
+  const trades = Object.fromEntries(
+    own.map((t) => [t.txid, account.tradeInfo(t)]),
+  );
+  const ledger = Object.fromEntries(
+    account.ledger().map((e) => [e.id, account.ledgerInfo(e)]),
+  );
+  const byKey = new Map(own.map((t) => [t.pair.key, t.pair]));
+  return {
+    fifo: oracleFifo(trades, ledger, (key) => byKey.get(key)!),
+    fills: own.length,
   };
 }

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { startSimulator } from "@krakked/sim";
 import { RestClient } from "../../core/rest/client.ts";
 import { loadAccountHistory, pnlDocument } from "../../server/cli/pnl_cmd.ts";
-import { fixed, oracleFifo, speedClock } from "./history_oracle.ts";
+import { fixed, oracleOfSimulator, speedClock } from "./history_oracle.ts";
 
 const NOW_MS = Date.UTC(2025, 5, 15, 12);
 
@@ -45,17 +45,8 @@ Deno.test("pnl over a months-long simulated history equals the independent FIFO;
       by: "asset",
     }, marks);
 
-    const trades = Object.fromEntries(
-      sim.account.trades().map((t) => [t.txid, sim.account.tradeInfo(t)]),
-    );
-    const ledger = Object.fromEntries(
-      sim.account.ledger().map((e) => [e.id, sim.account.ledgerInfo(e)]),
-    );
-    const byKey = new Map(
-      sim.account.trades().map((t) => [t.pair.key, t.pair]),
-    );
-    const oracle = oracleFifo(trades, ledger, (k) => byKey.get(k)!);
-    assert.ok(Object.keys(trades).length > 2000);
+    const { fifo: oracle, fills } = oracleOfSimulator(sim.account);
+    assert.ok(fills > 2000);
     assert.equal(fixed(doc.totals.fees), oracle.fees, "fees");
     const assets = new Set([
       ...doc.groups.map((g) => g.key),

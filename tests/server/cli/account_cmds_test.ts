@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { parseLedgerArgs } from "../../../server/cli/ledger_cmd.ts";
 import { parsePnlArgs, type PnlJson } from "../../../server/cli/pnl_cmd.ts";
 import { parseEquityArgs } from "../../../server/cli/equity_cmd.ts";
-import { fixed, oracleFifo } from "../../sim/history_oracle.ts";
+import { fixed, oracleOfSimulator } from "../../sim/history_oracle.ts";
 import { usageMessage } from "./_parsed.ts";
 import { CliHarness, leakedSecrets } from "./_harness.ts";
 
@@ -75,16 +75,7 @@ Deno.test("krakked pnl --json equals an independent FIFO of the simulator's raw 
   assert.match(first.stderr, /trades cold: 3 pages, 107 new, 107 cached/);
   const doc = JSON.parse(first.stdout) as PnlJson;
 
-  const trades = Object.fromEntries(
-    sim.account.trades().map((t) => [t.txid, sim.account.tradeInfo(t)]),
-  );
-  const ledger = Object.fromEntries(
-    sim.account.ledger().map((e) => [e.id, sim.account.ledgerInfo(e)]),
-  );
-  const byKey = new Map(
-    sim.account.trades().map((t) => [t.pair.key, t.pair]),
-  );
-  const oracle = oracleFifo(trades, ledger, (key) => byKey.get(key)!);
+  const { fifo: oracle } = oracleOfSimulator(sim.account);
   assert.equal(fixed(doc.totals.fees), oracle.fees, "fees");
   let realized = 0n;
   for (const g of doc.groups) {

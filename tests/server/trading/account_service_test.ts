@@ -8,7 +8,7 @@ import { Logger } from "../../../core/log.ts";
 import { createApp } from "../../../server/http/app.ts";
 import { allowedHosts } from "../../../server/http/loopback.ts";
 import { SESSION_COOKIE } from "../../../server/http/security.ts";
-import { fixed, oracleFifo } from "../../sim/history_oracle.ts";
+import { fixed, oracleOfSimulator } from "../../sim/history_oracle.ts";
 import {
   type AccountDocument,
   paperOpening,
@@ -131,31 +131,17 @@ Deno.test("serve: the live account is hydrated and reconciled, and /api/account 
     // moment, so the document and the simulator are read until they are
     // at the same fill (bounded), then compared.
     const sim = s.running.simulator!;
-    const readOracle = () => {
-      const trades = Object.fromEntries(
-        sim.account.trades().map((t) => [t.txid, sim.account.tradeInfo(t)]),
-      );
-      const ledger = Object.fromEntries(
-        sim.account.ledger().map((e) => [e.id, sim.account.ledgerInfo(e)]),
-      );
-      const byKey = new Map(
-        sim.account.trades().map((t) => [t.pair.key, t.pair]),
-      );
-      return {
-        count: sim.account.trades().length,
-        fifo: oracleFifo(trades, ledger, (key) => byKey.get(key)!),
-      };
-    };
+    const readOracle = () => oracleOfSimulator(sim.account);
     let current = readOracle();
     for (let i = 0; i < 80; i++) {
-      if (pnlFills(doc) === current.count) break;
+      if (pnlFills(doc) === current.fills) break;
       await new Promise((r) => setTimeout(r, 250));
       doc = await account(s);
       current = readOracle();
     }
     const oracle = current.fifo;
     assert.ok(doc.pnl !== null && doc.equity !== null);
-    assert.equal(pnlFills(doc), current.count, "same fill");
+    assert.equal(pnlFills(doc), current.fills, "same fill");
     assert.equal(fixed(doc.pnl.totals.fees), oracle.fees, "fees");
     let realized = 0n;
     for (const r of oracle.realizedByAsset.values()) realized += r;
