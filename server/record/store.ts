@@ -53,9 +53,7 @@ import {
   isBucketClosed,
   rollupGold,
   spanUs,
-  vwapText,
 } from "@krakked/core/record/gold";
-import { canonicalDecimal, formatNormalized } from "@krakked/core/decimal";
 import {
   canonicalSymbol,
   KRAKEN_EXCHANGE,
@@ -85,6 +83,14 @@ import {
   STAGE_COLUMNS,
   type StageTable,
 } from "./schema.ts";
+import {
+  finishGoldSql,
+  GOLD_GUARD,
+  INSERT_NOTIONAL_PARTS,
+  oneMinuteAggSql,
+  oneMinuteLimbsSql,
+  rollupAggSql,
+} from "./gold_sql.ts";
 
 /** A recorded symbol and the precisions its gold needs. */
 export interface SymbolInfo {
@@ -177,6 +183,11 @@ export class RecordStore implements AsyncDisposable {
    */
   #watermark = new Map<string, number>();
   #closed = false;
+  /**
+   * Gold builds of one timeframe so far: all in SQL, or (a bucket whose
+   * sums could overflow HUGEINT) through core's bigint code.
+   */
+  readonly goldBuilds = { sql: 0, core: 0 };
 
   private constructor(
     path: string,
@@ -461,6 +472,8 @@ export class RecordStore implements AsyncDisposable {
         options.silverUs ?? nowUs,
         source,
       ]);
+      // Σ price × qty of these trades per minute, for gold (gold_sql.ts).
+      if (silver.rowsChanged > 0) await this.#db.run(INSERT_NOTIONAL_PARTS);
       await this.#db.run(BULK_INSERT_FRAMES, [connectionId, source]);
       const bronze = await this.#db.run(BULK_INSERT_BRONZE, [
         connectionId,
@@ -743,14 +756,15 @@ export class RecordStore implements AsyncDisposable {
     table: string,
     columns: Record<string, string>,
     rows: readonly (readonly (string | number)[])[],
+    c: Session = this.#main,
   ): Promise<void> {
-    await this.#db.run(
+    await c.db.run(
       `CREATE OR REPLACE TEMP TABLE ${table} (${
         Object.entries(columns).map(([n, t]) => `${n} ${t}`).join(", ")
       })`,
     );
     if (rows.length === 0) return;
-    const appender = await this.#db.createAppender(table, "main", "temp");
+    const appender = await c.db.createAppender(table, "main", "temp");
     for (const row of rows) {
       for (const value of row) {
         if (typeof value === "number") appender.appendBigInt(BigInt(value));
@@ -814,105 +828,24 @@ export class RecordStore implements AsyncDisposable {
     }
   }
 
-  /**
-   * 1m candles of the staged buckets, aggregated in SQL: open/close by
-   * trade id, extremes, volume and ids as exact DECIMAL/BIGINT, and Σ
-   * price × qty (which needs 36 fraction digits, more than DECIMAL(38,18)
-   * holds) as HUGEINT sums of 9-digit limbs of each factor, grouped by
-   * scale and recombined here in bigint; vwap is core's `vwapText` of that.
-   * DuckDB raises on any HUGEINT/DECIMAL overflow (never wraps); then the
-   * buckets are built by core's `goldFromTrades` from the trades instead.
-   */
-  async #oneMinuteGold(
-    c: Session,
-    span: number,
-    closed: { fromUs: number; toUs: number },
-    options: {
-      timeframe: GoldTimeframe;
-      priceDecimals: (s: string) => number;
-    },
-  ): Promise<GoldCandle[]> {
-    const from = `FROM silver_trades_data s JOIN stage_buckets w
-      ON s.symbol = w.symbol AND (epoch_us(s.ts) // ${span}) * ${span} = w.bucket_us
-      WHERE s.ts >= make_timestamp($1) AND s.ts < make_timestamp($2)`;
-    const params = [closed.fromUs, closed.toUs];
-    let rows: Row[];
-    try {
-      rows = await this.#query(
-        c,
-        `WITH t AS (
-           SELECT s.exchange, s.symbol, w.bucket_us, s.exchange_trade_id AS id,
-             s.price, s.qty,
-             CAST(s.price AS VARCHAR) AS pt, CAST(s.qty AS VARCHAR) AS qt
-           ${from}),
-         l AS (
-           SELECT *,
-             CAST(split_part(pt, '.', 1) AS HUGEINT) AS ph,
-             CAST(substr(split_part(pt, '.', 2), 1, 9) AS HUGEINT) AS pa,
-             CAST(substr(split_part(pt, '.', 2), 10, 9) AS HUGEINT) AS pb,
-             CAST(split_part(qt, '.', 1) AS HUGEINT) AS qh,
-             CAST(substr(split_part(qt, '.', 2), 1, 9) AS HUGEINT) AS qa,
-             CAST(substr(split_part(qt, '.', 2), 10, 9) AS HUGEINT) AS qb
-           FROM t)
-         SELECT exchange, symbol, bucket_us,
-           CAST(arg_min(price, id) AS VARCHAR) AS open,
-           CAST(max(price) AS VARCHAR) AS high, CAST(min(price) AS VARCHAR) AS low,
-           CAST(arg_max(price, id) AS VARCHAR) AS close,
-           CAST(sum(qty) AS VARCHAR) AS volume, count(*) AS n,
-           min(id) AS first_id, max(id) AS last_id,
-           CAST(sum(ph * qh) AS VARCHAR) AS n0,
-           CAST(sum(ph * qa + pa * qh) AS VARCHAR) AS n9,
-           CAST(sum(ph * qb + pa * qa + pb * qh) AS VARCHAR) AS n18,
-           CAST(sum(pa * qb + pb * qa) AS VARCHAR) AS n27,
-           CAST(sum(pb * qb) AS VARCHAR) AS n36
-         FROM l GROUP BY exchange, symbol, bucket_us`,
-        params,
-      );
-    } catch {
-      // An overflow: exact bigint arithmetic over the trades instead.
-      rows = [];
-      const agg = await this.#query(
-        c,
-        `SELECT s.exchange, s.symbol,
-           string_agg(s.exchange_trade_id || ' ' || CAST(s.price AS VARCHAR) || ' ' ||
-             CAST(s.qty AS VARCHAR) || ' ' || epoch_us(s.ts), ',') AS trades
-         ${from} GROUP BY s.exchange, s.symbol, w.bucket_us`,
-        params,
-      );
-      return goldFromTrades(agg.flatMap(silverOfBucket), options);
-    }
-    return rows.map((r) => {
-      const units = BigInt(str(r.n0)) * 10n ** 36n +
-        BigInt(str(r.n9)) * 10n ** 27n + BigInt(str(r.n18)) * 10n ** 18n +
-        BigInt(str(r.n27)) * 10n ** 9n + BigInt(str(r.n36));
-      const notional = formatNormalized({ units, scale: 36 });
-      const volume = canonicalDecimal(str(r.volume));
-      const symbol = str(r.symbol);
-      return {
-        exchange: str(r.exchange),
-        symbol,
-        timeframe: "1m",
-        bucketStartUs: num(r.bucket_us),
-        open: canonicalDecimal(str(r.open)),
-        high: canonicalDecimal(str(r.high)),
-        low: canonicalDecimal(str(r.low)),
-        close: canonicalDecimal(str(r.close)),
-        volume,
-        notional,
-        vwap: vwapText(notional, volume, options.priceDecimals(symbol)),
-        count: num(r.n),
-        firstTradeId: num(r.first_id),
-        lastTradeId: num(r.last_id),
-      };
-    });
-  }
-
   async #buildGold(
     nowUs: number,
     c: Session = this.#main,
     taken = this.#takeClosed(nowUs),
   ): Promise<number> {
     let built = 0;
+    if (taken.size === 0) return 0;
+    // Each symbol's pair_decimals, for vwap in SQL.
+    const symbols = new Set<string>();
+    for (const buckets of taken.values()) {
+      for (const [symbol] of buckets) symbols.add(symbol);
+    }
+    await this.#stageAs(
+      "gold_decimals",
+      { symbol: "VARCHAR", d: "BIGINT" },
+      [...symbols].map((s) => [s, this.priceDecimals(s)]),
+      c,
+    );
     for (const tf of GOLD_TIMEFRAMES) {
       const buckets = taken.get(tf);
       // Nothing to build: no statement at all (a live write runs this often).
@@ -925,17 +858,53 @@ export class RecordStore implements AsyncDisposable {
       try {
         await this.#stage("stage_buckets", buckets, c);
         const span = spanUs(tf);
+        const range = [closed.fromUs, closed.toUs];
+        const finer = tf === "1m"
+          ? undefined
+          : GOLD_TIMEFRAMES[GOLD_TIMEFRAMES.indexOf(tf) - 1]!;
+        // Exact aggregates first; they cannot overflow a gold column
+        // that could hold the result.
+        if (finer === undefined) await c.db.run(oneMinuteAggSql(span), range);
+        else {
+          await c.db.run(rollupAggSql(goldTable(finer), span)[0]!, range);
+        }
+        const [guard] = await this.#query(c, GOLD_GUARD);
+        if (num(guard?.unsafe) === 0) {
+          // All in SQL: limbs, carries, vwap, one INSERT.
+          await c.db.run(
+            finer === undefined
+              ? oneMinuteLimbsSql(span)
+              : rollupAggSql(goldTable(finer), span)[1]!,
+            range,
+          );
+          built += (await c.db.run(finishGoldSql(goldTable(tf)), [nowUs]))
+            .rowsChanged;
+          this.goldBuilds.sql++;
+          continue;
+        }
+        this.goldBuilds.core++;
+        // A bucket whose sums could leave HUGEINT: core's bigint code.
         const options = {
           timeframe: tf,
           priceDecimals: (s: string) => this.priceDecimals(s),
         };
         let candles: GoldCandle[];
-        if (tf === "1m") {
-          candles = await this.#oneMinuteGold(c, span, closed, options);
+        if (finer === undefined) {
+          const agg = await this.#query(
+            c,
+            `SELECT s.exchange, s.symbol,
+               string_agg(s.exchange_trade_id || ' ' || CAST(s.price AS VARCHAR) || ' ' ||
+                 CAST(s.qty AS VARCHAR) || ' ' || epoch_us(s.ts), ',') AS trades
+             FROM silver_trades_data s JOIN stage_buckets w
+               ON s.symbol = w.symbol AND (epoch_us(s.ts) // ${span}) * ${span} = w.bucket_us
+             WHERE s.ts >= make_timestamp($1) AND s.ts < make_timestamp($2)
+             GROUP BY s.exchange, s.symbol, w.bucket_us`,
+            range,
+          );
+          candles = goldFromTrades(agg.flatMap(silverOfBucket), options);
         } else {
           // Each timeframe rolls up from the one before (every span
           // divides the next): far fewer rows read back than from 1m.
-          const finer = GOLD_TIMEFRAMES[GOLD_TIMEFRAMES.indexOf(tf) - 1]!;
           const rows = await this.#query(
             c,
             `SELECT g.exchange, g.symbol, epoch_us(g.bucket) AS bucket_us,
@@ -946,7 +915,7 @@ export class RecordStore implements AsyncDisposable {
              FROM ${goldTable(finer)} g JOIN stage_buckets w
                ON g.symbol = w.symbol AND (epoch_us(g.bucket) // ${span}) * ${span} = w.bucket_us
              WHERE g.bucket >= make_timestamp($1) AND g.bucket < make_timestamp($2)`,
-            [closed.fromUs, closed.toUs],
+            range,
           );
           candles = rollupGold(
             rows.map((r) => candleOfRow(r, finer)),
