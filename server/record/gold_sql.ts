@@ -45,14 +45,16 @@ const LIMB_SUMS = `sum(ph * qh) AS n0, sum(ph * qa + pa * qh) AS n9,
 
 /**
  * A bulk batch's limb sums per (symbol, minute), from the new trades' wire
- * text (`bulk_new`: `s_symbol`, `ts`, `price`, `qty`); with at most 15
+ * digits (`bulk_new`: whole parts `pw`/`qw` and the 18 fraction digits
+ * `pfi`/`qfi` as BIGINT, from bulk_scan.ts); with at most 15
  * whole digits a factor (the bulk grammar), no sum of fewer than 10^8 rows
  * can overflow.
  */
 export const INSERT_NOTIONAL_PARTS = `INSERT INTO gold_notional_1m
   WITH l AS (
     SELECT s_symbol, (epoch_us(ts) // ${MINUTE_US}) * ${MINUTE_US} AS b,
-      ${limbsOf("price", "p")}, ${limbsOf("qty", "q")}
+      CAST(pw AS HUGEINT) AS ph, pfi // 1000000000 AS pa, pfi % 1000000000 AS pb,
+      CAST(qw AS HUGEINT) AS qh, qfi // 1000000000 AS qa, qfi % 1000000000 AS qb
     FROM bulk_new)
   SELECT 'kraken', s_symbol, b, count(*), ${LIMB_SUMS}
   FROM l GROUP BY s_symbol, b`;

@@ -380,76 +380,64 @@ function decimalOfText(column: string): string {
 }
 
 /**
- * Staged bulk frames (`bulk_frames`: i, received_us, raw) → one row per
- * trade with its bronze text fields. A matching frame split on `"` has 11
- * header parts and 22 parts per trade (strings hold no quote), so each
- * field sits at a fixed offset.
+ * Staged bulk frames (`bulk_frames`: i, received_us, raw, h), every one
+ * already checked by server/record/bulk_scan.ts against
+ * {@linkcode BULK_FRAME_PATTERN} (no string holding `},{`), into `table`:
+ * one row per trade with its bronze text fields, canonical symbol
+ * (`bulk_map`) and id, exact decimals, the whole part and 18 fraction
+ * digits as BIGINT (gold's limbs), and `chk` (the id is at or below its
+ * symbol's stored watermark, `bulk_watermark`). Split on `},{`, then on
+ * `"`, each field sits at a fixed offset.
  */
-export const BULK_ROWS = `CREATE OR REPLACE TEMP TABLE bulk_rows AS
-  WITH e AS (
-    SELECT i, received_us, h, string_split(raw, '"') AS p
-    FROM bulk_frames WHERE regexp_full_match(raw, '${BULK_FRAME_PATTERN}')),
-  k AS (
-    SELECT i, received_us, h,
-      unnest(list_transform(range((len(p) - 11) // 22), x -> {
-        symbol: p[12 + 22 * x + 2], side: p[12 + 22 * x + 6],
-        price: trim(p[12 + 22 * x + 9], ':,'), qty: trim(p[12 + 22 * x + 11], ':,'),
-        ord_type: p[12 + 22 * x + 14], trade_id: trim(p[12 + 22 * x + 17], ':,'),
-        timestamp: p[12 + 22 * x + 20]}), recursive := true)
-    FROM e)
-  SELECT i, received_us, h, symbol, side, price, qty, ord_type,
-    CAST(trade_id AS BIGINT) AS trade_id, timestamp,
-    TRY_CAST(timestamp AS TIMESTAMP) AS ts,
-    ${decimalOfText("price")} AS price_d, ${decimalOfText("qty")} AS qty_d
-  FROM k`;
+export function bulkRowsSql(table: string): string {
+  const frac = (c: string) =>
+    `CAST(rpad(split_part(${c}, '.', 2), 18, '0') AS BIGINT)`;
+  return `CREATE OR REPLACE TEMP TABLE ${table} AS
+  WITH t AS (
+    SELECT i, received_us,
+      string_split(unnest(string_split(raw[strpos(raw, '[') + 2 : -4], '},{')), '"') AS p
+    FROM bulk_frames),
+  r AS (
+    SELECT i, received_us, p[4] AS symbol, p[8] AS side, p[11][2:-2] AS price,
+      p[13][2:-2] AS qty, p[16] AS ord_type, CAST(p[19][2:-2] AS BIGINT) AS trade_id,
+      p[22] AS timestamp
+    FROM t)
+  SELECT r.*, CAST(r.timestamp AS TIMESTAMP) AS ts, m.canonical AS s_symbol,
+    'kraken:' || m.canonical || ':' || r.trade_id AS s_trade_id,
+    ${decimalOfText("r.price")} AS price_d, ${decimalOfText("r.qty")} AS qty_d,
+    CAST(split_part(r.price, '.', 1) AS BIGINT) AS pw, ${
+    frac("r.price")
+  } AS pfi,
+    CAST(split_part(r.qty, '.', 1) AS BIGINT) AS qw, ${frac("r.qty")} AS qfi,
+    r.trade_id <= coalesce(w.max_id, -1) AS chk
+  FROM r JOIN bulk_map m ON m.symbol = r.symbol
+  LEFT JOIN bulk_watermark w ON w.symbol = m.canonical`;
+}
 
 /**
- * `bulk_rows` → `bulk_new_all`: rows whose frame read entirely (symbol
- * mapped, time valid, positive price and quantity), one per trade id (the
- * earliest received, then the first frame), with the canonical fields.
- * Frames with any other row are listed in `bulk_fallback` for core.
- */
-export const BULK_FALLBACK = `CREATE OR REPLACE TEMP TABLE bulk_fallback AS
-  SELECT DISTINCT r.i FROM bulk_rows r LEFT JOIN bulk_map m ON m.symbol = r.symbol
-  WHERE m.canonical IS NULL OR r.ts IS NULL OR r.price_d <= 0 OR r.qty_d <= 0
-  UNION
-  SELECT i FROM bulk_frames WHERE i NOT IN (SELECT i FROM bulk_rows)`;
-
-/**
- * The read rows of frames not in `bulk_fallback`, with the watermark of
- * their symbol, one per trade id when `unique` is false (the earliest
- * received, then the first frame). With `unique` (the batch was checked to
- * hold no canonical trade id twice, {@linkcode BULK_BATCH_DUPLICATES}) the
- * window that picks one is skipped: it is the dearest step of the bulk
- * path, and a replay of a recording rarely repeats a trade within a batch.
+ * `bulk_rows` → `bulk_dedup`, one row per trade id when `unique` is false
+ * (the earliest received, then the first frame). With `unique` (no id of
+ * the batch at or below an earlier one of its symbol, so none repeats) the
+ * window that picks one is skipped: it is the dearest step here.
  */
 export function bulkDedupSql(unique: boolean): string {
   return `CREATE OR REPLACE TEMP TABLE bulk_dedup AS
-  SELECT r.*, m.canonical AS s_symbol,
-    'kraken:' || m.canonical || ':' || r.trade_id AS s_trade_id,
-    coalesce(w.max_id, -1) AS max_id
-  FROM bulk_rows r JOIN bulk_map m ON m.symbol = r.symbol
-  LEFT JOIN bulk_watermark w ON w.symbol = m.canonical
-  WHERE r.i NOT IN (SELECT i FROM bulk_fallback)${
+  SELECT * FROM bulk_rows${
     unique ? "" : `
-  QUALIFY row_number() OVER (PARTITION BY m.canonical, r.trade_id ORDER BY r.received_us, r.i) = 1`
+  QUALIFY row_number() OVER (PARTITION BY s_symbol, trade_id ORDER BY received_us, i) = 1`
   }`;
 }
 
-/** How many rows of the batch repeat a canonical trade id (`dups`). */
-export const BULK_BATCH_DUPLICATES = `SELECT
-    count(*) - count(DISTINCT (m.canonical, r.trade_id)) AS dups
-  FROM bulk_rows r JOIN bulk_map m ON m.symbol = r.symbol`;
-
 /**
- * New trades of the batch: above the symbol's stored maximum id (new by
- * construction), plus those at or below it that silver lacks (`$1`/`$2`
- * bound the stored rows compared to the overlap's trade times ± 1 s).
+ * New trades of the batch: above the symbol's stored watermark (new by
+ * construction), plus those at or below it (`chk`) that silver lacks
+ * (`$1`/`$2` bound the stored rows compared to the overlap's trade times
+ * ± 1 s).
  */
 export const BULK_NEW = `CREATE OR REPLACE TEMP TABLE bulk_new AS
-  SELECT * FROM bulk_dedup WHERE trade_id > max_id
+  SELECT * FROM bulk_dedup WHERE NOT chk
   UNION ALL
-  SELECT * FROM bulk_dedup d WHERE d.trade_id <= d.max_id AND NOT EXISTS (
+  SELECT * FROM bulk_dedup d WHERE d.chk AND NOT EXISTS (
     SELECT 1 FROM silver_trades_data t
     WHERE t.trade_id = d.s_trade_id
       AND t.ts BETWEEN make_timestamp($1) AND make_timestamp($2))`;
@@ -470,6 +458,6 @@ export const BULK_INSERT_FRAMES = `INSERT OR IGNORE INTO bronze_frames_kraken
 
 /** The new bulk trades into bronze, as received (`$1` connection id, `$2` source). */
 export const BULK_INSERT_BRONZE = `INSERT INTO bronze_trades_kraken
-  SELECT symbol, side, price, qty, ord_type, trade_id, timestamp,
-    make_timestamp(received_us), $1, $2, h
-  FROM bulk_new`;
+  SELECT t.symbol, t.side, t.price, t.qty, t.ord_type, t.trade_id, t.timestamp,
+    make_timestamp(t.received_us), $1, $2, f.h
+  FROM bulk_new t JOIN bulk_frames f ON f.i = t.i`;

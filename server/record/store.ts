@@ -61,14 +61,12 @@ import {
   type SilverTrade,
 } from "@krakked/core/record/silver";
 import {
-  BULK_BATCH_DUPLICATES,
-  BULK_FALLBACK,
   BULK_INSERT_BRONZE,
   BULK_INSERT_FRAMES,
   BULK_INSERT_SILVER,
   BULK_NEW,
-  BULK_ROWS,
   bulkDedupSql,
+  bulkRowsSql,
   goldTable,
   INSERT_BOOK,
   INSERT_BOOK_SNAPSHOTS,
@@ -83,6 +81,7 @@ import {
   STAGE_COLUMNS,
   type StageTable,
 } from "./schema.ts";
+import { scanTradeFrame } from "./bulk_scan.ts";
 import {
   finishGoldSql,
   GOLD_GUARD,
@@ -182,6 +181,7 @@ export class RecordStore implements AsyncDisposable {
    * even when a write rolls back.
    */
   #watermark = new Map<string, number>();
+  #canonicalOf = new Map<string, string | null>();
   #closed = false;
   /**
    * Gold builds of one timeframe so far: all in SQL, or (a bucket whose
@@ -396,21 +396,70 @@ export class RecordStore implements AsyncDisposable {
     } = {},
   ): Promise<BulkWriteResult> {
     const fallback: number[] = [];
-    const lines: string[] = [];
+    const frameLines: string[] = [];
+    const map = new Map<string, string>();
+    // Per canonical symbol: the highest id read so far (an id at or below
+    // it may repeat one in the batch) and the stored watermark.
+    const batchMax = new Map<string, number>();
+    let repeats = false;
+    let checks = 0;
+    let checkMinUs = Infinity;
+    let checkMaxUs = -Infinity;
+    let trades = 0;
+    const rowCanon: string[] = [];
+    const rowTs: number[] = [];
     for (let i = 0; i < frames.length; i++) {
       const text = frames[i]!.text;
-      if (
-        text.length > 8_000_000 || NOT_BULK_TEXT.test(text) ||
-        !text.isWellFormed()
-      ) {
+      const rows = text.length > 8_000_000 || NOT_BULK_TEXT.test(text) ||
+          !text.isWellFormed()
+        ? undefined
+        : scanTradeFrame(text);
+      // A row silver would reject (unknown symbol, impossible date, zero
+      // price or quantity) sends its whole frame to core.
+      let ok = rows !== undefined;
+      for (let r = 0; ok && r < rows!.length; r++) {
+        const t = rows![r]!;
+        const canon = this.#canonical(t.symbol);
+        const tsUs = tradeTimeUs(t.timestamp);
+        // SQL splits trades on `},{`, which a string may not hold.
+        if (
+          canon === undefined || tsUs === undefined || !t.positive ||
+          t.symbol.includes("},{") || t.ordType.includes("},{")
+        ) {
+          ok = false;
+        } else {
+          rowCanon[r] = canon;
+          rowTs[r] = tsUs;
+        }
+      }
+      if (!ok) {
         fallback.push(i);
         continue;
       }
-      lines.push(i + "\t" + frames[i]!.receivedUs + "\t" + text);
+      const receivedUs = frames[i]!.receivedUs;
+      frameLines.push(i + "\t" + receivedUs + "\t" + text);
+      for (let r = 0; r < rows!.length; r++) {
+        const t = rows![r]!;
+        const canon = rowCanon[r]!;
+        const tsUs = rowTs[r]!;
+        map.set(t.symbol, canon);
+        const max = batchMax.get(canon);
+        if (max === undefined || t.tradeId > max) {
+          batchMax.set(canon, t.tradeId);
+        } else repeats = true;
+        // At or below the stored watermark: compared with silver.
+        const check = t.tradeId <= (this.#watermark.get(canon) ?? -1);
+        if (check) {
+          checks++;
+          if (tsUs < checkMinUs) checkMinUs = tsUs;
+          if (tsUs > checkMaxUs) checkMaxUs = tsUs;
+        }
+      }
+      trades += rows!.length;
     }
     const empty = { bronzeInserted: 0, silverInserted: 0, goldBuilt: 0 };
-    if (lines.length === 0) return { ...empty, fallback, trades: 0 };
-    await Deno.writeTextFile(this.#stageFile, lines.join("\n") + "\n");
+    if (frameLines.length === 0) return { ...empty, fallback, trades: 0 };
+    await Deno.writeTextFile(this.#stageFile, frameLines.join("\n") + "\n");
     const file = this.#stageFile.replaceAll("'", "''");
     await this.#db.run(
       `CREATE OR REPLACE TEMP TABLE bulk_frames AS
@@ -419,55 +468,32 @@ export class RecordStore implements AsyncDisposable {
          max_line_size = 16777216,
          columns = {i: 'BIGINT', received_us: 'BIGINT', raw: 'VARCHAR'})`,
     );
-    await this.#db.run(BULK_ROWS);
-    // Symbols through core's mapping, once per distinct exchange symbol.
-    const map: (string | number)[][] = [];
-    for (
-      const row of await this.query(`SELECT DISTINCT symbol FROM bulk_rows`)
-    ) {
-      try {
-        map.push([str(row.symbol), canonicalSymbol(str(row.symbol))]);
-      } catch {
-        // Not a symbol silver reads: its frames go to core, which keeps
-        // them in bronze and counts them rejected.
-      }
-    }
     await this.#stageAs(
       "bulk_map",
       { symbol: "VARCHAR", canonical: "VARCHAR" },
-      map,
+      [...map],
     );
     await this.#stageAs(
       "bulk_watermark",
       { symbol: "VARCHAR", max_id: "BIGINT" },
       [...this.#watermark].map(([symbol, id]) => [symbol, id]),
     );
-    await this.#db.run(BULK_FALLBACK);
-    for (
-      const row of await this.query(`SELECT i FROM bulk_fallback ORDER BY i`)
-    ) {
-      fallback.push(num(row.i));
-    }
-    fallback.sort((a, b) => a - b);
-    const [dups] = await this.query(BULK_BATCH_DUPLICATES);
-    await this.#db.run(bulkDedupSql(num(dups?.dups) === 0));
-    const [stats] = await this.query(
-      `SELECT (SELECT count(*) FROM bulk_rows WHERE i NOT IN (SELECT i FROM bulk_fallback)) AS trades,
-         min(epoch_us(ts)) AS min_us, max(epoch_us(ts)) AS max_us
-       FROM bulk_dedup WHERE trade_id <= max_id`,
-    );
+    // A batch that repeats no id and reaches no stored one (a replay
+    // continuing the store) is its own new-trade set: no window, no
+    // anti-join, no copy.
+    const direct = !repeats && checks === 0;
+    await this.#db.run(bulkRowsSql(direct ? "bulk_new" : "bulk_rows"));
     const source = options.source ?? "ws";
     const connectionId = options.connectionId ?? "";
-    for (
-      const row of await this.query(
-        `SELECT s_symbol, max(trade_id) AS max_id FROM bulk_dedup GROUP BY ALL`,
-      )
-    ) this.#raiseWatermark(str(row.s_symbol), num(row.max_id));
+    for (const [symbol, id] of batchMax) this.#raiseWatermark(symbol, id);
+    if (!direct) await this.#db.run(bulkDedupSql(!repeats));
     await this.#db.run("BEGIN TRANSACTION");
     try {
-      const minUs = stats?.min_us === null ? 0 : num(stats?.min_us);
-      const maxUs = stats?.max_us === null ? 0 : num(stats?.max_us);
-      await this.#db.run(BULK_NEW, [minUs - 1_000_000, maxUs + 1_000_000]);
+      const minUs = checks === 0 ? 0 : checkMinUs;
+      const maxUs = checks === 0 ? 0 : checkMaxUs;
+      if (!direct) {
+        await this.#db.run(BULK_NEW, [minUs - 1_000_000, maxUs + 1_000_000]);
+      }
       const silver = await this.#db.run(BULK_INSERT_SILVER, [
         options.silverUs ?? nowUs,
         source,
@@ -502,7 +528,7 @@ export class RecordStore implements AsyncDisposable {
         silverInserted: silver.rowsChanged,
         goldBuilt,
         fallback,
-        trades: num(stats?.trades),
+        trades,
       };
     } catch (error) {
       await this.#db.run("ROLLBACK").catch(() => {});
@@ -743,6 +769,20 @@ export class RecordStore implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
+  }
+
+  /** Core's canonical symbol of a Kraken symbol, cached; `undefined` when silver cannot read it. */
+  #canonical(symbol: string): string | undefined {
+    let canon = this.#canonicalOf.get(symbol);
+    if (canon === undefined) {
+      try {
+        canon = canonicalSymbol(symbol);
+      } catch {
+        canon = null;
+      }
+      this.#canonicalOf.set(symbol, canon);
+    }
+    return canon ?? undefined;
   }
 
   #raiseWatermark(symbol: string, id: number): void {
@@ -1146,6 +1186,39 @@ export class RecordStore implements AsyncDisposable {
       c,
     );
   }
+}
+
+/** µs at the start of each `YYYY-MM-DDTHH:MM` seen, `null` when no such minute exists. */
+const minuteStarts = new Map<string, number | null>();
+
+/**
+ * The trade time of grammar-checked `YYYY-MM-DDTHH:MM:SS.ffffffZ` text, as
+ * core's `parseTimestampUs` reads it, or `undefined` for a date that does
+ * not exist (30 February: DuckDB's cast refuses it, core's parser would
+ * roll it over; such a frame goes to core, as before). One `Date.UTC` per
+ * minute.
+ */
+function tradeTimeUs(text: string): number | undefined {
+  const key = text.slice(0, 16);
+  let start = minuteStarts.get(key);
+  if (start === undefined) {
+    const y = Number(text.slice(0, 4));
+    const mo = Number(text.slice(5, 7));
+    const d = Number(text.slice(8, 10));
+    const ms = Date.UTC(
+      y,
+      mo - 1,
+      d,
+      Number(text.slice(11, 13)),
+      Number(text.slice(14, 16)),
+    );
+    start = new Date(ms).getUTCDate() === d ? ms * 1000 : null;
+    if (minuteStarts.size > 100_000) minuteStarts.clear();
+    minuteStarts.set(key, start);
+  }
+  if (start === null) return undefined;
+  return start + Number(text.slice(17, 19)) * 1_000_000 +
+    Number(text.slice(20, 26));
 }
 
 /** The `columns = {…}` of a staging table for DuckDB's readers. */
