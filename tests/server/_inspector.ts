@@ -288,3 +288,56 @@ export async function serveTaskV8Flags(root: string): Promise<string[]> {
   const match = /--v8-flags=(\S+)/.exec(command);
   return match ? match[1]!.split(",") : [];
 }
+
+/**
+ * The runtime flags of the `serve` task other than permissions and
+ * `--v8-flags` (e.g. `--no-code-cache`), so the benches start the server
+ * as the task does.
+ *
+ * @param root The repository root.
+ * @returns The flags, e.g. `["--no-code-cache"]`.
+ */
+export async function serveTaskDenoFlags(root: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)) as {
+    tasks?: Record<string, string | { command?: string }>;
+  };
+  const task = config.tasks?.serve;
+  const command = typeof task === "string" ? task : task?.command ?? "";
+  const words = command.split(/\s+/);
+  const end = words.findIndex((w) => w.endsWith(".ts") || w.endsWith(".js"));
+  return words.slice(0, end === -1 ? words.length : end).filter((w) =>
+    w.startsWith("--") && !w.startsWith("--allow-") &&
+    !w.startsWith("--v8-flags=")
+  );
+}
+
+/**
+ * What the `serve` task runs: its entry script (`server/main.ts`, or the
+ * bundle `dist/serve/main.js`), the tasks it depends on, and the
+ * `--external=` flags of the `deno bundle` those tasks run.
+ *
+ * @param root The repository root.
+ * @returns The entry, relative to the root, the dependencies, the externals.
+ */
+export async function serveTaskEntry(
+  root: string,
+): Promise<{ entry: string; dependencies: string[]; externals: string[] }> {
+  const config = JSON.parse(await Deno.readTextFile(`${root}/deno.json`)) as {
+    tasks?: Record<
+      string,
+      string | { command?: string; dependencies?: string[] }
+    >;
+  };
+  const task = config.tasks?.serve;
+  const command = typeof task === "string" ? task : task?.command ?? "";
+  const entry =
+    command.split(/\s+/).find((w) => w.endsWith(".ts") || w.endsWith(".js")) ??
+      "server/main.ts";
+  const dependencies = typeof task === "string" ? [] : task?.dependencies ?? [];
+  const externals = dependencies.flatMap((name) => {
+    const dep = config.tasks?.[name];
+    const text = typeof dep === "string" ? dep : dep?.command ?? "";
+    return text.split(/\s+/).filter((w) => w.startsWith("--external="));
+  });
+  return { entry, dependencies, externals };
+}

@@ -13,10 +13,20 @@
  * deno run -A tests/server/serve_rss.ts --pairs 30,300 --book --seconds 20
  * deno run -A tests/server/serve_rss.ts --heap --snapshot  # JS heap by area and by kind
  * deno run -A tests/server/serve_rss.ts --root DIR     # another checkout (git archive)
+ * deno run -A tests/server/serve_rss.ts --before DIR   # also DIR, row by row (before/after)
  * deno run -A tests/server/serve_rss.ts --sim-alone   # also the simulator in a process of its own
  * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # a V8 flag (repeatable)
  *   (default: those of the `serve` task in deno.json; `--v8 none` for none)
+ * deno run -A tests/server/serve_rss.ts --deno --no-code-cache   # a runtime flag (repeatable)
+ *   (default: the `serve` task's other flags, e.g. --no-code-cache; `--deno none`)
  * ```
+ *
+ * The server is started as the `serve` task starts it (deno.json): its
+ * entry (the bundle `dist/serve/main.js`, built first by the task's
+ * `build:serve`), its runtime and V8 flags. The simulator alone is loaded
+ * the same way (bundled with the same externals when serve is), from a
+ * fixed path under `dist/serve_rss/`, so Deno's first-load cost of a new
+ * file is not in the figure.
  *
  * RSS figures come from runs without the inspector (it costs memory of its
  * own); `--heap` (a sampling heap profile from the start, grouped by source
@@ -28,12 +38,16 @@
 import {
   heapSnapshotSummary,
   Inspector,
+  serveTaskDenoFlags,
+  serveTaskEntry,
   serveTaskV8Flags,
 } from "./_inspector.ts";
 
 const HERE = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Krakked's checkout (`--root DIR`; default: this one). */
 let ROOT = HERE;
+/** Another checkout measured beside it (`--before DIR`). */
+let BEFORE: string | undefined;
 const encoder = new TextEncoder();
 
 function say(line: string): void {
@@ -45,6 +59,8 @@ interface Args {
   seconds: number;
   book: boolean;
   v8: string[] | undefined;
+  /** Runtime flags besides permissions (`--no-code-cache`); `undefined`: the task's. */
+  deno: string[] | undefined;
   profile: boolean;
   snapshot: boolean;
   inspect: boolean;
@@ -58,6 +74,7 @@ function parseArgs(argv: readonly string[]): Args {
     seconds: 15,
     book: false,
     v8: undefined,
+    deno: undefined,
     profile: false,
     snapshot: false,
     inspect: false,
@@ -75,11 +92,15 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--book") args.book = true;
     else if (a === "--sim-alone") args.simAlone = true;
     else if (a === "--root") ROOT = value().replace(/\/$/, "");
+    else if (a === "--before") BEFORE = value().replace(/\/$/, "");
     else if (a === "--heap") args.inspect = args.profile = true;
     else if (a === "--snapshot") args.inspect = args.snapshot = true;
     else if (a === "--v8") {
       const flag = value();
       args.v8 = [...(args.v8 ?? []), ...(flag === "none" ? [] : [flag])];
+    } else if (a === "--deno") {
+      const flag = value();
+      args.deno = [...(args.deno ?? []), ...(flag === "none" ? [] : [flag])];
     } else throw new Error(`unknown flag ${a}`);
   }
   return args;
@@ -161,6 +182,7 @@ interface SamplingNode {
 
 /** Area of a source URL, for grouping live allocations. */
 function area(url: string): string {
+  if (url.includes("/dist/serve")) return "Krakked bundle (server, sim, core)";
   if (url.includes("/server/sim/")) return "simulator (server/sim)";
   if (url.includes("/server/")) return "server (http, trading, cli)";
   if (url.includes("/core/")) return "core";
@@ -183,26 +205,46 @@ function groupHeap(root: SamplingNode): Map<string, number> {
   return out;
 }
 
-async function startServe(pairs: number, v8: string[], inspect: boolean) {
+/** How a measured process is started: its checkout, V8 and runtime flags. */
+interface Flags {
+  root: string;
+  /** Row suffix naming the checkout ("" for this one). */
+  label: string;
+  v8: string[];
+  deno: string[];
+  /** The script the `serve` task runs, relative to the root. */
+  entry: string;
+  /** When that is a bundle: the `--external=` flags it was built with. */
+  bundle: string[] | undefined;
+}
+
+function runtimeFlags(flags: Flags): string[] {
+  return [
+    ...flags.deno,
+    ...(flags.v8.length > 0 ? [`--v8-flags=${flags.v8.join(",")}`] : []),
+  ];
+}
+
+async function startServe(pairs: number, flags: Flags, inspect: boolean) {
   const config = await Deno.makeTempDir({ prefix: "krakked_rss_" });
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...(inspect ? ["--inspect-wait=127.0.0.1:0"] : []),
-      ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
+      ...runtimeFlags(flags),
       "--allow-net",
       "--allow-read",
       "--allow-write",
       "--allow-env",
       "--allow-sys=osRelease,homedir",
-      `${ROOT}/server/main.ts`,
+      `${flags.root}/${flags.entry}`,
       "serve",
       "--sim",
       "--port",
       "0",
       ...(pairs > 0 ? ["--sim-pairs", String(pairs)] : []),
     ],
-    cwd: ROOT,
+    cwd: flags.root,
     env: { KRAKKED_CONFIG_DIR: config },
     stdin: "null",
     stdout: "null",
@@ -245,22 +287,53 @@ async function startServe(pairs: number, v8: string[], inspect: boolean) {
  * The simulator as `serve --sim` starts it (same options, WebSocket plugin),
  * but alone in its process: what `serve --sim` would weigh without Krakked.
  */
-async function startSimAlone(pairs: number, v8: string[]) {
-  const script = `
-    import { startSimulator, webSocketPlugin } from "${ROOT}/server/sim/server.ts";
+async function startSimAlone(pairs: number, flags: Flags) {
+  // A file at a fixed path, not `deno eval` (eval takes no --no-code-cache;
+  // a new path each run would pay Deno's first-load cost every time).
+  const dir = `${flags.root}/dist/serve_rss`;
+  await Deno.mkdir(dir, { recursive: true });
+  const name = `sim_alone_${pairs}`;
+  await Deno.writeTextFile(
+    `${dir}/${name}.ts`,
+    `
+    import { startSimulator, webSocketPlugin } from "../../server/sim/server.ts";
     const sim = await startSimulator({
       port: 0, seed: 1, tier: "starter", websocket: webSocketPlugin(),
       ${pairs > 0 ? `syntheticPairs: ${pairs},` : ""}
     });
     Deno.stderr.writeSync(new TextEncoder().encode("sim at " + sim.url + "\\n"));
-  `;
+  `,
+  );
+  let file = `${dir}/${name}.ts`;
+  if (flags.bundle !== undefined) {
+    // Loaded the way serve's own code is: bundled, npm packages external.
+    const built = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "bundle",
+        "--quiet",
+        "--platform",
+        "deno",
+        ...flags.bundle,
+        "--outdir",
+        `${dir}/bundle_${pairs}`,
+        file,
+      ],
+      cwd: flags.root,
+      stdout: "null",
+    }).output();
+    if (!built.success) throw new Error("cannot bundle the simulator alone");
+    file = `${dir}/bundle_${pairs}/${name}.js`;
+  }
   const process = new Deno.Command(Deno.execPath(), {
     args: [
-      "eval",
-      ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
-      script,
+      "run",
+      "--allow-net",
+      ...runtimeFlags(flags),
+      "--config",
+      `${flags.root}/deno.json`,
+      file,
     ],
-    cwd: ROOT,
+    cwd: flags.root,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -351,21 +424,60 @@ const f1 = (n: number) => n.toFixed(1).padStart(6);
 
 async function main(): Promise<void> {
   const args = parseArgs(Deno.args);
-  const v8 = args.v8 ?? await serveTaskV8Flags(ROOT);
+  const setups: Flags[] = [];
+  for (const [root, label] of [[BEFORE, " before"], [ROOT, ""]] as const) {
+    if (root === undefined) continue;
+    const { entry, dependencies, externals } = await serveTaskEntry(root);
+    // The task's own build steps (the server bundle), not the page's.
+    for (const task of dependencies.filter((d) => d !== "build")) {
+      const built = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "-q", task],
+        cwd: root,
+        stdout: "null",
+      }).output();
+      if (!built.success) {
+        throw new Error(`deno task ${task} failed in ${root}`);
+      }
+    }
+    setups.push({
+      root,
+      label,
+      v8: args.v8 ?? await serveTaskV8Flags(root),
+      deno: args.deno ?? await serveTaskDenoFlags(root),
+      entry,
+      bundle: entry.endsWith(".js") ? externals : undefined,
+    });
+  }
   say(
     `serve --sim memory, Deno ${Deno.version.deno}, ${args.seconds} s streaming, ` +
-      `channels: ticker${args.book ? " + book(10)" : ""}${
-        v8.length ? `, V8 ${v8.join(" ")}` : ""
-      }`,
+      `channels: ticker${args.book ? " + book(10)" : ""}`,
   );
+  for (const flags of setups) {
+    say(
+      `${flags.label ? `${flags.label.trim()} (${flags.root})` : flags.root}: ${
+        [
+          flags.entry,
+          ...flags.deno,
+          ...(flags.v8.length ? ["V8", ...flags.v8] : []),
+        ].join(" ")
+      }`,
+    );
+  }
   say(`floor: bare Deno.serve RSS ${f1(await floorRss())} MiB`);
   say(
     "pairs  frames/s   RSS idle  RSS streaming (max)   heap used  heap total  external   MiB",
   );
   for (const n of args.pairs) {
-    await row("", await startServe(n, v8, args.inspect), n, args);
-    if (args.simAlone) {
-      await row(" sim alone", await startSimAlone(n, v8), n, args);
+    for (const flags of setups) {
+      await row(flags.label, await startServe(n, flags, args.inspect), n, args);
+      if (args.simAlone) {
+        await row(
+          ` sim alone${flags.label}`,
+          await startSimAlone(n, flags),
+          n,
+          args,
+        );
+      }
     }
   }
 }
