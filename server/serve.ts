@@ -671,6 +671,17 @@ interface BuiltApp {
   setAllowedHosts(hosts: string[]): void;
 }
 
+/**
+ * The built page: `web/dist` in the checkout. From the sources this file is
+ * `server/serve.ts`; from the bundle `deno task serve` runs (`dist/serve/`,
+ * task `build:serve`) it is a chunk one folder deeper.
+ */
+function defaultStaticDir(): string {
+  const bundled = /\/dist\/serve\/[^/]+\.js$/.test(import.meta.url);
+  return new URL(bundled ? "../../web/dist" : "../web/dist", import.meta.url)
+    .pathname;
+}
+
 /** Step 6: the built page and the app. Starts nothing. */
 async function buildApp(
   context: ServeContext,
@@ -681,8 +692,7 @@ async function buildApp(
   account: AccountService | undefined,
 ): Promise<BuiltApp> {
   const { settings, say } = context;
-  const staticDir = context.options.staticDir ??
-    new URL("../web/dist", import.meta.url).pathname;
+  const staticDir = context.options.staticDir ?? defaultStaticDir();
   const staticFiles = await loadStaticFiles(staticDir);
   if (staticFiles.size === 0) {
     say(`warning: no page in ${staticDir}: run 'deno task build'`);
