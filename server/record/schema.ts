@@ -390,27 +390,31 @@ function decimalOfText(column: string): string {
  * `"`, each field sits at a fixed offset.
  */
 export function bulkRowsSql(table: string): string {
-  const frac = (c: string) =>
-    `CAST(rpad(split_part(${c}, '.', 2), 18, '0') AS BIGINT)`;
   return `CREATE OR REPLACE TEMP TABLE ${table} AS
   WITH t AS (
-    SELECT i, received_us,
+    SELECT i, received_us, h,
       string_split(unnest(string_split(raw[strpos(raw, '[') + 2 : -4], '},{')), '"') AS p
     FROM bulk_frames),
   r AS (
-    SELECT i, received_us, p[4] AS symbol, p[8] AS side, p[11][2:-2] AS price,
+    SELECT i, received_us, h, p[4] AS symbol, p[8] AS side, p[11][2:-2] AS price,
       p[13][2:-2] AS qty, p[16] AS ord_type, CAST(p[19][2:-2] AS BIGINT) AS trade_id,
       p[22] AS timestamp
-    FROM t)
-  SELECT r.*, CAST(r.timestamp AS TIMESTAMP) AS ts, m.canonical AS s_symbol,
-    'kraken:' || m.canonical || ':' || r.trade_id AS s_trade_id,
-    ${decimalOfText("r.price")} AS price_d, ${decimalOfText("r.qty")} AS qty_d,
-    CAST(split_part(r.price, '.', 1) AS BIGINT) AS pw, ${
-    frac("r.price")
-  } AS pfi,
-    CAST(split_part(r.qty, '.', 1) AS BIGINT) AS qw, ${frac("r.qty")} AS qfi,
-    r.trade_id <= coalesce(w.max_id, -1) AS chk
-  FROM r JOIN bulk_map m ON m.symbol = r.symbol
+    FROM t),
+  d AS (
+    SELECT *, CAST(split_part(price, '.', 1) AS BIGINT) AS pw,
+      split_part(price, '.', 2) AS pf, CAST(split_part(qty, '.', 1) AS BIGINT) AS qw,
+      split_part(qty, '.', 2) AS qf
+    FROM r)
+  SELECT d.i, d.received_us, d.h, d.symbol, d.side, d.price, d.qty, d.ord_type,
+    d.trade_id, d.timestamp, CAST(d.timestamp AS TIMESTAMP) AS ts,
+    m.canonical AS s_symbol,
+    'kraken:' || m.canonical || ':' || d.trade_id AS s_trade_id,
+    CAST(d.pw AS DECIMAL(38,18)) + CAST('0.' || d.pf AS DECIMAL(18,18)) AS price_d,
+    CAST(d.qw AS DECIMAL(38,18)) + CAST('0.' || d.qf AS DECIMAL(18,18)) AS qty_d,
+    d.pw, CAST(rpad(d.pf, 18, '0') AS BIGINT) AS pfi,
+    d.qw, CAST(rpad(d.qf, 18, '0') AS BIGINT) AS qfi,
+    d.trade_id <= coalesce(w.max_id, -1) AS chk
+  FROM d JOIN bulk_map m ON m.symbol = d.symbol
   LEFT JOIN bulk_watermark w ON w.symbol = m.canonical`;
 }
 
@@ -458,6 +462,16 @@ export const BULK_INSERT_FRAMES = `INSERT OR IGNORE INTO bronze_frames_kraken
 
 /** The new bulk trades into bronze, as received (`$1` connection id, `$2` source). */
 export const BULK_INSERT_BRONZE = `INSERT INTO bronze_trades_kraken
-  SELECT t.symbol, t.side, t.price, t.qty, t.ord_type, t.trade_id, t.timestamp,
-    make_timestamp(t.received_us), $1, $2, f.h
-  FROM bulk_new t JOIN bulk_frames f ON f.i = t.i`;
+  SELECT symbol, side, price, qty, ord_type, trade_id, timestamp,
+    make_timestamp(received_us), $1, $2, h
+  FROM bulk_new`;
+
+/**
+ * Every staged frame, when each holds a new trade and none repeats (the
+ * direct path: the batch repeats no trade id, so no frame twice, and a
+ * stored frame's trades are all in silver already). The key still ignores
+ * a stored one.
+ */
+export const BULK_INSERT_ALL_FRAMES =
+  `INSERT OR IGNORE INTO bronze_frames_kraken
+  SELECT h, make_timestamp(received_us), $1, $2, raw FROM bulk_frames`;

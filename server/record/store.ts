@@ -61,6 +61,7 @@ import {
   type SilverTrade,
 } from "@krakked/core/record/silver";
 import {
+  BULK_INSERT_ALL_FRAMES,
   BULK_INSERT_BRONZE,
   BULK_INSERT_FRAMES,
   BULK_INSERT_SILVER,
@@ -500,7 +501,10 @@ export class RecordStore implements AsyncDisposable {
       ]);
       // Σ price × qty of these trades per minute, for gold (gold_sql.ts).
       if (silver.rowsChanged > 0) await this.#db.run(INSERT_NOTIONAL_PARTS);
-      await this.#db.run(BULK_INSERT_FRAMES, [connectionId, source]);
+      await this.#db.run(
+        direct ? BULK_INSERT_ALL_FRAMES : BULK_INSERT_FRAMES,
+        [connectionId, source],
+      );
       const bronze = await this.#db.run(BULK_INSERT_BRONZE, [
         connectionId,
         source,
