@@ -15,6 +15,7 @@
  * deno run -A tests/server/serve_rss.ts --root DIR     # another checkout (git archive)
  * deno run -A tests/server/serve_rss.ts --before DIR   # also DIR, row by row (before/after)
  * deno run -A tests/server/serve_rss.ts --sim-alone   # also the simulator in a process of its own
+ * deno run -A tests/server/serve_rss.ts --features    # also a floor of the Deno features serve uses
  * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # a V8 flag (repeatable)
  *   (default: those of the `serve` task in deno.json; `--v8 none` for none)
  * deno run -A tests/server/serve_rss.ts --deno --no-code-cache   # a runtime flag (repeatable)
@@ -66,6 +67,8 @@ interface Args {
   inspect: boolean;
   /** Also measure the simulator alone (how much of serve --sim it is). */
   simAlone: boolean;
+  /** Also the platform floor of what serve uses (see `featureFloorRss`). */
+  features: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -79,6 +82,7 @@ function parseArgs(argv: readonly string[]): Args {
     snapshot: false,
     inspect: false,
     simAlone: false,
+    features: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -91,6 +95,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--seconds") args.seconds = Number(value());
     else if (a === "--book") args.book = true;
     else if (a === "--sim-alone") args.simAlone = true;
+    else if (a === "--features") args.features = true;
     else if (a === "--root") ROOT = value().replace(/\/$/, "");
     else if (a === "--before") BEFORE = value().replace(/\/$/, "");
     else if (a === "--heap") args.inspect = args.profile = true;
@@ -420,6 +425,73 @@ async function floorRss(): Promise<number> {
   return rss;
 }
 
+/**
+ * The Deno features `serve --sim` exercises, without Krakked: an HTTP
+ * server and client, a WebSocket server and client exchanging JSON, HMAC
+ * in WebCrypto, `node:async_hooks` and `node:path`, the npm packages serve
+ * loads (hono, yaml, @noble/hashes), and hot code the JIT compiles. What
+ * it weighs is RSS no change inside Krakked can remove on this runtime.
+ */
+const FEATURES_SCRIPT = `
+import { AsyncLocalStorage } from "node:async_hooks";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { parseDocument } from "yaml";
+import { sha512 } from "@noble/hashes/sha2.js";
+new AsyncLocalStorage().run(1, () => join("a", "b"));
+parseDocument("a: 1");
+sha512(new Uint8Array(1));
+const key = await crypto.subtle.importKey("raw", new Uint8Array(64),
+  { name: "HMAC", hash: "SHA-512" }, false, ["sign"]);
+await crypto.subtle.sign("HMAC", key, new Uint8Array(100));
+const app = new Hono();
+app.get("/x", (c) => c.json({ ok: [1, 2, 3] }));
+app.get("/ws", (c) => {
+  const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+  socket.onmessage = (e) =>
+    socket.send(JSON.stringify({ echo: String(e.data), t: Date.now() }));
+  return response;
+});
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+const base = "127.0.0.1:" + server.addr.port;
+const ws = new WebSocket("ws://" + base + "/ws");
+let n = 0;
+ws.onopen = () => ws.send("x");
+ws.onmessage = (e) => { JSON.parse(e.data); if (n++ < 20000) ws.send("x" + n); };
+for (let i = 0; i < 2000; i++) await (await fetch("http://" + base + "/x")).json();
+Deno.stderr.writeSync(new TextEncoder().encode("features done\\n"));
+`;
+
+/** RSS of {@linkcode FEATURES_SCRIPT} with serve's flags, after its work. */
+async function featureFloorRss(flags: Flags): Promise<number> {
+  const dir = `${flags.root}/dist/serve_rss`;
+  await Deno.mkdir(dir, { recursive: true });
+  const file = `${dir}/features.ts`;
+  await Deno.writeTextFile(file, FEATURES_SCRIPT);
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      ...runtimeFlags(flags),
+      file,
+    ],
+    cwd: flags.root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    await waitFor(watchText(process.stderr), /features done/, "features");
+    await sleep(3_000);
+    return await rssMiB(process.pid);
+  } finally {
+    process.kill("SIGTERM");
+    await process.status;
+  }
+}
+
 const f1 = (n: number) => n.toFixed(1).padStart(6);
 
 async function main(): Promise<void> {
@@ -464,6 +536,15 @@ async function main(): Promise<void> {
     );
   }
   say(`floor: bare Deno.serve RSS ${f1(await floorRss())} MiB`);
+  if (args.features) {
+    for (const flags of setups) {
+      say(
+        `features floor${flags.label}: ${
+          f1(await featureFloorRss(flags))
+        } MiB (HTTP server+client, WS server+client, HMAC, node:*, hono+yaml+noble, JIT; no Krakked)`,
+      );
+    }
+  }
   say(
     "pairs  frames/s   RSS idle  RSS streaming (max)   heap used  heap total  external   MiB",
   );
