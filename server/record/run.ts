@@ -86,6 +86,14 @@ export interface RecorderOptions {
    * figure is a query, run between two commits.
    */
   memorySampleMs?: number;
+  /**
+   * CHECKPOINT once the write-ahead log holds this many bytes, between two
+   * commits and while no gold build runs (default 2 MB; 0 leaves it to
+   * DuckDB's own 16 MB). Rows committed but not checkpointed live in
+   * memory uncompressed (≈ 18× their WAL size here), and a restart replays
+   * the WAL.
+   */
+  checkpointWalBytes?: number;
 }
 
 /**
@@ -248,6 +256,10 @@ export interface RecorderStatus {
   commitLatency: CommitLatency | undefined;
   /** The latest memory sample (undefined before the first). */
   memory: RecorderMemory | undefined;
+  /** CHECKPOINTs the recorder ran (see `checkpointWalBytes`). */
+  checkpoints: number;
+  /** How long the last one took, ms. */
+  lastCheckpointMs: number | undefined;
 }
 
 /**
@@ -295,11 +307,42 @@ export async function runRecorder(
     bookMismatches: 0,
     commitLatency: undefined,
     memory: undefined,
+    checkpoints: 0,
+    lastCheckpointMs: undefined,
   };
   const latencies = new LatencyWindow();
   let latencySummarizedAt = -Infinity;
   const memorySampleMs = options.memorySampleMs ?? 10_000;
   let memorySampledAt = -Infinity;
+  const checkpointWalBytes = options.checkpointWalBytes ?? 2_000_000;
+  const walPath = `${store.path}.wal`;
+  let checkpointing = false;
+  // Runs between two commits (the writer's chain) while no gold build
+  // runs (a CHECKPOINT refuses to run beside another write transaction):
+  // committed rows then leave memory for compressed blocks of the file,
+  // which the buffer manager may evict under memory_limit.
+  const checkpointIfDue = async () => {
+    if (checkpointWalBytes <= 0 || gold !== undefined) return;
+    let size: number;
+    try {
+      size = (await Deno.stat(walPath)).size;
+    } catch {
+      return; // no WAL (an in-memory store, or just checkpointed)
+    }
+    if (size < checkpointWalBytes) return;
+    checkpointing = true;
+    const t0 = performance.now();
+    try {
+      await store.checkpoint();
+      status.checkpoints++;
+      status.lastCheckpointMs = Math.round(performance.now() - t0);
+    } catch (error) {
+      // Not fatal: DuckDB checkpoints by itself at 16 MB of WAL.
+      log(`checkpoint skipped: ${String(error)}`);
+    } finally {
+      checkpointing = false;
+    }
+  };
   // Runs between two commits (the writer's chain): the DuckDB figure is a
   // query on the writer's connection.
   const sampleMemory = async () => {
@@ -506,6 +549,7 @@ export async function runRecorder(
         status.commitLatency = latencies.summary();
       }
       await sampleMemory();
+      await checkpointIfDue();
       status.bronzeRows += result.bronzeInserted;
       status.silverRows += result.silverInserted;
       status.goldRows += result.goldBuilt;
@@ -527,7 +571,7 @@ export async function runRecorder(
   // after each trade commit, so a build that missed a trade redoes it.
   let gold: Promise<void> | undefined;
   const buildGold = () => {
-    if (gold !== undefined || failure !== undefined) return;
+    if (gold !== undefined || failure !== undefined || checkpointing) return;
     gold = store.flushGold(options.now() * 1000).then((built) => {
       status.goldRows += built;
     }).catch((error) => {

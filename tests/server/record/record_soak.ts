@@ -111,6 +111,8 @@ interface RecorderFile {
   gapsFound?: number;
   gapsFilled?: number;
   reconnects?: number;
+  checkpoints?: number;
+  lastCheckpointMs?: number;
   commitLatency?: {
     trades: number;
     window: number;
@@ -252,7 +254,13 @@ if (final?.commitLatency !== undefined) {
   );
 }
 if (final?.memory !== undefined) {
-  say(`DuckDB memory_limit: ${final.memory.duckdbLimit ?? "-"}`);
+  say(
+    `DuckDB memory_limit: ${final.memory.duckdbLimit ?? "-"}; ${
+      final.checkpoints ?? 0
+    } checkpoints by the recorder (last ${final.lastCheckpointMs ?? "-"} ms); ${
+      final.commits ?? "-"
+    } commits`,
+  );
 }
 
 const validate = await new Deno.Command(Deno.execPath(), {
