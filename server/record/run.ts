@@ -141,6 +141,9 @@ export interface RecorderMemory {
   duckdbLimit: string | null;
 }
 
+/** How many unfilled gaps the status lists (the latest). */
+export const UNFILLED_GAPS_KEPT = 50;
+
 /** How many of the latest WS trades the latency percentiles cover. */
 export const LATENCY_WINDOW = 8192;
 
@@ -233,8 +236,14 @@ export interface RecorderStatus {
   gapsFound: number;
   /** Gaps filled completely. */
   gapsFilled: number;
-  /** Gaps REST could not fill (yet). */
+  /**
+   * The latest gaps REST could not fill (yet), at most
+   * {@linkcode UNFILLED_GAPS_KEPT}: the status file stays small (the ops
+   * view reads at most 64 KB of it) however many there are.
+   */
   gapsUnfilled: TradeGap[];
+  /** Gaps REST could not fill, all of them. */
+  gapsUnfilledTotal: number;
   /** Trades fetched by backfills. */
   backfilledTrades: number;
   /** The gap being filled and how far, if any. */
@@ -298,6 +307,7 @@ export async function runRecorder(
     gapsFound: 0,
     gapsFilled: 0,
     gapsUnfilled: [],
+    gapsUnfilledTotal: 0,
     backfilledTrades: 0,
     backfill: undefined,
     rejectedRows: 0,
@@ -630,7 +640,13 @@ export async function runRecorder(
         log(
           `backfilled ${gap.symbol} ${gap.fromId}..${gap.toId} in ${status.backfill.pages} page(s)`,
         );
-      } else status.gapsUnfilled.push(gap);
+      } else {
+        status.gapsUnfilledTotal++;
+        status.gapsUnfilled.push(gap);
+        if (status.gapsUnfilled.length > UNFILLED_GAPS_KEPT) {
+          status.gapsUnfilled.shift();
+        }
+      }
       status.backfill = undefined;
     }
   })();

@@ -125,7 +125,9 @@ export function parseRecorderStatus(
     goldRows: required("goldRows"),
     gapsFound: required("gapsFound"),
     gapsFilled: required("gapsFilled"),
-    gapsUnfilled: Array.isArray(o.gapsUnfilled) ? o.gapsUnfilled.length : 0,
+    // The file lists the latest unfilled gaps and counts them all.
+    gapsUnfilled: num(o.gapsUnfilledTotal) ??
+      (Array.isArray(o.gapsUnfilled) ? o.gapsUnfilled.length : 0),
     bookMismatches: num(o.bookMismatches) ?? 0,
     lastCommitAtMs: num(o.lastCommitAtMs) ?? null,
   };

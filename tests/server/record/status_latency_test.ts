@@ -15,7 +15,9 @@ import {
   LATENCY_WINDOW,
   LatencyWindow,
   type RecorderMemory,
+  UNFILLED_GAPS_KEPT,
 } from "../../../server/record/run.ts";
+import { parseRecorderStatus } from "../../../server/trading/ops_recorder.ts";
 import { CliHarness } from "../cli/_harness.ts";
 
 function ordered(c: CommitLatency): void {
@@ -152,4 +154,32 @@ Deno.test({
     assert.ok(c.p99Ms >= latency.p99Ms!, `${c.p99Ms} < ${latency.p99Ms}`);
     assert.ok(c.maxMs >= latency.maxMs!, `${c.maxMs} < ${latency.maxMs}`);
   },
+});
+
+Deno.test("the ops view counts every unfilled gap, though the status file lists the latest only", () => {
+  const gaps = Array.from({ length: 50 }, (_, i) => ({
+    symbol: "BTC/USD",
+    fromId: 10 * i,
+    toId: 10 * i + 3,
+  }));
+  const base = {
+    pid: 1,
+    running: true,
+    writtenAt: "2026-01-01T00:00:00Z",
+    wsState: "open",
+    reconnects: 0,
+    bronzeRows: 5,
+    silverRows: 5,
+    goldRows: 1,
+    gapsFound: 130,
+    gapsFilled: 10,
+    gapsUnfilled: gaps,
+  };
+  const now = Date.parse("2026-01-01T00:00:01Z");
+  const parse = (o: object) =>
+    parseRecorderStatus(JSON.stringify(o), "m.duckdb", now, 30_000);
+  assert.equal(parse({ ...base, gapsUnfilledTotal: 120 }).gapsUnfilled, 120);
+  // A file from before the count: the list's length.
+  assert.equal(parse(base).gapsUnfilled, 50);
+  assert.equal(UNFILLED_GAPS_KEPT, 50);
 });
