@@ -160,6 +160,133 @@ function timestamp(text: string, at: number): boolean {
 }
 
 /**
+ * A reusable scanner: {@linkcode FrameScanner.scan} checks one frame and
+ * records where each trade's fields sit in it (no per-trade object or
+ * string), for the bulk path's hot loop.
+ */
+export class FrameScanner {
+  /** Trades in the last frame scanned. */
+  count = 0;
+  /** Start/end of each `symbol` string. */
+  symbolStart = new Int32Array(64);
+  /** End of each `symbol` string. */
+  symbolEnd = new Int32Array(64);
+  /** Start of each 27-character timestamp. */
+  tsStart = new Int32Array(64);
+  /** Each `trade_id`. */
+  tradeId = new Float64Array(64);
+  /** 1 when price and quantity both have a non-zero digit. */
+  positive = new Uint8Array(64);
+  /** 1 when `symbol` or `ord_type` holds a `{` or `}`. */
+  braces = new Uint8Array(64);
+
+  #grow(): void {
+    const n = this.symbolStart.length * 2;
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.symbolStart = grow(this.symbolStart, (k) => new Int32Array(k));
+    this.symbolEnd = grow(this.symbolEnd, (k) => new Int32Array(k));
+    this.tsStart = grow(this.tsStart, (k) => new Int32Array(k));
+    this.tradeId = grow(this.tradeId, (k) => new Float64Array(k));
+    this.positive = grow(this.positive, (k) => new Uint8Array(k));
+    this.braces = grow(this.braces, (k) => new Uint8Array(k));
+  }
+
+  /**
+   * Whether `text` is exactly a Kraken WS v2 trade push as the bulk grammar
+   * describes (at least one trade); when it is, `count` and the arrays
+   * describe its trades.
+   *
+   * @param text The frame as received.
+   * @returns `true` when the frame matches.
+   */
+  scan(text: string): boolean {
+    this.count = 0;
+    if (!text.startsWith(HEAD)) return false;
+    let at = HEAD.length;
+    if (text.startsWith(UPDATE, at)) at += UPDATE.length;
+    else if (text.startsWith(SNAPSHOT, at)) at += SNAPSHOT.length;
+    else return false;
+    for (let n = 0;; n++) {
+      if (n === this.symbolStart.length) this.#grow();
+      if (!text.startsWith(SYMBOL, at)) return false;
+      at += SYMBOL.length;
+      const symbolEnd = stringEnd(text, at);
+      if (symbolEnd < 0) return false;
+      this.symbolStart[n] = at;
+      this.symbolEnd[n] = symbolEnd;
+      let braces = hasBrace(text, at, symbolEnd);
+      at = symbolEnd;
+      if (!text.startsWith(SIDE, at)) return false;
+      at += SIDE.length;
+      if (text.startsWith('buy"', at)) at += 3;
+      else if (text.startsWith('sell"', at)) at += 4;
+      else return false;
+      if (!text.startsWith(PRICE, at)) return false;
+      at += PRICE.length;
+      if (!number(text, at)) return false;
+      let positive = scratch.nonZero;
+      at = scratch.end;
+      if (!text.startsWith(QTY, at)) return false;
+      at += QTY.length;
+      if (!number(text, at)) return false;
+      positive &&= scratch.nonZero;
+      at = scratch.end;
+      if (!text.startsWith(ORD_TYPE, at)) return false;
+      at += ORD_TYPE.length;
+      const ordEnd = stringEnd(text, at);
+      if (ordEnd < 0) return false;
+      braces ||= hasBrace(text, at, ordEnd);
+      at = ordEnd;
+      if (!text.startsWith(TRADE_ID, at)) return false;
+      at += TRADE_ID.length;
+      const idEnd = wholeEnd(text, at);
+      if (idEnd < 0) return false;
+      this.tradeId[n] = Number(text.slice(at, idEnd));
+      at = idEnd;
+      if (!text.startsWith(TIMESTAMP, at)) return false;
+      at += TIMESTAMP.length;
+      if (!timestamp(text, at)) return false;
+      this.tsStart[n] = at;
+      at += 27;
+      if (text.charCodeAt(at) !== QUOTE || text.charCodeAt(at + 1) !== 125) {
+        return false;
+      }
+      at += 2;
+      this.positive[n] = positive ? 1 : 0;
+      this.braces[n] = braces ? 1 : 0;
+      const c = text.charCodeAt(at);
+      if (c === 44) {
+        at += 1;
+        continue;
+      }
+      // `]}` and nothing after.
+      if (
+        c === 93 && text.charCodeAt(at + 1) === 125 && at + 2 === text.length
+      ) {
+        this.count = n + 1;
+        return true;
+      }
+      return false;
+    }
+  }
+}
+
+function hasBrace(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 125) return true;
+  }
+  return false;
+}
+
+/**
  * The trades of a frame that is exactly a Kraken WS v2 trade push as the
  * bulk grammar describes (at least one trade), or `undefined`.
  *

@@ -82,7 +82,7 @@ import {
   STAGE_COLUMNS,
   type StageTable,
 } from "./schema.ts";
-import { scanTradeFrame } from "./bulk_scan.ts";
+import { FrameScanner } from "./bulk_scan.ts";
 import {
   finishGoldSql,
   GOLD_GUARD,
@@ -183,6 +183,7 @@ export class RecordStore implements AsyncDisposable {
    */
   #watermark = new Map<string, number>();
   #canonicalOf = new Map<string, string | null>();
+  #scanner = new FrameScanner();
   #closed = false;
   /**
    * Gold builds of one timeframe so far: all in SQL, or (a bucket whose
@@ -407,25 +408,25 @@ export class RecordStore implements AsyncDisposable {
     let checkMinUs = Infinity;
     let checkMaxUs = -Infinity;
     let trades = 0;
+    const rowSymbol: string[] = [];
     const rowCanon: string[] = [];
     const rowTs: number[] = [];
+    const scan = this.#scanner;
     for (let i = 0; i < frames.length; i++) {
       const text = frames[i]!.text;
-      const rows = text.length > 8_000_000 || NOT_BULK_TEXT.test(text) ||
-          !text.isWellFormed()
-        ? undefined
-        : scanTradeFrame(text);
+      let ok = text.length <= 8_000_000 && !NOT_BULK_TEXT.test(text) &&
+        text.isWellFormed() && scan.scan(text);
       // A row silver would reject (unknown symbol, impossible date, zero
-      // price or quantity) sends its whole frame to core.
-      let ok = rows !== undefined;
-      for (let r = 0; ok && r < rows!.length; r++) {
-        const t = rows![r]!;
-        const canon = this.#canonical(t.symbol);
-        const tsUs = tradeTimeUs(t.timestamp);
-        // SQL splits trades on `},{`, which a string may not hold.
+      // price or quantity) sends its whole frame to core, and so does a
+      // brace in a string (SQL splits trades on `},{`).
+      for (let r = 0; ok && r < scan.count; r++) {
+        const symbol = text.slice(scan.symbolStart[r]!, scan.symbolEnd[r]!);
+        const canon = this.#canonical(symbol);
+        rowSymbol[r] = symbol;
+        const tsUs = tradeTimeUs(text, scan.tsStart[r]!);
         if (
-          canon === undefined || tsUs === undefined || !t.positive ||
-          t.symbol.includes("},{") || t.ordType.includes("},{")
+          canon === undefined || tsUs === undefined || !scan.positive[r] ||
+          scan.braces[r]
         ) {
           ok = false;
         } else {
@@ -439,24 +440,22 @@ export class RecordStore implements AsyncDisposable {
       }
       const receivedUs = frames[i]!.receivedUs;
       frameLines.push(i + "\t" + receivedUs + "\t" + text);
-      for (let r = 0; r < rows!.length; r++) {
-        const t = rows![r]!;
+      for (let r = 0; r < scan.count; r++) {
         const canon = rowCanon[r]!;
         const tsUs = rowTs[r]!;
-        map.set(t.symbol, canon);
+        const id = scan.tradeId[r]!;
+        map.set(rowSymbol[r]!, canon);
         const max = batchMax.get(canon);
-        if (max === undefined || t.tradeId > max) {
-          batchMax.set(canon, t.tradeId);
-        } else repeats = true;
+        if (max === undefined || id > max) batchMax.set(canon, id);
+        else repeats = true;
         // At or below the stored watermark: compared with silver.
-        const check = t.tradeId <= (this.#watermark.get(canon) ?? -1);
-        if (check) {
+        if (id <= (this.#watermark.get(canon) ?? -1)) {
           checks++;
           if (tsUs < checkMinUs) checkMinUs = tsUs;
           if (tsUs > checkMaxUs) checkMaxUs = tsUs;
         }
       }
-      trades += rows!.length;
+      trades += scan.count;
     }
     const empty = { bronzeInserted: 0, silverInserted: 0, goldBuilt: 0 };
     if (frameLines.length === 0) return { ...empty, fallback, trades: 0 };
@@ -1194,35 +1193,44 @@ export class RecordStore implements AsyncDisposable {
 
 /** µs at the start of each `YYYY-MM-DDTHH:MM` seen, `null` when no such minute exists. */
 const minuteStarts = new Map<string, number | null>();
+let lastMinute = "";
+let lastMinuteStart: number | null = null;
 
 /**
- * The trade time of grammar-checked `YYYY-MM-DDTHH:MM:SS.ffffffZ` text, as
- * core's `parseTimestampUs` reads it, or `undefined` for a date that does
- * not exist (30 February: DuckDB's cast refuses it, core's parser would
- * roll it over; such a frame goes to core, as before). One `Date.UTC` per
- * minute.
+ * The trade time of grammar-checked `YYYY-MM-DDTHH:MM:SS.ffffffZ` text at
+ * `at`, as core's `parseTimestampUs` reads it, or `undefined` for a date
+ * that does not exist (30 February: DuckDB's cast refuses it, core's parser
+ * would roll it over; such a frame goes to core, as before). One `Date.UTC`
+ * per minute.
  */
-function tradeTimeUs(text: string): number | undefined {
-  const key = text.slice(0, 16);
-  let start = minuteStarts.get(key);
-  if (start === undefined) {
-    const y = Number(text.slice(0, 4));
-    const mo = Number(text.slice(5, 7));
-    const d = Number(text.slice(8, 10));
-    const ms = Date.UTC(
-      y,
-      mo - 1,
-      d,
-      Number(text.slice(11, 13)),
-      Number(text.slice(14, 16)),
-    );
-    start = new Date(ms).getUTCDate() === d ? ms * 1000 : null;
-    if (minuteStarts.size > 100_000) minuteStarts.clear();
-    minuteStarts.set(key, start);
+function tradeTimeUs(text: string, at: number): number | undefined {
+  let start: number | null | undefined;
+  if (lastMinute !== "" && text.startsWith(lastMinute, at)) {
+    start = lastMinuteStart;
+  } else {
+    const key = text.slice(at, at + 16);
+    start = minuteStarts.get(key);
+    if (start === undefined) {
+      const d = Number(key.slice(8, 10));
+      const ms = Date.UTC(
+        Number(key.slice(0, 4)),
+        Number(key.slice(5, 7)) - 1,
+        d,
+        Number(key.slice(11, 13)),
+        Number(key.slice(14, 16)),
+      );
+      start = new Date(ms).getUTCDate() === d ? ms * 1000 : null;
+      if (minuteStarts.size > 100_000) minuteStarts.clear();
+      minuteStarts.set(key, start);
+    }
+    lastMinute = key;
+    lastMinuteStart = start;
   }
   if (start === null) return undefined;
-  return start + Number(text.slice(17, 19)) * 1_000_000 +
-    Number(text.slice(20, 26));
+  const c = (k: number) => text.charCodeAt(at + k) - 48;
+  return start + (c(17) * 10 + c(18)) * 1_000_000 +
+    ((((c(20) * 10 + c(21)) * 10 + c(22)) * 10 + c(23)) * 10 + c(24)) * 10 +
+    c(25);
 }
 
 /** The `columns = {…}` of a staging table for DuckDB's readers. */

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { scanTradeFrame } from "../../../server/record/bulk_scan.ts";
+import {
+  FrameScanner,
+  scanTradeFrame,
+} from "../../../server/record/bulk_scan.ts";
 import { BULK_FRAME_PATTERN } from "../../../server/record/schema.ts";
 import { prng } from "../../fakes/prng.ts";
 import { generateTrades, tradeFrameText } from "./_trades.ts";
@@ -20,6 +23,7 @@ Deno.test("the bulk scanner accepts exactly the frames BULK_FRAME_PATTERN matche
   const random = prng(21);
   const trades = generateTrades(3, 40);
   const alphabet = [...'0123456789.,:{}[]"\\ -TZabe\t\u0001é'];
+  const scanner = new FrameScanner();
   let accepted = 0;
   let refused = 0;
   for (let n = 0; n < 4000; n++) {
@@ -38,8 +42,28 @@ Deno.test("the bulk scanner accepts exactly the frames BULK_FRAME_PATTERN matche
         : text.slice(0, at) + text.slice(at + 1);
     }
     const want = GRAMMAR.test(text);
-    const got = scanTradeFrame(text) !== undefined;
+    const rows = scanTradeFrame(text);
+    const got = rows !== undefined;
     assert.equal(got, want, text);
+    // The position scanner the bulk path uses agrees, field for field.
+    assert.equal(scanner.scan(text), want, text);
+    if (rows !== undefined) {
+      assert.equal(scanner.count, rows.length);
+      rows.forEach((t, r) => {
+        const at = scanner.tsStart[r]!;
+        assert.equal(
+          text.slice(scanner.symbolStart[r]!, scanner.symbolEnd[r]!),
+          t.symbol,
+        );
+        assert.equal(text.slice(at, at + 27), t.timestamp);
+        assert.equal(scanner.tradeId[r], t.tradeId);
+        assert.equal(scanner.positive[r] === 1, t.positive);
+        assert.equal(
+          scanner.braces[r] === 1,
+          /[{}]/.test(t.symbol + t.ordType),
+        );
+      });
+    }
     if (got) {
       accepted++;
       const type = text.includes('"type":"update"') ? "update" : "snapshot";
@@ -48,4 +72,16 @@ Deno.test("the bulk scanner accepts exactly the frames BULK_FRAME_PATTERN matche
   }
   // Both sides exercised.
   assert.ok(accepted > 500 && refused > 500, `${accepted} / ${refused}`);
+});
+
+Deno.test("the position scanner grows past its initial capacity", () => {
+  const trades = generateTrades(4, 60);
+  const text = tradeFrameText(trades);
+  const scanner = new FrameScanner();
+  assert.equal(scanner.scan(text), true);
+  assert.equal(scanner.count, trades.length);
+  assert.deepEqual(
+    Array.from(scanner.tradeId.subarray(0, scanner.count)),
+    trades.map((t) => t.id),
+  );
 });
