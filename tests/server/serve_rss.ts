@@ -16,6 +16,7 @@
  * deno run -A tests/server/serve_rss.ts --before DIR   # also DIR, row by row (before/after)
  * deno run -A tests/server/serve_rss.ts --sim-alone   # also the simulator in a process of its own
  * deno run -A tests/server/serve_rss.ts --features    # also a floor of the Deno features serve uses
+ * deno run -A tests/server/serve_rss.ts --repeat 3    # medians of 3 starts a row (RSS varies ±3 MiB a start)
  * deno run -A tests/server/serve_rss.ts --v8 --max-semi-space-size=1   # a V8 flag (repeatable)
  *   (default: those of the `serve` task in deno.json; `--v8 none` for none)
  * deno run -A tests/server/serve_rss.ts --deno --no-code-cache   # a runtime flag (repeatable)
@@ -69,6 +70,8 @@ interface Args {
   simAlone: boolean;
   /** Also the platform floor of what serve uses (see `featureFloorRss`). */
   features: boolean;
+  /** Starts per row; the row shows medians (and the streaming range). */
+  repeat: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -83,6 +86,7 @@ function parseArgs(argv: readonly string[]): Args {
     inspect: false,
     simAlone: false,
     features: false,
+    repeat: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -96,6 +100,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--book") args.book = true;
     else if (a === "--sim-alone") args.simAlone = true;
     else if (a === "--features") args.features = true;
+    else if (a === "--repeat") args.repeat = Number(value());
     else if (a === "--root") ROOT = value().replace(/\/$/, "");
     else if (a === "--before") BEFORE = value().replace(/\/$/, "");
     else if (a === "--heap") args.inspect = args.profile = true;
@@ -107,6 +112,9 @@ function parseArgs(argv: readonly string[]): Args {
       const flag = value();
       args.deno = [...(args.deno ?? []), ...(flag === "none" ? [] : [flag])];
     } else throw new Error(`unknown flag ${a}`);
+  }
+  if (args.repeat > 1 && args.inspect) {
+    throw new Error("--repeat gives RSS medians: not with --heap/--snapshot");
   }
   return args;
 }
@@ -550,11 +558,16 @@ async function main(): Promise<void> {
   );
   for (const n of args.pairs) {
     for (const flags of setups) {
-      await row(flags.label, await startServe(n, flags, args.inspect), n, args);
+      await rows(
+        flags.label,
+        () => startServe(n, flags, args.inspect),
+        n,
+        args,
+      );
       if (args.simAlone) {
-        await row(
+        await rows(
           ` sim alone${flags.label}`,
-          await startSimAlone(n, flags),
+          () => startSimAlone(n, flags),
           n,
           args,
         );
@@ -571,13 +584,62 @@ interface Measured {
   close(): Promise<void>;
 }
 
-/** Idle, then stream `n` pairs; print one row. */
+/** What one start measured. */
+interface RowFigures {
+  rate: number;
+  idle: number;
+  busy: number;
+  peak: number;
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/**
+ * One row: a single start as {@linkcode row} prints it, or with
+ * `--repeat N` the medians of N starts (inspector figures left out) and the
+ * streaming RSS range.
+ */
+async function rows(
+  label: string,
+  start: () => Promise<Measured>,
+  n: number,
+  args: Args,
+): Promise<void> {
+  if (args.repeat <= 1) {
+    await row(label, await start(), n, args, true);
+    return;
+  }
+  const all: RowFigures[] = [];
+  for (let i = 0; i < args.repeat; i++) {
+    all.push(
+      await row(label, await start(), n, { ...args, inspect: false }, false),
+    );
+  }
+  const m = (pick: (r: RowFigures) => number) => median(all.map(pick));
+  const busy = all.map((r) => r.busy);
+  say(
+    `${String(n).padStart(5)} ${m((r) => r.rate).toFixed(0).padStart(9)} ${
+      f1(m((r) => r.idle))
+    }    ${f1(m((r) => r.busy))} (${f1(m((r) => r.peak))})  streaming ${
+      Math.min(...busy).toFixed(1)
+    }-${Math.max(...busy).toFixed(1)} over ${args.repeat} starts${label}`,
+  );
+}
+
+/** Idle, then stream `n` pairs; print one row (when `print`). */
 async function row(
   label: string,
   server: Measured,
   n: number,
   args: Args,
-): Promise<void> {
+  print: boolean,
+): Promise<RowFigures> {
   try {
     await sleep(3_000);
     const idle = await memory(server.inspector, server.process.pid);
@@ -600,6 +662,7 @@ async function row(
       ? client.frames() / ((performance.now() - t0) / 1000)
       : 0;
     client?.close();
+    if (!print) return { rate, idle: idle.rss, busy: busy.rss, peak };
     const details = args.snapshot && server.inspector
       ? await heapSnapshotSummary(server.inspector)
       : [];
@@ -623,6 +686,7 @@ async function row(
         } MiB`,
       );
     }
+    return { rate, idle: idle.rss, busy: busy.rss, peak };
   } finally {
     await server.close();
   }
