@@ -49,12 +49,21 @@ import {
 
 /**
  * DuckDB's memory limit while recording. DuckDB's own default is 80% of
- * RAM, and its buffer manager keeps the blocks of the growing file cached
- * up to it: a 30-minute soak at `--activity busy` grew the recorder's RSS
- * by ≈ 80 MiB with no sign of stopping. A live recorder's working set
- * (a batch, the gold of a closed minute) is a few MB.
+ * RAM, under which its buffer manager keeps every block it loaded. A live
+ * recorder needs two 32 MiB staging buffers (main and gold connection),
+ * the rows not yet checkpointed (≈ 40 MB at the recorder's 2 MB of WAL)
+ * and the gold of the buckets that close; the rest is cache, evicted at
+ * the limit, and larger work spills to `<store>.tmp`.
  */
 export const DEFAULT_MEMORY_LIMIT = "256MB";
+
+/**
+ * The smallest `--memory-limit`: each staging read of a write (main and
+ * gold connection) pins a 32 MiB CSV reader buffer, so below ≈ 110 MB a
+ * write fails with DuckDB's "Out of Memory Error" (measured: 96MB fails,
+ * 128MB records).
+ */
+const MIN_MEMORY_LIMIT_BYTES = 128e6;
 
 const SIZE_UNITS: Record<string, number> = {
   KB: 1e3,
@@ -72,7 +81,7 @@ const SIZE_UNITS: Record<string, number> = {
  * takes. Pure.
  *
  * @param text `256MB`, `1.5GB`, `512MiB` (case and spaces ignored).
- * @returns Bytes, or `undefined` when it is not a size of at least 16 MB.
+ * @returns Bytes, or `undefined` when it is not a size of at least 128 MB.
  */
 export function memoryLimitBytes(text: string): number | undefined {
   const m = /^(\d{1,9}(?:\.\d{1,6})?)([KMGT]I?B)$/.exec(
@@ -80,7 +89,7 @@ export function memoryLimitBytes(text: string): number | undefined {
   );
   if (m === null) return undefined;
   const bytes = Number(m[1]) * SIZE_UNITS[m[2]!]!;
-  return bytes >= 16e6 ? bytes : undefined;
+  return bytes >= MIN_MEMORY_LIMIT_BYTES ? bytes : undefined;
 }
 
 /** Help text of `krakked record`. */
@@ -115,11 +124,10 @@ with the DuckDB CLI (see docs/recorder.md).
   --log-replicas N   replicas of the stream when this creates it (default 1;
                      3 on a three-node cluster: a node's loss loses nothing
                      acknowledged, publishes retry through the election)
-  --memory-limit SIZE  DuckDB's memory limit (default ${DEFAULT_MEMORY_LIMIT}; e.g. 128MB,
-                     1GB). DuckDB caches the file's blocks up to it (its own
-                     default is 80% of RAM) and spills larger work to
-                     <store>.tmp; the recorder's memory stays near this
-                     plus ≈ 60 MB of its own
+  --memory-limit SIZE  DuckDB's memory limit (default ${DEFAULT_MEMORY_LIMIT}, at least 128MB;
+                     e.g. 512MB, 1GB). DuckDB's own default is 80% of RAM,
+                     and it caches the file's blocks up to the limit; larger
+                     work spills to <store>.tmp
 
 validate: checks each layer and data quality, one pass/fail line each
 (exit 1 when one fails). The store must not be open by a recorder.
@@ -368,7 +376,7 @@ export function parseRecordArgs(
   const memoryLimit = parsed.values.get("memory-limit") ?? DEFAULT_MEMORY_LIMIT;
   if (memoryLimitBytes(memoryLimit) === undefined) {
     return usageError(
-      `--memory-limit takes a size of at least 16MB (e.g. 256MB, 1GB), got "${memoryLimit}"`,
+      `--memory-limit takes a size of at least 128MB (e.g. 256MB, 1GB), got "${memoryLimit}"`,
     );
   }
   const universe = parsed.booleans.has("universe");
@@ -544,6 +552,14 @@ export async function runRecord(
         lastStatusWrite = wall;
         void writeStatus(store, s, false);
       },
+    }).catch(async (error) => {
+      // A failed write (DuckDB out of memory, disk full) stops the run:
+      // say so in the status file rather than leave it "running" until
+      // it goes stale.
+      if (latest !== undefined) {
+        await writeStatus(store, latest, true, String(error)).catch(() => {});
+      }
+      throw error;
     }).finally(() => clearInterval(heartbeat));
     await stopped;
     await db.checkpoint();
@@ -566,12 +582,14 @@ async function writeStatus(
   store: string,
   s: RecorderStatus,
   stopped: boolean,
+  error?: string,
 ): Promise<void> {
   const text = JSON.stringify({
     pid: Deno.pid,
     running: !stopped,
     writtenAt: new Date().toISOString(),
     ...s,
+    ...(error === undefined ? {} : { error: error.slice(0, 2000) }),
   });
   // Write then rename, so a reader never sees half a file.
   const tmp = `${statusPath(store)}.tmp`;
@@ -650,6 +668,10 @@ async function status(
           : ""
       }`,
     );
+    const failed = (recorder as { error?: unknown }).error;
+    if (typeof failed === "string") {
+      writeLine(io.stdout, `  stopped by an error: ${failed.split("\n")[0]}`);
+    }
     const c = r.commitLatency;
     if (c !== undefined && c !== null) {
       writeLine(

@@ -663,12 +663,17 @@ export async function runRecorder(
   clearInterval(timer);
   await flush();
   await gold;
+  status.commitLatency = latencies.summary();
+  if (failure !== undefined) {
+    // Not a clean stop: no final gold, no recorded-until mark. What was
+    // not committed is a gap the next run finds and backfills.
+    options.onStatus?.({ ...status });
+    throw failure;
+  }
   const untilUs = options.now() * 1000;
   await store.flushGold(untilUs);
   await store.setRecordedUntil(untilUs);
-  status.commitLatency = latencies.summary();
   memorySampledAt = -Infinity;
   await sampleMemory();
-  if (failure !== undefined) throw failure;
   return status;
 }
