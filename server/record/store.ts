@@ -26,12 +26,12 @@
  *   `kill -9` before that loses only the unacknowledged batch, which the
  *   next run finds again as a trade-id gap and backfills from REST.
  * - **Gold per closed bucket.** DuckDB has no materialized views: buckets
- *   touched by new trades are marked dirty and rebuilt once closed (1m from
- *   silver, each coarser one from the one before through the exact
- *   notional); a late trade
- *   (a backfill) marks its closed bucket dirty again. At open, buckets whose
- *   gold disagrees with silver are marked dirty, so a crash between batches
- *   cannot leave stale gold behind.
+ *   touched by new trades are marked dirty and rebuilt once closed, all in
+ *   SQL (gold_sql.ts: 1m from silver and the bulk path's notional parts,
+ *   each coarser one from the one before through the exact notional); a
+ *   late trade (a backfill) marks its closed bucket dirty again. At open,
+ *   buckets whose gold disagrees with silver are marked dirty, so a crash
+ *   between batches cannot leave stale gold behind.
  *
  * @module
  */
@@ -370,10 +370,11 @@ export class RecordStore implements AsyncDisposable {
 
   /**
    * Bulk-write received Kraken WS v2 frames (a replay) in one transaction,
-   * normalized to silver in SQL: the frames are staged once, split into
-   * trades by a strict grammar ({@linkcode BULK_FRAME_PATTERN}), mapped to
-   * canonical symbols through core's `canonicalSymbol` (per distinct
-   * symbol), deduplicated in the batch, and against silver only where a
+   * normalized to silver in SQL: each frame is checked in JS against a
+   * strict grammar (bulk_scan.ts, `BULK_FRAME_PATTERN`), its symbols mapped
+   * through core's `canonicalSymbol` (cached) and its times read; the frames
+   * that pass are staged once, split into trades in SQL, deduplicated in
+   * the batch, and against silver only where a
    * trade id is not above its symbol's stored maximum (Kraken's ids are
    * contiguous per pair, so a replay continuing the store touches no
    * stored row). Frames the grammar does not take are returned untouched
