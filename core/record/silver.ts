@@ -176,7 +176,19 @@ export function parseTimestampUs(text: string): number {
     }
     const us = (ms - offsetMin * 60_000) * 1000 +
       Number(frac.padEnd(6, "0").slice(0, 6));
-    if (Number.isSafeInteger(us) && Number(mo) <= 12 && Number(d) <= 31) {
+    // Date.UTC rolls impossible fields over (30 Feb → 2 Mar, 24:00 → the
+    // next day, year 0050 → 1950): only a time that reads back the same is
+    // one.
+    const at = new Date(ms);
+    const offsetOk = zone === "Z" || zone === "z" ||
+      (Number(zone!.slice(1, 3)) <= 23 && Number(zone!.slice(4, 6)) <= 59);
+    if (
+      Number.isSafeInteger(us) && offsetOk &&
+      at.getUTCFullYear() === Number(y) &&
+      at.getUTCMonth() === Number(mo) - 1 &&
+      at.getUTCDate() === Number(d) && at.getUTCHours() === Number(h) &&
+      at.getUTCMinutes() === Number(mi) && at.getUTCSeconds() === Number(s)
+    ) {
       return us;
     }
   }

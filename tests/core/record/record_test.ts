@@ -143,7 +143,30 @@ Deno.test("parseTimestampUs() reads RFC 3339 (any offset, ns truncated) and REST
   assert.equal(parseTimestampUs("2025-03-04T10:22:15Z"), 1741083735000000);
   assert.equal(parseTimestampUs("1741083735.031244"), 1741083735031244);
   assert.equal(parseTimestampUs("1741083735"), 1741083735000000);
-  for (const bad of ["", "yesterday", "2025-13-04T10:22:15Z", "-5"]) {
+  assert.equal(
+    parseTimestampUs("2024-02-29T23:59:59.999999-23:59"),
+    Date.UTC(2024, 2, 1, 23, 58, 59, 999) * 1000 + 999,
+  );
+  // Impossible fields are refused, never rolled over into another time.
+  for (
+    const bad of [
+      "",
+      "yesterday",
+      "2025-13-04T10:22:15Z",
+      "-5",
+      "2025-02-30T10:22:15Z",
+      "2025-02-29T10:22:15Z",
+      "2025-04-31T00:00:00Z",
+      "2025-03-04T24:00:00Z",
+      "2025-03-04T10:60:15Z",
+      "2025-03-04T10:22:60Z",
+      "2025-00-04T10:22:15Z",
+      "2025-03-00T10:22:15Z",
+      "0050-03-04T10:22:15Z",
+      "2025-03-04T10:22:15+24:00",
+      "2025-03-04T10:22:15+01:60",
+    ]
+  ) {
     assert.throws(
       () => parseTimestampUs(bad),
       (e) => e instanceof RecordInputError && e.kind === "bad_timestamp",
