@@ -137,6 +137,12 @@ export interface RecorderMemory {
    * `duckdb_memory()`), bytes; `null` when the query failed.
    */
   duckdbBytes: number | null;
+  /**
+   * The same by `duckdb_memory()` tag, tags holding memory only:
+   * `IN_MEMORY_TABLE` (committed rows not yet checkpointed), `BASE_TABLE`
+   * (cached blocks of the file), `ART_INDEX`, `CSV_READER`, …
+   */
+  duckdbByTag: Record<string, number>;
   /** DuckDB's `memory_limit` setting as it prints it (`256.0 MiB`). */
   duckdbLimit: string | null;
 }
@@ -362,17 +368,21 @@ export async function runRecorder(
     const m = Deno.memoryUsage();
     let duckdbBytes: number | null = null;
     let duckdbLimit: string | null = null;
+    const duckdbByTag: Record<string, number> = {};
     try {
-      const [row] = await store.query(
-        `SELECT (SELECT sum(memory_usage_bytes) FROM duckdb_memory())::BIGINT AS used,
-           current_setting('memory_limit') AS lim`,
+      // One query: every tag's bytes, and the limit on each row.
+      const rows = await store.query(
+        `SELECT tag, memory_usage_bytes::BIGINT AS used,
+           current_setting('memory_limit') AS lim
+         FROM duckdb_memory()`,
       );
-      duckdbBytes = row?.used === null || row?.used === undefined
-        ? null
-        : Number(row.used);
-      duckdbLimit = row?.lim === null || row?.lim === undefined
-        ? null
-        : String(row.lim);
+      duckdbBytes = 0;
+      for (const row of rows) {
+        const used = Number(row.used ?? 0);
+        duckdbBytes += used;
+        if (used > 0) duckdbByTag[String(row.tag)] = used;
+        duckdbLimit = row.lim === null ? null : String(row.lim);
+      }
     } catch (error) {
       log(`memory sample: ${String(error)}`);
     }
@@ -383,6 +393,7 @@ export async function runRecorder(
       heapTotalBytes: m.heapTotal,
       externalBytes: m.external,
       duckdbBytes,
+      duckdbByTag,
       duckdbLimit,
     };
   };

@@ -128,6 +128,7 @@ interface RecorderFile {
     heapTotalBytes: number;
     externalBytes: number;
     duckdbBytes: number | null;
+    duckdbByTag?: Record<string, number>;
     duckdbLimit: string | null;
   };
 }
@@ -147,6 +148,7 @@ interface Sample {
   heapTotal?: number;
   external?: number;
   duckdb?: number;
+  tags?: Record<string, number>;
   trades?: number;
 }
 const samples: Sample[] = [];
@@ -175,6 +177,7 @@ while (Date.now() < endMs) {
       heapTotal: m.heapTotalBytes / MiB,
       external: m.externalBytes / MiB,
       ...(m.duckdbBytes === null ? {} : { duckdb: m.duckdbBytes / MiB }),
+      ...(m.duckdbByTag === undefined ? {} : { tags: m.duckdbByTag }),
     }),
     ...(s?.silverRows === undefined ? {} : { trades: s.silverRows }),
   };
@@ -251,6 +254,15 @@ if (final?.commitLatency !== undefined) {
   const c = final.commitLatency;
   say(
     `receive → COMMIT acknowledged (recorder's status, latest ${c.window} of ${c.trades} WS trades): p50 ${c.p50Ms} ms, p90 ${c.p90Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms (max over the run ${c.maxEverMs} ms)`,
+  );
+}
+const lastSample = samples.findLast((s) => s.tags !== undefined)?.tags;
+if (lastSample !== undefined) {
+  say(
+    `DuckDB by tag at the last sample: ${
+      Object.entries(lastSample).map(([t, b]) => `${t} ${(b / MiB).toFixed(1)}`)
+        .join(", ")
+    } MiB`,
   );
 }
 if (final?.memory !== undefined) {

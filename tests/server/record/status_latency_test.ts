@@ -121,6 +121,10 @@ Deno.test({
     assert.ok(m.heapUsedBytes > 0 && m.heapUsedBytes <= m.heapTotalBytes);
     assert.ok(m.rssBytes > m.heapUsedBytes);
     assert.ok(m.duckdbBytes !== null && m.duckdbBytes >= 0);
+    assert.equal(
+      Object.values(m.duckdbByTag).reduce((a, b) => a + b, 0),
+      m.duckdbBytes,
+    );
     assert.equal(m.duckdbLimit, "122.0 MiB"); // 128 MB as DuckDB prints it
 
     const text = await h.run(["record", "status", "--store", store], {
