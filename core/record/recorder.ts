@@ -49,6 +49,9 @@ export interface RecorderCounts {
   gaps: number;
 }
 
+/** Sockets whose connection id is remembered (the newest ones). */
+const MAX_SOCKETS = 16;
+
 /**
  * Turns received frames and backfill pages into bronze/silver rows and gaps.
  *
@@ -120,7 +123,14 @@ export class TradeRecorder {
       if (text.includes('"status"')) {
         const frame = parseWsFrame(text);
         if (frame.kind === "status" && frame.status.connectionId) {
+          this.#connectionIds.delete(socket);
           this.#connectionIds.set(socket, frame.status.connectionId);
+          // One entry per socket ever opened would grow with every
+          // reconnect of a long run: only the latest few can still send.
+          for (const old of this.#connectionIds.keys()) {
+            if (this.#connectionIds.size <= MAX_SOCKETS) break;
+            this.#connectionIds.delete(old);
+          }
         }
       }
       return { bronze: [], silver: [], gaps: [], rejected: [] };

@@ -430,3 +430,23 @@ Deno.test("tapWebSocket() shows every text frame to the tap before the client, n
   assert.deepEqual(made[0]!.sent, ["ping"]);
   assert.equal(a.readyState, 3);
 });
+
+Deno.test("TradeRecorder remembers connection ids of its newest sockets only", () => {
+  const r = new TradeRecorder();
+  const status = (id: number) =>
+    `{"channel":"status","type":"update","data":[{"system":"online","api_version":"v2","connection_id":${id},"version":"2"}]}`;
+  // A long run: a thousand reconnects, each a new socket number.
+  for (let socket = 1; socket <= 1_000; socket++) {
+    r.onFrame(status(1_000_000 + socket), socket, socket);
+  }
+  assert.equal(r.connectionId(1_000), "1001000");
+  assert.equal(r.connectionId(985), "1000985", "the newest 16 are kept");
+  assert.equal(r.connectionId(984), "", "older ones are dropped");
+  // A socket that announces again counts as new.
+  r.onFrame(status(7), 985, 0);
+  for (let socket = 1_001; socket <= 1_015; socket++) {
+    r.onFrame(status(socket), socket, socket);
+  }
+  assert.equal(r.connectionId(985), "7");
+  assert.equal(r.connectionId(986), "");
+});
