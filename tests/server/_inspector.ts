@@ -341,3 +341,37 @@ export async function serveTaskEntry(
   });
   return { entry, dependencies, externals };
 }
+
+/**
+ * Ready the `serve` task's own build steps (the server bundle, not the
+ * page) in `root` and say how the task starts the server: its entry,
+ * runtime flags and V8 flags, so a bench runs what users run.
+ *
+ * @param root The repository root.
+ * @returns Entry (relative to root), Deno flags, V8 flags, bundle externals.
+ * @throws {Error} When a build step fails.
+ */
+export async function prepareServeTask(root: string): Promise<{
+  entry: string;
+  deno: string[];
+  v8: string[];
+  externals: string[];
+}> {
+  const { entry, dependencies, externals } = await serveTaskEntry(root);
+  for (const task of dependencies.filter((d) => d !== "build")) {
+    const built = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", task],
+      cwd: root,
+      stdout: "null",
+    }).output();
+    if (!built.success) {
+      throw new Error(`deno task ${task} failed in ${root}`);
+    }
+  }
+  return {
+    entry,
+    deno: await serveTaskDenoFlags(root),
+    v8: await serveTaskV8Flags(root),
+    externals,
+  };
+}

@@ -31,7 +31,7 @@ import { quantile, runLoad } from "./_load_gen.ts";
 import {
   cpuProfile,
   Inspector,
-  serveTaskV8Flags,
+  prepareServeTask,
   summarizeCpu,
 } from "./_inspector.ts";
 
@@ -96,6 +96,8 @@ interface Target {
   url: string;
   process: Deno.ChildProcess;
   inspectorUrl?: string;
+  /** How it was started (Krakked: entry and flags). */
+  launch?: string;
   /** Bytes the process wrote to stderr (Krakked: its log). */
   stderrBytes: () => number;
 }
@@ -148,24 +150,31 @@ function watch(
   };
 }
 
+/**
+ * Starts Krakked as its `serve` task does (the bundle it builds, its
+ * runtime flags), with `v8` flags.
+ */
 async function startKrakked(
   name: string,
   root: string,
   configDir: string,
   inspect: boolean,
-  v8: readonly string[],
+  v8: readonly string[] | undefined,
 ): Promise<Target> {
+  const task = await prepareServeTask(root);
+  const flags = v8 ?? task.v8;
   const process = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       ...(inspect ? ["--inspect=127.0.0.1:0"] : []),
-      ...(v8.length > 0 ? [`--v8-flags=${v8.join(",")}`] : []),
+      ...task.deno,
+      ...(flags.length > 0 ? [`--v8-flags=${flags.join(",")}`] : []),
       "--allow-net",
       "--allow-read",
       "--allow-write",
       "--allow-env",
       "--allow-sys=osRelease,homedir",
-      `${root}/server/main.ts`,
+      `${root}/${task.entry}`,
       "serve",
       "--sim",
       "--port",
@@ -188,6 +197,12 @@ async function startKrakked(
     name,
     url,
     process,
+    launch: [
+      task.entry,
+      ...task.deno,
+      ...(flags.length ? ["V8", ...flags] : []),
+    ]
+      .join(" "),
     ...(inspectorUrl !== undefined ? { inspectorUrl } : {}),
     stderrBytes: err.bytes,
   };
@@ -331,7 +346,7 @@ async function hasWrk(): Promise<boolean> {
 async function main(): Promise<void> {
   const wrk = await hasWrk();
   const args = parseArgs(Deno.args, wrk);
-  const v8 = args.v8 ?? await serveTaskV8Flags(ROOT);
+  const v8 = args.v8;
   const work = await Deno.makeTempDir({ prefix: "krakked_load_" });
   const targets: Target[] = [];
   try {
@@ -372,7 +387,7 @@ async function main(): Promise<void> {
     say(
       `proxy load: GET ${PATH}, ${args.rounds} interleaved rounds of ${args.seconds} s, ` +
         `generator ${args.wrk ? "wrk -t1" : "Deno raw TCP (_load_gen.ts)"}, ` +
-        `Krakked V8 flags: ${v8.join(" ") || "none"}, ` +
+        `Krakked as its serve task runs it (${krakked.launch}), ` +
         `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores`,
     );
     say(`answer: ${body.length} body bytes, ${headers.length} headers`);

@@ -40,9 +40,7 @@
 import {
   heapSnapshotSummary,
   Inspector,
-  serveTaskDenoFlags,
-  serveTaskEntry,
-  serveTaskV8Flags,
+  prepareServeTask,
 } from "./_inspector.ts";
 
 const HERE = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -507,25 +505,15 @@ async function main(): Promise<void> {
   const setups: Flags[] = [];
   for (const [root, label] of [[BEFORE, " before"], [ROOT, ""]] as const) {
     if (root === undefined) continue;
-    const { entry, dependencies, externals } = await serveTaskEntry(root);
     // The task's own build steps (the server bundle), not the page's.
-    for (const task of dependencies.filter((d) => d !== "build")) {
-      const built = await new Deno.Command(Deno.execPath(), {
-        args: ["task", "-q", task],
-        cwd: root,
-        stdout: "null",
-      }).output();
-      if (!built.success) {
-        throw new Error(`deno task ${task} failed in ${root}`);
-      }
-    }
+    const task = await prepareServeTask(root);
     setups.push({
       root,
       label,
-      v8: args.v8 ?? await serveTaskV8Flags(root),
-      deno: args.deno ?? await serveTaskDenoFlags(root),
-      entry,
-      bundle: entry.endsWith(".js") ? externals : undefined,
+      v8: args.v8 ?? task.v8,
+      deno: args.deno ?? task.deno,
+      entry: task.entry,
+      bundle: task.entry.endsWith(".js") ? task.externals : undefined,
     });
   }
   say(
