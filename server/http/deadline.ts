@@ -8,7 +8,8 @@
  * timeout and no option for one; a connection that sends half a request
  * line, or nothing, stays open (measured: 100 s and counting). What can be
  * bounded from inside the handler is the time a request waits for an
- * answer, which this does.
+ * answer, which this does; header and idle timeouts for slow sockets are
+ * the slow-client front's (connection_guard.ts).
  *
  * @module
  */
