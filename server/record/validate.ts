@@ -141,7 +141,11 @@ async function bronzeNative(store: RecordStore): Promise<CheckResult> {
        count(*) FILTER (WHERE f.frame_id IS NULL) AS no_frame,
        count(*) FILTER (WHERE f.frame_id IS NOT NULL AND t.source = 'ws' AND (
          strpos(f.raw, '"price":' || t.price) = 0
-         OR strpos(f.raw, '"qty":' || t.qty) = 0)) AS not_verbatim
+         OR strpos(f.raw, '"qty":' || t.qty) = 0
+         -- The id too: a frame id is a 64-bit hash of the text, so this is
+         -- also what would catch two frames colliding.
+         OR (strpos(f.raw, '"trade_id":' || t.trade_id || ',') = 0
+           AND strpos(f.raw, '"trade_id":' || t.trade_id || '}') = 0))) AS not_verbatim
      FROM bronze_trades_kraken t
      LEFT JOIN bronze_frames_kraken f USING (frame_id)
      GROUP BY t.source ORDER BY t.source`,

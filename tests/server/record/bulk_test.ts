@@ -482,3 +482,38 @@ Deno.test("gold in SQL (bulk parts, silver digits, rollups) equals goldFromTrade
     // to the pair's decimals, as Kraken's are; these have up to 18.)
   });
 });
+
+Deno.test("validate finds a bronze row pointing at a frame that does not hold it", async () => {
+  // What a 64-bit frame-id collision would leave: a trade linked to another
+  // frame's text. Its price and quantity may well appear there too; its id
+  // cannot.
+  await withStores(async (bulk) => {
+    const list = frames(2, 40);
+    const nowUs = Math.max(...list.map((f) => f.receivedUs)) + 86_400e6;
+    await bulk.writeFrames(list, nowUs, { silverUs: 0 });
+    const ok = await validateStore(bulk, { now: () => nowUs / 1000 });
+    assert.ok(ok.find((c) => c.name === "bronze_native")?.ok);
+    const [row] = await bulk.query(
+      `SELECT symbol, trade_id, frame_id FROM bronze_trades_kraken
+       ORDER BY trade_id DESC LIMIT 1`,
+    );
+    const [other] = await bulk.query(
+      `SELECT frame_id FROM bronze_frames_kraken
+       WHERE frame_id <> ${row!.frame_id} LIMIT 1`,
+    );
+    await bulk.query(
+      `UPDATE bronze_trades_kraken SET frame_id = ${other!.frame_id}
+       WHERE symbol = '${row!.symbol}' AND trade_id = ${row!.trade_id}`,
+    );
+    // A row whose frame holds its price and quantity but not its id.
+    await bulk.query(
+      `UPDATE bronze_trades_kraken SET trade_id = trade_id + 1000000
+       WHERE (symbol, trade_id) = (SELECT (symbol, trade_id)
+         FROM bronze_trades_kraken ORDER BY trade_id LIMIT 1)`,
+    );
+    const checks = await validateStore(bulk, { now: () => nowUs / 1000 });
+    const bronze = checks.find((c) => c.name === "bronze_native")!;
+    assert.equal(bronze.ok, false, bronze.summary);
+    assert.match(bronze.summary, /, 2 not verbatim in their frame/);
+  });
+});
