@@ -21,6 +21,7 @@
 
 import { join } from "node:path";
 import { startSimulatorWithWs } from "@krakked/sim";
+import type { RecorderStatus } from "../../../server/record/run.ts";
 
 const encoder = new TextEncoder();
 function say(line: string): void {
@@ -105,33 +106,20 @@ const recorder = new Deno.Command(Deno.execPath(), {
 const stderr = new Response(recorder.stderr).text();
 
 /** What the recorder's status file says (the fields read here). */
-interface RecorderFile {
-  silverRows?: number;
-  commits?: number;
-  gapsFound?: number;
-  gapsFilled?: number;
-  reconnects?: number;
-  checkpoints?: number;
-  lastCheckpointMs?: number;
-  commitLatency?: {
-    trades: number;
-    window: number;
-    p50Ms: number;
-    p90Ms: number;
-    p99Ms: number;
-    maxMs: number;
-    maxEverMs: number;
-  };
-  memory?: {
-    sampledAtMs: number;
-    heapUsedBytes: number;
-    heapTotalBytes: number;
-    externalBytes: number;
-    duckdbBytes: number | null;
-    duckdbByTag?: Record<string, number>;
-    duckdbLimit: string | null;
-  };
-}
+type RecorderFile = Partial<
+  Pick<
+    RecorderStatus,
+    | "silverRows"
+    | "commits"
+    | "gapsFound"
+    | "gapsFilled"
+    | "reconnects"
+    | "checkpoints"
+    | "lastCheckpointMs"
+    | "commitLatency"
+    | "memory"
+  >
+>;
 
 function readStatus(): RecorderFile | undefined {
   try {
