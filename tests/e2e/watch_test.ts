@@ -465,6 +465,16 @@ Deno.test({
           await page.waitForFunction(() => innerWidth === 390, undefined, {
             timeout: WAIT_MS,
           });
+          // The filter is debounced and applying it scrolls to the top, so
+          // scroll only once the cleared filter shows more than the one pair.
+          await page.waitForFunction(
+            () =>
+              (globalThis as unknown as {
+                krakkedTable: { visibleSymbols(): string[] };
+              }).krakkedTable.visibleSymbols().length > 1,
+            undefined,
+            { timeout: WAIT_MS },
+          );
           const seen = await page.evaluate(async () => {
             const frame = () => new Promise((r) => requestAnimationFrame(r));
             const wrap = document.querySelector<HTMLElement>(".table-wrap")!;
