@@ -3,7 +3,8 @@
  * in docs/recorder.md. Prices and quantities are `DECIMAL(38,18)` (exact,
  * above any Kraken precision, 20 integer digits); times are `TIMESTAMP` in
  * UTC with microseconds. Trades are unique by key through the store's
- * anti-join (no index); rebuilt gold replaces its row by primary key.
+ * anti-join (no index), frames by being written only with a new row
+ * (below); rebuilt gold replaces its row by primary key.
  *
  * @module
  */
@@ -11,7 +12,7 @@
 import { GOLD_TIMEFRAMES, type GoldTimeframe } from "@krakked/core/record/gold";
 
 /** Schema version written to `record_meta`; bump on an incompatible change. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The table of one gold timeframe. */
 export function goldTable(timeframe: GoldTimeframe): string {
@@ -49,6 +50,28 @@ export const MIGRATE_SILVER_V1 = [
   `DROP TABLE silver_trades`,
 ];
 
+/** `bronze_frames_kraken`'s columns (no key: see {@linkcode INSERT_FRAMES}). */
+const FRAMES_COLUMNS = `
+      frame_id UBIGINT NOT NULL,
+      received_at TIMESTAMP NOT NULL,
+      connection_id VARCHAR NOT NULL,
+      source VARCHAR NOT NULL,
+      raw VARCHAR NOT NULL`;
+
+/**
+ * Rebuilds a schema-2 store's `bronze_frames_kraken` (a `frame_id` PRIMARY
+ * KEY) without the key: run before {@linkcode schemaSql} when the table
+ * still has one. DuckDB cannot drop a key in place. The view over it is
+ * dropped here and created again by `schemaSql`.
+ */
+export const MIGRATE_FRAMES_V2 = [
+  `CREATE TABLE bronze_frames_kraken_v3 (${FRAMES_COLUMNS})`,
+  `INSERT INTO bronze_frames_kraken_v3 SELECT * FROM bronze_frames_kraken`,
+  `DROP VIEW IF EXISTS bronze_trades_kraken_raw`,
+  `DROP TABLE bronze_frames_kraken`,
+  `ALTER TABLE bronze_frames_kraken_v3 RENAME TO bronze_frames_kraken`,
+];
+
 /** DDL of the persistent tables and views, idempotent. */
 export function schemaSql(): string[] {
   const statements = [
@@ -62,12 +85,10 @@ export function schemaSql(): string[] {
       volume_decimals INTEGER NOT NULL,
       PRIMARY KEY (exchange, symbol))`,
     // The frame a row came in, stored once however many trades it holds.
-    `CREATE TABLE IF NOT EXISTS bronze_frames_kraken (
-      frame_id UBIGINT NOT NULL PRIMARY KEY,
-      received_at TIMESTAMP NOT NULL,
-      connection_id VARCHAR NOT NULL,
-      source VARCHAR NOT NULL,
-      raw VARCHAR NOT NULL)`,
+    // No PRIMARY KEY: its ART index cost ≈ 45 MB of file per million
+    // trades (a third of the store) and memory that only grows; frames
+    // are unique because one is written only with a row new to bronze.
+    `CREATE TABLE IF NOT EXISTS bronze_frames_kraken (${FRAMES_COLUMNS})`,
     `CREATE TABLE IF NOT EXISTS bronze_trades_kraken (
       symbol VARCHAR NOT NULL,
       side VARCHAR NOT NULL,
@@ -266,10 +287,23 @@ export const STAGE_COLUMNS = {
 /** A staging table's name. */
 export type StageTable = keyof typeof STAGE_COLUMNS;
 
-/** Moves staged frames in (frame id = DuckDB's 64-bit hash of the text). */
-export const INSERT_FRAMES = `INSERT OR IGNORE INTO bronze_frames_kraken
+/**
+ * Moves in the staged frames that hold a row new to bronze (frame id =
+ * DuckDB's 64-bit hash of the text), with `rejected` the staged rejected
+ * rows new to bronze (`new_rejected`) too. This is what keeps frames
+ * unique without a key: a stored frame had every one of its rows stored
+ * with it or before it (a WS frame's rows are all in its batch; a REST
+ * "frame" is one row), so a frame sent again holds no new row and is not
+ * written again; and `stage_frames` holds each text once.
+ */
+export function insertFramesSql(rejected: boolean): string {
+  return `INSERT INTO bronze_frames_kraken
   SELECT hash(raw), make_timestamp(received_us), connection_id, source, raw
-  FROM stage_frames`;
+  FROM stage_frames
+  WHERE f IN (SELECT f FROM new_trades${
+    rejected ? " UNION ALL SELECT f FROM new_rejected" : ""
+  })`;
+}
 
 /**
  * Picks the staged trades that are new (none already in silver; the
@@ -311,15 +345,18 @@ export const INSERT_BRONZE = `INSERT INTO bronze_trades_kraken
     make_timestamp(t.received_us), t.connection_id, t.source, hash(f.raw)
   FROM new_trades t JOIN stage_frames f ON f.f = t.f`;
 
-/** Moves rejected rows into bronze unless bronze holds that (symbol, trade id). */
-export const INSERT_REJECTED = `INSERT INTO bronze_trades_kraken
-  SELECT b.symbol, b.side, b.price, b.qty, b.ord_type, b.trade_id, b.timestamp,
-    make_timestamp(b.received_us), b.connection_id, b.source, hash(f.raw)
-  FROM (SELECT DISTINCT ON (symbol, trade_id) * FROM stage_rejected) b
-  JOIN stage_frames f ON f.f = b.f
+/** Picks the staged rejected rows bronze lacks, one per (symbol, trade id). */
+export const SELECT_NEW_REJECTED = `CREATE OR REPLACE TEMP TABLE new_rejected AS
+  SELECT * FROM (SELECT DISTINCT ON (symbol, trade_id) * FROM stage_rejected) b
   WHERE NOT EXISTS (
     SELECT 1 FROM bronze_trades_kraken t
     WHERE t.symbol = b.symbol AND t.trade_id = b.trade_id)`;
+
+/** Moves the new rejected rows (`new_rejected`) into bronze. */
+export const INSERT_REJECTED = `INSERT INTO bronze_trades_kraken
+  SELECT b.symbol, b.side, b.price, b.qty, b.ord_type, b.trade_id, b.timestamp,
+    make_timestamp(b.received_us), b.connection_id, b.source, hash(f.raw)
+  FROM new_rejected b JOIN stage_frames f ON f.f = b.f`;
 
 /** Staged book rows into bronze, unless stored already (`$1`/`$2` bound the seqs compared). */
 export const INSERT_BOOK = `INSERT INTO bronze_book_kraken
@@ -454,8 +491,11 @@ export const BULK_INSERT_SILVER = `INSERT INTO silver_trades_data
     symbol
   FROM bulk_new`;
 
-/** Frames of the new bulk trades, once each (`$1` connection id, `$2` source). */
-export const BULK_INSERT_FRAMES = `INSERT OR IGNORE INTO bronze_frames_kraken
+/**
+ * Frames of the new bulk trades, once each (`$1` connection id, `$2`
+ * source): a stored frame holds no new trade (see {@linkcode insertFramesSql}).
+ */
+export const BULK_INSERT_FRAMES = `INSERT INTO bronze_frames_kraken
   SELECT DISTINCT ON (h) h, make_timestamp(received_us), $1, $2, raw
   FROM bulk_frames WHERE i IN (SELECT i FROM bulk_new)
   ORDER BY h, received_us`;
@@ -469,9 +509,8 @@ export const BULK_INSERT_BRONZE = `INSERT INTO bronze_trades_kraken
 /**
  * Every staged frame, when each holds a new trade and none repeats (the
  * direct path: the batch repeats no trade id, so no frame twice, and a
- * stored frame's trades are all in silver already). The key still ignores
- * a stored one.
+ * stored frame's trades are all in silver already, at or below the
+ * watermark, so none of these is stored).
  */
-export const BULK_INSERT_ALL_FRAMES =
-  `INSERT OR IGNORE INTO bronze_frames_kraken
+export const BULK_INSERT_ALL_FRAMES = `INSERT INTO bronze_frames_kraken
   SELECT h, make_timestamp(received_us), $1, $2, raw FROM bulk_frames`;

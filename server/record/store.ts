@@ -14,8 +14,9 @@
  *   and anti-joined against silver rows within its trade-time range, which
  *   DuckDB prunes by row-group min/max.
  * - **Frames once.** Bronze rows point at their frame
- *   (`bronze_frames_kraken`, keyed by a 64-bit hash of the text) instead of
- *   repeating a 50-trade snapshot fifty times.
+ *   (`bronze_frames_kraken`, by a 64-bit hash of the text) instead of
+ *   repeating a 50-trade snapshot fifty times. A frame is written only
+ *   with a row new to bronze, which keeps it unique without an index.
  * - **Idempotent.** Silver is unique by the deterministic trade id and
  *   bronze by (symbol, trade_id) (both written from the same new-trade set),
  *   gold by (exchange, symbol, bucket) with `INSERT OR REPLACE`, so a
@@ -72,12 +73,14 @@ import {
   INSERT_BOOK,
   INSERT_BOOK_SNAPSHOTS,
   INSERT_BRONZE,
-  INSERT_FRAMES,
   INSERT_REJECTED,
   INSERT_SILVER,
+  insertFramesSql,
   insertGoldSql,
+  MIGRATE_FRAMES_V2,
   MIGRATE_SILVER_V1,
   schemaSql,
+  SELECT_NEW_REJECTED,
   SELECT_NEW_TRADES,
   STAGE_COLUMNS,
   type StageTable,
@@ -185,6 +188,8 @@ export class RecordStore implements AsyncDisposable {
   #canonicalOf = new Map<string, string | null>();
   #scanner = new FrameScanner();
   #closed = false;
+  /** DuckDB settings a {@linkcode RecordStore.recycle} carries over. */
+  #kept: Row | undefined;
   /**
    * Gold builds of one timeframe so far: all in SQL, or (a bucket whose
    * sums could overflow HUGEINT) through core's bigint code.
@@ -231,11 +236,21 @@ export class RecordStore implements AsyncDisposable {
         `SELECT table_type FROM information_schema.tables
          WHERE table_schema = 'main' AND table_name = 'silver_trades'`,
       );
-      if (old?.table_type === "BASE TABLE") {
+      const [keyed] = await store.query(
+        `SELECT count(*) AS n FROM duckdb_constraints()
+         WHERE schema_name = 'main' AND table_name = 'bronze_frames_kraken'
+           AND constraint_type = 'PRIMARY KEY'`,
+      );
+      const migrations = [
         // A schema-1 file: silver moves to silver_trades_data, once.
+        ...(old?.table_type === "BASE TABLE" ? MIGRATE_SILVER_V1 : []),
+        // Schema 1 or 2: frames lose their PRIMARY KEY, once.
+        ...(num(keyed?.n) > 0 ? MIGRATE_FRAMES_V2 : []),
+      ];
+      if (migrations.length > 0) {
         await db.run("BEGIN TRANSACTION");
         try {
-          for (const sql of MIGRATE_SILVER_V1) await db.run(sql);
+          for (const sql of migrations) await db.run(sql);
           await db.run("COMMIT");
         } catch (error) {
           await db.run("ROLLBACK").catch(() => {});
@@ -339,7 +354,8 @@ export class RecordStore implements AsyncDisposable {
       const silver = await this.#db.run(INSERT_SILVER, [
         options.silverUs ?? nowUs,
       ]);
-      await this.#db.run(INSERT_FRAMES);
+      if (rejected > 0) await this.#db.run(SELECT_NEW_REJECTED);
+      await this.#db.run(insertFramesSql(rejected > 0));
       const bronze = await this.#db.run(INSERT_BRONZE);
       let bronzeInserted = bronze.rowsChanged;
       if (rejected > 0) {
@@ -750,6 +766,45 @@ export class RecordStore implements AsyncDisposable {
   /** Write everything to the main file (DuckDB checkpoint). */
   async checkpoint(): Promise<void> {
     await this.#db.run("CHECKPOINT");
+  }
+
+  /**
+   * Checkpoint, then close the DuckDB instance and open a fresh one on the
+   * same file, keeping this store's own state (symbols, watermarks, dirty
+   * gold buckets) and DuckDB's `memory_limit` and `threads`. Native memory
+   * the instance keeps per executed statement (≈ 0.4 KiB through
+   * `@duckdb/node-api`, released only when the instance closes; see
+   * docs/recorder.md, Memory) goes with it, so a recorder that recycles
+   * at every checkpoint stays flat. Call it only between writes, with no
+   * gold build running.
+   *
+   * @throws {Error} For a `:memory:` store (closing it would lose it), or
+   *   DuckDB's error when the file cannot be reopened.
+   */
+  async recycle(): Promise<void> {
+    if (this.#closed) throw new Error("the store is closed");
+    if (this.path === ":memory:") {
+      throw new Error("an in-memory store cannot be reopened");
+    }
+    // Read once: DuckDB prints the limit rounded (200MB → "190.7 MiB"), so
+    // reading it back after every reopen would let it drift.
+    this.#kept ??= (await this.query(
+      `SELECT current_setting('memory_limit') AS memory_limit,
+         current_setting('threads') AS threads`,
+    ))[0];
+    const kept = this.#kept;
+    await this.#db.run("CHECKPOINT");
+    const gold = this.#gold;
+    this.#gold = undefined;
+    gold?.db.closeSync();
+    this.#db.closeSync();
+    this.#instance.closeSync();
+    this.#instance = await DuckDBInstance.create(this.path);
+    this.#db = await this.#instance.connect();
+    this.#main = { db: this.#db, stageFile: this.#stageFile };
+    await this.#db.run("SET preserve_insertion_order = false");
+    await this.#db.run(`SET memory_limit = $1`, [str(kept?.memory_limit)]);
+    await this.#db.run(`SET threads = $1`, [Number(kept?.threads ?? 1)]);
   }
 
   /** Close the store. */

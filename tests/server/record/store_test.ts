@@ -8,6 +8,7 @@ import {
 } from "../../../core/record/recorder.ts";
 import { canonicalSymbol } from "../../../core/record/silver.ts";
 import { RecordStore } from "../../../server/record/store.ts";
+import { SCHEMA_VERSION } from "../../../server/record/schema.ts";
 import { GEN_SYMBOLS, generateTrades, tradeFrameText } from "./_trades.ts";
 
 function batches(
@@ -255,9 +256,95 @@ Deno.test("silver's original fields come from bronze, equal to core's; a schema-
     const [version] = await store.query(
       `SELECT value FROM record_meta WHERE key = 'schema_version'`,
     );
-    assert.equal(version!.value, "2");
+    assert.equal(version!.value, String(SCHEMA_VERSION));
     // Writes go on after the migration without duplicating.
     assert.equal((await store.write(batch, 0)).silverInserted, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("frames stay unique without a key, through replays, re-sent frames and the schema-2 migration", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "krakked_record_" });
+  try {
+    const path = join(dir, "market.duckdb");
+    const trades = generateTrades(4, 90);
+    const texts: string[] = [];
+    for (let i = 0; i < trades.length; i += 5) {
+      texts.push(tradeFrameText(trades.slice(i, i + 5)));
+    }
+    // Each frame received at `shift` µs after its first trade, by write()
+    // (core) or by writeFrames (bulk).
+    const viaCore = (list: string[], shift: number) => {
+      const recorder = new TradeRecorder();
+      return merge(
+        list.map((t) =>
+          recorder.onFrame(t, 1, Number(/"trade_id":(\d+)/.exec(t)![1]) + shift)
+        ),
+      );
+    };
+    const viaBulk = (list: string[], shift: number) =>
+      list.map((text) => ({
+        text,
+        receivedUs: Number(/"trade_id":(\d+)/.exec(text)![1]) + shift,
+      }));
+    const frames = async (store: RecordStore) => {
+      const [row] = await store.query(
+        `SELECT count(*)::INTEGER AS n, count(DISTINCT frame_id)::INTEGER AS d,
+           count(DISTINCT raw)::INTEGER AS t FROM bronze_frames_kraken`,
+      );
+      return [row!.n, row!.d, row!.t];
+    };
+    const keys = async (store: RecordStore) =>
+      Number(
+        (await store.query(
+          `SELECT count(*) AS n FROM duckdb_constraints()
+           WHERE table_name = 'bronze_frames_kraken'
+             AND constraint_type = 'PRIMARY KEY'`,
+        ))[0]!.n,
+      );
+    const half = texts.length / 2;
+    {
+      await using store = await RecordStore.open(path);
+      await registerAll(store);
+      await store.write(viaCore(texts.slice(0, half), 0), 0);
+      // The same frames again, received later (a re-send), through both
+      // paths, and an overlap reaching into new frames.
+      await store.write(viaCore(texts.slice(0, half), 7), 0);
+      await store.writeFrames(viaBulk(texts.slice(0, half), 9), 0);
+      await store.writeFrames(viaBulk(texts.slice(half - 3, half + 4), 11), 0);
+      assert.deepEqual(await frames(store), [half + 4, half + 4, half + 4]);
+      assert.equal(await keys(store), 0);
+      // Back to schema 2: the frame id a PRIMARY KEY.
+      await store.query(
+        `CREATE TABLE f2 (frame_id UBIGINT NOT NULL PRIMARY KEY,
+           received_at TIMESTAMP NOT NULL, connection_id VARCHAR NOT NULL,
+           source VARCHAR NOT NULL, raw VARCHAR NOT NULL);
+         INSERT INTO f2 SELECT * FROM bronze_frames_kraken;
+         DROP VIEW bronze_trades_kraken_raw; DROP TABLE bronze_frames_kraken;
+         ALTER TABLE f2 RENAME TO bronze_frames_kraken;
+         UPDATE record_meta SET value = '2' WHERE key = 'schema_version'`,
+      );
+      assert.ok(await keys(store) > 0);
+    }
+    await using store = await RecordStore.open(path);
+    assert.equal(await keys(store), 0);
+    assert.deepEqual(await frames(store), [half + 4, half + 4, half + 4]);
+    const [version] = await store.query(
+      `SELECT value FROM record_meta WHERE key = 'schema_version'`,
+    );
+    assert.equal(version!.value, String(SCHEMA_VERSION));
+    // Everything again after the migration, both paths: the rest is added
+    // once, nothing twice, and every bronze row finds exactly one frame.
+    await store.writeFrames(viaBulk(texts, 13), 0);
+    await store.write(viaCore(texts, 17), 0);
+    assert.deepEqual(await frames(store), [
+      texts.length,
+      texts.length,
+      texts.length,
+    ]);
+    assert.equal(await count(store, "bronze_trades_kraken"), trades.length);
+    assert.equal(await count(store, "bronze_trades_kraken_raw"), trades.length);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
