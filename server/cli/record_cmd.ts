@@ -501,9 +501,10 @@ export async function runRecord(
     const symbols = pairs.map(symbolInfo);
     await Deno.mkdir(join(store, ".."), { recursive: true });
     await using db = await openStore(store);
-    // A global setting of the DuckDB instance (both connections). Bigger
-    // work spills to DuckDB's temp directory (<store>.tmp) instead.
-    await db.query(`SET memory_limit = '${flags.memoryLimit}'`);
+    // A global setting of the DuckDB instance (both connections), kept
+    // across the reopen at each checkpoint. Bigger work spills to DuckDB's
+    // temp directory (<store>.tmp) instead.
+    await db.set("memory_limit", flags.memoryLimit);
     await db.registerSymbols(symbols);
     writeLine(
       io.stderr,

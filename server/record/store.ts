@@ -188,8 +188,8 @@ export class RecordStore implements AsyncDisposable {
   #canonicalOf = new Map<string, string | null>();
   #scanner = new FrameScanner();
   #closed = false;
-  /** DuckDB settings a {@linkcode RecordStore.recycle} carries over. */
-  #kept: Row | undefined;
+  /** DuckDB settings made with {@linkcode RecordStore.set}, as given. */
+  #settings = new Map<string, string>();
   /**
    * Gold builds of one timeframe so far: all in SQL, or (a bucket whose
    * sums could overflow HUGEINT) through core's bigint code.
@@ -771,12 +771,10 @@ export class RecordStore implements AsyncDisposable {
   /**
    * Checkpoint, then close the DuckDB instance and open a fresh one on the
    * same file, keeping this store's own state (symbols, watermarks, dirty
-   * gold buckets) and DuckDB's `memory_limit` and `threads`. Native memory
-   * the instance keeps per executed statement (≈ 0.4 KiB through
-   * `@duckdb/node-api`, released only when the instance closes; see
-   * docs/recorder.md, Memory) goes with it, so a recorder that recycles
-   * at every checkpoint stays flat. Call it only between writes, with no
-   * gold build running.
+   * gold buckets) and the settings made with {@linkcode RecordStore.set}.
+   * Native memory the instance holds on to while it runs (it grows with the
+   * statements executed; see docs/recorder.md, Memory) goes with the old
+   * instance. Call it only between writes, with no gold build running.
    *
    * @throws {Error} For a `:memory:` store (closing it would lose it), or
    *   DuckDB's error when the file cannot be reopened.
@@ -786,13 +784,6 @@ export class RecordStore implements AsyncDisposable {
     if (this.path === ":memory:") {
       throw new Error("an in-memory store cannot be reopened");
     }
-    // Read once: DuckDB prints the limit rounded (200MB → "190.7 MiB"), so
-    // reading it back after every reopen would let it drift.
-    this.#kept ??= (await this.query(
-      `SELECT current_setting('memory_limit') AS memory_limit,
-         current_setting('threads') AS threads`,
-    ))[0];
-    const kept = this.#kept;
     await this.#db.run("CHECKPOINT");
     const gold = this.#gold;
     this.#gold = undefined;
@@ -803,8 +794,27 @@ export class RecordStore implements AsyncDisposable {
     this.#db = await this.#instance.connect();
     this.#main = { db: this.#db, stageFile: this.#stageFile };
     await this.#db.run("SET preserve_insertion_order = false");
-    await this.#db.run(`SET memory_limit = $1`, [str(kept?.memory_limit)]);
-    await this.#db.run(`SET threads = $1`, [Number(kept?.threads ?? 1)]);
+    for (const [name, value] of this.#settings) {
+      await this.#db.run(`SET ${name} = $1`, [value]);
+    }
+  }
+
+  /**
+   * Set a DuckDB setting for this store (e.g. `memory_limit`), kept as
+   * given across {@linkcode RecordStore.recycle} (DuckDB prints sizes
+   * rounded, so reading one back and setting it again would drift).
+   *
+   * @param name The setting's name (letters and underscores).
+   * @param value Its value, as DuckDB's `SET` takes it (`256MB`, `2`).
+   * @throws {TypeError} For a name that is not a plain identifier.
+   * @throws {Error} DuckDB's error for an unknown setting or a bad value.
+   */
+  async set(name: string, value: string): Promise<void> {
+    if (!/^[a-z_]+$/.test(name)) {
+      throw new TypeError(`not a DuckDB setting name: ${JSON.stringify(name)}`);
+    }
+    await this.#db.run(`SET ${name} = $1`, [value]);
+    this.#settings.set(name, value);
   }
 
   /** Close the store. */
