@@ -13,8 +13,15 @@
  *
  * Each `setting=value` is a DuckDB `SET` run after open, e.g.
  * `memory_limit=256MB allocator_flush_threshold=16MB threads=1`, except
- * `checkpoint_mb=N`: a CHECKPOINT after a commit once the WAL holds N MB
- * and no gold build runs (what the recorder does).
+ * these, which change what the probe does:
+ *
+ * - `checkpoint_mb=N`: a CHECKPOINT after a commit once the WAL holds N MB
+ *   and no gold build runs (what the recorder does);
+ * - `reopen_every=N`: `RecordStore.recycle()` (checkpoint, new DuckDB
+ *   instance) every N commits;
+ * - `gc_every=N`: a full V8 collection every N commits (run with
+ *   `--v8-flags=--expose-gc`), which finalizes the binding's result objects;
+ * - `no_gold=1`: no gold builds beside the writes.
  *
  * @module
  */
@@ -50,9 +57,15 @@ const trades = generateTrades(3, perSymbol);
 const dir = await Deno.makeTempDir({ prefix: "krakked_soak_write_" });
 const store = await RecordStore.open(join(dir, "m.duckdb"));
 let checkpointMb: number | undefined;
+let reopenEvery: number | undefined;
+let gcEvery: number | undefined;
+let noGold = false;
 for (const [name, value] of settings) {
   if (name === "checkpoint_mb") checkpointMb = Number(value);
-  else await store.query(`SET ${name} = '${value}'`);
+  else if (name === "reopen_every") reopenEvery = Number(value);
+  else if (name === "gc_every") gcEvery = Number(value);
+  else if (name === "no_gold") noGold = value === "1";
+  else await store.set(name, value);
 }
 const tagLine = async () =>
   (await store.query(
@@ -134,7 +147,16 @@ for (let c = 0; c < commits; c++) {
       if (Deno.env.get("SOAK_TAGS")) say(`    after: ${await tagLine()}`);
     }
   }
-  gold ??= store.flushGold(nowUs).finally(() => (gold = undefined));
+  if (!noGold) {
+    gold ??= store.flushGold(nowUs).finally(() => (gold = undefined));
+  }
+  if (reopenEvery !== undefined && c > 0 && c % reopenEvery === 0) {
+    await gold;
+    await store.recycle();
+  }
+  if (gcEvery !== undefined && c % gcEvery === 0) {
+    (globalThis as { gc?: () => void }).gc?.();
+  }
   if (c % every === 0) await sample(c);
 }
 await gold;
