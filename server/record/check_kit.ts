@@ -17,6 +17,9 @@ import {
 } from "@krakked/core/record/gold";
 import type { OhlcResult } from "@krakked/core/rest/types";
 
+/** Decimals silver keeps of a price or quantity (`DECIMAL(38,18)` in both engines). */
+const SILVER_DECIMALS = 18;
+
 /** One check's outcome. */
 export interface CheckResult {
   /** Stable name, e.g. `no_gaps`. */
@@ -252,21 +255,37 @@ export function compareWithRecomputation(
   const { counts, examples } = tally;
   const seen = new Set<string>();
   for (const [symbol, list] of bySymbol) {
-    const builder = new TradeCandleBuilder(tf, {
+    // Gold keeps open/high/low/close and volume exact (silver's 18
+    // decimals) and rounds only vwap to the pair's decimals, as Kraken
+    // prints it: one builder at 18 decimals for the first, one at the
+    // pair's for vwap. A single builder at the pair's decimals would round
+    // an over-precise trade's price and report a correct bucket as wrong.
+    const exact = new TradeCandleBuilder(tf, {
+      priceDecimals: SILVER_DECIMALS,
+      volumeDecimals: SILVER_DECIMALS,
+      fillEmpty: false,
+    });
+    const rounded = new TradeCandleBuilder(tf, {
       priceDecimals: options.priceDecimals(symbol),
-      volumeDecimals: 18,
+      volumeDecimals: SILVER_DECIMALS,
       fillEmpty: false,
     });
     try {
       for (const t of list) {
-        builder.add([t.price, t.qty, t.tsUs / 1e6, "b", "l", "", t.id]);
+        const row = [t.price, t.qty, t.tsUs / 1e6, "b", "l", "", t.id] as const;
+        exact.add([...row]);
+        rounded.add([...row]);
       }
     } catch (error) {
       counts.wrong!++;
       examples.push(`${tf} ${symbol}: cannot recompute: ${String(error)}`);
       continue;
     }
-    for (const c of builder.flush()) {
+    const vwapAt = new Map(
+      rounded.flush().map((c) => [c.openTimeSec, c.vwap]),
+    );
+    for (const candle of exact.flush()) {
+      const c = { ...candle, vwap: vwapAt.get(candle.openTimeSec)! };
       const startUs = c.openTimeSec * 1e6;
       if (startUs + spanUs(tf) > options.nowUs) continue; // still forming
       const key = `${symbol}|${startUs}`;
