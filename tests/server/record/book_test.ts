@@ -18,6 +18,7 @@ import { statusPath } from "../../../server/cli/record_cmd.ts";
 import { bookAt } from "../../../server/record/book.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { CliHarness } from "../cli/_harness.ts";
+import { validateStore } from "./_validate.ts";
 
 const SNAPSHOT =
   '{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",' +
@@ -168,14 +169,6 @@ async function until(
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-interface Check {
-  name: string;
-  ok: boolean;
-  summary: string;
-  counts: Record<string, number>;
-  examples: string[];
-}
-
 Deno.test({
   name:
     "record --channels trade,book: frames and snapshots rebuild to the stored checksums through a corrupted checksum and a reconnect",
@@ -220,24 +213,9 @@ Deno.test({
     assert.equal(done.code, 0, done.stderr);
     assert.match(done.stderr, /book BTC\/USD checksum mismatch/);
 
-    const validate = async () => {
-      const v = await h.run(
-        [
-          "record",
-          "validate",
-          "--store",
-          store,
-          "--json",
-          "--max-latency-ms",
-          "10000",
-        ],
-        { io: { now } },
-      );
-      const parsed = JSON.parse(v.stdout) as { checks?: Check[] };
-      assert.ok(parsed.checks, `${v.stdout}\n${v.stderr}`);
-      const checks = parsed.checks;
-      return checks.find((c) => c.name === "book_rebuild")!;
-    };
+    const validate = async () =>
+      (await validateStore(h, store, { now, maxLatencyMs: 10_000 })).byName
+        .get("book_rebuild")!;
     const book = await validate();
     assert.ok(book.ok, `${book.summary}\n${book.examples.join("\n")}`);
     assert.equal(book.counts.symbols, 2);

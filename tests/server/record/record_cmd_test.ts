@@ -18,6 +18,7 @@ import { startSimulatorWithWs } from "@krakked/sim";
 import { TradeLog } from "../../../server/record/log.ts";
 import { CliHarness } from "../cli/_harness.ts";
 import { NatsServer } from "./_nats.ts";
+import { assertValid } from "./_validate.ts";
 
 const PAIRS = [
   "XBTUSD",
@@ -302,30 +303,7 @@ Deno.test({
 
     // The latency limit here is loose on purpose: CI shares two cores with
     // other suites; the bench script reports the real figure.
-    const validate = await h.run([
-      "record",
-      "validate",
-      "--store",
-      store,
-      "--json",
-      "--max-latency-ms",
-      "10000",
-    ], { io: { now } });
-    const result = JSON.parse(validate.stdout) as {
-      ok: boolean;
-      checks: {
-        name: string;
-        ok: boolean;
-        summary: string;
-        counts: Record<string, number>;
-        examples: string[];
-      }[];
-    };
-    const byName = new Map(result.checks.map((c) => [c.name, c]));
-    for (const c of result.checks) {
-      assert.ok(c.ok, `${c.summary}\n${c.examples.join("\n")}`);
-    }
-    assert.equal(validate.code, 0);
+    const byName = await assertValid(h, store, { now, maxLatencyMs: 10_000 });
     assert.equal(byName.get("no_duplicates")!.counts.silverDuplicates, 0);
     assert.equal(byName.get("no_gaps")!.counts.gaps, 0);
     assert.equal(byName.get("no_gaps")!.counts.symbols, 20);

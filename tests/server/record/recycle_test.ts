@@ -20,6 +20,7 @@ import {
 import { RecordStore } from "../../../server/record/store.ts";
 import { CliHarness } from "../cli/_harness.ts";
 import { GEN_SYMBOLS, generateTrades, tradeFrameText } from "./_trades.ts";
+import { assertValid } from "./_validate.ts";
 
 /** A small deterministic PRNG (mulberry32): the same sequence every run. */
 function prng(seed: number): () => number {
@@ -269,19 +270,6 @@ Deno.test({
         "memory_limit survives",
       );
     }
-    const validate = await h.run([
-      "record",
-      "validate",
-      "--store",
-      store,
-      "--json",
-      "--max-latency-ms",
-      "86400000",
-    ], { io: { now } });
-    const checks = (JSON.parse(validate.stdout) as {
-      checks: { name: string; ok: boolean; summary: string }[];
-    }).checks;
-    for (const c of checks) assert.ok(c.ok, `${c.name}: ${c.summary}`);
-    assert.equal(validate.code, 0);
+    await assertValid(h, store, { now });
   },
 });

@@ -19,6 +19,7 @@ import {
 } from "../../../server/record/run.ts";
 import { parseRecorderStatus } from "../../../server/trading/ops_recorder.ts";
 import { CliHarness } from "../cli/_harness.ts";
+import { validateStore } from "./_validate.ts";
 
 function ordered(c: CommitLatency): void {
   assert.ok(c.p50Ms >= 0);
@@ -138,18 +139,8 @@ Deno.test({
     );
     assert.match(text.stdout, /memory at .*: RSS [\d.]+ MiB, V8 heap/);
 
-    const validate = await h.run([
-      "record",
-      "validate",
-      "--store",
-      store,
-      "--json",
-      "--max-latency-ms",
-      "86400000",
-    ], { io: { now: h.now } });
-    const latency = (JSON.parse(validate.stdout) as {
-      checks: { name: string; counts: Record<string, number> }[];
-    }).checks.find((x) => x.name === "latency")!.counts;
+    const latency = (await validateStore(h, store, { now: h.now })).byName
+      .get("latency")!.counts;
     // One clean session (no reconnect, no backfill): the same WS trades.
     assert.equal(c.trades, latency.rows);
     assert.equal(c.window, c.trades, "a short run fits the window");

@@ -13,6 +13,7 @@ import { runRecorder } from "../../../server/record/run.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { CliHarness } from "../cli/_harness.ts";
 import type { startSimulatorWithWs } from "@krakked/sim";
+import { assertValid } from "./_validate.ts";
 
 const PAIRS = ["XBTUSD", "ETHUSD", "XDGUSD"];
 
@@ -104,19 +105,6 @@ Deno.test({
     const third = await session(3, true);
     assert.match(third.stderr, /backfilled/);
 
-    const validate = await h.run([
-      "record",
-      "validate",
-      "--store",
-      store,
-      "--json",
-      "--max-latency-ms",
-      "86400000",
-    ], { io: { now } });
-    const checks = (JSON.parse(validate.stdout) as {
-      checks: { name: string; ok: boolean; summary: string }[];
-    }).checks;
-    for (const c of checks) assert.ok(c.ok, c.summary);
-    assert.equal(validate.code, 0);
+    await assertValid(h, store, { now });
   },
 });

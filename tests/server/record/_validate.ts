@@ -1,0 +1,74 @@
+/**
+ * `krakked record validate --json` run through the CLI harness, parsed:
+ * what the recorder tests read after a run.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { CliHarness } from "../cli/_harness.ts";
+
+/** One check of `record validate --json`. */
+export interface ValidateCheck {
+  name: string;
+  ok: boolean;
+  summary: string;
+  counts: Record<string, number>;
+  examples: string[];
+}
+
+/** A parsed `record validate --json` run. */
+export interface Validation {
+  code: number;
+  checks: ValidateCheck[];
+  byName: Map<string, ValidateCheck>;
+}
+
+/**
+ * Run `record validate --store <store> --json` with a latency limit.
+ *
+ * @param h The harness (its simulator is the REST side of the checks).
+ * @param store The store file.
+ * @param options The market clock, and the latency limit (default one day:
+ *   CI shares two cores with other suites; the bench reports the figure).
+ * @returns Exit code and checks.
+ */
+export async function validateStore(
+  h: CliHarness,
+  store: string,
+  options: { now: () => number; maxLatencyMs?: number },
+): Promise<Validation> {
+  const run = await h.run([
+    "record",
+    "validate",
+    "--store",
+    store,
+    "--json",
+    "--max-latency-ms",
+    String(options.maxLatencyMs ?? 86_400_000),
+  ], { io: { now: options.now } });
+  const parsed = JSON.parse(run.stdout || "{}") as { checks?: ValidateCheck[] };
+  assert.ok(parsed.checks, `${run.stdout}\n${run.stderr}`);
+  return {
+    code: run.code,
+    checks: parsed.checks,
+    byName: new Map(parsed.checks.map((c) => [c.name, c])),
+  };
+}
+
+/**
+ * {@linkcode validateStore}, asserting every check passed and exit code 0.
+ *
+ * @returns The checks by name.
+ */
+export async function assertValid(
+  h: CliHarness,
+  store: string,
+  options: { now: () => number; maxLatencyMs?: number },
+): Promise<Map<string, ValidateCheck>> {
+  const v = await validateStore(h, store, options);
+  for (const c of v.checks) {
+    assert.ok(c.ok, `${c.name}: ${c.summary}\n${c.examples.join("\n")}`);
+  }
+  assert.equal(v.code, 0);
+  return v.byName;
+}
