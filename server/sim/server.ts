@@ -312,49 +312,62 @@ export async function startSimulator(
   });
   const plugin = options.websocket?.(parts);
   const hostname = options.hostname ?? "127.0.0.1";
-  const server = Deno.serve({
-    hostname,
-    port: options.port ?? 0,
-    onListen() {},
-    onError() {
-      return new Response(
-        JSON.stringify({ error: ["EGeneral:Internal error"] }),
-        {
-          headers: { "content-type": "application/json; charset=utf-8" },
-        },
-      );
-    },
-  }, async (request, info) => {
-    const path = new URL(request.url).pathname;
-    if (path === "/v2" || path === "/auth/v2") {
-      if (!plugin) {
-        return new Response("WebSocket endpoint not available", {
-          status: 404,
-        });
+  // The engine and the WS plugin run timers from here on: a bind that
+  // fails (port in use) must stop them, or the caller's process never exits.
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = serve();
+  } catch (error) {
+    await plugin?.close?.();
+    engine?.close();
+    control.clear();
+    throw error;
+  }
+  function serve(): Deno.HttpServer<Deno.NetAddr> {
+    return Deno.serve({
+      hostname,
+      port: options.port ?? 0,
+      onListen() {},
+      onError() {
+        return new Response(
+          JSON.stringify({ error: ["EGeneral:Internal error"] }),
+          {
+            headers: { "content-type": "application/json; charset=utf-8" },
+          },
+        );
+      },
+    }, async (request, info) => {
+      const path = new URL(request.url).pathname;
+      if (path === "/v2" || path === "/auth/v2") {
+        if (!plugin) {
+          return new Response("WebSocket endpoint not available", {
+            status: 404,
+          });
+        }
+        const response = await plugin.handle(request, info);
+        return response ??
+          new Response("Upgrade Required", {
+            status: 426,
+            headers: { upgrade: "websocket" },
+          });
       }
-      const response = await plugin.handle(request, info);
-      return response ??
-        new Response("Upgrade Required", {
-          status: 426,
-          headers: { upgrade: "websocket" },
-        });
-    }
-    if (path.startsWith("/_sim/ws/") && plugin?.control) {
-      const host = request.headers.get("host") ?? "";
-      const hostName = host.startsWith("[")
-        ? host.slice(0, host.indexOf("]") + 1)
-        : host.split(":")[0] ?? "";
-      if (
-        (options.control ?? true) && isLoopback(info.remoteAddr.hostname) &&
-        isLoopback(hostName)
-      ) {
-        const response = await plugin.control(request);
-        if (response) return response;
+      if (path.startsWith("/_sim/ws/") && plugin?.control) {
+        const host = request.headers.get("host") ?? "";
+        const hostName = host.startsWith("[")
+          ? host.slice(0, host.indexOf("]") + 1)
+          : host.split(":")[0] ?? "";
+        if (
+          (options.control ?? true) && isLoopback(info.remoteAddr.hostname) &&
+          isLoopback(hostName)
+        ) {
+          const response = await plugin.control(request);
+          if (response) return response;
+        }
+        return new Response("Not found", { status: 404 });
       }
-      return new Response("Not found", { status: 404 });
-    }
-    return app.fetch(request, { remoteAddr: info.remoteAddr });
-  });
+      return app.fetch(request, { remoteAddr: info.remoteAddr });
+    });
+  }
   const port = server.addr.port;
   const host = urlHost(hostname);
   let closed: Promise<void> | undefined;

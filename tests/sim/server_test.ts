@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { defaultCredentials, startSimulator } from "../../server/sim/server.ts";
+import {
+  defaultCredentials,
+  startSimulator,
+  webSocketPlugin,
+} from "../../server/sim/server.ts";
 import { createRestApp, isLoopback } from "../../server/sim/rest/app.ts";
 import { NOW_MS, publicCall } from "./_client.ts";
 
@@ -142,4 +146,27 @@ Deno.test("unknown paths answer 404 and Kraken envelopes use JSON content type",
     "application/json; charset=utf-8",
   );
   await time.body?.cancel();
+});
+
+// The engine ticks every 250 ms and reads the clock each time: once the
+// start has failed, nothing may read it any more (it did: the port was bound
+// last, after the engine's timer had started).
+Deno.test("startSimulator() on a port in use fails and leaves nothing ticking", async () => {
+  await using first = await startSimulator();
+  let reads = 0;
+  await assert.rejects(
+    startSimulator({
+      port: first.port,
+      websocket: webSocketPlugin(),
+      now: () => {
+        reads++;
+        return NOW_MS;
+      },
+    }),
+    Deno.errors.AddrInUse,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const after = reads;
+  await new Promise((r) => setTimeout(r, 800));
+  assert.equal(reads, after, "the clock is still read by a leaked timer");
 });
