@@ -27,6 +27,10 @@
  *   (bronze and silver, not the raw frames) into one table without
  *   constraints, `INSERT INTO t SELECT * FROM read_csv(…)`: DuckDB's own
  *   CSV → table speed for these rows.
+ * - **storing floor without bronze trades** (`noBronzeFloor`): the storing
+ *   floor minus the `bronze_trades_kraken` insert, i.e. what storing would
+ *   cost if bronze's rows were a view over the raw frames (not how the
+ *   store works today; a measure of that option).
  *
  * `rounds=N` repeats ingest and both floors N times, rotating their order,
  * so the noise of a shared machine shows; the ratios compare CPU seconds
@@ -353,8 +357,11 @@ const BARE_COLUMNS = {
   "silver_us": "BIGINT",
 };
 
-/** The storing floor (`bare` false) or the bare floor, on a fresh file. */
-async function floor(bare: boolean): Promise<{ cost: Cost; bytes: number }> {
+/** One floor (see the module doc), on a fresh file. */
+async function floor(
+  kind: "storing" | "bare" | "noBronze",
+): Promise<{ cost: Cost; bytes: number }> {
+  const bare = kind === "bare";
   const path = join(dir, `floor-${crypto.randomUUID()}.duckdb`);
   const instance = await DuckDBInstance.create(path);
   const db = await instance.connect();
@@ -387,25 +394,27 @@ async function floor(bare: boolean): Promise<{ cost: Cost; bytes: number }> {
         }`,
         ["", "ws"],
       );
-      await db.run(
-        `INSERT INTO bronze_trades_kraken
+      if (kind === "storing") {
+        await db.run(
+          `INSERT INTO bronze_trades_kraken
          SELECT symbol, side, price, qty, ord_type, trade_id, timestamp,
            make_timestamp(received_us), $1, $2, frame_id
          FROM ${
-          csv(f.bronze, {
-            symbol: "VARCHAR",
-            side: "VARCHAR",
-            price: "VARCHAR",
-            qty: "VARCHAR",
-            ord_type: "VARCHAR",
-            trade_id: "BIGINT",
-            timestamp: "VARCHAR",
-            received_us: "BIGINT",
-            frame_id: "UBIGINT",
-          })
-        }`,
-        ["", "ws"],
-      );
+            csv(f.bronze, {
+              symbol: "VARCHAR",
+              side: "VARCHAR",
+              price: "VARCHAR",
+              qty: "VARCHAR",
+              ord_type: "VARCHAR",
+              trade_id: "BIGINT",
+              timestamp: "VARCHAR",
+              received_us: "BIGINT",
+              frame_id: "UBIGINT",
+            })
+          }`,
+          ["", "ws"],
+        );
+      }
       await db.run(
         `INSERT INTO silver_trades_data
          SELECT 'kraken', symbol, trade_id, exchange_trade_id, side,
@@ -459,20 +468,23 @@ try {
     ingest: Ingest;
     storing: Floor;
     bare: Floor;
+    noBronze: Floor;
     order: string;
   }[] = [];
   for (let r = 0; r < rounds; r++) {
-    const steps = ["ingest", "storing", "bare"] as const;
-    const order = [...steps.slice(r % 3), ...steps.slice(0, r % 3)];
+    const steps = ["ingest", "storing", "bare", "noBronze"] as const;
+    const at = r % steps.length;
+    const order = [...steps.slice(at), ...steps.slice(0, at)];
     const got: Partial<Record<(typeof steps)[number], unknown>> = {};
     for (const step of order) {
       if (step === "ingest") got.ingest = await ingest(r === 0);
-      else got[step] = await floor(step === "bare");
+      else got[step] = await floor(step);
     }
     perRound.push({
       ingest: got.ingest as Ingest,
       storing: got.storing as Floor,
       bare: got.bare as Floor,
+      noBronze: got.noBronze as Floor,
       order: order.join(" → "),
     });
   }
@@ -488,6 +500,7 @@ try {
     ingestWithoutFinalGold: rate(n, p.ingest.load),
     storingFloor: rate(n, p.storing.cost),
     bareFloor: rate(n, p.bare.cost),
+    noBronzeFloor: rate(n, p.noBronze.cost),
     cpuRatio: {
       ingestToStoring: ratio(p.ingest.all.cpuSec, p.storing.cost.cpuSec),
       loadToStoring: ratio(p.ingest.load.cpuSec, p.storing.cost.cpuSec),
@@ -496,6 +509,7 @@ try {
     floorMBPerMillionTrades: {
       storing: +(p.storing.bytes / 1e6 / (n / 1e6)).toFixed(1),
       bare: +(p.bare.bytes / 1e6 / (n / 1e6)).toFixed(1),
+      noBronze: +(p.noBronze.bytes / 1e6 / (n / 1e6)).toFixed(1),
     },
   }));
   const med = (f: (p: (typeof perRound)[number]) => number) =>
@@ -521,6 +535,10 @@ try {
         bareFloor: rate(n, {
           wallSec: med((p) => p.bare.cost.wallSec),
           cpuSec: med((p) => p.bare.cost.cpuSec),
+        }),
+        noBronzeFloor: rate(n, {
+          wallSec: med((p) => p.noBronze.cost.wallSec),
+          cpuSec: med((p) => p.noBronze.cost.cpuSec),
         }),
         cpuRatio: {
           ingestToStoring: +med((p) =>
