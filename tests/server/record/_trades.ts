@@ -4,7 +4,11 @@
  * kept) over contiguous ids per symbol.
  */
 import { formatScaled } from "../../../core/decimal.ts";
-import { formatTimestampUs } from "../../../core/record/silver.ts";
+import {
+  canonicalSymbol,
+  formatTimestampUs,
+} from "../../../core/record/silver.ts";
+import type { SymbolInfo } from "../../../server/record/store.ts";
 import { prng } from "../../fakes/prng.ts";
 
 /** One generated trade. */
@@ -25,6 +29,18 @@ export const GEN_SYMBOLS: readonly { symbol: string; priceDecimals: number }[] =
     { symbol: "DOGE/USD", priceDecimals: 7 },
     { symbol: "XBT/EUR", priceDecimals: 1 },
   ];
+
+/** {@linkcode GEN_SYMBOLS} as a store registers them (Kraken, 8 volume decimals). */
+export function genSymbolInfos(): SymbolInfo[] {
+  return GEN_SYMBOLS.map((s) => ({
+    exchange: "kraken",
+    symbol: canonicalSymbol(s.symbol),
+    exchangeSymbol: s.symbol,
+    restPair: s.symbol.replace("/", ""),
+    priceDecimals: s.priceDecimals,
+    volumeDecimals: 8,
+  }));
+}
 
 /**
  * `perSymbol` trades per symbol from `startUs`, time-ordered across symbols.

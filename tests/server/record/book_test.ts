@@ -18,7 +18,7 @@ import { statusPath } from "../../../server/cli/record_cmd.ts";
 import { bookAt } from "../../../server/record/book.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { CliHarness } from "../cli/_harness.ts";
-import { validateStore } from "./_validate.ts";
+import { fastClock, validateStore } from "./_session.ts";
 
 const SNAPSHOT =
   '{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",' +
@@ -141,11 +141,6 @@ Deno.test("BookRecorder rows and snapshots rebuild to the same verified book; a 
   );
 });
 
-function fastClock(startMs: number, speed: number): () => number {
-  const t0 = Date.now();
-  return () => startMs + (Date.now() - t0) * speed;
-}
-
 interface BookStatus {
   bookSnapshots: number;
   bookMismatches: number;
@@ -175,7 +170,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const now = fastClock(Date.UTC(2025, 5, 15, 12, 0, 40), 30);
+    const now = fastClock();
     await using h = await CliHarness.start({ sim: { now }, ws: true });
     const sim = h.sim as Awaited<ReturnType<typeof startSimulatorWithWs>>;
     const store = join(h.dir, "market.duckdb");

@@ -15,11 +15,7 @@ import { DEFAULT_STREAM, TradeLog } from "../../../server/record/log.ts";
 import { CliHarness } from "../cli/_harness.ts";
 import { CHDB_PLATFORM } from "./_clickhouse.ts";
 import { NatsServer } from "./_nats.ts";
-
-function fastClock(startMs: number, speed: number): () => number {
-  const t0 = Date.now();
-  return () => startMs + (Date.now() - t0) * speed;
-}
+import { fastClock } from "./_session.ts";
 
 async function waitFor(
   ok: () => Promise<boolean>,
@@ -82,7 +78,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const now = fastClock(Date.UTC(2025, 5, 15, 12, 0, 40), 30);
+    const now = fastClock();
     await using nats = await NatsServer.start();
     await using h = await CliHarness.start({ sim: { now }, ws: true });
     const store = join(h.dir, "market.duckdb");

@@ -3,22 +3,14 @@ import { join } from "node:path";
 import { GOLD_TIMEFRAMES } from "../../../core/record/gold.ts";
 import { BookRecorder } from "../../../core/record/book.ts";
 import { TradeRecorder } from "../../../core/record/recorder.ts";
-import { canonicalSymbol } from "../../../core/record/silver.ts";
 import { exportStore } from "../../../server/record/export.ts";
 import { RecordStore } from "../../../server/record/store.ts";
-import { GEN_SYMBOLS, generateTrades, tradeFrameText } from "./_trades.ts";
+import { generateTrades, genSymbolInfos, tradeFrameText } from "./_trades.ts";
 
 /** A store of trades across a UTC midnight, plus a second exchange's copy of some silver and gold rows. */
 async function filledStore(path: string): Promise<RecordStore> {
   const store = await RecordStore.open(path);
-  await store.registerSymbols(GEN_SYMBOLS.map((s) => ({
-    exchange: "kraken",
-    symbol: canonicalSymbol(s.symbol),
-    exchangeSymbol: s.symbol,
-    restPair: s.symbol.replace("/", ""),
-    priceDecimals: s.priceDecimals,
-    volumeDecimals: 8,
-  })));
+  await store.registerSymbols(genSymbolInfos());
   const trades = generateTrades(5, 400, Date.UTC(2026, 0, 1, 23, 57) * 1000);
   const recorder = new TradeRecorder();
   const batch = { bronze: [], silver: [], gaps: [], rejected: [] } as {

@@ -18,7 +18,7 @@ import { startSimulatorWithWs } from "@krakked/sim";
 import { TradeLog } from "../../../server/record/log.ts";
 import { CliHarness } from "../cli/_harness.ts";
 import { NatsServer } from "./_nats.ts";
-import { assertValid } from "./_validate.ts";
+import { assertValid, fastClock } from "./_session.ts";
 
 const PAIRS = [
   "XBTUSD",
@@ -42,11 +42,6 @@ const PAIRS = [
   "SHIBUSD",
   "ATOMUSD",
 ];
-
-function fastClock(startMs: number, speed: number): () => number {
-  const t0 = Date.now();
-  return () => startMs + (Date.now() - t0) * speed;
-}
 
 interface Status {
   commits: number;
@@ -241,7 +236,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const now = fastClock(Date.UTC(2025, 5, 15, 12, 0, 40), 30);
+    const now = fastClock();
     await using h = await CliHarness.start({ sim: { now }, ws: true });
     const sim = h.sim as Awaited<ReturnType<typeof startSimulatorWithWs>>;
     const store = join(h.dir, "market.duckdb");
@@ -336,7 +331,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const now = fastClock(Date.UTC(2025, 5, 15, 12, 0, 40), 30);
+    const now = fastClock();
     await using nats = await NatsServer.start();
     await using h = await CliHarness.start({ sim: { now }, ws: true });
     const store = join(h.dir, "market.duckdb");

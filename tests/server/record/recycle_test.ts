@@ -19,30 +19,12 @@ import {
 } from "../../../server/record/run.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { CliHarness } from "../cli/_harness.ts";
-import { GEN_SYMBOLS, generateTrades, tradeFrameText } from "./_trades.ts";
-import { assertValid } from "./_validate.ts";
-
-/** A small deterministic PRNG (mulberry32): the same sequence every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { generateTrades, genSymbolInfos, tradeFrameText } from "./_trades.ts";
+import { prng } from "../../fakes/prng.ts";
+import { assertValid, fastClock } from "./_session.ts";
 
 async function register(store: RecordStore): Promise<void> {
-  await store.registerSymbols(GEN_SYMBOLS.map((s) => ({
-    exchange: "kraken",
-    symbol: s.symbol.replace("XBT", "BTC"),
-    exchangeSymbol: s.symbol,
-    restPair: s.symbol.replace("/", ""),
-    priceDecimals: s.priceDecimals,
-    volumeDecimals: 8,
-  })));
+  await store.registerSymbols(genSymbolInfos());
 }
 
 /** Every layer's rows, in a fixed order, as text (comparable across files). */
@@ -210,9 +192,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const t0 = Date.now();
-    const start = Date.UTC(2025, 5, 15, 12, 0, 40);
-    const now = () => start + (Date.now() - t0) * 30;
+    const now = fastClock();
     await using h = await CliHarness.start({
       sim: { now, activity: "busy" },
       ws: true,

@@ -29,7 +29,12 @@
 import { join } from "node:path";
 import { TradeRecorder } from "@krakked/core/record/recorder";
 import { RecordStore } from "../../../server/record/store.ts";
-import { GEN_SYMBOLS, generateTrades, tradeFrameText } from "./_trades.ts";
+import {
+  GEN_SYMBOLS,
+  generateTrades,
+  genSymbolInfos,
+  tradeFrameText,
+} from "./_trades.ts";
 
 const encoder = new TextEncoder();
 function say(line: string): void {
@@ -74,14 +79,7 @@ const tagLine = async () =>
   )).map((r) => `${r.tag} ${(Number(r.m) / MiB).toFixed(1)}`).join(", ");
 let checkpoints = 0;
 let checkpointMs = 0;
-await store.registerSymbols(GEN_SYMBOLS.map((s) => ({
-  exchange: "kraken",
-  symbol: s.symbol.replace("XBT", "BTC"),
-  exchangeSymbol: s.symbol,
-  restPair: s.symbol.replace("/", ""),
-  priceDecimals: s.priceDecimals,
-  volumeDecimals: 8,
-})));
+await store.registerSymbols(genSymbolInfos());
 const recorder = new TradeRecorder();
 
 interface Sample {

@@ -19,7 +19,7 @@ import {
 } from "../../../server/record/run.ts";
 import { parseRecorderStatus } from "../../../server/trading/ops_recorder.ts";
 import { CliHarness } from "../cli/_harness.ts";
-import { validateStore } from "./_validate.ts";
+import { validateStore } from "./_session.ts";
 
 function ordered(c: CommitLatency): void {
   assert.ok(c.p50Ms >= 0);

@@ -13,7 +13,7 @@ import { runRecorder } from "../../../server/record/run.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { CliHarness } from "../cli/_harness.ts";
 import type { startSimulatorWithWs } from "@krakked/sim";
-import { assertValid } from "./_validate.ts";
+import { assertValid, fastClock } from "./_session.ts";
 
 const PAIRS = ["XBTUSD", "ETHUSD", "XDGUSD"];
 
@@ -39,9 +39,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     // A busy market on a 30× clock: trades go on while a session is down.
-    const t0 = Date.now();
-    const start = Date.UTC(2025, 5, 15, 12, 0, 40);
-    const now = () => start + (Date.now() - t0) * 30;
+    const now = fastClock();
     await using h = await CliHarness.start({
       sim: { now, activity: "busy" },
       ws: true,

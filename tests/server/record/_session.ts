@@ -1,11 +1,31 @@
 /**
- * `krakked record validate --json` run through the CLI harness, parsed:
- * what the recorder tests read after a run.
+ * What the recorder tests share around a session against the simulator: a
+ * fast market clock, and `krakked record validate --json` run through the
+ * CLI harness and parsed.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import type { CliHarness } from "../cli/_harness.ts";
+
+/** Where the recorder tests' market clock starts (20 s before a minute closes). */
+export const MARKET_START_MS = Date.UTC(2025, 5, 15, 12, 0, 40);
+
+/**
+ * A market clock running `speed` times faster than the wall clock, so
+ * minutes close within a test.
+ *
+ * @param startMs Market time now.
+ * @param speed Market ms per wall ms.
+ * @returns The clock, ms.
+ */
+export function fastClock(
+  startMs = MARKET_START_MS,
+  speed = 30,
+): () => number {
+  const t0 = Date.now();
+  return () => startMs + (Date.now() - t0) * speed;
+}
 
 /** One check of `record validate --json`. */
 export interface ValidateCheck {
