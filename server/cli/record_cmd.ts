@@ -502,8 +502,8 @@ export async function runRecord(
     await Deno.mkdir(join(store, ".."), { recursive: true });
     await using db = await openStore(store);
     // A global setting of the DuckDB instance (both connections), kept
-    // across the reopen at each checkpoint. Bigger work spills to DuckDB's
-    // temp directory (<store>.tmp) instead.
+    // across the recorder's periodic reopens (recycleEveryMs). Bigger work
+    // spills to DuckDB's temp directory (<store>.tmp) instead.
     await db.set("memory_limit", flags.memoryLimit);
     await db.registerSymbols(symbols);
     writeLine(

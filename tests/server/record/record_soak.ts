@@ -116,6 +116,8 @@ type RecorderFile = Partial<
     | "reconnects"
     | "checkpoints"
     | "lastCheckpointMs"
+    | "reopens"
+    | "lastReopenMs"
     | "commitLatency"
     | "memory"
   >
@@ -257,7 +259,9 @@ if (final?.memory !== undefined) {
   say(
     `DuckDB memory_limit: ${final.memory.duckdbLimit ?? "-"}; ${
       final.checkpoints ?? 0
-    } checkpoints by the recorder (last ${final.lastCheckpointMs ?? "-"} ms); ${
+    } checkpoints by the recorder (last ${final.lastCheckpointMs ?? "-"} ms), ${
+      final.reopens ?? 0
+    } of them reopens of DuckDB (last ${final.lastReopenMs ?? "-"} ms); ${
       final.commits ?? "-"
     } commits`,
   );

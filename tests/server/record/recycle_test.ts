@@ -1,11 +1,11 @@
 /**
- * `RecordStore.recycle()`: the recorder reopens DuckDB at every checkpoint
- * so native memory the old instance kept goes with it. A reopen must be
- * invisible in the data: the same writes give the same bronze, silver and
- * gold whether or not the store was recycled between them, in any order,
- * with replays and late trades; DuckDB's settings survive; and a recorder
- * that recycles after every commit still validates with no gap and no
- * duplicate.
+ * `RecordStore.recycle()`: the recorder reopens DuckDB at a checkpoint
+ * every so often (`recycleEveryMs`) so native memory the old instance kept
+ * goes with it. A reopen must be invisible in the data: the same writes
+ * give the same bronze, silver and gold whether or not the store was
+ * recycled between them, in any order, with replays and late trades;
+ * DuckDB's settings survive; and a recorder that reopens at every
+ * checkpoint still validates with no gap and no duplicate.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -188,7 +188,7 @@ Deno.test("record store: a closed store refuses to recycle", async () => {
 
 Deno.test({
   name:
-    "record: a recorder that reopens DuckDB after every commit validates with no gap and no duplicate",
+    "record: a recorder that reopens DuckDB at every checkpoint validates with no gap and no duplicate",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -214,16 +214,18 @@ Deno.test({
       stop.abort();
       assert.equal((await run).code, 0);
     }
-    {
-      await using db = await RecordStore.open(store);
-      await db.set("memory_limit", "300MB");
-      const limit = `SELECT current_setting('memory_limit') AS m`;
-      const [before] = await db.query(limit);
-      using rest = new RestClient({ baseUrl: sim.url });
+    await using db = await RecordStore.open(store);
+    await db.set("memory_limit", "300MB");
+    const limit = `SELECT current_setting('memory_limit') AS m`;
+    const [before] = await db.query(limit);
+    using rest = new RestClient({ baseUrl: sim.url });
+    // Any WAL at all: a checkpoint after every commit; with the default
+    // period none of them reopens DuckDB in a short run, with 0 all do.
+    const session = async (recycleEveryMs: number | undefined) => {
       const stop = new AbortController();
       let last: RecorderStatus | undefined;
       const timeout = setTimeout(() => stop.abort(), 60_000);
-      const run = runRecorder({
+      await runRecorder({
         store: db,
         rest,
         wsUrl: sim.wsPublicUrl,
@@ -231,25 +233,30 @@ Deno.test({
         signal: stop.signal,
         now,
         channels: ["trade", "book"],
-        // Any WAL at all: a checkpoint and a reopen after every commit.
         checkpointWalBytes: 1,
+        ...(recycleEveryMs === undefined ? {} : { recycleEveryMs }),
         onStatus: (s) => {
           last = s;
           if (s.checkpoints >= 8 && s.goldRows > 0) stop.abort();
         },
       });
-      await run;
       clearTimeout(timeout);
       assert.ok(
         (last?.checkpoints ?? 0) >= 8,
-        `${last?.checkpoints} reopens before the timeout`,
+        `${last?.checkpoints} checkpoints before the timeout`,
       );
-      assert.deepEqual(
-        (await db.query(limit))[0],
-        before,
-        "memory_limit survives",
-      );
-    }
+      return last!;
+    };
+    const periodic = await session(undefined);
+    assert.equal(periodic.reopens, 0, "no reopen before the period");
+    const every = await session(0);
+    assert.equal(every.reopens, every.checkpoints, "a reopen at each");
+    assert.ok(every.lastReopenMs !== undefined);
+    assert.deepEqual(
+      (await db.query(limit))[0],
+      before,
+      "memory_limit survives",
+    );
     await assertValid(h, store, { now });
   },
 });
