@@ -21,6 +21,8 @@
  *   instance) every N commits;
  * - `gc_every=N`: a full V8 collection every N commits (run with
  *   `--v8-flags=--expose-gc`), which finalizes the binding's result objects;
+ * - `trim_every=N`: glibc's `malloc_trim(0)` every N commits (by FFI):
+ *   whether freed memory glibc keeps resident is the growth;
  * - `no_gold=1`: no gold builds beside the writes.
  *
  * @module
@@ -57,6 +59,11 @@ function rssMiB(): number {
   return Number(m![1]) / 1024;
 }
 
+let libc:
+  | Deno.DynamicLibrary<
+    { malloc_trim: { parameters: ["usize"]; result: "i32" } }
+  >
+  | undefined;
 const perSymbol = Math.ceil(commits * PER_COMMIT / GEN_SYMBOLS.length);
 const trades = generateTrades(3, perSymbol);
 const dir = await Deno.makeTempDir({ prefix: "krakked_soak_write_" });
@@ -64,11 +71,13 @@ const store = await RecordStore.open(join(dir, "m.duckdb"));
 let checkpointMb: number | undefined;
 let reopenEvery: number | undefined;
 let gcEvery: number | undefined;
+let trimEvery: number | undefined;
 let noGold = false;
 for (const [name, value] of settings) {
   if (name === "checkpoint_mb") checkpointMb = Number(value);
   else if (name === "reopen_every") reopenEvery = Number(value);
   else if (name === "gc_every") gcEvery = Number(value);
+  else if (name === "trim_every") trimEvery = Number(value);
   else if (name === "no_gold") noGold = value === "1";
   else await store.set(name, value);
 }
@@ -151,6 +160,12 @@ for (let c = 0; c < commits; c++) {
   if (reopenEvery !== undefined && c > 0 && c % reopenEvery === 0) {
     await gold;
     await store.recycle();
+  }
+  if (trimEvery !== undefined && c > 0 && c % trimEvery === 0) {
+    libc ??= Deno.dlopen("libc.so.6", {
+      malloc_trim: { parameters: ["usize"], result: "i32" },
+    });
+    libc.symbols.malloc_trim(0n);
   }
   if (gcEvery !== undefined && c % gcEvery === 0) {
     (globalThis as { gc?: () => void }).gc?.();
