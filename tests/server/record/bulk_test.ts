@@ -5,11 +5,11 @@ import { type BulkFrame, RecordStore } from "../../../server/record/store.ts";
 import { validateStore } from "../../../server/record/validate.ts";
 import { canonicalDecimal } from "../../../core/decimal.ts";
 import { GOLD_TIMEFRAMES, goldFromTrades } from "../../../core/record/gold.ts";
-import { canonicalSymbol } from "../../../core/record/silver.ts";
 import { prng } from "../../fakes/prng.ts";
 import {
   GEN_SYMBOLS,
   generateTrades,
+  genSymbolInfos,
   type GenTrade,
   tradeFrameText,
 } from "./_trades.ts";
@@ -355,14 +355,7 @@ function randomDecimal(random: () => number, wholeDigits: number): string {
 
 Deno.test("gold in SQL (bulk parts, silver digits, rollups) equals goldFromTrades through late trades and replays", async () => {
   await withStores(async (store) => {
-    await store.registerSymbols(GEN_SYMBOLS.map((s) => ({
-      exchange: "kraken",
-      symbol: canonicalSymbol(s.symbol),
-      exchangeSymbol: s.symbol,
-      restPair: s.symbol.replace("/", ""),
-      priceDecimals: s.priceDecimals,
-      volumeDecimals: 8,
-    })));
+    await store.registerSymbols(genSymbolInfos());
     const random = prng(11);
     const startUs = Date.UTC(2026, 0, 1) * 1000;
     const trades: GenTrade[] = [];

@@ -6,10 +6,14 @@ import {
   type RecordBatch,
   TradeRecorder,
 } from "../../../core/record/recorder.ts";
-import { canonicalSymbol } from "../../../core/record/silver.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { SCHEMA_VERSION } from "../../../server/record/schema.ts";
-import { GEN_SYMBOLS, generateTrades, tradeFrameText } from "./_trades.ts";
+import {
+  GEN_SYMBOLS,
+  generateTrades,
+  genSymbolInfos,
+  tradeFrameText,
+} from "./_trades.ts";
 
 function batches(
   seed: number,
@@ -41,14 +45,7 @@ function merge(list: RecordBatch[]): RecordBatch {
 }
 
 async function registerAll(store: RecordStore): Promise<void> {
-  await store.registerSymbols(GEN_SYMBOLS.map((s) => ({
-    exchange: "kraken",
-    symbol: canonicalSymbol(s.symbol),
-    exchangeSymbol: s.symbol,
-    restPair: s.symbol.replace("/", ""),
-    priceDecimals: s.priceDecimals,
-    volumeDecimals: 8,
-  })));
+  await store.registerSymbols(genSymbolInfos());
 }
 
 async function count(store: RecordStore, table: string): Promise<number> {
