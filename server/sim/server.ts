@@ -312,19 +312,49 @@ export async function startSimulator(
   });
   const plugin = options.websocket?.(parts);
   const hostname = options.hostname ?? "127.0.0.1";
-  // The engine and the WS plugin run timers from here on: a bind that
-  // fails (port in use) must stop them, or the caller's process never exits.
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = serve();
-  } catch (error) {
+  const handler = async (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ): Promise<Response> => {
+    const path = new URL(request.url).pathname;
+    if (path === "/v2" || path === "/auth/v2") {
+      if (!plugin) {
+        return new Response("WebSocket endpoint not available", {
+          status: 404,
+        });
+      }
+      const response = await plugin.handle(request, info);
+      return response ??
+        new Response("Upgrade Required", {
+          status: 426,
+          headers: { upgrade: "websocket" },
+        });
+    }
+    if (path.startsWith("/_sim/ws/") && plugin?.control) {
+      const host = request.headers.get("host") ?? "";
+      const hostName = host.startsWith("[")
+        ? host.slice(0, host.indexOf("]") + 1)
+        : host.split(":")[0] ?? "";
+      if (
+        (options.control ?? true) && isLoopback(info.remoteAddr.hostname) &&
+        isLoopback(hostName)
+      ) {
+        const response = await plugin.control(request);
+        if (response) return response;
+      }
+      return new Response("Not found", { status: 404 });
+    }
+    return app.fetch(request, { remoteAddr: info.remoteAddr });
+  };
+  // The engine and the WS plugin run timers from here on.
+  const stopParts = async () => {
     await plugin?.close?.();
     engine?.close();
     control.clear();
-    throw error;
-  }
-  function serve(): Deno.HttpServer<Deno.NetAddr> {
-    return Deno.serve({
+  };
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
       hostname,
       port: options.port ?? 0,
       onListen() {},
@@ -336,46 +366,19 @@ export async function startSimulator(
           },
         );
       },
-    }, async (request, info) => {
-      const path = new URL(request.url).pathname;
-      if (path === "/v2" || path === "/auth/v2") {
-        if (!plugin) {
-          return new Response("WebSocket endpoint not available", {
-            status: 404,
-          });
-        }
-        const response = await plugin.handle(request, info);
-        return response ??
-          new Response("Upgrade Required", {
-            status: 426,
-            headers: { upgrade: "websocket" },
-          });
-      }
-      if (path.startsWith("/_sim/ws/") && plugin?.control) {
-        const host = request.headers.get("host") ?? "";
-        const hostName = host.startsWith("[")
-          ? host.slice(0, host.indexOf("]") + 1)
-          : host.split(":")[0] ?? "";
-        if (
-          (options.control ?? true) && isLoopback(info.remoteAddr.hostname) &&
-          isLoopback(hostName)
-        ) {
-          const response = await plugin.control(request);
-          if (response) return response;
-        }
-        return new Response("Not found", { status: 404 });
-      }
-      return app.fetch(request, { remoteAddr: info.remoteAddr });
-    });
+    }, handler);
+  } catch (error) {
+    // A bind that fails (port in use) must stop them, or the caller's
+    // process never exits.
+    await stopParts();
+    throw error;
   }
   const port = server.addr.port;
   const host = urlHost(hostname);
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closed ??= (async () => {
-      await plugin?.close?.();
-      engine?.close();
-      control.clear();
+      await stopParts();
       await server.shutdown();
     })();
     return closed;
