@@ -15,7 +15,7 @@ import {
   type GoldTimeframe,
   spanUs,
 } from "@krakked/core/record/gold";
-import type { OhlcResult } from "@krakked/core/rest/types";
+import type { OhlcResult, TradeRow } from "@krakked/core/rest/types";
 
 /** Decimals silver keeps of a price or quantity (`DECIMAL(38,18)` in both engines). */
 const SILVER_DECIMALS = 18;
@@ -272,9 +272,17 @@ export function compareWithRecomputation(
     });
     try {
       for (const t of list) {
-        const row = [t.price, t.qty, t.tsUs / 1e6, "b", "l", "", t.id] as const;
-        exact.add([...row]);
-        rounded.add([...row]);
+        const row: TradeRow = [
+          t.price,
+          t.qty,
+          t.tsUs / 1e6,
+          "b",
+          "l",
+          "",
+          t.id,
+        ];
+        exact.add(row);
+        rounded.add(row);
       }
     } catch (error) {
       counts.wrong!++;

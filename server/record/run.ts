@@ -98,11 +98,12 @@ export interface RecorderOptions {
    * At a checkpoint at least this long (wall ms) after DuckDB was opened,
    * reopen it instead ({@linkcode RecordStore.recycle}: checkpoint, close,
    * open, state kept). Default 10 minutes; 0 reopens at every checkpoint;
-   * `Infinity` never. DuckDB keeps native memory per executed statement
-   * until the instance closes (≈ 50 MiB an hour at `--activity busy`, 20
-   * pairs); a reopen costs a pause that grows with the file (≈ 0.1 s at
-   * 120 MB, 0.3 s at 620 MB here), hence a period rather than every
-   * checkpoint.
+   * `Infinity` never. A reopen hands back native memory the instance held
+   * (≈ 23 MiB an hour less RSS growth at `--activity busy`, 20 pairs, in
+   * side-by-side soaks; the rest of the growth is not the instance's, see
+   * docs/recorder.md, Memory) and costs a pause that grows with the file
+   * (≈ 0.1 s at 120 MB, 0.3 s at 620 MB here), hence a period rather than
+   * every checkpoint.
    */
   recycleEveryMs?: number;
 }
