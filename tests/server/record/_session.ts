@@ -1,12 +1,14 @@
 /**
  * What the recorder tests share around a session against the simulator: a
- * fast market clock, and `krakked record validate --json` run through the
- * CLI harness and parsed.
+ * fast market clock, a busy simulated market with its WS feed, and
+ * `krakked record validate --json` run through the CLI harness and parsed.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import type { CliHarness } from "../cli/_harness.ts";
+import { join } from "node:path";
+import type { startSimulatorWithWs } from "@krakked/sim";
+import { CliHarness } from "../cli/_harness.ts";
 
 /** Where the recorder tests' market clock starts (20 s before a minute closes). */
 export const MARKET_START_MS = Date.UTC(2025, 5, 15, 12, 0, 40);
@@ -25,6 +27,32 @@ export function fastClock(
 ): () => number {
   const t0 = Date.now();
   return () => startMs + (Date.now() - t0) * speed;
+}
+
+/**
+ * A busy simulated market (REST and WS v2) on a {@linkcode fastClock}, and
+ * the path of a store in the harness's directory. Dispose the harness
+ * (`await using h = market.h`).
+ *
+ * @returns The harness, its simulator, the store path and the clock.
+ */
+export async function busyMarket(): Promise<{
+  h: CliHarness;
+  sim: Awaited<ReturnType<typeof startSimulatorWithWs>>;
+  store: string;
+  now: () => number;
+}> {
+  const now = fastClock();
+  const h = await CliHarness.start({
+    sim: { now, activity: "busy" },
+    ws: true,
+  });
+  return {
+    h,
+    sim: h.sim as Awaited<ReturnType<typeof startSimulatorWithWs>>,
+    store: join(h.dir, "market.duckdb"),
+    now,
+  };
 }
 
 /** One check of `record validate --json`. */

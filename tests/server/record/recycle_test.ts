@@ -11,17 +11,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TradeRecorder } from "@krakked/core/record/recorder";
 import { RestClient } from "@krakked/core/rest/client";
-import type { startSimulatorWithWs } from "@krakked/sim";
 import { statusPath } from "../../../server/cli/record_cmd.ts";
 import {
   type RecorderStatus,
   runRecorder,
 } from "../../../server/record/run.ts";
 import { RecordStore } from "../../../server/record/store.ts";
-import { CliHarness } from "../cli/_harness.ts";
 import { generateTrades, genSymbolInfos, tradeFrameText } from "./_trades.ts";
 import { prng } from "../../fakes/prng.ts";
-import { assertValid, fastClock } from "./_session.ts";
+import { assertValid, busyMarket } from "./_session.ts";
 
 async function register(store: RecordStore): Promise<void> {
   await store.registerSymbols(genSymbolInfos());
@@ -192,13 +190,9 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const now = fastClock();
-    await using h = await CliHarness.start({
-      sim: { now, activity: "busy" },
-      ws: true,
-    });
-    const sim = h.sim as Awaited<ReturnType<typeof startSimulatorWithWs>>;
-    const store = join(h.dir, "market.duckdb");
+    const market = await busyMarket();
+    await using h = market.h;
+    const { sim, store, now } = market;
     // A first session through the CLI registers the pairs.
     {
       const stop = new AbortController();

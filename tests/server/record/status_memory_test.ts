@@ -6,14 +6,11 @@
  * passes with no gap and no duplicate.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { RestClient } from "@krakked/core/rest/client";
 import { statusPath } from "../../../server/cli/record_cmd.ts";
 import { runRecorder } from "../../../server/record/run.ts";
 import { RecordStore } from "../../../server/record/store.ts";
-import { CliHarness } from "../cli/_harness.ts";
-import type { startSimulatorWithWs } from "@krakked/sim";
-import { assertValid, fastClock } from "./_session.ts";
+import { assertValid, busyMarket } from "./_session.ts";
 
 const PAIRS = ["XBTUSD", "ETHUSD", "XDGUSD"];
 
@@ -39,13 +36,9 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     // A busy market on a 30× clock: trades go on while a session is down.
-    const now = fastClock();
-    await using h = await CliHarness.start({
-      sim: { now, activity: "busy" },
-      ws: true,
-    });
-    const sim = h.sim as Awaited<ReturnType<typeof startSimulatorWithWs>>;
-    const store = join(h.dir, "market.duckdb");
+    const market = await busyMarket();
+    await using h = market.h;
+    const { sim, store, now } = market;
     const status = async () =>
       JSON.parse(await Deno.readTextFile(statusPath(store)));
     const session = async (minCommits: number, gaps: boolean) => {
