@@ -25,6 +25,7 @@
 
 import {
   BOOK_FRAME_BOOK,
+  type BookFrameEntry,
   BookFrameScanner,
   ENTRY_ASKS_FROM,
   ENTRY_ASKS_TO,
@@ -32,6 +33,7 @@ import {
   ENTRY_BIDS_TO,
   ENTRY_CHECKSUM,
   ENTRY_STRIDE,
+  scanBookFrame,
 } from "../ws/_book_frame.ts";
 import {
   type BookApplyResult,
@@ -120,6 +122,38 @@ const BOOK_PREFIX = /^\s*\{\s*"channel"\s*:\s*"book"/;
  */
 export function isBookFrameText(text: string): boolean {
   return BOOK_PREFIX.test(text);
+}
+
+/** One symbol's entry of a stored book frame, levels as exact wire text. */
+export type StoredBookEntry = BookFrameEntry;
+
+/**
+ * The entries of a stored book frame (`bronze_book_kraken.raw`, the frame
+ * as received), with every price and quantity as the exact text Kraken
+ * sent (trailing zeros kept), e.g. for a replay that checks the frames
+ * with its own book code.
+ *
+ * @param raw The frame text.
+ * @returns One entry per `data` object of the frame.
+ * @throws {TypeError} When the text is not a well-formed `book` frame.
+ * @example Read
+ * ```ts
+ * import { storedBookEntries } from "./book.ts";
+ * const [entry] = storedBookEntries(
+ *   '{"channel":"book","type":"update","data":[{"symbol":"BTC/USD",' +
+ *     '"bids":[{"price":97000.10,"qty":0}],"asks":[],"checksum":7}]}',
+ * );
+ * entry?.bids[0]?.price; // "97000.10"
+ * ```
+ */
+export function storedBookEntries(raw: string): StoredBookEntry[] {
+  const result = scanBookFrame(raw);
+  if (result.kind === "book") return result.entries;
+  throw new TypeError(
+    result.kind === "malformed"
+      ? `Not a well-formed book frame: ${result.reason}`
+      : `Not a book frame (channel ${JSON.stringify(result.channel)})`,
+  );
 }
 
 function statusOf(result: BookApplyResult | undefined): BookRowStatus {

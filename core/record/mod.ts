@@ -20,6 +20,8 @@ export {
   type RebuildFrame,
   type RebuiltBook,
   snapshotFrameText,
+  storedBookEntries,
+  type StoredBookEntry,
 } from "./book.ts";
 export {
   bronzeFromRestTrades,

@@ -7,10 +7,12 @@
  */
 
 import {
+  type BookSource,
   DEFAULT_SIM_PORT,
   formatReport,
   MAX_SYNTHETIC_PAIRS,
   realismReport,
+  type RecordedBookFrame,
   type RecordedTrade,
   runSimulator,
   SIM_ACTIVITIES,
@@ -18,6 +20,7 @@ import {
   type TradeSource,
 } from "@krakked/sim";
 import { parseTimestampUs } from "@krakked/core/record/silver";
+import { storedBookEntries } from "@krakked/core/record/book";
 import {
   choiceFlag,
   integerFlag,
@@ -82,11 +85,13 @@ which open nothing but this simulator. Ctrl+C stops it.
   --synthetic-pairs N add N synthetic USD pairs SYN001/USD… (0 to ${MAX_SYNTHETIC_PAIRS}, default 0) for load tests
   --activity A        quiet, normal or busy (default normal: live Kraken trade rates;
                       quiet ≈ 2 % of that, busy 3×)
-  --replay STORE      play back the trades a \`krakked record\` store holds (read
-                      only) as the public tape of their pairs: REST Trades,
-                      OHLC, Ticker and the WS trade, ticker and ohlc channels
-                      show the recorded ids, prices, quantities and order,
-                      from start-up on; other pairs keep the simulated market
+  --replay STORE      play back the trades and books a \`krakked record\` store
+                      holds (read only) for their pairs: REST Trades, OHLC,
+                      Ticker and the WS trade, ticker and ohlc channels show
+                      the recorded ids, prices, quantities and order, and
+                      REST Depth and the WS book channel the recorded book
+                      (its frames checked against their checksums), from
+                      start-up on; other pairs keep the simulated market
   --speed N           replay N× faster (default 1; e.g. 60 plays an hour a minute)
   --no-control        disable the /_sim/ fault-injection routes
   --report            print the realism report (trades, volume, spreads, top
@@ -184,30 +189,42 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
   };
 }
 
+/** What `--replay` plays: a store's trades and its books. */
+export interface Recording {
+  /** Every bronze trade, per symbol in time order. */
+  trades: TradeSource;
+  /** Every bronze book frame entry, per symbol in receive order. */
+  books: BookSource;
+}
+
 /**
- * Read the trades of a `krakked record` store for replay: every row of its
- * bronze trade table (the fields exactly as Kraken's WS v2 `trade` channel
- * sent them), per symbol in time order. The file is opened read-only and
- * closed before this returns.
+ * Read a `krakked record` store for replay: every row of its bronze trade
+ * table (the fields exactly as Kraken's WS v2 `trade` channel sent them),
+ * per symbol in time order, and every entry of its bronze book table (the
+ * levels as the exact text of the stored frame), per symbol in receive
+ * order. The simulator checks the books itself when it loads them. The
+ * file is opened read-only and closed before this returns.
  *
  * @param path The DuckDB store file.
- * @returns The trades, as the simulator's trade source.
+ * @returns The trades and books, as the simulator's sources.
  * @throws {Error} When the file cannot be opened read-only, is not a
- *   recorder store, or holds a row that is not a trade.
+ *   recorder store, or holds a row that is not a trade or a book frame.
  * @example Load
  * ```ts ignore
- * import { loadRecordedTrades } from "./sim_cmd.ts";
- * const source = await loadRecordedTrades("market.duckdb");
- * source.symbols; // ["BTC/USD", …]
+ * import { loadRecording } from "./sim_cmd.ts";
+ * const { trades, books } = await loadRecording("market.duckdb");
+ * trades.symbols; // ["BTC/USD", …]
+ * books.symbols; // [] when recorded without --channels book
  * ```
  */
-export async function loadRecordedTrades(path: string): Promise<TradeSource> {
+export async function loadRecording(path: string): Promise<Recording> {
   // Loaded only here: the native DuckDB binding is not needed otherwise.
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(path, {
     access_mode: "READ_ONLY",
   });
-  const bySymbol = new Map<string, RecordedTrade[]>();
+  const trades = new Map<string, RecordedTrade[]>();
+  const books = new Map<string, RecordedBookFrame[]>();
   try {
     const db = await instance.connect();
     try {
@@ -230,7 +247,7 @@ export async function loadRecordedTrades(path: string): Promise<TradeSource> {
             `${path}: ${symbol} trade ${String(row.trade_id)} is not a trade`,
           );
         }
-        const list = bySymbol.get(symbol) ?? [];
+        const list = trades.get(symbol) ?? [];
         list.push({
           tradeId,
           price: String(row.price),
@@ -239,7 +256,60 @@ export async function loadRecordedTrades(path: string): Promise<TradeSource> {
           ordType,
           timeUs: parseTimestampUs(String(row.timestamp)),
         });
-        bySymbol.set(symbol, list);
+        trades.set(symbol, list);
+      }
+      // A frame with several symbols is stored once per entry, each row
+      // with the whole frame: entries are matched to rows in order.
+      const result = await db.stream(
+        `SELECT seq, symbol, type, checksum, depth, stream, raw,
+           epoch_us(received_at) AS received_us
+         FROM bronze_book_kraken ORDER BY seq`,
+      );
+      let raw: string | undefined;
+      let entries: ReturnType<typeof storedBookEntries> = [];
+      let used = new Set<number>();
+      for await (const rows of result.yieldRowObjects()) {
+        for (const row of rows) {
+          const text = String(row.raw);
+          if (text !== raw) {
+            raw = text;
+            try {
+              entries = storedBookEntries(text);
+            } catch (error) {
+              throw new Error(
+                `${path}: book frame seq ${String(row.seq)}: ${
+                  error instanceof Error ? error.message : String(error)
+                }`,
+              );
+            }
+            used = new Set();
+          }
+          const symbol = String(row.symbol);
+          const type = String(row.type);
+          const index = entries.findIndex((e, i) =>
+            !used.has(i) && e.symbol === symbol
+          );
+          if (index < 0 || (type !== "snapshot" && type !== "update")) {
+            throw new Error(
+              `${path}: book frame seq ${
+                String(row.seq)
+              } has no ${type} entry for ${symbol}`,
+            );
+          }
+          used.add(index);
+          const entry = entries[index]!;
+          const list = books.get(symbol) ?? [];
+          list.push({
+            type,
+            timeUs: Number(row.received_us),
+            stream: String(row.stream),
+            depth: Number(row.depth),
+            checksum: Number(row.checksum),
+            bids: entry.bids,
+            asks: entry.asks,
+          });
+          books.set(symbol, list);
+        }
       }
     } finally {
       db.closeSync();
@@ -247,13 +317,18 @@ export async function loadRecordedTrades(path: string): Promise<TradeSource> {
   } finally {
     instance.closeSync();
   }
-  for (const list of bySymbol.values()) {
+  for (const list of trades.values()) {
     list.sort((a, b) => a.timeUs - b.timeUs || a.tradeId - b.tradeId);
   }
-  const symbols = [...bySymbol.keys()];
   return {
-    symbols,
-    trades: (symbol) => bySymbol.get(symbol) ?? [],
+    trades: {
+      symbols: [...trades.keys()],
+      trades: (symbol) => trades.get(symbol) ?? [],
+    },
+    books: {
+      symbols: [...books.keys()],
+      frames: (symbol) => books.get(symbol) ?? [],
+    },
   };
 }
 
@@ -283,10 +358,10 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
     }
     return 0;
   }
-  let source: TradeSource | undefined;
+  let recording: Recording | undefined;
   if (flags.replay !== undefined) {
     try {
-      source = await loadRecordedTrades(flags.replay);
+      recording = await loadRecording(flags.replay);
     } catch (error) {
       writeLine(
         io.stderr,
@@ -296,8 +371,14 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
       );
       return 1;
     }
-    if (source.symbols.length === 0) {
-      writeLine(io.stderr, `sim: ${flags.replay} holds no trades to replay`);
+    if (
+      recording.trades.symbols.length === 0 &&
+      recording.books.symbols.length === 0
+    ) {
+      writeLine(
+        io.stderr,
+        `sim: ${flags.replay} holds no trades or books to replay`,
+      );
       return 1;
     }
   }
@@ -315,9 +396,13 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
       ? {}
       : { syntheticPairs: flags.syntheticPairs }),
     ...(flags.activity === undefined ? {} : { activity: flags.activity }),
-    ...(source === undefined
-      ? {}
-      : { replay: { source, speed: flags.speed ?? 1 } }),
+    ...(recording === undefined ? {} : {
+      replay: {
+        source: recording.trades,
+        books: recording.books,
+        speed: flags.speed ?? 1,
+      },
+    }),
     control: flags.control,
   }, {
     stdout: (line) => writeLine(io.stdout, line),

@@ -138,6 +138,16 @@ export async function runSimulator(
         options.replay.speed ?? 1
       }× (${source.symbols.join(", ")}); other pairs follow the model`,
     );
+    for (const [symbol, c] of sim.market.replayedBooks) {
+      const dropped = c.mismatched + c.skipped + c.malformed;
+      out(
+        `Book:        ${symbol}: ${c.verified} of ${c.frames} recorded frames verified${
+          dropped === 0
+            ? ""
+            : ` (${c.mismatched} failed their checksum, ${c.skipped} had no verified book under them, ${c.malformed} malformed: dropped)`
+        }`,
+      );
+    }
   }
   if (sim.market.catalogue.syntheticPairs > 0) {
     out(

@@ -85,10 +85,19 @@ export {
   REPORT_PAIRS,
 } from "./report.ts";
 export {
+  type BookSource,
   earliestUs,
   type PlacedTrade,
   placeTrades,
+  type RecordedBookFrame,
+  type RecordedBookLevel,
   type RecordedTrade,
   type ReplayOptions,
   type TradeSource,
 } from "./exchange/replay.ts";
+export {
+  BookTape,
+  type BookTapeCounts,
+  placeBook,
+  type TapeBook,
+} from "./exchange/book_tape.ts";

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RecordStore } from "../../server/record/store.ts";
-import { loadRecordedTrades, parseSimFlags } from "../../server/cli/sim_cmd.ts";
+import { loadRecording, parseSimFlags } from "../../server/cli/sim_cmd.ts";
 import { startSimulatorWithWs } from "../../server/sim/server.ts";
 import { Market } from "../../server/sim/exchange/market.ts";
 import { placeTrades } from "../../server/sim/exchange/replay.ts";
@@ -90,8 +90,9 @@ Deno.test({
         assert.deepEqual(written.fallback, []);
         assert.equal(written.bronzeInserted, total);
       }
-      const source = await loadRecordedTrades(path);
+      const { trades: source, books } = await loadRecording(path);
       assert.deepEqual([...source.symbols].sort(), ["BTC/USD", "ETH/USD"]);
+      assert.deepEqual(books.symbols, [], "recorded without books");
 
       let now = Date.UTC(2026, 0, 5, 9, 0, 0);
       const startMs = now;

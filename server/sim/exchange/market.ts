@@ -80,6 +80,7 @@ import { divideRounded, formatUnits, pow10 } from "./units.ts";
 import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
 import { Lru } from "./lru.ts";
 import { earliestUs, placeTrades, type ReplayOptions } from "./replay.ts";
+import { type BookTape, type BookTapeCounts, placeBook } from "./book_tape.ts";
 
 const MINUTE_MS = 60_000;
 const MINUTE_US = 60_000_000;
@@ -391,6 +392,8 @@ interface ReplayTape {
   readonly minutes: ReadonlyMap<number, readonly TapeTrade[]>;
   /** What the book and `last` follow before the first trade plays. */
   readonly reference: TapeTrade;
+  /** The recorded book (from its first verified frame on). */
+  readonly book?: BookTape;
 }
 
 const EMPTY: readonly SimTrade[] = Object.freeze([]);
@@ -573,6 +576,8 @@ export class Market {
    * to the old generation at that rate (most of the simulator's garbage).
    */
   #lastBooks = new Map<string, BookSnapshot>();
+  /** What loading each recorded book kept (`replayedBooks`). */
+  readonly #bookReplay = new Map<string, BookTapeCounts>();
   #ownLog: SimTrade[] = [];
 
   /**
@@ -599,9 +604,15 @@ export class Market {
     if (options.replay) this.#loadReplay(options.replay, startNow);
   }
 
-  /** Put each recorded pair's tape in place of its generator (private states). */
+  /**
+   * Put each recorded pair's tape in place of its generator (private
+   * states): its trades, and its book when the source has one. A pair with
+   * a recorded book and no recorded trades replays the book with no public
+   * trades at all.
+   */
   #loadReplay(replay: ReplayOptions, startNow: number): void {
-    const originUs = earliestUs(replay.source);
+    const books = replay.books;
+    const originUs = earliestUs(replay.source, books);
     if (originUs === undefined) return;
     const timing = {
       originUs,
@@ -610,11 +621,22 @@ export class Market {
       startMs: replay.startMs ?? startNow + 1000,
       speed: replay.speed ?? 1,
     };
-    for (const symbol of replay.source.symbols) {
+    const pairs = new Map<string, SimPair>();
+    for (const symbol of [...replay.source.symbols, ...books?.symbols ?? []]) {
       const pair = this.#catalogue.resolvePair(symbol);
       if (!pair) throw new RangeError(`Unknown asset pair: ${symbol}`);
-      const placed = placeTrades(pair, replay.source.trades(symbol), timing);
-      if (placed.length === 0) continue;
+      pairs.set(symbol, pair);
+    }
+    for (const [symbol, pair] of pairs) {
+      const placed = replay.source.symbols.includes(symbol)
+        ? placeTrades(pair, replay.source.trades(symbol), timing)
+        : [];
+      let book: BookTape | undefined;
+      if (books?.symbols.includes(symbol)) {
+        const loaded = placeBook(pair, books.frames(symbol), timing);
+        this.#bookReplay.set(pair.symbol, loaded.counts);
+        if (loaded.tape.length > 0) book = loaded.tape;
+      }
       const trades = placed.map((t) =>
         new TapeTrade(
           pair.key,
@@ -627,6 +649,21 @@ export class Market {
           t.orderType,
         )
       );
+      // What `last` is before the first trade: the first trade's price, or
+      // (a book-only pair) the first verified book's best bid.
+      const firstTop = book?.topAt(book.firstUs!);
+      const first = trades[0] ??
+        (firstTop === undefined ? undefined : new TapeTrade(
+          pair.key,
+          1,
+          0,
+          0,
+          firstTop.bestBid,
+          1,
+          "s",
+          "l",
+        ));
+      if (first === undefined) continue;
       const minutes = new Map<number, TapeTrade[]>();
       for (const t of trades) {
         const m = Math.floor(t.timeUs / MINUTE_US);
@@ -634,7 +671,6 @@ export class Market {
         if (list) list.push(t);
         else minutes.set(m, [t]);
       }
-      const first = trades[0]!;
       const model = this.#buildModel(pair);
       this.#states.set(pair.key, {
         model,
@@ -657,9 +693,19 @@ export class Market {
             first.side,
             first.orderType,
           ),
+          ...(book === undefined ? {} : { book }),
         },
       });
     }
+  }
+
+  /**
+   * What loading each recorded book kept and dropped (by WS symbol):
+   * frames verified with the simulator's own checksum, and those that
+   * failed it or had no verified book under them (`book_tape.ts`).
+   */
+  get replayedBooks(): ReadonlyMap<string, BookTapeCounts> {
+    return this.#bookReplay;
   }
 
   /** The seed. */
@@ -1089,6 +1135,11 @@ export class Market {
     const model = state.model;
     const atMs = options.atMs ?? this.#now();
     const depth = Math.max(1, Math.min(options.depth ?? 10, 1000));
+    const tape = state.replay?.book;
+    if (tape) {
+      const recorded = this.#tapeBook(state, tape, atMs, depth);
+      if (recorded) return recorded;
+    }
     const last = this.#lastTrade(state, horizonUs(atMs));
     const { bestBid, bestAsk } = this.#top(model, last);
     const asks: BookLevel[] = [];
@@ -1233,7 +1284,8 @@ export class Market {
       for (let i = minute.length - 1; i >= 0 && rows.length < limit; i--) {
         const t = minute[i]!;
         if (t.timeUs > nowUs) continue;
-        const { bestBid, bestAsk } = this.#top(state.model, t);
+        const { bestBid, bestAsk } = state.replay?.book?.topAt(t.timeUs) ??
+          this.#top(state.model, t);
         const newest = rows.at(-1);
         if (
           newest && newest.bidUnits === bestBid && newest.askUnits === bestAsk
@@ -2002,6 +2054,83 @@ export class Market {
     }
   }
 
+  /**
+   * What own fills took from a level and has not refilled by `atMs`
+   * (`undefined` when none ever did), and when that last changed it. A
+   * level refills exponentially (`refillMs`), in tenth steps of the time
+   * constant so it changes a few times, not on every tick.
+   */
+  #taken(
+    state: PairState,
+    side: "a" | "b",
+    priceUnits: number,
+    atMs: number,
+  ): { units: number; updatedMs: number } | undefined {
+    const consumed = state.own?.consumed.get(`${side}:${priceUnits}`);
+    if (!consumed) return undefined;
+    const refillMs = state.model.refillMs;
+    const step = refillMs / 10;
+    let taken = 0;
+    let updatedMs = -Infinity;
+    for (const c of consumed) {
+      // Fully refilled after ten time constants.
+      if (c.atMs > atMs || atMs - c.atMs >= 10 * refillMs) continue;
+      const steps = Math.floor((atMs - c.atMs) / step);
+      taken += c.qtyUnits * Math.exp((-steps * step) / refillMs);
+      updatedMs = Math.max(updatedMs, c.atMs + steps * step);
+    }
+    return { units: Math.round(taken), updatedMs };
+  }
+
+  /**
+   * A replayed pair's recorded book at `atMs` (`undefined` before its first
+   * verified frame, or when own fills left a side empty: the model's book
+   * stands in), less what own fills took from its levels.
+   */
+  #tapeBook(
+    state: PairState,
+    tape: BookTape,
+    atMs: number,
+    depth: number,
+  ): BookSnapshot | undefined {
+    const view = tape.at(horizonUs(atMs));
+    if (!view) return undefined;
+    const asks = this.#tapeSide(state, "a", view.asks, atMs, depth);
+    const bids = this.#tapeSide(state, "b", view.bids, atMs, depth);
+    if (asks.length === 0 || bids.length === 0) return undefined;
+    return { pair: state.model.pair.key, atMs, asks, bids };
+  }
+
+  #tapeSide(
+    state: PairState,
+    side: "a" | "b",
+    levels: readonly number[],
+    atMs: number,
+    depth: number,
+  ): BookLevel[] {
+    const pair = state.model.pair;
+    const out: BookLevel[] = [];
+    for (let i = 0; i < levels.length && out.length < depth; i += 3) {
+      const priceUnits = levels[i]!;
+      let qtyUnits = levels[i + 1]!;
+      let updatedMs = Math.floor(levels[i + 2]! / 1000);
+      const taken = this.#taken(state, side, priceUnits, atMs);
+      if (taken) {
+        qtyUnits -= taken.units;
+        updatedMs = Math.max(updatedMs, taken.updatedMs);
+        if (qtyUnits <= 0) continue;
+      }
+      out.push({
+        price: formatUnits(priceUnits, pair.pairDecimals),
+        qty: formatUnits(qtyUnits, pair.lotDecimals),
+        priceUnits,
+        qtyUnits,
+        updatedMs,
+      });
+    }
+    return out;
+  }
+
   /** One level, or `undefined` when own fills emptied it. */
   #level(
     state: PairState,
@@ -2038,20 +2167,10 @@ export class Market {
       epoch * periodMs - phaseMs,
       Math.floor(minUpdatedMs),
     );
-    const consumed = state.own?.consumed.get(`${side}:${priceUnits}`);
-    if (consumed) {
-      // Refill in tenth steps of the time constant, so the level changes a
-      // few times, not on every tick.
-      const step = model.refillMs / 10;
-      let taken = 0;
-      for (const c of consumed) {
-        // Fully refilled after ten time constants.
-        if (c.atMs > atMs || atMs - c.atMs >= 10 * model.refillMs) continue;
-        const steps = Math.floor((atMs - c.atMs) / step);
-        taken += c.qtyUnits * Math.exp((-steps * step) / model.refillMs);
-        updatedMs = Math.max(updatedMs, c.atMs + steps * step);
-      }
-      qtyUnits -= Math.round(taken);
+    const taken = this.#taken(state, side, priceUnits, atMs);
+    if (taken) {
+      updatedMs = Math.max(updatedMs, taken.updatedMs);
+      qtyUnits -= taken.units;
       if (qtyUnits <= 0) return undefined;
     }
     if (previous) {

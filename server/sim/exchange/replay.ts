@@ -46,10 +46,54 @@ export interface TradeSource {
   trades(symbol: string): readonly RecordedTrade[];
 }
 
-/** How to replay a {@linkcode TradeSource}. */
+/** One level of a recorded book frame, as exact decimal text. */
+export interface RecordedBookLevel {
+  /** Price as sent. */
+  readonly price: string;
+  /** Quantity as sent (zero deletes the level in an update). */
+  readonly qty: string;
+}
+
+/** One symbol's entry of a recorded WS v2 `book` frame. */
+export interface RecordedBookFrame {
+  /** `snapshot` replaces the book; `update` changes levels. */
+  readonly type: "snapshot" | "update";
+  /** Receive time, µs since the Unix epoch. */
+  readonly timeUs: number;
+  /** The socket it came on: a new one's book starts from its snapshot. */
+  readonly stream: string;
+  /** Subscribed depth (10, 25, 100, 500 or 1000). */
+  readonly depth: number;
+  /** Kraken's checksum of the book after this frame (u32). */
+  readonly checksum: number;
+  /** Bid levels in wire order. */
+  readonly bids: readonly RecordedBookLevel[];
+  /** Ask levels in wire order. */
+  readonly asks: readonly RecordedBookLevel[];
+}
+
+/** Where replayed books come from (filled outside the simulator). */
+export interface BookSource {
+  /** WS v2 symbols that have recorded book frames. */
+  readonly symbols: readonly string[];
+  /**
+   * A symbol's recorded frames, in the order they were received.
+   *
+   * @param symbol One of {@linkcode BookSource.symbols}.
+   */
+  frames(symbol: string): readonly RecordedBookFrame[];
+}
+
+/** How to replay a {@linkcode TradeSource} (and a {@linkcode BookSource}). */
 export interface ReplayOptions {
   /** The recorded trades. */
   readonly source: TradeSource;
+  /**
+   * Recorded books: a pair's WS `book` channel, REST `Depth`, the ticker's
+   * best bid and ask and the fills of market orders follow them once their
+   * first verified frame plays (`book_tape.ts`).
+   */
+  readonly books?: BookSource;
   /** Playback speed: gaps between trades are divided by it (default 1). */
   readonly speed?: number;
   /**
@@ -79,11 +123,13 @@ export interface PlacedTrade {
 }
 
 /**
- * The earliest recorded trade time over every symbol of a source, µs
- * (`undefined` when the source is empty): the instant that plays at
- * `startMs`, so the pairs keep their relative timing.
+ * The earliest recorded time over every symbol of a source, trades and
+ * books, µs (`undefined` when both are empty): the instant that plays at
+ * `startMs`, so the pairs, and a pair's trades and book, keep their
+ * relative timing.
  *
  * @param source The recorded trades.
+ * @param books The recorded books, if any.
  * @returns The earliest time, µs.
  * @example Empty
  * ```ts
@@ -91,11 +137,19 @@ export interface PlacedTrade {
  * earliestUs({ symbols: [], trades: () => [] }); // undefined
  * ```
  */
-export function earliestUs(source: TradeSource): number | undefined {
+export function earliestUs(
+  source: TradeSource,
+  books?: BookSource,
+): number | undefined {
   let first: number | undefined;
-  for (const symbol of source.symbols) {
-    const t = source.trades(symbol)[0];
-    if (t && (first === undefined || t.timeUs < first)) first = t.timeUs;
+  const see = (timeUs: number | undefined) => {
+    if (timeUs !== undefined && (first === undefined || timeUs < first)) {
+      first = timeUs;
+    }
+  };
+  for (const symbol of source.symbols) see(source.trades(symbol)[0]?.timeUs);
+  for (const symbol of books?.symbols ?? []) {
+    see(books!.frames(symbol)[0]?.timeUs);
   }
   return first;
 }

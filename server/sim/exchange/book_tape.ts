@@ -1,0 +1,430 @@
+/**
+ * Replay of recorded L2 books (`krakked sim --replay <store>` on a store
+ * recorded with `--channels trade,book`): a pair's recorded WS v2 `book`
+ * frames, checked with the simulator's own book rules and checksum, placed
+ * on the simulator clock, and the book at any instant read back from them.
+ *
+ * Loading ({@linkcode placeBook}) follows docs/kraken/WS_V2.md §5.1 with
+ * the simulator's code, never the client's or the recorder's (the recorder
+ * is what is being replayed; it must not vouch for itself):
+ *
+ * 1. a `snapshot` replaces both sides; an `update` applies its levels in
+ *    order (quantity zero deletes the level), then each side is truncated
+ *    to the subscribed depth;
+ * 2. the book's checksum (`../ws/checksum.ts`, over the levels formatted at
+ *    the pair's precisions, as the simulator sends them) must equal the
+ *    checksum Kraken sent with the frame;
+ * 3. a frame that fails, and every update after it, is dropped until the
+ *    next snapshot, as a client would resubscribe; so are a new stream's
+ *    (socket's) updates before its first snapshot. Until then the replayed
+ *    book stays at its last verified state.
+ *
+ * Only verified frames are kept, as flat arrays (time, level changes), with
+ * the whole book copied every {@linkcode BookTape.checkpointEvery} frames,
+ * so {@linkcode BookTape.at} reaches any instant by applying at most that
+ * many frames (and none when time only moves forward, as a stream's does).
+ *
+ * @module
+ */
+
+import type { SimPair } from "./pairs.ts";
+import type { RecordedBookFrame } from "./replay.ts";
+import { formatUnits, parseUnits } from "./units.ts";
+import { bookChecksum, type ChecksumLevel } from "../ws/checksum.ts";
+
+/** One side of a book: `[price, qty, updatedUs]` triples, best first. */
+type Side = number[];
+
+/** Counts of {@linkcode placeBook}: what was kept and what was not. */
+export interface BookTapeCounts {
+  /** Recorded frames read. */
+  readonly frames: number;
+  /** Frames kept: applied and checked against their checksum. */
+  readonly verified: number;
+  /** Frames whose checksum differed from the book after them. */
+  readonly mismatched: number;
+  /**
+   * Frames dropped without a check: updates with no verified book under
+   * them (a new stream before its snapshot, or after a mismatch).
+   */
+  readonly skipped: number;
+  /** Frames with a level the pair's precisions cannot hold. */
+  readonly malformed: number;
+}
+
+/** A book read from a tape: levels as units, best first, with change times. */
+export interface TapeBook {
+  /** Asks, lowest first: `[price, qty, updatedUs]` triples. */
+  readonly asks: readonly number[];
+  /** Bids, highest first: `[price, qty, updatedUs]` triples. */
+  readonly bids: readonly number[];
+}
+
+const SIDE_ASK = 0;
+const SIDE_BID = 1;
+
+/** Insert, replace or delete one level of a side (asks ascending, bids descending). */
+function applyLevel(
+  side: Side,
+  ask: boolean,
+  price: number,
+  qty: number,
+  atUs: number,
+): void {
+  let lo = 0;
+  let hi = side.length / 3;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = side[mid * 3]!;
+    if (ask ? p < price : p > price) lo = mid + 1;
+    else hi = mid;
+  }
+  const at = lo * 3;
+  const found = at < side.length && side[at] === price;
+  if (qty === 0) {
+    if (found) side.splice(at, 3);
+  } else if (found) {
+    side[at + 1] = qty;
+    side[at + 2] = atUs;
+  } else {
+    side.splice(at, 0, price, qty, atUs);
+  }
+}
+
+/** Truncate a side to `depth` levels. */
+function truncate(side: Side, depth: number): void {
+  if (side.length > depth * 3) side.length = depth * 3;
+}
+
+/**
+ * A pair's verified recorded book frames on the simulator clock. Build it
+ * with {@linkcode placeBook}.
+ */
+export class BookTape {
+  /** Subscribed depth of the recording (levels per side at most). */
+  readonly depth: number;
+  /** Frames between whole-book copies. */
+  readonly checkpointEvery: number;
+  /** Simulator time of each kept frame, µs (non-decreasing). */
+  readonly #times: Float64Array;
+  /** 1 where the frame is a snapshot (replaces both sides). */
+  readonly #replaces: Uint8Array;
+  /** Frame `i`'s changes are `#changes[#starts[i] … #starts[i+1])`. */
+  readonly #starts: Uint32Array;
+  /** `[side, price, qty]` triples of every kept frame, in order. */
+  readonly #changes: Float64Array;
+  /** Best bid and best ask after each frame (`NaN` for an empty side). */
+  readonly #tops: Float64Array;
+  /** The book before frame `k · checkpointEvery`, for each `k`. */
+  readonly #checkpoints: { asks: Side; bids: Side }[];
+  /** The book after frame `#cursor` (−1: before the first). */
+  #asks: Side = [];
+  #bids: Side = [];
+  #cursor = -1;
+
+  /** @internal Use {@linkcode placeBook}. */
+  constructor(parts: {
+    depth: number;
+    checkpointEvery: number;
+    times: Float64Array;
+    replaces: Uint8Array;
+    starts: Uint32Array;
+    changes: Float64Array;
+    tops: Float64Array;
+    checkpoints: { asks: Side; bids: Side }[];
+  }) {
+    this.depth = parts.depth;
+    this.checkpointEvery = parts.checkpointEvery;
+    this.#times = parts.times;
+    this.#replaces = parts.replaces;
+    this.#starts = parts.starts;
+    this.#changes = parts.changes;
+    this.#tops = parts.tops;
+    this.#checkpoints = parts.checkpoints;
+  }
+
+  /** Kept frames. */
+  get length(): number {
+    return this.#times.length;
+  }
+
+  /** Simulator time of the first kept frame, µs (`undefined` when none). */
+  get firstUs(): number | undefined {
+    return this.#times.length > 0 ? this.#times[0] : undefined;
+  }
+
+  /** Index of the last kept frame at or before `atUs` (−1 when none). */
+  #indexAt(atUs: number): number {
+    const times = this.#times;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (times[mid]! <= atUs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
+  /**
+   * Best bid and ask at an instant (`undefined` before the first frame or
+   * when a side is empty): from a per-frame table, with no book rebuilt.
+   *
+   * @param atUs Simulator time, µs.
+   * @returns Prices in ticks.
+   */
+  topAt(atUs: number): { bestBid: number; bestAsk: number } | undefined {
+    const i = this.#indexAt(atUs);
+    if (i < 0) return undefined;
+    const bestBid = this.#tops[i * 2]!;
+    const bestAsk = this.#tops[i * 2 + 1]!;
+    if (Number.isNaN(bestBid) || Number.isNaN(bestAsk)) return undefined;
+    return { bestBid, bestAsk };
+  }
+
+  /**
+   * The book at an instant: every kept frame at or before it applied.
+   * The arrays are the tape's own (valid until the next call; do not
+   * change them).
+   *
+   * @param atUs Simulator time, µs.
+   * @returns The book, or `undefined` before the first frame.
+   */
+  at(atUs: number): TapeBook | undefined {
+    const target = this.#indexAt(atUs);
+    if (target < 0) return undefined;
+    if (target < this.#cursor || target - this.#cursor > this.checkpointEvery) {
+      const k = Math.floor(target / this.checkpointEvery);
+      const copy = this.#checkpoints[k]!;
+      this.#asks = copy.asks.slice();
+      this.#bids = copy.bids.slice();
+      this.#cursor = k * this.checkpointEvery - 1;
+    }
+    while (this.#cursor < target) this.#apply(++this.#cursor);
+    return { asks: this.#asks, bids: this.#bids };
+  }
+
+  #apply(i: number): void {
+    applyFrame(
+      this.#asks,
+      this.#bids,
+      this.#replaces[i] === 1,
+      this.#changes,
+      this.#starts[i]!,
+      this.#starts[i + 1]!,
+      this.#times[i]!,
+      this.depth,
+    );
+  }
+}
+
+/** Apply one frame's changes to a book, then truncate to the depth. */
+function applyFrame(
+  asks: Side,
+  bids: Side,
+  replace: boolean,
+  changes: ArrayLike<number>,
+  from: number,
+  to: number,
+  atUs: number,
+  depth: number,
+): void {
+  if (replace) {
+    asks.length = 0;
+    bids.length = 0;
+  }
+  for (let c = from; c < to; c += 3) {
+    const ask = changes[c] === SIDE_ASK;
+    applyLevel(ask ? asks : bids, ask, changes[c + 1]!, changes[c + 2]!, atUs);
+  }
+  truncate(asks, depth);
+  truncate(bids, depth);
+}
+
+/** The top 10 of a side as the checksum's text, at the pair's precisions. */
+function checksumLevels(side: Side, pair: SimPair): ChecksumLevel[] {
+  const out: ChecksumLevel[] = [];
+  for (let i = 0; i < side.length && out.length < 10; i += 3) {
+    out.push({
+      price: formatUnits(side[i]!, pair.pairDecimals),
+      qty: formatUnits(side[i + 1]!, pair.lotDecimals),
+    });
+  }
+  return out;
+}
+
+/**
+ * Decimal text as units of `10^-decimals`, only when it is exact there (a
+ * digit beyond the pair's precision is not rounded away: the level is not
+ * one the pair can have).
+ */
+function exactUnits(text: string, decimals: number): number | undefined {
+  const match = /^\d+(?:\.(\d*))?$/.exec(text);
+  if (match === null) return undefined;
+  if (/[1-9]/.test((match[1] ?? "").slice(decimals))) return undefined;
+  const units = parseUnits(text, decimals);
+  return units === undefined || units > BigInt(Number.MAX_SAFE_INTEGER)
+    ? undefined
+    : Number(units);
+}
+
+/** Supported subscription depths (docs/kraken/WS_V2.md, `book`). */
+const DEPTHS = new Set([10, 25, 100, 500, 1000]);
+
+/**
+ * Check a pair's recorded book frames (in receive order) with the
+ * simulator's own book rules and checksum, and place the verified ones on
+ * the simulator clock: recorded receive time `t` plays at
+ * `startMs·1000 + ⌊(t − originUs) / speed⌋` µs (the trades' rule, so books
+ * and trades keep their relative timing), never earlier than the frame
+ * before it.
+ *
+ * @param pair The simulator's pair (its precisions).
+ * @param frames The pair's recorded frames, in receive order.
+ * @param timing `originUs` (plays at `startMs`), `startMs`, `speed`.
+ * @returns The tape and what was kept.
+ * @throws {RangeError} For a speed that is not a positive finite number or
+ *   a depth Kraken does not offer.
+ * @example One snapshot
+ * ```ts
+ * import { placeBook } from "./book_tape.ts";
+ * import { resolvePair } from "./pairs.ts";
+ * const { counts } = placeBook(resolvePair("XBTUSD")!, [{
+ *   type: "snapshot", timeUs: 0, stream: "r:1", depth: 10, checksum: 0,
+ *   bids: [{ price: "97000.0", qty: "1.00000000" }],
+ *   asks: [{ price: "97000.1", qty: "2.00000000" }],
+ * }], { originUs: 0, startMs: 0, speed: 1 });
+ * counts.mismatched; // 1: 0 is not the checksum of that book
+ * ```
+ */
+export function placeBook(
+  pair: SimPair,
+  frames: readonly RecordedBookFrame[],
+  timing: { originUs: number; startMs: number; speed: number },
+): { tape: BookTape; counts: BookTapeCounts } {
+  const { originUs, startMs, speed } = timing;
+  if (!(speed > 0) || !Number.isFinite(speed)) {
+    throw new RangeError(`Replay speed must be a positive number: ${speed}`);
+  }
+  const depth = frames[0]?.depth ?? 10;
+  if (!DEPTHS.has(depth)) {
+    throw new RangeError(`Recorded book depth ${depth} is not a v2 depth`);
+  }
+  const checkpointEvery = Math.max(256, depth * 16);
+  const times: number[] = [];
+  const replaces: number[] = [];
+  const starts: number[] = [0];
+  const changes: number[] = [];
+  const tops: number[] = [];
+  const checkpoints: { asks: Side; bids: Side }[] = [];
+  // The book the frames build, for checking them (drops out on a mismatch).
+  let checkAsks: Side = [];
+  let checkBids: Side = [];
+  // The book the kept frames build (the tape's), for checkpoints and tops.
+  const asks: Side = [];
+  const bids: Side = [];
+  let stream: string | undefined;
+  let synced = false;
+  let lastUs = -Infinity;
+  let verified = 0;
+  let mismatched = 0;
+  let skipped = 0;
+  let malformed = 0;
+  const scratch: number[] = [];
+  for (const frame of frames) {
+    if (frame.stream !== stream) {
+      stream = frame.stream;
+      synced = false;
+    }
+    const snapshot = frame.type === "snapshot";
+    if (!snapshot && !synced) {
+      skipped++;
+      continue;
+    }
+    // Parse the frame's levels at the pair's precisions.
+    scratch.length = 0;
+    let ok = frame.depth === depth;
+    for (
+      const [side, levels] of [[SIDE_BID, frame.bids], [
+        SIDE_ASK,
+        frame.asks,
+      ]] as const
+    ) {
+      for (const level of levels) {
+        const price = exactUnits(level.price, pair.pairDecimals);
+        const qty = exactUnits(level.qty, pair.lotDecimals);
+        if (price === undefined || qty === undefined || price === 0) {
+          ok = false;
+          break;
+        }
+        scratch.push(side, price, qty);
+      }
+    }
+    if (!ok) {
+      malformed++;
+      synced = false;
+      continue;
+    }
+    let timeUs = startMs * 1000 + Math.floor((frame.timeUs - originUs) / speed);
+    if (timeUs < lastUs) timeUs = lastUs;
+    if (snapshot) {
+      checkAsks = [];
+      checkBids = [];
+    }
+    applyFrame(
+      checkAsks,
+      checkBids,
+      false,
+      scratch,
+      0,
+      scratch.length,
+      timeUs,
+      depth,
+    );
+    const sum = bookChecksum(
+      checksumLevels(checkAsks, pair),
+      checksumLevels(checkBids, pair),
+    );
+    if (sum !== frame.checksum) {
+      mismatched++;
+      synced = false;
+      continue;
+    }
+    synced = true;
+    verified++;
+    const index = times.length;
+    if (index % checkpointEvery === 0) {
+      checkpoints.push({ asks: asks.slice(), bids: bids.slice() });
+    }
+    lastUs = timeUs;
+    times.push(timeUs);
+    replaces.push(snapshot ? 1 : 0);
+    for (const value of scratch) changes.push(value);
+    starts.push(changes.length);
+    applyFrame(asks, bids, snapshot, scratch, 0, scratch.length, timeUs, depth);
+    tops.push(
+      bids.length > 0 ? bids[0]! : NaN,
+      asks.length > 0 ? asks[0]! : NaN,
+    );
+  }
+  const tape = new BookTape({
+    depth,
+    checkpointEvery,
+    times: Float64Array.from(times),
+    replaces: Uint8Array.from(replaces),
+    starts: Uint32Array.from(starts),
+    changes: Float64Array.from(changes),
+    tops: Float64Array.from(tops),
+    checkpoints,
+  });
+  return {
+    tape,
+    counts: {
+      frames: frames.length,
+      verified,
+      mismatched,
+      skipped,
+      malformed,
+    },
+  };
+}
