@@ -20,6 +20,7 @@ import {
   vwapText,
 } from "../../../core/record/gold.ts";
 import { TradeRecorder } from "../../../core/record/recorder.ts";
+import { storedBookEntries } from "../../../core/record/book.ts";
 import {
   canonicalSymbol,
   formatTimestampUs,
@@ -449,4 +450,29 @@ Deno.test("TradeRecorder remembers connection ids of its newest sockets only", (
   }
   assert.equal(r.connectionId(985), "7");
   assert.equal(r.connectionId(986), "");
+});
+
+Deno.test("storedBookEntries() reads a stored book frame with its exact digits and refuses anything else", () => {
+  const entries = storedBookEntries(
+    '{"channel":"book","type":"update","data":[' +
+      '{"symbol":"BTC/USD","bids":[{"price":97000.10,"qty":0.50000000}],' +
+      '"asks":[],"checksum":7,"timestamp":"2025-03-04T10:21:00.881043Z"},' +
+      '{"symbol":"ETH/USD","bids":[],"asks":[{"price":3e3,"qty":0}],' +
+      '"checksum":8,"timestamp":"2025-03-04T10:21:00.881043Z"}]}',
+  );
+  assert.deepEqual(entries.map((e) => e.symbol), ["BTC/USD", "ETH/USD"]);
+  assert.deepEqual(entries[0]!.bids, [{
+    price: "97000.10",
+    qty: "0.50000000",
+  }]);
+  assert.equal(entries[1]!.asks[0]!.price, "3000");
+  assert.equal(entries[1]!.checksum, 8);
+  assert.throws(
+    () => storedBookEntries('{"channel":"trade","data":[]}'),
+    /Not a book frame \(channel "trade"\)/,
+  );
+  assert.throws(
+    () => storedBookEntries('{"channel":"book","type":"update","data":[{'),
+    /Not a well-formed book frame/,
+  );
 });
