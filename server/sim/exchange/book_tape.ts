@@ -114,7 +114,7 @@ export class BookTape {
   readonly #changes: Float64Array;
   /** Best bid and best ask after each frame (`NaN` for an empty side). */
   readonly #tops: Float64Array;
-  /** The book before frame `k · checkpointEvery`, for each `k`. */
+  /** The book after frame `k · checkpointEvery`, for each `k`. */
   readonly #checkpoints: { asks: Side; bids: Side }[];
   /** The book after frame `#cursor` (−1: before the first). */
   #asks: Side = [];
@@ -197,7 +197,7 @@ export class BookTape {
       const copy = this.#checkpoints[k]!;
       this.#asks = copy.asks.slice();
       this.#bids = copy.bids.slice();
-      this.#cursor = k * this.checkpointEvery - 1;
+      this.#cursor = k * this.checkpointEvery;
     }
     while (this.#cursor < target) this.#apply(++this.#cursor);
     return { asks: this.#asks, bids: this.#bids };
@@ -326,10 +326,9 @@ export function placeBook(
   const changes: number[] = [];
   const tops: number[] = [];
   const checkpoints: { asks: Side; bids: Side }[] = [];
-  // The book the frames build, for checking them (drops out on a mismatch).
-  let checkAsks: Side = [];
-  let checkBids: Side = [];
-  // The book the kept frames build (the tape's), for checkpoints and tops.
+  // The book the frames build. After every kept frame it is the tape's book:
+  // a frame that fails leaves it wrong, but then the next kept frame is a
+  // snapshot, which replaces it.
   const asks: Side = [];
   const bids: Side = [];
   let stream: string | undefined;
@@ -376,21 +375,8 @@ export function placeBook(
     }
     let timeUs = startMs * 1000 + Math.floor((frame.timeUs - originUs) / speed);
     if (timeUs < lastUs) timeUs = lastUs;
-    if (snapshot) {
-      checkAsks = [];
-      checkBids = [];
-    }
-    applyFrame(
-      checkAsks,
-      checkBids,
-      false,
-      scratch,
-      0,
-      scratch.length,
-      timeUs,
-      depth,
-    );
-    const sum = crc32(checksumDigits(checkAsks) + checksumDigits(checkBids));
+    applyFrame(asks, bids, snapshot, scratch, 0, scratch.length, timeUs, depth);
+    const sum = crc32(checksumDigits(asks) + checksumDigits(bids));
     if (sum !== frame.checksum) {
       mismatched++;
       synced = false;
@@ -398,8 +384,7 @@ export function placeBook(
     }
     synced = true;
     verified++;
-    const index = times.length;
-    if (index % checkpointEvery === 0) {
+    if (times.length % checkpointEvery === 0) {
       checkpoints.push({ asks: asks.slice(), bids: bids.slice() });
     }
     lastUs = timeUs;
@@ -407,7 +392,6 @@ export function placeBook(
     replaces.push(snapshot ? 1 : 0);
     for (const value of scratch) changes.push(value);
     starts.push(changes.length);
-    applyFrame(asks, bids, snapshot, scratch, 0, scratch.length, timeUs, depth);
     tops.push(
       bids.length > 0 ? bids[0]! : NaN,
       asks.length > 0 ? asks[0]! : NaN,
