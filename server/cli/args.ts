@@ -278,3 +278,27 @@ export function parseSince(text: string): number {
     }: use YYYY-MM-DD, an ISO date-time or Unix seconds`,
   );
 }
+
+/**
+ * Reads a date flag (`--since` by default) into Unix seconds: a date, an
+ * ISO date-time (UTC without a zone) or Unix seconds (`parseSince`).
+ *
+ * @param parsed Parsed flags.
+ * @param name The flag, without dashes.
+ * @returns Seconds, `undefined` when absent, or a usage error.
+ */
+export function sinceFlag(
+  parsed: ParsedFlags,
+  name = "since",
+): number | undefined | UsageProblem {
+  const text = parsed.values.get(name);
+  if (text === undefined) return undefined;
+  try {
+    return parseSince(text);
+  } catch (error) {
+    if (error instanceof RangeError) {
+      return usageError(`--${name}: ${error.message}`);
+    }
+    throw error;
+  }
+}

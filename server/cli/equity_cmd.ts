@@ -16,7 +16,13 @@ import { AssetTable } from "@krakked/core/market/assets";
 import { pairsFromAssetPairs } from "@krakked/core/market/pairs";
 import { VALUATION_ASSET } from "@krakked/core/account/rates";
 import { Redactor } from "@krakked/core/secrets/redact";
-import { isUsageError, type Parsed, parseFlags, usageError } from "./args.ts";
+import {
+  isUsageError,
+  type Parsed,
+  parseFlags,
+  sinceFlag,
+  usageError,
+} from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, requireCredentials, table } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
@@ -26,7 +32,6 @@ import {
   loadAccountData,
   type OutputFormat,
   outputFormat,
-  sinceFlag,
   writeCsv,
 } from "./pnl_cmd.ts";
 

@@ -9,7 +9,13 @@
 
 import { type CashFlow, cashFlowKind } from "@krakked/core/account/ledger";
 import { Redactor } from "@krakked/core/secrets/redact";
-import { isUsageError, type Parsed, parseFlags, usageError } from "./args.ts";
+import {
+  isUsageError,
+  type Parsed,
+  parseFlags,
+  sinceFlag,
+  usageError,
+} from "./args.ts";
 import type { Command } from "./command.ts";
 import { loadCommandContext, table } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
@@ -17,7 +23,6 @@ import {
   loadAccountData,
   type OutputFormat,
   outputFormat,
-  sinceFlag,
   writeCsv,
 } from "./pnl_cmd.ts";
 

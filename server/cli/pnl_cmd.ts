@@ -27,7 +27,7 @@ import {
   type Parsed,
   type ParsedFlags,
   parseFlags,
-  parseSince,
+  sinceFlag,
   usageError,
   type UsageProblem,
 } from "./args.ts";
@@ -77,25 +77,6 @@ export function outputFormat(parsed: ParsedFlags): OutputFormat | UsageProblem {
   const csv = parsed.booleans.has("csv");
   if (json && csv) return usageError("Give --json or --csv, not both");
   return json ? "json" : csv ? "csv" : "table";
-}
-
-/**
- * Reads `--since` into Unix seconds.
- *
- * @param parsed Parsed flags.
- * @returns Seconds, `undefined` when absent, or a usage error.
- */
-export function sinceFlag(
-  parsed: ParsedFlags,
-): number | undefined | UsageProblem {
-  const text = parsed.values.get("since");
-  if (text === undefined) return undefined;
-  try {
-    return parseSince(text);
-  } catch (error) {
-    if (error instanceof RangeError) return usageError(error.message);
-    throw error;
-  }
 }
 
 function csvCell(value: string | number | null): string {

@@ -27,6 +27,7 @@ import {
   isUsageError,
   type Parsed,
   parseFlags,
+  sinceFlag,
   usageError,
 } from "./args.ts";
 import type { Command } from "./command.ts";
@@ -66,6 +67,10 @@ export interface SimFlags {
   replay?: string;
   /** `--speed`: replay speed (default 1). */
   speed?: number;
+  /** `--from`: replay what was recorded from then on, Unix s. */
+  from?: number;
+  /** `--to`: replay what was recorded before then, Unix s. */
+  to?: number;
 }
 
 /** Help text of `krakked sim`. */
@@ -93,6 +98,10 @@ which open nothing but this simulator. Ctrl+C stops it.
                       (its frames checked against their checksums), from
                       start-up on; other pairs keep the simulated market
   --speed N           replay N× faster (default 1; e.g. 60 plays an hour a minute)
+  --from TIME         replay only what was recorded from TIME on (a date, ISO
+                      date-time in UTC, or Unix seconds; books start from the
+                      last stored snapshot at or before it)
+  --to TIME           … and before TIME; only the window is loaded
   --no-control        disable the /_sim/ fault-injection routes
   --report            print the realism report (trades, volume, spreads, top
                       size, update rates, empty candles per major over the
@@ -127,6 +136,8 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
       "activity",
       "replay",
       "speed",
+      "from",
+      "to",
     ],
   });
   if (parsed.kind !== "flags") return parsed;
@@ -157,6 +168,16 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
     return usageError("--replay and --report do not go together");
   }
   if (replay === "") return usageError("--replay needs a store path");
+  const from = sinceFlag(parsed, "from");
+  if (isUsageError(from)) return from;
+  const to = sinceFlag(parsed, "to");
+  if (isUsageError(to)) return to;
+  if ((from !== undefined || to !== undefined) && replay === undefined) {
+    return usageError("--from and --to only apply to --replay");
+  }
+  if (from !== undefined && to !== undefined && from >= to) {
+    return usageError("--from must be before --to");
+  }
   let speed: number | undefined;
   if (speedText !== undefined) {
     speed = Number(speedText);
@@ -186,7 +207,17 @@ export function parseSimFlags(args: readonly string[]): Parsed<SimFlags> {
     ...(parsed.booleans.has("report") ? { report: true as const } : {}),
     ...(replay === undefined ? {} : { replay }),
     ...(speed === undefined ? {} : { speed }),
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
   };
+}
+
+/** A window of recorded time (µs since the Unix epoch, `to` exclusive). */
+export interface RecordingWindow {
+  /** From this instant on (trade time; book receive time). */
+  fromUs?: number;
+  /** Before this instant. */
+  toUs?: number;
 }
 
 /** What `--replay` plays: a store's trades and its books. */
@@ -205,7 +236,17 @@ export interface Recording {
  * order. The simulator checks the books itself when it loads them. The
  * file is opened read-only and closed before this returns.
  *
+ * With a window, only its trades (by trade time) and book frames (by
+ * receive time) are read, so a long store replays a slice without loading
+ * the rest. A symbol's book then starts from the last stored snapshot
+ * (`book_snapshots`, a verified copy) at or before `fromUs`, played as a
+ * snapshot frame at the time it was taken, followed by every frame after
+ * it: Kraken sends a snapshot only when a client subscribes, so a window
+ * starting mid-stream would otherwise have no book until the next
+ * reconnect.
+ *
  * @param path The DuckDB store file.
+ * @param window The recorded time to read (default: all of it).
  * @returns The trades and books, as the simulator's sources.
  * @throws {Error} When the file cannot be opened read-only, is not a
  *   recorder store, or holds a row that is not a trade or a book frame.
@@ -217,7 +258,12 @@ export interface Recording {
  * books.symbols; // [] when recorded without --channels book
  * ```
  */
-export async function loadRecording(path: string): Promise<Recording> {
+export async function loadRecording(
+  path: string,
+  window: RecordingWindow = {},
+): Promise<Recording> {
+  const fromUs = window.fromUs ?? -1;
+  const toUs = window.toUs ?? Number.MAX_SAFE_INTEGER;
   // Loaded only here: the native DuckDB binding is not needed otherwise.
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const instance = await DuckDBInstance.create(path, {
@@ -228,10 +274,23 @@ export async function loadRecording(path: string): Promise<Recording> {
   try {
     const db = await instance.connect();
     try {
+      // Trade time is silver's (bronze keeps WS and REST spellings).
       const reader = await db.runAndReadAll(
-        `SELECT symbol, side, price, qty, ord_type,
-           CAST(trade_id AS VARCHAR) AS trade_id, timestamp
-         FROM bronze_trades_kraken ORDER BY symbol, trade_id`,
+        `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type,
+           CAST(b.trade_id AS VARCHAR) AS trade_id, b.timestamp
+         FROM bronze_trades_kraken b
+         ${
+          window.fromUs === undefined && window.toUs === undefined
+            ? ""
+            : `JOIN silver_trades_data s ON s.exchange = 'kraken'
+                 AND s.exchange_symbol = b.symbol
+                 AND s.exchange_trade_id = b.trade_id
+               WHERE epoch_us(s.ts) >= $1 AND epoch_us(s.ts) < $2`
+        }
+         ORDER BY b.symbol, b.trade_id`,
+        window.fromUs === undefined && window.toUs === undefined
+          ? []
+          : [fromUs, toUs],
       );
       for (const row of reader.getRowObjects()) {
         const symbol = String(row.symbol);
@@ -258,12 +317,46 @@ export async function loadRecording(path: string): Promise<Recording> {
         });
         trades.set(symbol, list);
       }
+      // Each symbol's last stored snapshot at or before the window: its
+      // book's start, and the frames after it are read from there.
+      const starts = new Map<string, number>();
+      if (window.fromUs !== undefined) {
+        const snaps = await db.runAndReadAll(
+          `SELECT symbol, seq, stream, epoch_us(taken_at) AS taken_us, depth,
+             checksum, CAST(to_json(bids) AS VARCHAR) AS bids,
+             CAST(to_json(asks) AS VARCHAR) AS asks
+           FROM book_snapshots
+           WHERE epoch_us(taken_at) <= $1
+           QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY seq DESC) = 1`,
+          [fromUs],
+        );
+        for (const row of snaps.getRowObjects()) {
+          const symbol = String(row.symbol);
+          starts.set(symbol, Number(row.seq));
+          books.set(symbol, [{
+            type: "snapshot",
+            timeUs: Number(row.taken_us),
+            stream: String(row.stream),
+            depth: Number(row.depth),
+            checksum: Number(row.checksum),
+            bids: JSON.parse(String(row.bids)),
+            asks: JSON.parse(String(row.asks)),
+          }]);
+        }
+      }
       // A frame with several symbols is stored once per entry, each row
       // with the whole frame: entries are matched to rows in order.
       const result = await db.stream(
         `SELECT seq, symbol, type, checksum, depth, stream, raw,
            epoch_us(received_at) AS received_us
-         FROM bronze_book_kraken ORDER BY seq`,
+         FROM bronze_book_kraken
+         WHERE epoch_us(received_at) < $1
+           AND (epoch_us(received_at) >= $2 OR seq > coalesce(
+             (SELECT max(seq) FROM book_snapshots s
+              WHERE upper(s.symbol) = upper(bronze_book_kraken.symbol)
+                AND epoch_us(s.taken_at) <= $2), $3))
+         ORDER BY seq`,
+        [toUs, fromUs, Number.MAX_SAFE_INTEGER],
       );
       let raw: string | undefined;
       let entries: ReturnType<typeof storedBookEntries> = [];
@@ -361,7 +454,10 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
   let recording: Recording | undefined;
   if (flags.replay !== undefined) {
     try {
-      recording = await loadRecording(flags.replay);
+      recording = await loadRecording(flags.replay, {
+        ...(flags.from === undefined ? {} : { fromUs: flags.from * 1e6 }),
+        ...(flags.to === undefined ? {} : { toUs: flags.to * 1e6 }),
+      });
     } catch (error) {
       writeLine(
         io.stderr,
@@ -377,7 +473,11 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
     ) {
       writeLine(
         io.stderr,
-        `sim: ${flags.replay} holds no trades or books to replay`,
+        `sim: ${flags.replay} holds no trades or books to replay${
+          flags.from === undefined && flags.to === undefined
+            ? ""
+            : " in that window"
+        }`,
       );
       return 1;
     }

@@ -26,7 +26,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BookRecorder, type BookSnapshotRow } from "../../core/record/book.ts";
 import { bookChecksum, BookSet } from "../../core/ws/book.ts";
-import { loadRecording } from "../../server/cli/sim_cmd.ts";
+import { loadRecording, parseSimFlags } from "../../server/cli/sim_cmd.ts";
 import { bookAt } from "../../server/record/book.ts";
 import { RecordStore } from "../../server/record/store.ts";
 import { placeBook } from "../../server/sim/exchange/book_tape.ts";
@@ -673,4 +673,114 @@ Deno.test({
     const done = await run;
     assert.equal(done.code, 0, done.stderr);
   },
+});
+
+Deno.test({
+  name:
+    "replay window: --from/--to load only the window, and each book starts from the last stored snapshot before it",
+  sanitizeResources: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "krakked_replay_window_" });
+    try {
+      const path = join(dir, "market.duckdb");
+      const originUs = await recordMarket(path);
+      const fromUs = originUs + 130e6;
+      const toUs = originUs + 200e6;
+      const all = await loadRecording(path);
+      const window = await loadRecording(path, { fromUs, toUs });
+      await using store = await RecordStore.open(path);
+      for (const [symbol] of REC_PAIRS) {
+        // Trades: exactly those traded in the window.
+        const want = all.trades.trades(symbol).filter((t) =>
+          t.timeUs >= fromUs && t.timeUs < toUs
+        );
+        assert.ok(want.length > 5, `${symbol}: trades in the window (${want.length})`);
+        assert.deepEqual(window.trades.trades(symbol), want);
+        // Books: a stored snapshot taken at or before the window, then
+        // every frame after it, none received at or after its end.
+        const frames = window.books.frames(symbol);
+        assert.equal(frames[0]!.type, "snapshot");
+        assert.ok(frames[0]!.timeUs <= fromUs);
+        assert.ok(frames[0]!.timeUs > fromUs - 30e6, "the last snapshot");
+        assert.ok(frames.every((f) => f.timeUs < toUs));
+        assert.ok(
+          frames.length < all.books.frames(symbol).length / 3,
+          "only the window is loaded",
+        );
+        // Played on a clock equal to the recorded one, the book at every
+        // instant of the window is the store's own rebuild.
+        const pair = resolvePair(symbol)!;
+        const { tape, counts } = placeBook(pair, frames, {
+          originUs: 0,
+          startMs: 0,
+          speed: 1,
+        });
+        assert.equal(counts.verified, frames.length, JSON.stringify(counts));
+        const scale = (units: number, decimals: number) =>
+          units / 10 ** decimals;
+        for (let atUs = fromUs; atUs < toUs; atUs += 7_300_000) {
+          const got = tape.at(atUs)!;
+          const book = await bookAt(store, symbol, atUs);
+          assert.equal(book.integrity, "ok");
+          for (
+            const [side, levels] of [["asks", got.asks], [
+              "bids",
+              got.bids,
+            ]] as const
+          ) {
+            assert.deepEqual(
+              Array.from({ length: levels.length / 3 }, (_, k) => [
+                scale(levels[k * 3]!, pair.pairDecimals),
+                scale(levels[k * 3 + 1]!, pair.lotDecimals),
+              ]),
+              numeric(book[side]),
+              `${symbol} ${side} at ${atUs}`,
+            );
+          }
+        }
+      }
+      // A window with nothing in it.
+      const empty = await loadRecording(path, {
+        fromUs: originUs - 3_600e6,
+        toUs: originUs - 1_800e6,
+      });
+      assert.deepEqual([empty.trades.symbols, empty.books.symbols], [[], []]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("sim flags: --from and --to", () => {
+  assert.deepEqual(
+    parseSimFlags([
+      "--replay",
+      "m.duckdb",
+      "--from",
+      "2025-06-15T12:02:00Z",
+      "--to",
+      "1749989100",
+    ]),
+    {
+      kind: "sim",
+      control: true,
+      replay: "m.duckdb",
+      from: Date.UTC(2025, 5, 15, 12, 2) / 1000,
+      to: 1749989100,
+    },
+  );
+  const problem = (args: string[]) => {
+    const parsed = parseSimFlags(args);
+    assert.equal(parsed.kind, "usage_error", JSON.stringify(parsed));
+    return (parsed as { message: string }).message;
+  };
+  assert.match(problem(["--from", "2025-01-01"]), /only apply to --replay/);
+  assert.match(
+    problem(["--replay", "m", "--from", "2025-01-02", "--to", "2025-01-01"]),
+    /--from must be before --to/,
+  );
+  assert.match(
+    problem(["--replay", "m", "--to", "soon"]),
+    /--to: Invalid date/,
+  );
 });
