@@ -2,7 +2,9 @@
  * Books out of the store: rebuild a symbol's L2 book at any instant from
  * the nearest stored snapshot and the deltas after it (core's
  * `rebuildBook`, which verifies every frame against Kraken's checksum),
- * and the `record validate` check that does so at a few instants.
+ * and the `record validate` check that does so at a few instants. The rows
+ * come through {@linkcode BookRows}: the embedded store's here, ClickHouse's
+ * in server/record/clickhouse_validate.ts, the same rebuild for both.
  *
  * @module
  */
@@ -36,6 +38,59 @@ function s(value: unknown): string {
   return value === null || value === undefined ? "" : String(value);
 }
 
+/** A stored frame as a rebuild reads it. */
+export type StoredFrame = RebuildFrame & { depth: number };
+
+/** Per symbol: how many frames, how many failed live, when. */
+export interface BookSymbolSummary {
+  /** WS v2 symbol. */
+  symbol: string;
+  /** Frame rows. */
+  frames: number;
+  /** Rows whose checksum failed live. */
+  mismatches: number;
+  /** First and last receive time, µs. */
+  firstUs: number;
+  lastUs: number;
+}
+
+/**
+ * Where the book rows are: the embedded store ({@linkcode storeBookRows})
+ * or ClickHouse (server/record/clickhouse_validate.ts). The rebuild and its
+ * checks are the same for both.
+ */
+export interface BookRows {
+  /** Every symbol with frames, in symbol order. */
+  summary(): Promise<BookSymbolSummary[]>;
+  /** Stored snapshots, all symbols. */
+  snapshotCount(): Promise<number>;
+  /**
+   * The latest stored snapshot of a symbol at (or, `strict`, before) a seq.
+   */
+  snapshotAt(
+    symbol: string,
+    seq: number,
+    strict: boolean,
+  ): Promise<BookSnapshotRow | undefined>;
+  /** A symbol's stored snapshots, in seq order. */
+  snapshots(symbol: string): Promise<BookSnapshotRow[]>;
+  /** A symbol's frames with `afterSeq < seq ≤ throughSeq`, in seq order. */
+  frames(
+    symbol: string,
+    afterSeq: number,
+    throughSeq: number,
+  ): Promise<StoredFrame[]>;
+  /** A symbol's last frame received at or before an instant. */
+  lastAt(
+    symbol: string,
+    atUs: number,
+  ): Promise<{ seq: number; status: string } | undefined>;
+  /** Pair precisions (none when the symbol is not registered). */
+  precisions(
+    symbol: string,
+  ): Promise<{ priceDecimals?: number; qtyDecimals?: number }>;
+}
+
 /** Levels read back as JSON text (DuckDB lists are not JS arrays). */
 function levels(value: unknown): { price: string; qty: string }[] {
   const list = JSON.parse(s(value) || "[]") as { price: string; qty: string }[];
@@ -59,20 +114,104 @@ const SNAPSHOT_COLUMNS = `symbol, seq, stream, epoch_us(taken_at) AS taken_us,
   depth, checksum, CAST(to_json(bids) AS VARCHAR) AS bids,
   CAST(to_json(asks) AS VARCHAR) AS asks`;
 
-/** Precisions of a WS symbol from `record_symbols` (none when unregistered). */
-async function precisions(
-  store: RecordStore,
-  symbol: string,
-): Promise<{ priceDecimals?: number; qtyDecimals?: number }> {
-  const [row] = await store.query(
-    `SELECT price_decimals, volume_decimals FROM record_symbols
-     WHERE exchange = 'kraken' AND upper(exchange_symbol) = upper($1)`,
-    [symbol],
-  );
-  return row === undefined ? {} : {
-    priceDecimals: n(row.price_decimals),
-    qtyDecimals: n(row.volume_decimals),
+/**
+ * The book rows of an embedded store.
+ *
+ * @param store An open store.
+ * @returns The reader.
+ */
+export function storeBookRows(store: RecordStore): BookRows {
+  return {
+    async summary() {
+      return (await store.query(
+        `SELECT symbol, count(*)::BIGINT AS frames,
+           count(*) FILTER (WHERE status = 'mismatch')::BIGINT AS mismatches,
+           epoch_us(min(received_at)) AS first_us,
+           epoch_us(max(received_at)) AS last_us
+         FROM bronze_book_kraken GROUP BY symbol ORDER BY symbol`,
+      )).map((r) => ({
+        symbol: s(r.symbol),
+        frames: n(r.frames),
+        mismatches: n(r.mismatches),
+        firstUs: n(r.first_us),
+        lastUs: n(r.last_us),
+      }));
+    },
+    async snapshotCount() {
+      const [row] = await store.query(
+        `SELECT count(*)::BIGINT AS n FROM book_snapshots`,
+      );
+      return n(row?.n);
+    },
+    async snapshotAt(symbol, seq, strict) {
+      const [row] = await store.query(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots
+         WHERE symbol = upper($1) AND seq ${strict ? "<" : "<="} $2
+         ORDER BY seq DESC LIMIT 1`,
+        [symbol, seq],
+      );
+      return row === undefined ? undefined : snapshotOf(row);
+    },
+    async snapshots(symbol) {
+      return (await store.query(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots WHERE symbol = upper($1)
+         ORDER BY seq`,
+        [symbol],
+      )).map(snapshotOf);
+    },
+    async frames(symbol, afterSeq, throughSeq) {
+      return (await store.query(
+        `SELECT seq, stream, raw, status, checksum, depth FROM bronze_book_kraken
+         WHERE upper(symbol) = upper($1) AND seq > $2 AND seq <= $3 ORDER BY seq`,
+        [symbol, afterSeq, throughSeq],
+      )).map(frameOf);
+    },
+    async lastAt(symbol, atUs) {
+      const [last] = await store.query(
+        `SELECT seq, status FROM bronze_book_kraken
+         WHERE upper(symbol) = upper($1) AND received_at <= make_timestamp($2)
+         ORDER BY seq DESC LIMIT 1`,
+        [symbol, atUs],
+      );
+      return last === undefined
+        ? undefined
+        : { seq: n(last.seq), status: s(last.status) };
+    },
+    async precisions(symbol) {
+      const [row] = await store.query(
+        `SELECT price_decimals, volume_decimals FROM record_symbols
+         WHERE exchange = 'kraken' AND upper(exchange_symbol) = upper($1)`,
+        [symbol],
+      );
+      return row === undefined ? {} : {
+        priceDecimals: n(row.price_decimals),
+        qtyDecimals: n(row.volume_decimals),
+      };
+    },
   };
+}
+
+/**
+ * A stored frame row (`seq, stream, raw, status, checksum, depth`) as a
+ * rebuild reads it.
+ *
+ * @param r The row.
+ * @returns The frame.
+ */
+export function frameOf(r: Row): StoredFrame {
+  return {
+    seq: n(r.seq),
+    stream: s(r.stream),
+    raw: s(r.raw),
+    status: s(r.status) as RebuildFrame["status"],
+    checksum: n(r.checksum),
+    depth: n(r.depth),
+  };
+}
+
+/** An open store or any other {@linkcode BookRows}. */
+function rowsOf(source: RecordStore | BookRows): BookRows {
+  return "summary" in source ? source : storeBookRows(source);
 }
 
 /**
@@ -80,7 +219,7 @@ async function precisions(
  * snapshot at or before it (or from the symbol's first frame), then every
  * frame up to it.
  *
- * @param store An open store.
+ * @param source An open store, or another place with the book rows.
  * @param symbol WS v2 symbol.
  * @param seq The last frame to apply.
  * @param options `fromBefore`: start from a snapshot strictly before `seq`
@@ -88,35 +227,19 @@ async function precisions(
  * @returns The rebuilt book.
  */
 export async function bookThrough(
-  store: RecordStore,
+  source: RecordStore | BookRows,
   symbol: string,
   seq: number,
   options: { fromBefore?: boolean } = {},
 ): Promise<RebuiltBook & { fromSeq: number | undefined }> {
-  const [snap] = await store.query(
-    `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots
-     WHERE symbol = upper($1) AND seq ${options.fromBefore ? "<" : "<="} $2
-     ORDER BY seq DESC LIMIT 1`,
-    [symbol, seq],
-  );
-  const from = snap === undefined ? undefined : snapshotOf(snap);
-  const frames = (await store.query(
-    `SELECT seq, stream, raw, status, checksum, depth FROM bronze_book_kraken
-     WHERE upper(symbol) = upper($1) AND seq > $2 AND seq <= $3 ORDER BY seq`,
-    [symbol, from?.seq ?? 0, seq],
-  )).map((r): RebuildFrame & { depth: number } => ({
-    seq: n(r.seq),
-    stream: s(r.stream),
-    raw: s(r.raw),
-    status: s(r.status) as RebuildFrame["status"],
-    checksum: n(r.checksum),
-    depth: n(r.depth),
-  }));
+  const rows = rowsOf(source);
+  const from = await rows.snapshotAt(symbol, seq, options.fromBefore === true);
+  const frames = await rows.frames(symbol, from?.seq ?? 0, seq);
   const depth = (from?.depth ?? frames[0]?.depth ?? 10) as BookDepth;
   const book = rebuildBook({
     symbol,
     depth,
-    ...(await precisions(store, symbol)),
+    ...(await rows.precisions(symbol)),
     ...(from !== undefined ? { from } : {}),
     frames,
   });
@@ -127,29 +250,24 @@ export async function bookThrough(
  * A symbol's book as it was at an instant (every frame received by then
  * applied), rebuilt and verified.
  *
- * @param store An open store.
+ * @param source An open store, or another place with the book rows.
  * @param symbol WS v2 symbol (`BTC/USD`).
  * @param atUs The instant, µs since the Unix epoch.
  * @returns The book; `integrity` is `empty` before the first frame.
  */
 export async function bookAt(
-  store: RecordStore,
+  source: RecordStore | BookRows,
   symbol: string,
   atUs: number,
 ): Promise<BookAt> {
-  const [last] = await store.query(
-    `SELECT seq, status FROM bronze_book_kraken
-     WHERE upper(symbol) = upper($1) AND received_at <= make_timestamp($2)
-     ORDER BY seq DESC LIMIT 1`,
-    [symbol, atUs],
-  );
-  const seq = last === undefined ? 0 : n(last.seq);
-  const book = await bookThrough(store, symbol, seq);
+  const rows = rowsOf(source);
+  const last = await rows.lastAt(symbol, atUs);
+  const book = await bookThrough(rows, symbol, last?.seq ?? 0);
   return {
     ...book,
     symbol: symbol.toUpperCase(),
     atUs,
-    liveStatus: last === undefined ? undefined : s(last.status),
+    liveStatus: last?.status,
   };
 }
 
@@ -178,43 +296,34 @@ export interface BookVerification {
  * must equal (levels and checksum) a rebuild from the snapshot before them.
  * Everywhere, the rebuild's verdict on each frame must equal the recorder's.
  *
- * @param store An open store.
+ * @param source An open store, or another place with the book rows.
  * @param options Instants per symbol (default 5) and snapshots compared per
  *   symbol (default 3).
  * @returns The counts and failures.
  */
 export async function verifyBooks(
-  store: RecordStore,
+  source: RecordStore | BookRows,
   options: { instants?: number; snapshots?: number } = {},
 ): Promise<BookVerification> {
+  const rows = rowsOf(source);
   const perSymbol = options.instants ?? 5;
   const snapshotsPerSymbol = options.snapshots ?? 3;
   const out: BookVerification = {
     symbols: 0,
     frames: 0,
-    snapshots: 0,
+    snapshots: await rows.snapshotCount(),
     liveMismatches: 0,
     instants: 0,
     snapshotsCompared: 0,
     failures: [],
   };
-  const symbols = await store.query(
-    `SELECT symbol, count(*)::BIGINT AS frames,
-       count(*) FILTER (WHERE status = 'mismatch')::BIGINT AS mismatches,
-       epoch_us(min(received_at)) AS first_us, epoch_us(max(received_at)) AS last_us
-     FROM bronze_book_kraken GROUP BY symbol ORDER BY symbol`,
-  );
-  const [snapCount] = await store.query(
-    `SELECT count(*)::BIGINT AS n FROM book_snapshots`,
-  );
-  out.snapshots = n(snapCount?.n);
-  for (const row of symbols) {
-    const symbol = s(row.symbol);
+  for (const row of await rows.summary()) {
+    const symbol = row.symbol;
     out.symbols++;
-    out.frames += n(row.frames);
-    out.liveMismatches += n(row.mismatches);
-    const first = n(row.first_us);
-    const last = n(row.last_us);
+    out.frames += row.frames;
+    out.liveMismatches += row.mismatches;
+    const first = row.firstUs;
+    const last = row.lastUs;
     const report = (what: string, book: RebuiltBook) => {
       if (book.disagreements.length > 0) {
         out.failures.push(
@@ -226,7 +335,7 @@ export async function verifyBooks(
     };
     for (let k = 1; k <= perSymbol; k++) {
       const atUs = Math.round(first + ((last - first) * k) / perSymbol);
-      const book = await bookAt(store, symbol, atUs);
+      const book = await bookAt(rows, symbol, atUs);
       report(`at ${new Date(atUs / 1000).toISOString()}`, book);
       if (book.liveStatus !== "applied") continue;
       out.instants++;
@@ -243,11 +352,7 @@ export async function verifyBooks(
         );
       }
     }
-    const snaps = (await store.query(
-      `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots WHERE symbol = upper($1)
-       ORDER BY seq`,
-      [symbol],
-    )).map(snapshotOf);
+    const snaps = await rows.snapshots(symbol);
     const step = Math.max(1, Math.floor(snaps.length / snapshotsPerSymbol));
     for (
       let i = snaps.length - 1, c = 0;
@@ -255,7 +360,7 @@ export async function verifyBooks(
       i -= step, c++
     ) {
       const stored = snaps[i]!;
-      const book = await bookThrough(store, symbol, stored.seq, {
+      const book = await bookThrough(rows, symbol, stored.seq, {
         fromBefore: true,
       });
       out.snapshotsCompared++;
