@@ -17,6 +17,7 @@ import {
   type RebuiltBook,
 } from "@krakked/core/record/mod";
 import type { RecordStore, Row } from "./store.ts";
+import { check, type CheckResult } from "./check_kit.ts";
 
 /** A book rebuilt at an instant. */
 export interface BookAt extends RebuiltBook {
@@ -198,7 +199,7 @@ export function storeBookRows(store: RecordStore): BookRows {
  * @param r The row.
  * @returns The frame.
  */
-export function frameOf(r: Row): StoredFrame {
+export function frameOf(r: Record<string, unknown>): StoredFrame {
   return {
     seq: n(r.seq),
     stream: s(r.stream),
@@ -381,4 +382,46 @@ export async function verifyBooks(
     }
   }
   return out;
+}
+
+/**
+ * The `book_rebuild` check of `record validate` and `load validate`:
+ * {@linkcode verifyBooks} as a pass/fail line with counts. It passes with
+ * no books recorded, and fails when a rebuild disagrees or no instant had
+ * a verified live book to compare with.
+ *
+ * @param source An open store, or another place with the book rows.
+ * @returns The check.
+ */
+export async function bookRebuildCheck(
+  source: RecordStore | BookRows,
+): Promise<CheckResult> {
+  const v = await verifyBooks(source);
+  const counts = {
+    symbols: v.symbols,
+    frames: v.frames,
+    snapshots: v.snapshots,
+    instants: v.instants,
+    snapshotsCompared: v.snapshotsCompared,
+    liveMismatches: v.liveMismatches,
+    failures: v.failures.length,
+  };
+  if (v.frames === 0) {
+    return check(
+      "book_rebuild",
+      true,
+      "books: none recorded (record with --channels trade,book)",
+      counts,
+    );
+  }
+  const ok = v.failures.length === 0 && v.instants > 0;
+  return check(
+    "book_rebuild",
+    ok,
+    `books rebuild and verify: ${v.symbols} symbols, ${v.frames} frames; ${v.instants} instants match the stored checksum, ${v.snapshotsCompared} stored snapshots equal a rebuild (${v.liveMismatches} failed their checksum live and were resynced)${
+      v.instants === 0 ? "; no instant with a verified live book" : ""
+    }`,
+    counts,
+    v.failures,
+  );
 }

@@ -20,6 +20,10 @@
  *   fed by one materialized view per timeframe from silver; the views
  *   `ohlcv_<tf>` finalize them (vwap rounded half up to the pair's
  *   decimals) and `ohlcv_<tf>_all` aggregates across exchanges.
+ * - Books (with `record --channels trade,book`): `bronze_book_kraken` (each
+ *   book frame entry as received) and `book_snapshots` (verified copies),
+ *   the embedded store's tables, so a book rebuilds at any instant the same
+ *   way from either (server/record/book.ts).
  *
  * @module
  */
@@ -195,6 +199,44 @@ export function clickhouseSchemaSql(
       TO ${db}.silver_trades AS
       SELECT ${silverSelectSql()}
       FROM ${db}.bronze_trades_kraken AS bronze`,
+    // Book frames as received, one row per entry (core/record/book.ts), as
+    // in the embedded store. `seq` is the recorder's receive order: a
+    // recorder's seqs are unique, and a recorder that restarts after a
+    // crash can hand a lost seq out again on a new stream, hence the key.
+    `CREATE TABLE IF NOT EXISTS ${db}.bronze_book_kraken (
+      seq UInt64,
+      symbol String,
+      type LowCardinality(String),
+      checksum UInt32,
+      timestamp String,
+      bid_levels UInt32,
+      ask_levels UInt32,
+      status LowCardinality(String),
+      depth UInt16,
+      received_at ${TS},
+      connection_id String,
+      stream String,
+      raw String CODEC(ZSTD(3)),
+      stream_seq UInt64,
+      loaded_at ${TS} DEFAULT now64(6, 'UTC')
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (symbol, seq, stream)
+    SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
+    // Verified books the recorder copied every so often: where a rebuild
+    // starts.
+    `CREATE TABLE IF NOT EXISTS ${db}.book_snapshots (
+      symbol String,
+      seq UInt64,
+      stream String,
+      taken_at ${TS},
+      depth UInt16,
+      checksum UInt32,
+      bids Array(Tuple(price String, qty String)),
+      asks Array(Tuple(price String, qty String)),
+      stream_seq UInt64
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (symbol, seq, stream)
+    SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
   ];
   for (const tf of GOLD_TIMEFRAMES) out.push(...goldSql(db, tf));
   return out;

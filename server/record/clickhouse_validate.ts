@@ -19,6 +19,10 @@
  *
  * - `gold_matches_rest_ohlc`: 1m gold equals Kraken's REST `OHLC` for every
  *   minute the recording covers completely (as `record validate`).
+ * - `book_rebuild`: books rebuilt from ClickHouse's `book_snapshots` and
+ *   `bronze_book_kraken` with core's `rebuildBook`, verified against the
+ *   stored checksums at several instants (server/record/book.ts, the same
+ *   code as `record validate`).
  *
  * @module
  */
@@ -27,7 +31,10 @@ import { compareDecimal } from "@krakked/core/decimal";
 import { GOLD_TIMEFRAMES, spanUs } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
 import type { ClickHouseSink } from "./clickhouse.ts";
-import { goldNames } from "./clickhouse_schema.ts";
+import { goldNames, sqlString } from "./clickhouse_schema.ts";
+import { bookRebuildCheck, type BookRows, frameOf } from "./book.ts";
+import type { BookSnapshotRow } from "@krakked/core/record/book";
+import type { BookDepth } from "@krakked/core/ws/book";
 import {
   check,
   type CheckResult,
@@ -105,7 +112,113 @@ export async function validateClickhouse(
   out.push(orderedTimestamps(silver));
   out.push(positiveValues(silver));
   out.push(await latency(sink, options.maxLatencyMs ?? 1_000));
+  out.push(await bookRebuildCheck(clickhouseBookRows(sink)));
   return out;
+}
+
+/** Levels as ClickHouse returns a named tuple array (objects or pairs). */
+function chLevels(value: unknown): { price: string; qty: string }[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((l) =>
+    Array.isArray(l) ? { price: s(l[0]), qty: s(l[1]) } : {
+      price: s((l as { price?: unknown }).price),
+      qty: s((l as { qty?: unknown }).qty),
+    }
+  );
+}
+
+/**
+ * The book rows of the ClickHouse layers, for server/record/book.ts's
+ * rebuild: read with `FINAL`, so a row a replayed batch wrote twice before
+ * a merge counts once.
+ *
+ * @param sink The ClickHouse.
+ * @returns The reader.
+ */
+export function clickhouseBookRows(sink: ClickHouseSink): BookRows {
+  const db = sink.database;
+  const snapshotColumns = `symbol, seq, stream,
+    toUnixTimestamp64Micro(taken_at) AS taken_us, depth, checksum, bids, asks`;
+  const snapshotOf = (r: Record<string, unknown>): BookSnapshotRow => ({
+    symbol: s(r.symbol),
+    seq: n(r.seq),
+    stream: s(r.stream),
+    takenUs: n(r.taken_us),
+    depth: n(r.depth) as BookDepth,
+    checksum: n(r.checksum),
+    bids: chLevels(r.bids),
+    asks: chLevels(r.asks),
+  });
+  const bySymbol = (symbol: string) =>
+    `upper(symbol) = upper(${sqlString(symbol)})`;
+  return {
+    async summary() {
+      return (await sink.query(
+        `SELECT symbol, count() AS frames,
+           countIf(status = 'mismatch') AS mismatches,
+           toUnixTimestamp64Micro(min(received_at)) AS first_us,
+           toUnixTimestamp64Micro(max(received_at)) AS last_us
+         FROM ${db}.bronze_book_kraken FINAL GROUP BY symbol ORDER BY symbol`,
+      )).map((r) => ({
+        symbol: s(r.symbol),
+        frames: n(r.frames),
+        mismatches: n(r.mismatches),
+        firstUs: n(r.first_us),
+        lastUs: n(r.last_us),
+      }));
+    },
+    async snapshotCount() {
+      const [row] = await sink.query(
+        `SELECT count() AS n FROM ${db}.book_snapshots FINAL`,
+      );
+      return n(row?.n);
+    },
+    async snapshotAt(symbol, seq, strict) {
+      const [row] = await sink.query(
+        `SELECT ${snapshotColumns} FROM ${db}.book_snapshots FINAL
+         WHERE ${bySymbol(symbol)} AND seq ${strict ? "<" : "<="} ${
+          Math.floor(seq)
+        } ORDER BY seq DESC LIMIT 1`,
+      );
+      return row === undefined ? undefined : snapshotOf(row);
+    },
+    async snapshots(symbol) {
+      return (await sink.query(
+        `SELECT ${snapshotColumns} FROM ${db}.book_snapshots FINAL
+         WHERE ${bySymbol(symbol)} ORDER BY seq`,
+      )).map(snapshotOf);
+    },
+    async frames(symbol, afterSeq, throughSeq) {
+      return (await sink.query(
+        `SELECT seq, stream, raw, status, checksum, depth
+         FROM ${db}.bronze_book_kraken FINAL
+         WHERE ${bySymbol(symbol)} AND seq > ${Math.floor(afterSeq)}
+           AND seq <= ${Math.floor(throughSeq)} ORDER BY seq`,
+      )).map(frameOf);
+    },
+    async lastAt(symbol, atUs) {
+      const [row] = await sink.query(
+        `SELECT seq, status FROM ${db}.bronze_book_kraken FINAL
+         WHERE ${bySymbol(symbol)}
+           AND toUnixTimestamp64Micro(received_at) <= ${Math.floor(atUs)}
+         ORDER BY seq DESC LIMIT 1`,
+      );
+      return row === undefined
+        ? undefined
+        : { seq: n(row.seq), status: s(row.status) };
+    },
+    async precisions(symbol) {
+      const [row] = await sink.query(
+        `SELECT price_decimals, volume_decimals FROM ${db}.record_symbols FINAL
+         WHERE exchange = 'kraken'
+           AND upper(exchange_symbol) = upper(${sqlString(symbol)})`,
+      );
+      return row === undefined ? {} : {
+        priceDecimals: n(row.price_decimals),
+        qtyDecimals: n(row.volume_decimals),
+      };
+    },
+  };
 }
 
 async function bronzeNative(sink: ClickHouseSink): Promise<CheckResult> {

@@ -40,7 +40,7 @@ import { type BronzeSource } from "@krakked/core/record/bronze";
 import { canonicalSymbol, toSilver } from "@krakked/core/record/silver";
 import { type ClickHouseSink } from "./clickhouse.ts";
 import { clickhouseSchemaSql, sqlString } from "./clickhouse_schema.ts";
-import { DEFAULT_STREAM, TradeLog } from "./log.ts";
+import { bronzeKind, DEFAULT_STREAM, TradeLog } from "./log.ts";
 import type { SymbolInfo } from "./store.ts";
 
 /** Default durable consumer name. */
@@ -94,6 +94,10 @@ export interface LoadBatch {
   rejected: number;
   /** Bronze rows of the batch as inserted. */
   rows: BronzeRow[];
+  /** Book frame rows of the batch as inserted. */
+  bookRows: BookRow[];
+  /** Book snapshots of the batch as inserted. */
+  bookSnapshots: BookSnapshotLoadRow[];
 }
 
 /** The loader's figures. */
@@ -102,8 +106,12 @@ export interface LoadStatus {
   batches: number;
   /** Messages read. */
   messages: number;
-  /** Rows inserted into bronze. */
+  /** Rows inserted into bronze (trades, book frames and book snapshots). */
   inserted: number;
+  /** Of those, book frame rows. */
+  bookRows: number;
+  /** Of those, book snapshots. */
+  bookSnapshots: number;
   /** Rows skipped as already present. */
   present: number;
   /** Messages rejected. */
@@ -135,6 +143,171 @@ export interface BronzeRow {
   source: string;
   raw: string;
   "stream_seq": number;
+}
+
+/** A book frame row as `bronze_book_kraken` takes it (JSONEachRow). */
+export interface BookRow {
+  seq: number;
+  symbol: string;
+  type: string;
+  checksum: number;
+  timestamp: string;
+  "bid_levels": number;
+  "ask_levels": number;
+  status: string;
+  depth: number;
+  /** µs since the epoch. */
+  "received_at": number;
+  "connection_id": string;
+  stream: string;
+  raw: string;
+  "stream_seq": number;
+}
+
+/** A book snapshot as `book_snapshots` takes it (JSONEachRow). */
+export interface BookSnapshotLoadRow {
+  symbol: string;
+  seq: number;
+  stream: string;
+  /** µs since the epoch. */
+  "taken_at": number;
+  depth: number;
+  checksum: number;
+  bids: { price: string; qty: string }[];
+  asks: { price: string; qty: string }[];
+  "stream_seq": number;
+}
+
+const DEPTHS = new Set([10, 25, 100, 500, 1000]);
+
+/** A message body as an object, or `undefined` when it is not one. */
+function objectOf(data: string): Record<string, unknown> | undefined {
+  try {
+    const m = JSON.parse(data) as unknown;
+    return typeof m === "object" && m !== null && !Array.isArray(m)
+      ? m as Record<string, unknown>
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isCount(value: unknown, max = Number.MAX_SAFE_INTEGER): boolean {
+  return typeof value === "number" && Number.isSafeInteger(value) &&
+    value >= 0 && value <= max;
+}
+
+function levelsOf(
+  value: unknown,
+): { price: string; qty: string }[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const out: { price: string; qty: string }[] = [];
+  for (const l of value) {
+    if (
+      typeof l !== "object" || l === null ||
+      typeof (l as { price?: unknown }).price !== "string" ||
+      typeof (l as { qty?: unknown }).qty !== "string"
+    ) return undefined;
+    out.push({
+      price: (l as { price: string }).price,
+      qty: (l as { qty: string }).qty,
+    });
+  }
+  return out;
+}
+
+/**
+ * A book frame row of one log message (`TradeLog.publishBook`), or why it
+ * cannot be loaded. Pure.
+ *
+ * @param data The message body.
+ * @param seq Its stream sequence.
+ * @returns The row, or the reason it is rejected.
+ */
+export function bookRowOf(
+  data: string,
+  seq: number,
+): { row: BookRow } | { reason: string } {
+  const m = objectOf(data);
+  if (m === undefined) return { reason: "not a JSON object" };
+  const str = (k: string) => typeof m[k] === "string" ? m[k] as string : "";
+  if (!isCount(m.seq) || m.seq === 0) return { reason: "no seq" };
+  if (str("symbol") === "" || str("stream") === "") {
+    return { reason: "no symbol or stream" };
+  }
+  if (m.type !== "snapshot" && m.type !== "update") {
+    return { reason: "type is neither snapshot nor update" };
+  }
+  if (!isCount(m.checksum, 0xffffffff)) return { reason: "no checksum" };
+  if (!DEPTHS.has(m.depth as number)) return { reason: "not a v2 depth" };
+  if (!isCount(m.received_us)) return { reason: "no received_us" };
+  if (!["applied", "mismatch", "ignored"].includes(str("status"))) {
+    return { reason: "unknown status" };
+  }
+  if (!isCount(m.bid_levels) || !isCount(m.ask_levels)) {
+    return { reason: "no level counts" };
+  }
+  if (!str("raw").includes('"book"')) return { reason: "no book frame" };
+  return {
+    row: {
+      seq: m.seq as number,
+      symbol: str("symbol"),
+      type: m.type,
+      checksum: m.checksum as number,
+      timestamp: str("timestamp"),
+      "bid_levels": m.bid_levels as number,
+      "ask_levels": m.ask_levels as number,
+      status: str("status"),
+      depth: m.depth as number,
+      "received_at": m.received_us as number,
+      "connection_id": str("connection_id"),
+      stream: str("stream"),
+      raw: str("raw"),
+      "stream_seq": seq,
+    },
+  };
+}
+
+/**
+ * A book snapshot of one log message (`TradeLog.publishBook`), or why it
+ * cannot be loaded. Pure.
+ *
+ * @param data The message body.
+ * @param seq Its stream sequence.
+ * @returns The row, or the reason it is rejected.
+ */
+export function bookSnapshotRowOf(
+  data: string,
+  seq: number,
+): { row: BookSnapshotLoadRow } | { reason: string } {
+  const m = objectOf(data);
+  if (m === undefined) return { reason: "not a JSON object" };
+  if (!isCount(m.seq) || m.seq === 0) return { reason: "no seq" };
+  if (typeof m.symbol !== "string" || m.symbol === "") {
+    return { reason: "no symbol" };
+  }
+  if (typeof m.stream !== "string") return { reason: "no stream" };
+  if (!isCount(m.taken_us)) return { reason: "no taken_us" };
+  if (!DEPTHS.has(m.depth as number)) return { reason: "not a v2 depth" };
+  if (!isCount(m.checksum, 0xffffffff)) return { reason: "no checksum" };
+  const bids = levelsOf(m.bids);
+  const asks = levelsOf(m.asks);
+  if (bids === undefined || asks === undefined) {
+    return { reason: "levels are not {price, qty} text" };
+  }
+  return {
+    row: {
+      symbol: m.symbol,
+      seq: m.seq as number,
+      stream: m.stream,
+      "taken_at": m.taken_us as number,
+      depth: m.depth as number,
+      checksum: m.checksum as number,
+      bids,
+      asks,
+      "stream_seq": seq,
+    },
+  };
 }
 
 /**
@@ -304,6 +477,8 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
     batches: 0,
     messages: 0,
     inserted: 0,
+    bookRows: 0,
+    bookSnapshots: 0,
     present: 0,
     rejected: 0,
     redelivered: 0,
@@ -389,14 +564,43 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
     const seqs = batch.map((m) => m.seq);
     const token = batchToken(streamIdValue, seqs);
     const rows: BronzeRow[] = [];
+    const books: BookRow[] = [];
+    const snapshots: BookSnapshotLoadRow[] = [];
     let rejected = 0;
     const seen = new Set<string>();
+    const reject = (m: JsMsg, reason: string) => {
+      rejected++;
+      log(`rejected stream seq ${m.seq}: ${reason}`);
+    };
     for (const m of batch) {
       if (m.redelivered) status.redelivered++;
-      const r = bronzeRowOf(decoder.decode(m.data), m.seq);
+      const kind = bronzeKind(m.subject);
+      const data = decoder.decode(m.data);
+      if (kind === "book") {
+        const r = bookRowOf(data, m.seq);
+        if ("reason" in r) reject(m, r.reason);
+        else if (!seen.has(bookKey(r.row))) {
+          seen.add(bookKey(r.row));
+          books.push(r.row);
+        }
+        continue;
+      }
+      if (kind === "book_snapshot") {
+        const r = bookSnapshotRowOf(data, m.seq);
+        if ("reason" in r) reject(m, r.reason);
+        else if (!seen.has(snapshotKey(r.row))) {
+          seen.add(snapshotKey(r.row));
+          snapshots.push(r.row);
+        }
+        continue;
+      }
+      if (kind === undefined) {
+        reject(m, `subject ${m.subject} is not a bronze subject`);
+        continue;
+      }
+      const r = bronzeRowOf(data, m.seq);
       if ("reason" in r) {
-        rejected++;
-        log(`rejected stream seq ${m.seq}: ${r.reason}`);
+        reject(m, r.reason);
         continue;
       }
       const key = `${r.row.symbol}\u0000${r.row.trade_id}`;
@@ -411,16 +615,38 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
         await registerSymbols(rows);
         const fresh = await withoutPresent(rows);
         await sink.insert(`${db}.bronze_trades_kraken`, fresh, token);
+        // Each table remembers its own tokens: a replayed batch is dropped
+        // in each, whichever inserts had happened before a crash.
+        const freshBooks = await withoutPresentBooks(
+          "bronze_book_kraken",
+          books,
+          bookKey,
+        );
+        if (freshBooks.length > 0) {
+          await sink.insert(`${db}.bronze_book_kraken`, freshBooks, token);
+        }
+        const freshSnapshots = await withoutPresentBooks(
+          "book_snapshots",
+          snapshots,
+          snapshotKey,
+        );
+        if (freshSnapshots.length > 0) {
+          await sink.insert(`${db}.book_snapshots`, freshSnapshots, token);
+        }
         status.lastInsertMs = Math.round(performance.now() - t0);
+        const inserted = fresh.length + freshBooks.length +
+          freshSnapshots.length;
         const done: LoadBatch = {
           token,
           firstSeq: seqs[0]!,
           lastSeq: seqs[seqs.length - 1]!,
           messages: batch.length,
-          inserted: fresh.length,
-          present: batch.length - rejected - fresh.length,
+          inserted,
+          present: batch.length - rejected - inserted,
           rejected,
           rows: fresh,
+          bookRows: freshBooks,
+          bookSnapshots: freshSnapshots,
         };
         await options.beforeAck?.(done);
         // Rejected messages are acknowledged too (they are counted). Acks
@@ -430,6 +656,8 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
         status.batches++;
         status.messages += batch.length;
         status.inserted += done.inserted;
+        status.bookRows += freshBooks.length;
+        status.bookSnapshots += freshSnapshots.length;
         status.present += done.present;
         status.rejected += rejected;
         status.lastSeq = Math.max(status.lastSeq, done.lastSeq);
@@ -453,6 +681,46 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
         delay = Math.min(delay * 2, 15_000);
       }
     }
+  }
+
+  /** Book rows (or snapshots) whose key is not stored yet. */
+  async function withoutPresentBooks<
+    R extends { symbol: string; seq: number; stream: string },
+  >(
+    table: string,
+    rows: R[],
+    key: (row: R) => string,
+  ): Promise<R[]> {
+    if (rows.length === 0) return rows;
+    const ranges = new Map<string, { min: number; max: number }>();
+    for (const r of rows) {
+      const range = ranges.get(r.symbol);
+      if (range === undefined) {
+        ranges.set(r.symbol, { min: r.seq, max: r.seq });
+      } else {
+        range.min = Math.min(range.min, r.seq);
+        range.max = Math.max(range.max, r.seq);
+      }
+    }
+    const where = [...ranges].map(([symbol, { min, max }]) =>
+      `(symbol = ${sqlString(symbol)} AND seq BETWEEN ${min} AND ${max})`
+    ).join(" OR ");
+    const present = new Set<string>();
+    for (
+      const r of await sink.query(
+        `SELECT DISTINCT symbol, seq, stream FROM ${db}.${table} WHERE ${where}`,
+      )
+    ) {
+      present.add(
+        key({
+          symbol: String(r.symbol),
+          seq: Number(r.seq),
+          stream: String(r.stream),
+        } as R),
+      );
+    }
+    if (present.size === 0) return rows;
+    return rows.filter((r) => !present.has(key(r)));
   }
 
   async function registerSymbols(rows: readonly BronzeRow[]): Promise<void> {
@@ -503,4 +771,16 @@ export async function runLoader(options: LoadOptions): Promise<LoadStatus> {
     if (present.size === 0) return rows;
     return rows.filter((r) => !present.has(`${r.symbol}\u0000${r.trade_id}`));
   }
+}
+
+/** A book frame row's key (a recorder's seq, on one of its streams). */
+function bookKey(r: { symbol: string; seq: number; stream: string }): string {
+  return `${r.stream}\u0000${r.seq}`;
+}
+
+/** A book snapshot's key. */
+function snapshotKey(
+  r: { symbol: string; seq: number; stream: string },
+): string {
+  return `${r.symbol}\u0000${r.stream}\u0000${r.seq}`;
 }

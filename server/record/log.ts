@@ -5,7 +5,9 @@
  * (`kraken:BTC/USD:81234567`) as the JetStream message id, so the stream
  * itself drops a replayed or re-backfilled trade within its duplicate
  * window (default one hour here; a loader downstream still dedupes by key
- * beyond it).
+ * beyond it). With the `book` channel, each book frame entry goes on
+ * `bronze.kraken.book.<SYMBOL>` (id `book:<stream>:<seq>`) and each
+ * verified snapshot on `bronze.kraken.book_snapshot.<SYMBOL>`.
  *
  * Ordering with the embedded store: a batch is published (and acknowledged
  * by JetStream) before it is committed to DuckDB. A crash in between leaves
@@ -33,6 +35,7 @@ import {
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import { connect, errors, type NatsConnection } from "@nats-io/transport-node";
 import type { BronzeTrade } from "@krakked/core/record/bronze";
+import type { BookSnapshotRow, BronzeBookRow } from "@krakked/core/record/book";
 import type { SilverTrade } from "@krakked/core/record/silver";
 
 /** Default stream name. */
@@ -75,7 +78,49 @@ export interface PublishResult {
  * @returns e.g. `bronze.kraken.BTC_USD`.
  */
 export function bronzeSubject(exchange: string, symbol: string): string {
-  return `bronze.${exchange}.${symbol.replace(/[^A-Za-z0-9]/g, "_")}`;
+  return `bronze.${exchange}.${subjectToken(symbol)}`;
+}
+
+function subjectToken(symbol: string): string {
+  return symbol.replace(/[^A-Za-z0-9]/g, "_");
+}
+
+/** What a bronze subject carries (four tokens for books, three for trades). */
+export type BronzeKind = "trade" | "book" | "book_snapshot";
+
+/**
+ * The subject of a symbol's book frames or book snapshots.
+ *
+ * @param exchange Exchange name.
+ * @param kind `book` (frame entries) or `book_snapshot`.
+ * @param symbol WS v2 symbol (`BTC/USD`).
+ * @returns e.g. `bronze.kraken.book.BTC_USD`.
+ */
+export function bookSubject(
+  exchange: string,
+  kind: "book" | "book_snapshot",
+  symbol: string,
+): string {
+  return `bronze.${exchange}.${kind}.${subjectToken(symbol)}`;
+}
+
+/**
+ * What a message on a bronze subject is: trades are
+ * `bronze.<exchange>.<SYMBOL>`, books `bronze.<exchange>.book.<SYMBOL>`
+ * and `bronze.<exchange>.book_snapshot.<SYMBOL>`.
+ *
+ * @param subject The subject.
+ * @returns The kind, or `undefined` for a subject of neither shape.
+ */
+export function bronzeKind(subject: string): BronzeKind | undefined {
+  const tokens = subject.split(".");
+  if (tokens[0] !== "bronze") return undefined;
+  if (tokens.length === 3) return "trade";
+  if (tokens.length === 4) {
+    if (tokens[2] === "book") return "book";
+    if (tokens[2] === "book_snapshot") return "book_snapshot";
+  }
+  return undefined;
 }
 
 /** A JetStream stream of bronze trades. */
@@ -192,6 +237,71 @@ export class TradeLog implements AsyncDisposable {
         s.tradeId,
       );
     });
+    let stored = 0;
+    let duplicates = 0;
+    for (const ack of await Promise.all(acks)) {
+      if (ack.duplicate) duplicates++;
+      else stored++;
+    }
+    return { stored, duplicates };
+  }
+
+  /**
+   * Publish book frame rows and snapshots (core's `BookRecorder`), awaiting
+   * every acknowledgement: each frame entry as one message, message id
+   * `book:<stream>:<seq>`, and each snapshot as one, message id
+   * `book_snapshot:<symbol>:<stream>:<seq>`, so a republished row is
+   * dropped by the stream like a trade.
+   *
+   * @param rows Bronze book rows.
+   * @param snapshots Verified books copied at a sequence number.
+   * @returns Stored and duplicate counts.
+   * @throws {Error} When JetStream refuses a message, or does not
+   *   acknowledge it within the retry budget.
+   */
+  async publishBook(
+    rows: readonly BronzeBookRow[],
+    snapshots: readonly BookSnapshotRow[] = [],
+  ): Promise<PublishResult> {
+    const acks = [
+      ...rows.map((r) =>
+        this.#publishOne(
+          bookSubject("kraken", "book", r.symbol),
+          JSON.stringify({
+            seq: r.seq,
+            symbol: r.symbol,
+            type: r.type,
+            checksum: r.checksum,
+            timestamp: r.timestamp,
+            "bid_levels": r.bidLevels,
+            "ask_levels": r.askLevels,
+            status: r.status,
+            depth: r.depth,
+            "received_us": r.receivedUs,
+            "connection_id": r.connectionId,
+            stream: r.stream,
+            raw: r.raw,
+          }),
+          `book:${r.stream}:${r.seq}`,
+        )
+      ),
+      ...snapshots.map((b) =>
+        this.#publishOne(
+          bookSubject("kraken", "book_snapshot", b.symbol),
+          JSON.stringify({
+            symbol: b.symbol,
+            seq: b.seq,
+            stream: b.stream,
+            "taken_us": b.takenUs,
+            depth: b.depth,
+            checksum: b.checksum,
+            bids: b.bids,
+            asks: b.asks,
+          }),
+          `book_snapshot:${b.symbol}:${b.stream}:${b.seq}`,
+        )
+      ),
+    ];
     let stored = 0;
     let duplicates = 0;
     for (const ack of await Promise.all(acks)) {

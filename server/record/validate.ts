@@ -25,7 +25,7 @@ import {
   spanUs,
 } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
-import { verifyBooks } from "./book.ts";
+import { bookRebuildCheck } from "./book.ts";
 import {
   check,
   type CheckResult,
@@ -91,39 +91,8 @@ export async function validateStore(
   out.push(await orderedTimestamps(store));
   out.push(await positiveValues(store));
   out.push(await latency(store, options.maxLatencyMs ?? 250));
-  out.push(await booksRebuilt(store));
+  out.push(await bookRebuildCheck(store));
   return out;
-}
-
-async function booksRebuilt(store: RecordStore): Promise<CheckResult> {
-  const v = await verifyBooks(store);
-  const counts = {
-    symbols: v.symbols,
-    frames: v.frames,
-    snapshots: v.snapshots,
-    instants: v.instants,
-    snapshotsCompared: v.snapshotsCompared,
-    liveMismatches: v.liveMismatches,
-    failures: v.failures.length,
-  };
-  if (v.frames === 0) {
-    return check(
-      "book_rebuild",
-      true,
-      "books: none recorded (record with --channels trade,book)",
-      counts,
-    );
-  }
-  const ok = v.failures.length === 0 && v.instants > 0;
-  return check(
-    "book_rebuild",
-    ok,
-    `books rebuild and verify: ${v.symbols} symbols, ${v.frames} frames; ${v.instants} instants match the stored checksum, ${v.snapshotsCompared} stored snapshots equal a rebuild (${v.liveMismatches} failed their checksum live and were resynced)${
-      v.instants === 0 ? "; no instant with a verified live book" : ""
-    }`,
-    counts,
-    v.failures,
-  );
 }
 
 async function bronzeNative(store: RecordStore): Promise<CheckResult> {

@@ -24,7 +24,6 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BookRecorder, type BookSnapshotRow } from "../../core/record/book.ts";
 import { bookChecksum, BookSet } from "../../core/ws/book.ts";
 import { loadRecording, parseSimFlags } from "../../server/cli/sim_cmd.ts";
 import { bookAt } from "../../server/record/book.ts";
@@ -34,8 +33,8 @@ import { resolvePair } from "../../server/sim/exchange/pairs.ts";
 import { Market } from "../../server/sim/exchange/market.ts";
 import type { RecordedBookFrame } from "../../server/sim/exchange/replay.ts";
 import { startSimulatorWithWs } from "../../server/sim/server.ts";
-import { emptyDemand, WsFeed } from "../../server/sim/ws/feed.ts";
 import { CliHarness } from "../server/cli/_harness.ts";
+import { BOOK_PAIRS, simulatedBooks } from "../server/record/_books.ts";
 import { prng } from "../fakes/prng.ts";
 import { publicCall } from "./_client.ts";
 
@@ -405,77 +404,21 @@ Deno.test("Market with a replayed book: book, ticker and own fills follow the re
   );
 });
 
-const REC_PAIRS = [["BTC/USD", "XXBTZUSD"], ["ETH/USD", "XETHZUSD"]] as const;
+const REC_PAIRS = BOOK_PAIRS;
 
 /**
- * Record five minutes of a simulator's WS `trade` and `book` (depth 10)
- * frames into a store at `path`, as `krakked record --channels trade,book`
- * does: trades through the bulk path, book frames through core's
- * `BookRecorder` with a snapshot copied every 100 frames. One BTC/USD
- * update is sent with a corrupted checksum and followed, 2 s later, by a
- * fresh snapshot (a resubscribe).
+ * Write a recorded market with books (`_books.ts`) into a store at `path`,
+ * as `krakked record --channels trade,book` does.
  *
- * @returns When the recording starts, µs (the first snapshot's receive time).
+ * @returns When the recording starts, µs.
  */
 async function recordMarket(path: string): Promise<number> {
-  let t = Date.UTC(2025, 5, 15, 12);
-  const market = new Market({ seed: 41, now: () => t });
-  const feed = new WsFeed(market);
-  const demand = emptyDemand();
-  demand.trade = true;
-  demand.bookDepth = 10;
-  const wants = new Map(REC_PAIRS.map(([, key]) => [key, demand]));
-  feed.advance(t, wants);
-  const recorder = new BookRecorder({
-    symbols: REC_PAIRS.map(([symbol]) => {
-      const pair = resolvePair(symbol)!;
-      return {
-        symbol,
-        priceDecimals: pair.pairDecimals,
-        qtyDecimals: pair.lotDecimals,
-      };
-    }),
-  });
-  const tradeFrames: { text: string; receivedUs: number }[] = [];
-  const rows = [];
-  const snapshots: BookSnapshotRow[] = [];
-  const receipt = () => ({
-    stream: "rec:1",
-    receivedUs: t * 1000,
-    connectionId: "c1",
-  });
-  const startUs = t * 1000;
-  for (const [, key] of REC_PAIRS) {
-    rows.push(...recorder.onFrame(feed.bookSnapshot(key, 10), receipt()));
-  }
-  for (let i = 1; i <= 1200; i++) {
-    t += 250;
-    const step = feed.advance(t, wants);
-    for (const [symbol, key] of REC_PAIRS) {
-      const pairStep = step.pair(key);
-      for (const text of pairStep?.tradeUpdates() ?? []) {
-        tradeFrames.push({ text, receivedUs: t * 1000 });
-      }
-      const corrupt = symbol === "BTC/USD" && i === 400;
-      const update = pairStep?.bookUpdate(10, { corrupt });
-      if (update !== undefined) {
-        rows.push(...recorder.onFrame(update, receipt()));
-      }
-      if (symbol === "BTC/USD" && i === 408) {
-        rows.push(...recorder.onFrame(feed.bookSnapshot(key, 10), receipt()));
-      }
-      if (i % 100 === 0) {
-        const snap = recorder.snapshot(symbol);
-        if (snap) snapshots.push(snap);
-      }
-    }
-  }
-  assert.ok(
-    rows.some((r) => r.status === "mismatch"),
-    "the corrupted frame is recorded as a mismatch",
-  );
+  const { tradeFrames, rows, snapshots, startUs } = simulatedBooks();
   await using store = await RecordStore.open(path);
-  await store.writeFrames(tradeFrames, t * 1000 + 86_400e6);
+  await store.writeFrames(
+    tradeFrames,
+    tradeFrames.at(-1)!.receivedUs + 86_400e6,
+  );
   await store.writeBook(rows, snapshots);
   return startUs;
 }
@@ -694,7 +637,10 @@ Deno.test({
         const want = all.trades.trades(symbol).filter((t) =>
           t.timeUs >= fromUs && t.timeUs < toUs
         );
-        assert.ok(want.length > 5, `${symbol}: trades in the window (${want.length})`);
+        assert.ok(
+          want.length > 5,
+          `${symbol}: trades in the window (${want.length})`,
+        );
         assert.deepEqual(window.trades.trades(symbol), want);
         // Books: a stored snapshot taken at or before the window, then
         // every frame after it, none received at or after its end.
