@@ -314,7 +314,9 @@ async function status(
        (SELECT count() FROM ${db}.silver_trades) AS silver,
        (SELECT count() FROM ${db}.ohlcv_1m) AS gold_1m,
        (SELECT count() FROM ${db}.ohlcv_1d) AS gold_1d,
-       (SELECT max(stream_seq) FROM ${db}.bronze_trades_kraken) AS last_seq`,
+       (SELECT max(stream_seq) FROM ${db}.bronze_trades_kraken) AS last_seq,
+       (SELECT count() FROM ${db}.bronze_book_kraken) AS book_frames,
+       (SELECT count() FROM ${db}.book_snapshots) AS book_snapshots`,
   );
   const tables = Object.fromEntries(
     Object.entries(t ?? {}).map(([k, v]) => [k, Number(v)]),
@@ -335,7 +337,7 @@ async function status(
   }
   writeLine(
     io.stdout,
-    `${db}: bronze ${tables.bronze} rows (last stream seq ${tables.last_seq}), silver ${tables.silver}, gold 1m ${tables.gold_1m}, 1d ${tables.gold_1d}`,
+    `${db}: bronze ${tables.bronze} rows (last stream seq ${tables.last_seq}), silver ${tables.silver}, gold 1m ${tables.gold_1m}, 1d ${tables.gold_1d}; books ${tables.book_frames} frames, ${tables.book_snapshots} snapshots`,
   );
   for (const s of symbols) {
     writeLine(

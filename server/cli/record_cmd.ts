@@ -570,7 +570,11 @@ export async function runRecord(
       `record: stopped; ${final.silverRows} trades, ${final.goldRows} gold rows, ${final.gapsFilled}/${final.gapsFound} gaps backfilled, ${final.reconnects} reconnects${
         tradeLog === undefined
           ? ""
-          : `, ${final.logged} new in ${tradeLog.stream}`
+          : `, ${final.logged} new in ${tradeLog.stream}${
+            final.bookLogged > 0
+              ? ` (and ${final.bookLogged} book frames and snapshots)`
+              : ""
+          }`
       }`,
     );
     return 0;

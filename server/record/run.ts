@@ -248,6 +248,8 @@ export interface RecorderStatus {
   goldRows: number;
   /** Trades the JetStream log stored (new message ids). */
   logged: number;
+  /** Book frame rows and snapshots the JetStream log stored (new ids). */
+  bookLogged: number;
   /** Commits. */
   commits: number;
   /** Gaps found. */
@@ -328,6 +330,7 @@ export async function runRecorder(
     silverRows: 0,
     goldRows: 0,
     logged: 0,
+    bookLogged: 0,
     commits: 0,
     gapsFound: 0,
     gapsFilled: 0,
@@ -573,6 +576,11 @@ export async function runRecorder(
           if (snapshot === undefined) continue;
           snapshots.push(snapshot);
           lastSnapshotAt.set(symbol, wall);
+        }
+        // Published before the commit, as trades are (see log.ts).
+        if (options.tradeLog !== undefined) {
+          status.bookLogged +=
+            (await options.tradeLog.publishBook(rows, snapshots)).stored;
         }
         const written = await store.writeBook(rows, snapshots);
         status.bookRows += written.rows;

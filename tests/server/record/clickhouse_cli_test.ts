@@ -72,7 +72,7 @@ Deno.test("parseLoadArgs() reads run, validate and status; bad URLs are usage er
 
 Deno.test({
   name:
-    "record --log and load --to chdb:// against the simulator: load validate passes, gold = REST OHLC",
+    "record --log and load --to chdb:// against the simulator: load validate passes, gold = REST OHLC, books rebuild",
   // chDB ships for linux-x64 only (the lock installs it there).
   ignore: !CHDB_PLATFORM,
   sanitizeOps: false,
@@ -95,6 +95,8 @@ Deno.test({
         store,
         "--log",
         nats.url,
+        "--channels",
+        "trade,book",
       ],
       { io: { now, stop: stopRecord.signal } },
     );
@@ -166,6 +168,10 @@ Deno.test({
       assert.ok(c.ok, `${c.summary}\n${c.examples.join("\n")}`);
     }
     assert.equal(byName.get("no_gaps")!.counts.symbols, 3);
+    // The books went the same way, and rebuild in ClickHouse.
+    const books = byName.get("book_rebuild")!;
+    assert.equal(books.counts.symbols, 3, books.summary);
+    assert.ok(books.counts.instants! > 0, books.summary);
     assert.ok(byName.get("gold_matches_rest_ohlc")!.counts.compared! >= 3);
 
     await using log = await TradeLog.connect(nats.url);
@@ -174,7 +180,11 @@ Deno.test({
     });
     assert.equal(status.code, 0, status.stderr);
     const s = JSON.parse(status.stdout);
-    assert.equal(s.tables.silver, await log.count());
+    assert.ok(s.tables.book_frames > 0);
+    assert.equal(
+      s.tables.silver + s.tables.book_frames + s.tables.book_snapshots,
+      await log.count(),
+    );
     assert.equal(s.tables.bronze, s.tables.silver);
     assert.equal(s.symbols.length, 3);
   },
