@@ -16,7 +16,7 @@ import {
   type RebuildFrame,
   type RebuiltBook,
 } from "@krakked/core/record/mod";
-import type { RecordStore, Row } from "./store.ts";
+import type { RecordStore } from "./store.ts";
 import { check, type CheckResult } from "./check_kit.ts";
 
 /** A book rebuilt at an instant. */
@@ -92,13 +92,30 @@ export interface BookRows {
   ): Promise<{ priceDecimals?: number; qtyDecimals?: number }>;
 }
 
-/** Levels read back as JSON text (DuckDB lists are not JS arrays). */
+/**
+ * Levels read back: JSON text (DuckDB lists are not JS arrays, so the
+ * store's queries read them `to_json`), or an array of `{price, qty}`
+ * objects or `[price, qty]` pairs (ClickHouse's named tuples).
+ */
 function levels(value: unknown): { price: string; qty: string }[] {
-  const list = JSON.parse(s(value) || "[]") as { price: string; qty: string }[];
-  return list.map((l) => ({ price: s(l.price), qty: s(l.qty) }));
+  const list = typeof value === "string" ? JSON.parse(value || "[]") : value;
+  if (!Array.isArray(list)) return [];
+  return list.map((l) =>
+    Array.isArray(l) ? { price: s(l[0]), qty: s(l[1]) } : {
+      price: s((l as { price?: unknown }).price),
+      qty: s((l as { qty?: unknown }).qty),
+    }
+  );
 }
 
-function snapshotOf(r: Row): BookSnapshotRow {
+/**
+ * A stored snapshot row (`symbol, seq, stream, taken_us, depth, checksum,
+ * bids, asks`) as a rebuild reads it.
+ *
+ * @param r The row.
+ * @returns The snapshot.
+ */
+export function snapshotOf(r: Record<string, unknown>): BookSnapshotRow {
   return {
     symbol: s(r.symbol),
     seq: n(r.seq),
@@ -130,13 +147,7 @@ export function storeBookRows(store: RecordStore): BookRows {
            epoch_us(min(received_at)) AS first_us,
            epoch_us(max(received_at)) AS last_us
          FROM bronze_book_kraken GROUP BY symbol ORDER BY symbol`,
-      )).map((r) => ({
-        symbol: s(r.symbol),
-        frames: n(r.frames),
-        mismatches: n(r.mismatches),
-        firstUs: n(r.first_us),
-        lastUs: n(r.last_us),
-      }));
+      )).map(summaryOf);
     },
     async snapshotCount() {
       const [row] = await store.query(
@@ -184,11 +195,41 @@ export function storeBookRows(store: RecordStore): BookRows {
          WHERE exchange = 'kraken' AND upper(exchange_symbol) = upper($1)`,
         [symbol],
       );
-      return row === undefined ? {} : {
-        priceDecimals: n(row.price_decimals),
-        qtyDecimals: n(row.volume_decimals),
-      };
+      return precisionsOf(row);
     },
+  };
+}
+
+/**
+ * A per-symbol summary row (`symbol, frames, mismatches, first_us,
+ * last_us`).
+ *
+ * @param r The row.
+ * @returns The summary.
+ */
+export function summaryOf(r: Record<string, unknown>): BookSymbolSummary {
+  return {
+    symbol: s(r.symbol),
+    frames: n(r.frames),
+    mismatches: n(r.mismatches),
+    firstUs: n(r.first_us),
+    lastUs: n(r.last_us),
+  };
+}
+
+/**
+ * Pair precisions from a `record_symbols` row (`price_decimals,
+ * volume_decimals`), none without one.
+ *
+ * @param row The row, if the symbol is registered.
+ * @returns The precisions.
+ */
+export function precisionsOf(
+  row: Record<string, unknown> | undefined,
+): { priceDecimals?: number; qtyDecimals?: number } {
+  return row === undefined ? {} : {
+    priceDecimals: n(row.price_decimals),
+    qtyDecimals: n(row.volume_decimals),
   };
 }
 

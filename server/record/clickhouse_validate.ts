@@ -32,9 +32,14 @@ import { GOLD_TIMEFRAMES, spanUs } from "@krakked/core/record/gold";
 import { toSilver } from "@krakked/core/record/silver";
 import type { ClickHouseSink } from "./clickhouse.ts";
 import { goldNames, sqlString } from "./clickhouse_schema.ts";
-import { bookRebuildCheck, type BookRows, frameOf } from "./book.ts";
-import type { BookSnapshotRow } from "@krakked/core/record/book";
-import type { BookDepth } from "@krakked/core/ws/book";
+import {
+  bookRebuildCheck,
+  type BookRows,
+  frameOf,
+  precisionsOf,
+  snapshotOf,
+  summaryOf,
+} from "./book.ts";
 import {
   check,
   type CheckResult,
@@ -116,17 +121,6 @@ export async function validateClickhouse(
   return out;
 }
 
-/** Levels as ClickHouse returns a named tuple array (objects or pairs). */
-function chLevels(value: unknown): { price: string; qty: string }[] {
-  if (!Array.isArray(value)) return [];
-  return value.map((l) =>
-    Array.isArray(l) ? { price: s(l[0]), qty: s(l[1]) } : {
-      price: s((l as { price?: unknown }).price),
-      qty: s((l as { qty?: unknown }).qty),
-    }
-  );
-}
-
 /**
  * The book rows of the ClickHouse layers, for server/record/book.ts's
  * rebuild: read with `FINAL`, so a row a replayed batch wrote twice before
@@ -139,16 +133,6 @@ export function clickhouseBookRows(sink: ClickHouseSink): BookRows {
   const db = sink.database;
   const snapshotColumns = `symbol, seq, stream,
     toUnixTimestamp64Micro(taken_at) AS taken_us, depth, checksum, bids, asks`;
-  const snapshotOf = (r: Record<string, unknown>): BookSnapshotRow => ({
-    symbol: s(r.symbol),
-    seq: n(r.seq),
-    stream: s(r.stream),
-    takenUs: n(r.taken_us),
-    depth: n(r.depth) as BookDepth,
-    checksum: n(r.checksum),
-    bids: chLevels(r.bids),
-    asks: chLevels(r.asks),
-  });
   const bySymbol = (symbol: string) =>
     `upper(symbol) = upper(${sqlString(symbol)})`;
   return {
@@ -159,13 +143,7 @@ export function clickhouseBookRows(sink: ClickHouseSink): BookRows {
            toUnixTimestamp64Micro(min(received_at)) AS first_us,
            toUnixTimestamp64Micro(max(received_at)) AS last_us
          FROM ${db}.bronze_book_kraken FINAL GROUP BY symbol ORDER BY symbol`,
-      )).map((r) => ({
-        symbol: s(r.symbol),
-        frames: n(r.frames),
-        mismatches: n(r.mismatches),
-        firstUs: n(r.first_us),
-        lastUs: n(r.last_us),
-      }));
+      )).map(summaryOf);
     },
     async snapshotCount() {
       const [row] = await sink.query(
@@ -213,10 +191,7 @@ export function clickhouseBookRows(sink: ClickHouseSink): BookRows {
          WHERE exchange = 'kraken'
            AND upper(exchange_symbol) = upper(${sqlString(symbol)})`,
       );
-      return row === undefined ? {} : {
-        priceDecimals: n(row.price_decimals),
-        qtyDecimals: n(row.volume_decimals),
-      };
+      return precisionsOf(row);
     },
   };
 }
