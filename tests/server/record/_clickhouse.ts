@@ -3,6 +3,7 @@
  * and generated trades as the recorder publishes them (WS rows, and some as
  * REST backfill rows in REST's own spellings).
  */
+import assert from "node:assert/strict";
 import {
   bronzeFromRestTrades,
   bronzeFromWsText,
@@ -11,7 +12,13 @@ import {
 import { type SilverTrade, toSilver } from "../../../core/record/silver.ts";
 import type { TradeRow } from "../../../core/rest/types.ts";
 import { ChdbSink } from "../../../server/record/clickhouse.ts";
-import { applyClickhouseSchema } from "../../../server/record/load.ts";
+import {
+  applyClickhouseSchema,
+  type LoadBatch,
+  type LoadOptions,
+  type LoadStatus,
+  runLoader,
+} from "../../../server/record/load.ts";
 import type { SymbolInfo } from "../../../server/record/store.ts";
 import { GEN_SYMBOLS, type GenTrade, tradeFrameText } from "./_trades.ts";
 
@@ -108,4 +115,69 @@ export function recordedBatches(
   });
   flush(trades.length);
   return out;
+}
+
+/**
+ * Run a loader until \`done\` says so (or it throws), then stop it; fails
+ * the test when it stops before.
+ *
+ * @param options The loader's options but its signal and status callback.
+ * @param done Whether the status shows enough.
+ * @returns The loader's final figures.
+ */
+export async function loadUntil(
+  options: Omit<LoadOptions, "signal" | "onStatus">,
+  done: (s: LoadStatus) => boolean,
+): Promise<LoadStatus> {
+  const stop = new AbortController();
+  let last: LoadStatus | undefined;
+  const run = runLoader({
+    ...options,
+    signal: stop.signal,
+    onStatus: (s) => {
+      last = s;
+      if (done(s)) stop.abort();
+    },
+  });
+  const timer = setTimeout(() => stop.abort(), 60_000);
+  try {
+    const final = await run;
+    assert.ok(last !== undefined && done(last), "loader stopped early");
+    return final;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Run a loader that crashes after the \`n\`-th batch's inserts and before
+ * its ack, as a process killed there would.
+ *
+ * @param options The loader's options but its signal and hooks.
+ * @param n Which batch crashes (1-based).
+ * @returns The batch that was inserted and never acknowledged.
+ */
+export async function crashBeforeAck(
+  options: Omit<LoadOptions, "signal" | "onStatus" | "beforeAck">,
+  n: number,
+): Promise<LoadBatch> {
+  let seen = 0;
+  let crashed: LoadBatch | undefined;
+  const stop = new AbortController();
+  await assert.rejects(
+    runLoader({
+      ...options,
+      signal: stop.signal,
+      beforeAck: (batch) => {
+        if (++seen === n) {
+          crashed = batch;
+          stop.abort();
+          throw new Error("crash before ack");
+        }
+      },
+    }),
+    /crash before ack/,
+  );
+  assert.ok(crashed !== undefined, "a batch crashed");
+  return crashed;
 }

@@ -14,16 +14,16 @@ import {
   clickhouseBookRows,
   validateClickhouse,
 } from "../../../server/record/clickhouse_validate.ts";
-import {
-  bookRowOf,
-  bookSnapshotRowOf,
-  type LoadBatch,
-  runLoader,
-} from "../../../server/record/load.ts";
+import { bookRowOf, bookSnapshotRowOf } from "../../../server/record/load.ts";
 import { bronzeKind, TradeLog } from "../../../server/record/log.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { BOOK_PAIRS, simulatedBooks } from "./_books.ts";
-import { CHDB_PLATFORM, tempChdb } from "./_clickhouse.ts";
+import {
+  CHDB_PLATFORM,
+  crashBeforeAck,
+  loadUntil,
+  tempChdb,
+} from "./_clickhouse.ts";
 import { NatsServer } from "./_nats.ts";
 
 Deno.test({
@@ -61,36 +61,13 @@ Deno.test({
       ackWaitMs: 1_000,
     };
     // A crash after the second batch's inserts, before its ack.
-    let seen = 0;
-    let crashed: LoadBatch | undefined;
-    const stop = new AbortController();
-    await assert.rejects(
-      runLoader({
-        ...base,
-        signal: stop.signal,
-        beforeAck: (batch) => {
-          if (++seen === 2) {
-            crashed = batch;
-            stop.abort();
-            throw new Error("crash before ack");
-          }
-        },
-      }),
-      /crash before ack/,
-    );
-    assert.ok(crashed !== undefined && crashed.bookRows.length > 0);
+    const crashed = await crashBeforeAck(base, 2);
+    assert.ok(crashed.bookRows.length > 0);
     const total = rows.length + snapshots.length;
-    const restart = new AbortController();
-    const timer = setTimeout(() => restart.abort(), 60_000);
-    const status = await runLoader({
-      ...base,
-      signal: restart.signal,
-      onStatus: (s) => {
-        if (s.messages >= total - 400 && s.present >= crashed!.inserted) {
-          restart.abort();
-        }
-      },
-    }).finally(() => clearTimeout(timer));
+    const status = await loadUntil(
+      base,
+      (s) => s.messages >= total - 400 && s.present >= crashed.inserted,
+    );
     assert.ok(status.redelivered >= crashed.messages, JSON.stringify(status));
     assert.equal(status.rejected, 0);
 

@@ -2,46 +2,17 @@ import assert from "node:assert/strict";
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { validateClickhouse } from "../../../server/record/clickhouse_validate.ts";
-import {
-  type LoadBatch,
-  type LoadOptions,
-  type LoadStatus,
-  runLoader,
-} from "../../../server/record/load.ts";
 import { TradeLog } from "../../../server/record/log.ts";
 import {
   CHDB_PLATFORM,
+  crashBeforeAck,
   genSymbolInfo,
+  loadUntil,
   recordedBatches,
   tempChdb,
 } from "./_clickhouse.ts";
 import { NatsServer } from "./_nats.ts";
 import { generateTrades } from "./_trades.ts";
-
-/** Run a loader until it has read `messages` (or throws); then stop it. */
-async function loadUntil(
-  options: Omit<LoadOptions, "signal" | "onStatus">,
-  done: (s: LoadStatus) => boolean,
-): Promise<LoadStatus> {
-  const stop = new AbortController();
-  let last: LoadStatus | undefined;
-  const run = runLoader({
-    ...options,
-    signal: stop.signal,
-    onStatus: (s) => {
-      last = s;
-      if (done(s)) stop.abort();
-    },
-  });
-  const timer = setTimeout(() => stop.abort(), 60_000);
-  try {
-    const final = await run;
-    assert.ok(last !== undefined && done(last), "loader stopped early");
-    return final;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 Deno.test({
   name:
@@ -88,31 +59,15 @@ Deno.test({
       symbolInfo: genSymbolInfo,
     };
     // First run: crash after the third batch's insert, before its ack.
-    let seen = 0;
-    let crashed: LoadBatch | undefined;
-    const stop = new AbortController();
-    await assert.rejects(
-      runLoader({
-        ...base,
-        signal: stop.signal,
-        beforeAck: (batch) => {
-          if (++seen === 3) {
-            crashed = batch;
-            stop.abort();
-            throw new Error("crash before ack");
-          }
-        },
-      }),
-      /crash before ack/,
-    );
-    assert.ok(crashed !== undefined && crashed.inserted > 0);
+    const crashed = await crashBeforeAck(base, 3);
+    assert.ok(crashed.inserted > 0);
 
     // Restart: the unacknowledged batch comes back after ack_wait.
     const second = await loadUntil(
       base,
       (s) =>
         s.messages >= trades.length + 1 - 2 * 150 &&
-        s.present >= crashed!.inserted,
+        s.present >= crashed.inserted,
     );
     assert.ok(second.redelivered >= crashed.messages, JSON.stringify(second));
     assert.equal(second.rejected, 1);
