@@ -34,6 +34,7 @@ import { Market } from "../../server/sim/exchange/market.ts";
 import type { RecordedBookFrame } from "../../server/sim/exchange/replay.ts";
 import { startSimulatorWithWs } from "../../server/sim/server.ts";
 import { CliHarness } from "../server/cli/_harness.ts";
+import { startSimCli } from "./_sim_cli.ts";
 import { BOOK_PAIRS, simulatedBooks } from "../server/record/_books.ts";
 import { prng } from "../fakes/prng.ts";
 import { publicCall } from "./_client.ts";
@@ -570,51 +571,43 @@ Deno.test({
     await using h = await CliHarness.start({ restUrl: "http://127.0.0.1:9" });
     const path = join(h.dir, "market.duckdb");
     await recordMarket(path);
-    const stop = new AbortController();
-    let out = "";
-    const run = h.run(
-      ["sim", "--port", "0", "--replay", path, "--speed", "1000"],
-      { io: { stdout: (t) => (out += t), stop: stop.signal } },
-    );
+    await using sim = await startSimCli(h, [
+      "--port",
+      "0",
+      "--replay",
+      path,
+      "--speed",
+      "1000",
+    ]);
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    try {
-      let url: string | undefined;
-      for (let i = 0; i < 200 && url === undefined; i++) {
-        url = /REST:\s+(\S+)/.exec(out)?.[1];
-        if (url === undefined) await pause(50);
-      }
-      assert.ok(url, out);
-      assert.match(
-        out,
-        /Book: +ETH\/USD: (\d+) of \1 recorded frames verified\n/,
-      );
-      assert.match(
-        out,
-        /Book: +BTC\/USD: \d+ of \d+ recorded frames verified \(1 failed their checksum, \d+ had no verified book under them, 0 malformed: dropped\)/,
-      );
-      // Five recorded minutes at 1000× play within 0.3 s, 1 s after start:
-      // then REST Depth is the last recorded book.
-      await using store = await RecordStore.open(path);
-      const last = await bookAt(store, "ETH/USD", Number.MAX_SAFE_INTEGER);
-      let depth: { asks: string[][]; bids: string[][] } | undefined;
-      for (let i = 0; i < 10; i++) {
-        await pause(400);
-        const answer = await publicCall(url, "Depth", {
-          pair: "XETHZUSD",
-          count: "10",
-        });
-        depth = answer.result.XETHZUSD;
-        const prices = (l: { price: string }[] | string[][]) =>
-          JSON.stringify(l.map((x) => Number("price" in x ? x.price : x[0])));
-        if (prices(depth!.asks) === prices(last.asks)) break;
-      }
-      sameDepth(depth!.asks, last.asks);
-      sameDepth(depth!.bids, last.bids);
-    } finally {
-      stop.abort();
+    const url = sim.url;
+    const out = sim.output();
+    assert.match(
+      out,
+      /Book: +ETH\/USD: (\d+) of \1 recorded frames verified\n/,
+    );
+    assert.match(
+      out,
+      /Book: +BTC\/USD: \d+ of \d+ recorded frames verified \(1 failed their checksum, \d+ had no verified book under them, 0 malformed: dropped\)/,
+    );
+    // Five recorded minutes at 1000× play within 0.3 s, 1 s after start:
+    // then REST Depth is the last recorded book.
+    await using store = await RecordStore.open(path);
+    const last = await bookAt(store, "ETH/USD", Number.MAX_SAFE_INTEGER);
+    let depth: { asks: string[][]; bids: string[][] } | undefined;
+    for (let i = 0; i < 10; i++) {
+      await pause(400);
+      const answer = await publicCall(url, "Depth", {
+        pair: "XETHZUSD",
+        count: "10",
+      });
+      depth = answer.result.XETHZUSD;
+      const prices = (l: { price: string }[] | string[][]) =>
+        JSON.stringify(l.map((x) => Number("price" in x ? x.price : x[0])));
+      if (prices(depth!.asks) === prices(last.asks)) break;
     }
-    const done = await run;
-    assert.equal(done.code, 0, done.stderr);
+    sameDepth(depth!.asks, last.asks);
+    sameDepth(depth!.bids, last.bids);
   },
 });
 

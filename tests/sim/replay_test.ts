@@ -19,6 +19,7 @@ import { resolvePair } from "../../server/sim/exchange/pairs.ts";
 import { emptyDemand, WsFeed } from "../../server/sim/ws/feed.ts";
 import { publicCall, units } from "./_client.ts";
 import { CliHarness } from "../server/cli/_harness.ts";
+import { startSimCli } from "./_sim_cli.ts";
 
 interface WireTrade {
   symbol: string;
@@ -289,42 +290,35 @@ Deno.test({
       await using store = await RecordStore.open(path);
       await store.writeFrames(frames, frames.at(-1)!.receivedUs + 86_400e6);
     }
-    const stop = new AbortController();
-    let out = "";
-    const run = h.run(
-      ["sim", "--port", "0", "--replay", path, "--speed", "1000"],
-      { io: { stdout: (t) => (out += t), stop: stop.signal } },
-    );
+    await using sim = await startSimCli(h, [
+      "--port",
+      "0",
+      "--replay",
+      path,
+      "--speed",
+      "1000",
+    ]);
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    try {
-      let url: string | undefined;
-      for (let i = 0; i < 200 && url === undefined; i++) {
-        url = /REST:\s+(\S+)/.exec(out)?.[1];
-        if (url === undefined) await pause(50);
+    const url = sim.url;
+    assert.match(
+      sim.output(),
+      /Replay: +\d+ recorded trades of 2 pairs at 1000×/,
+    );
+    // Five recorded minutes at 1000× play within 0.3 s, 1 s after start.
+    for (const [symbol, key] of PAIRS) {
+      const want = trades.get(symbol)!;
+      let rows: [string, string, number, string, string, string, number][] = [];
+      for (let i = 0; i < 10 && rows.length < want.length; i++) {
+        await pause(400);
+        const answer = await publicCall(url, "Trades", { pair: key });
+        assert.deepEqual(answer.error, []);
+        rows = answer.result[key];
       }
-      assert.ok(url, out);
-      assert.match(out, /Replay: +\d+ recorded trades of 2 pairs at 1000×/);
-      // Five recorded minutes at 1000× play within 0.3 s, 1 s after start.
-      for (const [symbol, key] of PAIRS) {
-        const want = trades.get(symbol)!;
-        let rows: [string, string, number, string, string, string, number][] =
-          [];
-        for (let i = 0; i < 10 && rows.length < want.length; i++) {
-          await pause(400);
-          const answer = await publicCall(url, "Trades", { pair: key });
-          assert.deepEqual(answer.error, []);
-          rows = answer.result[key];
-        }
-        assert.deepEqual(
-          rows.map((r) => [r[6], Number(r[0]), Number(r[1])]),
-          want.map((w) => [w.trade_id, w.price, w.qty]),
-          symbol,
-        );
-      }
-    } finally {
-      stop.abort();
+      assert.deepEqual(
+        rows.map((r) => [r[6], Number(r[0]), Number(r[1])]),
+        want.map((w) => [w.trade_id, w.price, w.qty]),
+        symbol,
+      );
     }
-    const done = await run;
-    assert.equal(done.code, 0, done.stderr);
   },
 });
