@@ -242,7 +242,7 @@ Deno.test("placeBook: the book at any instant is the last verified recorded book
   }
 });
 
-Deno.test("placeBook: a new stream's updates wait for its snapshot; bad timing and depth are refused", () => {
+Deno.test("placeBook: a new stream's updates wait for its snapshot; a bad speed is refused, a bad depth dropped, a deeper run kept", () => {
   const level = (price: string, qty: string) => ({ price, qty });
   const snap = (stream: string, timeUs: number, price: string) => {
     const asks = [level(price, "1.00000000")];
@@ -297,15 +297,52 @@ Deno.test("placeBook: a new stream's updates wait for its snapshot; bad timing a
     () => placeBook(PAIR, frames, { originUs: 0, startMs: 0, speed: 0 }),
     RangeError,
   );
-  assert.throws(
-    () =>
-      placeBook(PAIR, [{ ...frames[0]!, depth: 12 }], {
-        originUs: 0,
-        startMs: 0,
-        speed: 1,
-      }),
-    /not a v2 depth/,
+  // A depth Kraken does not offer: that frame is malformed, not a crash.
+  assert.deepEqual(
+    placeBook(PAIR, [{ ...frames[0]!, depth: 12 }, frames[2]!], {
+      originUs: 0,
+      startMs: 0,
+      speed: 1,
+    }).counts,
+    { frames: 2, verified: 1, mismatched: 0, skipped: 0, malformed: 1 },
   );
+  // A later run subscribed deeper: each frame truncates at its own depth.
+  const deep = (
+    stream: string,
+    timeUs: number,
+    depth: number,
+    count: number,
+  ): RecordedBookFrame => {
+    const asks = Array.from(
+      { length: count },
+      (_, k) => level(text(970_001 + k, PD), "1.00000000"),
+    );
+    const bids = Array.from(
+      { length: count },
+      (_, k) => level(text(970_000 - k, PD), "1.00000000"),
+    );
+    return {
+      type: "snapshot",
+      timeUs,
+      stream,
+      depth,
+      checksum: bookChecksum(asks, bids),
+      bids,
+      asks,
+    };
+  };
+  const mixed = placeBook(PAIR, [
+    deep("a", 1_000, 10, 10),
+    deep("b", 2_000, 25, 25),
+  ], {
+    originUs: 1_000,
+    startMs: 0,
+    speed: 1,
+  });
+  assert.equal(mixed.counts.verified, 2);
+  assert.equal(mixed.tape.depth, 25);
+  assert.equal(mixed.tape.at(0)!.asks.length / 3, 10);
+  assert.equal(mixed.tape.at(1_000)!.asks.length / 3, 25);
 });
 
 Deno.test("Market with a replayed book: book, ticker and own fills follow the recorded levels", () => {

@@ -100,7 +100,7 @@ function truncate(side: Side, depth: number): void {
  * with {@linkcode placeBook}.
  */
 export class BookTape {
-  /** Subscribed depth of the recording (levels per side at most). */
+  /** The deepest subscribed depth of the recording (levels per side at most). */
   readonly depth: number;
   /** Frames between whole-book copies. */
   readonly checkpointEvery: number;
@@ -108,6 +108,8 @@ export class BookTape {
   readonly #times: Float64Array;
   /** 1 where the frame is a snapshot (replaces both sides). */
   readonly #replaces: Uint8Array;
+  /** Each frame's subscribed depth (a run may resubscribe at another). */
+  readonly #depths: Uint16Array;
   /** Frame `i`'s changes are `#changes[#starts[i] … #starts[i+1])`. */
   readonly #starts: Uint32Array;
   /** `[side, price, qty]` triples of every kept frame, in order. */
@@ -127,6 +129,7 @@ export class BookTape {
     checkpointEvery: number;
     times: Float64Array;
     replaces: Uint8Array;
+    depths: Uint16Array;
     starts: Uint32Array;
     changes: Float64Array;
     tops: Float64Array;
@@ -136,6 +139,7 @@ export class BookTape {
     this.checkpointEvery = parts.checkpointEvery;
     this.#times = parts.times;
     this.#replaces = parts.replaces;
+    this.#depths = parts.depths;
     this.#starts = parts.starts;
     this.#changes = parts.changes;
     this.#tops = parts.tops;
@@ -212,7 +216,7 @@ export class BookTape {
       this.#starts[i]!,
       this.#starts[i + 1]!,
       this.#times[i]!,
-      this.depth,
+      this.#depths[i]!,
     );
   }
 }
@@ -291,9 +295,9 @@ const DEPTHS = new Set([10, 25, 100, 500, 1000]);
  * @param pair The simulator's pair (its precisions).
  * @param frames The pair's recorded frames, in receive order.
  * @param timing `originUs` (plays at `startMs`), `startMs`, `speed`.
- * @returns The tape and what was kept.
- * @throws {RangeError} For a speed that is not a positive finite number or
- *   a depth Kraken does not offer.
+ * @returns The tape and what was kept (a frame with a depth Kraken does not
+ *   offer counts as malformed).
+ * @throws {RangeError} For a speed that is not a positive finite number.
  * @example One snapshot
  * ```ts
  * import { placeBook } from "./book_tape.ts";
@@ -315,13 +319,14 @@ export function placeBook(
   if (!(speed > 0) || !Number.isFinite(speed)) {
     throw new RangeError(`Replay speed must be a positive number: ${speed}`);
   }
-  const depth = frames[0]?.depth ?? 10;
-  if (!DEPTHS.has(depth)) {
-    throw new RangeError(`Recorded book depth ${depth} is not a v2 depth`);
+  let depth = 10;
+  for (const frame of frames) {
+    if (DEPTHS.has(frame.depth) && frame.depth > depth) depth = frame.depth;
   }
   const checkpointEvery = Math.max(256, depth * 16);
   const times: number[] = [];
   const replaces: number[] = [];
+  const depths: number[] = [];
   const starts: number[] = [0];
   const changes: number[] = [];
   const tops: number[] = [];
@@ -351,7 +356,7 @@ export function placeBook(
     }
     // Parse the frame's levels at the pair's precisions.
     scratch.length = 0;
-    let ok = frame.depth === depth;
+    let ok = DEPTHS.has(frame.depth);
     for (
       const [side, levels] of [[SIDE_BID, frame.bids], [
         SIDE_ASK,
@@ -375,7 +380,16 @@ export function placeBook(
     }
     let timeUs = startMs * 1000 + Math.floor((frame.timeUs - originUs) / speed);
     if (timeUs < lastUs) timeUs = lastUs;
-    applyFrame(asks, bids, snapshot, scratch, 0, scratch.length, timeUs, depth);
+    applyFrame(
+      asks,
+      bids,
+      snapshot,
+      scratch,
+      0,
+      scratch.length,
+      timeUs,
+      frame.depth,
+    );
     const sum = crc32(checksumDigits(asks) + checksumDigits(bids));
     if (sum !== frame.checksum) {
       mismatched++;
@@ -390,6 +404,7 @@ export function placeBook(
     lastUs = timeUs;
     times.push(timeUs);
     replaces.push(snapshot ? 1 : 0);
+    depths.push(frame.depth);
     for (const value of scratch) changes.push(value);
     starts.push(changes.length);
     tops.push(
@@ -402,6 +417,7 @@ export function placeBook(
     checkpointEvery,
     times: Float64Array.from(times),
     replaces: Uint8Array.from(replaces),
+    depths: Uint16Array.from(depths),
     starts: Uint32Array.from(starts),
     changes: Float64Array.from(changes),
     tops: Float64Array.from(tops),
