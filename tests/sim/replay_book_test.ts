@@ -354,8 +354,9 @@ Deno.test("Market with a replayed book: book, ticker and own fills follow the re
     seed: 5,
     now: () => now,
     replay: {
+      // Trades and books spell the pair differently: still one pair.
       source: {
-        symbols: ["BTC/USD"],
+        symbols: ["XBTUSD"],
         trades: () => [{
           tradeId: 100,
           price: "97000.0",
@@ -411,6 +412,8 @@ Deno.test("Market with a replayed book: book, ticker and own fills follow the re
     assert.equal(ticker.ask.priceUnits, want.asks[0]);
     assert.equal(ticker.bid.priceUnits, want.bids[0]);
   }
+  // The recorded trade is the pair's last trade: one pair, both tapes.
+  assert.equal(market.ticker("XBTUSD", startMs + 399).last.tradeId, 100);
   // An own buy takes from the best recorded ask; the level then refills.
   now = startMs + 399;
   const before = market.book("XBTUSD", { depth: 10 }).asks[0]!;

@@ -621,19 +621,29 @@ export class Market {
       startMs: replay.startMs ?? startNow + 1000,
       speed: replay.speed ?? 1,
     };
-    const pairs = new Map<string, SimPair>();
-    for (const symbol of [...replay.source.symbols, ...books?.symbols ?? []]) {
+    // By pair, whatever spelling each source uses for it.
+    const pairs = new Map<
+      string,
+      { pair: SimPair; trades?: string; books?: string }
+    >();
+    const add = (symbol: string, kind: "trades" | "books") => {
       const pair = this.#catalogue.resolvePair(symbol);
       if (!pair) throw new RangeError(`Unknown asset pair: ${symbol}`);
-      pairs.set(symbol, pair);
-    }
-    for (const [symbol, pair] of pairs) {
-      const placed = replay.source.symbols.includes(symbol)
-        ? placeTrades(pair, replay.source.trades(symbol), timing)
-        : [];
+      const entry = pairs.get(pair.key) ?? { pair };
+      entry[kind] = symbol;
+      pairs.set(pair.key, entry);
+    };
+    for (const symbol of replay.source.symbols) add(symbol, "trades");
+    for (const symbol of books?.symbols ?? []) add(symbol, "books");
+    for (
+      const { pair, trades: tradeSymbol, books: bookSymbol } of pairs.values()
+    ) {
+      const placed = tradeSymbol === undefined
+        ? []
+        : placeTrades(pair, replay.source.trades(tradeSymbol), timing);
       let book: BookTape | undefined;
-      if (books?.symbols.includes(symbol)) {
-        const loaded = placeBook(pair, books.frames(symbol), timing);
+      if (books !== undefined && bookSymbol !== undefined) {
+        const loaded = placeBook(pair, books.frames(bookSymbol), timing);
         this.#bookReplay.set(pair.symbol, loaded.counts);
         if (loaded.tape.length > 0) book = loaded.tape;
       }
