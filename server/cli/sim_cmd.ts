@@ -347,16 +347,18 @@ export async function loadRecording(
       // A frame with several symbols is stored once per entry, each row
       // with the whole frame: entries are matched to rows in order.
       const result = await db.stream(
-        `SELECT seq, symbol, type, checksum, depth, stream, raw,
-           epoch_us(received_at) AS received_us
-         FROM bronze_book_kraken
-         WHERE epoch_us(received_at) < $1
-           AND (epoch_us(received_at) >= $2 OR seq > coalesce(
-             (SELECT max(seq) FROM book_snapshots s
-              WHERE upper(s.symbol) = upper(bronze_book_kraken.symbol)
-                AND epoch_us(s.taken_at) <= $2), $3))
-         ORDER BY seq`,
-        [toUs, fromUs, Number.MAX_SAFE_INTEGER],
+        `WITH starts AS (
+           SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
+           WHERE epoch_us(taken_at) <= $2 GROUP BY 1)
+         SELECT b.seq, b.symbol, b.type, b.checksum, b.depth, b.stream, b.raw,
+           epoch_us(b.received_at) AS received_us
+         FROM bronze_book_kraken b
+         LEFT JOIN starts s ON s.symbol = upper(b.symbol)
+         WHERE epoch_us(b.received_at) < $1
+           AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
+                    ELSE b.seq > s.seq END
+         ORDER BY b.seq`,
+        [toUs, fromUs],
       );
       let raw: string | undefined;
       let entries: ReturnType<typeof storedBookEntries> = [];
