@@ -763,3 +763,57 @@ Deno.test("sim flags: --from and --to", () => {
     /--to: Invalid date/,
   );
 });
+
+Deno.test({
+  name:
+    "krakked orderbook, once and --watch, shows a replayed book: the store's last recorded book",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "krakked_replay_cli_" });
+    try {
+      const path = join(dir, "market.duckdb");
+      await recordMarket(path);
+      const { trades, books } = await loadRecording(path);
+      let last: Awaited<ReturnType<typeof bookAt>>;
+      {
+        await using store = await RecordStore.open(path);
+        last = await bookAt(store, "ETH/USD", Number.MAX_SAFE_INTEGER);
+      }
+      // Five recorded minutes at 1000× play within 0.3 s, 1 s after start.
+      await using h = await CliHarness.start({
+        sim: { replay: { source: trades, books, speed: 1000 } },
+        ws: true,
+      });
+      await new Promise((r) => setTimeout(r, 1_500));
+      const once = await h.run(["orderbook", "ETH/USD", "--json"]);
+      assert.equal(once.code, 0, once.stderr);
+      // From REST Depth, whose volumes have 3 decimals.
+      const got = JSON.parse(once.stdout) as {
+        bids: { price: string; qty: string }[];
+        asks: { price: string; qty: string }[];
+      };
+      const rows = (l: { price: string; qty: string }[]) =>
+        l.map((x) => [x.price, x.qty]);
+      sameDepth(rows(got.bids), last.bids);
+      sameDepth(rows(got.asks), last.asks);
+      // The WS book channel, each frame checked by the client's checksum.
+      const watch = await h.run([
+        "orderbook",
+        "ETH/USD",
+        "--watch",
+        "--updates",
+        "1",
+        "--json",
+      ]);
+      assert.equal(watch.code, 0, watch.stderr);
+      const streamed = JSON.parse(watch.stdout.trim().split("\n")[0]!);
+      assert.deepEqual(
+        { bids: numeric(streamed.bids), asks: numeric(streamed.asks) },
+        { bids: numeric(last.bids), asks: numeric(last.asks) },
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
