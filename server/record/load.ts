@@ -37,6 +37,7 @@ import {
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { type BronzeSource } from "@krakked/core/record/bronze";
+import { isBookFrameText } from "@krakked/core/record/book";
 import { canonicalSymbol, toSilver } from "@krakked/core/record/silver";
 import { type ClickHouseSink } from "./clickhouse.ts";
 import { clickhouseSchemaSql, sqlString } from "./clickhouse_schema.ts";
@@ -247,7 +248,7 @@ export function bookRowOf(
   if (!isCount(m.bid_levels) || !isCount(m.ask_levels)) {
     return { reason: "no level counts" };
   }
-  if (!str("raw").includes('"book"')) return { reason: "no book frame" };
+  if (!isBookFrameText(str("raw"))) return { reason: "no book frame" };
   return {
     row: {
       seq: m.seq as number,
