@@ -220,6 +220,19 @@ export interface RecordingWindow {
   toUs?: number;
 }
 
+const SIDES: ReadonlyMap<string, "buy" | "sell"> = new Map([
+  ["buy", "buy"],
+  ["b", "buy"],
+  ["sell", "sell"],
+  ["s", "sell"],
+]);
+const ORDER_TYPES: ReadonlyMap<string, "market" | "limit"> = new Map([
+  ["market", "market"],
+  ["m", "market"],
+  ["limit", "limit"],
+  ["l", "limit"],
+]);
+
 /** What `--replay` plays: a store's trades and its books. */
 export interface Recording {
   /** Every bronze trade, per symbol in time order. */
@@ -294,12 +307,13 @@ export async function loadRecording(
       );
       for (const row of reader.getRowObjects()) {
         const symbol = String(row.symbol);
-        const side = String(row.side);
-        const ordType = String(row.ord_type);
+        // WS rows say buy/sell and market/limit; REST backfill rows keep
+        // REST's b/s and m/l (bronze stores what was sent).
+        const side = SIDES.get(String(row.side));
+        const ordType = ORDER_TYPES.get(String(row.ord_type));
         const tradeId = Number(row.trade_id);
         if (
-          (side !== "buy" && side !== "sell") ||
-          (ordType !== "market" && ordType !== "limit") ||
+          side === undefined || ordType === undefined ||
           !Number.isSafeInteger(tradeId)
         ) {
           throw new Error(

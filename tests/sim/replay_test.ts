@@ -11,6 +11,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RecordStore } from "../../server/record/store.ts";
+import { bronzeFromRestTrades } from "../../core/record/bronze.ts";
+import { toSilver } from "../../core/record/silver.ts";
+import type { TradeRow } from "../../core/rest/types.ts";
 import { loadRecording, parseSimFlags } from "../../server/cli/sim_cmd.ts";
 import { startSimulatorWithWs } from "../../server/sim/server.ts";
 import { Market } from "../../server/sim/exchange/market.ts";
@@ -321,4 +324,63 @@ Deno.test({
       );
     }
   },
+});
+
+Deno.test("replay loader: REST backfill rows (b/s, m/l, float seconds) load like WS rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "krakked_replay_rest_" });
+  try {
+    const path = join(dir, "market.duckdb");
+    const t0 = Date.UTC(2025, 5, 15, 12) / 1000;
+    const rows: TradeRow[] = Array.from({ length: 10 }, (_, i) => [
+      `97000.${i}0000`,
+      "0.01000000",
+      t0 + i * 1.5 + 0.000123,
+      i % 2 === 0 ? "b" : "s",
+      i % 3 === 0 ? "l" : "m",
+      "",
+      500 + i,
+    ]);
+    const bronze = bronzeFromRestTrades("BTC/USD", { pair: "XBTUSD", rows }, 1)
+      .rows;
+    {
+      await using store = await RecordStore.open(path);
+      await store.write(
+        { bronze, silver: bronze.map(toSilver) },
+        t0 * 1e6 + 86_400e6,
+      );
+    }
+    const { trades } = await loadRecording(path);
+    assert.deepEqual(
+      trades.trades("BTC/USD").map((t) => [
+        t.tradeId,
+        t.side,
+        t.ordType,
+        t.price,
+        t.timeUs,
+      ]),
+      rows.map((r) => [
+        r[6],
+        r[3] === "b" ? "buy" : "sell",
+        r[4] === "l" ? "limit" : "market",
+        r[0],
+        Math.round((r[2] as number) * 1e6),
+      ]),
+    );
+    // And they play: the placement takes REST's 5-decimal prices exactly.
+    const placed = placeTrades(
+      resolvePair("XBTUSD")!,
+      trades.trades("BTC/USD"),
+      {
+        originUs: t0 * 1e6,
+        startMs: 0,
+        speed: 1,
+      },
+    );
+    assert.deepEqual(
+      placed.map((p) => p.priceUnits),
+      rows.map((_, i) => 970_000 + i),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
