@@ -817,3 +817,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("Market with a recorded book and no recorded trades: the book plays, the tape stays empty", () => {
+  const { frames } = generate(12, 200, 10, false);
+  let now = Date.UTC(2026, 0, 5, 9);
+  const startMs = now + 1000;
+  const market = new Market({
+    seed: 5,
+    now: () => now,
+    replay: {
+      source: { symbols: [], trades: () => [] },
+      books: { symbols: ["BTC/USD"], frames: () => frames },
+      startMs,
+    },
+  });
+  now = startMs + 150;
+  const { tape } = placeBook(PAIR, frames, {
+    originUs: frames[0]!.timeUs,
+    startMs,
+    speed: 1,
+  });
+  const want = tape.at(now * 1000 + 999)!;
+  const book = market.book("XBTUSD", { depth: 3 });
+  assert.deepEqual(
+    book.asks.map((l) => l.priceUnits),
+    [want.asks[0], want.asks[3], want.asks[6]],
+  );
+  assert.equal(market.ticker("XBTUSD").bid.priceUnits, want.bids[0]);
+  // No public trades: `last` sits at the first verified book's best bid.
+  assert.deepEqual(market.tradesBetween("XBTUSD", startMs - 60_000, now), []);
+  const first = tape.at(tape.firstUs!)!;
+  assert.equal(market.ticker("XBTUSD").last.priceUnits, first.bids[0]);
+  // Other pairs keep the model.
+  assert.ok(market.tradesBetween("ETHUSD", now - 3_600_000, now).length > 0);
+});
