@@ -128,15 +128,13 @@ export async function runSimulator(
   out(`Tier:        ${tier}`);
   out(`Activity:    ${sim.market.activity}`);
   if (options.replay) {
-    const source = options.replay.source;
-    const trades = source.symbols.reduce(
-      (n, symbol) => n + source.trades(symbol).length,
-      0,
-    );
+    // The market's own counts: the sources may have dropped their data.
+    const placed = sim.market.replayedTrades;
+    const trades = [...placed.values()].reduce((n, c) => n + c, 0);
     out(
-      `Replay:      ${trades} recorded trades of ${source.symbols.length} pairs at ${
+      `Replay:      ${trades} recorded trades of ${placed.size} pairs at ${
         options.replay.speed ?? 1
-      }× (${source.symbols.join(", ")}); other pairs follow the model`,
+      }× (${[...placed.keys()].join(", ")}); other pairs follow the model`,
     );
     for (const [symbol, c] of sim.market.replayedBooks) {
       const dropped = c.mismatched + c.skipped + c.malformed;

@@ -347,6 +347,7 @@ Deno.test("placeBook: a new stream's updates wait for its snapshot; a bad speed 
 
 Deno.test("Market with a replayed book: book, ticker and own fills follow the recorded levels", () => {
   const { frames } = generate(11, 400, 10, false);
+  const released: string[] = [];
   let now = Date.UTC(2026, 0, 5, 9);
   const startMs = now + 1000;
   const tradeTimeUs = frames[0]!.timeUs;
@@ -356,6 +357,7 @@ Deno.test("Market with a replayed book: book, ticker and own fills follow the re
     replay: {
       // Trades and books spell the pair differently: still one pair.
       source: {
+        release: () => released.push("trades"),
         symbols: ["XBTUSD"],
         trades: () => [{
           tradeId: 100,
@@ -366,10 +368,17 @@ Deno.test("Market with a replayed book: book, ticker and own fills follow the re
           timeUs: tradeTimeUs,
         }],
       },
-      books: { symbols: ["BTC/USD"], frames: () => frames },
+      books: {
+        symbols: ["BTC/USD"],
+        frames: () => frames,
+        release: () => released.push("books"),
+      },
       startMs,
     },
   });
+  // The sources may drop their data: the market keeps its own tapes.
+  assert.deepEqual(released.sort(), ["books", "trades"]);
+  assert.deepEqual([...market.replayedTrades], [["BTC/USD", 1]]);
   const counts = market.replayedBooks.get("BTC/USD")!;
   assert.deepEqual(counts, {
     frames: 400,

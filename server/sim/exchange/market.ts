@@ -578,6 +578,8 @@ export class Market {
   #lastBooks = new Map<string, BookSnapshot>();
   /** What loading each recorded book kept (`replayedBooks`). */
   readonly #bookReplay = new Map<string, BookTapeCounts>();
+  /** Trades placed per replayed pair (`replayedTrades`). */
+  readonly #tradeReplay = new Map<string, number>();
   #ownLog: SimTrade[] = [];
 
   /**
@@ -706,7 +708,17 @@ export class Market {
           ...(book === undefined ? {} : { book }),
         },
       });
+      if (tradeSymbol !== undefined) {
+        this.#tradeReplay.set(pair.symbol, trades.length);
+      }
     }
+    replay.source.release?.();
+    books?.release?.();
+  }
+
+  /** Recorded trades placed on each replayed pair's tape (by WS symbol). */
+  get replayedTrades(): ReadonlyMap<string, number> {
+    return this.#tradeReplay;
   }
 
   /**

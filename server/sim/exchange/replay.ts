@@ -44,6 +44,11 @@ export interface TradeSource {
    * @param symbol One of {@linkcode TradeSource.symbols}.
    */
   trades(symbol: string): readonly RecordedTrade[];
+  /**
+   * Called once the simulator has placed every trade: a source may drop
+   * its data then (the simulator keeps its own compact copy).
+   */
+  release?(): void;
 }
 
 /** One level of a recorded book frame, as exact decimal text. */
@@ -82,6 +87,11 @@ export interface BookSource {
    * @param symbol One of {@linkcode BookSource.symbols}.
    */
   frames(symbol: string): readonly RecordedBookFrame[];
+  /**
+   * Called once the simulator has built every book tape: a source may drop
+   * its frames then (a tape is a fraction of their size).
+   */
+  release?(): void;
 }
 
 /** How to replay a {@linkcode TradeSource} (and a {@linkcode BookSource}). */
