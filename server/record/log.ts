@@ -237,13 +237,7 @@ export class TradeLog implements AsyncDisposable {
         s.tradeId,
       );
     });
-    let stored = 0;
-    let duplicates = 0;
-    for (const ack of await Promise.all(acks)) {
-      if (ack.duplicate) duplicates++;
-      else stored++;
-    }
-    return { stored, duplicates };
+    return tally(await Promise.all(acks));
   }
 
   /**
@@ -302,13 +296,7 @@ export class TradeLog implements AsyncDisposable {
         )
       ),
     ];
-    let stored = 0;
-    let duplicates = 0;
-    for (const ack of await Promise.all(acks)) {
-      if (ack.duplicate) duplicates++;
-      else stored++;
-    }
-    return { stored, duplicates };
+    return tally(await Promise.all(acks));
   }
 
   /**
@@ -374,6 +362,13 @@ export class TradeLog implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Stored and duplicate counts of a publish's acknowledgements. */
+function tally(acks: readonly PubAck[]): PublishResult {
+  let duplicates = 0;
+  for (const ack of acks) if (ack.duplicate) duplicates++;
+  return { stored: acks.length - duplicates, duplicates };
 }
 
 /**
