@@ -69,6 +69,35 @@ function rssMiB(pid: number): number | undefined {
   }
 }
 
+/**
+ * The recorder's resident memory by kind of mapping, MiB, from
+ * /proc/PID/smaps: glibc's main heap (`[heap]`, brk), anonymous mappings
+ * (glibc's thread arenas and mmapped chunks, V8's pages) and file-backed.
+ */
+function smapsMiB(
+  pid: number,
+): { brk: number; anon: number; file: number } | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`/proc/${pid}/smaps`);
+  } catch {
+    return undefined;
+  }
+  const out = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof typeof out = "anon";
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[1]!;
+      kind = name === "[heap]" ? "brk" : name.startsWith("/") ? "file" : "anon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) out[kind] += Number(rss[1]) / 1024;
+  }
+  return out;
+}
+
 const dir = await Deno.makeTempDir({ prefix: "krakked-soak-" });
 await using sim = await startSimulatorWithWs({
   port: 0,
@@ -134,6 +163,9 @@ function readStatus(): RecorderFile | undefined {
 interface Sample {
   atMin: number;
   rss: number;
+  brk?: number;
+  anon?: number;
+  file?: number;
   heapUsed?: number;
   heapTotal?: number;
   external?: number;
@@ -147,6 +179,10 @@ const endMs = t0 + minutes * 60_000;
 say(
   `soak: ${PAIRS.length} pairs, ${minutes} min, activity busy, recorder pid ${recorder.pid}${
     extra.length > 0 ? `, record ${extra.join(" ")}` : ""
+  }${
+    Object.entries(Deno.env.toObject()).filter(([k]) =>
+      k.startsWith("MALLOC_") || k === "LD_PRELOAD"
+    ).map(([k, v]) => `, ${k}=${v}`).join("")
   }`,
 );
 const f1 = (v: number | undefined) => v === undefined ? "-" : v.toFixed(1);
@@ -159,9 +195,11 @@ while (Date.now() < endMs) {
   const atMin = (Date.now() - t0) / 60_000;
   const s = readStatus();
   const m = s?.memory;
+  const maps = smapsMiB(recorder.pid);
   const sample: Sample = {
     atMin,
     rss,
+    ...(maps === undefined ? {} : maps),
     ...(m === undefined ? {} : {
       heapUsed: m.heapUsedBytes / MiB,
       heapTotal: m.heapTotalBytes / MiB,
@@ -212,6 +250,9 @@ function slopePerHour(pick: (s: Sample) => number | undefined): {
 
 const series: [string, (s: Sample) => number | undefined][] = [
   ["RSS", (s) => s.rss],
+  ["  resident in glibc's main heap (brk)", (s) => s.brk],
+  ["  resident anonymous (arenas, mmapped chunks, V8)", (s) => s.anon],
+  ["  resident file-backed", (s) => s.file],
   ["V8 heap used", (s) => s.heapUsed],
   ["V8 heap total", (s) => s.heapTotal],
   ["external", (s) => s.external],
@@ -237,6 +278,19 @@ say(
   `RSS samples (MiB, every ${every * SAMPLE_MS / 1000} s): ${
     samples.filter((_, i) => i % every === 0).map((s) => s.rss.toFixed(0))
       .join(" ")
+  }`,
+);
+// The slope over half a run is at the mercy of where the checkpoint and
+// reopen sawtooth stands at both ends; the peak of each 10-minute window
+// (the recorder's default reopen period) compares like with like.
+const windows: number[] = [];
+for (const s of samples) {
+  const w = Math.floor(s.atMin / 10);
+  windows[w] = Math.max(windows[w] ?? 0, s.rss);
+}
+say(
+  `RSS peak per 10-minute window (MiB): ${
+    windows.map((v) => v.toFixed(0)).join(" ")
   }`,
 );
 const final = readStatus();

@@ -23,7 +23,11 @@
  *   `--v8-flags=--expose-gc`), which finalizes the binding's result objects;
  * - `trim_every=N`: glibc's `malloc_trim(0)` every N commits (by FFI):
  *   whether freed memory glibc keeps resident is the growth;
- * - `no_gold=1`: no gold builds beside the writes.
+ * - `no_gold=1`: no gold builds beside the writes;
+ * - `leave_open=1`: exit without closing the store, so a heap profiler
+ *   (`heaptrack deno run -A …`) reports what is still allocated at the
+ *   end as leaked: two runs of different lengths, diffed
+ *   (`heaptrack_print -d`), show what grows with the commits.
  *
  * @module
  */
@@ -52,6 +56,31 @@ const settings = Deno.args.slice(1).map((a) => {
 const PER_COMMIT = 5;
 const MiB = 1024 * 1024;
 
+/**
+ * Resident memory by kind of mapping, MiB, from /proc/self/smaps: glibc's
+ * main heap (`[heap]`, brk), anonymous mappings (glibc's thread arenas,
+ * mmapped chunks, V8's pages, DuckDB's buffers) and file-backed ones.
+ */
+function smapsMiB(): { heap: number; anon: number; file: number } {
+  const out = { heap: 0, anon: 0, file: 0 };
+  let kind: keyof typeof out = "anon";
+  for (const line of Deno.readTextFileSync("/proc/self/smaps").split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head !== null) {
+      const name = head[1]!;
+      kind = name === "[heap]"
+        ? "heap"
+        : name.startsWith("/")
+        ? "file"
+        : "anon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss !== null) out[kind] += Number(rss[1]) / 1024;
+  }
+  return out;
+}
+
 function rssMiB(): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(
     Deno.readTextFileSync("/proc/self/status"),
@@ -73,12 +102,14 @@ let reopenEvery: number | undefined;
 let gcEvery: number | undefined;
 let trimEvery: number | undefined;
 let noGold = false;
+let leaveOpen = false;
 for (const [name, value] of settings) {
   if (name === "checkpoint_mb") checkpointMb = Number(value);
   else if (name === "reopen_every") reopenEvery = Number(value);
   else if (name === "gc_every") gcEvery = Number(value);
   else if (name === "trim_every") trimEvery = Number(value);
   else if (name === "no_gold") noGold = value === "1";
+  else if (name === "leave_open") leaveOpen = value === "1";
   else await store.set(name, value);
 }
 const tagLine = async () =>
@@ -98,6 +129,10 @@ interface Sample {
   duckdb: number;
   /** RSS less DuckDB's buffers and the V8 heap (reserved). */
   other: number;
+  /** Resident in glibc's main heap (brk), MiB. */
+  brk: number;
+  /** Resident in anonymous mappings, MiB. */
+  anon: number;
 }
 const samples: Sample[] = [];
 const every = Math.max(1, Math.round(commits / 40));
@@ -107,6 +142,7 @@ const sample = async (commit: number) => {
   );
   const m = Deno.memoryUsage();
   const rss = rssMiB();
+  const maps = smapsMiB();
   const duckdb = Number(row?.b ?? 0) / MiB;
   const s: Sample = {
     commit,
@@ -114,6 +150,8 @@ const sample = async (commit: number) => {
     heap: m.heapUsed / MiB,
     duckdb,
     other: rss - duckdb - m.heapTotal / MiB,
+    brk: maps.heap,
+    anon: maps.anon,
   };
   samples.push(s);
   if (samples.length % 5 === 1) {
@@ -192,8 +230,10 @@ say(
     slopePer1000((s) => s.rss).toFixed(2)
   } MiB, V8 heap ${slopePer1000((s) => s.heap).toFixed(2)} MiB, DuckDB ${
     slopePer1000((s) => s.duckdb).toFixed(2)
-  } MiB, other ${
-    slopePer1000((s) => s.other).toFixed(2)
+  } MiB, other ${slopePer1000((s) => s.other).toFixed(2)} MiB, brk heap ${
+    slopePer1000((s) => s.brk).toFixed(2)
+  } MiB, anonymous ${
+    slopePer1000((s) => s.anon).toFixed(2)
   } MiB; ${checkpoints} checkpoints (${
     checkpoints === 0 ? "-" : (checkpointMs / checkpoints).toFixed(0)
   } ms each); RSS ${samples[0]!.rss.toFixed(1)} → ${
@@ -216,5 +256,9 @@ say(
     ).join(", ")
   } MiB`,
 );
+if (leaveOpen) {
+  await Deno.remove(dir, { recursive: true });
+  Deno.exit(0);
+}
 store.close();
 await Deno.remove(dir, { recursive: true });
