@@ -160,6 +160,25 @@ function num(value: DuckDBValue | undefined): number {
   return typeof value === "bigint" ? Number(value) : Number(value);
 }
 
+/**
+ * `sql` with its `$1…` parameters written as integer literals, when every
+ * value is a safe integer (else `undefined`: bind them). Deno's Node-API
+ * layer keeps 32 bytes for good per external the binding creates, and a
+ * statement with n parameters creates 3 + n of them against 1 for plain
+ * SQL (docs/recorder.md, Memory): the live write path runs two such
+ * statements per commit.
+ */
+function withIntegers(
+  sql: string,
+  values: readonly number[],
+): string | undefined {
+  if (!values.every(Number.isSafeInteger)) return undefined;
+  return sql.replace(/\$(\d+)(?!\d)/g, (all, n: string) => {
+    const v = values[Number(n) - 1];
+    return v === undefined ? all : String(v);
+  });
+}
+
 function str(value: DuckDBValue | undefined): string {
   return value === null || value === undefined ? "" : String(value);
 }
@@ -347,11 +366,11 @@ export class RecordStore implements AsyncDisposable {
     }
     await this.#db.run("BEGIN TRANSACTION");
     try {
-      await this.#db.run(SELECT_NEW_TRADES, [
+      await this.#runIntegers(SELECT_NEW_TRADES, [
         minUs - 1_000_000,
         maxUs + 1_000_000,
       ]);
-      const silver = await this.#db.run(INSERT_SILVER, [
+      const silver = await this.#runIntegers(INSERT_SILVER, [
         options.silverUs ?? nowUs,
       ]);
       if (rejected > 0) await this.#db.run(SELECT_NEW_REJECTED);
@@ -761,6 +780,17 @@ export class RecordStore implements AsyncDisposable {
   ): Promise<Row[]> {
     const reader = await c.db.runAndReadAll(sql, params);
     return reader.getRowObjects();
+  }
+
+  /** Run `sql` on the writer's connection with integers inlined if it can. */
+  #runIntegers(
+    sql: string,
+    values: readonly number[],
+  ): ReturnType<DuckDBConnection["run"]> {
+    const inlined = withIntegers(sql, values);
+    return inlined === undefined
+      ? this.#db.run(sql, [...values])
+      : this.#db.run(inlined);
   }
 
   /** Write everything to the main file (DuckDB checkpoint). */
