@@ -646,8 +646,12 @@ export async function runRecorder(
       gold = undefined;
     });
   };
+  // Set once the final flush is called: a frame or backfill page taken
+  // after it must not start a write beside the stop's own statements on
+  // the same connection (a CHECKPOINT inside a write's transaction fails).
+  let closing = false;
   flushSoon = () => {
-    if (waiting === 0 && failure === undefined) void flush();
+    if (waiting === 0 && failure === undefined && !closing) void flush();
   };
   const timer = setInterval(() => {
     if (waiting === 0) void flush();
@@ -715,6 +719,7 @@ export async function runRecorder(
   wake();
   await backfills;
   clearInterval(timer);
+  closing = true;
   await flush();
   await gold;
   status.commitLatency = latencies.summary();
