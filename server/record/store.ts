@@ -175,7 +175,8 @@ function withIntegers(
   if (!values.every(Number.isSafeInteger)) return undefined;
   return sql.replace(/\$(\d+)(?!\d)/g, (all, n: string) => {
     const v = values[Number(n) - 1];
-    return v === undefined ? all : String(v);
+    // Parenthesized: a negative value after a minus sign is not `--`.
+    return v === undefined ? all : `(${v})`;
   });
 }
 
