@@ -333,7 +333,6 @@ export async function loadRecording(
       }
       // Each symbol's last stored snapshot at or before the window: its
       // book's start, and the frames after it are read from there.
-      const starts = new Map<string, number>();
       if (window.fromUs !== undefined) {
         const snaps = await db.runAndReadAll(
           `SELECT symbol, seq, stream, epoch_us(taken_at) AS taken_us, depth,
@@ -346,7 +345,6 @@ export async function loadRecording(
         );
         for (const row of snaps.getRowObjects()) {
           const symbol = String(row.symbol);
-          starts.set(symbol, Number(row.seq));
           books.set(symbol, [{
             type: "snapshot",
             timeUs: Number(row.taken_us),
