@@ -32,6 +32,7 @@ import {
 } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type CliIo, writeLine } from "./io.ts";
+import { SNAPSHOT_COLUMNS, snapshotOf } from "../record/book.ts";
 
 /**
  * Parsed `sim` flags. What is not given stays unset and the simulator's
@@ -335,24 +336,21 @@ export async function loadRecording(
       // book's start, and the frames after it are read from there.
       if (window.fromUs !== undefined) {
         const snaps = await db.runAndReadAll(
-          `SELECT symbol, seq, stream, epoch_us(taken_at) AS taken_us, depth,
-             checksum, CAST(to_json(bids) AS VARCHAR) AS bids,
-             CAST(to_json(asks) AS VARCHAR) AS asks
-           FROM book_snapshots
+          `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots
            WHERE epoch_us(taken_at) <= $1
            QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY seq DESC) = 1`,
           [fromUs],
         );
         for (const row of snaps.getRowObjects()) {
-          const symbol = String(row.symbol);
-          books.set(symbol, [{
+          const snap = snapshotOf(row);
+          books.set(String(row.symbol), [{
             type: "snapshot",
-            timeUs: Number(row.taken_us),
-            stream: String(row.stream),
-            depth: Number(row.depth),
-            checksum: Number(row.checksum),
-            bids: JSON.parse(String(row.bids)),
-            asks: JSON.parse(String(row.asks)),
+            timeUs: snap.takenUs,
+            stream: snap.stream,
+            depth: snap.depth,
+            checksum: snap.checksum,
+            bids: snap.bids,
+            asks: snap.asks,
           }]);
         }
       }

@@ -128,7 +128,9 @@ export function snapshotOf(r: Record<string, unknown>): BookSnapshotRow {
   };
 }
 
-const SNAPSHOT_COLUMNS = `symbol, seq, stream, epoch_us(taken_at) AS taken_us,
+/** The columns of a `book_snapshots` row as {@linkcode snapshotOf} reads them (DuckDB SQL). */
+export const SNAPSHOT_COLUMNS =
+  `symbol, seq, stream, epoch_us(taken_at) AS taken_us,
   depth, checksum, CAST(to_json(bids) AS VARCHAR) AS bids,
   CAST(to_json(asks) AS VARCHAR) AS asks`;
 
