@@ -321,5 +321,10 @@ export async function main(
 }
 
 if (import.meta.main) {
+  const line = parseArgs(Deno.args);
+  if (findCommand(line.kind)?.longRunning?.(line as never)) {
+    // Returns only when the process stays under its allocator.
+    (await import("./deno/allocator.ts")).reexecUnderJemalloc();
+  }
   Deno.exit(await main(Deno.args));
 }

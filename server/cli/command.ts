@@ -50,6 +50,13 @@ export interface Command<F extends { kind: string }> {
    * @returns The exit code.
    */
   run(flags: F, io: CliIo, redactor: Redactor): Promise<number>;
+  /**
+   * Whether these flags start a process meant to run for hours. Run as the
+   * program, krakked then re-executes itself under jemalloc when it is
+   * installed, before `run` (server/deno/allocator.ts: glibc's malloc grows
+   * such a process without bound).
+   */
+  longRunning?(flags: F): boolean;
 }
 
 /** One command run: its correlation id and where its log lines go. */

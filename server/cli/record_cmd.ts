@@ -695,7 +695,7 @@ async function status(
           mib(m.heapTotalBytes)
         }, DuckDB ${m.duckdbBytes === null ? "-" : mib(m.duckdbBytes)} (limit ${
           m.duckdbLimit ?? "-"
-        })`,
+        })${m.allocator === undefined ? "" : `, allocator ${m.allocator}`}`,
       );
     }
   }
@@ -804,4 +804,6 @@ export const recordCommand: Command<RecordFlags> = {
   help: RECORD_HELP,
   parse: parseRecordArgs,
   run: runRecord,
+  // A recording runs for hours: under jemalloc when installed.
+  longRunning: (flags) => flags.action === "run",
 };

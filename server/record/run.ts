@@ -33,6 +33,7 @@ import {
   type WebSocketConstructor,
   WsConnection,
 } from "@krakked/core/ws/connection";
+import { currentAllocator } from "../deno/allocator.ts";
 import type { TradeLog } from "./log.ts";
 import type { RecordStore, SymbolInfo } from "./store.ts";
 
@@ -157,6 +158,12 @@ export interface RecorderMemory {
   duckdbByTag: Record<string, number>;
   /** DuckDB's `memory_limit` setting as it prints it (`256.0 MiB`). */
   duckdbLimit: string | null;
+  /**
+   * The malloc the process runs under (server/deno/allocator.ts: `krakked
+   * record` re-executes itself under jemalloc when it is installed).
+   * Absent in status files written before it was recorded.
+   */
+  allocator?: "jemalloc" | "system" | "unknown";
 }
 
 /** How many unfilled gaps the status lists (the latest). */
@@ -399,6 +406,8 @@ export async function runRecorder(
   };
   // Runs between two commits (the writer's chain): the DuckDB figure is a
   // query on the writer's connection.
+  // Fixed for the process's life: read once.
+  const allocator = currentAllocator();
   const sampleMemory = async () => {
     const wall = wallNow();
     if (wall - memorySampledAt < memorySampleMs) return;
@@ -433,6 +442,7 @@ export async function runRecorder(
       duckdbBytes,
       duckdbByTag,
       duckdbLimit,
+      allocator,
     };
   };
   const channels = new Set(options.channels ?? ["trade"]);

@@ -294,6 +294,8 @@ say(
   }`,
 );
 const final = readStatus();
+// `krakked record` picks jemalloc by itself when installed (KRAKKED_MALLOC).
+say(`recorder allocator: ${final?.memory?.allocator ?? "-"}`);
 if (final?.commitLatency !== undefined) {
   const c = final.commitLatency;
   say(
