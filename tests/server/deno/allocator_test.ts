@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startSimulatorWithWs } from "@krakked/sim";
+import { writeSimConfig } from "../record/_sim_config.ts";
 import {
   type AllocatorFacts,
   ENV_MALLOC,
@@ -221,16 +222,7 @@ Deno.test({
       seed: 5,
       activity: "busy",
     });
-    await Deno.writeTextFile(
-      join(dir, "config.yaml"),
-      [
-        "connection:",
-        `  rest_url: ${sim.url}`,
-        `  ws_public_url: ${sim.wsPublicUrl}`,
-        `  ws_auth_url: ${sim.wsPublicUrl}`,
-        "",
-      ].join("\n"),
-    );
+    await writeSimConfig(dir, sim);
     const store = join(dir, "rec.duckdb");
     const main = new URL("../../../server/main.ts", import.meta.url).pathname;
     // The krakked task's permissions, not -A.

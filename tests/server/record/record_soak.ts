@@ -21,6 +21,7 @@
 
 import { join } from "node:path";
 import { startSimulatorWithWs } from "@krakked/sim";
+import { writeSimConfig } from "./_sim_config.ts";
 import type { RecorderStatus } from "../../../server/record/run.ts";
 
 const encoder = new TextEncoder();
@@ -104,16 +105,7 @@ await using sim = await startSimulatorWithWs({
   seed: 11,
   activity: "busy",
 });
-await Deno.writeTextFile(
-  join(dir, "config.yaml"),
-  [
-    "connection:",
-    `  rest_url: ${sim.url}`,
-    `  ws_public_url: ${sim.wsPublicUrl}`,
-    `  ws_auth_url: ${sim.wsPublicUrl}`,
-    "",
-  ].join("\n"),
-);
+await writeSimConfig(dir, sim);
 const store = join(dir, "soak.duckdb");
 const env = { KRAKKED_CONFIG_DIR: dir, NO_COLOR: "1" };
 const main = new URL("../../../server/main.ts", import.meta.url).pathname;
