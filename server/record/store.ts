@@ -577,6 +577,25 @@ export class RecordStore implements AsyncDisposable {
   }
 
   /**
+   * Account for trades that SQL outside {@linkcode RecordStore.write} and
+   * {@linkcode RecordStore.writeFrames} committed into silver on this
+   * store's connection (`record import`, server/record/import.ts): raise
+   * each Kraken symbol's watermark (else the bulk path would take a later
+   * copy of those trades for new) and mark their gold buckets dirty, for
+   * {@linkcode RecordStore.flushGold} to build once closed.
+   *
+   * @param maxIds Per canonical Kraken symbol, the highest trade id added.
+   * @param minutes `[symbol, minute start µs]` of every trade added.
+   */
+  noteImported(
+    maxIds: Iterable<readonly [string, number]>,
+    minutes: Iterable<readonly [string, number]>,
+  ): void {
+    for (const [symbol, id] of maxIds) this.#raiseWatermark(symbol, id);
+    for (const [symbol, us] of minutes) this.#markDirty(symbol, us);
+  }
+
+  /**
    * Write book frame rows and snapshots in one transaction (a row whose
    * sequence number is stored already is skipped).
    *
