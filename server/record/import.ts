@@ -274,6 +274,8 @@ class Importer {
   readonly maxIds = new Map<string, number>();
   batches = 0;
   #minutes = new Map<string, Set<number>>();
+  /** Per canonical symbol, silver's highest Kraken trade id (this import's included). */
+  #silverMax = new Map<string, number>();
   #store: RecordStore;
   #tree: Tree;
   #batchRows: number;
@@ -324,6 +326,13 @@ class Importer {
     if (trades.length > 0) {
       await this.#mapSymbols(trades);
       await this.#indexFrames();
+      for (
+        const r of await this.#store.query(
+          `SELECT symbol, max(exchange_trade_id) AS max_id
+           FROM silver_trades_data WHERE exchange = '${KRAKEN_EXCHANGE}'
+           GROUP BY symbol`,
+        )
+      ) this.#silverMax.set(String(r.symbol), Number(r.max_id));
       for (const p of trades) await this.#tradePartition(p, sizes.get(p)!);
     }
     for (const p of books) await this.#bookPartition(p, sizes.get(p)!);
@@ -709,9 +718,20 @@ class Importer {
     const rejected = Number(pairs?.bronze) - silverRead;
     const minUs = Number(pairs?.min_us ?? 0);
     const maxUs = Number(pairs?.max_us ?? 0);
-    // The store's anti-join: the trades silver lacks.
+    // The trades silver lacks. As the bulk path does: when each symbol's
+    // lowest id here is above silver's highest (a fresh store, or an export
+    // continuing the store), all are new without looking; else the store's
+    // anti-join.
+    const lows = await this.#store.query(
+      `SELECT s_symbol, min(trade_id) AS lo FROM stage_trades GROUP BY s_symbol`,
+    );
+    const direct = lows.every((r) =>
+      Number(r.lo) > (this.#silverMax.get(String(r.s_symbol)) ?? -1)
+    );
     await this.#store.query(
-      inline(SELECT_NEW_TRADES, [minUs - 1_000_000, maxUs + 1_000_000]),
+      direct
+        ? `CREATE OR REPLACE TEMP TABLE new_trades AS SELECT * FROM stage_trades`
+        : inline(SELECT_NEW_TRADES, [minUs - 1_000_000, maxUs + 1_000_000]),
     );
     this.#temps.add("new_trades");
     const silverAdded = await this.#run(
@@ -754,6 +774,9 @@ class Importer {
         const id = Number(r.max_id);
         if (!(id <= (this.maxIds.get(symbol) ?? -1))) {
           this.maxIds.set(symbol, id);
+        }
+        if (!(id <= (this.#silverMax.get(symbol) ?? -1))) {
+          this.#silverMax.set(symbol, id);
         }
         let set = this.#minutes.get(symbol);
         if (set === undefined) this.#minutes.set(symbol, set = new Set());
