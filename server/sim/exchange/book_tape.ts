@@ -4,7 +4,8 @@
  * frames, checked with the simulator's own book rules and checksum, placed
  * on the simulator clock, and the book at any instant read back from them.
  *
- * Loading ({@linkcode placeBook}) follows docs/kraken/WS_V2.md §5.1 with
+ * Loading ({@linkcode BookTapeBuilder}, or {@linkcode placeBook} for an
+ * array of frames) follows docs/kraken/WS_V2.md §5.1 with
  * the simulator's code, never the client's or the recorder's (the recorder
  * is what is being replayed; it must not vouch for itself):
  *
@@ -97,7 +98,7 @@ function truncate(side: Side, depth: number): void {
 
 /**
  * A pair's verified recorded book frames on the simulator clock. Build it
- * with {@linkcode placeBook}.
+ * with {@linkcode BookTapeBuilder} or {@linkcode placeBook}.
  */
 export class BookTape {
   /** The deepest subscribed depth of the recording (levels per side at most). */
@@ -123,7 +124,7 @@ export class BookTape {
   #bids: Side = [];
   #cursor = -1;
 
-  /** @internal Use {@linkcode placeBook}. */
+  /** @internal Use {@linkcode BookTapeBuilder}. */
   constructor(parts: {
     depth: number;
     checkpointEvery: number;
@@ -285,12 +286,259 @@ function exactUnits(text: string, decimals: number): number | undefined {
 const DEPTHS = new Set([10, 25, 100, 500, 1000]);
 
 /**
+ * Frames between whole-book copies for a depth: 256 doubled until it is at
+ * least 16 frames a level, so a copy costs about as much as the frames it
+ * saves re-applying. Powers of two, so a builder that meets a deeper run
+ * keeps every other copy it has instead of re-reading its frames.
+ */
+function checkpointInterval(depth: number): number {
+  let every = 256;
+  while (every < depth * 16) every *= 2;
+  return every;
+}
+
+/** A Float64Array that grows as values are pushed. */
+class Floats {
+  #data = new Float64Array(1024);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.#data.length) {
+      const bigger = new Float64Array(this.#data.length * 2);
+      bigger.set(this.#data);
+      this.#data = bigger;
+    }
+    this.#data[this.length++] = value;
+  }
+  /** A copy of the values pushed, exactly as long. */
+  done(): Float64Array {
+    const out = this.#data.slice(0, this.length);
+    this.#data = new Float64Array(0);
+    this.length = 0;
+    return out;
+  }
+}
+
+/**
+ * Builds a pair's {@linkcode BookTape} from its recorded frames one at a
+ * time, in receive order, so a loader can stream a long recording through
+ * it and let each frame go once pushed ({@linkcode placeBook} pushes an
+ * array). Checking needs no clock: frames keep their recorded time until
+ * {@linkcode BookTapeBuilder.finish} places them on the simulator's.
+ *
+ * @example Push and finish
+ * ```ts
+ * import { BookTapeBuilder } from "./book_tape.ts";
+ * import { resolvePair } from "./pairs.ts";
+ * const builder = new BookTapeBuilder(resolvePair("XBTUSD")!);
+ * builder.push({
+ *   type: "update", timeUs: 5, stream: "r:1", depth: 10, checksum: 0,
+ *   bids: [], asks: [],
+ * });
+ * builder.finish({ originUs: 0, startMs: 0, speed: 1 }).counts.skipped; // 1
+ * ```
+ */
+export class BookTapeBuilder {
+  /** The simulator's pair the frames are checked at. */
+  readonly pair: SimPair;
+  #depth = 10;
+  #every = checkpointInterval(10);
+  #frames = 0;
+  #firstUs: number | undefined;
+  /** Recorded time of each kept frame, µs (made non-decreasing). */
+  readonly #times = new Floats();
+  readonly #replaces = new Floats();
+  readonly #depths = new Floats();
+  readonly #starts = new Floats();
+  readonly #changes = new Floats();
+  readonly #tops = new Floats();
+  /** Copies of the book (level times recorded) every `#every` kept frames. */
+  #checkpoints: { asks: Side; bids: Side }[] = [];
+  // The book the frames build. After every kept frame it is the tape's book:
+  // a frame that fails leaves it wrong, but then the next kept frame is a
+  // snapshot, which replaces it.
+  readonly #asks: Side = [];
+  readonly #bids: Side = [];
+  #stream: string | undefined;
+  #synced = false;
+  #lastUs = -Infinity;
+  #verified = 0;
+  #mismatched = 0;
+  #skipped = 0;
+  #malformed = 0;
+  readonly #scratch: number[] = [];
+  #finished = false;
+
+  /**
+   * Start an empty tape.
+   *
+   * @param pair The simulator's pair (its precisions).
+   */
+  constructor(pair: SimPair) {
+    this.pair = pair;
+    this.#starts.push(0);
+  }
+
+  /** Recorded time of the first frame pushed, µs (`undefined` before one). */
+  get firstUs(): number | undefined {
+    return this.#firstUs;
+  }
+
+  /** Frames pushed. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /**
+   * Check the next recorded frame and keep it when it verifies; the frame
+   * is not retained.
+   *
+   * @param frame The pair's next frame, in receive order.
+   * @throws {Error} After {@linkcode BookTapeBuilder.finish}.
+   */
+  push(frame: RecordedBookFrame): void {
+    if (this.#finished) throw new Error("BookTapeBuilder: already finished");
+    this.#frames++;
+    this.#firstUs ??= frame.timeUs;
+    if (DEPTHS.has(frame.depth) && frame.depth > this.#depth) {
+      this.#depth = frame.depth;
+      const every = checkpointInterval(frame.depth);
+      if (every !== this.#every) {
+        const ratio = every / this.#every;
+        this.#checkpoints = this.#checkpoints.filter((_, k) => k % ratio === 0);
+        this.#every = every;
+      }
+    }
+    if (frame.stream !== this.#stream) {
+      this.#stream = frame.stream;
+      this.#synced = false;
+    }
+    const snapshot = frame.type === "snapshot";
+    if (!snapshot && !this.#synced) {
+      this.#skipped++;
+      return;
+    }
+    // Parse the frame's levels at the pair's precisions.
+    const scratch = this.#scratch;
+    scratch.length = 0;
+    let ok = DEPTHS.has(frame.depth);
+    for (
+      const [side, levels] of [[SIDE_BID, frame.bids], [
+        SIDE_ASK,
+        frame.asks,
+      ]] as const
+    ) {
+      for (const level of levels) {
+        const price = exactUnits(level.price, this.pair.pairDecimals);
+        const qty = exactUnits(level.qty, this.pair.lotDecimals);
+        if (price === undefined || qty === undefined || price === 0) {
+          ok = false;
+          break;
+        }
+        scratch.push(side, price, qty);
+      }
+    }
+    if (!ok) {
+      this.#malformed++;
+      this.#synced = false;
+      return;
+    }
+    // Placing on the clock is monotonic, so making recorded times
+    // non-decreasing here is making placed times so (`finish`).
+    const timeUs = Math.max(frame.timeUs, this.#lastUs);
+    const asks = this.#asks;
+    const bids = this.#bids;
+    applyFrame(
+      asks,
+      bids,
+      snapshot,
+      scratch,
+      0,
+      scratch.length,
+      timeUs,
+      frame.depth,
+    );
+    const sum = crc32(checksumDigits(asks) + checksumDigits(bids));
+    if (sum !== frame.checksum) {
+      this.#mismatched++;
+      this.#synced = false;
+      return;
+    }
+    this.#synced = true;
+    this.#verified++;
+    if (this.#times.length % this.#every === 0) {
+      this.#checkpoints.push({ asks: asks.slice(), bids: bids.slice() });
+    }
+    this.#lastUs = timeUs;
+    this.#times.push(timeUs);
+    this.#replaces.push(snapshot ? 1 : 0);
+    this.#depths.push(frame.depth);
+    for (const value of scratch) this.#changes.push(value);
+    this.#starts.push(this.#changes.length);
+    this.#tops.push(bids.length > 0 ? bids[0]! : NaN);
+    this.#tops.push(asks.length > 0 ? asks[0]! : NaN);
+  }
+
+  /**
+   * Place the kept frames on the simulator clock and hand over the tape:
+   * recorded receive time `t` plays at
+   * `startMs·1000 + ⌊(t − originUs) / speed⌋` µs (the trades' rule, so
+   * books and trades keep their relative timing), never earlier than the
+   * frame before it. The builder is spent.
+   *
+   * @param timing `originUs` (plays at `startMs`), `startMs`, `speed`.
+   * @returns The tape and what was kept (a frame with a depth Kraken does
+   *   not offer counts as malformed).
+   * @throws {RangeError} For a speed that is not a positive finite number.
+   * @throws {Error} When called twice.
+   */
+  finish(
+    timing: { originUs: number; startMs: number; speed: number },
+  ): { tape: BookTape; counts: BookTapeCounts } {
+    const { originUs, startMs, speed } = timing;
+    if (!(speed > 0) || !Number.isFinite(speed)) {
+      throw new RangeError(`Replay speed must be a positive number: ${speed}`);
+    }
+    if (this.#finished) throw new Error("BookTapeBuilder: already finished");
+    this.#finished = true;
+    const place = (us: number) =>
+      startMs * 1000 + Math.floor((us - originUs) / speed);
+    const times = this.#times.done();
+    for (let i = 0; i < times.length; i++) times[i] = place(times[i]!);
+    for (const { asks, bids } of this.#checkpoints) {
+      for (let i = 2; i < asks.length; i += 3) asks[i] = place(asks[i]!);
+      for (let i = 2; i < bids.length; i += 3) bids[i] = place(bids[i]!);
+    }
+    const tape = new BookTape({
+      depth: this.#depth,
+      checkpointEvery: this.#every,
+      times,
+      replaces: Uint8Array.from(this.#replaces.done()),
+      depths: Uint16Array.from(this.#depths.done()),
+      starts: Uint32Array.from(this.#starts.done()),
+      changes: this.#changes.done(),
+      tops: this.#tops.done(),
+      checkpoints: this.#checkpoints,
+    });
+    this.#checkpoints = [];
+    this.#asks.length = 0;
+    this.#bids.length = 0;
+    return {
+      tape,
+      counts: {
+        frames: this.#frames,
+        verified: this.#verified,
+        mismatched: this.#mismatched,
+        skipped: this.#skipped,
+        malformed: this.#malformed,
+      },
+    };
+  }
+}
+
+/**
  * Check a pair's recorded book frames (in receive order) with the
  * simulator's own book rules and checksum, and place the verified ones on
- * the simulator clock: recorded receive time `t` plays at
- * `startMs·1000 + ⌊(t − originUs) / speed⌋` µs (the trades' rule, so books
- * and trades keep their relative timing), never earlier than the frame
- * before it.
+ * the simulator clock ({@linkcode BookTapeBuilder}, all frames at once).
  *
  * @param pair The simulator's pair (its precisions).
  * @param frames The pair's recorded frames, in receive order.
@@ -315,122 +563,7 @@ export function placeBook(
   frames: readonly RecordedBookFrame[],
   timing: { originUs: number; startMs: number; speed: number },
 ): { tape: BookTape; counts: BookTapeCounts } {
-  const { originUs, startMs, speed } = timing;
-  if (!(speed > 0) || !Number.isFinite(speed)) {
-    throw new RangeError(`Replay speed must be a positive number: ${speed}`);
-  }
-  let depth = 10;
-  for (const frame of frames) {
-    if (DEPTHS.has(frame.depth) && frame.depth > depth) depth = frame.depth;
-  }
-  const checkpointEvery = Math.max(256, depth * 16);
-  const times: number[] = [];
-  const replaces: number[] = [];
-  const depths: number[] = [];
-  const starts: number[] = [0];
-  const changes: number[] = [];
-  const tops: number[] = [];
-  const checkpoints: { asks: Side; bids: Side }[] = [];
-  // The book the frames build. After every kept frame it is the tape's book:
-  // a frame that fails leaves it wrong, but then the next kept frame is a
-  // snapshot, which replaces it.
-  const asks: Side = [];
-  const bids: Side = [];
-  let stream: string | undefined;
-  let synced = false;
-  let lastUs = -Infinity;
-  let verified = 0;
-  let mismatched = 0;
-  let skipped = 0;
-  let malformed = 0;
-  const scratch: number[] = [];
-  for (const frame of frames) {
-    if (frame.stream !== stream) {
-      stream = frame.stream;
-      synced = false;
-    }
-    const snapshot = frame.type === "snapshot";
-    if (!snapshot && !synced) {
-      skipped++;
-      continue;
-    }
-    // Parse the frame's levels at the pair's precisions.
-    scratch.length = 0;
-    let ok = DEPTHS.has(frame.depth);
-    for (
-      const [side, levels] of [[SIDE_BID, frame.bids], [
-        SIDE_ASK,
-        frame.asks,
-      ]] as const
-    ) {
-      for (const level of levels) {
-        const price = exactUnits(level.price, pair.pairDecimals);
-        const qty = exactUnits(level.qty, pair.lotDecimals);
-        if (price === undefined || qty === undefined || price === 0) {
-          ok = false;
-          break;
-        }
-        scratch.push(side, price, qty);
-      }
-    }
-    if (!ok) {
-      malformed++;
-      synced = false;
-      continue;
-    }
-    let timeUs = startMs * 1000 + Math.floor((frame.timeUs - originUs) / speed);
-    if (timeUs < lastUs) timeUs = lastUs;
-    applyFrame(
-      asks,
-      bids,
-      snapshot,
-      scratch,
-      0,
-      scratch.length,
-      timeUs,
-      frame.depth,
-    );
-    const sum = crc32(checksumDigits(asks) + checksumDigits(bids));
-    if (sum !== frame.checksum) {
-      mismatched++;
-      synced = false;
-      continue;
-    }
-    synced = true;
-    verified++;
-    if (times.length % checkpointEvery === 0) {
-      checkpoints.push({ asks: asks.slice(), bids: bids.slice() });
-    }
-    lastUs = timeUs;
-    times.push(timeUs);
-    replaces.push(snapshot ? 1 : 0);
-    depths.push(frame.depth);
-    for (const value of scratch) changes.push(value);
-    starts.push(changes.length);
-    tops.push(
-      bids.length > 0 ? bids[0]! : NaN,
-      asks.length > 0 ? asks[0]! : NaN,
-    );
-  }
-  const tape = new BookTape({
-    depth,
-    checkpointEvery,
-    times: Float64Array.from(times),
-    replaces: Uint8Array.from(replaces),
-    depths: Uint16Array.from(depths),
-    starts: Uint32Array.from(starts),
-    changes: Float64Array.from(changes),
-    tops: Float64Array.from(tops),
-    checkpoints,
-  });
-  return {
-    tape,
-    counts: {
-      frames: frames.length,
-      verified,
-      mismatched,
-      skipped,
-      malformed,
-    },
-  };
+  const builder = new BookTapeBuilder(pair);
+  for (const frame of frames) builder.push(frame);
+  return builder.finish(timing);
 }
