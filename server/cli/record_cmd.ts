@@ -101,7 +101,7 @@ export const RECORD_HELP =
        krakked record status [--store PATH] [--json]
        krakked record book <symbol> [--at TIME] [--levels N] [--store PATH] [--json]
        krakked record export [--format parquet|csv] [--out DIR] [--layers LIST] [--store PATH] [--json]
-       krakked record import <dir> [--store PATH] [--memory-limit SIZE] [--batch-rows N] [--json]
+       krakked record import <dir> [--store PATH] [--memory-limit SIZE] [--batch-rows N] [--no-books] [--json]
 
 Records every Kraken trade of the pairs, exactly once, into one DuckDB file:
 BRONZE bronze_trades_kraken (as Kraken sent it, with the raw frame),
@@ -171,6 +171,9 @@ Kraken's AssetPairs. The store must not be open by a recorder.
   <dir>              the export's --out directory
   --memory-limit SIZE  DuckDB's memory limit (default ${DEFAULT_MEMORY_LIMIT})
   --batch-rows N     rows per batch (default ${DEFAULT_BATCH_ROWS})
+  --no-books         leave book frames and snapshots out (their sequence
+                     numbers are the store's own: two recordings' books do
+                     not merge, their trades do)
   --json             {format, tables: [{table, read, added, present}],
                      goldBuilt, batches, unregistered}`;
 
@@ -227,6 +230,7 @@ export type RecordFlags =
     dir: string;
     memoryLimit: string;
     batchRows: number;
+    books: boolean;
     json: boolean;
   };
 
@@ -315,7 +319,7 @@ export function parseRecordArgs(
   }
   if (action === "import") {
     const parsed = parseFlags(args.slice(1), {
-      booleans: ["json"],
+      booleans: ["json", "no-books"],
       values: ["store", "memory-limit", "batch-rows"],
       positionals: ["dir"],
       minPositionals: 1,
@@ -341,6 +345,7 @@ export function parseRecordArgs(
       dir: parsed.positionals[0]!,
       memoryLimit: memoryLimit.replace(/\s+/g, "").toUpperCase(),
       batchRows: batchRows ?? DEFAULT_BATCH_ROWS,
+      books: !parsed.booleans.has("no-books"),
       json: parsed.booleans.has("json"),
     };
   }
@@ -883,6 +888,7 @@ async function importTree(
   const result = await importExport(db, flags.dir, {
     nowUs: io.now() * 1000,
     batchRows: flags.batchRows,
+    books: flags.books,
     resolveSymbols: async (symbols) => {
       try {
         return await resolve(symbols);

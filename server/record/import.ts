@@ -214,6 +214,8 @@ export const DEFAULT_BATCH_ROWS = 50_000;
  * @param store An open store (set its `memory_limit` first).
  * @param dir The directory `record export --out` wrote.
  * @param options `nowUs` (which gold buckets are closed), `batchRows`,
+ *   `books` (default true; false leaves the book tables out, to merge the
+ *   trades of two recordings that both hold books),
  *   `resolveSymbols` (precisions of pairs the store does not know) and
  *   `onProgress`.
  * @returns Rows read, added and present per table, gold rows built.
@@ -229,6 +231,7 @@ export async function importExport(
     nowUs: number;
     batchRows?: number;
     resolveSymbols?: (symbols: string[]) => Promise<SymbolInfo[]>;
+    books?: boolean;
     onProgress?: (progress: ImportProgress) => void;
   },
 ): Promise<ImportResult> {
@@ -237,7 +240,13 @@ export async function importExport(
     throw new RangeError(`batchRows must be a whole number ≥ 1`);
   }
   const tree = await scanTree(dir);
-  const importer = new Importer(store, tree, batchRows, options.onProgress);
+  const importer = new Importer(
+    store,
+    tree,
+    batchRows,
+    options.onProgress,
+    options.books ?? true,
+  );
   await store.query("BEGIN TRANSACTION");
   try {
     await importer.run();
@@ -276,6 +285,7 @@ class Importer {
   #minutes = new Map<string, Set<number>>();
   /** Per canonical symbol, silver's highest Kraken trade id (this import's included). */
   #silverMax = new Map<string, number>();
+  #books: boolean;
   #store: RecordStore;
   #tree: Tree;
   #batchRows: number;
@@ -290,7 +300,9 @@ class Importer {
     tree: Tree,
     batchRows: number,
     onProgress: ((progress: ImportProgress) => void) | undefined,
+    books: boolean,
   ) {
+    this.#books = books;
     this.#store = store;
     this.#tree = tree;
     this.#batchRows = batchRows;
@@ -299,8 +311,12 @@ class Importer {
 
   async run(): Promise<void> {
     const trades = this.#tree.tables.get("bronze_trades_kraken") ?? [];
-    const books = this.#tree.tables.get("bronze_book_kraken") ?? [];
-    const snaps = this.#tree.tables.get("book_snapshots") ?? [];
+    const books = this.#books
+      ? this.#tree.tables.get("bronze_book_kraken") ?? []
+      : [];
+    const snaps = this.#books
+      ? this.#tree.tables.get("book_snapshots") ?? []
+      : [];
     // Rows per partition first (Parquet's footers: no data read), for the
     // batch split and the progress total.
     const sizes = new Map<Partition, number>();
@@ -841,7 +857,7 @@ class Importer {
             clash!.n
           } of the export's sequence numbers (e.g. ${
             clash!.seq
-          }): book frames of two recordings cannot be merged; import books into a store without them`,
+          }): book frames of two recordings cannot be merged (import without books to merge the trades)`,
           { path: p.files[0] },
         );
       }

@@ -14,6 +14,7 @@ Deno.test("parseRecordArgs() reads record import and refuses what it cannot use"
     dir: "out",
     memoryLimit: "256MB",
     batchRows: 50_000,
+    books: true,
     json: false,
   });
   assert.deepEqual(
@@ -26,6 +27,7 @@ Deno.test("parseRecordArgs() reads record import and refuses what it cannot use"
       "1gb",
       "--batch-rows",
       "1000",
+      "--no-books",
       "--json",
     ]),
     {
@@ -35,6 +37,7 @@ Deno.test("parseRecordArgs() reads record import and refuses what it cannot use"
       dir: "out",
       memoryLimit: "1GB",
       batchRows: 1000,
+      books: false,
       json: true,
     },
   );

@@ -321,7 +321,7 @@ Deno.test("record import: rows the store refuses (a price not above zero, a silv
 
 Deno.test("record import: book frames of another recording at the same sequence numbers are refused, not merged", async () => {
   await withDir(async (dir) => {
-    await using a = await filled(join(dir, "a.duckdb"), [], [], true);
+    await using a = await filled(join(dir, "a.duckdb"), market(51), [], true);
     await using b = await openStore(join(dir, "b.duckdb"));
     await writeBooks(b, MIDNIGHT_US + 3_600_000_000);
     const out = join(dir, "out");
@@ -332,5 +332,21 @@ Deno.test("record import: book frames of another recording at the same sequence 
     assert.ok(error instanceof ImportError);
     assert.equal(error.kind, "book_conflict", error.message);
     assert.deepEqual(await dump(b), before);
+    // Without books, the trades merge and b's books stay its own.
+    const merged = await importExport(b, out, {
+      nowUs: LATER_US,
+      books: false,
+    });
+    assert.equal(
+      merged.tables.some((t) => t.table.includes("book")),
+      false,
+    );
+    const after = await dump(b);
+    assert.deepEqual(after.bronze_book_kraken, before.bronze_book_kraken);
+    assert.deepEqual(after.book_snapshots, before.book_snapshots);
+    assert.deepEqual(
+      after.silver_trades_data,
+      (await dump(a)).silver_trades_data,
+    );
   });
 });
