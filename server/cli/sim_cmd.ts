@@ -8,6 +8,8 @@
 
 import {
   type BookSource,
+  BookTapeBuilder,
+  type BookTapeSource,
   DEFAULT_SIM_PORT,
   formatReport,
   MAX_SYNTHETIC_PAIRS,
@@ -17,6 +19,8 @@ import {
   runSimulator,
   SIM_ACTIVITIES,
   SIM_TIERS,
+  SimCatalogue,
+  type SimPair,
   type TradeSource,
 } from "@krakked/sim";
 import { parseTimestampUs } from "@krakked/core/record/silver";
@@ -242,6 +246,233 @@ export interface Recording {
   books: BookSource;
 }
 
+/** What `--replay` plays, its books already checked into tapes as read. */
+export interface StreamedRecording {
+  /** Every bronze trade, per symbol in time order. */
+  trades: TradeSource;
+  /** Each symbol's book, every frame pushed to its tape builder. */
+  books: BookTapeSource;
+}
+
+/**
+ * Book rows read per query: a store is read in pages of this many rows by
+ * sequence number, so neither DuckDB (a query sorting every frame holds
+ * them all) nor the loader holds more than a page of frames at a time.
+ */
+const BOOK_PAGE_ROWS = 4096;
+
+type Connection = Awaited<
+  ReturnType<
+    Awaited<
+      ReturnType<typeof import("@duckdb/node-api").DuckDBInstance.create>
+    >["connect"]
+  >
+>;
+
+/** Open a store read-only, run `read` on a connection, close it. */
+async function withStore<T>(
+  path: string,
+  read: (db: Connection) => Promise<T>,
+): Promise<T> {
+  // Loaded only here: the native DuckDB binding is not needed otherwise.
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const instance = await DuckDBInstance.create(path, {
+    access_mode: "READ_ONLY",
+  });
+  try {
+    const db = await instance.connect();
+    try {
+      return await read(db);
+    } finally {
+      db.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/**
+ * Every bronze trade in the window, per symbol in trade-id order, handed
+ * to `sink` a result chunk at a time.
+ */
+async function readTrades(
+  db: Connection,
+  path: string,
+  window: RecordingWindow,
+  sink: (symbol: string, trade: RecordedTrade) => void,
+): Promise<void> {
+  const windowed = window.fromUs !== undefined || window.toUs !== undefined;
+  // Trade time is silver's (bronze keeps WS and REST spellings).
+  const result = await db.stream(
+    `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type,
+       CAST(b.trade_id AS VARCHAR) AS trade_id, b.timestamp
+     FROM bronze_trades_kraken b
+     ${
+      windowed
+        ? `JOIN silver_trades_data s ON s.exchange = 'kraken'
+             AND s.exchange_symbol = b.symbol
+             AND s.exchange_trade_id = b.trade_id
+           WHERE epoch_us(s.ts) >= $1 AND epoch_us(s.ts) < $2`
+        : ""
+    }
+     ORDER BY b.symbol, b.trade_id`,
+    windowed
+      ? [window.fromUs ?? -1, window.toUs ?? Number.MAX_SAFE_INTEGER]
+      : [],
+  );
+  for await (const rows of result.yieldRowObjects()) {
+    for (const row of rows) {
+      const symbol = String(row.symbol);
+      // WS rows say buy/sell and market/limit; REST backfill rows keep
+      // REST's b/s and m/l (bronze stores what was sent).
+      const side = SIDES.get(String(row.side));
+      const ordType = ORDER_TYPES.get(String(row.ord_type));
+      const tradeId = Number(row.trade_id);
+      if (
+        side === undefined || ordType === undefined ||
+        !Number.isSafeInteger(tradeId)
+      ) {
+        throw new Error(
+          `${path}: ${symbol} trade ${String(row.trade_id)} is not a trade`,
+        );
+      }
+      sink(symbol, {
+        tradeId,
+        price: String(row.price),
+        qty: String(row.qty),
+        side,
+        ordType,
+        timeUs: parseTimestampUs(String(row.timestamp)),
+      });
+    }
+  }
+}
+
+/**
+ * Every bronze book frame entry in the window, per symbol in receive
+ * order, handed to `sink` one at a time, read a page of
+ * {@linkcode BOOK_PAGE_ROWS} rows at a time (by `seq`, the store's order).
+ * With `fromUs`, each symbol first gets its last stored snapshot at or
+ * before it.
+ */
+async function readBooks(
+  db: Connection,
+  path: string,
+  window: RecordingWindow,
+  sink: (symbol: string, frame: RecordedBookFrame) => void,
+): Promise<void> {
+  const fromUs = window.fromUs ?? -1;
+  const toUs = window.toUs ?? Number.MAX_SAFE_INTEGER;
+  // Each symbol's last stored snapshot at or before the window: its
+  // book's start, and the frames after it are read from there.
+  if (window.fromUs !== undefined) {
+    const snaps = await db.runAndReadAll(
+      `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots
+       WHERE epoch_us(taken_at) <= $1
+       QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY seq DESC) = 1`,
+      [fromUs],
+    );
+    for (const row of snaps.getRowObjects()) {
+      const snap = snapshotOf(row);
+      sink(String(row.symbol), {
+        type: "snapshot",
+        timeUs: snap.takenUs,
+        stream: snap.stream,
+        depth: snap.depth,
+        checksum: snap.checksum,
+        bids: snap.bids,
+        asks: snap.asks,
+      });
+    }
+  }
+  // A frame with several symbols is stored once per entry, each row
+  // with the whole frame: entries are matched to rows in order.
+  let raw: string | undefined;
+  let entries: ReturnType<typeof storedBookEntries> = [];
+  let used = new Set<number>();
+  let afterSeq = -1;
+  for (;;) {
+    const page = await db.runAndReadAll(
+      `WITH starts AS (
+         SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
+         WHERE epoch_us(taken_at) <= $2 GROUP BY 1)
+       SELECT b.seq, b.symbol, b.type, b.checksum, b.depth, b.stream, b.raw,
+         epoch_us(b.received_at) AS received_us
+       FROM bronze_book_kraken b
+       LEFT JOIN starts s ON s.symbol = upper(b.symbol)
+       WHERE b.seq > $3 AND epoch_us(b.received_at) < $1
+         AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
+                  ELSE b.seq > s.seq END
+       ORDER BY b.seq
+       LIMIT ${BOOK_PAGE_ROWS}`,
+      [toUs, fromUs, afterSeq],
+    );
+    const rows = page.getRowObjects();
+    for (const row of rows) {
+      const text = String(row.raw);
+      if (text !== raw) {
+        raw = text;
+        try {
+          entries = storedBookEntries(text);
+        } catch (error) {
+          throw new Error(
+            `${path}: book frame seq ${String(row.seq)}: ${
+              error instanceof Error ? error.message : String(error)
+            }`,
+          );
+        }
+        used = new Set();
+      }
+      const symbol = String(row.symbol);
+      const type = String(row.type);
+      const index = entries.findIndex((e, i) =>
+        !used.has(i) && e.symbol === symbol
+      );
+      if (index < 0 || (type !== "snapshot" && type !== "update")) {
+        throw new Error(
+          `${path}: book frame seq ${
+            String(row.seq)
+          } has no ${type} entry for ${symbol}`,
+        );
+      }
+      used.add(index);
+      const entry = entries[index]!;
+      sink(symbol, {
+        type,
+        timeUs: Number(row.received_us),
+        stream: String(row.stream),
+        depth: Number(row.depth),
+        checksum: Number(row.checksum),
+        bids: entry.bids,
+        asks: entry.asks,
+      });
+    }
+    if (rows.length < BOOK_PAGE_ROWS) break;
+    afterSeq = Number(rows.at(-1)!.seq);
+  }
+}
+
+/** Trades per symbol in time order, as the simulator's source. */
+function tradeSource(trades: Map<string, RecordedTrade[]>): TradeSource {
+  for (const list of trades.values()) {
+    list.sort((a, b) => a.timeUs - b.timeUs || a.tradeId - b.tradeId);
+  }
+  return {
+    symbols: [...trades.keys()],
+    trades: (symbol) => trades.get(symbol) ?? [],
+    release: () => trades.clear(),
+  };
+}
+
+/** Append to a symbol's list in a map. */
+function collect<T>(map: Map<string, T[]>): (symbol: string, item: T) => void {
+  return (symbol, item) => {
+    const list = map.get(symbol);
+    if (list === undefined) map.set(symbol, [item]);
+    else list.push(item);
+  };
+}
+
 /**
  * Read a `krakked record` store for replay: every row of its bronze trade
  * table (the fields exactly as Kraken's WS v2 `trade` channel sent them),
@@ -249,6 +480,8 @@ export interface Recording {
  * levels as the exact text of the stored frame), per symbol in receive
  * order. The simulator checks the books itself when it loads them. The
  * file is opened read-only and closed before this returns.
+ * {@linkcode streamRecording} reads the same rows without holding the
+ * book frames (what `krakked sim --replay` uses).
  *
  * With a window, only its trades (by trade time) and book frames (by
  * receive time) are read, so a long store replays a slice without loading
@@ -276,167 +509,78 @@ export async function loadRecording(
   path: string,
   window: RecordingWindow = {},
 ): Promise<Recording> {
-  const fromUs = window.fromUs ?? -1;
-  const toUs = window.toUs ?? Number.MAX_SAFE_INTEGER;
-  // Loaded only here: the native DuckDB binding is not needed otherwise.
-  const { DuckDBInstance } = await import("@duckdb/node-api");
-  const instance = await DuckDBInstance.create(path, {
-    access_mode: "READ_ONLY",
-  });
   const trades = new Map<string, RecordedTrade[]>();
   const books = new Map<string, RecordedBookFrame[]>();
-  try {
-    const db = await instance.connect();
-    try {
-      // Trade time is silver's (bronze keeps WS and REST spellings).
-      const reader = await db.runAndReadAll(
-        `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type,
-           CAST(b.trade_id AS VARCHAR) AS trade_id, b.timestamp
-         FROM bronze_trades_kraken b
-         ${
-          window.fromUs === undefined && window.toUs === undefined
-            ? ""
-            : `JOIN silver_trades_data s ON s.exchange = 'kraken'
-                 AND s.exchange_symbol = b.symbol
-                 AND s.exchange_trade_id = b.trade_id
-               WHERE epoch_us(s.ts) >= $1 AND epoch_us(s.ts) < $2`
-        }
-         ORDER BY b.symbol, b.trade_id`,
-        window.fromUs === undefined && window.toUs === undefined
-          ? []
-          : [fromUs, toUs],
-      );
-      for (const row of reader.getRowObjects()) {
-        const symbol = String(row.symbol);
-        // WS rows say buy/sell and market/limit; REST backfill rows keep
-        // REST's b/s and m/l (bronze stores what was sent).
-        const side = SIDES.get(String(row.side));
-        const ordType = ORDER_TYPES.get(String(row.ord_type));
-        const tradeId = Number(row.trade_id);
-        if (
-          side === undefined || ordType === undefined ||
-          !Number.isSafeInteger(tradeId)
-        ) {
-          throw new Error(
-            `${path}: ${symbol} trade ${String(row.trade_id)} is not a trade`,
-          );
-        }
-        const list = trades.get(symbol) ?? [];
-        list.push({
-          tradeId,
-          price: String(row.price),
-          qty: String(row.qty),
-          side,
-          ordType,
-          timeUs: parseTimestampUs(String(row.timestamp)),
-        });
-        trades.set(symbol, list);
-      }
-      // Each symbol's last stored snapshot at or before the window: its
-      // book's start, and the frames after it are read from there.
-      if (window.fromUs !== undefined) {
-        const snaps = await db.runAndReadAll(
-          `SELECT ${SNAPSHOT_COLUMNS} FROM book_snapshots
-           WHERE epoch_us(taken_at) <= $1
-           QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY seq DESC) = 1`,
-          [fromUs],
-        );
-        for (const row of snaps.getRowObjects()) {
-          const snap = snapshotOf(row);
-          books.set(String(row.symbol), [{
-            type: "snapshot",
-            timeUs: snap.takenUs,
-            stream: snap.stream,
-            depth: snap.depth,
-            checksum: snap.checksum,
-            bids: snap.bids,
-            asks: snap.asks,
-          }]);
-        }
-      }
-      // A frame with several symbols is stored once per entry, each row
-      // with the whole frame: entries are matched to rows in order.
-      const result = await db.stream(
-        `WITH starts AS (
-           SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
-           WHERE epoch_us(taken_at) <= $2 GROUP BY 1)
-         SELECT b.seq, b.symbol, b.type, b.checksum, b.depth, b.stream, b.raw,
-           epoch_us(b.received_at) AS received_us
-         FROM bronze_book_kraken b
-         LEFT JOIN starts s ON s.symbol = upper(b.symbol)
-         WHERE epoch_us(b.received_at) < $1
-           AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
-                    ELSE b.seq > s.seq END
-         ORDER BY b.seq`,
-        [toUs, fromUs],
-      );
-      let raw: string | undefined;
-      let entries: ReturnType<typeof storedBookEntries> = [];
-      let used = new Set<number>();
-      for await (const rows of result.yieldRowObjects()) {
-        for (const row of rows) {
-          const text = String(row.raw);
-          if (text !== raw) {
-            raw = text;
-            try {
-              entries = storedBookEntries(text);
-            } catch (error) {
-              throw new Error(
-                `${path}: book frame seq ${String(row.seq)}: ${
-                  error instanceof Error ? error.message : String(error)
-                }`,
-              );
-            }
-            used = new Set();
-          }
-          const symbol = String(row.symbol);
-          const type = String(row.type);
-          const index = entries.findIndex((e, i) =>
-            !used.has(i) && e.symbol === symbol
-          );
-          if (index < 0 || (type !== "snapshot" && type !== "update")) {
-            throw new Error(
-              `${path}: book frame seq ${
-                String(row.seq)
-              } has no ${type} entry for ${symbol}`,
-            );
-          }
-          used.add(index);
-          const entry = entries[index]!;
-          const list = books.get(symbol) ?? [];
-          list.push({
-            type,
-            timeUs: Number(row.received_us),
-            stream: String(row.stream),
-            depth: Number(row.depth),
-            checksum: Number(row.checksum),
-            bids: entry.bids,
-            asks: entry.asks,
-          });
-          books.set(symbol, list);
-        }
-      }
-    } finally {
-      db.closeSync();
-    }
-  } finally {
-    instance.closeSync();
-  }
-  for (const list of trades.values()) {
-    list.sort((a, b) => a.timeUs - b.timeUs || a.tradeId - b.tradeId);
-  }
-  // Released once the simulator holds its own tapes: the frames are many
-  // times the size of a tape (89 MB of heap against 13 for a 30-minute,
-  // 20-pair recording).
+  await withStore(path, async (db) => {
+    await readTrades(db, path, window, collect(trades));
+    await readBooks(db, path, window, collect(books));
+  });
   return {
-    trades: {
-      symbols: [...trades.keys()],
-      trades: (symbol) => trades.get(symbol) ?? [],
-      release: () => trades.clear(),
-    },
+    trades: tradeSource(trades),
     books: {
       symbols: [...books.keys()],
       frames: (symbol) => books.get(symbol) ?? [],
+      release: () => books.clear(),
+    },
+  };
+}
+
+/**
+ * Read a `krakked record` store for replay as {@linkcode loadRecording}
+ * does, but check each book frame into its symbol's tape
+ * (`BookTapeBuilder`, the simulator's own book rules and checksum) as it
+ * is read, a page of rows at a time, and keep no frame: memory is the
+ * tapes (a fraction of the frames) and one page, however long the
+ * recording.
+ *
+ * @param path The DuckDB store file.
+ * @param window The recorded time to read (default: all of it).
+ * @param resolve The simulator's pair for a recorded symbol (its
+ *   catalogue's `resolvePair`).
+ * @returns The trades, and the books as tape builders.
+ * @throws {Error} As {@linkcode loadRecording}.
+ * @throws {RangeError} For a book symbol `resolve` does not know.
+ * @example Stream
+ * ```ts ignore
+ * import { streamRecording } from "./sim_cmd.ts";
+ * import { resolvePair } from "@krakked/sim";
+ * const { books } = await streamRecording("market.duckdb", {}, resolvePair);
+ * books.builder("BTC/USD").frames; // frames read for BTC/USD
+ * ```
+ */
+export async function streamRecording(
+  path: string,
+  window: RecordingWindow,
+  resolve: (symbol: string) => SimPair | undefined,
+): Promise<StreamedRecording> {
+  const trades = new Map<string, RecordedTrade[]>();
+  const books = new Map<string, BookTapeBuilder>();
+  await withStore(path, async (db) => {
+    await readTrades(db, path, window, collect(trades));
+    await readBooks(db, path, window, (symbol, frame) => {
+      let builder = books.get(symbol);
+      if (builder === undefined) {
+        const pair = resolve(symbol);
+        if (pair === undefined) {
+          throw new RangeError(`Unknown asset pair: ${symbol}`);
+        }
+        builder = new BookTapeBuilder(pair);
+        books.set(symbol, builder);
+      }
+      builder.push(frame);
+    });
+  });
+  return {
+    trades: tradeSource(trades),
+    books: {
+      symbols: [...books.keys()],
+      builder: (symbol) => {
+        const builder = books.get(symbol);
+        if (builder === undefined) {
+          throw new RangeError(`No recorded book for ${symbol}`);
+        }
+        return builder;
+      },
       release: () => books.clear(),
     },
   };
@@ -468,13 +612,17 @@ export async function runSim(flags: SimFlags, io: CliIo): Promise<number> {
     }
     return 0;
   }
-  let recording: Recording | undefined;
+  let recording: StreamedRecording | undefined;
   if (flags.replay !== undefined) {
+    // The simulator's catalogue (as it will build it) checks the books.
+    const catalogue = SimCatalogue.create({
+      syntheticPairs: flags.syntheticPairs ?? 0,
+    });
     try {
-      recording = await loadRecording(flags.replay, {
+      recording = await streamRecording(flags.replay, {
         ...(flags.from === undefined ? {} : { fromUs: flags.from * 1e6 }),
         ...(flags.to === undefined ? {} : { toUs: flags.to * 1e6 }),
-      });
+      }, (symbol) => catalogue.resolvePair(symbol));
     } catch (error) {
       writeLine(
         io.stderr,

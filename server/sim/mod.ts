@@ -62,6 +62,7 @@ export {
   PAIRS,
   resolvePair,
   type SimAsset,
+  SimCatalogue,
   type SimPair,
   tickSize,
 } from "./exchange/pairs.ts";
@@ -86,6 +87,7 @@ export {
 } from "./report.ts";
 export {
   type BookSource,
+  type BookTapeSource,
   earliestUs,
   type PlacedTrade,
   placeTrades,
@@ -97,6 +99,7 @@ export {
 } from "./exchange/replay.ts";
 export {
   BookTape,
+  BookTapeBuilder,
   type BookTapeCounts,
   placeBook,
   type TapeBook,

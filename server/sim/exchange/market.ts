@@ -80,7 +80,11 @@ import { divideRounded, formatUnits, pow10 } from "./units.ts";
 import { type SimAsset, SimCatalogue, type SimPair } from "./pairs.ts";
 import { Lru } from "./lru.ts";
 import { earliestUs, placeTrades, type ReplayOptions } from "./replay.ts";
-import { type BookTape, type BookTapeCounts, placeBook } from "./book_tape.ts";
+import {
+  type BookTape,
+  BookTapeBuilder,
+  type BookTapeCounts,
+} from "./book_tape.ts";
 
 const MINUTE_MS = 60_000;
 const MINUTE_US = 60_000_000;
@@ -645,7 +649,21 @@ export class Market {
         : placeTrades(pair, replay.source.trades(tradeSymbol), timing);
       let book: BookTape | undefined;
       if (books !== undefined && bookSymbol !== undefined) {
-        const loaded = placeBook(pair, books.frames(bookSymbol), timing);
+        // A streaming source built its tapes as it read; frames are
+        // checked here, by the same builder.
+        let builder: BookTapeBuilder;
+        if ("frames" in books) {
+          builder = new BookTapeBuilder(pair);
+          for (const frame of books.frames(bookSymbol)) builder.push(frame);
+        } else {
+          builder = books.builder(bookSymbol);
+          if (builder.pair.key !== pair.key) {
+            throw new RangeError(
+              `Book of ${bookSymbol} was checked as ${builder.pair.symbol}, not ${pair.symbol}`,
+            );
+          }
+        }
+        const loaded = builder.finish(timing);
         this.#bookReplay.set(pair.symbol, loaded.counts);
         if (loaded.tape.length > 0) book = loaded.tape;
       }

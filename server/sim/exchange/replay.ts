@@ -16,6 +16,7 @@
  */
 
 import type { SimPair } from "./pairs.ts";
+import type { BookTapeBuilder } from "./book_tape.ts";
 import { parseUnits } from "./units.ts";
 
 /** One recorded public trade, as Kraken's WS v2 `trade` channel sent it. */
@@ -94,6 +95,26 @@ export interface BookSource {
   release?(): void;
 }
 
+/**
+ * Recorded books already checked into tape builders as they were read
+ * (`book_tape.ts`): a loader that streams a long recording feeds each
+ * pair's {@linkcode BookTapeBuilder} and drops the frames, so they never
+ * all sit in memory. The simulator only places the tapes on its clock.
+ */
+export interface BookTapeSource {
+  /** WS v2 symbols that have recorded book frames. */
+  readonly symbols: readonly string[];
+  /**
+   * A symbol's builder, every frame of it pushed (at the pair the
+   * simulator resolves the symbol to).
+   *
+   * @param symbol One of {@linkcode BookTapeSource.symbols}.
+   */
+  builder(symbol: string): BookTapeBuilder;
+  /** Called once the simulator has placed every tape. */
+  release?(): void;
+}
+
 /** How to replay a {@linkcode TradeSource} (and a {@linkcode BookSource}). */
 export interface ReplayOptions {
   /** The recorded trades. */
@@ -103,7 +124,7 @@ export interface ReplayOptions {
    * best bid and ask and the fills of market orders follow them once their
    * first verified frame plays (`book_tape.ts`).
    */
-  readonly books?: BookSource;
+  readonly books?: BookSource | BookTapeSource;
   /** Playback speed: gaps between trades are divided by it (default 1). */
   readonly speed?: number;
   /**
@@ -149,7 +170,7 @@ export interface PlacedTrade {
  */
 export function earliestUs(
   source: TradeSource,
-  books?: BookSource,
+  books?: BookSource | BookTapeSource,
 ): number | undefined {
   let first: number | undefined;
   const see = (timeUs: number | undefined) => {
@@ -159,7 +180,11 @@ export function earliestUs(
   };
   for (const symbol of source.symbols) see(source.trades(symbol)[0]?.timeUs);
   for (const symbol of books?.symbols ?? []) {
-    see(books!.frames(symbol)[0]?.timeUs);
+    see(
+      "frames" in books!
+        ? books.frames(symbol)[0]?.timeUs
+        : books!.builder(symbol).firstUs,
+    );
   }
   return first;
 }
