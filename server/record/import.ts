@@ -294,6 +294,7 @@ class Importer {
   #done = 0;
   #total = 0;
   #temps = new Set<string>();
+  #views = new Set<string>();
 
   constructor(
     store: RecordStore,
@@ -342,6 +343,10 @@ class Importer {
     if (trades.length > 0) {
       await this.#mapSymbols(trades);
       await this.#indexFrames();
+      await this.#temp(
+        "import_frames_done",
+        `SELECT 0::UBIGINT AS frame_id LIMIT 0`,
+      );
       for (
         const r of await this.#store.query(
           `SELECT symbol, max(exchange_trade_id) AS max_id
@@ -371,6 +376,23 @@ class Importer {
     for (const t of this.#temps) {
       await this.#store.query(`DROP TABLE IF EXISTS temp.${t}`);
     }
+    for (const v of this.#views) await this.#dropView(v);
+  }
+
+  /** A temp view in place of a table of the same name (no copy). */
+  async #view(name: string, sql: string): Promise<void> {
+    if (!this.#views.has(name)) {
+      // A staging table of the store's own writes on this connection.
+      await this.#store.query(`DROP TABLE IF EXISTS temp.${name}`);
+      this.#temps.delete(name);
+      this.#views.add(name);
+    }
+    await this.#store.query(`CREATE OR REPLACE TEMP VIEW ${name} AS ${sql}`);
+  }
+
+  async #dropView(name: string): Promise<void> {
+    if (!this.#views.delete(name)) return;
+    await this.#store.query(`DROP VIEW IF EXISTS temp.${name}`);
   }
 
   #count(table: string, read: number, added: number): void {
@@ -393,6 +415,7 @@ class Importer {
   }
 
   async #temp(name: string, sql: string): Promise<void> {
+    await this.#dropView(name);
     this.#temps.add(name);
     await this.#store.query(`CREATE OR REPLACE TEMP TABLE ${name} AS ${sql}`);
   }
@@ -744,12 +767,14 @@ class Importer {
     const direct = lows.every((r) =>
       Number(r.lo) > (this.#silverMax.get(String(r.s_symbol)) ?? -1)
     );
-    await this.#store.query(
-      direct
-        ? `CREATE OR REPLACE TEMP TABLE new_trades AS SELECT * FROM stage_trades`
-        : inline(SELECT_NEW_TRADES, [minUs - 1_000_000, maxUs + 1_000_000]),
-    );
-    this.#temps.add("new_trades");
+    if (direct) await this.#view("new_trades", `SELECT * FROM stage_trades`);
+    else {
+      await this.#dropView("new_trades");
+      await this.#store.query(
+        inline(SELECT_NEW_TRADES, [minUs - 1_000_000, maxUs + 1_000_000]),
+      );
+      this.#temps.add("new_trades");
+    }
     const silverAdded = await this.#run(
       `INSERT INTO silver_trades_data
        SELECT exchange, s_symbol, s_trade_id, trade_id, s_side, price_d, qty_d,
@@ -761,17 +786,28 @@ class Importer {
       await this.#store.query(SELECT_NEW_REJECTED);
       this.#temps.add("new_rejected");
     }
-    // stage_frames without the frames stored already (an earlier batch
-    // wrote a frame whose trades span two batches, or the store recorded
-    // the same text itself): insertFramesSql writes a frame per new row.
-    await this.#temp(
+    // stage_frames without the frames stored already: insertFramesSql
+    // writes a frame per new row, and a frame can be stored by an earlier
+    // batch (its trades fall in two) or by the store itself (the same text
+    // recorded there). With only new ids (direct) the store holds none of
+    // these frames (a stored frame's trades are all stored), so only this
+    // import's own are looked at, not every stored frame.
+    await this.#view(
       "stage_frames",
       `SELECT * FROM import_frames i WHERE NOT EXISTS (
-         SELECT 1 FROM bronze_frames_kraken b WHERE b.frame_id = i.frame_id)`,
+         SELECT 1 FROM ${
+        direct ? "import_frames_done" : "bronze_frames_kraken"
+      } b WHERE b.frame_id = i.frame_id)`,
     );
     const framesAdded = await this.#run(insertFramesSql(rejected > 0));
+    await this.#store.query(
+      `INSERT INTO import_frames_done SELECT frame_id FROM stage_frames
+       WHERE f IN (SELECT f FROM new_trades${
+        rejected > 0 ? " UNION ALL SELECT f FROM new_rejected" : ""
+      })`,
+    );
     // Every frame again, for bronze's join.
-    await this.#temp("stage_frames", `SELECT * FROM import_frames`);
+    await this.#view("stage_frames", `SELECT * FROM import_frames`);
     let bronzeAdded = await this.#run(INSERT_BRONZE);
     if (rejected > 0) bronzeAdded += await this.#run(INSERT_REJECTED);
     this.#count("bronze_trades_kraken", Number(pairs?.bronze), bronzeAdded);
