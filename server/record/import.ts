@@ -665,14 +665,15 @@ class Importer {
         "bronze_frames_kraken",
         frameFiles,
         (src) =>
-          `SELECT row_number() OVER ()::BIGINT AS f,
+          // f, the staging's frame key, is the frame id itself.
+          `SELECT frame_id AS f,
              epoch_us(received_at) AS received_us, connection_id, source, raw, frame_id
            FROM ${src} WHERE frame_id IN (SELECT frame_id FROM import_bronze)`,
       );
     } else {
       await this.#temp(
         "import_frames",
-        `SELECT 0::BIGINT AS f, 0::BIGINT AS received_us, ''::VARCHAR AS connection_id,
+        `SELECT 0::UBIGINT AS f, 0::BIGINT AS received_us, ''::VARCHAR AS connection_id,
            ''::VARCHAR AS source, ''::VARCHAR AS raw, 0::UBIGINT AS frame_id LIMIT 0`,
       );
     }
@@ -695,66 +696,41 @@ class Importer {
       "stage_trades",
       `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type, b.trade_id,
          b."timestamp", epoch_us(b.received_at) AS received_us, b.connection_id,
-         b.source, f.f, '${KRAKEN_EXCHANGE}' AS exchange, s.symbol AS s_symbol,
+         b.source, b.frame_id AS f, '${KRAKEN_EXCHANGE}' AS exchange, s.symbol AS s_symbol,
          s.trade_id AS s_trade_id, s.side AS s_side,
          epoch_us(s.ts) AS ts_us, s.price AS price_d, s.qty AS qty_d,
          epoch_us(s.received_at) AS s_received_us,
          epoch_us(s.silver_at) AS silver_us, s.source AS s_source
        FROM import_silver s
        JOIN import_map m ON m.canonical = s.symbol
-       JOIN import_bronze b ON b.symbol = m.symbol AND b.trade_id = s.exchange_trade_id
-       JOIN import_frames f ON f.frame_id = b.frame_id
-       QUALIFY row_number() OVER (PARTITION BY s.trade_id
-         ORDER BY b.source <> 'ws', b.received_at, b.symbol) = 1`,
+       JOIN import_bronze b ON b.symbol = m.symbol AND b.trade_id = s.exchange_trade_id`,
     );
     const [pairs] = await this.#store.query(
       `SELECT (SELECT count(*) FROM import_silver)::BIGINT AS silver,
          (SELECT count(*) FROM stage_trades)::BIGINT AS paired,
+         (SELECT count(DISTINCT s_trade_id) FROM stage_trades)::BIGINT AS ids,
          (SELECT count(*) FROM import_bronze)::BIGINT AS bronze,
          (SELECT min(ts_us) FROM stage_trades) AS min_us,
          (SELECT max(ts_us) FROM stage_trades) AS max_us`,
     );
     const silverRead = Number(pairs?.silver);
-    if (Number(pairs?.paired) !== silverRead) {
+    // Each silver row pairs with one bronze row (the export's silver is
+    // unique by trade id and bronze by symbol and id): more pairs than rows
+    // is a repeated id, fewer a silver row without bronze.
+    if (
+      Number(pairs?.paired) !== silverRead ||
+      Number(pairs?.ids) !== silverRead
+    ) {
       throw new ImportError(
         "bad_rows",
         `${
           silverRead - Number(pairs?.paired)
-        } silver_trades rows of ${p.date} have no bronze row (or repeat a trade id)`,
+        } silver_trades rows of ${p.date} have no bronze row, or repeat a trade id`,
         { path: silverFiles[0] },
       );
     }
-    // Bronze rows silver refused when recorded (kept as received).
-    await this.#temp(
-      "stage_rejected",
-      `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type, b.trade_id,
-         b."timestamp", epoch_us(b.received_at) AS received_us, b.connection_id,
-         b.source, f.f
-       FROM import_bronze b JOIN import_frames f ON f.frame_id = b.frame_id
-       WHERE NOT EXISTS (
-         SELECT 1 FROM stage_trades t WHERE t.symbol = b.symbol AND t.trade_id = b.trade_id)`,
-    );
-    // A row silver would read must have come with its silver row.
-    const [readable] = await this.#store.query(
-      `SELECT count(*)::BIGINT AS n, any_value(r.symbol || ' ' || r.trade_id) AS example
-       FROM stage_rejected r JOIN import_map m ON m.symbol = r.symbol
-       WHERE m.canonical IS NOT NULL AND r.side IN ('buy', 'sell')
-         AND TRY_CAST(r.price AS DECIMAL(38,18)) > 0
-         AND TRY_CAST(r.qty AS DECIMAL(38,18)) > 0
-         AND TRY_CAST(r."timestamp" AS TIMESTAMP) IS NOT NULL`,
-    );
-    if (Number(readable?.n) > 0) {
-      throw new ImportError(
-        "bad_rows",
-        `${
-          readable!.n
-        } bronze_trades_kraken rows of ${p.date} lack their silver row (e.g. ${
-          String(readable!.example)
-        })`,
-        { path: p.files[0] },
-      );
-    }
     const rejected = Number(pairs?.bronze) - silverRead;
+    if (rejected > 0) await this.#stageRejected(p);
     const minUs = Number(pairs?.min_us ?? 0);
     const maxUs = Number(pairs?.max_us ?? 0);
     // The trades silver lacks. As the bulk path does: when each symbol's
@@ -838,6 +814,40 @@ class Importer {
       }
     }
     this.#progress(Number(pairs?.bronze));
+  }
+
+  /** Bronze rows of the batch without a silver row, checked. */
+  async #stageRejected(p: Partition): Promise<void> {
+    // Bronze rows silver refused when recorded (kept as received).
+    await this.#temp(
+      "stage_rejected",
+      `SELECT b.symbol, b.side, b.price, b.qty, b.ord_type, b.trade_id,
+         b."timestamp", epoch_us(b.received_at) AS received_us, b.connection_id,
+         b.source, b.frame_id AS f
+       FROM import_bronze b
+       WHERE NOT EXISTS (
+         SELECT 1 FROM stage_trades t WHERE t.symbol = b.symbol AND t.trade_id = b.trade_id)`,
+    );
+    // A row silver would read must have come with its silver row.
+    const [readable] = await this.#store.query(
+      `SELECT count(*)::BIGINT AS n, any_value(r.symbol || ' ' || r.trade_id) AS example
+       FROM stage_rejected r JOIN import_map m ON m.symbol = r.symbol
+       WHERE m.canonical IS NOT NULL AND r.side IN ('buy', 'sell')
+         AND TRY_CAST(r.price AS DECIMAL(38,18)) > 0
+         AND TRY_CAST(r.qty AS DECIMAL(38,18)) > 0
+         AND TRY_CAST(r."timestamp" AS TIMESTAMP) IS NOT NULL`,
+    );
+    if (Number(readable?.n) > 0) {
+      throw new ImportError(
+        "bad_rows",
+        `${
+          readable!.n
+        } bronze_trades_kraken rows of ${p.date} lack their silver row (e.g. ${
+          String(readable!.example)
+        })`,
+        { path: p.files[0] },
+      );
+    }
   }
 
   async #bookPartition(p: Partition, rows: number): Promise<void> {

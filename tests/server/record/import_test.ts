@@ -316,6 +316,15 @@ Deno.test("record import: rows the store refuses (a price not above zero, a silv
       /1 silver_trades rows of .* have no bronze row/,
     );
     assert.deepEqual(await dump(target), before);
+    // A bronze row silver would read, whose silver row is gone.
+    await Deno.writeTextFile(bronzeFile, bronze.join("\n"));
+    await Deno.writeTextFile(file, [lines[0], ...lines.slice(2)].join("\n"));
+    error = await importExport(target, out, { nowUs: LATER_US, batchRows: 200 })
+      .then(() => undefined, (e) => e);
+    assert.ok(error instanceof ImportError);
+    assert.equal(error.kind, "bad_rows", error.message);
+    assert.match(error.message, /lack their silver row/);
+    assert.deepEqual(await dump(target), before);
   });
 });
 
