@@ -259,7 +259,16 @@ export interface StreamedRecording {
  * sequence number, so neither DuckDB (a query sorting every frame holds
  * them all) nor the loader holds more than a page of frames at a time.
  */
-const BOOK_PAGE_ROWS = 4096;
+const BOOK_PAGE_ROWS = 2048;
+
+/** How a recording is read. */
+export interface LoadOptions {
+  /**
+   * Book sequence numbers read per query (default 2048): at most that
+   * many frames are held at a time.
+   */
+  pageRows?: number;
+}
 
 type Connection = Awaited<
   ReturnType<
@@ -350,8 +359,8 @@ async function readTrades(
 
 /**
  * Every bronze book frame entry in the window, per symbol in receive
- * order, handed to `sink` one at a time, read a page of
- * {@linkcode BOOK_PAGE_ROWS} rows at a time (by `seq`, the store's order).
+ * order, handed to `sink` one at a time, read a page of `pageRows`
+ * sequence numbers at a time (the store's order).
  * With `fromUs`, each symbol first gets its last stored snapshot at or
  * before it.
  */
@@ -360,7 +369,11 @@ async function readBooks(
   path: string,
   window: RecordingWindow,
   sink: (symbol: string, frame: RecordedBookFrame) => void,
+  pageRows = BOOK_PAGE_ROWS,
 ): Promise<void> {
+  if (!Number.isSafeInteger(pageRows) || pageRows < 1) {
+    throw new RangeError(`pageRows must be a positive integer: ${pageRows}`);
+  }
   const fromUs = window.fromUs ?? -1;
   const toUs = window.toUs ?? Number.MAX_SAFE_INTEGER;
   // Each symbol's last stored snapshot at or before the window: its
@@ -390,22 +403,34 @@ async function readBooks(
   let raw: string | undefined;
   let entries: ReturnType<typeof storedBookEntries> = [];
   let used = new Set<number>();
-  let afterSeq = -1;
-  for (;;) {
-    const page = await db.runAndReadAll(
-      `WITH starts AS (
-         SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
-         WHERE epoch_us(taken_at) <= $2 GROUP BY 1)
-       SELECT b.seq, b.symbol, b.type, b.checksum, b.depth, b.stream, b.raw,
-         epoch_us(b.received_at) AS received_us
-       FROM bronze_book_kraken b
-       LEFT JOIN starts s ON s.symbol = upper(b.symbol)
-       WHERE b.seq > $3 AND epoch_us(b.received_at) < $1
-         AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
-                  ELSE b.seq > s.seq END
-       ORDER BY b.seq
-       LIMIT ${BOOK_PAGE_ROWS}`,
+  // Pages are ranges of `seq` (unique, the store's order): each query
+  // reads its rows only, where `ORDER BY seq LIMIT n` ranks the rest.
+  const frames = `FROM bronze_book_kraken b
+     LEFT JOIN (
+       SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
+       WHERE epoch_us(taken_at) <= $2 GROUP BY 1) s
+     ON s.symbol = upper(b.symbol)
+     WHERE epoch_us(b.received_at) < $1
+       AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
+                ELSE b.seq > s.seq END`;
+  // The window's first and last sequence numbers after `afterSeq`.
+  const span = async (afterSeq: number) => {
+    const [row] = (await db.runAndReadAll(
+      `SELECT min(b.seq) AS lo, max(b.seq) AS hi ${frames} AND b.seq > $3`,
       [toUs, fromUs, afterSeq],
+    )).getRowObjects();
+    return row === undefined || row.lo === null
+      ? undefined
+      : { lo: Number(row.lo), hi: Number(row.hi) };
+  };
+  let range = await span(-1);
+  for (let next = range?.lo ?? 0; range !== undefined && next <= range.hi;) {
+    const page = await db.runAndReadAll(
+      `SELECT b.seq, b.symbol, b.type, b.checksum, b.depth, b.stream, b.raw,
+         epoch_us(b.received_at) AS received_us
+       ${frames} AND b.seq >= $3 AND b.seq < $4
+       ORDER BY b.seq`,
+      [toUs, fromUs, next, next + pageRows],
     );
     const rows = page.getRowObjects();
     for (const row of rows) {
@@ -447,8 +472,12 @@ async function readBooks(
         asks: entry.asks,
       });
     }
-    if (rows.length < BOOK_PAGE_ROWS) break;
-    afterSeq = Number(rows.at(-1)!.seq);
+    next += pageRows;
+    // Over a gap in the sequence, straight to the next row.
+    if (rows.length === 0) {
+      range = await span(next - 1);
+      next = range?.lo ?? next;
+    }
   }
 }
 
@@ -494,6 +523,7 @@ function collect<T>(map: Map<string, T[]>): (symbol: string, item: T) => void {
  *
  * @param path The DuckDB store file.
  * @param window The recorded time to read (default: all of it).
+ * @param options How to read it (`pageRows`).
  * @returns The trades and books, as the simulator's sources.
  * @throws {Error} When the file cannot be opened read-only, is not a
  *   recorder store, or holds a row that is not a trade or a book frame.
@@ -508,12 +538,13 @@ function collect<T>(map: Map<string, T[]>): (symbol: string, item: T) => void {
 export async function loadRecording(
   path: string,
   window: RecordingWindow = {},
+  options: LoadOptions = {},
 ): Promise<Recording> {
   const trades = new Map<string, RecordedTrade[]>();
   const books = new Map<string, RecordedBookFrame[]>();
   await withStore(path, async (db) => {
     await readTrades(db, path, window, collect(trades));
-    await readBooks(db, path, window, collect(books));
+    await readBooks(db, path, window, collect(books), options.pageRows);
   });
   return {
     trades: tradeSource(trades),
@@ -537,6 +568,7 @@ export async function loadRecording(
  * @param window The recorded time to read (default: all of it).
  * @param resolve The simulator's pair for a recorded symbol (its
  *   catalogue's `resolvePair`).
+ * @param options How to read it (`pageRows`).
  * @returns The trades, and the books as tape builders.
  * @throws {Error} As {@linkcode loadRecording}.
  * @throws {RangeError} For a book symbol `resolve` does not know.
@@ -552,6 +584,7 @@ export async function streamRecording(
   path: string,
   window: RecordingWindow,
   resolve: (symbol: string) => SimPair | undefined,
+  options: LoadOptions = {},
 ): Promise<StreamedRecording> {
   const trades = new Map<string, RecordedTrade[]>();
   const books = new Map<string, BookTapeBuilder>();
@@ -568,7 +601,7 @@ export async function streamRecording(
         books.set(symbol, builder);
       }
       builder.push(frame);
-    });
+    }, options.pageRows);
   });
   return {
     trades: tradeSource(trades),

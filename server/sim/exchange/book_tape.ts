@@ -297,22 +297,45 @@ function checkpointInterval(depth: number): number {
   return every;
 }
 
-/** A Float64Array that grows as values are pushed. */
-class Floats {
-  #data = new Float64Array(1024);
+/** The typed arrays a {@linkcode Column} can be. */
+type Typed = Float64Array | Uint32Array | Uint16Array | Uint8Array;
+
+/**
+ * A typed array that grows as values are pushed, in blocks (doubling up to
+ * 32 Ki values), so a long recording's tape is not held twice over, as a
+ * doubling array's spare half would hold it.
+ */
+class Column<A extends Typed> {
+  readonly #make: (length: number) => A;
+  #blocks: A[] = [];
+  #last: A;
+  #used = 0;
   length = 0;
-  push(value: number): void {
-    if (this.length === this.#data.length) {
-      const bigger = new Float64Array(this.#data.length * 2);
-      bigger.set(this.#data);
-      this.#data = bigger;
-    }
-    this.#data[this.length++] = value;
+  constructor(make: (length: number) => A) {
+    this.#make = make;
+    this.#last = make(1024);
   }
-  /** A copy of the values pushed, exactly as long. */
-  done(): Float64Array {
-    const out = this.#data.slice(0, this.length);
-    this.#data = new Float64Array(0);
+  push(value: number): void {
+    if (this.#used === this.#last.length) {
+      this.#blocks.push(this.#last);
+      this.#last = this.#make(Math.min(this.#last.length * 2, 32_768));
+      this.#used = 0;
+    }
+    this.#last[this.#used++] = value;
+    this.length++;
+  }
+  /** The values pushed, exactly as long; the column is emptied. */
+  done(): A {
+    const out = this.#make(this.length);
+    let at = 0;
+    for (const block of this.#blocks) {
+      out.set(block, at);
+      at += block.length;
+    }
+    out.set(this.#last.subarray(0, this.#used), at);
+    this.#blocks = [];
+    this.#last = this.#make(0);
+    this.#used = 0;
     this.length = 0;
     return out;
   }
@@ -345,12 +368,12 @@ export class BookTapeBuilder {
   #frames = 0;
   #firstUs: number | undefined;
   /** Recorded time of each kept frame, µs (made non-decreasing). */
-  readonly #times = new Floats();
-  readonly #replaces = new Floats();
-  readonly #depths = new Floats();
-  readonly #starts = new Floats();
-  readonly #changes = new Floats();
-  readonly #tops = new Floats();
+  readonly #times = new Column((n) => new Float64Array(n));
+  readonly #replaces = new Column((n) => new Uint8Array(n));
+  readonly #depths = new Column((n) => new Uint16Array(n));
+  readonly #starts = new Column((n) => new Uint32Array(n));
+  readonly #changes = new Column((n) => new Float64Array(n));
+  readonly #tops = new Column((n) => new Float64Array(n));
   /** Copies of the book (level times recorded) every `#every` kept frames. */
   #checkpoints: { asks: Side; bids: Side }[] = [];
   // The book the frames build. After every kept frame it is the tape's book:
@@ -512,9 +535,9 @@ export class BookTapeBuilder {
       depth: this.#depth,
       checkpointEvery: this.#every,
       times,
-      replaces: Uint8Array.from(this.#replaces.done()),
-      depths: Uint16Array.from(this.#depths.done()),
-      starts: Uint32Array.from(this.#starts.done()),
+      replaces: this.#replaces.done(),
+      depths: this.#depths.done(),
+      starts: this.#starts.done(),
       changes: this.#changes.done(),
       tops: this.#tops.done(),
       checkpoints: this.#checkpoints,
