@@ -111,6 +111,9 @@ Deno.test({
       { io: { now } },
     );
     assert.equal(imported.code, 0, imported.stderr);
+    // Progress on stderr (plain lines: not a terminal), ending at 100 %.
+    assert.match(imported.stderr, /progress: trades +\d+%/);
+    assert.match(imported.stderr, /progress: trades +100% +(\d+)\/\1/);
     const result = JSON.parse(imported.stdout) as {
       tables: { table: string; read: number; added: number; present: number }[];
       goldBuilt: number;
