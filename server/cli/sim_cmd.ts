@@ -259,12 +259,12 @@ export interface StreamedRecording {
  * sequence number, so neither DuckDB (a query sorting every frame holds
  * them all) nor the loader holds more than a page of frames at a time.
  */
-const BOOK_PAGE_ROWS = 2048;
+const BOOK_PAGE_ROWS = 1024;
 
 /** How a recording is read. */
 export interface LoadOptions {
   /**
-   * Book sequence numbers read per query (default 2048): at most that
+   * Book sequence numbers read per query (default 1024): at most that
    * many frames are held at a time.
    */
   pageRows?: number;
@@ -405,14 +405,19 @@ async function readBooks(
   let used = new Set<number>();
   // Pages are ranges of `seq` (unique, the store's order): each query
   // reads its rows only, where `ORDER BY seq LIMIT n` ranks the rest.
-  const frames = `FROM bronze_book_kraken b
-     LEFT JOIN (
-       SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
-       WHERE epoch_us(taken_at) <= $2 GROUP BY 1) s
-     ON s.symbol = upper(b.symbol)
-     WHERE epoch_us(b.received_at) < $1
-       AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
-                ELSE b.seq > s.seq END`;
+  // (Without a start, no snapshot is taken before it: every frame
+  // received before `toUs`, with no join to make per page.)
+  const frames = window.fromUs === undefined
+    ? `FROM bronze_book_kraken b
+       WHERE epoch_us(b.received_at) < $1 AND epoch_us(b.received_at) >= $2`
+    : `FROM bronze_book_kraken b
+       LEFT JOIN (
+         SELECT upper(symbol) AS symbol, max(seq) AS seq FROM book_snapshots
+         WHERE epoch_us(taken_at) <= $2 GROUP BY 1) s
+       ON s.symbol = upper(b.symbol)
+       WHERE epoch_us(b.received_at) < $1
+         AND CASE WHEN s.seq IS NULL THEN epoch_us(b.received_at) >= $2
+                  ELSE b.seq > s.seq END`;
   // The window's first and last sequence numbers after `afterSeq`.
   const span = async (afterSeq: number) => {
     const [row] = (await db.runAndReadAll(

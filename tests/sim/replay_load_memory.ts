@@ -10,11 +10,16 @@
  *
  * ```sh
  * deno run -A tests/sim/replay_load_memory.ts STORE [--root DIR]… \
- *   [--from T] [--to T] [--runs N]
+ *   [--from T] [--to T] [--runs N] [--tile N]
  * ```
  *
- * With no `--root`, the checkout this script belongs to. Prints one line
- * per run and the median per checkout. Not a test: no figure is asserted.
+ * With no `--root`, the checkout this script belongs to. `--tile N`
+ * measures a copy of STORE holding its recording N times over, one after
+ * the other (sequence numbers, times, trade ids shifted; each copy's book
+ * a new stream, so it starts from its own snapshots): a longer recording
+ * of the same market, to show how the cost grows with length. Prints one
+ * line per run and the median per checkout. Not a test: no figure is
+ * asserted.
  *
  * @module
  */
@@ -106,6 +111,58 @@ async function measure(root: string, args: string[]): Promise<Figures> {
   return JSON.parse(text) as Figures;
 }
 
+/** Copy `store` into `dir`, its recording repeated `times` times over. */
+async function tile(
+  store: string,
+  dir: string,
+  times: number,
+): Promise<string> {
+  const path = `${dir}/tiled.duckdb`;
+  await Deno.copyFile(store, path);
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const instance = await DuckDBInstance.create(path);
+  const db = await instance.connect();
+  try {
+    const [span] = (await db.runAndReadAll(
+      `SELECT max(seq) AS seq, epoch_us(max(received_at))
+         - epoch_us(min(received_at)) + 1000000 AS us
+       FROM bronze_book_kraken`,
+    )).getRowObjects();
+    const seq = Number(span!.seq);
+    const us = Number(span!.us);
+    const ids = Number(
+      (await db.runAndReadAll(
+        `SELECT max(trade_id) - min(trade_id) + 1 AS n FROM bronze_trades_kraken`,
+      )).getRowObjects()[0]!.n,
+    ) * 10;
+    await db.run(
+      `CREATE TEMP TABLE book AS SELECT * FROM bronze_book_kraken;
+       CREATE TEMP TABLE trades AS SELECT * FROM bronze_trades_kraken`,
+    );
+    for (let k = 1; k < times; k++) {
+      await db.run(
+        `INSERT INTO bronze_book_kraken BY NAME SELECT * REPLACE (
+           seq + ${k * seq} AS seq,
+           received_at + to_microseconds(${k * us}) AS received_at,
+           stream || '#${k}' AS stream) FROM book;
+         INSERT INTO bronze_trades_kraken BY NAME SELECT * REPLACE (
+           trade_id + ${k * ids} AS trade_id,
+           strftime(CAST(timestamp AS TIMESTAMP) + to_microseconds(${
+          k * us
+        }), '%Y-%m-%dT%H:%M:%S.%fZ') AS timestamp,
+           received_at + to_microseconds(${
+          k * us
+        }) AS received_at) FROM trades`,
+      );
+    }
+    await db.run("CHECKPOINT");
+  } finally {
+    db.closeSync();
+    instance.closeSync();
+  }
+  return path;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -124,13 +181,25 @@ if (import.meta.main) {
       Deno.exit(2);
     }
     const roots: string[] = [];
-    const simArgs = ["--replay", store];
+    const simArgs: string[] = [];
     let runs = 3;
+    let tiles = 1;
     for (let i = 0; i < args.length; i += 2) {
       const [flag, value] = [args[i]!, args[i + 1]!];
       if (flag === "--root") roots.push(value.replace(/\/$/, ""));
       else if (flag === "--runs") runs = Number(value);
+      else if (flag === "--tile") tiles = Number(value);
       else simArgs.push(flag, value);
+    }
+    const dir = await Deno.makeTempDir({ prefix: "krakked_replay_memory_" });
+    const path = tiles > 1 ? await tile(store, dir, tiles) : store;
+    simArgs.unshift("--replay", path);
+    if (tiles > 1) {
+      say(
+        `${store} × ${tiles}: ${
+          (Deno.statSync(path).size / 2 ** 20).toFixed(0)
+        } MB`,
+      );
     }
     if (roots.length === 0) roots.push(HERE);
     const all = new Map<string, Figures[]>(roots.map((r) => [r, []]));
@@ -165,5 +234,6 @@ if (import.meta.main) {
         all.values().next().value!.at(0)!.banner.length
       } lines)`,
     );
+    await Deno.remove(dir, { recursive: true });
   }
 }
