@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { exportStore } from "../../../server/record/export.ts";
 import { ImportError, importExport } from "../../../server/record/import.ts";
+import { validateStore } from "../../../server/record/validate.ts";
 import type { RecordStore } from "../../../server/record/store.ts";
 import { prng } from "../../fakes/prng.ts";
 import { generateTrades, genSymbolInfos } from "./_trades.ts";
@@ -204,6 +205,43 @@ Deno.test("record import: two stores holding random overlapping parts of one mar
         );
       }
     }
+  });
+});
+
+Deno.test("record import: a later recording folded into a stopped store: validate's gold check passes, the store is complete up to the import", async () => {
+  await withDir(async (dir) => {
+    const frames = market(61);
+    const half = Math.floor(frames.length / 2);
+    await using stopped = await filled(
+      join(dir, "x.duckdb"),
+      frames.slice(0, half),
+      [],
+      false,
+    );
+    // A clean stop just after its last trade.
+    await stopped.setRecordedUntil(frames[half - 1]!.receivedUs + 1);
+    await using later = await filled(join(dir, "y.duckdb"), frames, [], false);
+    const out = join(dir, "y");
+    await exportStore(later, { format: "parquet", out });
+    await importExport(stopped, out, { nowUs: LATER_US, batchRows: 400 });
+    const checks = await validateStore(stopped, { now: () => LATER_US / 1000 });
+    for (
+      const name of [
+        "gold_recomputed",
+        "no_duplicates",
+        "no_gaps",
+        "silver_normalized",
+        "bronze_native",
+      ]
+    ) {
+      const c = checks.find((x) => x.name === name)!;
+      assert.ok(c.ok, `${name}: ${c.summary} ${c.examples.join("; ")}`);
+    }
+    assert.deepEqual(
+      await dump(stopped, { excludeSilverAt: true }),
+      await dump(later, { excludeSilverAt: true }),
+    );
+    assert.equal(await stopped.recordedUntil(), LATER_US);
   });
 });
 
