@@ -167,7 +167,8 @@ nothing. Bronze and silver come back as exported; gold is rebuilt for the
 closed buckets the new trades touch. One transaction: a missing or
 truncated file or a row the store refuses fails the import and leaves the
 store as it was. Pairs the store does not know get their precisions from
-Kraken's AssetPairs. The store must not be open by a recorder.
+the export's record_symbols (older exports: Kraken's AssetPairs). The store
+must not be open by a recorder.
   <dir>              the export's --out directory
   --memory-limit SIZE  DuckDB's memory limit (default ${DEFAULT_MEMORY_LIMIT})
   --batch-rows N     rows per batch (default ${DEFAULT_BATCH_ROWS})

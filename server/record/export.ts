@@ -10,7 +10,8 @@
  * ```
  *
  * Bronze covers trades, their frames, and the `book` channel's frames and
- * snapshots.
+ * snapshots. `OUT/record_symbols/exchange=kraken/` holds each pair's
+ * symbols and precisions, for `record import`.
  *
  * The partition columns live in the directory names, not the files (read
  * them back with `read_parquet('OUT/silver_trades/**\/*.parquet',
@@ -39,8 +40,11 @@ export type ExportLayer = "bronze" | "silver" | "gold";
 export interface ExportedTable {
   /** The store table. */
   table: string;
-  /** Its layer. */
-  layer: ExportLayer;
+  /**
+   * Its layer; `meta` for `record_symbols` (each pair's precisions, written
+   * whatever the layers, partitioned by exchange only).
+   */
+  layer: ExportLayer | "meta";
   /** Rows written (every row of the table). */
   rows: number;
   /** Files written under `dir`. */
@@ -153,6 +157,21 @@ export async function exportStore(
         dir,
       });
     }
+    // The pairs' precisions (gold's vwap is rounded to them), so an import
+    // registers them without asking AssetPairs; no date of their own.
+    const symbolsDir = `${options.out}/record_symbols`;
+    const [symbolsRow] = await store.query(
+      `COPY (SELECT * FROM record_symbols)
+       TO '${symbolsDir.replaceAll("'", "''")}'
+       (${formatSql}, PARTITION_BY (exchange), OVERWRITE true)`,
+    );
+    out.push({
+      table: "record_symbols",
+      layer: "meta",
+      rows: Number(symbolsRow?.Count ?? 0),
+      files: await countFiles(symbolsDir),
+      dir: symbolsDir,
+    });
     await store.query("COMMIT");
   } catch (error) {
     await store.query("ROLLBACK").catch(() => {});

@@ -240,6 +240,8 @@ export async function importExport(
     throw new RangeError(`batchRows must be a whole number ≥ 1`);
   }
   const tree = await scanTree(dir);
+  // Read before anything is written: an unreadable list fails the import.
+  const listed = await exportedSymbols(store, dir, tree.format);
   const importer = new Importer(
     store,
     tree,
@@ -257,9 +259,16 @@ export async function importExport(
   } finally {
     await importer.dropTemp().catch(() => {});
   }
-  // Pairs the store does not know yet: their precisions, for gold's vwap.
+  // Pairs the store does not know yet: their precisions, for gold's vwap,
+  // from the export itself, else from the caller.
   const known = new Set(store.symbols.map((s) => s.symbol));
   let missing = [...importer.maxIds.keys()].filter((s) => !known.has(s));
+  if (missing.length > 0) {
+    const exported = listed.filter((s) => missing.includes(s.symbol));
+    await store.registerSymbols(exported);
+    const got = new Set(exported.map((s) => s.symbol));
+    missing = missing.filter((s) => !got.has(s));
+  }
   if (missing.length > 0 && options.resolveSymbols !== undefined) {
     const found = (await options.resolveSymbols(missing))
       .filter((s) => missing.includes(s.symbol));
@@ -283,6 +292,83 @@ export async function importExport(
     batches: importer.batches,
     unregistered: missing.sort(),
   };
+}
+
+/**
+ * The pairs an export lists in `record_symbols/` (exports before it was
+ * written have none: empty). Rows that are not a pair's precisions are
+ * skipped; the trades they would describe stay unregistered.
+ */
+async function exportedSymbols(
+  store: RecordStore,
+  dir: string,
+  format: "parquet" | "csv",
+): Promise<SymbolInfo[]> {
+  const files: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      if (e.isDirectory) await walk(`${d}/${e.name}`);
+      else if (e.isFile && e.name.endsWith(`.${format}`)) {
+        files.push(`${d}/${e.name}`);
+      }
+    }
+  };
+  try {
+    await walk(`${dir}/record_symbols`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  if (files.length === 0) return [];
+  const list = `[${
+    files.map((f) => `'${f.replaceAll("'", "''")}'`).join(", ")
+  }]`;
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await store.query(
+      `SELECT CAST(exchange AS VARCHAR) AS exchange,
+         CAST(symbol AS VARCHAR) AS symbol,
+         CAST(exchange_symbol AS VARCHAR) AS exchange_symbol,
+         CAST(rest_pair AS VARCHAR) AS rest_pair,
+         TRY_CAST(price_decimals AS INTEGER) AS price_decimals,
+         TRY_CAST(volume_decimals AS INTEGER) AS volume_decimals
+       FROM ${
+        format === "parquet"
+          ? `read_parquet(${list}, hive_partitioning = true)`
+          : `read_csv(${list}, header = true, hive_partitioning = true,
+               all_varchar = true)`
+      }`,
+    );
+  } catch (error) {
+    throw new ImportError(
+      "unreadable",
+      `Cannot read ${dir}/record_symbols: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { path: `${dir}/record_symbols`, cause: error },
+    );
+  }
+  const out: SymbolInfo[] = [];
+  for (const r of rows) {
+    const price = r.price_decimals;
+    const volume = r.volume_decimals;
+    if (
+      typeof r.exchange !== "string" || typeof r.symbol !== "string" ||
+      typeof r.exchange_symbol !== "string" ||
+      typeof r.rest_pair !== "string" ||
+      typeof price !== "number" || typeof volume !== "number" ||
+      !(price >= 0 && price <= 18 && volume >= 0 && volume <= 18)
+    ) continue;
+    out.push({
+      exchange: r.exchange,
+      symbol: r.symbol,
+      exchangeSymbol: r.exchange_symbol,
+      restPair: r.rest_pair,
+      priceDecimals: price,
+      volumeDecimals: volume,
+    });
+  }
+  return out;
 }
 
 /** One import's state while its transaction runs. */

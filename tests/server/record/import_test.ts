@@ -98,11 +98,16 @@ for (const format of ["parquet", "csv"] as const) {
       const result = await importExport(copy, out, {
         nowUs: LATER_US,
         batchRows: 500,
-        resolveSymbols,
+        // The export lists its pairs' precisions: nothing to look up.
+        resolveSymbols: (symbols) =>
+          Promise.reject(new Error(`asked for ${symbols.join(", ")}`)),
         onProgress: (p) => progress.push(p.done / p.total),
       });
       assert.equal(result.format, format);
       assert.deepEqual(result.unregistered, []);
+      const bySymbol = (list: { symbol: string }[]) =>
+        [...list].sort((a, b) => a.symbol.localeCompare(b.symbol));
+      assert.deepEqual(bySymbol(copy.symbols), bySymbol(original.symbols));
       assert.ok(result.batches > 2, `${result.batches} batches`);
       assert.equal(progress.at(-1), 1);
       const c = counts(result);
@@ -157,6 +162,50 @@ for (const format of ["parquet", "csv"] as const) {
     });
   });
 }
+
+Deno.test("record import: an export without its pairs' list asks the caller; an unreadable list fails before anything is written", async () => {
+  await withDir(async (dir) => {
+    await using original = await filled(join(dir, "a.duckdb"), market(21, 40));
+    const out = join(dir, "out");
+    const tables = await exportStore(original, { format: "parquet", out });
+    const listed = tables.find((t) => t.table === "record_symbols")!;
+    assert.equal(listed.layer, "meta");
+    assert.equal(listed.rows, original.symbols.length);
+    // As an export written before the list existed.
+    await Deno.remove(join(out, "record_symbols"), { recursive: true });
+    await using copy = await freshStore(join(dir, "b.duckdb"));
+    const asked: string[] = [];
+    const result = await importExport(copy, out, {
+      nowUs: LATER_US,
+      resolveSymbols: (symbols) => {
+        asked.push(...symbols);
+        return resolveSymbols(symbols);
+      },
+    });
+    assert.deepEqual(result.unregistered, []);
+    const traded = await original.query(
+      "SELECT DISTINCT symbol FROM silver_trades_data ORDER BY symbol",
+    );
+    assert.deepEqual([...asked].sort(), traded.map((r) => String(r.symbol)));
+    // A list that is not Parquet: a typed error, and the store as it was.
+    await using third = await freshStore(join(dir, "c.duckdb"));
+    const before = await dump(third);
+    await Deno.mkdir(join(out, "record_symbols", "exchange=kraken"), {
+      recursive: true,
+    });
+    await Deno.writeTextFile(
+      join(out, "record_symbols", "exchange=kraken", "data_0.parquet"),
+      "not parquet",
+    );
+    const error = await importExport(third, out, {
+      nowUs: LATER_US,
+      resolveSymbols,
+    }).then(() => undefined, (e) => e);
+    assert.ok(error instanceof ImportError, String(error));
+    assert.equal(error.kind, "unreadable");
+    assert.deepEqual(await dump(third), before);
+  });
+});
 
 Deno.test("record import: two stores holding random overlapping parts of one market merge into exactly the whole", async () => {
   await withDir(async (dir) => {
