@@ -575,8 +575,9 @@ export async function loadRecording(
  *   catalogue's `resolvePair`).
  * @param options How to read it (`pageRows`).
  * @returns The trades, and the books as tape builders.
- * @throws {Error} As {@linkcode loadRecording}.
- * @throws {RangeError} For a book symbol `resolve` does not know.
+ * @throws {Error} As {@linkcode loadRecording}. A book symbol `resolve`
+ *   does not know is listed, and its `builder` throws a `RangeError`
+ *   (`Unknown asset pair: …`), as the market does for any such symbol.
  * @example Stream
  * ```ts ignore
  * import { streamRecording } from "./sim_cmd.ts";
@@ -592,20 +593,19 @@ export async function streamRecording(
   options: LoadOptions = {},
 ): Promise<StreamedRecording> {
   const trades = new Map<string, RecordedTrade[]>();
-  const books = new Map<string, BookTapeBuilder>();
+  // A symbol the simulator does not know stays listed (the market refuses
+  // it as it refuses an unknown trade symbol); its frames are not kept.
+  const books = new Map<string, BookTapeBuilder | undefined>();
   await withStore(path, async (db) => {
     await readTrades(db, path, window, collect(trades));
     await readBooks(db, path, window, (symbol, frame) => {
       let builder = books.get(symbol);
-      if (builder === undefined) {
+      if (builder === undefined && !books.has(symbol)) {
         const pair = resolve(symbol);
-        if (pair === undefined) {
-          throw new RangeError(`Unknown asset pair: ${symbol}`);
-        }
-        builder = new BookTapeBuilder(pair);
+        builder = pair === undefined ? undefined : new BookTapeBuilder(pair);
         books.set(symbol, builder);
       }
-      builder.push(frame);
+      builder?.push(frame);
     }, options.pageRows);
   });
   return {
@@ -615,7 +615,11 @@ export async function streamRecording(
       builder: (symbol) => {
         const builder = books.get(symbol);
         if (builder === undefined) {
-          throw new RangeError(`No recorded book for ${symbol}`);
+          throw new RangeError(
+            books.has(symbol)
+              ? `Unknown asset pair: ${symbol}`
+              : `No recorded book for ${symbol}`,
+          );
         }
         return builder;
       },

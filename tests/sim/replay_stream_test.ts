@@ -19,6 +19,7 @@ import {
 import { RecordStore } from "../../server/record/store.ts";
 import { placeBook } from "../../server/sim/exchange/book_tape.ts";
 import { resolvePair } from "../../server/sim/exchange/pairs.ts";
+import { Market } from "../../server/sim/exchange/market.ts";
 import { simulatedBooks } from "../server/record/_books.ts";
 
 /** A recorded market with books, as `krakked record` writes it. */
@@ -158,11 +159,26 @@ Deno.test({
         path,
         `DELETE FROM bronze_book_kraken WHERE seq = 11`,
       );
-      await assert.rejects(
-        streamRecording(path, {}, () => undefined),
-        (error: unknown) =>
-          error instanceof RangeError &&
-          /^Unknown asset pair: /.test(error.message),
+      const unknown = await streamRecording(path, {}, () => undefined);
+      assert.ok(unknown.books.symbols.length > 0);
+      for (const symbol of unknown.books.symbols) {
+        assert.throws(
+          () => unknown.books.builder(symbol),
+          new RangeError(`Unknown asset pair: ${symbol}`),
+        );
+      }
+      // The simulator refuses it at start-up, as it refuses an unknown
+      // trade symbol.
+      assert.throws(
+        () =>
+          new Market({
+            replay: { source: unknown.trades, books: unknown.books },
+          }),
+        RangeError,
+      );
+      assert.throws(
+        () => unknown.books.builder("NOPE/USD"),
+        /No recorded book for NOPE\/USD/,
       );
       await assert.rejects(
         loadRecording(path, {}, { pageRows: 0 }),
