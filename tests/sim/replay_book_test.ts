@@ -35,7 +35,7 @@ import type { RecordedBookFrame } from "../../server/sim/exchange/replay.ts";
 import { startSimulatorWithWs } from "../../server/sim/server.ts";
 import { CliHarness } from "../server/cli/_harness.ts";
 import { startSimCli } from "./_sim_cli.ts";
-import { BOOK_PAIRS, simulatedBooks } from "../server/record/_books.ts";
+import { BOOK_PAIRS, recordBookMarket } from "../server/record/_books.ts";
 import { prng } from "../fakes/prng.ts";
 import { publicCall } from "./_client.ts";
 
@@ -457,23 +457,6 @@ Deno.test("Market with a replayed book: book, ticker and own fills follow the re
 const REC_PAIRS = BOOK_PAIRS;
 
 /**
- * Write a recorded market with books (`_books.ts`) into a store at `path`,
- * as `krakked record --channels trade,book` does.
- *
- * @returns When the recording starts, µs.
- */
-async function recordMarket(path: string): Promise<number> {
-  const { tradeFrames, rows, snapshots, startUs } = simulatedBooks();
-  await using store = await RecordStore.open(path);
-  await store.writeFrames(
-    tradeFrames,
-    tradeFrames.at(-1)!.receivedUs + 86_400e6,
-  );
-  await store.writeBook(rows, snapshots);
-  return startUs;
-}
-
-/**
  * REST `Depth` levels against a book: the same prices, and volumes equal
  * at Depth's 3 decimals (docs/kraken: `Depth` rounds volume).
  */
@@ -505,7 +488,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "krakked_replay_book_" });
     try {
       const path = join(dir, "market.duckdb");
-      const originUs = await recordMarket(path);
+      const originUs = await recordBookMarket(path);
       const { trades, books } = await loadRecording(path);
       assert.deepEqual([...books.symbols].sort(), ["BTC/USD", "ETH/USD"]);
 
@@ -619,7 +602,7 @@ Deno.test({
   fn: async () => {
     await using h = await CliHarness.start({ restUrl: "http://127.0.0.1:9" });
     const path = join(h.dir, "market.duckdb");
-    await recordMarket(path);
+    await recordBookMarket(path);
     await using sim = await startSimCli(h, [
       "--port",
       "0",
@@ -668,7 +651,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "krakked_replay_window_" });
     try {
       const path = join(dir, "market.duckdb");
-      const originUs = await recordMarket(path);
+      const originUs = await recordBookMarket(path);
       const fromUs = originUs + 130e6;
       const toUs = originUs + 200e6;
       const all = await loadRecording(path);
@@ -782,7 +765,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "krakked_replay_cli_" });
     try {
       const path = join(dir, "market.duckdb");
-      await recordMarket(path);
+      await recordBookMarket(path);
       const { trades, books } = await loadRecording(path);
       let last: Awaited<ReturnType<typeof bookAt>>;
       {

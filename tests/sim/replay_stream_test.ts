@@ -16,23 +16,10 @@ import {
   type RecordingWindow,
   streamRecording,
 } from "../../server/cli/sim_cmd.ts";
-import { RecordStore } from "../../server/record/store.ts";
 import { placeBook } from "../../server/sim/exchange/book_tape.ts";
 import { resolvePair } from "../../server/sim/exchange/pairs.ts";
 import { Market } from "../../server/sim/exchange/market.ts";
-import { simulatedBooks } from "../server/record/_books.ts";
-
-/** A recorded market with books, as `krakked record` writes it. */
-async function recordMarket(path: string): Promise<number> {
-  const { tradeFrames, rows, snapshots, startUs } = simulatedBooks();
-  await using store = await RecordStore.open(path);
-  await store.writeFrames(
-    tradeFrames,
-    tradeFrames.at(-1)!.receivedUs + 86_400e6,
-  );
-  await store.writeBook(rows, snapshots);
-  return startUs;
-}
+import { recordBookMarket } from "../server/record/_books.ts";
 
 /** Run SQL on a store (read-write), outside the recorder. */
 async function mutate(path: string, sql: string): Promise<void> {
@@ -105,7 +92,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "krakked_replay_stream_" });
     try {
       const path = join(dir, "market.duckdb");
-      const originUs = await recordMarket(path);
+      const originUs = await recordBookMarket(path);
       for (const pageRows of [29, 2048]) {
         const n = await sameTapes(path, {}, pageRows);
         assert.ok(n > 100, `frames read (${n})`);
@@ -135,7 +122,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "krakked_replay_stream_" });
     try {
       const path = join(dir, "market.duckdb");
-      await recordMarket(path);
+      await recordBookMarket(path);
       const both = async (message: RegExp, pageRows = 4) => {
         await assert.rejects(loadRecording(path, {}, { pageRows }), message);
         await assert.rejects(

@@ -11,6 +11,7 @@ import {
   type BronzeBookRow,
 } from "../../../core/record/book.ts";
 import { Market } from "../../../server/sim/exchange/market.ts";
+import { RecordStore } from "../../../server/record/store.ts";
 import { resolvePair } from "../../../server/sim/exchange/pairs.ts";
 import { emptyDemand, WsFeed } from "../../../server/sim/ws/feed.ts";
 
@@ -97,4 +98,21 @@ export function simulatedBooks(): SimulatedBooks {
     "the corrupted frame is recorded as a mismatch",
   );
   return { tradeFrames, rows, snapshots, startUs };
+}
+
+/**
+ * Write {@linkcode simulatedBooks} into a store at `path`, as `krakked record
+ * --channels trade,book` does.
+ *
+ * @returns When the recording starts, µs.
+ */
+export async function recordBookMarket(path: string): Promise<number> {
+  const { tradeFrames, rows, snapshots, startUs } = simulatedBooks();
+  await using store = await RecordStore.open(path);
+  await store.writeFrames(
+    tradeFrames,
+    tradeFrames.at(-1)!.receivedUs + 86_400e6,
+  );
+  await store.writeBook(rows, snapshots);
+  return startUs;
 }

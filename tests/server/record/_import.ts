@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BookRecorder } from "../../../core/record/book.ts";
+import { BookRecorder, type BronzeBookRow } from "../../../core/record/book.ts";
 import { GOLD_TIMEFRAMES } from "../../../core/record/gold.ts";
 import { TradeRecorder } from "../../../core/record/recorder.ts";
 import type { BronzeTrade } from "../../../core/record/bronze.ts";
@@ -106,11 +106,19 @@ export function rejectedFrame(
   };
 }
 
-/** Book frames of BTC/USD (two snapshots on either side of `atUs`) and one snapshot row. */
+/**
+ * Book frames of BTC/USD (two snapshots on either side of `atUs`) and one
+ * snapshot row.
+ *
+ * @returns The frame rows written, and what the write stored.
+ */
 export async function writeBooks(
   store: RecordStore,
   atUs: number,
-): Promise<void> {
+): Promise<{
+  rows: BronzeBookRow[];
+  written: Awaited<ReturnType<RecordStore["writeBook"]>>;
+}> {
   const books = new BookRecorder({
     symbols: [{ symbol: "BTC/USD" }],
     nextSeq: await store.nextBookSeq(),
@@ -131,7 +139,8 @@ export async function writeBooks(
       connectionId: "c",
     }),
   ];
-  await store.writeBook(rows, [books.snapshot("BTC/USD")!]);
+  const written = await store.writeBook(rows, [books.snapshot("BTC/USD")!]);
+  return { rows, written };
 }
 
 /** Tables an import fills or rebuilds, and the columns a compare leaves out. */

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GOLD_TIMEFRAMES } from "../../../core/record/gold.ts";
-import { BookRecorder } from "../../../core/record/book.ts";
 import { TradeRecorder } from "../../../core/record/recorder.ts";
 import { exportStore } from "../../../server/record/export.ts";
 import { RecordStore } from "../../../server/record/store.ts";
 import { generateTrades, genSymbolInfos, tradeFrameText } from "./_trades.ts";
+import { writeBooks } from "./_import.ts";
 
 /** A store of trades across a UTC midnight, plus a second exchange's copy of some silver and gold rows. */
 async function filledStore(path: string): Promise<RecordStore> {
@@ -39,27 +39,10 @@ async function filledStore(path: string): Promise<RecordStore> {
     `INSERT INTO ohlcv_1m SELECT 'testex', * EXCLUDE (exchange) FROM ohlcv_1m`,
   );
   // Book frames on both sides of the midnight, and a snapshot.
-  const books = new BookRecorder({
-    symbols: [{ symbol: "BTC/USD" }],
-    nextSeq: await store.nextBookSeq(),
-  });
-  const frame =
-    '{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD",' +
-    '"bids":[{"price":45283.5,"qty":0.10000000}],' +
-    '"asks":[{"price":45285.2,"qty":0.00100000}],"checksum":2383917627}]}';
-  const rows = [
-    ...books.onFrame(frame, {
-      stream: "r:1",
-      receivedUs: Date.UTC(2026, 0, 1, 23, 59) * 1000,
-      connectionId: "c",
-    }),
-    ...books.onFrame(frame, {
-      stream: "r:1",
-      receivedUs: Date.UTC(2026, 0, 2, 0, 1) * 1000,
-      connectionId: "c",
-    }),
-  ];
-  const written = await store.writeBook(rows, [books.snapshot("BTC/USD")!]);
+  const { rows, written } = await writeBooks(
+    store,
+    Date.UTC(2026, 0, 2) * 1000,
+  );
   assert.deepEqual(written, { rows: 2, snapshots: 1 });
   // Written again (a retried flush): nothing new.
   assert.deepEqual(
