@@ -7,7 +7,9 @@
  * version, and turns what a command throws into an exit code and an error
  * line (or, with `--json`, one JSON object on stdout).
  *
- * Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network.
+ * Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network, 75 restart
+ * (a command that stopped to start again; run as the program, krakked
+ * re-executes itself in place instead of exiting).
  *
  * @module
  */
@@ -28,7 +30,7 @@ import {
 } from "./cli/errors.ts";
 import { type CliIo, denoIo, writeJson, writeLine } from "./cli/io.ts";
 import { closestName } from "./cli/suggest.ts";
-import { commandIdOf, runCommandScoped } from "./cli/command.ts";
+import { commandIdOf, ENV_RESTARTS, runCommandScoped } from "./cli/command.ts";
 
 export { type CommandFlags, type CommandName, EXIT };
 
@@ -152,7 +154,7 @@ export function usage(): string {
     "Configuration: config.yaml in the config directory (KRAKKED_CONFIG_DIR overrides it).",
     'With --json, a failure prints {"error": {"category", "message", "suggestion"?, "id"}} on stdout;',
     "the id (also printed with an error) names the run in upstream calls and log lines (KRAKKED_LOG_FILE).",
-    "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network.",
+    "Exit codes: 0 ok, 1 error, 2 usage, 3 authentication, 4 network, 75 restart.",
   ].join("\n");
 }
 
@@ -326,5 +328,14 @@ if (import.meta.main) {
     // Returns only when the process stays under its allocator.
     (await import("./deno/allocator.ts")).reexecUnderJemalloc();
   }
-  Deno.exit(await main(Deno.args));
+  const code = await main(Deno.args);
+  if (code === EXIT.restart) {
+    // The command stopped cleanly to start again: same pid, fresh memory.
+    const count = Number(Deno.env.get(ENV_RESTARTS) ?? 0) + 1;
+    const why = (await import("./deno/allocator.ts")).reexecSelf({
+      [ENV_RESTARTS]: String(Number.isSafeInteger(count) ? count : 1),
+    });
+    writeLine(denoIo().stderr, `krakked: cannot restart in place (${why})`);
+  }
+  Deno.exit(code);
 }

@@ -59,6 +59,12 @@ export interface Command<F extends { kind: string }> {
   longRunning?(flags: F): boolean;
 }
 
+/**
+ * How many times this process restarted itself in place (a command that
+ * ended with `EXIT.restart`); set by `main.ts` in the new image.
+ */
+export const ENV_RESTARTS = "KRAKKED_RESTARTS";
+
 /** One command run: its correlation id and where its log lines go. */
 export interface CommandRun {
   /** The id (`ticker-3f9a1b2c4d5e`): sent upstream, logged, printed on errors. */

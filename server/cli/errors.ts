@@ -7,7 +7,8 @@
  * with `--json` one object on stdout ({@linkcode errorJson}).
  *
  * Exit codes: 0 ok, 1 error, 2 usage, 3 authentication (credentials, auth,
- * permission, nonce), 4 network (network, service, rate limit).
+ * permission, nonce), 4 network (network, service, rate limit), 75 restart
+ * (a clean stop asking to start again: `record --restart-every-s`).
  *
  * @module
  */
@@ -20,7 +21,19 @@ import { UnknownPairError } from "@krakked/core/market/pairs";
 import { KrakenError, type KrakenErrorKind } from "@krakked/core/rest/errors";
 
 /** Exit codes of the CLI. */
-export const EXIT = { ok: 0, error: 1, usage: 2, auth: 3, network: 4 } as const;
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  auth: 3,
+  network: 4,
+  /**
+   * Stopped cleanly to start again (`record --restart-every-s`): run as
+   * the program, krakked re-executes itself in place; a supervisor that
+   * sees the code (`EX_TEMPFAIL`) may restart it instead.
+   */
+  restart: 75,
+} as const;
 
 /** One of the {@linkcode EXIT} codes. */
 export type ExitCode = typeof EXIT[keyof typeof EXIT];

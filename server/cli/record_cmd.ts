@@ -29,7 +29,7 @@ import type { RecordStore, SymbolInfo } from "../record/store.ts";
 import { bookAt } from "../record/book.ts";
 import { DEFAULT_BATCH_ROWS, importExport } from "../record/import.ts";
 import { ProgressPrinter } from "./progress.ts";
-import { UsageError } from "./errors.ts";
+import { EXIT, UsageError } from "./errors.ts";
 import { validateStore } from "../record/validate.ts";
 import {
   choiceFlag,
@@ -39,7 +39,7 @@ import {
   parseFlags,
   usageError,
 } from "./args.ts";
-import type { Command } from "./command.ts";
+import { type Command, ENV_RESTARTS } from "./command.ts";
 import { commandWebSocket, loadCommandContext } from "./context.ts";
 import { type CliIo, writeJson, writeLine } from "./io.ts";
 import { reportChecks } from "./check_report.ts";
@@ -127,6 +127,10 @@ with the DuckDB CLI (see docs/recorder.md).
   --log-replicas N   replicas of the stream when this creates it (default 1;
                      3 on a three-node cluster: a node's loss loses nothing
                      acknowledged, publishes retry through the election)
+  --restart-every-s N  stop cleanly every N seconds and start again in place
+                     (same pid and arguments, fresh memory; the trades of
+                     the pause are backfilled from REST); for recordings
+                     that run for days, e.g. 86400. Default: never
   --memory-limit SIZE  DuckDB's memory limit (default ${DEFAULT_MEMORY_LIMIT}, at least 128MB;
                      e.g. 512MB, 1GB). DuckDB's own default is 80% of RAM,
                      and it caches the file's blocks up to the limit; larger
@@ -192,6 +196,8 @@ export type RecordFlags =
     bookDepth: BookDepth;
     bookSnapshotS: number;
     memoryLimit: string;
+    /** Restart in place every this many seconds (undefined: never). */
+    restartEveryS: number | undefined;
   }
   | {
     kind: "record";
@@ -392,6 +398,7 @@ export function parseRecordArgs(
       "book-depth",
       "book-snapshot-s",
       "memory-limit",
+      "restart-every-s",
     ],
     positionals: ["pair"],
     minPositionals: 0,
@@ -428,6 +435,11 @@ export function parseRecordArgs(
       "--book-depth and --book-snapshot-s need --channels book",
     );
   }
+  const restartEveryS = integerFlag(parsed, "restart-every-s", {
+    min: 2,
+    max: 30 * 86_400,
+  });
+  if (isUsageError(restartEveryS)) return restartEveryS;
   const log = parsed.values.get("log");
   if (log !== undefined && !log.startsWith("nats://")) {
     return usageError(`--log takes a nats:// URL, got "${log}"`);
@@ -459,6 +471,7 @@ export function parseRecordArgs(
     bookDepth: Number(depthText ?? 10) as BookDepth,
     bookSnapshotS: snapshotS ?? 60,
     memoryLimit: memoryLimit.replace(/\s+/g, "").toUpperCase(),
+    restartEveryS,
   };
 }
 
@@ -601,7 +614,23 @@ export async function runRecord(
           : {}),
       });
     const stop = new AbortController();
-    const stopped = untilStopped(io.stop).then(() => stop.abort());
+    // A restart is a clean stop (final gold, checkpoint, status) whose exit
+    // code asks main.ts to start the program again in place.
+    let restartDue = false;
+    let restartTimer: ReturnType<typeof setTimeout> | undefined;
+    const restart = new Promise<void>((resolve) => {
+      if (flags.restartEveryS === undefined) return;
+      restartTimer = setTimeout(() => {
+        restartDue = true;
+        writeLine(
+          io.stderr,
+          `record: restarting in place after ${flags.restartEveryS} s (--restart-every-s)`,
+        );
+        resolve();
+      }, flags.restartEveryS * 1000);
+    });
+    const stopped = Promise.race([untilStopped(io.stop), restart])
+      .then(() => stop.abort());
     let lastStatusWrite = 0;
     // A heartbeat while no trade arrives: the ops view calls a recorder
     // silent for 30 s stale, so a quiet market must not look like a hang.
@@ -643,7 +672,10 @@ export async function runRecord(
         await writeStatus(store, latest, true, String(error)).catch(() => {});
       }
       throw error;
-    }).finally(() => clearInterval(heartbeat));
+    }).finally(() => {
+      clearInterval(heartbeat);
+      clearTimeout(restartTimer);
+    });
     await stopped;
     await db.checkpoint();
     await writeStatus(store, final, true);
@@ -659,7 +691,7 @@ export async function runRecord(
           }`
       }`,
     );
-    return 0;
+    return restartDue ? EXIT.restart : 0;
   } finally {
     ctx.rest.close();
   }
@@ -671,8 +703,11 @@ async function writeStatus(
   stopped: boolean,
   error?: string,
 ): Promise<void> {
+  const restarts = Number(Deno.env.get(ENV_RESTARTS) ?? 0);
   const text = JSON.stringify({
     pid: Deno.pid,
+    // In-place restarts of this process (--restart-every-s).
+    restarts: Number.isSafeInteger(restarts) ? restarts : 0,
     running: !stopped,
     writtenAt: new Date().toISOString(),
     ...s,
@@ -744,11 +779,19 @@ async function status(
     }
   } else writeLine(io.stdout, `store not readable now: ${storeError}`);
   if (recorder !== null && typeof recorder === "object") {
-    const r = recorder as RecorderStatus & { running: boolean; pid: number };
+    const r = recorder as RecorderStatus & {
+      running: boolean;
+      pid: number;
+      restarts?: number;
+    };
     writeLine(
       io.stdout,
       `recorder ${
-        r.running ? `running (pid ${r.pid})` : "stopped"
+        r.running
+          ? `running (pid ${r.pid}${
+            r.restarts ? `, restarted in place ${r.restarts}×` : ""
+          })`
+          : "stopped"
       }: ws ${r.wsState}, ${r.reconnects} reconnects, ${r.commits} commits, gaps ${r.gapsFilled}/${r.gapsFound} filled${
         r.backfill
           ? `, backfilling ${r.backfill.gap.symbol} ${r.backfill.gap.fromId}..${r.backfill.gap.toId}: ${r.backfill.fetched} fetched in ${r.backfill.pages} pages`

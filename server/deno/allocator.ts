@@ -308,18 +308,52 @@ export function reexecUnderJemalloc(
 ): string {
   const plan = planJemalloc(facts);
   if (plan.kind === "stay") return plan.reason;
+  return execve(plan.executable, plan.argv, plan.env);
+}
+
+/**
+ * Start this process's program again in place: `execve(2)` of the same
+ * executable and arguments, the environment as it is plus `env`. The pid,
+ * the standard streams, the parent and the allocator (`LD_PRELOAD` is in
+ * the environment) stay; every byte of memory the old image held is gone.
+ * On success it does not return.
+ *
+ * @param env Variables to set in the new image.
+ * @param facts The process's facts (tests pass their own).
+ * @returns Why it could not (no permission, no glibc, `execve` failed).
+ */
+export function reexecSelf(
+  env: Readonly<Record<string, string>> = {},
+  facts: AllocatorFacts = processFacts(),
+): string {
+  if (!facts.permitted) return "needs --allow-env, --allow-ffi and glibc";
+  if (
+    facts.argv === undefined || facts.argv.length === 0 ||
+    facts.executable === undefined
+  ) {
+    return "own command line unreadable";
+  }
+  return execve(facts.executable, facts.argv, { ...facts.env, ...env });
+}
+
+/** `execve(2)` through glibc; returns only on failure, with why. */
+function execve(
+  executable: string,
+  argv: readonly string[],
+  env: Readonly<Record<string, string>>,
+): string {
   const libc = openLibc();
   if (libc === undefined) return "no glibc to call execve";
   const keep: Uint8Array[] = [];
-  const argv = pointerArray(plan.argv, keep);
+  const argvPointers = pointerArray(argv, keep);
   const envp = pointerArray(
-    Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
+    Object.entries(env).map(([k, v]) => `${k}=${v}`),
     keep,
   );
   // Returns only on failure (the image is replaced otherwise).
-  libc.symbols.execve(cString(plan.executable), argv, envp);
+  libc.symbols.execve(cString(executable), argvPointers, envp);
   libc.close();
-  return `execve of ${plan.executable} failed`;
+  return `execve of ${executable} failed`;
 }
 
 /**

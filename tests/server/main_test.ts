@@ -3,7 +3,6 @@ import { join } from "node:path";
 import {
   type CommandName,
   COMMANDS,
-  EXIT,
   main,
   parseArgs,
   usage,
@@ -32,10 +31,6 @@ const NAMES: CommandName[] = COMMANDS.map((c) => c.name);
 function helpOf(name: CommandName): string {
   return findCommand(name)!.help;
 }
-
-Deno.test("EXIT is 0 ok, 1 error, 2 usage, 3 auth, 4 network", () => {
-  assert.deepEqual(EXIT, { ok: 0, error: 1, usage: 2, auth: 3, network: 4 });
-});
 
 Deno.test("the command table: one entry per command, help and flags agree", async (t) => {
   // Other commands may join the table; these must be there, in this order.

@@ -22,7 +22,14 @@ import {
 import { CliHarness, leakedSecrets } from "./_harness.ts";
 
 Deno.test("EXIT is the documented exit code table", () => {
-  assert.deepEqual(EXIT, { ok: 0, error: 1, usage: 2, auth: 3, network: 4 });
+  assert.deepEqual(EXIT, {
+    ok: 0,
+    error: 1,
+    usage: 2,
+    auth: 3,
+    network: 4,
+    restart: 75,
+  });
 });
 
 Deno.test("exitCodeForKind() maps every KrakenError kind", () => {

@@ -17,6 +17,7 @@ import {
   JEMALLOC_PATHS,
   parseCmdline,
   planJemalloc,
+  reexecSelf,
 } from "../../../server/deno/allocator.ts";
 
 const LIB = JEMALLOC_PATHS[0]!;
@@ -128,6 +129,14 @@ Deno.test("plan: KRAKKED_MALLOC may name the library; the search order is the li
     const found = execOf(planJemalloc(facts({ exists: (p) => later.has(p) })));
     assert.deepEqual(found.library, path);
   }
+});
+
+Deno.test("reexecSelf: without permission or its own argv it stays and says why", () => {
+  // Each returns before any execve: the test process is still here.
+  assert.match(reexecSelf({}, facts({ permitted: false })), /allow-ffi/);
+  assert.match(reexecSelf({}, facts({ argv: undefined })), /unreadable/);
+  assert.match(reexecSelf({}, facts({ argv: [] })), /unreadable/);
+  assert.match(reexecSelf({}, facts({ executable: undefined })), /unreadable/);
 });
 
 Deno.test("parseCmdline: NUL-separated argv, empty and non-ASCII arguments kept", () => {

@@ -88,6 +88,7 @@ Deno.test("parseRecordArgs() reads its actions and refuses what is not built", (
     bookDepth: 10,
     bookSnapshotS: 60,
     memoryLimit: DEFAULT_MEMORY_LIMIT,
+    restartEveryS: undefined,
   });
   assert.deepEqual(
     parseRecordArgs([
@@ -111,6 +112,7 @@ Deno.test("parseRecordArgs() reads its actions and refuses what is not built", (
       bookDepth: 25,
       bookSnapshotS: 5,
       memoryLimit: DEFAULT_MEMORY_LIMIT,
+      restartEveryS: undefined,
     },
   );
   assert.equal(
