@@ -281,8 +281,11 @@ export async function importExport(
   // A store that recorded until some time says buckets after it were not
   // fully recorded (validate expects no gold there); gold is now built for
   // every bucket closed at nowUs, so that is how far the store is complete.
+  // A store without the mark (a fresh one) gets it too: the bucket still
+  // open at nowUs has silver but no gold, and closes later without a
+  // recorder to build it.
   const until = await store.recordedUntil();
-  if (until !== undefined && until < options.nowUs) {
+  if (until === undefined || until < options.nowUs) {
     await store.setRecordedUntil(options.nowUs);
   }
   return {

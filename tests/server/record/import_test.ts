@@ -207,6 +207,33 @@ Deno.test("record import: an export without its pairs' list asks the caller; an 
   });
 });
 
+Deno.test("record import: a bucket still open at the import's time is not owed gold when validated later", async () => {
+  await withDir(async (dir) => {
+    const frames = market(31, 60);
+    await using original = await filled(
+      join(dir, "a.duckdb"),
+      frames,
+      [],
+      false,
+    );
+    const out = join(dir, "out");
+    await exportStore(original, { format: "parquet", out });
+    // The import runs while the last traded minute is still open; validate
+    // runs long after it closed (the CLI test's fast clock did this).
+    const lastUs = Math.max(
+      ...(await original.query(
+        "SELECT epoch_us(max(ts)) AS us FROM silver_trades_data",
+      )).map((r) => Number(r.us)),
+    );
+    await using copy = await freshStore(join(dir, "b.duckdb"));
+    await importExport(copy, out, { nowUs: lastUs + 1, resolveSymbols });
+    const checks = await validateStore(copy, { now: () => LATER_US / 1000 });
+    const gold = checks.find((x) => x.name === "gold_recomputed")!;
+    assert.ok(gold.ok, `${gold.summary} ${gold.examples.join("; ")}`);
+    assert.equal(await copy.recordedUntil(), lastUs + 1);
+  });
+});
+
 Deno.test("record import: two stores holding random overlapping parts of one market merge into exactly the whole", async () => {
   await withDir(async (dir) => {
     const frames = market(21, 120);
