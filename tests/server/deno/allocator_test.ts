@@ -9,8 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startSimulatorWithWs } from "@krakked/sim";
-import { writeSimConfig } from "../record/_sim_config.ts";
+import { recorderSim, spawnRecorder } from "../record/_sim_config.ts";
 import {
   type AllocatorFacts,
   ENV_MALLOC,
@@ -225,35 +224,12 @@ Deno.test({
     "record: the pid a supervisor holds is the recorder; kill -9 of it leaves nothing holding the store",
   ignore: installed === undefined,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "krakked-alloc-rec-" });
-    await using sim = await startSimulatorWithWs({
-      port: 0,
-      seed: 5,
-      activity: "busy",
+    await using rec = await recorderSim("krakked-alloc-rec-", 5);
+    const store = rec.store;
+    const recorder = spawnRecorder(["BTC/USD", "--store", store], {
+      ...rec.env,
+      LD_PRELOAD: "",
     });
-    await writeSimConfig(dir, sim);
-    const store = join(dir, "rec.duckdb");
-    const main = new URL("../../../server/main.ts", import.meta.url).pathname;
-    // The krakked task's permissions, not -A.
-    const recorder = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys=osRelease,homedir",
-        "--allow-ffi",
-        main,
-        "record",
-        "BTC/USD",
-        "--store",
-        store,
-      ],
-      env: { KRAKKED_CONFIG_DIR: dir, NO_COLOR: "1", LD_PRELOAD: "" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
     const stderr = new Response(recorder.stderr).text();
     try {
       let status: { memory?: { allocator?: string }; commits?: number } = {};
@@ -288,6 +264,5 @@ Deno.test({
     const { RecordStore } = await import("../../../server/record/store.ts");
     const reopened = await RecordStore.open(store);
     reopened.close();
-    await Deno.remove(dir, { recursive: true });
   },
 });

@@ -9,9 +9,7 @@
  * clock in record_cmd_test.ts.)
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { startSimulatorWithWs } from "@krakked/sim";
-import { writeSimConfig } from "./_sim_config.ts";
+import { MAIN_TS, recorderSim, spawnRecorder } from "./_sim_config.ts";
 import { parseRecordArgs } from "../../../server/cli/record_cmd.ts";
 
 Deno.test("parseRecordArgs: --restart-every-s takes whole seconds from 2 to 30 days", () => {
@@ -32,39 +30,12 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "krakked-restart-" });
-    await using sim = await startSimulatorWithWs({
-      port: 0,
-      seed: 7,
-      activity: "busy",
-    });
-    await writeSimConfig(dir, sim);
-    const store = join(dir, "rec.duckdb");
-    const main = new URL("../../../server/main.ts", import.meta.url).pathname;
-    const env = { KRAKKED_CONFIG_DIR: dir, NO_COLOR: "1" };
-    // The krakked task's permissions, not -A.
-    const recorder = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys=osRelease,homedir",
-        "--allow-ffi",
-        main,
-        "record",
-        "BTC/USD",
-        "ETH/USD",
-        "--store",
-        store,
-        "--restart-every-s",
-        "3",
-      ],
+    await using rec = await recorderSim("krakked-restart-", 7);
+    const { store, env } = rec;
+    const recorder = spawnRecorder(
+      ["BTC/USD", "ETH/USD", "--store", store, "--restart-every-s", "3"],
       env,
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    );
     const stderr = new Response(recorder.stderr).text();
     type Status = {
       pid?: number;
@@ -108,7 +79,7 @@ Deno.test({
       args: [
         "run",
         "-A",
-        main,
+        MAIN_TS,
         "record",
         "validate",
         "--store",
@@ -135,6 +106,5 @@ Deno.test({
     ) {
       assert.ok(byName.get(name)?.ok, `${name}: ${text}`);
     }
-    await Deno.remove(dir, { recursive: true });
   },
 });
