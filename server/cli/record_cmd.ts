@@ -36,8 +36,10 @@ import {
   integerFlag,
   isUsageError,
   type Parsed,
+  type ParsedFlags,
   parseFlags,
   usageError,
+  type UsageProblem,
 } from "./args.ts";
 import { type Command, ENV_RESTARTS } from "./command.ts";
 import { commandWebSocket, loadCommandContext } from "./context.ts";
@@ -92,6 +94,20 @@ export function memoryLimitBytes(text: string): number | undefined {
   if (m === null) return undefined;
   const bytes = Number(m[1]) * SIZE_UNITS[m[2]!]!;
   return bytes >= MIN_MEMORY_LIMIT_BYTES ? bytes : undefined;
+}
+
+/**
+ * `--memory-limit` (default {@linkcode DEFAULT_MEMORY_LIMIT}) as DuckDB
+ * takes it, spaces dropped and upper-cased, or a usage error. Pure.
+ */
+function memoryLimitFlag(parsed: ParsedFlags): string | UsageProblem {
+  const text = parsed.values.get("memory-limit") ?? DEFAULT_MEMORY_LIMIT;
+  if (memoryLimitBytes(text) === undefined) {
+    return usageError(
+      `--memory-limit takes a size of at least 128MB (e.g. 256MB, 1GB), got "${text}"`,
+    );
+  }
+  return text.replace(/\s+/g, "").toUpperCase();
 }
 
 /** Help text of `krakked record`. */
@@ -333,13 +349,8 @@ export function parseRecordArgs(
       maxPositionals: 1,
     });
     if (parsed.kind !== "flags") return parsed;
-    const memoryLimit = parsed.values.get("memory-limit") ??
-      DEFAULT_MEMORY_LIMIT;
-    if (memoryLimitBytes(memoryLimit) === undefined) {
-      return usageError(
-        `--memory-limit takes a size of at least 128MB (e.g. 256MB, 1GB), got "${memoryLimit}"`,
-      );
-    }
+    const memoryLimit = memoryLimitFlag(parsed);
+    if (isUsageError(memoryLimit)) return memoryLimit;
     const batchRows = integerFlag(parsed, "batch-rows", {
       min: 100,
       max: 10_000_000,
@@ -350,7 +361,7 @@ export function parseRecordArgs(
       action,
       store: parsed.values.get("store"),
       dir: parsed.positionals[0]!,
-      memoryLimit: memoryLimit.replace(/\s+/g, "").toUpperCase(),
+      memoryLimit,
       batchRows: batchRows ?? DEFAULT_BATCH_ROWS,
       books: !parsed.booleans.has("no-books"),
       json: parsed.booleans.has("json"),
@@ -449,12 +460,8 @@ export function parseRecordArgs(
   if (logReplicas !== undefined && log === undefined) {
     return usageError("--log-replicas needs --log");
   }
-  const memoryLimit = parsed.values.get("memory-limit") ?? DEFAULT_MEMORY_LIMIT;
-  if (memoryLimitBytes(memoryLimit) === undefined) {
-    return usageError(
-      `--memory-limit takes a size of at least 128MB (e.g. 256MB, 1GB), got "${memoryLimit}"`,
-    );
-  }
+  const memoryLimit = memoryLimitFlag(parsed);
+  if (isUsageError(memoryLimit)) return memoryLimit;
   const universe = parsed.booleans.has("universe");
   if (universe === (parsed.positionals.length > 0)) {
     return usageError("Give pairs or --universe (one of the two)");
@@ -470,7 +477,7 @@ export function parseRecordArgs(
     channels,
     bookDepth: Number(depthText ?? 10) as BookDepth,
     bookSnapshotS: snapshotS ?? 60,
-    memoryLimit: memoryLimit.replace(/\s+/g, "").toUpperCase(),
+    memoryLimit,
     restartEveryS,
   };
 }
